@@ -1,0 +1,4 @@
+//! Adapters: one folder per technology, each implementing ports. Adapters never call each other.
+
+pub mod http;
+pub mod sqlite;

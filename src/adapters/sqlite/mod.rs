@@ -1,0 +1,8 @@
+//! SQLite adapters (sqlx): the dev profile's registry and, per service, its stores.
+
+mod migrate;
+mod pool;
+mod registry;
+
+pub use pool::{open_pool, Durability};
+pub use registry::SqliteRegistry;

@@ -1,0 +1,44 @@
+//! Opening a SQLite database file for an adapter: WAL mode, foreign keys, busy timeout, durability.
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::time::Duration;
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit survives power loss once acknowledged.
+    Full,
+    /// `synchronous=NORMAL`: a commit survives a process crash (kill -9), not power loss. For caches.
+    Normal,
+}
+
+/// Opens (creating if needed) the SQLite file at `path` and applies `migrations` in order.
+pub async fn open_pool(
+    path: &Path,
+    durability: Durability,
+    migrations: &[(&str, &str)],
+) -> Result<SqlitePool, sqlx::Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        })
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .min_connections(1)
+        .connect_with(options)
+        .await?;
+    super::migrate::apply(&pool, migrations).await?;
+    Ok(pool)
+}

@@ -1,0 +1,100 @@
+//! The registry port on SQLite: tenants in `registry.db`.
+
+use super::migrate::now_ms;
+use super::pool::{open_pool, Durability};
+use crate::core::TenantId;
+use crate::ports::{Registry, RegistryError, Tenant};
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+use std::path::Path;
+
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "001_tenants",
+    include_str!("../../../migrations/sqlite/registry/001_tenants.sql"),
+)];
+
+pub struct SqliteRegistry {
+    pool: SqlitePool,
+}
+
+fn backend(e: sqlx::Error) -> RegistryError {
+    RegistryError::Backend(e.to_string())
+}
+
+fn tenant_from_row((host, created_ms): (String, i64)) -> Result<Tenant, RegistryError> {
+    let id = TenantId::parse(&host).map_err(|e| RegistryError::Backend(e.to_string()))?;
+    Ok(Tenant { id, created_ms })
+}
+
+impl SqliteRegistry {
+    /// Opens the registry database at `path`, creating and migrating it as needed.
+    pub async fn open(path: &Path) -> Result<Self, RegistryError> {
+        let pool = open_pool(path, Durability::Full, MIGRATIONS)
+            .await
+            .map_err(backend)?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Registry for SqliteRegistry {
+    async fn create_tenant(&self, id: &TenantId) -> Result<Tenant, RegistryError> {
+        let created_ms = now_ms();
+        let done = sqlx::query(
+            "INSERT INTO tenants (host, created_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(RegistryError::TenantExists(id.to_string()));
+        }
+        Ok(Tenant {
+            id: id.clone(),
+            created_ms,
+        })
+    }
+
+    async fn ensure_tenant(&self, id: &TenantId) -> Result<Tenant, RegistryError> {
+        match self.create_tenant(id).await {
+            Err(RegistryError::TenantExists(_)) => self
+                .get_tenant(id)
+                .await?
+                .ok_or_else(|| RegistryError::TenantNotFound(id.to_string())),
+            other => other,
+        }
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, RegistryError> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT host, created_ms FROM tenants WHERE host = ?")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        row.map(tenant_from_row).transpose()
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, RegistryError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT host, created_ms FROM tenants ORDER BY host")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        rows.into_iter().map(tenant_from_row).collect()
+    }
+
+    async fn delete_tenant(&self, id: &TenantId) -> Result<(), RegistryError> {
+        let done = sqlx::query("DELETE FROM tenants WHERE host = ?")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(RegistryError::TenantNotFound(id.to_string()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,362 @@
+//! Configuration with figment: built-in defaults per profile, then `nano.toml` (top-level keys for every profile,
+//! `[dev]` and `[prod]` tables for one), then `NANO_` env vars, then CLI flags. Unknown keys are errors.
+
+use figment::providers::{Env, Serialized};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Provider};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A deployment shape chosen at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Everything embedded under one data directory, zero set-up.
+    Dev,
+    /// External engines, auth required, JSON logs.
+    Prod,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Dev => "dev",
+            Profile::Prod => "prod",
+        }
+    }
+}
+
+/// How the process log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A value that never appears in `Debug` output, logs or `nano config`: URLs keep all but their password.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The value with its secret part replaced by `***`: a URL keeps scheme, user and host.
+    pub fn redacted(&self) -> String {
+        if let Some((scheme, rest)) = self.0.split_once("://") {
+            if let Some((userinfo, host)) = rest.rsplit_once('@') {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                return format!("{scheme}://{user}:***@{host}");
+            }
+            return self.0.clone();
+        }
+        "***".to_string()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+/// Which services are enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServicesConfig {
+    pub data: bool,
+    pub cache: bool,
+    pub storage: bool,
+    pub search: bool,
+    pub queue: bool,
+}
+
+impl Default for ServicesConfig {
+    fn default() -> Self {
+        Self {
+            data: true,
+            cache: true,
+            storage: true,
+            search: true,
+            queue: true,
+        }
+    }
+}
+
+/// The effective configuration of one nano process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The profile these values were resolved for (set by nano, not by the file).
+    #[serde(default = "default_profile")]
+    pub profile: Profile,
+    /// Address of the HTTP listener.
+    pub listen: SocketAddr,
+    /// Directory of every embedded store (SQLite files, storage files, search indexes).
+    pub data_dir: PathBuf,
+    /// How long in-flight requests may run after SIGTERM/SIGINT, in seconds.
+    pub drain_timeout_secs: f64,
+    /// `pretty` (dev) or `json` (prod).
+    pub log_format: LogFormat,
+    /// Log filter in `tracing` syntax, e.g. `info` or `nano=debug`.
+    pub log_level: String,
+    /// The tenant of requests that name none (Host and path). Unset in prod: such requests get 404.
+    pub default_tenant: Option<String>,
+    /// Tenants created at start if missing.
+    pub tenants: Vec<String>,
+    /// Whether services requests need a valid key of the addressed tenant.
+    pub auth: bool,
+    /// Bearer token of the admin API.
+    pub admin_token: Option<Secret>,
+    /// PostgreSQL URL (prod profile).
+    pub postgres_url: Option<Secret>,
+    /// Redis URL (prod profile).
+    pub redis_url: Option<Secret>,
+    pub services: ServicesConfig,
+}
+
+fn default_profile() -> Profile {
+    Profile::Dev
+}
+
+impl Config {
+    /// The built-in defaults of a profile.
+    pub fn defaults(profile: Profile) -> Self {
+        let dev = profile == Profile::Dev;
+        Self {
+            profile,
+            listen: SocketAddr::from(([127, 0, 0, 1], 6363)),
+            data_dir: PathBuf::from(".nano"),
+            drain_timeout_secs: 15.0,
+            log_format: if dev {
+                LogFormat::Pretty
+            } else {
+                LogFormat::Json
+            },
+            log_level: "info".to_string(),
+            default_tenant: dev.then(|| "default".to_string()),
+            tenants: Vec::new(),
+            auth: !dev,
+            admin_token: None,
+            postgres_url: None,
+            redis_url: None,
+            services: ServicesConfig::default(),
+        }
+    }
+
+    /// Resolves the configuration of `profile` from defaults, the optional file, `NANO_*` env vars and `overrides`
+    /// (CLI flags, as a partial TOML-like map).
+    pub fn load(
+        profile: Profile,
+        file: Option<&Path>,
+        overrides: Dict,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new().merge(Serialized::defaults(Self::defaults(profile)));
+        if let Some(path) = file {
+            figment = figment.merge(ConfigFile::read(path)?);
+        }
+        let figment = figment
+            .merge(
+                Env::prefixed("NANO_")
+                    .split("__")
+                    .ignore(&["profile", "config"])
+                    .global(),
+            )
+            .merge(Serialized::globals(overrides))
+            .merge(Serialized::globals(Dict::from([(
+                "profile".to_string(),
+                profile.as_str().into(),
+            )])))
+            .select(profile.as_str());
+        let config: Self = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(describe(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if !(self.drain_timeout_secs.is_finite() && self.drain_timeout_secs >= 0.0) {
+            return bad("drain_timeout_secs", "must be a non-negative number".into());
+        }
+        if let Some(t) = &self.default_tenant {
+            if let Err(e) = crate::core::TenantId::parse(t) {
+                return bad("default_tenant", e.to_string());
+            }
+        }
+        for t in &self.tenants {
+            if let Err(e) = crate::core::TenantId::parse(t) {
+                return bad("tenants", e.to_string());
+            }
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {
+            return bad("log_level", e.to_string());
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML, secrets redacted: what `nano config` prints.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+}
+
+/// Why configuration failed. The message names the key or file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `nano.toml` as a figment provider: top-level keys go to every profile, `[dev]` and `[prod]` to one.
+struct ConfigFile {
+    path: PathBuf,
+    common: Dict,
+    per_profile: Map<figment::Profile, Dict>,
+}
+
+impl ConfigFile {
+    fn read(path: &Path) -> Result<Self, ConfigError> {
+        let unreadable = |reason: String| ConfigError::Unreadable {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+        let mut common: Dict = toml::from_str(&text).map_err(|e| unreadable(e.to_string()))?;
+        let mut per_profile = Map::new();
+        for name in ["dev", "prod"] {
+            if let Some(table) = common.remove(name) {
+                let dict = table
+                    .into_dict()
+                    .ok_or_else(|| unreadable(format!("[{name}] must be a table of settings")))?;
+                per_profile.insert(figment::Profile::new(name), dict);
+            }
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            common,
+            per_profile,
+        })
+    }
+}
+
+impl Provider for ConfigFile {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("config file {}", self.path.display()))
+            .source(figment::Source::File(self.path.clone()))
+    }
+
+    fn data(&self) -> figment::Result<Map<figment::Profile, Dict>> {
+        let mut data = self.per_profile.clone();
+        data.insert(figment::Profile::Default, self.common.clone());
+        Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        use std::io::Write;
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn profile_tables_override_common_keys() {
+        let f = write(
+            "log_level = \"debug\"\n[prod]\nlog_level = \"warn\"\n[dev]\ndata_dir = \"/tmp/x\"\n",
+        );
+        let dev = Config::load(Profile::Dev, Some(f.path()), Dict::new()).unwrap();
+        assert_eq!(dev.log_level, "debug");
+        assert_eq!(dev.data_dir, PathBuf::from("/tmp/x"));
+        let prod = Config::load(Profile::Prod, Some(f.path()), Dict::new()).unwrap();
+        assert_eq!(prod.log_level, "warn");
+        assert!(prod.auth);
+        assert_eq!(prod.default_tenant, None);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let f = write("listen = \"127.0.0.1:1\"\nbogus_key = 1\n");
+        let err = Config::load(Profile::Dev, Some(f.path()), Dict::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bogus_key"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_and_files_are_named() {
+        let f = write("listen = \"not an address\"\n");
+        let err = Config::load(Profile::Dev, Some(f.path()), Dict::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = Config::load(
+            Profile::Dev,
+            Some(Path::new("/nonexistent/nano.toml")),
+            Dict::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("/nonexistent/nano.toml"), "{err}");
+        let f = write("default_tenant = \"Bad Name\"\n");
+        let err = Config::load(Profile::Dev, Some(f.path()), Dict::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("default_tenant"), "{err}");
+    }
+
+    #[test]
+    fn overrides_win() {
+        let f = write("listen = \"127.0.0.1:1\"\n");
+        let overrides = Dict::from([("listen".to_string(), "127.0.0.1:2".into())]);
+        let c = Config::load(Profile::Dev, Some(f.path()), overrides).unwrap();
+        assert_eq!(c.listen.port(), 2);
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let s = Secret::new("postgres://nano:hunter2@db.internal:5432/nano");
+        assert_eq!(
+            format!("{s:?}"),
+            "postgres://nano:***@db.internal:5432/nano"
+        );
+        assert_eq!(format!("{:?}", Secret::new("token-value")), "***");
+        let mut c = Config::defaults(Profile::Prod);
+        c.admin_token = Some(Secret::new("hunter2"));
+        c.postgres_url = Some(s);
+        let text = c.to_toml();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("db.internal"), "{text}");
+    }
+}

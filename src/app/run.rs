@@ -1,0 +1,71 @@
+//! Running nano: bind, serve, and stop gracefully on SIGTERM or SIGINT (or when a test asks).
+
+use super::build::{App, BuildError};
+use super::config::Config;
+use crate::adapters::http::serve;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A nano serving in the background of this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, drains in-flight requests, and returns once the server is down.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.done.await;
+    }
+}
+
+/// Builds nano from `config`, binds its listener, and serves in the background.
+pub async fn start(config: Config) -> Result<Running, BuildError> {
+    let listen = config.listen;
+    let drain = Duration::from_secs_f64(config.drain_timeout_secs);
+    let app = App::build(config).await?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| BuildError(format!("cannot listen on {listen}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| BuildError(format!("listener address: {e}")))?;
+    let state = Arc::new(app.http_state());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(serve(listener, state, drain, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Running { addr, stop, done })
+}
+
+/// Runs nano until SIGTERM or SIGINT, then drains and returns.
+pub async fn run(config: Config) -> Result<(), BuildError> {
+    let profile = config.profile;
+    let data_dir = config.data_dir.clone();
+    let running = start(config).await?;
+    tracing::info!(
+        profile = profile.as_str(),
+        data_dir = %data_dir.display(),
+        "nano listening on http://{}",
+        running.addr
+    );
+    shutdown_signal().await;
+    running.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}

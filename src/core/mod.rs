@@ -1,0 +1,12 @@
+//! The pure domain: validated names, the host scope, limits, TTL parsing and core errors. No I/O.
+
+pub mod error;
+pub mod limits;
+pub mod names;
+pub mod scope;
+pub mod ttl;
+
+pub use error::CoreError;
+pub use limits::Limits;
+pub use names::{AppName, DomainName, Hostname, TenantId};
+pub use scope::HostScope;

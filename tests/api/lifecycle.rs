@@ -1,0 +1,126 @@
+//! The process: config errors exit 2 naming the key or file, `nano config` redacts secrets, SIGTERM drains.
+
+use crate::support::nano_bin;
+use std::process::Command;
+
+fn nano(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    Command::new(nano_bin())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("nano runs")
+}
+
+#[test]
+fn unknown_config_key_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nano.toml"),
+        "listen = \"127.0.0.1:0\"\nlisten_port = 1\n",
+    )
+    .unwrap();
+    let out = nano(&["run", "--profile", "dev"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("listen_port"), "{stderr}");
+}
+
+#[test]
+fn unreadable_config_file_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nano(&["config", "--config", "missing.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+#[test]
+fn config_prints_effective_values_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nano.toml"),
+        "[prod]\nadmin_token = \"s3cret-token\"\npostgres_url = \"postgres://u:pw123@db:5432/x\"\n",
+    )
+    .unwrap();
+    let out = nano(
+        &["config", "--profile", "prod", "--listen", "127.0.0.1:7000"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("listen = \"127.0.0.1:7000\""), "{text}");
+    assert!(text.contains("profile = \"prod\""), "{text}");
+    assert!(text.contains("postgres://u:***@db:5432/x"), "{text}");
+    assert!(
+        !text.contains("s3cret-token") && !text.contains("pw123"),
+        "{text}"
+    );
+}
+
+#[test]
+fn version_flag_prints_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nano(&["--version"], dir.path());
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[tokio::test]
+async fn sigterm_exits_0_and_refuses_new_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = tokio::process::Command::new(nano_bin())
+        .args([
+            "run",
+            "--profile",
+            "dev",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    wait_until_up(&url).await;
+    let pid = child.id().unwrap() as i32;
+    assert_eq!(send_signal(pid, "TERM"), 0);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("nano exits after SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(reqwest::get(&url).await.is_err(), "no longer accepting");
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub async fn wait_until_up(url: &str) {
+    for _ in 0..200 {
+        if reqwest::get(url).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{url} never came up");
+}
+
+/// Sends a signal with the `kill` command (no libc binding needed).
+pub fn send_signal(pid: i32, signal: &str) -> i32 {
+    Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .map_or(-1, |s| s.code().unwrap_or(-1))
+}

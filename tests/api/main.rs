@@ -1,0 +1,7 @@
+//! HTTP end-to-end tests: a real nano on loopback, driven over HTTP.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod lifecycle;
+mod root;

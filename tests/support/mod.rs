@@ -1,0 +1,64 @@
+//! Test support shared by the test binaries: a real nano on a loopback port in a temp dir, and fresh names.
+#![allow(dead_code)]
+
+use nano::app::{self, Config, Profile, Running};
+use std::net::SocketAddr;
+use tempfile::TempDir;
+
+/// A nano serving on 127.0.0.1:<random port> with its data in a temp dir that lives as long as this value.
+pub struct TestNano {
+    pub addr: SocketAddr,
+    pub dir: TempDir,
+    running: Option<Running>,
+}
+
+impl TestNano {
+    /// Starts the dev profile with its defaults; `adjust` may change the config first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::defaults(Profile::Dev);
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = dir.path().to_path_buf();
+        config.drain_timeout_secs = 5.0;
+        adjust(&mut config);
+        let running = app::start(config).await.expect("nano starts");
+        Self {
+            addr: running.addr,
+            dir,
+            running: Some(running),
+        }
+    }
+
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// `http://127.0.0.1:<port>` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+}
+
+/// A lower-case name no other test uses, e.g. `t-3f9a0c1d2e`.
+pub fn fresh_name(prefix: &str) -> String {
+    format!("{prefix}-{:010x}", rand::random::<u64>() & 0xff_ffff_ffff)
+}
+
+/// An HTTP client for tests (no proxy, no pooling surprises).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client")
+}
+
+/// The `nano` binary cargo built for this test run.
+pub fn nano_bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_nano"))
+}
