@@ -10,4 +10,4 @@ fi
 if [ -f tests/compat/requirements.txt ] && ! python3 -c 'import hyper_connect' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check -r tests/compat/requirements.txt
 fi
-cargo test --all-targets "$@"
+cargo test --lib --bins --tests "$@"
