@@ -1,10 +1,12 @@
 //! Ports: one trait per file, each the contract its adapters must honour. Vocabulary crates only; no engines.
 
 pub mod registry;
+pub mod runtime;
 
 use std::sync::Arc;
 
 pub use registry::{Registry, RegistryError, Tenant};
+pub use runtime::{AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, RuntimeError};
 
 /// The services a running nano offers, each behind its port. A `None` service is disabled.
 #[derive(Clone)]

@@ -1,0 +1,51 @@
+//! Runtime suite: the same app behaviours run against every JS engine compiled in, through the runtime port.
+//!
+//! `runtime_suite!(engine, factory)` makes one `#[tokio::test]` per behaviour in `web.rs` and `limits.rs`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod harness;
+mod limits;
+mod web;
+
+macro_rules! runtime_suite {
+    ($engine:ident, $factory:expr) => {
+        mod $engine {
+            use std::sync::Arc;
+            use nano::ports::AppRuntime;
+            fn make() -> Arc<dyn AppRuntime> {
+                $factory
+            }
+            runtime_suite!(@each make; web: [
+                hello_world, request_fields, post_bodies, response_helpers, headers_behaviour,
+                streaming_response_is_not_buffered, large_streaming_response, request_body_streams,
+                streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, base64_behaviour,
+                timers_behaviour, microtasks_and_clone, crypto_behaviour, events_and_abort, blob_and_formdata,
+                fetch_outbound, relative_imports, console_and_performance,
+            ]);
+            runtime_suite!(@each make; limits: [
+                cpu_limit_spares_other_apps, memory_limit_replaces_isolate, wall_limit, subrequest_limit,
+                request_body_limit, env_limits_name_app_and_var, startup_limit, load_errors,
+                env_isolation, wait_until_runs_after_response, exceptions_give_500_and_isolate_survives,
+                unload_and_reload, stats_count_requests_and_terminations,
+            ]);
+        }
+    };
+    (@each $make:ident; $module:ident: [$($t:ident),* $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $t() {
+                crate::$module::$t(&$make()).await;
+            }
+        )*
+    };
+}
+
+runtime_suite!(
+    quickjs,
+    Arc::new(
+        nano::adapters::js::JsRuntime::<nano::adapters::js::quickjs::QuickJs>::new(1)
+            .expect("quickjs runtime")
+    )
+);
