@@ -75,6 +75,22 @@ pub async fn memory_limit_replaces_isolate(rt: &Rt) {
     );
 }
 
+pub async fn background_work_is_cpu_limited(rt: &Rt) {
+    // A timer set at module level belongs to no request; it is still stopped at the CPU limit.
+    let app = app(
+        rt,
+        r#"let fired = 0;
+        setTimeout(() => { fired++; while (true) {} }, 0);
+        export default { async fetch() { await new Promise((r) => setTimeout(r, 5)); return Response.json({ fired }); } };"#,
+    )
+    .await;
+    let mut last = json!(null);
+    for _ in 0..3 {
+        last = get(rt, &app, "/").await.json();
+    }
+    assert_eq!(last, json!({"fired": 1}));
+}
+
 pub async fn wall_limit(rt: &Rt) {
     let limits = Limits {
         wall_ms: 300,

@@ -25,7 +25,7 @@ macro_rules! runtime_suite {
                 fetch_outbound, relative_imports, console_and_performance,
             ]);
             runtime_suite!(@each make; limits: [
-                cpu_limit_spares_other_apps, memory_limit_replaces_isolate, wall_limit, subrequest_limit,
+                cpu_limit_spares_other_apps, background_work_is_cpu_limited, memory_limit_replaces_isolate, wall_limit, subrequest_limit,
                 request_body_limit, env_limits_name_app_and_var, startup_limit, load_errors,
                 env_isolation, wait_until_runs_after_response, exceptions_give_500_and_isolate_survives,
                 unload_and_reload, stats_count_requests_and_terminations,

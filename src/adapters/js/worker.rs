@@ -301,11 +301,12 @@ fn turn<E: Engine>(
     let budget = {
         let mut st = slot.host.state.borrow_mut();
         st.current = req;
+        // Work of no (or a finished) request still gets one request's worth of CPU per turn.
         req.and_then(|r| st.requests.get(&r))
-            .map(|r| cpu_limit.saturating_sub(r.cpu))
+            .map_or(cpu_limit, |r| cpu_limit.saturating_sub(r.cpu))
     };
     let start = thread_cpu();
-    slot.cpu.arm(budget);
+    slot.cpu.arm(Some(budget));
     let result = f(&mut slot.iso);
     let interrupted = slot.cpu.disarm();
     let used = thread_cpu() - start;
@@ -342,6 +343,13 @@ fn turn<E: Engine>(
             slot.host.terminate(r, Limit::Cpu, &msg);
         }
         (Err(Fault::Error(e)), Some(r)) => slot.host.fail(r, &e),
+        (Err(_), None) if interrupted => slot.host.log(
+            "error",
+            &format!(
+                "background work used more than {} ms of CPU and was stopped",
+                limits.cpu_ms
+            ),
+        ),
         (Err(e), None) => slot
             .host
             .log("error", &format!("uncaught in background work: {e:?}")),

@@ -121,23 +121,24 @@ impl Engine for QuickJs {
         iso.ctx
             .with(|ctx| -> Result<(), String> {
                 let p: Promise = promise.restore(&ctx).map_err(|e| e.to_string())?;
-                let ns: Object =
-                    match p.state() {
-                        PromiseState::Resolved => p
-                            .result::<Object>()
-                            .unwrap()
-                            .map_err(|e| describe(&ctx, e))?,
-                        PromiseState::Rejected => {
-                            let e = p.result::<Value>().unwrap().map_err(|e| describe(&ctx, e));
-                            return Err(match e {
-                                Err(e) => format!("app {name}: module evaluation threw: {e}"),
-                                Ok(_) => format!("app {name}: module evaluation failed"),
-                            });
-                        }
-                        PromiseState::Pending => return Err(format!(
+                let ns: Object = match p.state() {
+                    PromiseState::Resolved => p
+                        .result::<Object>()
+                        .unwrap()
+                        .map_err(|e| describe(&ctx, e))?,
+                    PromiseState::Rejected => {
+                        let e = p.result::<Value>().unwrap().map_err(|e| describe(&ctx, e));
+                        return Err(match e {
+                            Err(e) => format!("app {name}: module evaluation threw: {e}"),
+                            Ok(_) => format!("app {name}: module evaluation failed"),
+                        });
+                    }
+                    PromiseState::Pending => {
+                        return Err(format!(
                             "app {name}: module evaluation did not finish (top-level await on I/O)"
-                        )),
-                    };
+                        ))
+                    }
+                };
                 let default: Value = ns.get("default").map_err(|e| describe(&ctx, e))?;
                 if !default.is_object() {
                     return Err(format!(
