@@ -1,17 +1,21 @@
 //! `App::build`: assembles the adapters of a profile into the ports the HTTP adapter serves.
 
 use super::config::{Config, Profile};
+use crate::adapters::http::apps::{AppHosts, AppRoute};
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
+use crate::adapters::js::{quickjs::QuickJs, JsRuntime};
 use crate::adapters::sqlite::SqliteRegistry;
 use crate::core::TenantId;
-use crate::ports::{Registry, Services};
+use crate::ports::{AppRuntime, Registry, Services};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
 pub struct App {
     pub config: Config,
     pub services: Services,
+    /// The JS runtime and the Host routes of the configured apps, when there are any.
+    pub apps: Option<(Arc<dyn AppRuntime>, Vec<AppRoute>)>,
 }
 
 /// Why nano could not be assembled. The message names the store or setting at fault.
@@ -41,9 +45,19 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
+        let apps = if config.apps.is_empty() {
+            None
+        } else {
+            let runtime: Arc<dyn AppRuntime> = Arc::new(
+                JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
+            );
+            let routes = super::apps::load_apps(runtime.as_ref(), &config.apps).await?;
+            Some((runtime, routes))
+        };
         Ok(Self {
             services: Services { registry },
             config,
+            apps,
         })
     }
 
@@ -57,6 +71,10 @@ impl App {
         HttpState {
             tenants: TenantResolver::new(self.services.registry.clone(), default_tenant),
             services: self.services.clone(),
+            apps: self
+                .apps
+                .as_ref()
+                .map(|(runtime, routes)| AppHosts::new(runtime.clone(), routes.clone())),
         }
     }
 }
