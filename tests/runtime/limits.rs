@@ -14,6 +14,7 @@ export default { async fetch(req) {
   if (p === '/throw') { throw new Error('kaput'); }
   if (p === '/reject') { return Promise.reject(new TypeError('rejected')); }
   if (p === '/notresponse') { return 'a string'; }
+  if (p === '/recurse') { const f = (n) => f(n + 1) + 1; return new Response(String(f(0))); }
   hits++;
   return Response.json({ hits });
 } };"#;
@@ -329,7 +330,7 @@ pub async fn wait_until_runs_after_response(rt: &Rt) {
 pub async fn exceptions_give_500_and_isolate_survives(rt: &Rt) {
     let app = app(rt, COUNTER).await;
     assert_eq!(get(rt, &app, "/").await.json(), json!({"hits": 1}));
-    for path in ["/throw", "/reject", "/notresponse"] {
+    for path in ["/throw", "/reject", "/notresponse", "/recurse"] {
         let err = send(rt, &app, get_req(path))
             .await
             .err()

@@ -37,6 +37,8 @@ pub struct ReqState {
     pub deadline: Instant,
     pub subrequests: u32,
     pub id: String,
+    /// Body resources (its own request body, fetched bodies) dropped with the request.
+    pub resources: Vec<u64>,
 }
 
 #[derive(Default)]
@@ -108,13 +110,31 @@ impl Host {
         });
     }
 
-    pub fn add_resource(&self, body: BoxStream<'static, Result<Bytes, BodyError>>) -> u64 {
+    /// Registers a body stream for JS to read; it is dropped when `owner` (if any) ends.
+    pub fn add_resource(
+        &self,
+        body: BoxStream<'static, Result<Bytes, BodyError>>,
+        owner: Option<u64>,
+    ) -> u64 {
         let mut st = self.state.borrow_mut();
         st.next_rid += 1;
         let rid = st.next_rid;
         st.resources
             .insert(rid, Arc::new(tokio::sync::Mutex::new(body)));
+        if let Some(rs) = owner.and_then(|r| st.requests.get_mut(&r)) {
+            rs.resources.push(rid);
+        }
         rid
+    }
+
+    /// Removes a request and the body resources it owned.
+    fn remove_request(&self, req: u64) -> Option<ReqState> {
+        let mut st = self.state.borrow_mut();
+        let rs = st.requests.remove(&req)?;
+        for rid in &rs.resources {
+            st.resources.remove(rid);
+        }
+        Some(rs)
     }
 
     pub fn log(&self, level: &str, msg: &str) {
@@ -268,8 +288,7 @@ impl Host {
         if self.mem.out_of_memory() {
             return;
         }
-        let rs = self.state.borrow_mut().requests.remove(&req);
-        if let Some(mut rs) = rs {
+        if let Some(mut rs) = self.remove_request(req) {
             if let Some(reply) = rs.reply.take() {
                 let _ = reply.send(Err(RuntimeError::Exception(
                     "the app finished without a response".into(),
@@ -280,8 +299,9 @@ impl Host {
 
     /// Ends a request because it broke `limit`, whatever state it is in.
     pub fn terminate(&self, req: u64, limit: Limit, msg: &str) {
-        let rs = self.state.borrow_mut().requests.remove(&req);
-        let Some(mut rs) = rs else { return };
+        let Some(mut rs) = self.remove_request(req) else {
+            return;
+        };
         let spec = &self.app.version.spec;
         tracing::warn!(target: "nano::app", app = spec.name.as_str(), tenant = spec.tenant.as_str(),
             request_id = rs.id.as_str(), limit = limit.as_str(), "request terminated: {msg}");

@@ -102,7 +102,6 @@ impl<E: Engine> Worker<E> {
                 }
                 let slot = self.slots.get_mut(&version).expect("slot just ensured");
                 let limits = &app.version.spec.limits;
-                let rid = body.map(|b| slot.host.add_resource(b.into_stream()));
                 slot.host.state.borrow_mut().requests.insert(
                     req,
                     ReqState {
@@ -112,8 +111,10 @@ impl<E: Engine> Worker<E> {
                         deadline: Instant::now() + Duration::from_millis(limits.wall_ms),
                         subrequests: 0,
                         id: format!("{:x}-{req}", version),
+                        resources: Vec::new(),
                     },
                 );
+                let rid = body.map(|b| slot.host.add_resource(b.into_stream(), Some(req)));
                 turn(slot, Some(req), |iso| iso.dispatch(req, &head, rid));
             }
             Msg::OpDone {
@@ -127,6 +128,7 @@ impl<E: Engine> Worker<E> {
                 let Some(slot) = self.slots.get_mut(version) else {
                     return;
                 };
+                let owner = slot.host.op_owner(op);
                 let value = match result {
                     OpDone::Value(v) => Ok(v),
                     OpDone::Chunk(Some(b)) => Ok(OpValue::Bytes(b.to_vec())),
@@ -140,11 +142,10 @@ impl<E: Engine> Worker<E> {
                         status,
                         status_text,
                         headers,
-                        rid: slot.host.add_resource(body),
+                        rid: slot.host.add_resource(body, owner),
                     }),
                     OpDone::Error(e) => Err(e),
                 };
-                let owner = slot.host.op_owner(op);
                 turn(slot, owner, |iso| iso.complete(op, value));
             }
             Msg::Drain { version_id, reply } => match self.slots.get_mut(&version_id) {
