@@ -15,7 +15,7 @@ use rquickjs::{
 };
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub struct QuickJs;
 
@@ -37,6 +37,24 @@ fn describe(ctx: &Ctx<'_>, err: rquickjs::Error) -> String {
         CaughtError::Value(v) => format!("{v:?}"),
         CaughtError::Error(e) => e.to_string(),
     }
+}
+
+/// The Web API glue compiled once per process; every isolate loads this bytecode instead of parsing the source.
+fn glue_bytecode() -> Result<&'static [u8], String> {
+    static GLUE: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    GLUE.get_or_init(|| {
+        let rt = Runtime::new().map_err(|e| e.to_string())?;
+        let ctx = Context::full(&rt).map_err(|e| e.to_string())?;
+        ctx.with(|ctx| {
+            let m = Module::declare(ctx.clone(), "nano:web", super::web::glue())
+                .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;
+            m.write_le()
+                .map_err(|e| format!("web glue: {}", describe(&ctx, e)))
+        })
+    })
+    .as_ref()
+    .map(|v| v.as_slice())
+    .map_err(|e| e.clone())
 }
 
 fn new_runtime(app: &Arc<Loaded>, mem: Arc<MemMeter>) -> Result<Runtime, Fault> {
@@ -91,8 +109,15 @@ impl Engine for QuickJs {
         let ctx = Context::full(&rt).map_err(|e| Fault::Error(e.to_string()))?;
         let entry = app.version.spec.entry.clone();
         let host_fns = ctx.with(|ctx| -> Result<_, String> {
-            let glue: Function = ctx
-                .eval(super::web::glue())
+            let glue = glue_bytecode()?;
+            // SAFETY: the bytes come from `Module::write_le` of this QuickJS build and live for the whole process.
+            let module = unsafe { Module::load(ctx.clone(), glue) }
+                .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;
+            let (module, _) = module
+                .eval()
+                .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;
+            let glue: Function = module
+                .get("default")
                 .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;
             let ops = bind::ops_object(&ctx, host.clone()).map_err(|e| e.to_string())?;
             let host_obj: Object = glue

@@ -1,9 +1,10 @@
 //! The Web API glue, written once in JS for every engine; it reaches the host only through the `ops` object.
 
-/// The glue as one script evaluating to `function(ops) -> host`, `host` being `{ init, dispatch, complete, timer }`.
+/// The glue as one ES module whose default export is `function(ops) -> host`, `host` being
+/// `{ init, dispatch, complete, timer }`. Engines may compile it once and reuse the bytecode.
 pub fn glue() -> &'static str {
     concat!(
-        "(function (ops) {\n'use strict';\n",
+        "export default function (ops) {\n",
         include_str!("core.js"),
         include_str!("events.js"),
         include_str!("encoding.js"),
@@ -13,6 +14,6 @@ pub fn glue() -> &'static str {
         include_str!("fetch.js"),
         include_str!("crypto.js"),
         include_str!("host.js"),
-        "\nreturn host;\n})"
+        "\nreturn host;\n}\n"
     )
 }
