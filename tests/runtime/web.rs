@@ -451,6 +451,73 @@ pub async fn crypto_behaviour(rt: &Rt) {
     );
 }
 
+pub async fn crypto_derivation_and_aes(rt: &Rt) {
+    let v = eval_json(
+        rt,
+        r#"const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
+        const unhex = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
+        const enc = new TextEncoder();
+        const pw = await crypto.subtle.importKey('raw', enc.encode('password'), 'PBKDF2', false, ['deriveBits', 'deriveKey']);
+        const p1 = hex(await crypto.subtle.deriveBits({ name: 'PBKDF2', salt: enc.encode('salt'), iterations: 1, hash: 'SHA-256' }, pw, 256));
+        const p2 = hex(await crypto.subtle.deriveBits({ name: 'PBKDF2', salt: enc.encode('salt'), iterations: 2, hash: 'SHA-256' }, pw, 256));
+        const ikm = await crypto.subtle.importKey('raw', new Uint8Array(22).fill(0x0b), 'HKDF', false, ['deriveBits']);
+        const h = hex(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: unhex('000102030405060708090a0b0c'),
+          info: unhex('f0f1f2f3f4f5f6f7f8f9') }, ikm, 336));
+        const zero = await crypto.subtle.importKey('raw', new Uint8Array(16), 'AES-GCM', true, ['encrypt', 'decrypt']);
+        const iv = new Uint8Array(12);
+        const c0 = hex(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, zero, new Uint8Array(0)));
+        const c16 = hex(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, zero, new Uint8Array(16)));
+        const key = await crypto.subtle.deriveKey({ name: 'PBKDF2', salt: enc.encode('s'), iterations: 10, hash: 'SHA-256' }, pw,
+          { name: 'AES-GCM', length: 256 }, true, ['encrypt', 'decrypt']);
+        const iv2 = crypto.getRandomValues(new Uint8Array(12));
+        const aad = enc.encode('header');
+        const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: iv2, additionalData: aad }, key, enc.encode('secret msg'));
+        const opened = new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv2, additionalData: aad }, key, sealed));
+        const bad = new Uint8Array(sealed); bad[0] ^= 1;
+        let tampered = null; try { await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv2, additionalData: aad }, key, bad); } catch (e) { tampered = e.name; }
+        const jwk = await crypto.subtle.exportKey('jwk', key);
+        const gen = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 128 }, false, ['encrypt']);
+        let ecdsa = null; try { await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']); } catch (e) { ecdsa = e.name; }
+        return { p1, p2, h, c0, c16, opened, tampered, sealedLen: sealed.byteLength, jwk: [jwk.alg, jwk.k.length], gen: gen.algorithm.length, ecdsa };"#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"p1":"120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b",
+            "p2":"ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43",
+            "h":"3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+            "c0":"58e2fccefa7e3061367f1d57a4e7455a",
+            "c16":"0388dace60b6a392f328c2b971b2fe78ab6e47d42cec13bdf53a67b21257bddf",
+            "opened":"secret msg","tampered":"OperationError","sealedLen":26,"jwk":["A256GCM",43],"gen":128,"ecdsa":"NotSupportedError"})
+    );
+}
+
+pub async fn compression_streams(rt: &Rt) {
+    let v = eval_json(
+        rt,
+        r#"const text = 'nano '.repeat(2000);
+        const collect = async (rs) => { const parts = []; for await (const c of rs) parts.push(...c); return new Uint8Array(parts); };
+        const out = {};
+        for (const f of ['gzip', 'deflate', 'deflate-raw']) {
+          const packed = await collect(new Blob([text]).stream().pipeThrough(new CompressionStream(f)));
+          const back = await new Response(new Blob([packed]).stream().pipeThrough(new DecompressionStream(f))).text();
+          out[f] = [packed.length < 200, back === text, packed[0]];
+        }
+        const hello = new Uint8Array([0x78, 0x9c, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x06, 0x2c, 0x02, 0x15]);
+        out.known = await new Response(new Blob([hello]).stream().pipeThrough(new DecompressionStream('deflate'))).text();
+        try { new CompressionStream('brotli'); } catch (e) { out.bad = e.constructor.name; }
+        try { await new Response(new Blob([new Uint8Array([1, 2, 3, 4])]).stream().pipeThrough(new DecompressionStream('gzip'))).text(); }
+        catch (e) { out.corrupt = e.constructor.name; }
+        return out;"#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"gzip":[true,true,31],"deflate":[true,true,120],"deflate-raw":[true,true,v["deflate-raw"][2]],
+            "known":"hello","bad":"TypeError","corrupt":"TypeError"})
+    );
+}
+
 pub async fn events_and_abort(rt: &Rt) {
     let v = eval_json(
         rt,

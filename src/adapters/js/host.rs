@@ -51,6 +51,8 @@ pub struct HostState {
     next_op: u64,
     next_rid: u64,
     op_owner: HashMap<u64, u64>,
+    codecs: HashMap<u64, super::ops::Codec>,
+    next_codec: u64,
 }
 
 /// Host state plus what ops need to reach the outside: the worker's inbox and the shared tokio handle and client.
@@ -314,6 +316,29 @@ impl Host {
         } else if let Some(tx) = rs.stream.take() {
             let _ = tx.try_send(Err(BodyError(format!("{limit} limit exceeded: {msg}"))));
         }
+    }
+
+    pub fn codec_new(&self, format: &str, compress: bool) -> Result<u64, String> {
+        let codec = super::ops::Codec::new(format, compress)?;
+        let mut st = self.state.borrow_mut();
+        st.next_codec += 1;
+        let id = st.next_codec;
+        st.codecs.insert(id, codec);
+        Ok(id)
+    }
+
+    pub fn codec_push(&self, id: u64, data: &[u8], finish: bool) -> Result<Vec<u8>, String> {
+        let mut st = self.state.borrow_mut();
+        let codec = st.codecs.get_mut(&id).ok_or("the stream is closed")?;
+        let out = codec.push(data, finish);
+        if finish || out.is_err() {
+            st.codecs.remove(&id);
+        }
+        out
+    }
+
+    pub fn codec_free(&self, id: u64) {
+        self.state.borrow_mut().codecs.remove(&id);
     }
 
     /// Reads the next chunk of a body resource (`None` at its end).

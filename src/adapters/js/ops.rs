@@ -160,6 +160,157 @@ pub fn url_set(href: &str, part: &str, value: &str) -> Option<Vec<String>> {
     Some(url_parts(&u))
 }
 
+/// PBKDF2 with HMAC-`hash`, `bits` long.
+pub fn pbkdf2(
+    hash: &str,
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    bits: usize,
+) -> Result<Vec<u8>, String> {
+    if bits == 0 || !bits.is_multiple_of(8) {
+        return Err("length must be a non-zero multiple of 8".into());
+    }
+    if iterations == 0 {
+        return Err("iterations must be at least 1".into());
+    }
+    let mut out = vec![0u8; bits / 8];
+    match norm(hash).as_str() {
+        "SHA-1" => pbkdf2::pbkdf2_hmac::<Sha1>(password, salt, iterations, &mut out),
+        "SHA-256" => pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out),
+        "SHA-384" => pbkdf2::pbkdf2_hmac::<Sha384>(password, salt, iterations, &mut out),
+        "SHA-512" => pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, iterations, &mut out),
+        other => return Err(format!("Unrecognized hash for PBKDF2: {other}")),
+    }
+    Ok(out)
+}
+
+/// HKDF (extract and expand) with `hash`, `bits` long.
+pub fn hkdf(
+    hash: &str,
+    ikm: &[u8],
+    salt: &[u8],
+    info: &[u8],
+    bits: usize,
+) -> Result<Vec<u8>, String> {
+    if bits == 0 || !bits.is_multiple_of(8) {
+        return Err("length must be a non-zero multiple of 8".into());
+    }
+    let mut out = vec![0u8; bits / 8];
+    let too_long = |_| "HKDF length is too long for the hash".to_string();
+    match norm(hash).as_str() {
+        "SHA-1" => hkdf::Hkdf::<Sha1>::new(Some(salt), ikm)
+            .expand(info, &mut out)
+            .map_err(too_long)?,
+        "SHA-256" => hkdf::Hkdf::<Sha256>::new(Some(salt), ikm)
+            .expand(info, &mut out)
+            .map_err(too_long)?,
+        "SHA-384" => hkdf::Hkdf::<Sha384>::new(Some(salt), ikm)
+            .expand(info, &mut out)
+            .map_err(too_long)?,
+        "SHA-512" => hkdf::Hkdf::<Sha512>::new(Some(salt), ikm)
+            .expand(info, &mut out)
+            .map_err(too_long)?,
+        other => return Err(format!("Unrecognized hash for HKDF: {other}")),
+    }
+    Ok(out)
+}
+
+/// AES-GCM with a 96-bit IV and a 128-bit tag (appended to the ciphertext, as WebCrypto does).
+pub fn aes_gcm(
+    encrypt: bool,
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>, String> {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce};
+    if iv.len() != 12 {
+        return Err("AES-GCM needs a 12-byte iv".into());
+    }
+    let nonce = Nonce::from_slice(iv);
+    let payload = Payload { msg: data, aad };
+    let failed = |_| {
+        if encrypt {
+            "encryption failed".to_string()
+        } else {
+            "The operation failed for an operation-specific reason".to_string()
+        }
+    };
+    match key.len() {
+        16 => {
+            let c = Aes128Gcm::new_from_slice(key).map_err(|e| e.to_string())?;
+            if encrypt {
+                c.encrypt(nonce, payload)
+            } else {
+                c.decrypt(nonce, payload)
+            }
+            .map_err(failed)
+        }
+        32 => {
+            let c = Aes256Gcm::new_from_slice(key).map_err(|e| e.to_string())?;
+            if encrypt {
+                c.encrypt(nonce, payload)
+            } else {
+                c.decrypt(nonce, payload)
+            }
+            .map_err(failed)
+        }
+        n => Err(format!("AES-GCM keys are 128 or 256 bits, not {}", n * 8)),
+    }
+}
+
+/// A streaming gzip / deflate (zlib) / deflate-raw compressor or decompressor.
+pub enum Codec {
+    GzEnc(flate2::write::GzEncoder<Vec<u8>>),
+    ZlibEnc(flate2::write::ZlibEncoder<Vec<u8>>),
+    RawEnc(flate2::write::DeflateEncoder<Vec<u8>>),
+    GzDec(flate2::write::GzDecoder<Vec<u8>>),
+    ZlibDec(flate2::write::ZlibDecoder<Vec<u8>>),
+    RawDec(flate2::write::DeflateDecoder<Vec<u8>>),
+}
+
+impl Codec {
+    pub fn new(format: &str, compress: bool) -> Result<Self, String> {
+        use flate2::Compression;
+        let level = Compression::default();
+        Ok(match (format, compress) {
+            ("gzip", true) => Codec::GzEnc(flate2::write::GzEncoder::new(Vec::new(), level)),
+            ("deflate", true) => Codec::ZlibEnc(flate2::write::ZlibEncoder::new(Vec::new(), level)),
+            ("deflate-raw", true) => {
+                Codec::RawEnc(flate2::write::DeflateEncoder::new(Vec::new(), level))
+            }
+            ("gzip", false) => Codec::GzDec(flate2::write::GzDecoder::new(Vec::new())),
+            ("deflate", false) => Codec::ZlibDec(flate2::write::ZlibDecoder::new(Vec::new())),
+            ("deflate-raw", false) => Codec::RawDec(flate2::write::DeflateDecoder::new(Vec::new())),
+            (other, _) => return Err(format!("Unsupported compression format: '{other}'")),
+        })
+    }
+
+    /// Feeds `data`; with `finish`, ends the stream. Returns the output produced so far.
+    pub fn push(&mut self, data: &[u8], finish: bool) -> Result<Vec<u8>, String> {
+        use std::io::Write;
+        macro_rules! run {
+            ($c:expr) => {{
+                $c.write_all(data).map_err(|e| e.to_string())?;
+                if finish {
+                    $c.try_finish().map_err(|e| e.to_string())?;
+                }
+                Ok(std::mem::take($c.get_mut()))
+            }};
+        }
+        match self {
+            Codec::GzEnc(c) => run!(c),
+            Codec::ZlibEnc(c) => run!(c),
+            Codec::RawEnc(c) => run!(c),
+            Codec::GzDec(c) => run!(c),
+            Codec::ZlibDec(c) => run!(c),
+            Codec::RawDec(c) => run!(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

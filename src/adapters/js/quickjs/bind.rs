@@ -56,6 +56,65 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
             Err(e) => Err(Exception::throw_message(&ctx, &e)),
         }
     });
+    op!("pbkdf2", |ctx: Ctx<'js>,
+                   hash: String,
+                   pw: TypedArray<'js, u8>,
+                   salt: TypedArray<'js, u8>,
+                   iterations: u32,
+                   bits: usize| {
+        match ops::pbkdf2(&hash, &bytes(&pw), &bytes(&salt), iterations, bits) {
+            Ok(v) => u8array(&ctx, v),
+            Err(e) => Err(Exception::throw_type(&ctx, &e)),
+        }
+    });
+    op!("hkdf", |ctx: Ctx<'js>,
+                 hash: String,
+                 ikm: TypedArray<'js, u8>,
+                 salt: TypedArray<'js, u8>,
+                 info: TypedArray<'js, u8>,
+                 bits: usize| {
+        match ops::hkdf(&hash, &bytes(&ikm), &bytes(&salt), &bytes(&info), bits) {
+            Ok(v) => u8array(&ctx, v),
+            Err(e) => Err(Exception::throw_type(&ctx, &e)),
+        }
+    });
+    op!("aesGcm", |ctx: Ctx<'js>,
+                   encrypt: bool,
+                   key: TypedArray<'js, u8>,
+                   iv: TypedArray<'js, u8>,
+                   data: TypedArray<'js, u8>,
+                   aad: TypedArray<'js, u8>| {
+        match ops::aes_gcm(
+            encrypt,
+            &bytes(&key),
+            &bytes(&iv),
+            &bytes(&data),
+            &bytes(&aad),
+        ) {
+            Ok(v) => u8array(&ctx, v),
+            Err(e) => Err(Exception::throw_type(&ctx, &e)),
+        }
+    });
+    let h = host.clone();
+    op!("codecNew", move |ctx: Ctx<'js>,
+                          format: String,
+                          compress: bool| {
+        h.codec_new(&format, compress)
+            .map(|id| id as f64)
+            .map_err(|e| Exception::throw_type(&ctx, &e))
+    });
+    let h = host.clone();
+    op!("codecPush", move |ctx: Ctx<'js>,
+                           id: f64,
+                           data: TypedArray<'js, u8>,
+                           finish: bool| {
+        match h.codec_push(id as u64, data.as_bytes().unwrap_or_default(), finish) {
+            Ok(v) => u8array(&ctx, v),
+            Err(e) => Err(Exception::throw_type(&ctx, &e)),
+        }
+    });
+    let h = host.clone();
+    op!("codecFree", move |id: f64| h.codec_free(id as u64));
     op!("encodeUtf8", |ctx: Ctx<'js>, s: String| u8array(
         &ctx,
         s.into_bytes()

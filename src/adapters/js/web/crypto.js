@@ -1,5 +1,6 @@
-// crypto.js: Crypto (getRandomValues, randomUUID), SubtleCrypto (digest, HMAC importKey/exportKey/sign/verify/
-// generateKey), CryptoKey. Other algorithms reject with NotSupportedError.
+// crypto.js: Crypto (getRandomValues, randomUUID), SubtleCrypto (digest; HMAC sign/verify; AES-GCM encrypt/decrypt;
+// PBKDF2 and HKDF deriveBits/deriveKey; import/export raw and jwk; generateKey), CryptoKey. ECDSA, Ed25519, RSA and
+// the other algorithms reject with NotSupportedError.
 const kKey = Symbol('key');
 function algName(a) { return String(typeof a === 'string' ? a : a && a.name).toUpperCase(); }
 function hashName(h) {
@@ -34,24 +35,46 @@ function needUsage(key, usage) {
   if (!key.usages.includes(usage)) throw new DOMException(`key does not allow ${usage}`, 'InvalidAccessError');
 }
 const notSupported = (what) => Promise.reject(new DOMException(`${what} is not supported yet`, 'NotSupportedError'));
+function bufferSource(v, what) { return copyBytes(toBytes(v, what)); }
+function checkUsages(usages, allowed, alg) {
+  for (const u of usages) if (!allowed.includes(u)) throw new SyntaxError(`Invalid usage ${u} for ${alg}`);
+}
+function secretFrom(format, keyData, alg) {
+  if (format === 'raw') return bufferSource(keyData, 'keyData');
+  if (format === 'jwk') {
+    if (!keyData || keyData.kty !== 'oct' || typeof keyData.k !== 'string') throw new DOMException('JWK must be kty "oct" with k', 'DataError');
+    return fromB64url(keyData.k);
+  }
+  throw new DOMException(`key format ${format} is not supported for ${alg}`, 'NotSupportedError');
+}
 class SubtleCrypto {
   constructor(key) { if (key !== kKey) throw new TypeError('Illegal constructor'); }
   async digest(algorithm, data) {
     return ops.digest(hashName(algorithm), toBytes(data, 'data')).buffer;
   }
   async importKey(format, keyData, algorithm, extractable, usages) {
-    if (algName(algorithm) !== 'HMAC') return notSupported(`importKey for ${algName(algorithm)}`);
-    const hash = hashName(algorithm.hash);
-    let secret;
-    if (format === 'raw') secret = copyBytes(keyData);
-    else if (format === 'jwk') {
-      if (!keyData || keyData.kty !== 'oct' || typeof keyData.k !== 'string') throw new DOMException('JWK must be kty "oct" with k', 'DataError');
-      secret = fromB64url(keyData.k);
-    } else return notSupported(`key format ${format}`);
-    if (secret.byteLength === 0) throw new DOMException('HMAC key must not be empty', 'DataError');
-    for (const u of usages) if (u !== 'sign' && u !== 'verify') throw new SyntaxError(`Invalid usage ${u} for HMAC`);
-    const length = algorithm.length !== undefined ? Number(algorithm.length) : secret.byteLength * 8;
-    return CryptoKey._new(secret, { name: 'HMAC', hash: { name: hash }, length }, extractable, usages);
+    const name = algName(algorithm);
+    if (name === 'HMAC') {
+      const hash = hashName(algorithm.hash);
+      const secret = secretFrom(format, keyData, name);
+      if (secret.byteLength === 0) throw new DOMException('HMAC key must not be empty', 'DataError');
+      checkUsages(usages, ['sign', 'verify'], name);
+      const length = algorithm.length !== undefined ? Number(algorithm.length) : secret.byteLength * 8;
+      return CryptoKey._new(secret, { name, hash: { name: hash }, length }, extractable, usages);
+    }
+    if (name === 'AES-GCM') {
+      const secret = secretFrom(format, keyData, name);
+      if (![16, 32].includes(secret.byteLength)) throw new DOMException('AES-GCM keys are 128 or 256 bits', 'DataError');
+      checkUsages(usages, ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'], name);
+      return CryptoKey._new(secret, { name, length: secret.byteLength * 8 }, extractable, usages);
+    }
+    if (name === 'PBKDF2' || name === 'HKDF') {
+      if (format !== 'raw') throw new DOMException(`${name} keys import from raw only`, 'NotSupportedError');
+      if (extractable) throw new SyntaxError(`${name} keys cannot be extractable`);
+      checkUsages(usages, ['deriveBits', 'deriveKey'], name);
+      return CryptoKey._new(bufferSource(keyData, 'keyData'), { name }, false, usages);
+    }
+    return notSupported(`importKey for ${name}`);
   }
   async exportKey(format, key) {
     if (!(key instanceof CryptoKey)) throw new TypeError('key must be a CryptoKey');
@@ -59,16 +82,26 @@ class SubtleCrypto {
     const secret = key[kKey];
     if (format === 'raw') return secret.slice().buffer;
     if (format === 'jwk') {
-      const alg = 'HS' + key.algorithm.hash.name.slice(4);
+      const alg = key.algorithm.name === 'HMAC' ? 'HS' + key.algorithm.hash.name.slice(4) : `A${key.algorithm.length}GCM`;
       return { kty: 'oct', k: b64url(secret), alg, key_ops: [...key.usages], ext: true };
     }
     return notSupported(`key format ${format}`);
   }
   async generateKey(algorithm, extractable, usages) {
-    if (algName(algorithm) !== 'HMAC') return notSupported(`generateKey for ${algName(algorithm)}`);
-    const hash = hashName(algorithm.hash);
-    const bits = algorithm.length !== undefined ? Number(algorithm.length) : BLOCK[hash];
-    return CryptoKey._new(ops.randomBytes(Math.ceil(bits / 8)), { name: 'HMAC', hash: { name: hash }, length: bits }, extractable, usages);
+    const name = algName(algorithm);
+    if (name === 'HMAC') {
+      const hash = hashName(algorithm.hash);
+      const bits = algorithm.length !== undefined ? Number(algorithm.length) : BLOCK[hash];
+      checkUsages(usages, ['sign', 'verify'], name);
+      return CryptoKey._new(ops.randomBytes(Math.ceil(bits / 8)), { name, hash: { name: hash }, length: bits }, extractable, usages);
+    }
+    if (name === 'AES-GCM') {
+      const bits = Number(algorithm.length);
+      if (![128, 256].includes(bits)) throw new DOMException('AES-GCM length must be 128 or 256', 'OperationError');
+      checkUsages(usages, ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'], name);
+      return CryptoKey._new(ops.randomBytes(bits / 8), { name, length: bits }, extractable, usages);
+    }
+    return notSupported(`generateKey for ${name}`);
   }
   async sign(algorithm, key, data) {
     if (algName(algorithm) !== 'HMAC') return notSupported(`sign with ${algName(algorithm)}`);
@@ -85,10 +118,44 @@ class SubtleCrypto {
     for (let i = 0; i < mac.byteLength; i++) diff |= mac[i] ^ sig[i];
     return diff === 0;
   }
-  encrypt() { return notSupported('encrypt'); }
-  decrypt() { return notSupported('decrypt'); }
-  deriveBits() { return notSupported('deriveBits'); }
-  deriveKey() { return notSupported('deriveKey'); }
+  async #aes(encrypt, algorithm, key, data) {
+    if (algName(algorithm) !== 'AES-GCM') return notSupported(`${encrypt ? 'encrypt' : 'decrypt'} with ${algName(algorithm)}`);
+    needUsage(key, encrypt ? 'encrypt' : 'decrypt');
+    if (key.algorithm.name !== 'AES-GCM') throw new DOMException('key is not an AES-GCM key', 'InvalidAccessError');
+    if (algorithm.tagLength !== undefined && Number(algorithm.tagLength) !== 128) throw new DOMException('only 128-bit tags are supported', 'NotSupportedError');
+    const aad = algorithm.additionalData !== undefined ? toBytes(algorithm.additionalData, 'additionalData') : new Uint8Array(0);
+    try {
+      return ops.aesGcm(encrypt, key[kKey], toBytes(algorithm.iv, 'iv'), toBytes(data, 'data'), aad).buffer;
+    } catch (e) {
+      throw new DOMException(e.message, 'OperationError');
+    }
+  }
+  encrypt(algorithm, key, data) { return this.#aes(true, algorithm, key, data); }
+  decrypt(algorithm, key, data) { return this.#aes(false, algorithm, key, data); }
+  async deriveBits(algorithm, baseKey, length) {
+    const name = algName(algorithm);
+    needUsage(baseKey, 'deriveBits');
+    if (baseKey.algorithm.name !== name) throw new DOMException(`key is not a ${name} key`, 'InvalidAccessError');
+    const hash = hashName(algorithm.hash);
+    try {
+      if (name === 'PBKDF2') return ops.pbkdf2(hash, baseKey[kKey], toBytes(algorithm.salt, 'salt'), Number(algorithm.iterations), Number(length)).buffer;
+      if (name === 'HKDF') return ops.hkdf(hash, baseKey[kKey], toBytes(algorithm.salt, 'salt'), toBytes(algorithm.info, 'info'), Number(length)).buffer;
+    } catch (e) {
+      throw new DOMException(e.message, 'OperationError');
+    }
+    return notSupported(`deriveBits with ${name}`);
+  }
+  async deriveKey(algorithm, baseKey, derivedKeyAlgorithm, extractable, usages) {
+    const target = algName(derivedKeyAlgorithm);
+    let length;
+    if (target === 'AES-GCM') length = Number(derivedKeyAlgorithm.length);
+    else if (target === 'HMAC') length = derivedKeyAlgorithm.length !== undefined ? Number(derivedKeyAlgorithm.length) : BLOCK[hashName(derivedKeyAlgorithm.hash)];
+    else return notSupported(`deriveKey to ${target}`);
+    if (!baseKey.usages.includes('deriveKey')) throw new DOMException('key does not allow deriveKey', 'InvalidAccessError');
+    const tmp = CryptoKey._new(baseKey[kKey], baseKey.algorithm, false, ['deriveBits']);
+    const bits = await this.deriveBits(algorithm, tmp, length);
+    return this.importKey('raw', bits, derivedKeyAlgorithm, extractable, usages);
+  }
   wrapKey() { return notSupported('wrapKey'); }
   unwrapKey() { return notSupported('unwrapKey'); }
 }

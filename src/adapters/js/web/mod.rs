@@ -10,6 +10,7 @@ pub fn glue() -> &'static str {
         include_str!("encoding.js"),
         include_str!("url.js"),
         include_str!("streams.js"),
+        include_str!("compression.js"),
         include_str!("blob.js"),
         include_str!("fetch.js"),
         include_str!("crypto.js"),
