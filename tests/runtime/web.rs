@@ -552,6 +552,37 @@ pub async fn events_and_abort(rt: &Rt) {
     );
 }
 
+pub async fn messaging_byob_and_strategies(rt: &Rt) {
+    let v = eval_json(
+        rt,
+        r#"const { port1, port2 } = new MessageChannel();
+        const got = [];
+        const received = new Promise((r) => { port2.onmessage = (e) => { got.push(e.data); if (got.length === 2) r(); }; });
+        const msg = { n: 1, list: [1, 2] };
+        port1.postMessage(msg); port1.postMessage('two');
+        msg.n = 99;
+        await received;
+        const bytes = new ReadableStream({ type: 'bytes', start(c) { c.enqueue(new Uint8Array([1, 2, 3, 4, 5])); c.close(); } });
+        const reader = bytes.getReader({ mode: 'byob' });
+        const first = await reader.read(new Uint8Array(3));
+        const second = await reader.read(new Uint8Array(8));
+        const end = await reader.read(new Uint8Array(8));
+        const bl = new ByteLengthQueuingStrategy({ highWaterMark: 10 });
+        const sized = [];
+        new ReadableStream({ start(c) { sized.push(c.desiredSize); c.enqueue(new Uint8Array(4)); sized.push(c.desiredSize); } }, bl);
+        const ee = new ErrorEvent('error', { message: 'm', error: 7 });
+        const pre = new PromiseRejectionEvent('unhandledrejection', { promise: Promise.resolve(), reason: 'r' });
+        return { got, first: [...first.value], second: [...second.value], end: end.done, hwm: bl.highWaterMark, size: bl.size(new Uint8Array(6)),
+          sized, ee: [ee.message, ee.error], pre: pre.reason, cq: new CountQueuingStrategy({ highWaterMark: 2 }).size() };"#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"got":[{"n":1,"list":[1,2]},"two"],"first":[1,2,3],"second":[4,5],"end":true,"hwm":10,"size":6,"sized":[10,6],
+            "ee":["m",7],"pre":"r","cq":1})
+    );
+}
+
 pub async fn blob_and_formdata(rt: &Rt) {
     let v = eval_json(
         rt,

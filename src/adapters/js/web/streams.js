@@ -309,21 +309,24 @@ class ReadableStreamBYOBRequest {
 }
 class ReadableByteStreamController extends ReadableStreamDefaultController {}
 class ReadableStreamBYOBReader {
-  #reader;
+  #reader; #rest = null;
   constructor(stream) { this.#reader = new ReadableStreamDefaultReader(stream); }
   get closed() { return this.#reader.closed; }
-  cancel(reason) { return this.#reader.cancel(reason); }
+  cancel(reason) { this.#rest = null; return this.#reader.cancel(reason); }
   releaseLock() { this.#reader.releaseLock(); }
   async read(view) {
     if (!ArrayBuffer.isView(view) || view.byteLength === 0) throw new TypeError('read needs a non-empty ArrayBufferView');
-    const s = this.#reader[kState].stream;
-    const r = await this.#reader.read();
+    let bytes = this.#rest;
+    this.#rest = null;
+    if (!bytes) {
+      const r = await this.#reader.read();
+      if (r.done) return { value: new view.constructor(view.buffer, view.byteOffset, 0), done: true };
+      bytes = toBytes(r.value);
+    }
     const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    if (r.done) return { value: new view.constructor(view.buffer, view.byteOffset, 0), done: true };
-    const bytes = toBytes(r.value);
     const n = Math.min(bytes.byteLength, target.byteLength);
     target.set(bytes.subarray(0, n));
-    if (n < bytes.byteLength && s) { const rest = bytes.slice(n); s.queue.unshift({ chunk: rest, size: rest.byteLength }); s.queueSize += rest.byteLength; }
+    if (n < bytes.byteLength) this.#rest = bytes.slice(n);
     const per = view.BYTES_PER_ELEMENT || 1;
     return { value: new view.constructor(view.buffer, view.byteOffset, Math.floor(n / per)), done: false };
   }
