@@ -380,6 +380,26 @@ pub async fn unload_and_reload(rt: &Rt) {
     ));
 }
 
+pub async fn idle_isolates_are_evicted(make: fn(nano::adapters::js::RuntimeOptions) -> Rt) {
+    let rt = make(nano::adapters::js::RuntimeOptions {
+        threads: 1,
+        idle_evict: std::time::Duration::from_millis(100),
+    });
+    let app = app(&rt, COUNTER).await;
+    assert_eq!(get(&rt, &app, "/").await.json(), json!({"hits": 1}));
+    let mut isolates = 1;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        isolates = rt.stats(&app).await.unwrap().isolates;
+        if isolates == 0 {
+            break;
+        }
+    }
+    assert_eq!(isolates, 0, "the idle isolate was not evicted");
+    // The next request re-creates it from the cached bytecode, with fresh module state.
+    assert_eq!(get(&rt, &app, "/").await.json(), json!({"hits": 1}));
+}
+
 pub async fn stats_count_requests_and_terminations(rt: &Rt) {
     let app = app(rt, COUNTER).await;
     for _ in 0..3 {

@@ -14,8 +14,15 @@ macro_rules! runtime_suite {
         mod $engine {
             use std::sync::Arc;
             use nano::ports::AppRuntime;
+            fn make_with(options: nano::adapters::js::RuntimeOptions) -> Arc<dyn AppRuntime> {
+                ($factory)(options)
+            }
             fn make() -> Arc<dyn AppRuntime> {
-                $factory
+                make_with(nano::adapters::js::RuntimeOptions { threads: 1, ..Default::default() })
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn idle_isolates_are_evicted() {
+                crate::limits::idle_isolates_are_evicted(make_with).await;
             }
             runtime_suite!(@each make; web: [
                 hello_world, request_fields, post_bodies, response_helpers, headers_behaviour,
@@ -42,10 +49,7 @@ macro_rules! runtime_suite {
     };
 }
 
-runtime_suite!(
-    quickjs,
-    Arc::new(
-        nano::adapters::js::JsRuntime::<nano::adapters::js::quickjs::QuickJs>::new(1)
-            .expect("quickjs runtime")
-    )
-);
+runtime_suite!(quickjs, |options| Arc::new(
+    nano::adapters::js::JsRuntime::<nano::adapters::js::quickjs::QuickJs>::with_options(options)
+        .expect("quickjs runtime")
+));

@@ -21,6 +21,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Compiled module bytecode of one app version, in the engine's own format, keyed by module path.
@@ -56,6 +57,25 @@ pub struct Loaded {
 pub struct Shared {
     pub handle: tokio::runtime::Handle,
     pub client: reqwest::Client,
+    pub idle_evict: Duration,
+}
+
+/// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// An isolate with no request in flight for this long is dropped (re-created from cached bytecode when needed).
+    pub idle_evict: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            threads: 0,
+            idle_evict: Duration::from_secs(300),
+        }
+    }
 }
 
 /// Messages into a worker thread.
@@ -95,9 +115,17 @@ pub struct JsRuntime<E: Engine> {
 }
 
 impl<E: Engine> JsRuntime<E> {
-    /// Starts `threads` worker threads (0: one per core). Must be called inside a tokio runtime, whose handle
-    /// carries body pumping and outbound fetches.
+    /// Starts `threads` worker threads (0: one per core) with the default options. Must be called inside a tokio
+    /// runtime, whose handle carries body pumping and outbound fetches.
     pub fn new(threads: usize) -> Result<Self, RuntimeError> {
+        Self::with_options(RuntimeOptions {
+            threads,
+            ..Default::default()
+        })
+    }
+
+    pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        let threads = options.threads;
         let n = if threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -109,7 +137,11 @@ impl<E: Engine> JsRuntime<E> {
             .user_agent("nano")
             .build()
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
-        let shared = Arc::new(Shared { handle, client });
+        let shared = Arc::new(Shared {
+            handle,
+            client,
+            idle_evict: options.idle_evict,
+        });
         let mut senders = Vec::with_capacity(n);
         for i in 0..n {
             let (tx, rx) = std::sync::mpsc::channel();

@@ -22,6 +22,7 @@ struct Slot<E: Engine> {
     dead: bool,
     drains: Vec<oneshot::Sender<()>>,
     draining: bool,
+    last_used: Instant,
 }
 
 impl<E: Engine> Drop for Slot<E> {
@@ -49,10 +50,12 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Sender<Msg>, shared: Arc<Shared>
         next_instance: 1,
     };
     loop {
+        let idle = w.shared.idle_evict;
         let next = w
             .slots
             .values()
-            .filter_map(|s| s.host.next_deadline())
+            .flat_map(|s| [s.host.next_deadline(), Some(s.last_used + idle)])
+            .flatten()
             .min();
         let msg = match next {
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
@@ -230,6 +233,7 @@ impl<E: Engine> Worker<E> {
                 dead: false,
                 drains: Vec::new(),
                 draining: false,
+                last_used: Instant::now(),
             },
         );
         Ok(())
@@ -269,12 +273,17 @@ impl<E: Engine> Worker<E> {
         }
     }
 
-    /// Drops dead isolates and drained ones.
+    /// Drops dead isolates, drained ones, and those idle past the eviction time.
     fn reap(&mut self) {
+        let now = Instant::now();
+        let idle = self.shared.idle_evict;
         let done: Vec<u64> = self
             .slots
             .iter()
-            .filter(|(_, s)| s.dead || (s.draining && s.host.state.borrow().requests.is_empty()))
+            .filter(|(_, s)| {
+                let quiet = s.host.state.borrow().requests.is_empty();
+                s.dead || (quiet && (s.draining || now.duration_since(s.last_used) >= idle))
+            })
             .map(|(v, _)| *v)
             .collect();
         for v in done {
@@ -306,6 +315,7 @@ fn turn<E: Engine>(
         req.and_then(|r| st.requests.get(&r))
             .map_or(cpu_limit, |r| cpu_limit.saturating_sub(r.cpu))
     };
+    slot.last_used = Instant::now();
     let start = thread_cpu();
     slot.cpu.arm(Some(budget));
     let result = f(&mut slot.iso);
