@@ -28,7 +28,7 @@ macro_rules! runtime_suite {
                 hello_world, request_fields, post_bodies, response_helpers, headers_behaviour,
                 streaming_response_is_not_buffered, large_streaming_response, request_body_streams,
                 streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, base64_behaviour,
-                timers_behaviour, microtasks_and_clone, crypto_behaviour, crypto_derivation_and_aes, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
+                timers_behaviour, microtasks_and_clone, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
                 fetch_outbound, relative_imports, console_and_performance,
             ]);
             runtime_suite!(@each make; limits: [

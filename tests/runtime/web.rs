@@ -477,7 +477,7 @@ pub async fn crypto_derivation_and_aes(rt: &Rt) {
         let tampered = null; try { await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv2, additionalData: aad }, key, bad); } catch (e) { tampered = e.name; }
         const jwk = await crypto.subtle.exportKey('jwk', key);
         const gen = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 128 }, false, ['encrypt']);
-        let ecdsa = null; try { await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']); } catch (e) { ecdsa = e.name; }
+        let ecdsa = null; try { await crypto.subtle.generateKey({ name: 'RSA-PSS', modulusLength: 2048 }, true, ['sign']); } catch (e) { ecdsa = e.name; }
         return { p1, p2, h, c0, c16, opened, tampered, sealedLen: sealed.byteLength, jwk: [jwk.alg, jwk.k.length], gen: gen.algorithm.length, ecdsa };"#,
     )
     .await;
@@ -489,6 +489,54 @@ pub async fn crypto_derivation_and_aes(rt: &Rt) {
             "c0":"58e2fccefa7e3061367f1d57a4e7455a",
             "c16":"0388dace60b6a392f328c2b971b2fe78ab6e47d42cec13bdf53a67b21257bddf",
             "opened":"secret msg","tampered":"OperationError","sealedLen":26,"jwk":["A256GCM",43],"gen":128,"ecdsa":"NotSupportedError"})
+    );
+}
+
+pub async fn crypto_signatures(rt: &Rt) {
+    let v = eval_json(
+        rt,
+        r#"const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
+        const unhex = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
+        const b64u = (b) => btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+        const s = crypto.subtle;
+        const data = new TextEncoder().encode('signed by nano');
+        const ec = await s.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+        const sig = await s.sign({ name: 'ECDSA', hash: 'SHA-256' }, ec.privateKey, data);
+        const ok = await s.verify({ name: 'ECDSA', hash: 'SHA-256' }, ec.publicKey, sig, data);
+        const wrongHash = await s.verify({ name: 'ECDSA', hash: 'SHA-384' }, ec.publicKey, sig, data);
+        const other = new Uint8Array(data); other[0] ^= 1;
+        const tampered = await s.verify({ name: 'ECDSA', hash: 'SHA-256' }, ec.publicKey, sig, other);
+        const spki = await s.exportKey('spki', ec.publicKey);
+        const pub2 = await s.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
+        const pkcs8 = await s.exportKey('pkcs8', ec.privateKey);
+        const priv2 = await s.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+        const sig2 = await s.sign({ name: 'ECDSA', hash: 'SHA-512' }, priv2, data);
+        const jwk = await s.exportKey('jwk', ec.publicKey);
+        const pub3 = await s.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
+        const raw = new Uint8Array(await s.exportKey('raw', ec.publicKey));
+        const roundTrips = [await s.verify({ name: 'ECDSA', hash: 'SHA-512' }, pub2, sig2, data),
+          await s.verify({ name: 'ECDSA', hash: 'SHA-512' }, pub3, sig2, data)];
+        let privRaw = null; try { await s.exportKey('raw', ec.privateKey); } catch (e) { privRaw = e.name; }
+        const seed = unhex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
+        const pubEd = unhex('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+        const ed = await s.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: b64u(pubEd), d: b64u(seed) }, 'Ed25519', true, ['sign']);
+        const edSig = hex(await s.sign('Ed25519', ed, new Uint8Array(0)));
+        const edPub = await s.importKey('raw', pubEd, { name: 'Ed25519' }, true, ['verify']);
+        const edOk = await s.verify('Ed25519', edPub, unhex(edSig), new Uint8Array(0));
+        const edBad = await s.verify('Ed25519', edPub, unhex(edSig), new Uint8Array(1));
+        const edGen = await s.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']);
+        const edSpki = await s.exportKey('spki', edGen.publicKey);
+        return { types: [ec.privateKey.type, ec.publicKey.type, ec.privateKey.algorithm.namedCurve, ec.publicKey.usages.join()],
+          sigLen: sig.byteLength, ok, wrongHash, tampered, roundTrips, jwk: [jwk.kty, jwk.crv, !!jwk.d], rawLen: raw.length, raw0: raw[0],
+          privRaw, edSig, edOk, edBad, edSpkiLen: edSpki.byteLength, edUsages: [edGen.privateKey.usages.join(), edGen.publicKey.usages.join()] };"#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"types":["private","public","P-256","verify"],"sigLen":64,"ok":true,"wrongHash":false,"tampered":false,
+            "roundTrips":[true,true],"jwk":["EC","P-256",false],"rawLen":65,"raw0":4,"privRaw":"InvalidAccessError",
+            "edSig":"e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+            "edOk":true,"edBad":false,"edSpkiLen":44,"edUsages":["sign","verify"]})
     );
 }
 

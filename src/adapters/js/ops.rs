@@ -311,6 +311,174 @@ impl Codec {
     }
 }
 
+/// Asymmetric keys for ECDSA P-256 and Ed25519. Private keys are the 32-byte scalar (P-256) or seed (Ed25519);
+/// public keys are the uncompressed SEC1 point (P-256, 65 bytes) or the 32-byte key (Ed25519).
+pub mod ec {
+    use ed25519_dalek::pkcs8::{
+        DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey,
+    };
+    use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+
+    fn curve(alg: &str) -> Result<bool, String> {
+        match alg {
+            "ECDSA" => Ok(true),
+            "Ed25519" => Ok(false),
+            other => Err(format!("Unrecognized key algorithm {other}")),
+        }
+    }
+
+    fn p256_secret(d: &[u8]) -> Result<p256::SecretKey, String> {
+        p256::SecretKey::from_slice(d).map_err(|_| "invalid P-256 private key".to_string())
+    }
+
+    fn ed_secret(d: &[u8]) -> Result<ed25519_dalek::SigningKey, String> {
+        let seed: [u8; 32] = d
+            .try_into()
+            .map_err(|_| "Ed25519 private keys are 32 bytes".to_string())?;
+        Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+    }
+
+    /// A fresh private key.
+    pub fn generate(alg: &str) -> Result<Vec<u8>, String> {
+        if curve(alg)? {
+            loop {
+                let d = super::random_bytes(32);
+                if p256::SecretKey::from_slice(&d).is_ok() {
+                    return Ok(d);
+                }
+            }
+        }
+        Ok(super::random_bytes(32))
+    }
+
+    pub fn public_of(alg: &str, d: &[u8]) -> Result<Vec<u8>, String> {
+        if curve(alg)? {
+            use p256::elliptic_curve::sec1::ToEncodedPoint;
+            return Ok(p256_secret(d)?
+                .public_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec());
+        }
+        Ok(ed_secret(d)?.verifying_key().to_bytes().to_vec())
+    }
+
+    /// Checks a raw public key, returning it in the uncompressed form.
+    pub fn check_public(alg: &str, raw: &[u8]) -> Result<Vec<u8>, String> {
+        if curve(alg)? {
+            use p256::elliptic_curve::sec1::ToEncodedPoint;
+            let k = p256::PublicKey::from_sec1_bytes(raw)
+                .map_err(|_| "invalid P-256 public key".to_string())?;
+            return Ok(k.to_encoded_point(false).as_bytes().to_vec());
+        }
+        let b: [u8; 32] = raw
+            .try_into()
+            .map_err(|_| "Ed25519 public keys are 32 bytes".to_string())?;
+        ed25519_dalek::VerifyingKey::from_bytes(&b)
+            .map_err(|_| "invalid Ed25519 public key".to_string())?;
+        Ok(raw.to_vec())
+    }
+
+    /// Decodes SPKI (to the raw public key) or PKCS#8 (to the private key).
+    pub fn from_der(alg: &str, format: &str, der: &[u8]) -> Result<Vec<u8>, String> {
+        let bad = |e: String| format!("invalid {format} {alg} key: {e}");
+        match (curve(alg)?, format) {
+            (true, "spki") => {
+                use p256::elliptic_curve::sec1::ToEncodedPoint;
+                let k =
+                    p256::PublicKey::from_public_key_der(der).map_err(|e| bad(e.to_string()))?;
+                Ok(k.to_encoded_point(false).as_bytes().to_vec())
+            }
+            (true, "pkcs8") => Ok(p256::SecretKey::from_pkcs8_der(der)
+                .map_err(|e| bad(e.to_string()))?
+                .to_bytes()
+                .to_vec()),
+            (false, "spki") => Ok(ed25519_dalek::VerifyingKey::from_public_key_der(der)
+                .map_err(|e| bad(e.to_string()))?
+                .to_bytes()
+                .to_vec()),
+            (false, "pkcs8") => Ok(ed25519_dalek::SigningKey::from_pkcs8_der(der)
+                .map_err(|e| bad(e.to_string()))?
+                .to_bytes()
+                .to_vec()),
+            _ => Err(format!("unknown key format {format}")),
+        }
+    }
+
+    /// Encodes a raw public key as SPKI or a private key as PKCS#8.
+    pub fn to_der(alg: &str, format: &str, key: &[u8]) -> Result<Vec<u8>, String> {
+        let fail = |e: String| format!("cannot encode {format}: {e}");
+        match (curve(alg)?, format) {
+            (true, "spki") => {
+                let k = p256::PublicKey::from_sec1_bytes(key).map_err(|e| fail(e.to_string()))?;
+                Ok(k.to_public_key_der()
+                    .map_err(|e| fail(e.to_string()))?
+                    .as_bytes()
+                    .to_vec())
+            }
+            (true, "pkcs8") => Ok(p256_secret(key)?
+                .to_pkcs8_der()
+                .map_err(|e| fail(e.to_string()))?
+                .as_bytes()
+                .to_vec()),
+            (false, "spki") => {
+                let b: [u8; 32] = key.try_into().map_err(|_| fail("bad length".into()))?;
+                let k =
+                    ed25519_dalek::VerifyingKey::from_bytes(&b).map_err(|e| fail(e.to_string()))?;
+                Ok(k.to_public_key_der()
+                    .map_err(|e| fail(e.to_string()))?
+                    .as_bytes()
+                    .to_vec())
+            }
+            (false, "pkcs8") => Ok(ed_secret(key)?
+                .to_pkcs8_der()
+                .map_err(|e| fail(e.to_string()))?
+                .as_bytes()
+                .to_vec()),
+            _ => Err(format!("unknown key format {format}")),
+        }
+    }
+
+    /// ECDSA (P1363 r||s over `hash` of the data) or Ed25519 signature.
+    pub fn sign(alg: &str, hash: &str, d: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+        if curve(alg)? {
+            let key = p256::ecdsa::SigningKey::from(p256_secret(d)?);
+            let digest = super::digest(hash, data)?;
+            let sig: p256::ecdsa::Signature =
+                key.sign_prehash(&digest).map_err(|e| e.to_string())?;
+            return Ok(sig.to_bytes().to_vec());
+        }
+        use ed25519_dalek::Signer;
+        Ok(ed_secret(d)?.sign(data).to_bytes().to_vec())
+    }
+
+    pub fn verify(
+        alg: &str,
+        hash: &str,
+        public: &[u8],
+        sig: &[u8],
+        data: &[u8],
+    ) -> Result<bool, String> {
+        if curve(alg)? {
+            let key =
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(public).map_err(|e| e.to_string())?;
+            let Ok(sig) = p256::ecdsa::Signature::from_slice(sig) else {
+                return Ok(false);
+            };
+            let digest = super::digest(hash, data)?;
+            return Ok(key.verify_prehash(&digest, &sig).is_ok());
+        }
+        let b: [u8; 32] = public
+            .try_into()
+            .map_err(|_| "Ed25519 public keys are 32 bytes".to_string())?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&b).map_err(|e| e.to_string())?;
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {
+            return Ok(false);
+        };
+        Ok(key.verify_strict(data, &sig).is_ok())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

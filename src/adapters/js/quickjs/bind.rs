@@ -15,6 +15,16 @@ fn u8array<'js>(ctx: &Ctx<'js>, v: Vec<u8>) -> Result<TypedArray<'js, u8>> {
     TypedArray::new(ctx.clone(), v)
 }
 
+fn ok_bytes<'js>(
+    ctx: &Ctx<'js>,
+    r: std::result::Result<Vec<u8>, String>,
+) -> Result<TypedArray<'js, u8>> {
+    match r {
+        Ok(v) => u8array(ctx, v),
+        Err(e) => Err(Exception::throw_type(ctx, &e)),
+    }
+}
+
 fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
     flat.chunks(2)
         .filter(|c| c.len() == 2)
@@ -94,6 +104,51 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
             Ok(v) => u8array(&ctx, v),
             Err(e) => Err(Exception::throw_type(&ctx, &e)),
         }
+    });
+    op!("ecGenerate", |ctx: Ctx<'js>, alg: String| ok_bytes(
+        &ctx,
+        ops::ec::generate(&alg)
+    ));
+    op!("ecPublic", |ctx: Ctx<'js>,
+                     alg: String,
+                     d: TypedArray<'js, u8>| {
+        ok_bytes(&ctx, ops::ec::public_of(&alg, &bytes(&d)))
+    });
+    op!(
+        "ecCheckPublic",
+        |ctx: Ctx<'js>, alg: String, raw: TypedArray<'js, u8>| ok_bytes(
+            &ctx,
+            ops::ec::check_public(&alg, &bytes(&raw))
+        )
+    );
+    op!(
+        "ecFromDer",
+        |ctx: Ctx<'js>, alg: String, format: String, der: TypedArray<'js, u8>| ok_bytes(
+            &ctx,
+            ops::ec::from_der(&alg, &format, &bytes(&der))
+        )
+    );
+    op!("ecToDer", |ctx: Ctx<'js>,
+                    alg: String,
+                    format: String,
+                    key: TypedArray<'js, u8>| {
+        ok_bytes(&ctx, ops::ec::to_der(&alg, &format, &bytes(&key)))
+    });
+    op!("ecSign", |ctx: Ctx<'js>,
+                   alg: String,
+                   hash: String,
+                   d: TypedArray<'js, u8>,
+                   data: TypedArray<'js, u8>| {
+        ok_bytes(&ctx, ops::ec::sign(&alg, &hash, &bytes(&d), &bytes(&data)))
+    });
+    op!("ecVerify", |ctx: Ctx<'js>,
+                     alg: String,
+                     hash: String,
+                     public: TypedArray<'js, u8>,
+                     sig: TypedArray<'js, u8>,
+                     data: TypedArray<'js, u8>| {
+        ops::ec::verify(&alg, &hash, &bytes(&public), &bytes(&sig), &bytes(&data))
+            .map_err(|e| Exception::throw_type(&ctx, &e))
     });
     let h = host.clone();
     op!("codecNew", move |ctx: Ctx<'js>,

@@ -1,6 +1,6 @@
 // crypto.js: Crypto (getRandomValues, randomUUID), SubtleCrypto (digest; HMAC sign/verify; AES-GCM encrypt/decrypt;
-// PBKDF2 and HKDF deriveBits/deriveKey; import/export raw and jwk; generateKey), CryptoKey. ECDSA, Ed25519, RSA and
-// the other algorithms reject with NotSupportedError.
+// PBKDF2 and HKDF deriveBits/deriveKey; ECDSA P-256 and Ed25519 sign/verify; import/export raw, jwk, spki, pkcs8;
+// generateKey), CryptoKey. RSA and the other algorithms reject with NotSupportedError.
 const kKey = Symbol('key');
 function algName(a) { return String(typeof a === 'string' ? a : a && a.name).toUpperCase(); }
 function hashName(h) {
@@ -11,13 +11,13 @@ function hashName(h) {
 const BLOCK = { 'SHA-1': 512, 'SHA-256': 512, 'SHA-384': 1024, 'SHA-512': 1024 };
 class CryptoKey {
   constructor(key) { if (key !== kKey) throw new TypeError('Illegal constructor'); }
-  static _new(secret, algorithm, extractable, usages) {
+  static _new(secret, algorithm, extractable, usages, type = 'secret') {
     const k = new CryptoKey(kKey);
     Object.defineProperty(k, kKey, { value: secret });
-    Object.defineProperty(k, '_info', { value: { algorithm: Object.freeze(algorithm), extractable: !!extractable, usages: Object.freeze([...usages]) } });
+    Object.defineProperty(k, '_info', { value: { algorithm: Object.freeze(algorithm), extractable: !!extractable, usages: Object.freeze([...usages]), type } });
     return k;
   }
-  get type() { return 'secret'; }
+  get type() { return this._info.type; }
   get extractable() { return this._info.extractable; }
   get algorithm() { return this._info.algorithm; }
   get usages() { return this._info.usages; }
@@ -47,12 +47,74 @@ function secretFrom(format, keyData, alg) {
   }
   throw new DOMException(`key format ${format} is not supported for ${alg}`, 'NotSupportedError');
 }
+
+// ECDSA P-256 and Ed25519: private keys hold { d, pub }, public keys { pub } (raw bytes from the host).
+function asymName(algorithm) {
+  const name = algName(algorithm);
+  if (name === 'ECDSA') {
+    if (String(algorithm.namedCurve) !== 'P-256') throw new DOMException(`curve ${algorithm.namedCurve} is not supported`, 'NotSupportedError');
+    return 'ECDSA';
+  }
+  if (name === 'ED25519') return 'Ed25519';
+  return null;
+}
+function asymAlgorithm(name) { return name === 'ECDSA' ? { name, namedCurve: 'P-256' } : { name }; }
+function asymPublic(name, pub, usages) { return CryptoKey._new({ pub }, asymAlgorithm(name), true, usages, 'public'); }
+function asymPrivate(name, d, pub, extractable, usages) { return CryptoKey._new({ d, pub }, asymAlgorithm(name), extractable, usages, 'private'); }
+function asymImport(name, format, keyData, extractable, usages) {
+  const pubUsages = ['verify'], privUsages = ['sign'];
+  if (format === 'raw' || format === 'spki') {
+    checkUsages(usages, pubUsages, name);
+    const pub = format === 'raw' ? ops.ecCheckPublic(name, bufferSource(keyData, 'keyData')) : ops.ecFromDer(name, 'spki', bufferSource(keyData, 'keyData'));
+    return asymPublic(name, pub, usages);
+  }
+  if (format === 'pkcs8') {
+    checkUsages(usages, privUsages, name);
+    const d = ops.ecFromDer(name, 'pkcs8', bufferSource(keyData, 'keyData'));
+    return asymPrivate(name, d, ops.ecPublic(name, d), extractable, usages);
+  }
+  if (format === 'jwk') {
+    const ok = name === 'ECDSA' ? keyData.kty === 'EC' && keyData.crv === 'P-256' : keyData.kty === 'OKP' && keyData.crv === 'Ed25519';
+    if (!ok) throw new DOMException(`JWK does not describe a ${name} key`, 'DataError');
+    const x = fromB64url(keyData.x);
+    const pub = name === 'ECDSA' ? concatBytes([new Uint8Array([4]), x, fromB64url(keyData.y)]) : x;
+    if (keyData.d !== undefined) {
+      checkUsages(usages, privUsages, name);
+      const d = fromB64url(keyData.d);
+      const derived = ops.ecPublic(name, d);
+      if (b64url(derived) !== b64url(ops.ecCheckPublic(name, pub))) throw new DOMException('JWK d does not match x/y', 'DataError');
+      return asymPrivate(name, d, derived, extractable, usages);
+    }
+    checkUsages(usages, pubUsages, name);
+    return asymPublic(name, ops.ecCheckPublic(name, pub), usages);
+  }
+  throw new DOMException(`key format ${format} is not supported for ${name}`, 'NotSupportedError');
+}
+function asymExport(format, key) {
+  const name = key.algorithm.name;
+  const m = key[kKey];
+  if (format === 'raw' && key.type === 'public') return m.pub.slice().buffer;
+  if (format === 'spki' && key.type === 'public') return ops.ecToDer(name, 'spki', m.pub).buffer;
+  if (format === 'pkcs8' && key.type === 'private') return ops.ecToDer(name, 'pkcs8', m.d).buffer;
+  if (format === 'jwk') {
+    const jwk = name === 'ECDSA'
+      ? { kty: 'EC', crv: 'P-256', x: b64url(m.pub.subarray(1, 33)), y: b64url(m.pub.subarray(33, 65)) }
+      : { kty: 'OKP', crv: 'Ed25519', x: b64url(m.pub) };
+    if (key.type === 'private') jwk.d = b64url(m.d);
+    jwk.key_ops = [...key.usages];
+    jwk.ext = true;
+    return jwk;
+  }
+  throw new DOMException(`cannot export a ${key.type} ${name} key as ${format}`, 'InvalidAccessError');
+}
 class SubtleCrypto {
   constructor(key) { if (key !== kKey) throw new TypeError('Illegal constructor'); }
   async digest(algorithm, data) {
     return ops.digest(hashName(algorithm), toBytes(data, 'data')).buffer;
   }
   async importKey(format, keyData, algorithm, extractable, usages) {
+    const asym = asymName(algorithm);
+    if (asym) return asymImport(asym, format, keyData, extractable, usages);
     const name = algName(algorithm);
     if (name === 'HMAC') {
       const hash = hashName(algorithm.hash);
@@ -79,6 +141,7 @@ class SubtleCrypto {
   async exportKey(format, key) {
     if (!(key instanceof CryptoKey)) throw new TypeError('key must be a CryptoKey');
     if (!key.extractable) throw new DOMException('key is not extractable', 'InvalidAccessError');
+    if (key.type !== 'secret') return asymExport(format, key);
     const secret = key[kKey];
     if (format === 'raw') return secret.slice().buffer;
     if (format === 'jwk') {
@@ -88,6 +151,16 @@ class SubtleCrypto {
     return notSupported(`key format ${format}`);
   }
   async generateKey(algorithm, extractable, usages) {
+    const asym = asymName(algorithm);
+    if (asym) {
+      checkUsages(usages, ['sign', 'verify'], asym);
+      const d = ops.ecGenerate(asym);
+      const pub = ops.ecPublic(asym, d);
+      return {
+        privateKey: asymPrivate(asym, d, pub, extractable, usages.filter((u) => u === 'sign')),
+        publicKey: asymPublic(asym, pub, usages.filter((u) => u === 'verify')),
+      };
+    }
     const name = algName(algorithm);
     if (name === 'HMAC') {
       const hash = hashName(algorithm.hash);
@@ -104,11 +177,25 @@ class SubtleCrypto {
     return notSupported(`generateKey for ${name}`);
   }
   async sign(algorithm, key, data) {
+    const asym = asymName(typeof algorithm === 'string' ? { name: algorithm, namedCurve: 'P-256' } : Object.assign({ namedCurve: 'P-256' }, algorithm));
+    if (asym) {
+      needUsage(key, 'sign');
+      if (key.algorithm.name !== asym || key.type !== 'private') throw new DOMException(`key is not a ${asym} private key`, 'InvalidAccessError');
+      const hash = asym === 'ECDSA' ? hashName(algorithm.hash) : '';
+      return ops.ecSign(asym, hash, key[kKey].d, toBytes(data, 'data')).buffer;
+    }
     if (algName(algorithm) !== 'HMAC') return notSupported(`sign with ${algName(algorithm)}`);
     needUsage(key, 'sign');
     return ops.hmac(key.algorithm.hash.name, key[kKey], toBytes(data, 'data')).buffer;
   }
   async verify(algorithm, key, signature, data) {
+    const asym = asymName(typeof algorithm === 'string' ? { name: algorithm, namedCurve: 'P-256' } : Object.assign({ namedCurve: 'P-256' }, algorithm));
+    if (asym) {
+      needUsage(key, 'verify');
+      if (key.algorithm.name !== asym || key.type !== 'public') throw new DOMException(`key is not a ${asym} public key`, 'InvalidAccessError');
+      const hash = asym === 'ECDSA' ? hashName(algorithm.hash) : '';
+      return ops.ecVerify(asym, hash, key[kKey].pub, toBytes(signature, 'signature'), toBytes(data, 'data'));
+    }
     if (algName(algorithm) !== 'HMAC') return notSupported(`verify with ${algName(algorithm)}`);
     needUsage(key, 'verify');
     const mac = ops.hmac(key.algorithm.hash.name, key[kKey], toBytes(data, 'data'));
