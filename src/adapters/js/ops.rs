@@ -160,6 +160,9 @@ pub fn url_set(href: &str, part: &str, value: &str) -> Option<Vec<String>> {
     Some(url_parts(&u))
 }
 
+/// The most PBKDF2 iterations one call may ask for.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 100_000;
+
 /// PBKDF2 with HMAC-`hash`, `bits` long.
 pub fn pbkdf2(
     hash: &str,
@@ -171,8 +174,11 @@ pub fn pbkdf2(
     if bits == 0 || !bits.is_multiple_of(8) {
         return Err("length must be a non-zero multiple of 8".into());
     }
-    if iterations == 0 {
-        return Err("iterations must be at least 1".into());
+    if iterations == 0 || iterations > MAX_PBKDF2_ITERATIONS {
+        // Host CPU is not interruptible: cap the work one call may ask for, as workerd does.
+        return Err(format!(
+            "iterations must be between 1 and {MAX_PBKDF2_ITERATIONS}"
+        ));
     }
     let mut out = vec![0u8; bits / 8];
     match norm(hash).as_str() {

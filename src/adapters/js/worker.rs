@@ -68,13 +68,25 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Sender<Msg>, shared: Arc<Shared>
                 Err(_) => return,
             },
         };
-        match msg {
-            Some(Msg::Shutdown) => return,
-            Some(m) => w.handle(m),
-            None => {}
+        if matches!(msg, Some(Msg::Shutdown)) {
+            return;
         }
-        w.tick();
-        w.reap();
+        // A defect in an op must not take down every app on this thread: log it and keep serving.
+        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if let Some(m) = msg {
+                w.handle(m);
+            }
+            w.tick();
+            w.reap();
+        }));
+        if let Err(panic) = step {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(target: "nano::runtime", "worker thread recovered from a panic: {what}");
+        }
     }
 }
 
