@@ -182,8 +182,8 @@ pub struct AppStats {
 }
 
 /// Contract:
-/// - `load` checks env against the limits (naming app and var) and compiles every module; a failure leaves any
-///   previous version serving. A new version replaces the old one for new requests; in-flight ones finish on the old.
+/// - `load` checks env against the limits (naming app and var), compiles every module and evaluates them once under
+///   the start-up CPU limit; a failure (`Env`, `Load`, `Limit{Startup}`) leaves any previous version serving. A new version replaces the old one for new requests; in-flight ones finish on the old.
 /// - `dispatch` runs the app's default export's `fetch(request, env, ctx)`; a body larger than the app's
 ///   `request_body_bytes` is refused with `Limit{RequestBody}` before the app runs. A request exceeding CPU, wall or
 ///   memory ends with `Limit{..}` (the isolate is replaced after `Memory`); a throw or rejection ends with

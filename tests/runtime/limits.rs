@@ -222,19 +222,19 @@ pub async fn startup_limit(rt: &Rt) {
         startup_cpu_ms: 50,
         ..Default::default()
     };
-    let app = app_with(
-        rt,
-        "while (true) {} export default { fetch() { return new Response('never'); } };",
-        &[],
-        limits,
-    )
-    .await;
-    let err = send(rt, &app, get_req("/"))
+    let s = spec("spinup", &[], limits);
+    let err = rt
+        .load(version(
+            s,
+            &[(
+                "index.js",
+                "while (true) {} export default { fetch() { return new Response('never'); } };",
+            )],
+        ))
         .await
-        .err()
-        .expect("start-up must fail");
+        .unwrap_err();
     assert_eq!(err.limit(), Some(Limit::Startup));
-    assert!(err.to_string().contains(app.as_str()), "{err}");
+    assert!(err.to_string().contains("spinup"), "{err}");
 }
 
 pub async fn load_errors(rt: &Rt) {
@@ -267,12 +267,24 @@ pub async fn load_errors(rt: &Rt) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("lodash"), "{err}");
-    let app2 = app(rt, "export const x = 1;").await;
-    let err = send(rt, &app2, get_req("/"))
+    let s = spec("nodefault", &[], Limits::default());
+    let err = rt
+        .load(version(s, &[("index.js", "export const x = 1;")]))
         .await
-        .err()
-        .expect("no default export");
+        .unwrap_err();
     assert!(err.to_string().contains("default export"), "{err}");
+    let s = spec("throws", &[], Limits::default());
+    let err = rt
+        .load(version(
+            s,
+            &[(
+                "index.js",
+                "throw new Error('top-level boom'); export default {};",
+            )],
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("top-level boom"), "{err}");
 }
 
 pub async fn env_isolation(rt: &Rt) {
@@ -367,9 +379,13 @@ pub async fn unload_and_reload(rt: &Rt) {
     .await
     .unwrap();
     assert_eq!(get(rt, &name, "/").await.body, "v2");
-    // A version that fails to load leaves the previous one serving.
+    // A version that fails to load (syntax, or throwing while it starts) leaves the previous one serving.
     assert!(rt
-        .load(version(s, &[("index.js", "export default {")]))
+        .load(version(s.clone(), &[("index.js", "export default {")]))
+        .await
+        .is_err());
+    assert!(rt
+        .load(version(s, &[("index.js", "null.x; export default {};")]))
         .await
         .is_err());
     assert_eq!(get(rt, &name, "/").await.body, "v2");

@@ -82,7 +82,7 @@ impl Default for RuntimeOptions {
 pub enum Msg {
     Compile {
         app: Arc<Loaded>,
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), RuntimeError>>,
     },
     Dispatch {
         app: Arc<Loaded>,
@@ -226,11 +226,7 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             },
         )?;
         rx.await
-            .map_err(|_| RuntimeError::Engine("worker thread is gone".into()))?
-            .map_err(|msg| RuntimeError::Load {
-                app: name.to_string(),
-                msg,
-            })?;
+            .map_err(|_| RuntimeError::Engine("worker thread is gone".into()))??;
         let old = self.apps.write().expect("apps lock").insert(name, loaded);
         if let Some(old) = old {
             let (tx, _rx) = oneshot::channel();

@@ -94,7 +94,13 @@ impl<E: Engine> Worker<E> {
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Compile { app, reply } => {
-                let _ = reply.send(E::compile(&app));
+                // Compile every module, then evaluate them once in a trial isolate (dropped again: isolates are
+                // created on demand), so that a version that cannot start fails to load.
+                let name = app.version.spec.name.to_string();
+                let result = E::compile(&app)
+                    .map_err(|msg| RuntimeError::Load { app: name, msg })
+                    .and_then(|()| self.start(&app).map(drop));
+                let _ = reply.send(result);
             }
             Msg::Dispatch {
                 app,
@@ -177,6 +183,14 @@ impl<E: Engine> Worker<E> {
     }
 
     fn create(&mut self, app: &Arc<Loaded>) -> Result<(), RuntimeError> {
+        let slot = self.start(app)?;
+        self.instances.insert(slot.host.instance, app.version_id);
+        self.slots.insert(app.version_id, slot);
+        Ok(())
+    }
+
+    /// Creates an isolate for `app`, evaluating its modules under the start-up CPU limit.
+    fn start(&mut self, app: &Arc<Loaded>) -> Result<Slot<E>, RuntimeError> {
         let instance = self.next_instance;
         self.next_instance += 1;
         let limits = &app.version.spec.limits;
@@ -233,22 +247,17 @@ impl<E: Engine> Worker<E> {
             }
         };
         app.counters.isolates.fetch_add(1, Ordering::Relaxed);
-        self.instances.insert(instance, app.version_id);
-        self.slots.insert(
-            app.version_id,
-            Slot {
-                iso,
-                host,
-                cpu,
-                mem,
-                app: app.clone(),
-                dead: false,
-                drains: Vec::new(),
-                draining: false,
-                last_used: Instant::now(),
-            },
-        );
-        Ok(())
+        Ok(Slot {
+            iso,
+            host,
+            cpu,
+            mem,
+            app: app.clone(),
+            dead: false,
+            drains: Vec::new(),
+            draining: false,
+            last_used: Instant::now(),
+        })
     }
 
     /// Fires due timers and ends requests past their wall (or waitUntil) deadline.
