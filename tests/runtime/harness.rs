@@ -99,8 +99,74 @@ pub async fn eval_json(rt: &Rt, body: &str) -> serde_json::Value {
     let src = format!(
         "export default {{ async fetch(request, env, ctx) {{ const result = await (async () => {{ {body} }})(); return Response.json(result); }} }};"
     );
+    capture_logs();
     let app = app(rt, &src).await;
     let a = get(rt, &app, "/").await;
     assert_eq!(a.status, 200, "eval failed: {}", a.body);
+    // The Web API glue handles its own promises: nothing it does internally is reported as unhandled.
+    let unhandled: Vec<_> = logs_of(app.as_str())
+        .into_iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("unhandled promise rejection"))
+        })
+        .collect();
+    assert!(unhandled.is_empty(), "{unhandled:#?}");
     a.json()
+}
+
+/// Every log record of this test process, as JSON lines (installed once as the global subscriber).
+fn log_buffer() -> &'static std::sync::Mutex<Vec<u8>> {
+    static BUF: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> =
+        std::sync::OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf: &'static std::sync::Mutex<Vec<u8>> =
+            Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
+        struct W(&'static std::sync::Mutex<Vec<u8>>);
+        impl std::io::Write for W {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || W(buf))
+            .try_init();
+        buf
+    })
+}
+
+/// Starts capturing logs (call before the app runs).
+pub fn capture_logs() {
+    log_buffer();
+}
+
+/// The `fields` of every record naming `app`.
+pub fn logs_of(app: &str) -> Vec<serde_json::Value> {
+    let text = String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["fields"].clone())
+        .filter(|f| f["app"] == app)
+        .collect()
+}
+
+/// Waits (bounded) until some record of `app` satisfies `pred`.
+pub async fn wait_for_log(
+    app: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    for _ in 0..200 {
+        if let Some(v) = logs_of(app).into_iter().find(&pred) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no matching log record for {app}: {:#?}", logs_of(app));
 }

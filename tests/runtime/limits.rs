@@ -396,6 +396,59 @@ pub async fn unload_and_reload(rt: &Rt) {
     ));
 }
 
+pub async fn logs_name_app_tenant_and_request(rt: &Rt) {
+    capture_logs();
+    let limits = Limits {
+        cpu_ms: 50,
+        ..Default::default()
+    };
+    let s = spec(&crate::support::fresh_name("app"), &[], limits);
+    let (name, tenant) = (s.name.clone(), s.tenant.to_string());
+    rt.load(version(
+        s,
+        &[(
+            "index.js",
+            r#"export default { async fetch(req, env, ctx) {
+                const p = new URL(req.url).pathname;
+                if (p === '/spin') { while (true) {} }
+                console.log('hello %s', 'logs', { n: 1 });
+                console.error(new Error('shown with stack'));
+                Promise.reject(new Error('floating'));
+                ctx.waitUntil(Promise.reject(new Error('in waitUntil')));
+                return new Response('ok');
+            } };"#,
+        )],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(get(rt, &name, "/").await.body, "ok");
+    let app = name.as_str();
+    let hello = wait_for_log(app, |f| f["message"] == "hello logs { n: 1 }").await;
+    assert_eq!(hello["tenant"], tenant.as_str());
+    assert_ne!(hello["request_id"], "-");
+    wait_for_log(app, |f| {
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Error: shown with stack"))
+    })
+    .await;
+    wait_for_log(app, |f| {
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unhandled promise rejection: floating"))
+    })
+    .await;
+    wait_for_log(app, |f| {
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("waitUntil rejected") && m.contains("in waitUntil"))
+    })
+    .await;
+    let _ = send(rt, &name, get_req("/spin")).await;
+    let term = wait_for_log(app, |f| f["limit"] == "cpu").await;
+    assert_eq!(term["tenant"], tenant.as_str());
+}
+
 pub async fn idle_isolates_are_evicted(make: fn(nano::adapters::js::RuntimeOptions) -> Rt) {
     let rt = make(nano::adapters::js::RuntimeOptions {
         threads: 1,

@@ -19,7 +19,12 @@ use std::sync::{Arc, OnceLock};
 
 pub struct QuickJs;
 
+/// Promises rejected with no handler yet during a turn; what is still unhandled at the turn's end is logged.
+type Rejections = Rc<RefCell<Vec<(Persistent<Value<'static>>, String)>>>;
+
 pub struct QjsIsolate {
+    rejections: Rejections,
+    host: Rc<Host>,
     host_fns: Persistent<Object<'static>>,
     ctx: Context,
     rt: Runtime,
@@ -98,6 +103,35 @@ impl Engine for QuickJs {
         let rt = new_runtime(app, mem.clone())?;
         let meter = cpu.clone();
         rt.set_interrupt_handler(Some(Box::new(move || meter.expired())));
+        let rejections: Rejections = Rc::default();
+        let tracked = rejections.clone();
+        rt.set_host_promise_rejection_tracker(Some(Box::new(
+            move |ctx: Ctx<'_>, promise: Value<'_>, reason: Value<'_>, handled: bool| {
+                if handled {
+                    tracked.borrow_mut().retain(|(p, _)| {
+                        p.clone()
+                            .restore(&ctx)
+                            .map(|v| v != promise)
+                            .unwrap_or(false)
+                    });
+                } else {
+                    let text = match reason
+                        .as_object()
+                        .and_then(|o| rquickjs::Exception::from_object(o.clone()))
+                    {
+                        Some(e) => format!(
+                            "{}\n{}",
+                            e.message().unwrap_or_default(),
+                            e.stack().unwrap_or_default()
+                        ),
+                        None => format!("{reason:?}"),
+                    };
+                    tracked
+                        .borrow_mut()
+                        .push((Persistent::save(&ctx, promise), text));
+                }
+            },
+        )));
         let held = Rc::new(RefCell::new(Vec::new()));
         rt.set_loader(
             loader::AppResolver,
@@ -127,6 +161,8 @@ impl Engine for QuickJs {
         });
         let host_fns = host_fns.map_err(Fault::Error)?;
         let mut iso = QjsIsolate {
+            rejections,
+            host: host.clone(),
             host_fns,
             ctx,
             rt,
@@ -181,6 +217,7 @@ impl Engine for QuickJs {
             })
             .map_err(Fault::Error)?;
         iso.drain()?;
+        iso.report_rejections();
         Ok(iso)
     }
 }
@@ -217,8 +254,24 @@ impl QjsIsolate {
             f.call_arg::<()>(a).map_err(|e| describe(&ctx, e))
         });
         let drained = self.drain();
+        self.report_rejections();
         r.map_err(Fault::Error)?;
         drained
+    }
+
+    fn report_rejections(&mut self) {
+        let unhandled: Vec<_> = self.rejections.borrow_mut().drain(..).collect();
+        for (_, text) in unhandled {
+            self.host
+                .log("error", &format!("unhandled promise rejection: {text}"));
+        }
+    }
+}
+
+impl Drop for QjsIsolate {
+    fn drop(&mut self) {
+        // Persistent values must go before the runtime they live in.
+        self.rejections.borrow_mut().clear();
     }
 }
 
