@@ -356,6 +356,68 @@ pub async fn exceptions_give_500_and_isolate_survives(rt: &Rt) {
     assert_eq!(get(rt, &app, "/").await.json(), json!({"hits": 2}));
 }
 
+pub async fn concurrent_requests_interleave_in_one_isolate(rt: &Rt) {
+    let app = app(
+        rt,
+        r#"let inFlight = 0, most = 0;
+        export default { async fetch(req) {
+            const n = Number(new URL(req.url).searchParams.get('n'));
+            inFlight++; most = Math.max(most, inFlight);
+            await new Promise((r) => setTimeout(r, 20 + (n % 5)));
+            const body = await req.text();
+            inFlight--;
+            return Response.json({ n, body, overlapped: most > 1 });
+        } };"#,
+    )
+    .await;
+    let calls = (0..40).map(|n| {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(format!("http://example.test/?n={n}"))
+            .body(Body::from_bytes(format!("body {n}")))
+            .unwrap();
+        send(rt, &app, req)
+    });
+    let answers = futures::future::join_all(calls).await;
+    let mut overlapped = false;
+    for (n, a) in answers.into_iter().enumerate() {
+        let v = a.unwrap().json();
+        assert_eq!(v["n"], n);
+        assert_eq!(v["body"], format!("body {n}"));
+        overlapped |= v["overlapped"] == true;
+    }
+    assert!(
+        overlapped,
+        "requests awaiting timers should overlap in the isolate"
+    );
+}
+
+pub async fn reload_lets_in_flight_requests_finish(rt: &Rt) {
+    let s = spec(&crate::support::fresh_name("app"), &[], Limits::default());
+    let name = s.name.clone();
+    let v = |tag: &str| {
+        format!("export default {{ async fetch(req) {{ if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 300)); return new Response('{tag}'); }} }};")
+    };
+    rt.load(version(s.clone(), &[("index.js", &v("old"))]))
+        .await
+        .unwrap();
+    assert_eq!(get(rt, &name, "/").await.body, "old");
+    let slow = {
+        let rt = rt.clone();
+        let name = name.clone();
+        tokio::spawn(async move { send(&rt, &name, get_req("/slow")).await.map(|a| a.body) })
+    };
+    // Once counted, the slow request is on its way to the old version, whatever is loaded next.
+    while rt.stats(&name).await.unwrap().requests < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    rt.load(version(s, &[("index.js", &v("new"))]))
+        .await
+        .unwrap();
+    assert_eq!(get(rt, &name, "/").await.body, "new");
+    assert_eq!(slow.await.unwrap().unwrap(), "old");
+}
+
 pub async fn unload_and_reload(rt: &Rt) {
     let s = spec(&crate::support::fresh_name("app"), &[], Limits::default());
     let name = s.name.clone();

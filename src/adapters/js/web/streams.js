@@ -286,9 +286,16 @@ class ReadableStream {
   values(options = {}) {
     const reader = this.getReader();
     const preventCancel = !!(options && options.preventCancel);
+    let finished = false;
     return {
-      next() { return reader.read().then((r) => { if (r.done) reader.releaseLock(); return r; }); },
+      next() {
+        if (finished) return Promise.resolve({ value: undefined, done: true });
+        return reader.read().then((r) => { if (r.done) { finished = true; reader.releaseLock(); } return r; },
+          (e) => { finished = true; reader.releaseLock(); throw e; });
+      },
       return(value) {
+        if (finished) return Promise.resolve({ value, done: true });
+        finished = true;
         const p = preventCancel ? Promise.resolve() : reader.cancel(value);
         return p.then(() => { reader.releaseLock(); return { value, done: true }; });
       },
