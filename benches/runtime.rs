@@ -125,7 +125,7 @@ async fn main() {
         seconds.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     rows.push((
-        "load (compile to bytecode), p50 / p95".into(),
+        "load (compile to bytecode + trial start), p50 / p95".into(),
         format!(
             "{:.2} / {:.2} ms",
             percentile(&mut loads, 0.5),

@@ -656,6 +656,20 @@ pub async fn blob_and_formdata(rt: &Rt) {
     );
 }
 
+/// Decodes an HTTP/1.1 chunked body.
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
 /// A one-shot HTTP/1.1 server on loopback answering every connection with `body` (JSON echo of the request line).
 async fn tiny_server() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -677,20 +691,30 @@ async fn tiny_server() -> String {
                     buf.extend_from_slice(&tmp[..n]);
                     let text = String::from_utf8_lossy(&buf).to_string();
                     if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length: ")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if buf.len() < end + 4 + len {
-                            continue;
-                        }
+                        let head = text[..end].to_ascii_lowercase();
+                        let chunked = head.contains("transfer-encoding: chunked");
+                        let received = if chunked {
+                            if !text[end + 4..].contains("0\r\n\r\n") {
+                                continue;
+                            }
+                            dechunk(&text[end + 4..])
+                        } else {
+                            let len = head
+                                .lines()
+                                .find_map(|l| {
+                                    l.strip_prefix("content-length: ")
+                                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            if buf.len() < end + 4 + len {
+                                continue;
+                            }
+                            text[end + 4..].to_string()
+                        };
                         let line = text.lines().next().unwrap_or("").to_string();
                         let body =
-                            serde_json::json!({"line": line, "body": &text[end + 4..]}).to_string();
+                            serde_json::json!({"line": line, "body": received, "chunked": chunked})
+                                .to_string();
                         let res = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-upstream: yes\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}", body.len(), body);
                         let _ = sock.write_all(res.as_bytes()).await;
                         return;
@@ -709,9 +733,12 @@ pub async fn fetch_outbound(rt: &Rt) {
         r#"export default { async fetch(req, env) {
             const r = await fetch(env.UPSTREAM + '/path?x=1', { method: 'POST', body: 'payload', headers: { 'x-a': '1' } });
             const data = await r.json();
+            let i = 0;
+            const streamed = await (await fetch(env.UPSTREAM + '/stream', { method: 'PUT', body: new ReadableStream({
+              async pull(c) { await new Promise((r) => setTimeout(r, 1)); if (i < 3) c.enqueue(new TextEncoder().encode('part' + i++ + ';')); else c.close(); } }) })).json();
             let bad = null; try { await fetch('ftp://nope/'); } catch (e) { bad = e.constructor.name; }
             let refused = null; try { await fetch('http://127.0.0.1:1/'); } catch (e) { refused = e.constructor.name; }
-            return Response.json({ status: r.status, ok: r.ok, up: r.headers.get('x-upstream'), data, bad, refused, url: r.url });
+            return Response.json({ status: r.status, ok: r.ok, up: r.headers.get('x-upstream'), data, streamed, bad, refused, url: r.url });
         } };"#,
         &[("UPSTREAM", text(&upstream))],
         nano::core::Limits::default(),
@@ -724,6 +751,10 @@ pub async fn fetch_outbound(rt: &Rt) {
     assert_eq!(v["up"], "yes");
     assert_eq!(v["data"]["line"], "POST /path?x=1 HTTP/1.1");
     assert_eq!(v["data"]["body"], "payload");
+    assert_eq!(v["data"]["chunked"], false);
+    assert_eq!(v["streamed"]["line"], "PUT /stream HTTP/1.1");
+    assert_eq!(v["streamed"]["body"], "part0;part1;part2;");
+    assert_eq!(v["streamed"]["chunked"], true);
     assert_eq!(v["bad"], "TypeError");
     assert_eq!(v["refused"], "TypeError");
     assert_eq!(v["url"], format!("{upstream}/path?x=1"));

@@ -53,6 +53,8 @@ pub struct HostState {
     op_owner: HashMap<u64, u64>,
     codecs: HashMap<u64, super::ops::Codec>,
     next_codec: u64,
+    /// Streaming bodies of outbound fetches, by the fetch's op id.
+    sinks: HashMap<u64, mpsc::Sender<Result<Bytes, std::io::Error>>>,
 }
 
 /// Host state plus what ops need to reach the outside: the worker's inbox and the shared tokio handle and client.
@@ -370,6 +372,7 @@ impl Host {
         url: &str,
         headers: Vec<(String, String)>,
         body: Option<Vec<u8>>,
+        streaming: bool,
     ) -> Result<u64, String> {
         {
             let mut st = self.state.borrow_mut();
@@ -397,6 +400,15 @@ impl Host {
             rb = rb.body(b);
         }
         let op = self.next_op();
+        if streaming {
+            // The app writes the body chunk by chunk (`sink_write`) while the request is under way.
+            let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            self.state.borrow_mut().sinks.insert(op, tx);
+            rb = rb.body(reqwest::Body::wrap_stream(futures::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|c| (c, rx)) },
+            )));
+        }
         self.spawn_op(op, async move {
             match rb.send().await {
                 Ok(res) => OpDone::Fetched {
@@ -421,6 +433,29 @@ impl Host {
             }
         });
         Ok(op)
+    }
+
+    /// Sends one chunk of a streaming fetch body; completes once the connection accepted it.
+    pub fn sink_write(&self, fetch: u64, chunk: Vec<u8>) -> u64 {
+        let op = self.next_op();
+        let tx = self.state.borrow().sinks.get(&fetch).cloned();
+        self.spawn_op(op, async move {
+            match tx {
+                Some(tx) if tx.send(Ok(Bytes::from(chunk))).await.is_ok() => {
+                    OpDone::Value(OpValue::Undefined)
+                }
+                _ => OpDone::Error("the request body is closed".into()),
+            }
+        });
+        op
+    }
+
+    /// Ends a streaming fetch body (`error` set: the request fails with it).
+    pub fn sink_close(&self, fetch: u64, error: Option<String>) {
+        let tx = self.state.borrow_mut().sinks.remove(&fetch);
+        if let (Some(tx), Some(e)) = (tx, error) {
+            let _ = tx.try_send(Err(std::io::Error::other(e)));
+        }
     }
 }
 

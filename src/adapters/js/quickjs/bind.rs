@@ -241,19 +241,33 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
     let h = host.clone();
     op!("bodyRead", move |rid: f64| h.body_read(rid as u64) as f64);
     let h = host.clone();
-    op!("bodyCancel", move |rid: f64| h.body_cancel(rid as u64));
-    let h = host;
     op!(
-        "fetch",
-        move |ctx: Ctx<'js>,
-              method: String,
-              url: String,
-              headers: Vec<String>,
-              body: Option<TypedArray<'js, u8>>| {
-            h.fetch(&method, &url, pairs(headers), body.map(|b| bytes(&b)))
-                .map(|op| op as f64)
-                .map_err(|e| Exception::throw_type(&ctx, &e))
+        "sinkWrite",
+        move |fetch: f64, chunk: TypedArray<'js, u8>| {
+            h.sink_write(fetch as u64, bytes(&chunk)) as f64
         }
     );
+    let h = host.clone();
+    op!("sinkClose", move |fetch: f64, error: Opt<String>| h
+        .sink_close(fetch as u64, error.0));
+    let h = host.clone();
+    op!("bodyCancel", move |rid: f64| h.body_cancel(rid as u64));
+    let h = host;
+    op!("fetch", move |ctx: Ctx<'js>,
+                       method: String,
+                       url: String,
+                       headers: Vec<String>,
+                       body: Option<TypedArray<'js, u8>>,
+                       streaming: Opt<bool>| {
+        h.fetch(
+            &method,
+            &url,
+            pairs(headers),
+            body.map(|b| bytes(&b)),
+            streaming.0.unwrap_or(false),
+        )
+        .map(|op| op as f64)
+        .map_err(|e| Exception::throw_type(&ctx, &e))
+    });
     Ok(o)
 }

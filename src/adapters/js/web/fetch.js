@@ -272,15 +272,31 @@ class Request extends BodyMixin {
 }
 define('Request', Request);
 
+// Streams an outbound request body chunk by chunk while the request is under way.
+async function pumpRequestBody(id, stream) {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const chunk = typeof value === 'string' ? utf8(value) : toBytes(value, 'request body chunk');
+      if (chunk.byteLength) await opAsync(ops.sinkWrite(id, chunk));
+    }
+    ops.sinkClose(id);
+  } catch (e) {
+    ops.sinkClose(id, String(e && e.message || e));
+    reader.cancel(e).catch(() => {});
+  }
+}
+
 async function fetch(input, init = undefined) {
   const req = new Request(input, init);
   if (req.signal.aborted) throw req.signal.reason;
   const b = req[kBody];
-  let bytes = null;
-  if (b.bytes) bytes = b.bytes;
-  else if (b.stream) bytes = await readAll(b.stream);
-  const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), bytes);
+  const streaming = !!b.stream;
+  const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), b.bytes || null, streaming);
   const done = opAsync(id);
+  if (streaming) pumpRequestBody(id, b.stream);
   const result = req.signal
     ? await Promise.race([done, new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }))])
     : await done;
