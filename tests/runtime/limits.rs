@@ -136,6 +136,49 @@ pub async fn subrequest_limit(rt: &Rt) {
     assert_eq!(get(rt, &app, "/").await.json(), expected);
 }
 
+pub async fn request_signal_aborts_when_the_request_ends(rt: &Rt) {
+    let limits = Limits {
+        wall_ms: 300,
+        ..Default::default()
+    };
+    let app = app_with(
+        rt,
+        r#"const aborted = {};
+        export default { async fetch(req) {
+            const p = new URL(req.url).pathname;
+            if (p === '/seen') return Response.json(aborted);
+            req.signal.addEventListener('abort', () => { aborted[p] = req.signal.reason.name + ': ' + req.signal.reason.message; });
+            await new Promise(() => {});
+        } };"#,
+        &[],
+        limits,
+    )
+    .await;
+    // Past the wall limit.
+    let (limit, _) = limit_of(send(rt, &app, get_req("/wall")).await);
+    assert_eq!(limit, Limit::Wall);
+    // A client that gives up: dropping the dispatch future closes the reply channel.
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        rt.dispatch(&app, get_req("/gone")),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    let mut seen = json!({});
+    for _ in 0..100 {
+        seen = get(rt, &app, "/seen").await.json();
+        if seen.get("/gone").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        seen["/wall"],
+        "AbortError: wall limit exceeded: request ran past its wall-time limit"
+    );
+    assert_eq!(seen["/gone"], "AbortError: the client went away");
+}
+
 pub async fn request_body_limit(rt: &Rt) {
     let limits = Limits {
         request_body_bytes: 1000,

@@ -33,7 +33,7 @@ macro_rules! runtime_suite {
             ]);
             runtime_suite!(@each make; limits: [
                 cpu_limit_spares_other_apps, background_work_is_cpu_limited, memory_limit_replaces_isolate, wall_limit, subrequest_limit,
-                request_body_limit, env_limits_name_app_and_var, startup_limit, load_errors,
+                request_signal_aborts_when_the_request_ends, request_body_limit, env_limits_name_app_and_var, startup_limit, load_errors,
                 env_isolation, wait_until_runs_after_response, exceptions_give_500_and_isolate_survives,
                 concurrent_requests_interleave_in_one_isolate, reload_lets_in_flight_requests_finish,
                 unload_and_reload, stats_count_requests_and_terminations, logs_name_app_tenant_and_request,

@@ -67,4 +67,6 @@ pub trait Isolate {
     ) -> Result<(), Fault>;
     fn complete(&mut self, op: u64, value: Result<OpValue, String>) -> Result<(), Fault>;
     fn fire_timer(&mut self, id: u64) -> Result<(), Fault>;
+    /// The host ended request `req` (a limit, or the client went away): abort its `request.signal`.
+    fn abort(&mut self, req: u64, reason: &str) -> Result<(), Fault>;
 }

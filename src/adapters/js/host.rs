@@ -53,6 +53,8 @@ pub struct HostState {
     op_owner: HashMap<u64, u64>,
     codecs: HashMap<u64, super::ops::Codec>,
     next_codec: u64,
+    /// Requests ended by the host whose `request.signal` the app has not been told about yet.
+    pub aborted: Vec<(u64, String)>,
     /// Streaming bodies of outbound fetches, by the fetch's op id.
     sinks: HashMap<u64, mpsc::Sender<Result<Bytes, std::io::Error>>>,
 }
@@ -310,6 +312,10 @@ impl Host {
         tracing::warn!(target: "nano::app", app = spec.name.as_str(), tenant = spec.tenant.as_str(),
             request_id = rs.id.as_str(), limit = limit.as_str(), "request terminated: {msg}");
         self.app.counters.terminated(limit);
+        self.state
+            .borrow_mut()
+            .aborted
+            .push((req, format!("{limit} limit exceeded: {msg}")));
         if let Some(reply) = rs.reply.take() {
             let _ = reply.send(Err(RuntimeError::Limit {
                 limit,
@@ -317,6 +323,18 @@ impl Host {
             }));
         } else if let Some(tx) = rs.stream.take() {
             let _ = tx.try_send(Err(BodyError(format!("{limit} limit exceeded: {msg}"))));
+        }
+    }
+
+    /// The client went away before the response was complete: end the request quietly and abort its signal.
+    pub fn client_gone(&self, req: u64) {
+        if let Some(rs) = self.remove_request(req) {
+            tracing::debug!(target: "nano::app", app = self.app.version.spec.name.as_str(),
+                request_id = rs.id.as_str(), "client went away");
+            self.state
+                .borrow_mut()
+                .aborted
+                .push((req, "the client went away".into()));
         }
     }
 

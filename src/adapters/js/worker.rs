@@ -51,11 +51,18 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Sender<Msg>, shared: Arc<Shared>
     };
     loop {
         let idle = w.shared.idle_evict;
+        // While requests are in flight, wake at least every 100 ms to notice clients that went away.
+        let busy = w
+            .slots
+            .values()
+            .any(|s| !s.host.state.borrow().requests.is_empty())
+            .then(|| Instant::now() + Duration::from_millis(100));
         let next = w
             .slots
             .values()
             .flat_map(|s| [s.host.next_deadline(), Some(s.last_used + idle)])
             .flatten()
+            .chain(busy)
             .min();
         let msg = match next {
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
@@ -290,6 +297,25 @@ impl<E: Engine> Worker<E> {
                     slot.host
                         .terminate(req, Limit::Wall, "request ran past its wall-time limit");
                 }
+            }
+            let gone: Vec<u64> = slot
+                .host
+                .state
+                .borrow()
+                .requests
+                .iter()
+                .filter(|(_, r)| {
+                    r.reply.as_ref().is_some_and(|t| t.is_closed())
+                        || r.stream.as_ref().is_some_and(|t| t.is_closed())
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            for req in gone {
+                slot.host.client_gone(req);
+            }
+            let aborted = std::mem::take(&mut slot.host.state.borrow_mut().aborted);
+            for (req, reason) in aborted {
+                turn(slot, None, |iso| iso.abort(req, &reason));
             }
         }
     }

@@ -329,4 +329,10 @@ impl Isolate for QjsIsolate {
     fn fire_timer(&mut self, id: u64) -> Result<(), Fault> {
         self.call("timer", |ctx| Ok(vec![(id as f64).into_js(ctx)?]))
     }
+
+    fn abort(&mut self, req: u64, reason: &str) -> Result<(), Fault> {
+        self.call("abort", |ctx| {
+            Ok(vec![(req as f64).into_js(ctx)?, reason.into_js(ctx)?])
+        })
+    }
 }

@@ -243,8 +243,8 @@ class Request extends BodyMixin {
     if (body !== undefined && body !== null && (method === 'GET' || method === 'HEAD')) throw new TypeError('Request with GET/HEAD method cannot have body');
     initBody(this, body, this.#headers);
   }
-  static _incoming(method, url, flat, body) {
-    const r = new Request(url, { method });
+  static _incoming(method, url, flat, body, signal) {
+    const r = new Request(url, { method, signal });
     r.#headers = Headers._fromFlat(flat, 'immutable');
     r[kBody] = { bytes: null, stream: body, used: false };
     return r;

@@ -2,6 +2,7 @@
 // finished), timer (a timer is due).
 let handler = null;
 let env = null;
+const signals = new Map();
 async function sendResponse(id, res) {
   if (!(res instanceof Response)) throw new TypeError('The fetch handler must return a Response');
   const flat = flatHeaders(res.headers);
@@ -38,7 +39,9 @@ const host = {
   },
   dispatch(id, method, url, flat, rid) {
     const body = rid === null || rid === undefined ? null : ridStream(rid);
-    const request = Request._incoming(method, url, flat, body);
+    const controller = new AbortController();
+    signals.set(id, controller);
+    const request = Request._incoming(method, url, flat, body, controller.signal);
     const waits = [];
     const ctx = {
       waitUntil(p) { waits.push(Promise.resolve(p).catch((e) => ops.log('error', 'waitUntil rejected: ' + errText(e)))); },
@@ -55,7 +58,13 @@ const host = {
       .then((res) => sendResponse(id, res))
       .catch((e) => ops.fail(id, errText(e)))
       .then(() => settle(waits))
-      .then(() => ops.finish(id));
+      .then(() => { signals.delete(id); ops.finish(id); });
+  },
+  abort(id, reason) {
+    const controller = signals.get(id);
+    if (!controller) return;
+    signals.delete(id);
+    controller.abort(new DOMException(reason, 'AbortError'));
   },
   complete(op, ok, value) {
     const p = pending.get(op);

@@ -1,7 +1,7 @@
 //! The Web API glue, written once in JS for every engine; it reaches the host only through the `ops` object.
 
 /// The glue as one ES module whose default export is `function(ops) -> host`, `host` being
-/// `{ init, dispatch, complete, timer }`. Engines may compile it once and reuse the bytecode.
+/// `{ init, dispatch, complete, timer, abort }`. Engines may compile it once and reuse the bytecode.
 pub fn glue() -> &'static str {
     concat!(
         "export default function (ops) {\n",
