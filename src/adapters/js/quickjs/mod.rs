@@ -62,8 +62,7 @@ fn glue_bytecode() -> Result<&'static [u8], String> {
     .map_err(|e| e.clone())
 }
 
-fn new_runtime(app: &Arc<Loaded>, mem: Arc<MemMeter>) -> Result<Runtime, Fault> {
-    let _ = app;
+fn new_runtime(mem: Arc<MemMeter>) -> Result<Runtime, Fault> {
     let rt = Runtime::new_with_alloc(alloc::CountingAlloc::new(mem))
         .map_err(|e| Fault::Error(e.to_string()))?;
     rt.set_max_stack_size(1024 * 1024);
@@ -100,7 +99,7 @@ impl Engine for QuickJs {
         cpu: Rc<CpuMeter>,
         mem: Arc<MemMeter>,
     ) -> Result<QjsIsolate, Fault> {
-        let rt = new_runtime(app, mem.clone())?;
+        let rt = new_runtime(mem.clone())?;
         let meter = cpu.clone();
         rt.set_interrupt_handler(Some(Box::new(move || meter.expired())));
         let rejections: Rejections = Rc::default();

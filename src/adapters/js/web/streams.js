@@ -222,12 +222,11 @@ class ReadableStream {
           return;
         }
         if (!canceled1) c1.enqueue(value);
-        if (!canceled2) c2.enqueue(structuredCloneChunk(value));
+        if (!canceled2) c2.enqueue(value);
         if (readAgain) { readAgain = false; pull(); }
       }, (e) => { c1.error(e); c2.error(e); cancelDone.resolve(); });
       return Promise.resolve();
     }
-    function structuredCloneChunk(v) { return v; }
     const b1 = new ReadableStream({
       start(c) { c1 = c; }, pull,
       cancel(r) { canceled1 = true; reason1 = r; if (canceled2) cancelDone.resolve(reader.cancel([reason1, reason2])); return cancelDone.promise; },
@@ -563,7 +562,6 @@ class TransformStream {
     const transform = transformer.transform
       ? (chunk) => promiseCall(transformer.transform, transformer, chunk, controller)
       : (chunk) => { try { controller.enqueue(chunk); return Promise.resolve(); } catch (e) { return Promise.reject(e); } };
-    this.writable = null;
     t.writable = new WritableStream({
       start: () => startD.promise,
       write: (chunk) => {
