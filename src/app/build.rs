@@ -1,11 +1,12 @@
 //! `App::build`: assembles the adapters of a profile into the ports the HTTP adapter serves.
 
 use super::config::{Config, Profile};
+use crate::adapters::fs::FsStorage;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::sqlite::SqliteRegistry;
 use crate::core::TenantId;
-use crate::ports::{Registry, Services};
+use crate::ports::{Registry, Services, Storage};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
@@ -41,8 +42,16 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
+        let storage: Option<Arc<dyn Storage>> = if config.services.storage {
+            let root = config.data_dir.join("storage");
+            Some(Arc::new(FsStorage::open(&root).map_err(|e| {
+                BuildError(format!("storage in {}: {e}", root.display()))
+            })?))
+        } else {
+            None
+        };
         Ok(Self {
-            services: Services { registry },
+            services: Services { registry, storage },
             config,
         })
     }

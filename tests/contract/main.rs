@@ -27,3 +27,4 @@ macro_rules! contract_suite {
 }
 
 mod registry;
+mod storage;

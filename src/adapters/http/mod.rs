@@ -7,6 +7,8 @@ pub mod response;
 mod root;
 pub mod router;
 mod server;
+mod storage;
+mod storage_upload;
 pub mod tenancy;
 
 pub use router::HttpState;
