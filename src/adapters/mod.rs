@@ -3,3 +3,4 @@
 pub mod fs;
 pub mod http;
 pub mod sqlite;
+pub mod tantivy;

@@ -5,8 +5,9 @@ use crate::adapters::fs::FsStorage;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::sqlite::SqliteRegistry;
+use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
-use crate::ports::{Registry, Services, Storage};
+use crate::ports::{Registry, Search, Services, Storage};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
@@ -50,8 +51,20 @@ impl App {
         } else {
             None
         };
+        let search: Option<Arc<dyn Search>> = if config.services.search {
+            let root = config.data_dir.join("search");
+            Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
+                BuildError(format!("search in {}: {e}", root.display()))
+            })?))
+        } else {
+            None
+        };
         Ok(Self {
-            services: Services { registry, storage },
+            services: Services {
+                registry,
+                storage,
+                search,
+            },
             config,
         })
     }

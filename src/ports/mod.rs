@@ -1,11 +1,13 @@
 //! Ports: one trait per file, each the contract its adapters must honour. Vocabulary crates only; no engines.
 
 pub mod registry;
+pub mod search;
 pub mod storage;
 
 use std::sync::Arc;
 
 pub use registry::{Registry, RegistryError, Tenant};
+pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
 
 /// The services a running nano offers, each behind its port. A `None` service is disabled.
@@ -13,6 +15,7 @@ pub use storage::{Storage, StorageError};
 pub struct Services {
     pub registry: Arc<dyn Registry>,
     pub storage: Option<Arc<dyn Storage>>,
+    pub search: Option<Arc<dyn Search>>,
 }
 
 impl Services {
@@ -21,6 +24,9 @@ impl Services {
         let mut names = Vec::new();
         if self.storage.is_some() {
             names.push("storage");
+        }
+        if self.search.is_some() {
+            names.push("search");
         }
         names
     }

@@ -28,3 +28,4 @@ macro_rules! contract_suite {
 
 mod registry;
 mod storage;
+mod search;

@@ -6,6 +6,7 @@ pub mod request;
 pub mod response;
 mod root;
 pub mod router;
+mod search;
 mod server;
 mod storage;
 mod storage_upload;

@@ -109,6 +109,10 @@ async fn route_service(
             Some(storage) => super::storage::route(storage.as_ref(), req).await,
             None => Ok(not_found()),
         },
+        "search" => match &services.search {
+            Some(search) => super::search::route(search.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
         _ => Ok(not_found()),
     }
 }
