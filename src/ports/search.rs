@@ -87,8 +87,7 @@ pub trait Search: Send + Sync + 'static {
         index: &DomainName,
         mapping: IndexMapping,
     ) -> Result<(), SearchError>;
-    async fn delete_index(&self, scope: &HostScope, index: &DomainName)
-        -> Result<(), SearchError>;
+    async fn delete_index(&self, scope: &HostScope, index: &DomainName) -> Result<(), SearchError>;
     async fn add(
         &self,
         scope: &HostScope,
@@ -109,8 +108,12 @@ pub trait Search: Send + Sync + 'static {
         key: &str,
         doc: Map<String, Value>,
     ) -> Result<(), SearchError>;
-    async fn remove(&self, scope: &HostScope, index: &DomainName, key: &str)
-        -> Result<(), SearchError>;
+    async fn remove(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+    ) -> Result<(), SearchError>;
     async fn bulk(
         &self,
         scope: &HostScope,

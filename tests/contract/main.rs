@@ -27,5 +27,5 @@ macro_rules! contract_suite {
 }
 
 mod registry;
-mod storage;
 mod search;
+mod storage;

@@ -38,7 +38,12 @@ pub mod suite {
         }
     }
 
-    async fn ids(s: &Arc<dyn Search>, sc: &HostScope, i: &DomainName, query: SearchQuery) -> Vec<String> {
+    async fn ids(
+        s: &Arc<dyn Search>,
+        sc: &HostScope,
+        i: &DomainName,
+        query: SearchQuery,
+    ) -> Vec<String> {
         s.query(sc, i, query)
             .await
             .unwrap()
@@ -93,14 +98,22 @@ pub mod suite {
     pub async fn documents_are_added_got_updated_and_removed(s: &Arc<dyn Search>) {
         let (sc, i) = movies(s).await;
         let got = s.get(&sc, &i, "m1").await.unwrap();
-        assert_eq!(Value::Object(got), json!({"_id": "m1", "title": "Dune", "type": "movie"}));
+        assert_eq!(
+            Value::Object(got),
+            json!({"_id": "m1", "title": "Dune", "type": "movie"})
+        );
         assert!(matches!(
             s.add(&sc, &i, "m1", doc(json!({"title": "again"}))).await,
             Err(SearchError::DocumentConflict)
         ));
-        s.update(&sc, &i, "m1", doc(json!({"title": "Arrival", "type": "movie"})))
-            .await
-            .unwrap();
+        s.update(
+            &sc,
+            &i,
+            "m1",
+            doc(json!({"title": "Arrival", "type": "movie"})),
+        )
+        .await
+        .unwrap();
         assert_eq!(s.get(&sc, &i, "m1").await.unwrap()["title"], "Arrival");
         assert!(ids(s, &sc, &i, q("arrival")).await == vec!["m1"]);
         assert!(!ids(s, &sc, &i, q("dune")).await.contains(&"m1".to_string()));
@@ -109,18 +122,32 @@ pub mod suite {
             Err(SearchError::NotFound)
         ));
         s.remove(&sc, &i, "m1").await.unwrap();
-        assert!(matches!(s.get(&sc, &i, "m1").await, Err(SearchError::NotFound)));
-        assert!(matches!(s.remove(&sc, &i, "m1").await, Err(SearchError::NotFound)));
+        assert!(matches!(
+            s.get(&sc, &i, "m1").await,
+            Err(SearchError::NotFound)
+        ));
+        assert!(matches!(
+            s.remove(&sc, &i, "m1").await,
+            Err(SearchError::NotFound)
+        ));
         assert!(ids(s, &sc, &i, q("arrival")).await.is_empty());
     }
 
     pub async fn a_documents_own_id_wins_over_the_key(s: &Arc<dyn Search>) {
         let (sc, i) = movies(s).await;
-        s.add(&sc, &i, "key", doc(json!({"_id": "own", "title": "Solaris"})))
-            .await
-            .unwrap();
+        s.add(
+            &sc,
+            &i,
+            "key",
+            doc(json!({"_id": "own", "title": "Solaris"})),
+        )
+        .await
+        .unwrap();
         assert_eq!(s.get(&sc, &i, "own").await.unwrap()["title"], "Solaris");
-        assert!(matches!(s.get(&sc, &i, "key").await, Err(SearchError::NotFound)));
+        assert!(matches!(
+            s.get(&sc, &i, "key").await,
+            Err(SearchError::NotFound)
+        ));
     }
 
     pub async fn queries_fold_case_and_accents_match_prefixes_and_typos(s: &Arc<dyn Search>) {
@@ -151,12 +178,22 @@ pub mod suite {
         let mut m = mapping(&["title", "body"], &["title", "kind"]);
         m.boost.insert("body".into(), 10.0);
         s.create_index(&sc, &i, m).await.unwrap();
-        s.add(&sc, &i, "t", doc(json!({"title": "rust", "body": "other", "kind": "a"})))
-            .await
-            .unwrap();
-        s.add(&sc, &i, "b", doc(json!({"title": "other", "body": "rust", "kind": "b"})))
-            .await
-            .unwrap();
+        s.add(
+            &sc,
+            &i,
+            "t",
+            doc(json!({"title": "rust", "body": "other", "kind": "a"})),
+        )
+        .await
+        .unwrap();
+        s.add(
+            &sc,
+            &i,
+            "b",
+            doc(json!({"title": "other", "body": "rust", "kind": "b"})),
+        )
+        .await
+        .unwrap();
         // The boosted body field wins.
         assert_eq!(ids(s, &sc, &i, q("rust")).await, vec!["b", "t"]);
         let only_title = SearchQuery {
@@ -173,7 +210,10 @@ pub mod suite {
             fields: Some(vec!["nope".into()]),
             ..q("rust")
         };
-        assert!(matches!(s.query(&sc, &i, unknown).await, Err(SearchError::Invalid(_))));
+        assert!(matches!(
+            s.query(&sc, &i, unknown).await,
+            Err(SearchError::Invalid(_))
+        ));
     }
 
     pub async fn bulk_loads_by_id_and_reports_each_document(s: &Arc<dyn Search>) {
@@ -195,7 +235,10 @@ pub mod suite {
         assert_eq!(out[1], BulkOutcome::Indexed("2".into()));
         assert!(matches!(out[2], BulkOutcome::Rejected(_)));
         assert_eq!(out[3], BulkOutcome::Indexed("m3".into()));
-        assert_eq!(s.get(&sc, &i, "m3").await.unwrap()["title"], "Foundation and Empire");
+        assert_eq!(
+            s.get(&sc, &i, "m3").await.unwrap()["title"],
+            "Foundation and Empire"
+        );
         let mut aliens = ids(s, &sc, &i, q("alien")).await;
         aliens.sort();
         assert_eq!(aliens, vec!["1", "2"]);
@@ -204,12 +247,25 @@ pub mod suite {
     pub async fn tenants_never_see_each_others_indexes(s: &Arc<dyn Search>) {
         let (a, i) = movies(s).await;
         let b = scope();
-        assert!(matches!(s.get(&b, &i, "m1").await, Err(SearchError::IndexNotFound)));
-        assert!(matches!(s.query(&b, &i, q("dune")).await, Err(SearchError::IndexNotFound)));
-        s.create_index(&b, &i, mapping(&["title"], &[])).await.unwrap();
+        assert!(matches!(
+            s.get(&b, &i, "m1").await,
+            Err(SearchError::IndexNotFound)
+        ));
+        assert!(matches!(
+            s.query(&b, &i, q("dune")).await,
+            Err(SearchError::IndexNotFound)
+        ));
+        s.create_index(&b, &i, mapping(&["title"], &[]))
+            .await
+            .unwrap();
         assert!(ids(s, &b, &i, q("dune")).await.is_empty());
-        assert!(matches!(s.remove(&b, &i, "m1").await, Err(SearchError::NotFound)));
-        s.add(&b, &i, "m1", doc(json!({"title": "Other tenant"}))).await.unwrap();
+        assert!(matches!(
+            s.remove(&b, &i, "m1").await,
+            Err(SearchError::NotFound)
+        ));
+        s.add(&b, &i, "m1", doc(json!({"title": "Other tenant"})))
+            .await
+            .unwrap();
         assert_eq!(s.get(&a, &i, "m1").await.unwrap()["title"], "Dune");
         s.delete_index(&b, &i).await.unwrap();
         assert_eq!(s.get(&a, &i, "m1").await.unwrap()["title"], "Dune");
@@ -252,9 +308,14 @@ async fn tantivy_indexes_reload_after_reopen() {
             ..Default::default()
         };
         s.create_index(&sc, &i, m).await.unwrap();
-        s.add(&sc, &i, "k", json!({"title": "Hyperion"}).as_object().unwrap().clone())
-            .await
-            .unwrap();
+        s.add(
+            &sc,
+            &i,
+            "k",
+            json!({"title": "Hyperion"}).as_object().unwrap().clone(),
+        )
+        .await
+        .unwrap();
     }
     let s = nano::adapters::tantivy::TantivySearch::open(&root).unwrap();
     assert_eq!(s.get(&sc, &i, "k").await.unwrap()["title"], "Hyperion");

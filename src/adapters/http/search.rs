@@ -5,7 +5,9 @@ use super::request::read_json;
 use super::response::{json, ok, ApiError, RouteResult};
 use super::router::ServiceRequest;
 use crate::core::DomainName;
-use crate::ports::search::{BulkOutcome, IndexMapping, Search, SearchError, SearchHit, SearchQuery};
+use crate::ports::search::{
+    BulkOutcome, IndexMapping, Search, SearchError, SearchHit, SearchQuery,
+};
 use http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -25,10 +27,14 @@ pub async fn route(search: &dyn Search, req: ServiceRequest) -> RouteResult {
             _ => Ok(super::response::not_found()),
         };
     };
-    let index = DomainName::parse(raw_index)
-        .map_err(|e| ApiError::bad_request(format!("index {e}")))?;
+    let index =
+        DomainName::parse(raw_index).map_err(|e| ApiError::bad_request(format!("index {e}")))?;
     let scope = &req.scope;
-    match (&req.method, req.segments.get(1).map(String::as_str), req.segments.len()) {
+    match (
+        &req.method,
+        req.segments.get(1).map(String::as_str),
+        req.segments.len(),
+    ) {
         (&Method::PUT, None, _) => {
             let mapping = mapping(read_json(req.body, BODY_LIMIT).await?)?;
             search
@@ -64,7 +70,10 @@ pub async fn route(search: &dyn Search, req: ServiceRequest) -> RouteResult {
                 .await
                 .map_err(search_error)?;
             let matches: Vec<Value> = hits.into_iter().map(hit_json).collect();
-            Ok(json(StatusCode::OK, &json!({"ok": true, "matches": matches})))
+            Ok(json(
+                StatusCode::OK,
+                &json!({"ok": true, "matches": matches}),
+            ))
         }
         (&Method::POST, Some("_bulk"), 2) => {
             let Value::Array(docs) = read_json(req.body, BODY_LIMIT).await? else {
@@ -89,10 +98,7 @@ pub async fn route(search: &dyn Search, req: ServiceRequest) -> RouteResult {
             ))
         }
         (&Method::GET, Some(key), 2) => {
-            let doc = search
-                .get(scope, &index, key)
-                .await
-                .map_err(search_error)?;
+            let doc = search.get(scope, &index, key).await.map_err(search_error)?;
             Ok(json(
                 StatusCode::OK,
                 &json!({"ok": true, "key": key, "doc": doc}),
@@ -202,7 +208,12 @@ fn query(body: &Value) -> Result<SearchQuery, ApiError> {
             .as_u64()
             .map(|n| n as usize)
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| invalid("limit", &format!("Expected a number from 1 to {MAX_LIMIT}.")))?,
+            .ok_or_else(|| {
+                invalid(
+                    "limit",
+                    &format!("Expected a number from 1 to {MAX_LIMIT}."),
+                )
+            })?,
     };
     Ok(SearchQuery {
         text,

@@ -248,7 +248,10 @@ impl OpenIndex {
         let Some(only) = only else {
             return Ok(self.fields.iter().collect());
         };
-        if let Some(unknown) = only.iter().find(|n| !self.fields.iter().any(|f| &f.name == *n)) {
+        if let Some(unknown) = only
+            .iter()
+            .find(|n| !self.fields.iter().any(|f| &f.name == *n))
+        {
             return Err(SearchError::Invalid(format!(
                 "field '{unknown}' is not a searched field of this index"
             )));

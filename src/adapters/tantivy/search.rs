@@ -176,11 +176,7 @@ impl Search for TantivySearch {
         .await
     }
 
-    async fn delete_index(
-        &self,
-        scope: &HostScope,
-        index: &DomainName,
-    ) -> Result<(), SearchError> {
+    async fn delete_index(&self, scope: &HostScope, index: &DomainName) -> Result<(), SearchError> {
         let dir = self.dir(scope, index);
         let open = self.open.clone();
         blocking(move || {
