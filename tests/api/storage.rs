@@ -405,6 +405,22 @@ async fn signed_urls_are_served_by_nano_and_checked() {
         .await
         .unwrap();
     assert!(body(res).await.1["url"].is_string());
+    // An Accept that merely includes JSON (axios' default) is a raw upload, as in hyper.
+    let res = client()
+        .post(nano.url(&format!("/storage/{name}/axios.txt")))
+        .header("content-type", "text/plain")
+        .header("accept", "application/json, text/plain, */*")
+        .body("raw")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(res).await, (201, json!({"ok": true})));
+    assert_eq!(
+        download(&nano, &format!("/storage/{name}/axios.txt"))
+            .await
+            .2,
+        b"raw"
+    );
     // An upload URL does not grant downloads, and a download URL does not grant uploads.
     assert_eq!(
         client().get(&upload_url).send().await.unwrap().status(),
@@ -590,6 +606,75 @@ async fn tenants_have_separate_buckets() {
             .await
             .2,
         b"from a"
+    );
+    nano.stop().await;
+}
+
+fn own_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// Memory stays bounded while a 128 MiB object goes up and comes back down: the server (in this process) never
+/// holds the object. The client streams 1 MiB chunks and counts what it receives, so it holds none either.
+#[tokio::test]
+async fn large_objects_stream_in_bounded_memory() {
+    use futures::StreamExt;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    const MIB: usize = 1024 * 1024;
+    const OBJECT_MIB: usize = 128;
+    let nano = TestNano::start().await;
+    let name = bucket(&nano).await;
+    let url = nano.url(&format!("/storage/{name}/large.bin"));
+    let baseline = own_rss_kib();
+    let (stop, peak) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(own_rss_kib(), Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+    };
+    let chunk = bytes::Bytes::from(vec![1u8; MIB]);
+    let body =
+        futures::stream::iter((0..OBJECT_MIB).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let res = client()
+        .post(&url)
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = client().get(&url).send().await.unwrap();
+    assert_eq!(
+        res.headers()["content-length"],
+        (OBJECT_MIB * MIB).to_string().as_str()
+    );
+    let mut stream = res.bytes_stream();
+    let mut received = 0;
+    while let Some(part) = stream.next().await {
+        received += part.unwrap().len();
+    }
+    assert_eq!(received, OBJECT_MIB * MIB);
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let growth_mib = peak.load(Ordering::Relaxed).saturating_sub(baseline) / 1024;
+    println!("rss growth {growth_mib} MiB");
+    assert!(
+        growth_mib < 64,
+        "memory grew by {growth_mib} MiB for a {OBJECT_MIB} MiB object"
     );
     nano.stop().await;
 }

@@ -123,11 +123,12 @@ async fn post(storage: &dyn Storage, bucket: &DomainName, req: ServiceRequest) -
     if req.rest.trim_matches('/').is_empty() && !use_signed_url(&req) {
         return Err(ApiError::unprocessable(FORM_DATA_REQUIRED));
     }
+    // Exactly `application/json`, as hyper compares it: `application/json, */*` (axios) is a raw upload.
     let accepts_json = req
         .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"));
+        .is_some_and(|a| a.trim() == "application/json");
     let object = object_key(&req.rest)?;
     if accepts_json || use_signed_url(&req) || content_type.is_none() {
         return signed_url(storage, bucket, &object, SignedAccess::Upload, &req).await;
