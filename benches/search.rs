@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const DOCS: usize = 100_000;
+/// Documents per `_bulk` request; `BENCH_BATCH=<n>` overrides it.
 const BATCH: usize = 1_000;
 const QUERIES_PER_KIND: usize = 300;
 const WARMUP: usize = 100;
@@ -76,10 +77,14 @@ async fn main() {
     let mut rng = StdRng::seed_from_u64(7);
     let vocab = vocabulary(&mut rng);
 
+    let batch: usize = std::env::var("BENCH_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(BATCH);
     let started = Instant::now();
     let mut loaded = 0;
     while loaded < DOCS && Instant::now() < deadline {
-        let docs: Vec<Value> = (loaded..loaded + BATCH)
+        let docs: Vec<Value> = (loaded..(loaded + batch).min(DOCS))
             .map(|i| {
                 json!({"id": format!("d{i}"), "title": sentence(&mut rng, &vocab, 3), "body": sentence(&mut rng, &vocab, 8)})
             })
@@ -91,7 +96,7 @@ async fn main() {
             .await
             .unwrap();
         assert_eq!(res.status(), 201);
-        loaded += BATCH;
+        loaded += docs.len();
     }
     let load_secs = started.elapsed().as_secs_f64();
     let rss_after_load = rss_kib(nano.pid);
@@ -154,7 +159,7 @@ async fn main() {
         ));
     }
 
-    println!("\nsearch: {loaded} short documents (3-word title, 8-word body) in batches of {BATCH}, release nano, loopback HTTP\n");
+    println!("\nsearch: {loaded} short documents (3-word title, 8-word body) in batches of {batch}, release nano, loopback HTTP\n");
     println!("| bulk indexing | docs | seconds | docs/s | server RSS after |");
     println!("| --- | --- | --- | --- | --- |");
     println!(
