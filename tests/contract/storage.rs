@@ -137,7 +137,7 @@ pub mod suite {
         s.put_object(&sc, &b, &key("keep"), body(&[b"old"]))
             .await
             .unwrap();
-        for name in ["keep", "fresh"] {
+        for name in ["keep", "fresh", "new/folder/file"] {
             let failing: ByteStream = Box::pin(stream::iter(vec![
                 Ok(Bytes::from_static(b"partial")),
                 Err(std::io::Error::other("client went away")),
@@ -156,6 +156,10 @@ pub mod suite {
             .map(|o| o.name)
             .collect();
         assert_eq!(names, vec!["keep"]);
+        // The failed upload into a new folder left no folder behind: `new` is free for an object.
+        s.put_object(&sc, &b, &key("new"), body(&[b"1"]))
+            .await
+            .unwrap();
     }
 
     pub async fn lists_by_prefix_in_order(s: &Arc<dyn Storage>) {

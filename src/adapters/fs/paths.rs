@@ -53,9 +53,13 @@ pub fn existing_object(bucket: &Path, key: &ObjectKey) -> Result<PathBuf, Storag
     }
 }
 
-/// The object's path for writing: creates missing parent folders (never through a symlink or a file) and checks
-/// that the object itself is not a folder or a symlink.
-pub fn writable_object(bucket: &Path, key: &ObjectKey) -> Result<PathBuf, StorageError> {
+/// The object's path for writing: checks that no parent is a symlink or a file and that the object itself is not a
+/// folder or a symlink; with `create`, makes the missing parent folders (without, it only checks what exists).
+pub fn writable_object(
+    bucket: &Path,
+    key: &ObjectKey,
+    create: bool,
+) -> Result<PathBuf, StorageError> {
     require_bucket(bucket)?;
     let segments: Vec<&str> = key.segments().collect();
     let (last, parents) = segments.split_last().expect("object keys are never empty");
@@ -70,6 +74,9 @@ pub fn writable_object(bucket: &Path, key: &ObjectKey) -> Result<PathBuf, Storag
                     "object path '{}' runs through an existing object",
                     key.as_str()
                 )))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !create => {
+                return Ok(bucket.join(key.as_str()))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&path) {
                 Ok(()) => {}

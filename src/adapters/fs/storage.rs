@@ -202,14 +202,14 @@ impl Storage for FsStorage {
         {
             let (dir, key) = (dir.clone(), object.clone());
             // Fail fast (before reading the body) on a missing bucket or an unusable path.
-            blocking(move || paths::writable_object(&dir, &key).map(drop)).await?;
+            blocking(move || paths::writable_object(&dir, &key, false).map(drop)).await?;
         }
         let (temp, size) = spool(&self.root.join(UPLOADS), body).await?;
         let key = object.clone();
         let placed = blocking({
             let temp = temp.clone();
             move || {
-                let target = paths::writable_object(&dir, &key)?;
+                let target = paths::writable_object(&dir, &key, true)?;
                 std::fs::rename(&temp, &target).map_err(backend)
             }
         })

@@ -120,7 +120,8 @@ async fn post(storage: &dyn Storage, bucket: &DomainName, req: ServiceRequest) -
     {
         return upload::multipart(storage, &req.scope, bucket, &req.rest, ct, req.body).await;
     }
-    if req.rest.trim_matches('/').is_empty() && !use_signed_url(&req) {
+    // Without an object path only a multipart form can name the object (hyper's `POST /storage/:name`).
+    if req.rest.trim_matches('/').is_empty() {
         return Err(ApiError::unprocessable(FORM_DATA_REQUIRED));
     }
     // Exactly `application/json`, as hyper compares it: `application/json, */*` (axios) is a raw upload.
