@@ -244,6 +244,41 @@ pub mod suite {
         assert_eq!(aliens, vec!["1", "2"]);
     }
 
+    pub async fn concurrent_writes_are_all_kept_and_conflict_once(s: &Arc<dyn Search>) {
+        let (sc, i) = (scope(), index());
+        s.create_index(&sc, &i, mapping(&["title"], &[]))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..12 {
+            let (s, sc, i) = (s.clone(), sc.clone(), i.clone());
+            tasks.push(tokio::spawn(async move {
+                let key = if n % 2 == 0 {
+                    format!("k{n}")
+                } else {
+                    "same".to_string()
+                };
+                s.add(
+                    &sc,
+                    &i,
+                    &key,
+                    doc(json!({"title": format!("word{n} shared")})),
+                )
+                .await
+            }));
+        }
+        let mut conflicts = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => {}
+                Err(SearchError::DocumentConflict) => conflicts += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(conflicts, 5, "six adds of `same`, one wins");
+        assert_eq!(ids(s, &sc, &i, q("shared")).await.len(), 7);
+    }
+
     pub async fn tenants_never_see_each_others_indexes(s: &Arc<dyn Search>) {
         let (a, i) = movies(s).await;
         let b = scope();
@@ -290,6 +325,7 @@ crate::contract_suite!(
         queries_fold_case_and_accents_match_prefixes_and_typos,
         fields_boosts_and_filters_shape_results,
         bulk_loads_by_id_and_reports_each_document,
+        concurrent_writes_are_all_kept_and_conflict_once,
         tenants_never_see_each_others_indexes,
     ]
 );

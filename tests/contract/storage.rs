@@ -257,6 +257,35 @@ pub mod suite {
         ));
     }
 
+    pub async fn concurrent_uploads_of_one_object_never_mix(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        s.create_bucket(&sc, &b).await.unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..8u8 {
+            let (s, sc, b) = (s.clone(), sc.clone(), b.clone());
+            tasks.push(tokio::spawn(async move {
+                let chunks: Vec<Result<Bytes, std::io::Error>> =
+                    (0..64).map(|_| Ok(Bytes::from(vec![n; 4096]))).collect();
+                s.put_object(
+                    &sc,
+                    &b,
+                    &key("contended.bin"),
+                    Box::pin(stream::iter(chunks)),
+                )
+                .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 64 * 4096);
+        }
+        let bytes = read(s, &sc, &b, "contended.bin").await;
+        assert_eq!(bytes.len(), 64 * 4096);
+        assert!(
+            bytes.iter().all(|x| *x == bytes[0]),
+            "one upload's bytes, whole"
+        );
+    }
+
     pub async fn tenants_never_see_each_others_buckets(s: &Arc<dyn Storage>) {
         let (a, b_tenant, b) = (scope(), scope(), bucket());
         s.create_bucket(&a, &b).await.unwrap();
@@ -309,6 +338,7 @@ crate::contract_suite!(
         lists_by_prefix_in_order,
         files_and_folders_do_not_clash_silently,
         signatures_bind_tenant_object_and_access,
+        concurrent_uploads_of_one_object_never_mix,
         tenants_never_see_each_others_buckets,
     ]
 );
