@@ -124,6 +124,9 @@ pub struct Config {
     pub auth: bool,
     /// Bearer token of the admin API.
     pub admin_token: Option<Secret>,
+    /// Key that API-key secrets derive from; set the same value on every node sharing state.
+    /// Unset: `<data_dir>/master.key`, created on first start.
+    pub master_key: Option<Secret>,
     /// PostgreSQL URL (prod profile).
     pub postgres_url: Option<Secret>,
     /// Redis URL (prod profile).
@@ -154,6 +157,7 @@ impl Config {
             tenants: Vec::new(),
             auth: !dev,
             admin_token: None,
+            master_key: None,
             postgres_url: None,
             redis_url: None,
             services: ServicesConfig::default(),

@@ -1,6 +1,8 @@
 //! The pure domain: validated names, the host scope, limits, TTL parsing and core errors. No I/O.
 
 pub mod error;
+pub mod jwt;
+pub mod keys;
 pub mod limits;
 pub mod names;
 pub mod scope;

@@ -4,7 +4,7 @@ pub mod registry;
 
 use std::sync::Arc;
 
-pub use registry::{Registry, RegistryError, Tenant};
+pub use registry::{ApiKey, Registry, RegistryError, Tenant};
 
 /// The services a running nano offers, each behind its port. A `None` service is disabled.
 #[derive(Clone)]
