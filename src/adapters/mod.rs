@@ -1,4 +1,5 @@
 //! Adapters: one folder per technology, each implementing ports. Adapters never call each other.
 
 pub mod http;
+pub mod postgres;
 pub mod sqlite;

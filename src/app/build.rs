@@ -5,6 +5,7 @@ use crate::adapters::http::admin::{Admin, AdminAccess};
 use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
+use crate::adapters::postgres::{PgRegistry, PgTarget};
 use crate::adapters::sqlite::SqliteRegistry;
 use crate::core::TenantId;
 use crate::ports::{Registry, Services};
@@ -30,13 +31,15 @@ impl App {
             Profile::Dev => Arc::new(
                 SqliteRegistry::open(&config.data_dir.join("registry.db"))
                     .await
-                    .map_err(|e| BuildError(format!("registry in {}: {e}", config.data_dir.display())))?,
+                    .map_err(|e| {
+                        BuildError(format!("registry in {}: {e}", config.data_dir.display()))
+                    })?,
             ),
-            Profile::Prod => {
-                return Err(BuildError(
-                    "the prod profile needs the PostgreSQL and Redis adapters, which this build does not include yet; use --profile dev".into(),
-                ))
-            }
+            Profile::Prod => Arc::new(
+                PgRegistry::open(&pg_target(&config)?)
+                    .await
+                    .map_err(|e| BuildError(format!("registry: {e}")))?,
+            ),
         };
         for name in config.default_tenant.iter().chain(&config.tenants) {
             let id = TenantId::parse(name).map_err(|e| BuildError(e.to_string()))?;
@@ -74,6 +77,17 @@ impl App {
             services: self.services.clone(),
         }
     }
+}
+
+/// The PostgreSQL the prod profile uses: `postgres_url`, in the optional `postgres_schema`.
+fn pg_target(config: &Config) -> Result<PgTarget, BuildError> {
+    let url = config.postgres_url.as_ref().ok_or_else(|| {
+        BuildError("the prod profile needs postgres_url (or NANO_POSTGRES_URL)".into())
+    })?;
+    Ok(PgTarget {
+        url: url.expose().to_string(),
+        schema: config.postgres_schema.clone(),
+    })
 }
 
 /// The master key: `master_key` from config (required when several nodes share state), else the file

@@ -129,6 +129,8 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// PostgreSQL URL (prod profile).
     pub postgres_url: Option<Secret>,
+    /// PostgreSQL schema for nano's tables (created if missing); unset means the server's default (`public`).
+    pub postgres_schema: Option<String>,
     /// Redis URL (prod profile).
     pub redis_url: Option<Secret>,
     pub services: ServicesConfig,
@@ -159,6 +161,7 @@ impl Config {
             admin_token: None,
             master_key: None,
             postgres_url: None,
+            postgres_schema: None,
             redis_url: None,
             services: ServicesConfig::default(),
         }

@@ -148,3 +148,27 @@ crate::contract_suite!(
         tenants_cannot_list_or_revoke_each_others_keys,
     ]
 );
+
+async fn postgres() -> (Arc<dyn Registry>, ()) {
+    let target = crate::support::pg_target();
+    let registry = nano::adapters::postgres::PgRegistry::open(&target)
+        .await
+        .unwrap();
+    (Arc::new(registry), ())
+}
+
+crate::contract_suite!(
+    postgres,
+    super::postgres,
+    super::suite,
+    [
+        creates_gets_and_deletes_tenants,
+        create_twice_conflicts_but_ensure_does_not,
+        delete_unknown_tenant_is_not_found,
+        lists_tenants_in_order,
+        deleting_one_tenant_leaves_another,
+        keys_are_created_found_listed_and_deleted,
+        keys_need_an_existing_tenant_and_go_with_it,
+        tenants_cannot_list_or_revoke_each_others_keys,
+    ]
+);
