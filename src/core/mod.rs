@@ -5,6 +5,7 @@ pub mod jwt;
 pub mod keys;
 pub mod limits;
 pub mod names;
+pub mod routing;
 pub mod scope;
 pub mod ttl;
 
