@@ -142,3 +142,20 @@ fn prod_with_unreachable_database_names_the_host_not_the_password() {
     assert!(stderr.contains("127.0.0.1:1/nanodb"), "{stderr}");
     assert!(!stderr.contains("sekrit-pw"), "{stderr}");
 }
+
+#[test]
+fn bad_bootstrap_flags_exit_2_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["run", "--queue"], "--queue-target"),
+        (&["run", "--queue", "--queue-target", "ftp://x"], "ftp://x"),
+        (&["run", "--cache", "--purge=data"], "'data'"),
+        (&["run", "--data", "--domain", "bad/name"], "bad/name"),
+    ];
+    for (args, needle) in cases {
+        let out = nano(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
