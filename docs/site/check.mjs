@@ -67,7 +67,7 @@ async function main() {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const pages = pagesOf(dist);
     check(pages.length >= 10, 'the build has the manual\'s pages', `found ${pages.length}: ${pages.join(' ')}`);
-    const links = new Map(); // target URL (no hash) -> { from, hashes:Set }
+    const links = new Map(); // target URL (no hash) -> { from, hashes: Map(hash -> from) }
     for (const pagePath of pages) {
       const page = await context.newPage();
       const problems = [];
@@ -90,8 +90,9 @@ async function main() {
         const target = new URL(href);
         if (target.origin !== origin) continue;
         const key = target.origin + target.pathname + target.search;
-        const entry = links.get(key) ?? { from: pagePath, hashes: new Set() };
-        if (target.hash && target.hash !== '#') entry.hashes.add(decodeURIComponent(target.hash.slice(1)));
+        const entry = links.get(key) ?? { from: pagePath, hashes: new Map() };
+        const hash = target.hash && target.hash !== '#' ? decodeURIComponent(target.hash.slice(1)) : '';
+        if (hash && !entry.hashes.has(hash)) entry.hashes.set(hash, pagePath);
         links.set(key, entry);
       }
       check(problems.length === 0, `${pagePath} loads without errors`, problems.join('; '));
@@ -102,9 +103,9 @@ async function main() {
       check(res.status === 200, `link ${target} (from ${from}) answers 200`, `status ${res.status}`);
       if (res.status !== 200 || hashes.size === 0) continue;
       const html = await res.text();
-      for (const hash of hashes) {
+      for (const [hash, linkedFrom] of hashes) {
         const present = html.includes(`id="${hash}"`) || html.includes(`id=${hash} `) || html.includes(`id=${hash}>`);
-        check(present, `anchor ${target}#${hash} (from ${from}) exists`);
+        check(present, `anchor ${target}#${hash} (from ${linkedFrom}) exists`);
       }
     }
     console.log(`checked ${pages.length} pages and ${links.size} internal link targets`);

@@ -26,10 +26,12 @@ fn routes_in_code() -> BTreeSet<String> {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-                    Some(literal) => literal.to_string(),
-                    None => "{}".to_string(),
-                })
+                .map(
+                    |s| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                        Some(literal) => literal.to_string(),
+                        None => "{}".to_string(),
+                    },
+                )
                 .collect();
             routes.insert(format!("{} /admin/{}", &c[1], segments.join("/")));
         }

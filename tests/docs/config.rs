@@ -34,7 +34,7 @@ fn keys_of(profile: Profile) -> BTreeMap<String, Value> {
 }
 
 /// Whether a page cell states this default: "unset" for none, numbers compared as numbers, strings bare,
-/// anything else as its JSON text (`[]`, `true`).
+/// anything else parsed as JSON (`[]`, `true`).
 fn states(cell: &str, value: &Value) -> bool {
     let Some(text) = code(cell) else {
         return value.is_null() && cell == "unset";
@@ -43,7 +43,7 @@ fn states(cell: &str, value: &Value) -> bool {
         Value::Null => false,
         Value::String(s) => text == s,
         Value::Number(n) => text.parse::<f64>().ok() == n.as_f64(),
-        other => text == other.to_string(),
+        other => serde_json::from_str::<Value>(text).ok().as_ref() == Some(other),
     }
 }
 

@@ -22,14 +22,8 @@ fn runtime_page_lists_every_limit_with_its_default() {
             continue;
         };
         // One row may name two settings (`env_vars`, `env_var_bytes`) with one default each, in order.
-        let names: Vec<&str> = setting
-            .split(',')
-            .filter_map(|s| code(s.trim()))
-            .collect();
-        let values: Vec<&str> = default
-            .split(',')
-            .filter_map(|s| code(s.trim()))
-            .collect();
+        let names: Vec<&str> = setting.split(',').filter_map(|s| code(s.trim())).collect();
+        let values: Vec<&str> = default.split(',').filter_map(|s| code(s.trim())).collect();
         if names.is_empty() || names.len() != values.len() {
             problems.push(format!(
                 "row {row:?}: each setting needs one default in backticks"
@@ -40,9 +34,16 @@ fn runtime_page_lists_every_limit_with_its_default() {
             seen.push(name.to_string());
             match defaults.get(name) {
                 None => problems.push(format!("the page lists `{name}`, which is not a limit")),
-                Some(v) if v.to_string() != value => problems.push(format!(
-                    "`{name}`: default is {v} in the code, the page says {value}"
-                )),
+                Some(v)
+                    if serde_json::from_str::<serde_json::Value>(value)
+                        .ok()
+                        .as_ref()
+                        != Some(v) =>
+                {
+                    problems.push(format!(
+                        "`{name}`: default is {v} in the code, the page says {value}"
+                    ))
+                }
                 Some(_) => {}
             }
         }
