@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 
 const PAGE: &str = "reference/configuration.md";
 
-/// Every leaf key of a profile's defaults, nested tables flattened to `a.b`, with its JSON value.
+/// Every leaf key of a profile's defaults, nested tables flattened to `a.b` (an empty table is a leaf, `{}`),
+/// with its JSON value.
 fn keys_of(profile: Profile) -> BTreeMap<String, Value> {
     fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
         match value {
-            Value::Object(map) => {
+            Value::Object(map) if !map.is_empty() => {
                 for (k, v) in map {
                     let key = if prefix.is_empty() {
                         k.clone()
