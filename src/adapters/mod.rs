@@ -2,5 +2,6 @@
 
 pub mod fs;
 pub mod http;
+pub mod postgres;
 pub mod sqlite;
 pub mod tantivy;

@@ -2,8 +2,11 @@
 
 use super::config::{Config, Profile};
 use crate::adapters::fs::FsStorage;
+use crate::adapters::http::admin::{Admin, AdminAccess};
+use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
+use crate::adapters::postgres::{PgRegistry, PgTarget};
 use crate::adapters::sqlite::SqliteRegistry;
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
@@ -14,6 +17,8 @@ use std::sync::Arc;
 pub struct App {
     pub config: Config,
     pub services: Services,
+    /// The key API-key secrets derive from (`master_key` in config, else `<data_dir>/master.key`).
+    master_key: Vec<u8>,
 }
 
 /// Why nano could not be assembled. The message names the store or setting at fault.
@@ -28,13 +33,15 @@ impl App {
             Profile::Dev => Arc::new(
                 SqliteRegistry::open(&config.data_dir.join("registry.db"))
                     .await
-                    .map_err(|e| BuildError(format!("registry in {}: {e}", config.data_dir.display())))?,
+                    .map_err(|e| {
+                        BuildError(format!("registry in {}: {e}", config.data_dir.display()))
+                    })?,
             ),
-            Profile::Prod => {
-                return Err(BuildError(
-                    "the prod profile needs the PostgreSQL and Redis adapters, which this build does not include yet; use --profile dev".into(),
-                ))
-            }
+            Profile::Prod => Arc::new(
+                PgRegistry::open(&pg_target(&config)?)
+                    .await
+                    .map_err(|e| BuildError(format!("registry: {e}")))?,
+            ),
         };
         for name in config.default_tenant.iter().chain(&config.tenants) {
             let id = TenantId::parse(name).map_err(|e| BuildError(e.to_string()))?;
@@ -59,6 +66,7 @@ impl App {
         } else {
             None
         };
+        let master_key = master_key(&config)?;
         Ok(Self {
             services: Services {
                 registry,
@@ -66,6 +74,7 @@ impl App {
                 search,
             },
             config,
+            master_key,
         })
     }
 
@@ -76,9 +85,59 @@ impl App {
             .default_tenant
             .as_deref()
             .and_then(|t| TenantId::parse(t).ok());
+        let access = match (&self.config.admin_token, self.config.profile) {
+            (Some(token), _) => AdminAccess::Token(token.expose().to_string()),
+            (None, Profile::Dev) => AdminAccess::Open,
+            (None, Profile::Prod) => AdminAccess::Disabled,
+        };
+        let registry = self.services.registry.clone();
         HttpState {
-            tenants: TenantResolver::new(self.services.registry.clone(), default_tenant),
+            tenants: TenantResolver::new(registry.clone(), default_tenant),
+            keys: Keys::new(registry.clone(), self.master_key.clone()),
+            admin: Admin { access, registry },
+            auth: self.config.auth,
             services: self.services.clone(),
         }
     }
+}
+
+/// The PostgreSQL the prod profile uses: `postgres_url`, in the optional `postgres_schema`.
+fn pg_target(config: &Config) -> Result<PgTarget, BuildError> {
+    let url = config.postgres_url.as_ref().ok_or_else(|| {
+        BuildError("the prod profile needs postgres_url (or NANO_POSTGRES_URL)".into())
+    })?;
+    Ok(PgTarget {
+        url: url.expose().to_string(),
+        schema: config.postgres_schema.clone(),
+    })
+}
+
+/// The master key: `master_key` from config (required when several nodes share state), else the file
+/// `<data_dir>/master.key`, created with 32 random bytes (mode 0600) on first start.
+fn master_key(config: &Config) -> Result<Vec<u8>, BuildError> {
+    if let Some(key) = &config.master_key {
+        return Ok(key.expose().as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("master.key");
+    match std::fs::read(&path) {
+        Ok(bytes) if !bytes.is_empty() => return Ok(bytes),
+        Ok(_) => return Err(BuildError(format!("{} is empty", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(BuildError(format!("cannot read {}: {e}", path.display()))),
+    }
+    let key = hex::encode(rand::random::<[u8; 32]>()).into_bytes();
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::create_dir_all(&config.data_dir)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        file.write_all(&key)?;
+        file.sync_all()
+    };
+    write().map_err(|e| BuildError(format!("cannot create {}: {e}", path.display())))?;
+    Ok(key)
 }

@@ -1,8 +1,11 @@
 //! The pure domain: validated names, the host scope, limits, TTL parsing and core errors. No I/O.
 
 pub mod error;
+pub mod jwt;
+pub mod keys;
 pub mod limits;
 pub mod names;
+pub mod routing;
 pub mod scope;
 pub mod ttl;
 

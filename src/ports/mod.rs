@@ -6,7 +6,7 @@ pub mod storage;
 
 use std::sync::Arc;
 
-pub use registry::{Registry, RegistryError, Tenant};
+pub use registry::{ApiKey, Registry, RegistryError, Tenant};
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
 

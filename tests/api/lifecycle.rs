@@ -124,3 +124,38 @@ pub fn send_signal(pid: i32, signal: &str) -> i32 {
         .status()
         .map_or(-1, |s| s.code().unwrap_or(-1))
 }
+
+#[test]
+fn prod_with_unreachable_database_names_the_host_not_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(nano_bin())
+        .args(["run", "--profile", "prod", "--listen", "127.0.0.1:0"])
+        .env(
+            "NANO_POSTGRES_URL",
+            "postgres://nano:sekrit-pw@127.0.0.1:1/nanodb",
+        )
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("127.0.0.1:1/nanodb"), "{stderr}");
+    assert!(!stderr.contains("sekrit-pw"), "{stderr}");
+}
+
+#[test]
+fn bad_bootstrap_flags_exit_2_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["run", "--queue"], "--queue-target"),
+        (&["run", "--queue", "--queue-target", "ftp://x"], "ftp://x"),
+        (&["run", "--cache", "--purge=data"], "'data'"),
+        (&["run", "--data", "--domain", "bad/name"], "bad/name"),
+    ];
+    for (args, needle) in cases {
+        let out = nano(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
