@@ -12,6 +12,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, Ter
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value as _, STORED, STRING,
 };
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Writer memory budget (one indexing thread).
@@ -85,9 +86,14 @@ impl OpenIndex {
                 })
             })
             .collect::<Result<Vec<_>, SearchError>>()?;
-        let writer = index
-            .writer_with_num_threads(1, WRITER_BUDGET)
-            .map_err(backend)?;
+        // One indexing thread and one merge thread per open index (tantivy's default is four merge threads):
+        // a process may hold many tenants' indexes open.
+        let options = IndexWriterOptions::builder()
+            .memory_budget_per_thread(WRITER_BUDGET)
+            .num_worker_threads(1)
+            .num_merge_threads(1)
+            .build();
+        let writer = index.writer_with_options(options).map_err(backend)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
