@@ -1,14 +1,16 @@
 //! `App::build`: assembles the adapters of a profile into the ports the HTTP adapter serves.
 
 use super::config::{Config, Profile};
+use crate::adapters::fs::FsStorage;
 use crate::adapters::http::admin::{Admin, AdminAccess};
 use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::postgres::{PgRegistry, PgTarget};
 use crate::adapters::sqlite::SqliteRegistry;
+use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
-use crate::ports::{Registry, Services};
+use crate::ports::{Registry, Search, Services, Storage};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
@@ -48,9 +50,29 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
+        let storage: Option<Arc<dyn Storage>> = if config.services.storage {
+            let root = config.data_dir.join("storage");
+            Some(Arc::new(FsStorage::open(&root).map_err(|e| {
+                BuildError(format!("storage in {}: {e}", root.display()))
+            })?))
+        } else {
+            None
+        };
+        let search: Option<Arc<dyn Search>> = if config.services.search {
+            let root = config.data_dir.join("search");
+            Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
+                BuildError(format!("search in {}: {e}", root.display()))
+            })?))
+        } else {
+            None
+        };
         let master_key = master_key(&config)?;
         Ok(Self {
-            services: Services { registry },
+            services: Services {
+                registry,
+                storage,
+                search,
+            },
             config,
             master_key,
         })

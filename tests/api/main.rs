@@ -6,3 +6,5 @@ mod support;
 mod admin;
 mod lifecycle;
 mod root;
+mod search;
+mod storage;

@@ -27,3 +27,5 @@ macro_rules! contract_suite {
 }
 
 mod registry;
+mod search;
+mod storage;

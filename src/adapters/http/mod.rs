@@ -8,7 +8,10 @@ pub mod request;
 pub mod response;
 mod root;
 pub mod router;
+mod search;
 mod server;
+mod storage;
+mod storage_upload;
 pub mod tenancy;
 
 pub use router::HttpState;

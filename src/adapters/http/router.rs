@@ -87,7 +87,10 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .map(str::to_string);
     let named = state.tenants.resolve(host.as_deref(), &raw).await;
-    let resolved = if state.auth {
+    let signed = named.as_ref().is_some_and(|n| {
+        !n.from_default && is_signed_storage_url(&raw[n.prefix_segments..], req.uri().query())
+    });
+    let resolved = if state.auth && !signed {
         let authorization = req
             .headers()
             .get(AUTHORIZATION)
@@ -145,8 +148,17 @@ async fn route_service(
     service: &str,
     req: ServiceRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let _ = (services, service, req);
-    Ok(not_found())
+    match service {
+        "storage" => match &services.storage {
+            Some(storage) => super::storage::route(storage.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
+        "search" => match &services.search {
+            Some(search) => super::search::route(search.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
+        _ => Ok(not_found()),
+    }
 }
 
 /// Whether a key's grant covers this services path (`[service, domain, ...]`) and method.
@@ -159,6 +171,14 @@ fn grant_allows(key: &crate::ports::ApiKey, path: &[&str], method: &Method) -> b
     let is_query = path.last().is_some_and(|last| *last == "_query");
     key.grant
         .allows(&service, domain.as_deref(), method.as_str(), is_query)
+}
+
+/// A storage object request carrying a signed URL's `signature`: the signature, which the storage routes verify
+/// against the tenant the path or Host names, authorizes it instead of a bearer token.
+fn is_signed_storage_url(below_tenant: &[&str], query: Option<&str>) -> bool {
+    below_tenant.len() >= 3
+        && below_tenant[0].eq_ignore_ascii_case("storage")
+        && Query::parse(query).get("signature").is_some()
 }
 
 fn decode(s: &str) -> String {
