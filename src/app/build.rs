@@ -3,9 +3,9 @@
 use super::config::{Config, Profile};
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
-use crate::adapters::sqlite::SqliteRegistry;
+use crate::adapters::sqlite::{SqliteDataStore, SqliteRegistry};
 use crate::core::TenantId;
-use crate::ports::{Registry, Services};
+use crate::ports::{DataStore, Registry, Services};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
@@ -41,8 +41,17 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
+        let data: Option<Arc<dyn DataStore>> = if config.services.data {
+            let path = config.data_dir.join("data.db");
+            let store = SqliteDataStore::open(&path)
+                .await
+                .map_err(|e| BuildError(format!("data store {}: {e}", path.display())))?;
+            Some(Arc::new(store))
+        } else {
+            None
+        };
         Ok(Self {
-            services: Services { registry },
+            services: Services { registry, data },
             config,
         })
     }

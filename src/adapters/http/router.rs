@@ -104,8 +104,15 @@ async fn route_service(
     service: &str,
     req: ServiceRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let _ = (services, service, req);
-    Ok(not_found())
+    match (service, services) {
+        (
+            "data",
+            Services {
+                data: Some(store), ..
+            },
+        ) => super::data::route(store.as_ref(), req).await,
+        _ => Ok(not_found()),
+    }
 }
 
 fn decode(s: &str) -> String {
