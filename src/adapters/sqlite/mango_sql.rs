@@ -319,7 +319,7 @@ mod tests {
     fn empty_selector_is_true_and_sort_terms() {
         let sql = Compiler::default().selector(&Selector::And(vec![]));
         assert_eq!(sql.text, "1");
-        let sort = crate::core::mango::parse_sort(&json!([{"t": "DESC"}, "u"])).unwrap();
+        let sort = crate::core::mango::parse_sort(&json!([{"t": "DESC"}, {"u": "ASC"}])).unwrap();
         assert_eq!(
             order_by(&sort),
             " ORDER BY json_extract(doc, '$.\"t\"') DESC, json_extract(doc, '$.\"u\"') ASC"
