@@ -321,9 +321,11 @@ fn parse_sort_keys(field: &str, v: &Value) -> Result<Vec<SortKey>, MangoError> {
                 let dir = match dir.as_str() {
                     Some("ASC") => SortDir::Asc,
                     Some("DESC") => SortDir::Desc,
-                    _ => return Err(union(format!(
+                    _ => {
+                        return Err(union(format!(
                         "Invalid enum value for '{name}'. Expected 'ASC' | 'DESC', received {dir}."
-                    ))),
+                    )))
+                    }
                 };
                 keys.push(SortKey {
                     path: FieldPath::parse(name)?,

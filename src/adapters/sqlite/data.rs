@@ -93,9 +93,16 @@ impl SqliteDataStore {
         query: &Query,
     ) -> Result<Vec<String>, DataError> {
         let (sql, args) = query_sql(scope, db, query)?;
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        // EXPLAIN does not check the schema cookie: run a real read first so this connection sees new indexes.
+        sqlx::query("SELECT 1 FROM data_docs LIMIT 0")
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
         let rows: Vec<(i64, i64, i64, String)> =
             sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), args)
-                .fetch_all(&self.pool)
+                .persistent(false)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(backend)?;
         Ok(rows.into_iter().map(|r| r.3).collect())
