@@ -142,6 +142,7 @@ async fn sigterm_lets_a_slow_in_flight_request_finish() {
         .arg(dir.path().join("data"))
         .current_dir(dir.path())
         .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -200,6 +201,7 @@ async fn sigterm_lets_a_slow_in_flight_request_finish() {
         .arg(dir.path().join("data"))
         .current_dir(dir.path())
         .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
     wait_until_up(&format!("{base}/healthz")).await;
