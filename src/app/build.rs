@@ -7,10 +7,10 @@ use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::postgres::{PgRegistry, PgTarget};
-use crate::adapters::sqlite::SqliteRegistry;
+use crate::adapters::sqlite::{SqliteDataStore, SqliteRegistry};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
-use crate::ports::{Registry, Search, Services, Storage};
+use crate::ports::{DataStore, Registry, Search, Services, Storage};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
@@ -50,6 +50,15 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
+        let data: Option<Arc<dyn DataStore>> = if config.services.data {
+            let path = config.data_dir.join("data.db");
+            let store = SqliteDataStore::open(&path)
+                .await
+                .map_err(|e| BuildError(format!("data store {}: {e}", path.display())))?;
+            Some(Arc::new(store))
+        } else {
+            None
+        };
         let storage: Option<Arc<dyn Storage>> = if config.services.storage {
             let root = config.data_dir.join("storage");
             Some(Arc::new(FsStorage::open(&root).map_err(|e| {
@@ -70,6 +79,7 @@ impl App {
         Ok(Self {
             services: Services {
                 registry,
+                data,
                 storage,
                 search,
             },

@@ -1,11 +1,13 @@
 //! Ports: one trait per file, each the contract its adapters must honour. Vocabulary crates only; no engines.
 
+pub mod data;
 pub mod registry;
 pub mod search;
 pub mod storage;
 
 use std::sync::Arc;
 
+pub use data::{DataError, DataStore, ListOptions};
 pub use registry::{ApiKey, Registry, RegistryError, Tenant};
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
@@ -14,6 +16,7 @@ pub use storage::{Storage, StorageError};
 #[derive(Clone)]
 pub struct Services {
     pub registry: Arc<dyn Registry>,
+    pub data: Option<Arc<dyn DataStore>>,
     pub storage: Option<Arc<dyn Storage>>,
     pub search: Option<Arc<dyn Search>>,
 }
@@ -22,6 +25,9 @@ impl Services {
     /// Names of the enabled services in hyper's order (`cache, data, storage, search, queue`), as `GET /` lists them.
     pub fn names(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
+        if self.data.is_some() {
+            names.push("data");
+        }
         if self.storage.is_some() {
             names.push("storage");
         }

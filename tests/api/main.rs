@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod data;
 mod lifecycle;
 mod root;
 mod search;

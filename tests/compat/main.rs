@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod data;
 mod harness;
 mod info;
 mod search;

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod data;
 pub mod request;
 pub mod response;
 mod root;

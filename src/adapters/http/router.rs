@@ -149,6 +149,10 @@ async fn route_service(
     req: ServiceRequest,
 ) -> Result<Response<Body>, ApiError> {
     match service {
+        "data" => match &services.data {
+            Some(store) => super::data::route(store.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
         "storage" => match &services.storage {
             Some(storage) => super::storage::route(storage.as_ref(), req).await,
             None => Ok(not_found()),
