@@ -7,4 +7,8 @@ fi
 if command -v redis-server >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || echo "redis did not start"
 fi
+# Drop the per-test schemas (nt_*) earlier runs left in the test database.
+if command -v psql >/dev/null; then
+  psql -q -h 127.0.0.1 -U postgres -d test -v ON_ERROR_STOP=0 -c "DO \$\$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'nt\\_%' LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END \$\$;" >/dev/null 2>&1 || echo "could not clean test schemas"
+fi
 exit 0

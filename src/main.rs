@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve apps and services until SIGTERM or SIGINT.
-    Run(ConfigArgs),
+    Run(RunArgs),
     /// Print the effective configuration (secrets redacted) and exit.
     Config(ConfigArgs),
 }
@@ -38,13 +38,94 @@ struct ConfigArgs {
     data_dir: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
+}
+
+/// hyper-nano's start-up flags: create services under one domain of the default tenant at start.
+#[derive(Args)]
+struct BootstrapArgs {
+    /// Domain the bootstrap flags create services under.
+    #[arg(long, value_name = "NAME")]
+    domain: Option<String>,
+    /// Create the data service's database `<domain>` at start.
+    #[arg(long)]
+    data: bool,
+    /// Create the cache store `<domain>` at start.
+    #[arg(long)]
+    cache: bool,
+    /// Create the storage bucket `<domain>` at start.
+    #[arg(long)]
+    storage: bool,
+    /// Create the search index `<domain>` at start (fields `title` and `type`, as hyper's test suite uses).
+    #[arg(long)]
+    search: bool,
+    /// Create the queue `<domain>` at start; needs --queue-target.
+    #[arg(long)]
+    queue: bool,
+    /// Webhook URL of the bootstrapped queue.
+    #[arg(long, value_name = "URL")]
+    queue_target: Option<String>,
+    /// Delete, then recreate, the bootstrapped services: all of them, or a list (`--purge=data,cache`).
+    #[arg(long, value_name = "LIST", num_args = 0..=1, require_equals = true, default_missing_value = "all")]
+    purge: Option<String>,
+    /// Accepted for compatibility with hyper-nano, which required it with the flags above.
+    #[arg(long)]
+    experimental: bool,
+}
+
+impl BootstrapArgs {
+    /// The flags as config overrides under `bootstrap` (nothing when no flag was given).
+    fn overrides(&self) -> Option<figment::value::Value> {
+        let chosen: Vec<&str> = [
+            ("data", self.data),
+            ("cache", self.cache),
+            ("storage", self.storage),
+            ("search", self.search),
+            ("queue", self.queue),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+        if chosen.is_empty()
+            && self.purge.is_none()
+            && self.domain.is_none()
+            && self.queue_target.is_none()
+        {
+            return None;
+        }
+        let purge: Vec<String> = match self.purge.as_deref() {
+            None => Vec::new(),
+            Some("all") | Some("") => chosen.iter().map(|s| s.to_string()).collect(),
+            Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
+        };
+        let mut dict = Dict::new();
+        dict.insert("services".into(), chosen.into());
+        dict.insert("purge".into(), purge.into());
+        if let Some(domain) = &self.domain {
+            dict.insert("domain".into(), domain.clone().into());
+        }
+        if let Some(target) = &self.queue_target {
+            dict.insert("queue_target".into(), target.clone().into());
+        }
+        Some(dict.into())
+    }
+}
+
 impl ConfigArgs {
     fn load(&self) -> Result<Config, app::ConfigError> {
+        self.load_with(Dict::new())
+    }
+
+    fn load_with(&self, mut overrides: Dict) -> Result<Config, app::ConfigError> {
         let file = self
             .config
             .clone()
             .or_else(|| Some(PathBuf::from("nano.toml")).filter(|p| Path::new(p).exists()));
-        let mut overrides = Dict::new();
         if let Some(listen) = &self.listen {
             overrides.insert("listen".into(), listen.clone().into());
         }
@@ -57,11 +138,17 @@ impl ConfigArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (args, serve) = match &cli.command {
-        Command::Run(args) => (args, true),
-        Command::Config(args) => (args, false),
+    let (loaded, serve) = match &cli.command {
+        Command::Run(run) => {
+            let mut overrides = Dict::new();
+            if let Some(bootstrap) = run.bootstrap.overrides() {
+                overrides.insert("bootstrap".into(), bootstrap);
+            }
+            (run.config.load_with(overrides), true)
+        }
+        Command::Config(args) => (args.load(), false),
     };
-    let config = match args.load() {
+    let config = match loaded {
         Ok(config) => config,
         Err(e) => {
             eprintln!("nano: {e}");

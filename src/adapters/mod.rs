@@ -1,5 +1,8 @@
 //! Adapters: one folder per technology, each implementing ports. Adapters never call each other.
 
+pub mod fs;
 pub mod http;
 pub mod js;
+pub mod postgres;
 pub mod sqlite;
+pub mod tantivy;

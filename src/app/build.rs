@@ -1,19 +1,26 @@
 //! `App::build`: assembles the adapters of a profile into the ports the HTTP adapter serves.
 
 use super::config::{Config, Profile};
+use crate::adapters::fs::FsStorage;
+use crate::adapters::http::admin::{Admin, AdminAccess};
 use crate::adapters::http::apps::{AppHosts, AppRoute};
+use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::js::{quickjs::QuickJs, JsRuntime};
-use crate::adapters::sqlite::SqliteRegistry;
+use crate::adapters::postgres::{PgRegistry, PgTarget};
+use crate::adapters::sqlite::{SqliteDataStore, SqliteRegistry};
+use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
-use crate::ports::{AppRuntime, Registry, Services};
+use crate::ports::{AppRuntime, DataStore, Registry, Search, Services, Storage};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
 pub struct App {
     pub config: Config,
     pub services: Services,
+    /// The key API-key secrets derive from (`master_key` in config, else `<data_dir>/master.key`).
+    master_key: Vec<u8>,
     /// The JS runtime and the Host routes of the configured apps, when there are any.
     pub apps: Option<(Arc<dyn AppRuntime>, Vec<AppRoute>)>,
 }
@@ -30,13 +37,15 @@ impl App {
             Profile::Dev => Arc::new(
                 SqliteRegistry::open(&config.data_dir.join("registry.db"))
                     .await
-                    .map_err(|e| BuildError(format!("registry in {}: {e}", config.data_dir.display())))?,
+                    .map_err(|e| {
+                        BuildError(format!("registry in {}: {e}", config.data_dir.display()))
+                    })?,
             ),
-            Profile::Prod => {
-                return Err(BuildError(
-                    "the prod profile needs the PostgreSQL and Redis adapters, which this build does not include yet; use --profile dev".into(),
-                ))
-            }
+            Profile::Prod => Arc::new(
+                PgRegistry::open(&pg_target(&config)?)
+                    .await
+                    .map_err(|e| BuildError(format!("registry: {e}")))?,
+            ),
         };
         for name in config.default_tenant.iter().chain(&config.tenants) {
             let id = TenantId::parse(name).map_err(|e| BuildError(e.to_string()))?;
@@ -45,6 +54,32 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
+        let data: Option<Arc<dyn DataStore>> = if config.services.data {
+            let path = config.data_dir.join("data.db");
+            let store = SqliteDataStore::open(&path)
+                .await
+                .map_err(|e| BuildError(format!("data store {}: {e}", path.display())))?;
+            Some(Arc::new(store))
+        } else {
+            None
+        };
+        let storage: Option<Arc<dyn Storage>> = if config.services.storage {
+            let root = config.data_dir.join("storage");
+            Some(Arc::new(FsStorage::open(&root).map_err(|e| {
+                BuildError(format!("storage in {}: {e}", root.display()))
+            })?))
+        } else {
+            None
+        };
+        let search: Option<Arc<dyn Search>> = if config.services.search {
+            let root = config.data_dir.join("search");
+            Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
+                BuildError(format!("search in {}: {e}", root.display()))
+            })?))
+        } else {
+            None
+        };
+        let master_key = master_key(&config)?;
         let apps = if config.apps.is_empty() {
             None
         } else {
@@ -55,8 +90,14 @@ impl App {
             Some((runtime, routes))
         };
         Ok(Self {
-            services: Services { registry },
+            services: Services {
+                registry,
+                data,
+                storage,
+                search,
+            },
             config,
+            master_key,
             apps,
         })
     }
@@ -68,8 +109,17 @@ impl App {
             .default_tenant
             .as_deref()
             .and_then(|t| TenantId::parse(t).ok());
+        let access = match (&self.config.admin_token, self.config.profile) {
+            (Some(token), _) => AdminAccess::Token(token.expose().to_string()),
+            (None, Profile::Dev) => AdminAccess::Open,
+            (None, Profile::Prod) => AdminAccess::Disabled,
+        };
+        let registry = self.services.registry.clone();
         HttpState {
-            tenants: TenantResolver::new(self.services.registry.clone(), default_tenant),
+            tenants: TenantResolver::new(registry.clone(), default_tenant),
+            keys: Keys::new(registry.clone(), self.master_key.clone()),
+            admin: Admin { access, registry },
+            auth: self.config.auth,
             services: self.services.clone(),
             apps: self
                 .apps
@@ -77,4 +127,45 @@ impl App {
                 .map(|(runtime, routes)| AppHosts::new(runtime.clone(), routes.clone())),
         }
     }
+}
+
+/// The PostgreSQL the prod profile uses: `postgres_url`, in the optional `postgres_schema`.
+fn pg_target(config: &Config) -> Result<PgTarget, BuildError> {
+    let url = config.postgres_url.as_ref().ok_or_else(|| {
+        BuildError("the prod profile needs postgres_url (or NANO_POSTGRES_URL)".into())
+    })?;
+    Ok(PgTarget {
+        url: url.expose().to_string(),
+        schema: config.postgres_schema.clone(),
+    })
+}
+
+/// The master key: `master_key` from config (required when several nodes share state), else the file
+/// `<data_dir>/master.key`, created with 32 random bytes (mode 0600) on first start.
+fn master_key(config: &Config) -> Result<Vec<u8>, BuildError> {
+    if let Some(key) = &config.master_key {
+        return Ok(key.expose().as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("master.key");
+    match std::fs::read(&path) {
+        Ok(bytes) if !bytes.is_empty() => return Ok(bytes),
+        Ok(_) => return Err(BuildError(format!("{} is empty", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(BuildError(format!("cannot read {}: {e}", path.display()))),
+    }
+    let key = hex::encode(rand::random::<[u8; 32]>()).into_bytes();
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::create_dir_all(&config.data_dir)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        file.write_all(&key)?;
+        file.sync_all()
+    };
+    write().map_err(|e| BuildError(format!("cannot create {}: {e}", path.display())))?;
+    Ok(key)
 }

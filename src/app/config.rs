@@ -99,6 +99,31 @@ impl Default for ServicesConfig {
     }
 }
 
+/// Services created at start under one domain of the default tenant, as hyper-nano's flags do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapConfig {
+    /// The domain (db, cache store, bucket, index and queue name).
+    pub domain: String,
+    /// Services to create: any of `data`, `cache`, `storage`, `search`, `queue`.
+    pub services: Vec<String>,
+    /// Services to delete first (their data is lost), a subset of `services`.
+    pub purge: Vec<String>,
+    /// Webhook URL of the bootstrapped queue (required with `queue`).
+    pub queue_target: Option<String>,
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self {
+            domain: "test".to_string(),
+            services: Vec::new(),
+            purge: Vec::new(),
+            queue_target: None,
+        }
+    }
+}
+
 /// The effective configuration of one nano process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,11 +149,18 @@ pub struct Config {
     pub auth: bool,
     /// Bearer token of the admin API.
     pub admin_token: Option<Secret>,
+    /// Key that API-key secrets derive from; set the same value on every node sharing state.
+    /// Unset: `<data_dir>/master.key`, created on first start.
+    pub master_key: Option<Secret>,
     /// PostgreSQL URL (prod profile).
     pub postgres_url: Option<Secret>,
+    /// PostgreSQL schema for nano's tables (created if missing); unset means the server's default (`public`).
+    pub postgres_schema: Option<String>,
     /// Redis URL (prod profile).
     pub redis_url: Option<Secret>,
     pub services: ServicesConfig,
+    /// Services created at start (hyper-nano's `--data --cache ...` flags).
+    pub bootstrap: BootstrapConfig,
     /// JS apps, each `[[apps]]` in nano.toml.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
@@ -176,9 +208,12 @@ impl Config {
             tenants: Vec::new(),
             auth: !dev,
             admin_token: None,
+            master_key: None,
             postgres_url: None,
+            postgres_schema: None,
             redis_url: None,
             services: ServicesConfig::default(),
+            bootstrap: BootstrapConfig::default(),
             apps: Vec::new(),
         }
     }
@@ -229,6 +264,7 @@ impl Config {
                 return bad("tenants", e.to_string());
             }
         }
+        self.validate_bootstrap()?;
         let mut names = std::collections::HashSet::new();
         for app in &self.apps {
             let key = format!("apps.{}", app.name);
@@ -252,6 +288,42 @@ impl Config {
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {
             return bad("log_level", e.to_string());
+        }
+        Ok(())
+    }
+
+    fn validate_bootstrap(&self) -> Result<(), ConfigError> {
+        let b = &self.bootstrap;
+        let bad = |why: String| Err(ConfigError::Invalid(format!("bootstrap: {why}")));
+        if b.services.is_empty() && b.purge.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = crate::core::DomainName::parse(&b.domain) {
+            return bad(format!("--domain {}", e));
+        }
+        const KNOWN: [&str; 5] = ["data", "cache", "storage", "search", "queue"];
+        for s in &b.services {
+            if !KNOWN.contains(&s.as_str()) {
+                return bad(format!(
+                    "unknown service '{s}' (known: {})",
+                    KNOWN.join(", ")
+                ));
+            }
+        }
+        for s in &b.purge {
+            if !b.services.contains(s) {
+                return bad(format!(
+                    "--purge names '{s}', which is not one of the services being created ({})",
+                    b.services.join(", ")
+                ));
+            }
+        }
+        if b.services.iter().any(|s| s == "queue") {
+            match b.queue_target.as_deref() {
+                Some(t) if t.starts_with("http://") || t.starts_with("https://") => {}
+                Some(t) => return bad(format!("--queue-target '{t}' is not an http(s) URL")),
+                None => return bad("--queue needs --queue-target URL".into()),
+            }
         }
         Ok(())
     }

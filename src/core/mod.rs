@@ -1,9 +1,15 @@
-//! The pure domain: validated names, the host scope, limits, TTL parsing and core errors. No I/O.
+//! The pure domain: validated names, the host scope, limits, TTL parsing, the Mango query model, document ids and
+//! core errors. No I/O.
 
 pub mod app;
+pub mod docid;
 pub mod error;
+pub mod jwt;
+pub mod keys;
 pub mod limits;
+pub mod mango;
 pub mod names;
+pub mod routing;
 pub mod scope;
 pub mod ttl;
 

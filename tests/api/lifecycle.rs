@@ -1,6 +1,7 @@
 //! The process: config errors exit 2 naming the key or file, `nano config` redacts secrets, SIGTERM drains.
 
 use crate::support::nano_bin;
+use futures::StreamExt;
 use std::process::Command;
 
 fn nano(args: &[&str], dir: &std::path::Path) -> std::process::Output {
@@ -123,4 +124,131 @@ pub fn send_signal(pid: i32, signal: &str) -> i32 {
         .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .map_or(-1, |s| s.code().unwrap_or(-1))
+}
+
+#[test]
+fn prod_with_unreachable_database_names_the_host_not_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(nano_bin())
+        .args(["run", "--profile", "prod", "--listen", "127.0.0.1:0"])
+        .env(
+            "NANO_POSTGRES_URL",
+            "postgres://nano:sekrit-pw@127.0.0.1:1/nanodb",
+        )
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("127.0.0.1:1/nanodb"), "{stderr}");
+    assert!(!stderr.contains("sekrit-pw"), "{stderr}");
+}
+
+#[test]
+fn bad_bootstrap_flags_exit_2_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["run", "--queue"], "--queue-target"),
+        (&["run", "--queue", "--queue-target", "ftp://x"], "ftp://x"),
+        (&["run", "--cache", "--purge=data"], "'data'"),
+        (&["run", "--data", "--domain", "bad/name"], "bad/name"),
+    ];
+    for (args, needle) in cases {
+        let out = nano(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_slow_in_flight_request_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = tokio::process::Command::new(nano_bin())
+        .args([
+            "run",
+            "--profile",
+            "dev",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_up(&format!("{base}/healthz")).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let res = http.put(format!("{base}/data/slow")).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    // A JSON document sent in six chunks over about 1.5 s.
+    let chunks = [
+        "{\"_id\":\"slow-1\",",
+        "\"a\":1,",
+        "\"b\":2,",
+        "\"c\":3,",
+        "\"d\":4,",
+        "\"done\":true}",
+    ];
+    let stream =
+        futures::stream::iter(chunks.into_iter().enumerate()).then(|(i, chunk)| async move {
+            if i > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            Ok::<_, std::io::Error>(bytes::Bytes::from_static(chunk.as_bytes()))
+        });
+    let request = tokio::spawn(
+        http.post(format!("{base}/data/slow"))
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(stream))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(!request.is_finished(), "the request is still in flight");
+    let pid = child.id().unwrap() as i32;
+    assert_eq!(send_signal(pid, "TERM"), 0);
+    let res = request
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"ok": true, "id": "slow-1"}));
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("nano exits after SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    // The acknowledged document was committed: a restarted nano serves it.
+    let mut again = tokio::process::Command::new(nano_bin())
+        .args([
+            "run",
+            "--profile",
+            "dev",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    wait_until_up(&format!("{base}/healthz")).await;
+    let doc: serde_json::Value = http
+        .get(format!("{base}/data/slow/slow-1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["done"], true, "{doc}");
+    send_signal(again.id().unwrap() as i32, "TERM");
+    let _ = again.wait().await;
 }

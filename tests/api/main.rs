@@ -3,6 +3,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod admin;
 mod apps;
+mod data;
 mod lifecycle;
 mod root;
+mod search;
+mod storage;

@@ -7,5 +7,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod data;
 mod harness;
 mod info;
+mod search;
+mod storage;

@@ -26,4 +26,7 @@ macro_rules! contract_suite {
     };
 }
 
+mod data;
 mod registry;
+mod search;
+mod storage;

@@ -1,8 +1,9 @@
 //! The registry port's contract, run against every registry adapter.
 
 use crate::support::fresh_name;
+use nano::core::keys::KeyGrant;
 use nano::core::TenantId;
-use nano::ports::{Registry, RegistryError};
+use nano::ports::{ApiKey, Registry, RegistryError};
 use std::sync::Arc;
 
 pub mod suite {
@@ -56,6 +57,65 @@ pub mod suite {
         assert!(ids.contains(&a.to_string()) && ids.contains(&b.to_string()));
     }
 
+    fn key_of(tenant: &TenantId) -> ApiKey {
+        ApiKey {
+            id: fresh_name("k"),
+            tenant: tenant.clone(),
+            salt: "salt".into(),
+            grant: KeyGrant {
+                read_only: true,
+                ..Default::default()
+            },
+            created_ms: 1,
+        }
+    }
+
+    pub async fn keys_are_created_found_listed_and_deleted(r: &Arc<dyn Registry>) {
+        let t = tenant();
+        r.create_tenant(&t).await.unwrap();
+        let key = key_of(&t);
+        r.create_key(&key).await.unwrap();
+        assert_eq!(r.get_key(&key.id).await.unwrap(), Some(key.clone()));
+        assert_eq!(r.list_keys(&t).await.unwrap(), vec![key.clone()]);
+        assert!(matches!(
+            r.create_key(&key).await,
+            Err(RegistryError::KeyExists(_))
+        ));
+        r.delete_key(&t, &key.id).await.unwrap();
+        assert_eq!(r.get_key(&key.id).await.unwrap(), None);
+        assert!(matches!(
+            r.delete_key(&t, &key.id).await,
+            Err(RegistryError::KeyNotFound(_))
+        ));
+    }
+
+    pub async fn keys_need_an_existing_tenant_and_go_with_it(r: &Arc<dyn Registry>) {
+        let t = tenant();
+        assert!(matches!(
+            r.create_key(&key_of(&t)).await,
+            Err(RegistryError::TenantNotFound(_))
+        ));
+        r.create_tenant(&t).await.unwrap();
+        let key = key_of(&t);
+        r.create_key(&key).await.unwrap();
+        r.delete_tenant(&t).await.unwrap();
+        assert_eq!(r.get_key(&key.id).await.unwrap(), None);
+    }
+
+    pub async fn tenants_cannot_list_or_revoke_each_others_keys(r: &Arc<dyn Registry>) {
+        let (a, b) = (tenant(), tenant());
+        r.create_tenant(&a).await.unwrap();
+        r.create_tenant(&b).await.unwrap();
+        let key = key_of(&a);
+        r.create_key(&key).await.unwrap();
+        assert!(r.list_keys(&b).await.unwrap().is_empty());
+        assert!(matches!(
+            r.delete_key(&b, &key.id).await,
+            Err(RegistryError::KeyNotFound(_))
+        ));
+        assert_eq!(r.get_key(&key.id).await.unwrap().unwrap().tenant, a);
+    }
+
     pub async fn deleting_one_tenant_leaves_another(r: &Arc<dyn Registry>) {
         let (a, b) = (tenant(), tenant());
         r.create_tenant(&a).await.unwrap();
@@ -83,5 +143,32 @@ crate::contract_suite!(
         delete_unknown_tenant_is_not_found,
         lists_tenants_in_order,
         deleting_one_tenant_leaves_another,
+        keys_are_created_found_listed_and_deleted,
+        keys_need_an_existing_tenant_and_go_with_it,
+        tenants_cannot_list_or_revoke_each_others_keys,
+    ]
+);
+
+async fn postgres() -> (Arc<dyn Registry>, ()) {
+    let target = crate::support::pg_target();
+    let registry = nano::adapters::postgres::PgRegistry::open(&target)
+        .await
+        .unwrap();
+    (Arc::new(registry), ())
+}
+
+crate::contract_suite!(
+    postgres,
+    super::postgres,
+    super::suite,
+    [
+        creates_gets_and_deletes_tenants,
+        create_twice_conflicts_but_ensure_does_not,
+        delete_unknown_tenant_is_not_found,
+        lists_tenants_in_order,
+        deleting_one_tenant_leaves_another,
+        keys_are_created_found_listed_and_deleted,
+        keys_need_an_existing_tenant_and_go_with_it,
+        tenants_cannot_list_or_revoke_each_others_keys,
     ]
 );

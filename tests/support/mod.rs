@@ -62,3 +62,17 @@ pub fn client() -> reqwest::Client {
 pub fn nano_bin() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_nano"))
 }
+
+/// The test PostgreSQL (`NANO_TEST_POSTGRES_URL`, default the local server's `test` database) in a fresh schema
+/// named `nt_<random>`, so tests run in parallel without seeing each other's tables.
+pub fn pg_target() -> nano::adapters::postgres::PgTarget {
+    nano::adapters::postgres::PgTarget {
+        url: pg_url(),
+        schema: Some(fresh_name("nt").replace('-', "_")),
+    }
+}
+
+pub fn pg_url() -> String {
+    std::env::var("NANO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}

@@ -1,13 +1,19 @@
 //! The HTTP adapter: one hyper 1.x server (HTTP/1.1 and h2c) that dispatches by path and Host to the
 //! services REST API (hyper's wire contract), maps port errors to hyper's `{ ok, status, msg }`, and drains on shutdown.
 
+pub mod admin;
 pub mod apps;
+pub mod auth;
 pub mod body;
+pub mod data;
 pub mod request;
 pub mod response;
 mod root;
 pub mod router;
+mod search;
 mod server;
+mod storage;
+mod storage_upload;
 pub mod tenancy;
 
 pub use router::HttpState;

@@ -1,6 +1,8 @@
 //! Dispatch: `/healthz`, `/`, then the services REST API for the tenant the request resolves to.
 //! Every response gets hyper's CORS headers; every request gets one log line.
 
+use super::admin::{unauthorized, Admin};
+use super::auth::Keys;
 use super::body::Body;
 use super::request::Query;
 use super::response::{not_found, ApiError};
@@ -8,7 +10,7 @@ use super::root;
 use super::tenancy::TenantResolver;
 use crate::core::HostScope;
 use crate::ports::Services;
-use http::header::{HeaderValue, HOST};
+use http::header::{HeaderValue, AUTHORIZATION, HOST};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
@@ -19,6 +21,10 @@ use std::time::Instant;
 pub struct HttpState {
     pub services: Services,
     pub tenants: TenantResolver,
+    pub keys: Keys,
+    pub admin: Admin,
+    /// Whether services requests need a valid key of the addressed tenant.
+    pub auth: bool,
     /// Hosted JS apps; a request whose Host maps to one goes to it before anything else.
     pub apps: Option<super::apps::AppHosts>,
 }
@@ -85,9 +91,52 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
         ["healthz"] => return (root::healthz(), None),
         _ => {}
     }
-    let host = request_host(&req);
-    let Some(resolved) = state.tenants.resolve(host.as_deref(), &raw).await else {
-        return (not_found(), None);
+    if let ["admin", rest @ ..] = raw.as_slice() {
+        let segments = decode_segments(rest);
+        let res = state
+            .admin
+            .handle(&state.keys, &state.tenants, req, &segments)
+            .await;
+        return (res.unwrap_or_else(ApiError::into_response), None);
+    }
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map(str::to_string);
+    let named = state.tenants.resolve(host.as_deref(), &raw).await;
+    let signed = named.as_ref().is_some_and(|n| {
+        !n.from_default && is_signed_storage_url(&raw[n.prefix_segments..], req.uri().query())
+    });
+    let resolved = if state.auth && !signed {
+        let authorization = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let key = match state.keys.verify(authorization).await {
+            Ok(key) => key,
+            Err(why) => {
+                tracing::debug!(reason = %why, "services request refused");
+                return (unauthorized(), None);
+            }
+        };
+        let resolved = match named {
+            Some(r) if !r.from_default => r,
+            _ => state.tenants.scope_of_key(&key.tenant),
+        };
+        if resolved.scope.tenant() != &key.tenant
+            || !grant_allows(&key, &raw[resolved.prefix_segments..], req.method())
+        {
+            tracing::debug!(key = %key.id, "key does not grant this request");
+            return (unauthorized(), Some(resolved.scope.host().to_string()));
+        }
+        resolved
+    } else {
+        let Some(resolved) = named else {
+            return (not_found(), None);
+        };
+        resolved
     };
     let tenant = Some(resolved.scope.host().to_string());
     let raw = &raw[resolved.prefix_segments..];
@@ -126,8 +175,41 @@ async fn route_service(
     service: &str,
     req: ServiceRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let _ = (services, service, req);
-    Ok(not_found())
+    match service {
+        "data" => match &services.data {
+            Some(store) => super::data::route(store.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
+        "storage" => match &services.storage {
+            Some(storage) => super::storage::route(storage.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
+        "search" => match &services.search {
+            Some(search) => super::search::route(search.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
+        _ => Ok(not_found()),
+    }
+}
+
+/// Whether a key's grant covers this services path (`[service, domain, ...]`) and method.
+fn grant_allows(key: &crate::ports::ApiKey, path: &[&str], method: &Method) -> bool {
+    let service = path
+        .first()
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let domain = path.get(1).filter(|d| !d.is_empty()).map(|d| decode(d));
+    let is_query = path.last().is_some_and(|last| *last == "_query");
+    key.grant
+        .allows(&service, domain.as_deref(), method.as_str(), is_query)
+}
+
+/// A storage object request carrying a signed URL's `signature`: the signature, which the storage routes verify
+/// against the tenant the path or Host names, authorizes it instead of a bearer token.
+fn is_signed_storage_url(below_tenant: &[&str], query: Option<&str>) -> bool {
+    below_tenant.len() >= 3
+        && below_tenant[0].eq_ignore_ascii_case("storage")
+        && Query::parse(query).get("signature").is_some()
 }
 
 fn decode(s: &str) -> String {

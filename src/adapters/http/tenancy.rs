@@ -27,6 +27,8 @@ pub struct TenantResolver {
 pub struct Resolved {
     pub scope: HostScope,
     pub prefix_segments: usize,
+    /// True when neither the path nor the Host named the tenant and the dev default was used.
+    pub from_default: bool,
 }
 
 impl TenantResolver {
@@ -48,6 +50,7 @@ impl TenantResolver {
                         return Some(Resolved {
                             scope: HostScope::resolved(tenant),
                             prefix_segments: 1,
+                            from_default: false,
                         });
                     }
                 }
@@ -58,13 +61,24 @@ impl TenantResolver {
                 return Some(Resolved {
                     scope: HostScope::resolved(tenant),
                     prefix_segments: 0,
+                    from_default: false,
                 });
             }
         }
         self.default_tenant.clone().map(|tenant| Resolved {
             scope: HostScope::resolved(tenant),
             prefix_segments: 0,
+            from_default: true,
         })
+    }
+
+    /// The scope of a tenant proven by a verified key, when the request itself named none.
+    pub fn scope_of_key(&self, tenant: &TenantId) -> Resolved {
+        Resolved {
+            scope: HostScope::resolved(tenant.clone()),
+            prefix_segments: 0,
+            from_default: false,
+        }
     }
 
     /// Forgets what was remembered about `tenant` (after it is created or deleted here).

@@ -33,6 +33,7 @@ pub async fn open_pool(
             Durability::Normal => SqliteSynchronous::Normal,
         })
         .foreign_keys(true)
+        .with_regexp()
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)

@@ -3,15 +3,36 @@
 use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
 use crate::core::TenantId;
-use crate::ports::{Registry, RegistryError, Tenant};
+use crate::ports::{ApiKey, Registry, RegistryError, Tenant};
 use async_trait::async_trait;
 use sqlx::SqlitePool;
 use std::path::Path;
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "001_tenants",
-    include_str!("../../../migrations/sqlite/registry/001_tenants.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "001_tenants",
+        include_str!("../../../migrations/sqlite/registry/001_tenants.sql"),
+    ),
+    (
+        "002_keys",
+        include_str!("../../../migrations/sqlite/registry/002_keys.sql"),
+    ),
+];
+
+type KeyRow = (String, String, String, String, i64);
+
+fn key_from_row((host, id, salt, grant_json, created_ms): KeyRow) -> Result<ApiKey, RegistryError> {
+    let tenant = TenantId::parse(&host).map_err(|e| RegistryError::Backend(e.to_string()))?;
+    let grant =
+        serde_json::from_str(&grant_json).map_err(|e| RegistryError::Backend(e.to_string()))?;
+    Ok(ApiKey {
+        id,
+        tenant,
+        salt,
+        grant,
+        created_ms,
+    })
+}
 
 pub struct SqliteRegistry {
     pool: SqlitePool,
@@ -94,6 +115,65 @@ impl Registry for SqliteRegistry {
             .map_err(backend)?;
         if done.rows_affected() == 0 {
             return Err(RegistryError::TenantNotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn create_key(&self, key: &ApiKey) -> Result<(), RegistryError> {
+        let grant =
+            serde_json::to_string(&key.grant).map_err(|e| RegistryError::Backend(e.to_string()))?;
+        let result = sqlx::query(
+            "INSERT INTO keys (host, id, salt, grant_json, created_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(key.tenant.as_str())
+        .bind(&key.id)
+        .bind(&key.salt)
+        .bind(grant)
+        .bind(key.created_ms)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(RegistryError::KeyExists(key.id.clone()))
+            }
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                Err(RegistryError::TenantNotFound(key.tenant.to_string()))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn get_key(&self, id: &str) -> Result<Option<ApiKey>, RegistryError> {
+        let row: Option<KeyRow> =
+            sqlx::query_as("SELECT host, id, salt, grant_json, created_ms FROM keys WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        row.map(key_from_row).transpose()
+    }
+
+    async fn list_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, RegistryError> {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT host, id, salt, grant_json, created_ms FROM keys WHERE host = ? ORDER BY created_ms, id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter().map(key_from_row).collect()
+    }
+
+    async fn delete_key(&self, tenant: &TenantId, id: &str) -> Result<(), RegistryError> {
+        let done = sqlx::query("DELETE FROM keys WHERE host = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(RegistryError::KeyNotFound(id.to_string()));
         }
         Ok(())
     }

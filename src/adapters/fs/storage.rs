@@ -1,0 +1,379 @@
+//! `FsStorage`: the storage port on the local filesystem, `<root>/<tenant>/<bucket>/<object path>`.
+//! Uploads stream into `<root>/.uploads/` and are renamed into place when complete; downloads stream from disk.
+
+use super::paths::{self, backend, bucket_dir};
+use super::signing::{self, Claim};
+use crate::core::{DomainName, HostScope};
+use crate::ports::storage::{
+    ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, Storage, StorageError,
+};
+use async_trait::async_trait;
+use futures::StreamExt;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::io::AsyncWriteExt;
+
+const UPLOADS: &str = ".uploads";
+const WRITE_BUFFER: usize = 256 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Buckets as folders under one root, one folder per tenant.
+pub struct FsStorage {
+    root: Arc<PathBuf>,
+    key: Vec<u8>,
+}
+
+impl FsStorage {
+    /// Opens (creating) the storage root, removes uploads a previous run left unfinished, and loads the
+    /// signed-URL key from `<root>/.signing-key` (generated on first start).
+    pub fn open(root: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root)?;
+        let key = signing::load_or_create_key(root)?;
+        Self::open_with_key(root, key)
+    }
+
+    /// Like [`FsStorage::open`], with a signing key from configuration.
+    pub fn open_with_key(root: &Path, key: Vec<u8>) -> std::io::Result<Self> {
+        let uploads = root.join(UPLOADS);
+        if uploads.exists() {
+            std::fs::remove_dir_all(&uploads)?;
+        }
+        std::fs::create_dir_all(&uploads)?;
+        Ok(Self {
+            root: Arc::new(root.to_path_buf()),
+            key,
+        })
+    }
+
+    fn bucket(&self, scope: &HostScope, bucket: &DomainName) -> PathBuf {
+        bucket_dir(&self.root, scope, bucket)
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Backend(format!("storage task failed: {e}")))?
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+fn modified_ms(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Streams `body` into a new temp file under `uploads`, flushed to disk. Removes the file on failure.
+async fn spool(uploads: &Path, mut body: ByteStream) -> Result<(PathBuf, u64), StorageError> {
+    let temp = uploads.join(format!("{:032x}", rand::random::<u128>()));
+    let file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .await
+        .map_err(backend)?;
+    let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let result: Result<u64, StorageError> = async {
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| StorageError::Upload(e.to_string()))?;
+            size += chunk.len() as u64;
+            writer.write_all(&chunk).await.map_err(backend)?;
+        }
+        writer.flush().await.map_err(backend)?;
+        writer.get_mut().sync_data().await.map_err(backend)?;
+        Ok(size)
+    }
+    .await;
+    drop(writer);
+    match result {
+        Ok(size) => Ok((temp, size)),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&temp).await;
+            Err(e)
+        }
+    }
+}
+
+fn list_files(bucket: &Path, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+    let mut out = Vec::new();
+    let mut stack = vec![(bucket.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(backend)? {
+            let entry = entry.map_err(backend)?;
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let meta = std::fs::symlink_metadata(entry.path()).map_err(backend)?;
+            if meta.is_dir() {
+                let as_dir = format!("{path}/");
+                if as_dir.starts_with(prefix) || prefix.starts_with(&as_dir) {
+                    stack.push((entry.path(), path));
+                }
+            } else if meta.is_file() && path.starts_with(prefix) {
+                out.push(ObjectInfo {
+                    name: path,
+                    size: meta.len(),
+                    modified_ms: modified_ms(&meta),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+#[async_trait]
+impl Storage for FsStorage {
+    async fn create_bucket(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+    ) -> Result<(), StorageError> {
+        let dir = self.bucket(scope, bucket);
+        blocking(move || {
+            if let Some(tenant_dir) = dir.parent() {
+                std::fs::create_dir_all(tenant_dir).map_err(backend)?;
+            }
+            match std::fs::create_dir(&dir) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(StorageError::BucketExists)
+                }
+                Err(e) => Err(backend(e)),
+            }
+        })
+        .await
+    }
+
+    async fn delete_bucket(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+    ) -> Result<(), StorageError> {
+        let dir = self.bucket(scope, bucket);
+        blocking(move || {
+            paths::require_bucket(&dir)?;
+            // remove_dir_all does not follow symlinks: it removes the links themselves.
+            std::fs::remove_dir_all(&dir).map_err(backend)
+        })
+        .await
+    }
+
+    async fn bucket_exists(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+    ) -> Result<bool, StorageError> {
+        let dir = self.bucket(scope, bucket);
+        blocking(move || match paths::require_bucket(&dir) {
+            Ok(()) => Ok(true),
+            Err(StorageError::BucketNotFound) => Ok(false),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn put_object(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        body: ByteStream,
+    ) -> Result<u64, StorageError> {
+        let dir = self.bucket(scope, bucket);
+        {
+            let (dir, key) = (dir.clone(), object.clone());
+            // Fail fast (before reading the body) on a missing bucket or an unusable path.
+            blocking(move || paths::writable_object(&dir, &key, false).map(drop)).await?;
+        }
+        let (temp, size) = spool(&self.root.join(UPLOADS), body).await?;
+        let key = object.clone();
+        let placed = blocking({
+            let temp = temp.clone();
+            move || {
+                let target = paths::writable_object(&dir, &key, true)?;
+                std::fs::rename(&temp, &target).map_err(backend)
+            }
+        })
+        .await;
+        if placed.is_err() {
+            let _ = tokio::fs::remove_file(&temp).await;
+        }
+        placed.map(|()| size)
+    }
+
+    async fn head_object(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+    ) -> Result<ObjectInfo, StorageError> {
+        let dir = self.bucket(scope, bucket);
+        let key = object.clone();
+        blocking(move || {
+            let path = paths::existing_object(&dir, &key)?;
+            let meta = paths::open_nofollow(&path)?.metadata().map_err(backend)?;
+            Ok(ObjectInfo {
+                name: key.as_str().to_string(),
+                size: meta.len(),
+                modified_ms: modified_ms(&meta),
+            })
+        })
+        .await
+    }
+
+    async fn get_object(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        range: Option<RangeSpec>,
+    ) -> Result<ObjectBody, StorageError> {
+        let dir = self.bucket(scope, bucket);
+        let key = object.clone();
+        let (file, size, selected) = blocking(move || {
+            let path = paths::existing_object(&dir, &key)?;
+            let mut file = paths::open_nofollow(&path)?;
+            let size = file.metadata().map_err(backend)?.len();
+            let selected = match range {
+                None => None,
+                Some(spec) => Some(
+                    spec.resolve(size)
+                        .ok_or(StorageError::RangeNotSatisfiable { size })?,
+                ),
+            };
+            if let Some((start, _)) = selected {
+                file.seek(SeekFrom::Start(start)).map_err(backend)?;
+            }
+            Ok((file, size, selected))
+        })
+        .await?;
+        let length = selected.map_or(size, |(start, end)| end - start + 1);
+        let reader = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), length);
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK);
+        Ok(ObjectBody {
+            size,
+            range: selected,
+            stream: Box::pin(stream),
+        })
+    }
+
+    async fn delete_object(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+    ) -> Result<(), StorageError> {
+        let dir = self.bucket(scope, bucket);
+        let key = object.clone();
+        blocking(move || {
+            let path = paths::existing_object(&dir, &key)?;
+            std::fs::remove_file(&path).map_err(backend)?;
+            paths::prune_empty_parents(&dir, &path);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_objects(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+        prefix: &str,
+    ) -> Result<Vec<ObjectInfo>, StorageError> {
+        let dir = self.bucket(scope, bucket);
+        let prefix = prefix.to_string();
+        blocking(move || {
+            paths::require_bucket(&dir)?;
+            list_files(&dir, &prefix)
+        })
+        .await
+    }
+
+    async fn sign(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        access: SignedAccess,
+        expires_unix: u64,
+    ) -> Result<String, StorageError> {
+        let claim = Claim {
+            tenant: scope.host(),
+            access,
+            bucket: bucket.as_str(),
+            object: object.as_str(),
+            expires_unix,
+        };
+        let signature = signing::sign(&self.key, &claim);
+        Ok(format!("expires={expires_unix}&signature={signature}"))
+    }
+
+    async fn verify(
+        &self,
+        scope: &HostScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        access: SignedAccess,
+        expires_unix: u64,
+        signature: &str,
+    ) -> Result<(), StorageError> {
+        let claim = Claim {
+            tenant: scope.host(),
+            access,
+            bucket: bucket.as_str(),
+            object: object.as_str(),
+            expires_unix,
+        };
+        signing::verify(&self.key, &claim, signature, now_unix())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_filters_by_prefix_and_sorts() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path();
+        std::fs::create_dir_all(b.join("a/b")).unwrap();
+        std::fs::create_dir_all(b.join("c")).unwrap();
+        for f in ["a/b/x.txt", "a/y.txt", "c/z.txt", "top.txt"] {
+            std::fs::write(b.join(f), f).unwrap();
+        }
+        let names = |p: &str| -> Vec<String> {
+            list_files(b, p)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.name)
+                .collect()
+        };
+        assert_eq!(
+            names(""),
+            vec!["a/b/x.txt", "a/y.txt", "c/z.txt", "top.txt"]
+        );
+        assert_eq!(names("a/"), vec!["a/b/x.txt", "a/y.txt"]);
+        assert_eq!(names("a/b"), vec!["a/b/x.txt"]);
+        assert_eq!(names("t"), vec!["top.txt"]);
+        assert_eq!(std::fs::read(b.join("top.txt")).unwrap(), b"top.txt");
+    }
+}

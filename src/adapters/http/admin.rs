@@ -1,0 +1,213 @@
+//! The admin API under `/admin`: tenants and their keys. Bearer token when `admin_token` is set; closed in prod
+//! without one.
+
+use super::auth::Keys;
+use super::body::Body;
+use super::request::read_json;
+use super::response::{json, not_found, ApiError, RouteResult};
+use super::tenancy::TenantResolver;
+use crate::core::keys::KeyGrant;
+use crate::core::TenantId;
+use crate::ports::{ApiKey, Registry, RegistryError};
+use http::header::{AUTHORIZATION, HOST};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Who may use the admin API.
+#[derive(Clone)]
+pub enum AdminAccess {
+    /// Anyone who reaches the listener (dev without `admin_token`).
+    Open,
+    /// Requests carrying `Authorization: Bearer <token>`.
+    Token(String),
+    /// Nobody (prod without `admin_token`).
+    Disabled,
+}
+
+/// What the admin routes work on.
+pub struct Admin {
+    pub access: AdminAccess,
+    pub registry: Arc<dyn Registry>,
+}
+
+fn registry_error(e: RegistryError) -> ApiError {
+    match e {
+        RegistryError::TenantExists(_) | RegistryError::KeyExists(_) => {
+            ApiError::conflict(e.to_string())
+        }
+        RegistryError::TenantNotFound(_) | RegistryError::KeyNotFound(_) => {
+            ApiError::not_found(e.to_string())
+        }
+        RegistryError::Backend(_) => ApiError::internal(e.to_string()),
+    }
+}
+
+fn tenant_json(id: &TenantId, created_ms: i64) -> Value {
+    json!({ "id": id.as_str(), "created_ms": created_ms })
+}
+
+fn key_json(key: &ApiKey) -> Value {
+    json!({ "id": key.id, "tenant": key.tenant.as_str(), "grant": key.grant, "created_ms": key.created_ms })
+}
+
+fn parse_tenant(s: &str) -> Result<TenantId, ApiError> {
+    TenantId::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Admin {
+    fn authorize(&self, req: &Request<Incoming>) -> Result<(), ApiError> {
+        match &self.access {
+            AdminAccess::Open => Ok(()),
+            AdminAccess::Disabled => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "the admin API is disabled: set admin_token to enable it",
+            )),
+            AdminAccess::Token(token) => {
+                let given = req
+                    .headers()
+                    .get(AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .unwrap_or_default();
+                if constant_time_eq(given.trim().as_bytes(), token.as_bytes()) {
+                    Ok(())
+                } else {
+                    Err(ApiError::new(StatusCode::UNAUTHORIZED, "not authorized"))
+                }
+            }
+        }
+    }
+
+    /// Answers a request below `/admin` (`segments` are the path parts after `admin`).
+    pub async fn handle(
+        &self,
+        keys: &Keys,
+        tenants: &TenantResolver,
+        req: Request<Incoming>,
+        segments: &[String],
+    ) -> RouteResult {
+        self.authorize(&req)?;
+        let method = req.method().clone();
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        match (&method, segs.as_slice()) {
+            (&Method::GET, ["tenants"]) => {
+                let list = self.registry.list_tenants().await.map_err(registry_error)?;
+                let list: Vec<Value> = list
+                    .iter()
+                    .map(|t| tenant_json(&t.id, t.created_ms))
+                    .collect();
+                Ok(json(
+                    StatusCode::OK,
+                    &json!({ "ok": true, "tenants": list }),
+                ))
+            }
+            (&Method::POST, ["tenants"]) => {
+                let body = read_json(req.into_body(), ADMIN_BODY_LIMIT).await?;
+                let id = body.get("id").and_then(Value::as_str).ok_or_else(|| {
+                    ApiError::bad_request("body must be { \"id\": \"<tenant>\" }")
+                })?;
+                let id = parse_tenant(id)?;
+                let t = self
+                    .registry
+                    .create_tenant(&id)
+                    .await
+                    .map_err(registry_error)?;
+                tenants.forget(&id);
+                Ok(json(
+                    StatusCode::CREATED,
+                    &json!({ "ok": true, "tenant": tenant_json(&t.id, t.created_ms) }),
+                ))
+            }
+            (&Method::GET, ["tenants", t]) => {
+                let id = parse_tenant(t)?;
+                let tenant = self
+                    .registry
+                    .get_tenant(&id)
+                    .await
+                    .map_err(registry_error)?
+                    .ok_or_else(|| ApiError::not_found(format!("tenant {id} does not exist")))?;
+                let keys = self.registry.list_keys(&id).await.map_err(registry_error)?;
+                Ok(json(
+                    StatusCode::OK,
+                    &json!({ "ok": true, "tenant": tenant_json(&tenant.id, tenant.created_ms), "keys": keys.len() }),
+                ))
+            }
+            (&Method::DELETE, ["tenants", t]) => {
+                let id = parse_tenant(t)?;
+                self.registry
+                    .delete_tenant(&id)
+                    .await
+                    .map_err(registry_error)?;
+                tenants.forget(&id);
+                Ok(json(StatusCode::OK, &json!({ "ok": true })))
+            }
+            (&Method::GET, ["tenants", t, "keys"]) => {
+                let id = parse_tenant(t)?;
+                self.require_tenant(&id).await?;
+                let list = self.registry.list_keys(&id).await.map_err(registry_error)?;
+                let list: Vec<Value> = list.iter().map(key_json).collect();
+                Ok(json(StatusCode::OK, &json!({ "ok": true, "keys": list })))
+            }
+            (&Method::POST, ["tenants", t, "keys"]) => {
+                let id = parse_tenant(t)?;
+                self.require_tenant(&id).await?;
+                let host = req
+                    .headers()
+                    .get(HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("127.0.0.1:6363")
+                    .to_string();
+                let body = read_json(req.into_body(), ADMIN_BODY_LIMIT).await?;
+                let grant: KeyGrant = serde_json::from_value(body)
+                    .map_err(|e| ApiError::bad_request(format!("invalid key grant: {e}")))?;
+                let (key, secret) = keys.issue(&id, grant).await.map_err(registry_error)?;
+                let domain = key.grant.domains.first().map_or("default", String::as_str);
+                Ok(json(
+                    StatusCode::CREATED,
+                    &json!({
+                        "ok": true,
+                        "key": key_json(&key),
+                        "secret": secret,
+                        "connection": {
+                            "http": format!("http://{}:{}@{}/{}", key.id, secret, host, domain),
+                            "cloud": format!("cloud://{}:{}@{}/{}", key.id, secret, host, id),
+                        },
+                    }),
+                ))
+            }
+            (&Method::DELETE, ["tenants", t, "keys", key]) => {
+                let id = parse_tenant(t)?;
+                self.registry
+                    .delete_key(&id, key)
+                    .await
+                    .map_err(registry_error)?;
+                keys.forget(key);
+                Ok(json(StatusCode::OK, &json!({ "ok": true })))
+            }
+            _ => Ok(not_found()),
+        }
+    }
+
+    async fn require_tenant(&self, id: &TenantId) -> Result<(), ApiError> {
+        match self.registry.get_tenant(id).await.map_err(registry_error)? {
+            Some(_) => Ok(()),
+            None => Err(ApiError::not_found(format!("tenant {id} does not exist"))),
+        }
+    }
+}
+
+/// The 401 every refused services request gets: no hint about which tenant or key exists.
+pub fn unauthorized() -> Response<Body> {
+    json(
+        StatusCode::UNAUTHORIZED,
+        &json!({ "ok": false, "msg": "not authorized" }),
+    )
+}

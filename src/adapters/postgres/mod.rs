@@ -1,0 +1,8 @@
+//! PostgreSQL adapters (sqlx): the prod profile's registry and, per service, its stores, shared by every nano node.
+
+mod migrate;
+mod pool;
+mod registry;
+
+pub use pool::{connect, PgTarget};
+pub use registry::PgRegistry;

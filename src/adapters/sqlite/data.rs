@@ -1,0 +1,497 @@
+//! The data port on SQLite: documents as JSON text in `data_docs` keyed `(host, db, id)`, Mango queries compiled to
+//! SQL over `json_extract`, named indexes backed by shared expression indexes on `(host, db, json_extract(...))`.
+
+use super::mango_sql::{extract_expr, order_by, Compiler, Param};
+use super::migrate::now_ms;
+use super::pool::{open_pool, Durability};
+use crate::core::mango::{project, Query, SortDir, SortKey};
+use crate::core::{DomainName, HostScope};
+use crate::ports::{DataError, DataStore, ListOptions};
+use async_trait::async_trait;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Arguments, SqliteConnection, SqlitePool};
+use std::path::Path;
+
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "001_data",
+    include_str!("../../../migrations/sqlite/data/001_data.sql"),
+)];
+
+/// Documents of every tenant in one SQLite file (`data.db`), durable on commit.
+pub struct SqliteDataStore {
+    pool: SqlitePool,
+}
+
+fn backend(e: sqlx::Error) -> DataError {
+    DataError::Backend(e.to_string())
+}
+
+fn parse_doc(text: &str) -> Result<Value, DataError> {
+    serde_json::from_str(text).map_err(|e| DataError::Backend(format!("stored document: {e}")))
+}
+
+fn doc_id(doc: &Value) -> Result<&str, DataError> {
+    match doc.get("_id") {
+        Some(Value::String(id)) if !id.is_empty() => Ok(id),
+        _ => Err(DataError::Invalid("document needs a string _id".into())),
+    }
+}
+
+fn bind_all(params: &[Param]) -> Result<SqliteArguments<'static>, DataError> {
+    let mut args = SqliteArguments::default();
+    for p in params {
+        let r = match p {
+            Param::Int(i) => args.add(*i),
+            Param::Real(f) => args.add(*f),
+            Param::Text(s) => args.add(s.clone()),
+        };
+        r.map_err(|e| DataError::Backend(e.to_string()))?;
+    }
+    Ok(args)
+}
+
+/// The SQLite index serving `fields`: one per distinct field list, shared by every tenant and database.
+fn physical_index(fields: &[SortKey]) -> (String, String) {
+    let exprs: Vec<String> = fields.iter().map(|k| extract_expr(&k.path)).collect();
+    let joined = exprs.join(", ");
+    let digest = Sha256::digest(joined.as_bytes());
+    let name = format!("data_ix_{}", &hex::encode(digest)[..20]);
+    let ddl = format!("CREATE INDEX IF NOT EXISTS {name} ON data_docs (host, db, {joined})");
+    (name, ddl)
+}
+
+fn fields_text(fields: &[SortKey]) -> String {
+    let list: Vec<Value> = fields
+        .iter()
+        .map(|k| {
+            let dir = match k.dir {
+                SortDir::Asc => "ASC",
+                SortDir::Desc => "DESC",
+            };
+            serde_json::json!({ k.path.to_string(): dir })
+        })
+        .collect();
+    Value::Array(list).to_string()
+}
+
+impl SqliteDataStore {
+    /// Opens (creating and migrating) the data database at `path`.
+    pub async fn open(path: &Path) -> Result<Self, DataError> {
+        let pool = open_pool(path, Durability::Full, MIGRATIONS)
+            .await
+            .map_err(backend)?;
+        Ok(Self { pool })
+    }
+
+    /// The query plan SQLite picks for `query` (one line per plan step), for tests and diagnostics.
+    pub async fn explain_query(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        query: &Query,
+    ) -> Result<Vec<String>, DataError> {
+        let (sql, args) = query_sql(scope, db, query)?;
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        // EXPLAIN does not check the schema cookie: run a real read first so this connection sees new indexes.
+        sqlx::query("SELECT 1 FROM data_docs LIMIT 0")
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+                .persistent(false)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|r| r.3).collect())
+    }
+
+    async fn db_exists(
+        conn: &mut SqliteConnection,
+        scope: &HostScope,
+        db: &DomainName,
+    ) -> Result<bool, DataError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT 1 FROM data_databases WHERE host = ? AND db = ?")
+                .bind(scope.host())
+                .bind(db.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
+    async fn require_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        if Self::db_exists(&mut conn, scope, db).await? {
+            Ok(())
+        } else {
+            Err(DataError::DbNotFound)
+        }
+    }
+
+    /// The error for a missing document: the database's absence wins.
+    async fn missing_doc(&self, scope: &HostScope, db: &DomainName, id: &str) -> DataError {
+        match self.require_db(scope, db).await {
+            Ok(()) => DataError::DocNotFound(id.to_string()),
+            Err(e) => e,
+        }
+    }
+}
+
+/// The SELECT for a Mango query of one tenant's database, with its arguments.
+fn query_sql(
+    scope: &HostScope,
+    db: &DomainName,
+    query: &Query,
+) -> Result<(String, SqliteArguments<'static>), DataError> {
+    let compiled = Compiler::default().selector(&query.selector);
+    let mut params = vec![
+        Param::Text(scope.host().to_string()),
+        Param::Text(db.as_str().to_string()),
+    ];
+    params.extend(compiled.params);
+    let mut sql = format!(
+        "SELECT doc FROM data_docs WHERE host = ? AND db = ? AND {}{}",
+        compiled.text,
+        order_by(&query.sort)
+    );
+    let limit = query
+        .limit
+        .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    sql.push_str(" LIMIT ? OFFSET ?");
+    params.push(Param::Int(limit));
+    params.push(Param::Int(i64::try_from(query.skip).unwrap_or(i64::MAX)));
+    Ok((sql, bind_all(&params)?))
+}
+
+const INSERT_DOC: &str = "INSERT INTO data_docs (host, db, id, doc) \
+     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM data_databases WHERE host = ?1 AND db = ?2)";
+const UPSERT_DOC: &str = "INSERT INTO data_docs (host, db, id, doc) \
+     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM data_databases WHERE host = ?1 AND db = ?2) \
+     ON CONFLICT (host, db, id) DO UPDATE SET doc = excluded.doc";
+
+#[async_trait]
+impl DataStore for SqliteDataStore {
+    async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+        let done = sqlx::query(
+            "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(scope.host())
+        .bind(db.as_str())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(DataError::DbExists);
+        }
+        Ok(())
+    }
+
+    async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        let physicals: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT physical FROM data_indexes WHERE host = ? AND db = ?")
+                .bind(scope.host())
+                .bind(db.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
+        for table in ["data_docs", "data_indexes"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE host = ? AND db = ?"))
+                .bind(scope.host())
+                .bind(db.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        let done = sqlx::query("DELETE FROM data_databases WHERE host = ? AND db = ?")
+            .bind(scope.host())
+            .bind(db.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(DataError::DbNotFound);
+        }
+        for (physical,) in physicals {
+            let used: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM data_indexes WHERE physical = ? LIMIT 1")
+                    .bind(&physical)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if used.is_none() && physical.starts_with("data_ix_") {
+                sqlx::query(&format!("DROP INDEX IF EXISTS {physical}"))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn create_doc(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        doc: &Value,
+    ) -> Result<(), DataError> {
+        let id = doc_id(doc)?;
+        let done = sqlx::query(INSERT_DOC)
+            .bind(scope.host())
+            .bind(db.as_str())
+            .bind(id)
+            .bind(doc.to_string())
+            .execute(&self.pool)
+            .await;
+        match done {
+            Ok(r) if r.rows_affected() == 0 => Err(DataError::DbNotFound),
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(DataError::DocExists(id.to_string()))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn get_doc(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        id: &str,
+    ) -> Result<Value, DataError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT doc FROM data_docs WHERE host = ? AND db = ? AND id = ?")
+                .bind(scope.host())
+                .bind(db.as_str())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        match row {
+            Some((text,)) => parse_doc(&text),
+            None => Err(self.missing_doc(scope, db, id).await),
+        }
+    }
+
+    async fn put_doc(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        id: &str,
+        doc: &Value,
+    ) -> Result<(), DataError> {
+        let Value::Object(fields) = doc else {
+            return Err(DataError::Invalid("document must be a JSON object".into()));
+        };
+        let mut fields = fields.clone();
+        fields.insert("_id".into(), Value::String(id.to_string()));
+        let done = sqlx::query(UPSERT_DOC)
+            .bind(scope.host())
+            .bind(db.as_str())
+            .bind(id)
+            .bind(Value::Object(fields).to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(DataError::DbNotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_doc(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        id: &str,
+    ) -> Result<(), DataError> {
+        let done = sqlx::query("DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?")
+            .bind(scope.host())
+            .bind(db.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(self.missing_doc(scope, db, id).await);
+        }
+        Ok(())
+    }
+
+    async fn list_docs(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        options: &ListOptions,
+    ) -> Result<Vec<Value>, DataError> {
+        self.require_db(scope, db).await?;
+        let mut sql = String::from("SELECT doc FROM data_docs WHERE host = ? AND db = ?");
+        let mut params = vec![
+            Param::Text(scope.host().to_string()),
+            Param::Text(db.as_str().to_string()),
+        ];
+        if let Some(start) = &options.startkey {
+            sql.push_str(" AND id >= ?");
+            params.push(Param::Text(start.clone()));
+        }
+        if let Some(end) = &options.endkey {
+            sql.push_str(" AND id <= ?");
+            params.push(Param::Text(end.clone()));
+        }
+        if let Some(keys) = &options.keys {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" AND id IN (SELECT value FROM json_each(?))");
+            params.push(Param::Text(Value::from(keys.clone()).to_string()));
+        }
+        sql.push_str(if options.descending {
+            " ORDER BY id DESC"
+        } else {
+            " ORDER BY id ASC"
+        });
+        if let Some(limit) = options.limit {
+            sql.push_str(" LIMIT ?");
+            params.push(Param::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
+        }
+        let rows: Vec<(String,)> = sqlx::query_as_with(&sql, bind_all(&params)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(|(t,)| parse_doc(t)).collect()
+    }
+
+    async fn query_docs(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        query: &Query,
+    ) -> Result<Vec<Value>, DataError> {
+        self.require_db(scope, db).await?;
+        let (sql, args) = query_sql(scope, db, query)?;
+        let rows: Vec<(String,)> = sqlx::query_as_with(&sql, args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|(t,)| {
+                let doc = parse_doc(t)?;
+                Ok(match &query.fields {
+                    Some(fields) => project(&doc, fields),
+                    None => doc,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_index(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        name: &str,
+        fields: &[SortKey],
+    ) -> Result<(), DataError> {
+        if fields.is_empty() {
+            return Err(DataError::Invalid(
+                "index fields must name at least one field".into(),
+            ));
+        }
+        let wanted = fields_text(fields);
+        let (physical, ddl) = physical_index(fields);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        if !Self::db_exists(&mut tx, scope, db).await? {
+            return Err(DataError::DbNotFound);
+        }
+        let existing: Option<(String,)> = sqlx::query_as(
+            "SELECT fields FROM data_indexes WHERE host = ? AND db = ? AND name = ?",
+        )
+        .bind(scope.host())
+        .bind(db.as_str())
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        match existing {
+            Some((have,)) if have == wanted => return Ok(()),
+            Some(_) => return Err(DataError::IndexConflict(name.to_string())),
+            None => {}
+        }
+        sqlx::query(&ddl).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO data_indexes (host, db, name, fields, physical) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(scope.host())
+        .bind(db.as_str())
+        .bind(name)
+        .bind(&wanted)
+        .bind(&physical)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn bulk(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        docs: &[Value],
+    ) -> Result<Vec<String>, DataError> {
+        let mut ids = Vec::with_capacity(docs.len());
+        for (i, doc) in docs.iter().enumerate() {
+            if !doc.is_object() {
+                return Err(DataError::Invalid(format!(
+                    "bulk document {i} is not a JSON object"
+                )));
+            }
+            let id = doc_id(doc)
+                .map_err(|_| DataError::Invalid(format!("bulk document {i} needs a string _id")))?;
+            ids.push(id.to_string());
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        if !Self::db_exists(&mut tx, scope, db).await? {
+            return Err(DataError::DbNotFound);
+        }
+        for (doc, id) in docs.iter().zip(&ids) {
+            if doc.get("_deleted") == Some(&Value::Bool(true)) {
+                sqlx::query("DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?")
+                    .bind(scope.host())
+                    .bind(db.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            } else {
+                let mut fields = doc.as_object().cloned().unwrap_or_default();
+                fields.remove("_update");
+                sqlx::query(UPSERT_DOC)
+                    .bind(scope.host())
+                    .bind(db.as_str())
+                    .bind(id)
+                    .bind(Value::Object(fields).to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(ids)
+    }
+}

@@ -1,0 +1,392 @@
+//! One open search index: its tantivy index, reader and writer, and the blocking operations on it.
+//! Every write commits (fsync) and reloads the reader before returning: acknowledged means durable and visible.
+
+use super::analysis::{self, ANALYZER, FUZZY_MIN_CHARS, PREFIX_MIN_CHARS};
+use crate::ports::search::{BulkOutcome, IndexMapping, SearchError, SearchHit, SearchQuery};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use tantivy::collector::TopDocs;
+use tantivy::indexer::IndexWriterOptions;
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value as _, STORED, STRING,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+/// Writer memory budget (one indexing thread).
+const WRITER_BUDGET: usize = 32 * 1024 * 1024;
+/// Candidates examined when a filter is applied after ranking.
+const FILTER_CANDIDATES: usize = 10_000;
+
+pub fn backend(e: impl std::fmt::Display) -> SearchError {
+    SearchError::Backend(e.to_string())
+}
+
+struct SearchField {
+    name: String,
+    field: Field,
+    boost: f32,
+}
+
+pub struct OpenIndex {
+    reader: IndexReader,
+    /// `None` once the index is deleted: later calls through a stale handle see `IndexNotFound`.
+    writer: Mutex<Option<IndexWriter>>,
+    id: Field,
+    doc: Field,
+    fields: Vec<SearchField>,
+    store_fields: Vec<String>,
+}
+
+fn schema(mapping: &IndexMapping) -> Schema {
+    let mut builder = Schema::builder();
+    builder.add_text_field("id", STRING | STORED);
+    builder.add_text_field("doc", STORED);
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer(ANALYZER)
+        .set_index_option(IndexRecordOption::WithFreqs);
+    for i in 0..mapping.fields.len() {
+        builder.add_text_field(
+            &format!("f{i}"),
+            TextOptions::default().set_indexing_options(indexing.clone()),
+        );
+    }
+    builder.build()
+}
+
+impl OpenIndex {
+    /// Creates a new tantivy index in `dir` (which must be empty or missing).
+    pub fn create(dir: &Path, mapping: &IndexMapping) -> Result<Self, SearchError> {
+        std::fs::create_dir_all(dir).map_err(backend)?;
+        let index = Index::create_in_dir(dir, schema(mapping)).map_err(backend)?;
+        Self::wrap(index, mapping)
+    }
+
+    /// Opens the tantivy index in `dir`, built with `mapping`.
+    pub fn open(dir: &Path, mapping: &IndexMapping) -> Result<Self, SearchError> {
+        let index = Index::open_in_dir(dir).map_err(backend)?;
+        Self::wrap(index, mapping)
+    }
+
+    fn wrap(index: Index, mapping: &IndexMapping) -> Result<Self, SearchError> {
+        index.tokenizers().register(ANALYZER, analysis::analyzer());
+        let schema = index.schema();
+        let field = |name: &str| schema.get_field(name).map_err(backend);
+        let fields = mapping
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                Ok(SearchField {
+                    name: name.clone(),
+                    field: field(&format!("f{i}"))?,
+                    boost: mapping.boost.get(name).copied().unwrap_or(1.0),
+                })
+            })
+            .collect::<Result<Vec<_>, SearchError>>()?;
+        // One indexing thread and one merge thread per open index (tantivy's default is four merge threads):
+        // a process may hold many tenants' indexes open.
+        let options = IndexWriterOptions::builder()
+            .memory_budget_per_thread(WRITER_BUDGET)
+            .num_worker_threads(1)
+            .num_merge_threads(1)
+            .build();
+        let writer = index.writer_with_options(options).map_err(backend)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(backend)?;
+        Ok(Self {
+            reader,
+            writer: Mutex::new(Some(writer)),
+            id: field("id")?,
+            doc: field("doc")?,
+            fields,
+            store_fields: mapping.store_fields.clone(),
+        })
+    }
+
+    /// Stops the writer (waiting for merges), so the files can be removed.
+    pub fn close(&self) {
+        let writer = self.lock().take();
+        if let Some(w) = writer {
+            let _ = w.wait_merging_threads();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<IndexWriter>> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn id_term(&self, id: &str) -> Term {
+        Term::from_field_text(self.id, id)
+    }
+
+    fn document(&self, id: &str, doc: &Map<String, Value>) -> TantivyDocument {
+        let mut d = TantivyDocument::default();
+        d.add_text(self.id, id);
+        d.add_text(self.doc, Value::Object(doc.clone()).to_string());
+        for f in &self.fields {
+            if let Some(v) = analysis::value_at(doc, &f.name) {
+                d.add_text(f.field, analysis::text_of(v));
+            }
+        }
+        d
+    }
+
+    fn find(&self, id: &str) -> Result<Option<Map<String, Value>>, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(self.id_term(id), IndexRecordOption::Basic);
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())
+            .map_err(backend)?;
+        match top.first() {
+            None => Ok(None),
+            Some((_, address)) => {
+                let stored: TantivyDocument = searcher.doc(*address).map_err(backend)?;
+                Ok(Some(self.stored_json(&stored)?))
+            }
+        }
+    }
+
+    fn stored_json(&self, stored: &TantivyDocument) -> Result<Map<String, Value>, SearchError> {
+        let text = stored
+            .get_first(self.doc)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        match serde_json::from_str(&text).map_err(backend)? {
+            Value::Object(m) => Ok(m),
+            _ => Err(backend("stored document is not an object")),
+        }
+    }
+
+    /// Runs `write` with the writer, then commits and reloads the reader.
+    fn write<T>(
+        &self,
+        write: impl FnOnce(&mut IndexWriter) -> Result<T, SearchError>,
+    ) -> Result<T, SearchError> {
+        let mut guard = self.lock();
+        let writer = guard.as_mut().ok_or(SearchError::IndexNotFound)?;
+        let out = match write(writer) {
+            Ok(out) => out,
+            Err(e) => {
+                // Validation errors come before any change; only a failed write needs undoing.
+                if matches!(e, SearchError::Backend(_)) {
+                    let _ = writer.rollback();
+                }
+                return Err(e);
+            }
+        };
+        writer.commit().map_err(backend)?;
+        self.reader.reload().map_err(backend)?;
+        Ok(out)
+    }
+
+    pub fn add(&self, id: &str, doc: Map<String, Value>) -> Result<(), SearchError> {
+        self.write(|w| {
+            if self.find(id)?.is_some() {
+                return Err(SearchError::DocumentConflict);
+            }
+            w.add_document(self.document(id, &doc)).map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    pub fn update(&self, id: &str, doc: Map<String, Value>) -> Result<(), SearchError> {
+        self.write(|w| {
+            if self.find(id)?.is_none() {
+                return Err(SearchError::NotFound);
+            }
+            w.delete_term(self.id_term(id));
+            w.add_document(self.document(id, &doc)).map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    pub fn remove(&self, id: &str) -> Result<(), SearchError> {
+        self.write(|w| {
+            if self.find(id)?.is_none() {
+                return Err(SearchError::NotFound);
+            }
+            w.delete_term(self.id_term(id));
+            Ok(())
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Result<Map<String, Value>, SearchError> {
+        if self.lock().is_none() {
+            return Err(SearchError::IndexNotFound);
+        }
+        self.find(id)?.ok_or(SearchError::NotFound)
+    }
+
+    pub fn bulk(&self, docs: Vec<Value>) -> Result<Vec<BulkOutcome>, SearchError> {
+        self.write(|w| {
+            let mut outcomes = Vec::with_capacity(docs.len());
+            for doc in docs {
+                let Value::Object(mut doc) = doc else {
+                    outcomes.push(BulkOutcome::Rejected("document must be an object".into()));
+                    continue;
+                };
+                let id = match doc.get("_id").or_else(|| doc.get("id")) {
+                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ => {
+                        outcomes.push(BulkOutcome::Rejected(
+                            "document needs a string _id or id".into(),
+                        ));
+                        continue;
+                    }
+                };
+                doc.insert("_id".into(), Value::String(id.clone()));
+                w.delete_term(self.id_term(&id));
+                w.add_document(self.document(&id, &doc)).map_err(backend)?;
+                outcomes.push(BulkOutcome::Indexed(id));
+            }
+            Ok(outcomes)
+        })
+    }
+
+    fn searched(&self, only: Option<&[String]>) -> Result<Vec<&SearchField>, SearchError> {
+        let Some(only) = only else {
+            return Ok(self.fields.iter().collect());
+        };
+        if let Some(unknown) = only
+            .iter()
+            .find(|n| !self.fields.iter().any(|f| &f.name == *n))
+        {
+            return Err(SearchError::Invalid(format!(
+                "field '{unknown}' is not a searched field of this index"
+            )));
+        }
+        Ok(self
+            .fields
+            .iter()
+            .filter(|f| only.contains(&f.name))
+            .collect())
+    }
+
+    pub fn query(&self, q: &SearchQuery) -> Result<Vec<SearchHit>, SearchError> {
+        if self.lock().is_none() {
+            return Err(SearchError::IndexNotFound);
+        }
+        let fields = self.searched(q.fields.as_deref())?;
+        let query_terms = analysis::terms(&mut analysis::analyzer(), &q.text);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in &query_terms {
+            let chars = t.chars().count();
+            for f in &fields {
+                let term = Term::from_field_text(f.field, t);
+                let mut add = |query: Box<dyn Query>, weight: f32| {
+                    clauses.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(query, f.boost * weight)),
+                    ));
+                };
+                add(
+                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                    1.0,
+                );
+                if chars >= PREFIX_MIN_CHARS {
+                    add(
+                        Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                        0.5,
+                    );
+                }
+                if chars >= FUZZY_MIN_CHARS {
+                    add(Box::new(FuzzyTermQuery::new(term, 1, true)), 0.3);
+                }
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let wanted = if q.filter.is_empty() {
+            q.limit
+        } else {
+            FILTER_CANDIDATES.max(q.limit)
+        };
+        let top = searcher
+            .search(
+                &BooleanQuery::new(clauses),
+                &TopDocs::with_limit(wanted.max(1)).order_by_score(),
+            )
+            .map_err(backend)?;
+        let mut analyzer = analysis::analyzer();
+        let mut hits = Vec::new();
+        for (score, address) in top {
+            let stored: TantivyDocument = searcher.doc(address).map_err(backend)?;
+            let doc = self.stored_json(&stored)?;
+            let passes = q
+                .filter
+                .iter()
+                .all(|(k, v)| analysis::value_at(&doc, k) == Some(v));
+            if !passes {
+                continue;
+            }
+            hits.push(self.explain(&mut analyzer, &fields, &query_terms, &doc, score));
+            if hits.len() >= q.limit {
+                break;
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The hit in MiniSearch's shape: which document terms matched which query terms, in which fields.
+    fn explain(
+        &self,
+        analyzer: &mut tantivy::tokenizer::TextAnalyzer,
+        fields: &[&SearchField],
+        query_terms: &[String],
+        doc: &Map<String, Value>,
+        score: f32,
+    ) -> SearchHit {
+        let mut matched: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut terms: Vec<String> = Vec::new();
+        let mut used: Vec<String> = Vec::new();
+        for f in fields {
+            let Some(value) = analysis::value_at(doc, &f.name) else {
+                continue;
+            };
+            for doc_term in analysis::terms(analyzer, &analysis::text_of(value)) {
+                for qt in query_terms {
+                    if analysis::term_matches(&doc_term, qt) {
+                        let in_fields = matched.entry(doc_term.clone()).or_default();
+                        if !in_fields.contains(&f.name) {
+                            in_fields.push(f.name.clone());
+                        }
+                        if !terms.contains(&doc_term) {
+                            terms.push(doc_term.clone());
+                        }
+                        if !used.contains(qt) {
+                            used.push(qt.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let mut stored = Map::new();
+        for name in &self.store_fields {
+            if let Some(v) = analysis::value_at(doc, name) {
+                stored.insert(name.clone(), v.clone());
+            }
+        }
+        let id = match doc.get("_id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        SearchHit {
+            id,
+            score,
+            terms,
+            query_terms: used,
+            matched,
+            stored,
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! `TantivySearch`: the search port on tantivy, one index directory per tenant and index,
+//! `<root>/<tenant>/<index>/` holding `mapping.json` and the tantivy files. Indexes open lazily on first use
+//! (so they reload from disk after a restart) and every call runs on the blocking pool.
+
+use super::index::{backend, OpenIndex};
+use crate::core::{DomainName, HostScope};
+use crate::ports::search::{
+    BulkOutcome, IndexMapping, Search, SearchError, SearchHit, SearchQuery,
+};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+const MAPPING: &str = "mapping.json";
+const TANTIVY_DIR: &str = "tantivy";
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredMapping {
+    fields: Vec<String>,
+    store_fields: Vec<String>,
+    boost: BTreeMap<String, f32>,
+}
+
+/// Search indexes under one root, one folder per tenant.
+pub struct TantivySearch {
+    root: PathBuf,
+    open: Arc<Mutex<HashMap<PathBuf, Arc<OpenIndex>>>>,
+}
+
+impl TantivySearch {
+    pub fn open(root: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root)?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            open: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    fn dir(&self, scope: &HostScope, index: &DomainName) -> PathBuf {
+        self.root.join(scope.host()).join(index.as_str())
+    }
+
+    /// Runs `f` on the open index at `dir` (opening it from disk if needed) on the blocking pool.
+    async fn with_index<T: Send + 'static>(
+        &self,
+        dir: PathBuf,
+        f: impl FnOnce(&OpenIndex) -> Result<T, SearchError> + Send + 'static,
+    ) -> Result<T, SearchError> {
+        let open = self.open.clone();
+        blocking(move || {
+            let index = {
+                let mut map = lock(&open);
+                match map.get(&dir) {
+                    Some(index) => index.clone(),
+                    None => {
+                        let mapping = read_mapping(&dir)?.ok_or(SearchError::IndexNotFound)?;
+                        let index = Arc::new(OpenIndex::open(&dir.join(TANTIVY_DIR), &mapping)?);
+                        map.insert(dir.clone(), index.clone());
+                        index
+                    }
+                }
+            };
+            f(&index)
+        })
+        .await
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SearchError> + Send + 'static,
+) -> Result<T, SearchError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SearchError::Backend(format!("search task failed: {e}")))?
+}
+
+/// The index's mapping; `None` when the folder or its mapping file is missing (an index whose creation did not finish).
+fn read_mapping(dir: &Path) -> Result<Option<IndexMapping>, SearchError> {
+    let text = match std::fs::read_to_string(dir.join(MAPPING)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(backend(e)),
+    };
+    let stored: StoredMapping = serde_json::from_str(&text).map_err(backend)?;
+    Ok(Some(IndexMapping {
+        fields: stored.fields,
+        store_fields: stored.store_fields,
+        boost: stored.boost,
+    }))
+}
+
+/// Writes the mapping file atomically: it is the commit point of index creation.
+fn write_mapping(dir: &Path, mapping: &IndexMapping) -> Result<(), SearchError> {
+    let stored = StoredMapping {
+        fields: mapping.fields.clone(),
+        store_fields: mapping.store_fields.clone(),
+        boost: mapping.boost.clone(),
+    };
+    let temp = dir.join(format!("{MAPPING}.tmp"));
+    let bytes = serde_json::to_vec_pretty(&stored).map_err(backend)?;
+    let file = std::fs::File::create(&temp).map_err(backend)?;
+    std::io::Write::write_all(&mut &file, &bytes).map_err(backend)?;
+    file.sync_all().map_err(backend)?;
+    std::fs::rename(&temp, dir.join(MAPPING)).map_err(backend)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn validate(mapping: &IndexMapping) -> Result<(), SearchError> {
+    if mapping.fields.is_empty() {
+        return Err(SearchError::Invalid(
+            "Invalid Arguments 'mappings': fields must name at least one field.".into(),
+        ));
+    }
+    if let Some((name, b)) = mapping
+        .boost
+        .iter()
+        .find(|(_, b)| !(b.is_finite() && **b > 0.0))
+    {
+        return Err(SearchError::Invalid(format!(
+            "boost of '{name}' must be a positive number, not {b}"
+        )));
+    }
+    Ok(())
+}
+
+/// The id a document is stored under: its own string `_id` wins over the key, as in hyper.
+fn document_id(key: &str, doc: &mut Map<String, Value>) -> Result<String, SearchError> {
+    let id = match doc.get("_id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => key.to_string(),
+    };
+    if id.is_empty() {
+        return Err(SearchError::Invalid("document key is required".into()));
+    }
+    doc.insert("_id".into(), Value::String(id.clone()));
+    Ok(id)
+}
+
+#[async_trait]
+impl Search for TantivySearch {
+    async fn create_index(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        mapping: IndexMapping,
+    ) -> Result<(), SearchError> {
+        validate(&mapping)?;
+        let dir = self.dir(scope, index);
+        let open = self.open.clone();
+        blocking(move || {
+            let mut map = lock(&open);
+            if map.contains_key(&dir) || read_mapping(&dir)?.is_some() {
+                return Err(SearchError::IndexExists);
+            }
+            // A folder without a mapping is a creation that did not finish: start it over.
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(backend)?;
+            }
+            std::fs::create_dir_all(&dir).map_err(backend)?;
+            let index = OpenIndex::create(&dir.join(TANTIVY_DIR), &mapping)?;
+            write_mapping(&dir, &mapping)?;
+            map.insert(dir, Arc::new(index));
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_index(&self, scope: &HostScope, index: &DomainName) -> Result<(), SearchError> {
+        let dir = self.dir(scope, index);
+        let open = self.open.clone();
+        blocking(move || {
+            let removed = lock(&open).remove(&dir);
+            if let Some(index) = removed {
+                index.close();
+            }
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(backend(e)),
+            }
+        })
+        .await
+    }
+
+    async fn add(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+        mut doc: Map<String, Value>,
+    ) -> Result<(), SearchError> {
+        let id = document_id(key, &mut doc)?;
+        self.with_index(self.dir(scope, index), move |i| i.add(&id, doc))
+            .await
+    }
+
+    async fn get(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+    ) -> Result<Map<String, Value>, SearchError> {
+        let key = key.to_string();
+        self.with_index(self.dir(scope, index), move |i| i.get(&key))
+            .await
+    }
+
+    async fn update(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+        mut doc: Map<String, Value>,
+    ) -> Result<(), SearchError> {
+        // The document keeps the key it is stored under.
+        doc.insert("_id".into(), Value::String(key.to_string()));
+        let key = key.to_string();
+        self.with_index(self.dir(scope, index), move |i| i.update(&key, doc))
+            .await
+    }
+
+    async fn remove(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+    ) -> Result<(), SearchError> {
+        let key = key.to_string();
+        self.with_index(self.dir(scope, index), move |i| i.remove(&key))
+            .await
+    }
+
+    async fn bulk(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        docs: Vec<Value>,
+    ) -> Result<Vec<BulkOutcome>, SearchError> {
+        self.with_index(self.dir(scope, index), move |i| i.bulk(docs))
+            .await
+    }
+
+    async fn query(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        query: SearchQuery,
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        self.with_index(self.dir(scope, index), move |i| i.query(&query))
+            .await
+    }
+}

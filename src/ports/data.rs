@@ -1,0 +1,111 @@
+//! The data port: hyper's document databases per tenant (create/delete db, documents by `_id`, list, Mango query,
+//! indexes, bulk).
+
+use crate::core::mango::{Query, SortKey};
+use crate::core::{DomainName, HostScope};
+use async_trait::async_trait;
+use serde_json::Value;
+use thiserror::Error;
+
+/// `GET /data/:db` options. `keys` are exact `_id`s; `startkey`/`endkey` are inclusive bounds on `_id`, never
+/// swapped by `descending`; `limit: None` means every document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    pub limit: Option<u64>,
+    pub startkey: Option<String>,
+    pub endkey: Option<String>,
+    pub keys: Option<Vec<String>>,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DataError {
+    #[error("database already exists")]
+    DbExists,
+    #[error("database does not exist")]
+    DbNotFound,
+    #[error("document with _id {0} already exists")]
+    DocExists(String),
+    #[error("document with _id {0} does not exist")]
+    DocNotFound(String),
+    #[error("index {0} fields do not match the existing index with the same name")]
+    IndexConflict(String),
+    /// Input the store cannot accept (a document without `_id` in a bulk, a non-object document).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("data backend failed: {0}")]
+    Backend(String),
+}
+
+/// Contract:
+/// - Databases belong to the scope's tenant: the same db name and `_id`s under two tenants are unrelated; nothing
+///   one tenant does (create, put, delete, query, list, bulk, index, delete db) reads or changes the other's.
+/// - Every document operation on a database that does not exist fails with `DbNotFound`.
+/// - Documents are JSON objects whose `_id` (a string) is their key; `create_doc` fails with `DocExists` on a taken id,
+///   `put_doc` replaces or creates, `get_doc`/`delete_doc` fail with `DocNotFound` for a missing id.
+/// - `list_docs` is ordered by `_id` (descending when asked), bounded by `startkey`/`endkey` inclusively.
+/// - `query_docs` returns the documents the selector matches, sorted, skipped, limited and projected as asked.
+///   Comparisons are type-aware: numbers compare with numbers, strings with strings, never across.
+/// - `create_index` is idempotent for the same fields and fails with `IndexConflict` for other fields under the
+///   same name. Deleting a database deletes its documents and indexes.
+/// - `bulk` upserts every document (dropping an `_update` key) and removes those with `_deleted: true`, all or
+///   nothing, returning the ids in input order. Every document needs a string `_id`.
+/// - A write is durable (committed) when the call returns.
+#[async_trait]
+pub trait DataStore: Send + Sync + 'static {
+    async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
+    async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
+    /// Stores `doc` (an object with a string `_id`) as a new document.
+    async fn create_doc(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        doc: &Value,
+    ) -> Result<(), DataError>;
+    async fn get_doc(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        id: &str,
+    ) -> Result<Value, DataError>;
+    /// Replaces (or creates) the document `id` with `doc`, whose `_id` is set to `id`.
+    async fn put_doc(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        id: &str,
+        doc: &Value,
+    ) -> Result<(), DataError>;
+    async fn delete_doc(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        id: &str,
+    ) -> Result<(), DataError>;
+    async fn list_docs(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        options: &ListOptions,
+    ) -> Result<Vec<Value>, DataError>;
+    async fn query_docs(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        query: &Query,
+    ) -> Result<Vec<Value>, DataError>;
+    async fn create_index(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        name: &str,
+        fields: &[SortKey],
+    ) -> Result<(), DataError>;
+    /// Applies every document in one transaction; returns their ids in order.
+    async fn bulk(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+        docs: &[Value],
+    ) -> Result<Vec<String>, DataError>;
+}

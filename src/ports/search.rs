@@ -1,0 +1,129 @@
+//! The search port: a tenant's full-text indexes of JSON documents, queried with ranked, typo-tolerant matching.
+
+use crate::core::{DomainName, HostScope};
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SearchError {
+    #[error("index already exists")]
+    IndexExists,
+    #[error("index does not exist")]
+    IndexNotFound,
+    #[error("document conflict")]
+    DocumentConflict,
+    #[error("not found")]
+    NotFound,
+    /// An index definition or document that cannot be used; the message names the problem.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("search backend failed: {0}")]
+    Backend(String),
+}
+
+/// How an index is built: the fields searched, the fields returned with each match, and per-field boosts.
+/// Field names may be dotted paths into nested objects (`author.name`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IndexMapping {
+    pub fields: Vec<String>,
+    pub store_fields: Vec<String>,
+    /// Multiplies a field's score; fields not named have boost 1.
+    pub boost: BTreeMap<String, f32>,
+}
+
+/// A query: free text, optionally restricted to some of the index's fields and filtered by exact values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    /// Searched fields; `None` searches every field of the mapping.
+    pub fields: Option<Vec<String>>,
+    /// Every `field: value` must equal (JSON equality) the document's value at that field.
+    pub filter: Map<String, Value>,
+    /// Most matches returned.
+    pub limit: usize,
+}
+
+/// One match, in hyper's (MiniSearch's) result shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub id: String,
+    pub score: f32,
+    /// Document terms that matched.
+    pub terms: Vec<String>,
+    /// Query terms that matched something.
+    pub query_terms: Vec<String>,
+    /// For each matched document term, the fields it was found in.
+    pub matched: BTreeMap<String, Vec<String>>,
+    /// The values of the mapping's `store_fields` present in the document.
+    pub stored: Map<String, Value>,
+}
+
+/// The outcome of one document of a bulk load.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkOutcome {
+    Indexed(String),
+    Rejected(String),
+}
+
+/// Contract:
+/// - Indexes and documents belong to the scope's tenant: the same index name under another tenant is another
+///   index, never seen, queried, overwritten or deleted.
+/// - `create_index` fails with `IndexExists` when it exists and `Invalid` for a mapping without fields;
+///   `delete_index` succeeds whether or not it existed. Document calls on a missing index fail with `IndexNotFound`.
+/// - `add` stores the document under `key` (a string `_id` inside the document wins), failing with
+///   `DocumentConflict` when that id exists; `update` replaces an existing document (`NotFound` otherwise);
+///   `remove` deletes one (`NotFound` otherwise); `get` returns the stored document with `_id` set.
+/// - `bulk` adds or replaces each document under its `_id` or `id`, reporting each one.
+/// - `query` ranks by relevance (BM25 with per-field boosts), matches case- and accent-insensitively, by prefix,
+///   and with one typo for terms of 5 or more letters; ties keep no particular order.
+/// - Durability: a write is durable and visible to queries when the call returns.
+#[async_trait]
+pub trait Search: Send + Sync + 'static {
+    async fn create_index(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        mapping: IndexMapping,
+    ) -> Result<(), SearchError>;
+    async fn delete_index(&self, scope: &HostScope, index: &DomainName) -> Result<(), SearchError>;
+    async fn add(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+        doc: Map<String, Value>,
+    ) -> Result<(), SearchError>;
+    async fn get(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+    ) -> Result<Map<String, Value>, SearchError>;
+    async fn update(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+        doc: Map<String, Value>,
+    ) -> Result<(), SearchError>;
+    async fn remove(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        key: &str,
+    ) -> Result<(), SearchError>;
+    async fn bulk(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        docs: Vec<Value>,
+    ) -> Result<Vec<BulkOutcome>, SearchError>;
+    async fn query(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+        query: SearchQuery,
+    ) -> Result<Vec<SearchHit>, SearchError>;
+}

@@ -1,0 +1,57 @@
+// hyper-connect's storage methods against nano: create, upload (raw stream), download, signedUrl, remove, destroy.
+import { connect } from "hyper-connect";
+import assert from "node:assert/strict";
+
+const hyper = connect(process.env.HYPER);
+const text = "hello from hyper-connect";
+const streamOf = (s) =>
+  new ReadableStream({
+    start(c) {
+      c.enqueue(new TextEncoder().encode(s));
+      c.close();
+    },
+  });
+
+let r = await hyper.storage.create();
+assert.equal(r.ok, true, JSON.stringify(r));
+r = await hyper.storage.create();
+assert.equal(r.ok, false);
+assert.equal(r.status, 409);
+
+r = await hyper.storage.upload("docs/hello.txt", streamOf(text));
+assert.deepEqual(r, { ok: true });
+
+r = await hyper.storage.download("docs/hello.txt");
+assert.equal(r.ok, true);
+assert.equal(await new Response(r.object).text(), text);
+
+r = await hyper.storage.download("docs/missing.txt");
+assert.equal(r.ok, false);
+assert.equal(r.status, 404);
+assert.equal(r.msg, "object does not exist");
+
+// Signed URLs: nano serves them itself.
+r = await hyper.storage.signedUrl("docs/signed.txt", { type: "upload" });
+assert.equal(r.ok, true, JSON.stringify(r));
+let res = await fetch(r.url, { method: "PUT", body: "signed upload" });
+assert.equal(res.status, 201);
+r = await hyper.storage.signedUrl("docs/signed.txt", { type: "download" });
+assert.equal(r.ok, true, JSON.stringify(r));
+res = await fetch(r.url);
+assert.equal(res.status, 200);
+assert.equal(await res.text(), "signed upload");
+res = await fetch(r.url.replace("signature=", "signature=0"));
+assert.equal(res.status, 403);
+
+r = await hyper.storage.remove("docs/hello.txt");
+assert.deepEqual(r, { ok: true });
+r = await hyper.storage.remove("docs/hello.txt");
+assert.equal(r.status, 404);
+
+await assert.rejects(hyper.storage.destroy(), (e) => e.msg === "request not confirmed!");
+r = await hyper.storage.destroy(true);
+assert.equal(r.ok, true, JSON.stringify(r));
+r = await hyper.storage.download("docs/signed.txt");
+assert.equal(r.status, 404);
+assert.equal(r.msg, "bucket does not exist");
+console.log("storage ok");

@@ -1,0 +1,344 @@
+//! The storage port's contract, run against every storage adapter.
+
+use crate::support::fresh_name;
+use bytes::Bytes;
+use futures::{stream, StreamExt};
+use nano::core::{DomainName, HostScope, TenantId};
+use nano::ports::storage::{ByteStream, ObjectKey, RangeSpec, SignedAccess};
+use nano::ports::{Storage, StorageError};
+use std::sync::Arc;
+
+pub mod suite {
+    use super::*;
+
+    fn scope() -> HostScope {
+        HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
+    }
+
+    fn bucket() -> DomainName {
+        DomainName::parse(&fresh_name("b")).unwrap()
+    }
+
+    fn key(s: &str) -> ObjectKey {
+        ObjectKey::parse(s).unwrap()
+    }
+
+    fn body(parts: &[&'static [u8]]) -> ByteStream {
+        let chunks: Vec<Result<Bytes, std::io::Error>> =
+            parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+        Box::pin(stream::iter(chunks))
+    }
+
+    async fn read(s: &Arc<dyn Storage>, scope: &HostScope, b: &DomainName, k: &str) -> Vec<u8> {
+        let found = s.get_object(scope, b, &key(k), None).await.unwrap();
+        let mut out = Vec::new();
+        let mut stream = found.stream;
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(out.len() as u64, found.size);
+        out
+    }
+
+    pub async fn buckets_are_created_once_and_deleted_with_their_objects(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        assert!(!s.bucket_exists(&sc, &b).await.unwrap());
+        s.create_bucket(&sc, &b).await.unwrap();
+        assert!(s.bucket_exists(&sc, &b).await.unwrap());
+        assert!(matches!(
+            s.create_bucket(&sc, &b).await,
+            Err(StorageError::BucketExists)
+        ));
+        s.put_object(&sc, &b, &key("a/b/c.txt"), body(&[b"x"]))
+            .await
+            .unwrap();
+        s.delete_bucket(&sc, &b).await.unwrap();
+        assert!(!s.bucket_exists(&sc, &b).await.unwrap());
+        assert!(matches!(
+            s.delete_bucket(&sc, &b).await,
+            Err(StorageError::BucketNotFound)
+        ));
+        s.create_bucket(&sc, &b).await.unwrap();
+        assert!(s.list_objects(&sc, &b, "").await.unwrap().is_empty());
+    }
+
+    pub async fn objects_round_trip_and_are_replaced(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        s.create_bucket(&sc, &b).await.unwrap();
+        let size = s
+            .put_object(&sc, &b, &key("dir/file.bin"), body(&[b"hello ", b"world"]))
+            .await
+            .unwrap();
+        assert_eq!(size, 11);
+        assert_eq!(read(s, &sc, &b, "dir/file.bin").await, b"hello world");
+        assert_eq!(
+            s.head_object(&sc, &b, &key("dir/file.bin"))
+                .await
+                .unwrap()
+                .size,
+            11
+        );
+        s.put_object(&sc, &b, &key("dir/file.bin"), body(&[b"new"]))
+            .await
+            .unwrap();
+        assert_eq!(read(s, &sc, &b, "dir/file.bin").await, b"new");
+        s.delete_object(&sc, &b, &key("dir/file.bin"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.get_object(&sc, &b, &key("dir/file.bin"), None).await,
+            Err(StorageError::ObjectNotFound)
+        ));
+        assert!(matches!(
+            s.delete_object(&sc, &b, &key("dir/file.bin")).await,
+            Err(StorageError::ObjectNotFound)
+        ));
+    }
+
+    pub async fn missing_bucket_is_named(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        assert!(matches!(
+            s.put_object(&sc, &b, &key("x"), body(&[b"x"])).await,
+            Err(StorageError::BucketNotFound)
+        ));
+        assert!(matches!(
+            s.get_object(&sc, &b, &key("x"), None).await,
+            Err(StorageError::BucketNotFound)
+        ));
+        assert!(matches!(
+            s.list_objects(&sc, &b, "").await,
+            Err(StorageError::BucketNotFound)
+        ));
+    }
+
+    pub async fn ranges_are_served_and_bounded(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        s.create_bucket(&sc, &b).await.unwrap();
+        s.put_object(&sc, &b, &key("r"), body(&[b"0123456789"]))
+            .await
+            .unwrap();
+        let got = s
+            .get_object(&sc, &b, &key("r"), Some(RangeSpec::FromTo(2, 4)))
+            .await
+            .unwrap();
+        assert_eq!((got.size, got.range), (10, Some((2, 4))));
+        let bytes: Vec<u8> = got.stream.map(|c| c.unwrap().to_vec()).concat().await;
+        assert_eq!(bytes, b"234");
+        assert!(matches!(
+            s.get_object(&sc, &b, &key("r"), Some(RangeSpec::From(10)))
+                .await,
+            Err(StorageError::RangeNotSatisfiable { size: 10 })
+        ));
+    }
+
+    pub async fn failed_uploads_leave_nothing(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        s.create_bucket(&sc, &b).await.unwrap();
+        s.put_object(&sc, &b, &key("keep"), body(&[b"old"]))
+            .await
+            .unwrap();
+        for name in ["keep", "fresh", "new/folder/file"] {
+            let failing: ByteStream = Box::pin(stream::iter(vec![
+                Ok(Bytes::from_static(b"partial")),
+                Err(std::io::Error::other("client went away")),
+            ]));
+            assert!(matches!(
+                s.put_object(&sc, &b, &key(name), failing).await,
+                Err(StorageError::Upload(_))
+            ));
+        }
+        assert_eq!(read(s, &sc, &b, "keep").await, b"old");
+        let names: Vec<String> = s
+            .list_objects(&sc, &b, "")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, vec!["keep"]);
+        // The failed upload into a new folder left no folder behind: `new` is free for an object.
+        s.put_object(&sc, &b, &key("new"), body(&[b"1"]))
+            .await
+            .unwrap();
+    }
+
+    pub async fn lists_by_prefix_in_order(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        s.create_bucket(&sc, &b).await.unwrap();
+        for name in ["img/b.png", "img/a.png", "doc/x.txt", "root.txt"] {
+            s.put_object(&sc, &b, &key(name), body(&[b"1"]))
+                .await
+                .unwrap();
+        }
+        let names = |v: Vec<nano::ports::storage::ObjectInfo>| -> Vec<String> {
+            v.into_iter().map(|o| o.name).collect()
+        };
+        assert_eq!(
+            names(s.list_objects(&sc, &b, "").await.unwrap()),
+            vec!["doc/x.txt", "img/a.png", "img/b.png", "root.txt"]
+        );
+        assert_eq!(
+            names(s.list_objects(&sc, &b, "img/").await.unwrap()),
+            vec!["img/a.png", "img/b.png"]
+        );
+    }
+
+    pub async fn files_and_folders_do_not_clash_silently(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        s.create_bucket(&sc, &b).await.unwrap();
+        s.put_object(&sc, &b, &key("a/b"), body(&[b"1"]))
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.put_object(&sc, &b, &key("a"), body(&[b"1"])).await,
+            Err(StorageError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.put_object(&sc, &b, &key("a/b/c"), body(&[b"1"])).await,
+            Err(StorageError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.get_object(&sc, &b, &key("a"), None).await,
+            Err(StorageError::ObjectNotFound)
+        ));
+        s.delete_object(&sc, &b, &key("a/b")).await.unwrap();
+        // The emptied folder went with it: `a` is free for an object now.
+        s.put_object(&sc, &b, &key("a"), body(&[b"2"]))
+            .await
+            .unwrap();
+    }
+
+    pub async fn signatures_bind_tenant_object_and_access(s: &Arc<dyn Storage>) {
+        let (sc, other, b) = (scope(), scope(), bucket());
+        let far = 4_000_000_000;
+        let query = s
+            .sign(&sc, &b, &key("x.png"), SignedAccess::Download, far)
+            .await
+            .unwrap();
+        let signature = query.split("signature=").nth(1).unwrap();
+        assert!(query.starts_with(&format!("expires={far}&")));
+        let verify = |scope: HostScope, k: &'static str, access, expires| {
+            let s = s.clone();
+            let b = b.clone();
+            let signature = signature.to_string();
+            async move {
+                s.verify(&scope, &b, &key(k), access, expires, &signature)
+                    .await
+            }
+        };
+        assert!(verify(sc.clone(), "x.png", SignedAccess::Download, far)
+            .await
+            .is_ok());
+        for result in [
+            verify(other.clone(), "x.png", SignedAccess::Download, far).await,
+            verify(sc.clone(), "y.png", SignedAccess::Download, far).await,
+            verify(sc.clone(), "x.png", SignedAccess::Upload, far).await,
+            verify(sc.clone(), "x.png", SignedAccess::Download, far + 1).await,
+        ] {
+            assert!(matches!(result, Err(StorageError::SignatureInvalid)));
+        }
+        let past = 1_000;
+        let query = s
+            .sign(&sc, &b, &key("x.png"), SignedAccess::Upload, past)
+            .await
+            .unwrap();
+        let signature = query.split("signature=").nth(1).unwrap();
+        assert!(matches!(
+            s.verify(
+                &sc,
+                &b,
+                &key("x.png"),
+                SignedAccess::Upload,
+                past,
+                signature
+            )
+            .await,
+            Err(StorageError::SignatureExpired)
+        ));
+    }
+
+    pub async fn concurrent_uploads_of_one_object_never_mix(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        s.create_bucket(&sc, &b).await.unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..8u8 {
+            let (s, sc, b) = (s.clone(), sc.clone(), b.clone());
+            tasks.push(tokio::spawn(async move {
+                let chunks: Vec<Result<Bytes, std::io::Error>> =
+                    (0..64).map(|_| Ok(Bytes::from(vec![n; 4096]))).collect();
+                s.put_object(
+                    &sc,
+                    &b,
+                    &key("contended.bin"),
+                    Box::pin(stream::iter(chunks)),
+                )
+                .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 64 * 4096);
+        }
+        let bytes = read(s, &sc, &b, "contended.bin").await;
+        assert_eq!(bytes.len(), 64 * 4096);
+        assert!(
+            bytes.iter().all(|x| *x == bytes[0]),
+            "one upload's bytes, whole"
+        );
+    }
+
+    pub async fn tenants_never_see_each_others_buckets(s: &Arc<dyn Storage>) {
+        let (a, b_tenant, b) = (scope(), scope(), bucket());
+        s.create_bucket(&a, &b).await.unwrap();
+        s.put_object(&a, &b, &key("same/name.txt"), body(&[b"tenant a"]))
+            .await
+            .unwrap();
+        // Same bucket name under another tenant: a different, not yet existing bucket.
+        assert!(!s.bucket_exists(&b_tenant, &b).await.unwrap());
+        assert!(matches!(
+            s.get_object(&b_tenant, &b, &key("same/name.txt"), None)
+                .await,
+            Err(StorageError::BucketNotFound)
+        ));
+        assert!(matches!(
+            s.delete_bucket(&b_tenant, &b).await,
+            Err(StorageError::BucketNotFound)
+        ));
+        s.create_bucket(&b_tenant, &b).await.unwrap();
+        assert!(s.list_objects(&b_tenant, &b, "").await.unwrap().is_empty());
+        assert!(matches!(
+            s.delete_object(&b_tenant, &b, &key("same/name.txt")).await,
+            Err(StorageError::ObjectNotFound)
+        ));
+        s.put_object(&b_tenant, &b, &key("same/name.txt"), body(&[b"tenant b"]))
+            .await
+            .unwrap();
+        assert_eq!(read(s, &a, &b, "same/name.txt").await, b"tenant a");
+        assert_eq!(read(s, &b_tenant, &b, "same/name.txt").await, b"tenant b");
+        s.delete_bucket(&b_tenant, &b).await.unwrap();
+        assert_eq!(read(s, &a, &b, "same/name.txt").await, b"tenant a");
+    }
+}
+
+async fn fs() -> (Arc<dyn Storage>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = nano::adapters::fs::FsStorage::open(&dir.path().join("storage")).unwrap();
+    (Arc::new(storage), dir)
+}
+
+crate::contract_suite!(
+    fs,
+    super::fs,
+    super::suite,
+    [
+        buckets_are_created_once_and_deleted_with_their_objects,
+        objects_round_trip_and_are_replaced,
+        missing_bucket_is_named,
+        ranges_are_served_and_bounded,
+        failed_uploads_leave_nothing,
+        lists_by_prefix_in_order,
+        files_and_folders_do_not_clash_silently,
+        signatures_bind_tenant_object_and_access,
+        concurrent_uploads_of_one_object_never_mix,
+        tenants_never_see_each_others_buckets,
+    ]
+);

@@ -1,0 +1,6 @@
+//! Drift checks of the documentation site: its reference tables must agree with the code they describe.
+
+mod admin;
+mod config;
+mod limits;
+mod pages;
