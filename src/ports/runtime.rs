@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use thiserror::Error;
 
-/// A body chunk stream, both for requests into apps and responses out of them.
-pub struct Body(BoxStream<'static, Result<Bytes, BodyError>>);
+/// A body chunk stream, both for requests into apps and responses out of them; `len` is known for in-memory bodies.
+pub struct Body(BoxStream<'static, Result<Bytes, BodyError>>, Option<u64>);
 
 /// A body that failed part-way (client gone, limit hit, app threw while streaming).
 #[derive(Debug, Clone, Error)]
@@ -18,16 +18,22 @@ pub struct BodyError(pub String);
 
 impl Body {
     pub fn empty() -> Self {
-        Body(stream::empty().boxed())
+        Body(stream::empty().boxed(), Some(0))
     }
 
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         let bytes = bytes.into();
-        Body(stream::once(async move { Ok(bytes) }).boxed())
+        let len = bytes.len() as u64;
+        Body(stream::once(async move { Ok(bytes) }).boxed(), Some(len))
     }
 
     pub fn from_stream(s: impl Stream<Item = Result<Bytes, BodyError>> + Send + 'static) -> Self {
-        Body(s.boxed())
+        Body(s.boxed(), None)
+    }
+
+    /// The body's length when it is held in memory (`from_bytes`, `empty`); `None` for streams.
+    pub fn known_len(&self) -> Option<u64> {
+        self.1
     }
 
     pub fn into_stream(self) -> BoxStream<'static, Result<Bytes, BodyError>> {

@@ -66,6 +66,12 @@ async fn apps_answer_for_their_hosts_and_other_hosts_reach_the_services() {
         "https://app.test"
     );
     assert_eq!(res.headers()["set-cookie"], "a=1");
+    // A body the app gave whole is sent with its length, not chunked.
+    assert!(
+        res.headers().get("content-length").is_some(),
+        "{:?}",
+        res.headers()
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(
         body,

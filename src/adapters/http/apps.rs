@@ -75,6 +75,11 @@ impl AppHosts {
             Err(e) => e.to_response(),
         };
         let (parts, body) = res.into_parts();
+        if body.known_len().is_some() {
+            // In memory already: send it whole, so hyper can give it a Content-Length.
+            let bytes = body.collect().await.unwrap_or_default();
+            return Response::from_parts(parts, super::body::full(bytes));
+        }
         let stream = body
             .into_stream()
             .map_ok(Frame::data)
