@@ -3,14 +3,16 @@
 use super::config::{Config, Profile};
 use crate::adapters::fs::FsStorage;
 use crate::adapters::http::admin::{Admin, AdminAccess};
+use crate::adapters::http::apps::{AppHosts, AppRoute};
 use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
+use crate::adapters::js::{quickjs::QuickJs, JsRuntime};
 use crate::adapters::postgres::{PgRegistry, PgTarget};
 use crate::adapters::sqlite::{SqliteDataStore, SqliteRegistry};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
-use crate::ports::{DataStore, Registry, Search, Services, Storage};
+use crate::ports::{AppRuntime, DataStore, Registry, Search, Services, Storage};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
@@ -19,6 +21,8 @@ pub struct App {
     pub services: Services,
     /// The key API-key secrets derive from (`master_key` in config, else `<data_dir>/master.key`).
     master_key: Vec<u8>,
+    /// The JS runtime and the Host routes of the configured apps, when there are any.
+    pub apps: Option<(Arc<dyn AppRuntime>, Vec<AppRoute>)>,
 }
 
 /// Why nano could not be assembled. The message names the store or setting at fault.
@@ -76,6 +80,15 @@ impl App {
             None
         };
         let master_key = master_key(&config)?;
+        let apps = if config.apps.is_empty() {
+            None
+        } else {
+            let runtime: Arc<dyn AppRuntime> = Arc::new(
+                JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
+            );
+            let routes = super::apps::load_apps(runtime.as_ref(), &config.apps).await?;
+            Some((runtime, routes))
+        };
         Ok(Self {
             services: Services {
                 registry,
@@ -85,6 +98,7 @@ impl App {
             },
             config,
             master_key,
+            apps,
         })
     }
 
@@ -107,6 +121,10 @@ impl App {
             admin: Admin { access, registry },
             auth: self.config.auth,
             services: self.services.clone(),
+            apps: self
+                .apps
+                .as_ref()
+                .map(|(runtime, routes)| AppHosts::new(runtime.clone(), routes.clone())),
         }
     }
 }

@@ -161,6 +161,28 @@ pub struct Config {
     pub services: ServicesConfig,
     /// Services created at start (hyper-nano's `--data --cache ...` flags).
     pub bootstrap: BootstrapConfig,
+    /// JS apps, each `[[apps]]` in nano.toml.
+    #[serde(default)]
+    pub apps: Vec<AppConfig>,
+}
+
+/// One `[[apps]]` entry: an app served for its hostnames by the JS runtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    pub name: String,
+    /// The tenant that owns the app (its bindings are scoped to it).
+    pub tenant: String,
+    /// Hosts routed to the app: exact names and `*.example.com` wildcards; the port is ignored.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// The entry module; every `.js`/`.mjs` file in its folder is part of the app.
+    pub entry: PathBuf,
+    /// Env vars: strings, or any TOML value (given to the app as parsed JSON).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, crate::core::EnvValue>,
+    #[serde(default)]
+    pub limits: crate::core::Limits,
 }
 
 fn default_profile() -> Profile {
@@ -192,6 +214,7 @@ impl Config {
             redis_url: None,
             services: ServicesConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            apps: Vec::new(),
         }
     }
 
@@ -242,6 +265,27 @@ impl Config {
             }
         }
         self.validate_bootstrap()?;
+        let mut names = std::collections::HashSet::new();
+        for app in &self.apps {
+            let key = format!("apps.{}", app.name);
+            if let Err(e) = crate::core::AppName::parse(&app.name) {
+                return bad("apps.name", e.to_string());
+            }
+            if !names.insert(app.name.as_str()) {
+                return bad(&key, "is declared twice".into());
+            }
+            if let Err(e) = crate::core::TenantId::parse(&app.tenant) {
+                return bad(&format!("{key}.tenant"), e.to_string());
+            }
+            for h in &app.hostnames {
+                if let Err(e) = crate::core::Hostname::parse(h) {
+                    return bad(&format!("{key}.hostnames"), e.to_string());
+                }
+            }
+            if let Err(e) = crate::core::check_env(&app.name, &app.env, &app.limits) {
+                return bad(&format!("{key}.env"), e.to_string());
+            }
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {
             return bad("log_level", e.to_string());
         }
@@ -406,6 +450,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("default_tenant"), "{err}");
+    }
+
+    #[test]
+    fn apps_are_read_and_checked() {
+        let f = write(
+            "[[apps]]\nname = \"hello\"\ntenant = \"acme\"\nhostnames = [\"hello.test\", \"*.apps.test\"]\nentry = \"apps/hello/index.js\"\nenv = { GREETING = \"hi\", CFG = { n = 1 } }\nlimits = { cpu_ms = 20 }\n",
+        );
+        let c = Config::load(Profile::Dev, Some(f.path()), Dict::new()).unwrap();
+        assert_eq!(c.apps.len(), 1);
+        let app = &c.apps[0];
+        assert_eq!(app.limits.cpu_ms, 20);
+        assert_eq!(app.limits.wall_ms, crate::core::Limits::default().wall_ms);
+        assert_eq!(
+            app.env["GREETING"],
+            crate::core::EnvValue::Text("hi".into())
+        );
+        assert_eq!(
+            app.env["CFG"],
+            crate::core::EnvValue::Json(serde_json::json!({"n": 1}))
+        );
+        let f = write("[[apps]]\nname = \"hello\"\ntenant = \"acme\"\nentry = \"x.js\"\nlimits = { env_vars = 0 }\nenv = { A = \"1\" }\n");
+        let err = Config::load(Profile::Dev, Some(f.path()), Dict::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hello"), "{err}");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The composition root: configuration, profiles, building the adapters for a profile, and running until stopped.
 //! The only module that names concrete adapters.
 
+mod apps;
 mod build;
 pub mod config;
 mod logging;
 mod run;
 
 pub use build::App;
-pub use config::{Config, ConfigError, Profile};
+pub use config::{AppConfig, Config, ConfigError, Profile};
 pub use logging::init_logging;
 pub use run::{run, start, Running};

@@ -1,6 +1,7 @@
 //! The pure domain: validated names, the host scope, limits, TTL parsing, the Mango query model, document ids and
 //! core errors. No I/O.
 
+pub mod app;
 pub mod docid;
 pub mod error;
 pub mod jwt;
@@ -12,6 +13,7 @@ pub mod routing;
 pub mod scope;
 pub mod ttl;
 
+pub use app::{check_env, AppSpec, EnvError, EnvValue};
 pub use error::CoreError;
 pub use limits::Limits;
 pub use names::{AppName, DomainName, Hostname, TenantId};

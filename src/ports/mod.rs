@@ -2,6 +2,7 @@
 
 pub mod data;
 pub mod registry;
+pub mod runtime;
 pub mod search;
 pub mod storage;
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 pub use data::{DataError, DataStore, ListOptions};
 pub use registry::{ApiKey, Registry, RegistryError, Tenant};
+pub use runtime::{AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, RuntimeError};
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
 

@@ -25,6 +25,8 @@ pub struct HttpState {
     pub admin: Admin,
     /// Whether services requests need a valid key of the addressed tenant.
     pub auth: bool,
+    /// Hosted JS apps; a request whose Host maps to one goes to it before anything else.
+    pub apps: Option<super::apps::AppHosts>,
 }
 
 /// A services request after tenant resolution: the scope, and the path below `/<service>`.
@@ -47,6 +49,23 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let host = request_host(&req);
+    if let (Some(apps), Some(host)) = (&state.apps, host.as_deref()) {
+        if let Some((app, tenant)) = apps.lookup(host) {
+            let (app, tenant) = (app.clone(), tenant.to_string());
+            let res = apps.serve(&app, host, req).await;
+            tracing::info!(
+                target: "nano::request",
+                method = %method,
+                path = %path,
+                status = res.status().as_u16(),
+                latency_us = started.elapsed().as_micros() as u64,
+                tenant = tenant.as_str(),
+                app = app.as_str(),
+            );
+            return res;
+        }
+    }
     let (mut res, tenant) = if method == Method::OPTIONS {
         (preflight(), None)
     } else {
@@ -140,6 +159,14 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
     };
     let result = route_service(&state.services, &service, service_req).await;
     (result.unwrap_or_else(ApiError::into_response), tenant)
+}
+
+fn request_host(req: &Request<Incoming>) -> Option<String> {
+    req.headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .map(str::to_string)
 }
 
 /// Sends a services request to its service's routes; unknown or disabled services get hyper's 404.

@@ -1,0 +1,72 @@
+//! What a JS engine adapter provides to the engine-neutral worker loop: compiling, creating and driving isolates.
+
+use super::host::Host;
+use super::meter::{CpuMeter, MemMeter};
+use super::Loaded;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Why a JS turn did not complete.
+#[derive(Debug)]
+pub enum Fault {
+    /// The CPU meter interrupted the running JS.
+    Interrupted,
+    /// The isolate's heap hit its limit.
+    OutOfMemory,
+    /// An error escaped the glue (a defect, or a failure while starting the app).
+    Error(String),
+}
+
+/// A value an async op completes with, in engine-neutral form.
+pub enum OpValue {
+    Undefined,
+    Null,
+    Bytes(Vec<u8>),
+    /// An outbound fetch's response head; the body is the resource `rid`.
+    Response {
+        status: u16,
+        status_text: String,
+        headers: Vec<(String, String)>,
+        rid: u64,
+    },
+}
+
+/// The head of a request handed to an isolate.
+pub struct RequestHead {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// A JS engine. `create` runs on a worker thread; the isolate never leaves it.
+pub trait Engine: 'static {
+    const NAME: &'static str;
+    type Isolate: Isolate;
+
+    /// Compiles the app's entry module and every module it imports, storing engine bytecode in the app's code
+    /// cache; a syntax error or an unresolvable import is returned as text.
+    fn compile(app: &Arc<Loaded>) -> Result<(), String>;
+
+    /// Creates an isolate: installs the Web API glue and ops, evaluates the app's entry module under the startup
+    /// CPU budget already armed on `cpu`, and hands the default export and env to the glue.
+    fn create(
+        app: &Arc<Loaded>,
+        host: Rc<Host>,
+        cpu: Rc<CpuMeter>,
+        mem: Arc<MemMeter>,
+    ) -> Result<Self::Isolate, Fault>;
+}
+
+/// One isolate. Each call is one turn: the call itself, then every microtask it queued.
+pub trait Isolate {
+    fn dispatch(
+        &mut self,
+        req: u64,
+        head: &RequestHead,
+        body_rid: Option<u64>,
+    ) -> Result<(), Fault>;
+    fn complete(&mut self, op: u64, value: Result<OpValue, String>) -> Result<(), Fault>;
+    fn fire_timer(&mut self, id: u64) -> Result<(), Fault>;
+    /// The host ended request `req` (a limit, or the client went away): abort its `request.signal`.
+    fn abort(&mut self, req: u64, reason: &str) -> Result<(), Fault>;
+}

@@ -1,0 +1,482 @@
+//! The host side of one isolate: its requests, resources, timers and pending ops, reached by the engine's ops.
+
+use super::engine::OpValue;
+use super::meter::MemMeter;
+use super::{Loaded, Msg, Shared};
+use crate::ports::{Body, BodyError, Limit, RuntimeError};
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+pub type Reply = oneshot::Sender<Result<http::Response<Body>, RuntimeError>>;
+type Resource = Arc<tokio::sync::Mutex<BoxStream<'static, Result<Bytes, BodyError>>>>;
+
+/// An op's result as it travels back to the worker thread.
+pub enum OpDone {
+    Value(OpValue),
+    Chunk(Option<Bytes>),
+    Fetched {
+        status: u16,
+        status_text: String,
+        headers: Vec<(String, String)>,
+        body: BoxStream<'static, Result<Bytes, BodyError>>,
+    },
+    Error(String),
+}
+
+/// One request in flight on an isolate.
+pub struct ReqState {
+    pub reply: Option<Reply>,
+    pub stream: Option<mpsc::Sender<Result<Bytes, BodyError>>>,
+    pub cpu: Duration,
+    pub deadline: Instant,
+    pub subrequests: u32,
+    pub id: String,
+    /// Body resources (its own request body, fetched bodies) dropped with the request.
+    pub resources: Vec<u64>,
+}
+
+#[derive(Default)]
+pub struct HostState {
+    pub current: Option<u64>,
+    pub requests: HashMap<u64, ReqState>,
+    resources: HashMap<u64, Resource>,
+    pub timers: BTreeMap<(Instant, u64), Option<u64>>,
+    timer_at: HashMap<u64, Instant>,
+    next_op: u64,
+    next_rid: u64,
+    op_owner: HashMap<u64, u64>,
+    codecs: HashMap<u64, super::ops::Codec>,
+    next_codec: u64,
+    /// Requests ended by the host whose `request.signal` the app has not been told about yet.
+    pub aborted: Vec<(u64, String)>,
+    /// Streaming bodies of outbound fetches, by the fetch's op id.
+    sinks: HashMap<u64, mpsc::Sender<Result<Bytes, std::io::Error>>>,
+}
+
+/// Host state plus what ops need to reach the outside: the worker's inbox and the shared tokio handle and client.
+pub struct Host {
+    pub instance: u64,
+    pub app: Arc<Loaded>,
+    inbox: Sender<Msg>,
+    shared: Arc<Shared>,
+    mem: Arc<MemMeter>,
+    pub state: RefCell<HostState>,
+}
+
+impl Host {
+    pub fn new(
+        instance: u64,
+        app: Arc<Loaded>,
+        inbox: Sender<Msg>,
+        shared: Arc<Shared>,
+        mem: Arc<MemMeter>,
+    ) -> Self {
+        Self {
+            instance,
+            app,
+            inbox,
+            shared,
+            mem,
+            state: RefCell::new(HostState::default()),
+        }
+    }
+
+    fn next_op(&self) -> u64 {
+        let mut st = self.state.borrow_mut();
+        st.next_op += 1;
+        let op = st.next_op;
+        if let Some(r) = st.current {
+            st.op_owner.insert(op, r);
+        }
+        op
+    }
+
+    /// The request on whose behalf op `op` was started (it pays for the JS its completion runs).
+    pub fn op_owner(&self, op: u64) -> Option<u64> {
+        self.state.borrow_mut().op_owner.remove(&op)
+    }
+
+    /// Runs `fut` on the I/O runtime and posts its result back to this isolate as op `op`.
+    fn spawn_op(&self, op: u64, fut: impl std::future::Future<Output = OpDone> + Send + 'static) {
+        let inbox = self.inbox.clone();
+        let instance = self.instance;
+        self.shared.handle.spawn(async move {
+            let result = fut.await;
+            let _ = inbox.send(Msg::OpDone {
+                instance,
+                op,
+                result,
+            });
+        });
+    }
+
+    /// Registers a body stream for JS to read; it is dropped when `owner` (if any) ends.
+    pub fn add_resource(
+        &self,
+        body: BoxStream<'static, Result<Bytes, BodyError>>,
+        owner: Option<u64>,
+    ) -> u64 {
+        let mut st = self.state.borrow_mut();
+        st.next_rid += 1;
+        let rid = st.next_rid;
+        st.resources
+            .insert(rid, Arc::new(tokio::sync::Mutex::new(body)));
+        if let Some(rs) = owner.and_then(|r| st.requests.get_mut(&r)) {
+            rs.resources.push(rid);
+        }
+        rid
+    }
+
+    /// Removes a request and the body resources it owned.
+    fn remove_request(&self, req: u64) -> Option<ReqState> {
+        let mut st = self.state.borrow_mut();
+        let rs = st.requests.remove(&req)?;
+        for rid in &rs.resources {
+            st.resources.remove(rid);
+        }
+        Some(rs)
+    }
+
+    pub fn log(&self, level: &str, msg: &str) {
+        let st = self.state.borrow();
+        let rid = st
+            .current
+            .and_then(|r| st.requests.get(&r))
+            .map(|r| r.id.as_str())
+            .unwrap_or("-");
+        let (app, tenant) = (
+            self.app.version.spec.name.as_str(),
+            self.app.version.spec.tenant.as_str(),
+        );
+        match level {
+            "error" => tracing::error!(target: "nano::app", app, tenant, request_id = rid, "{msg}"),
+            "warn" => tracing::warn!(target: "nano::app", app, tenant, request_id = rid, "{msg}"),
+            "debug" => tracing::debug!(target: "nano::app", app, tenant, request_id = rid, "{msg}"),
+            _ => tracing::info!(target: "nano::app", app, tenant, request_id = rid, "{msg}"),
+        }
+    }
+
+    pub fn timer_start(&self, id: u64, ms: f64) {
+        let at = Instant::now() + Duration::from_micros((ms.max(0.0) * 1000.0) as u64);
+        let mut st = self.state.borrow_mut();
+        let owner = st.current;
+        if let Some(old) = st.timer_at.insert(id, at) {
+            st.timers.remove(&(old, id));
+        }
+        st.timers.insert((at, id), owner);
+    }
+
+    pub fn timer_cancel(&self, id: u64) {
+        let mut st = self.state.borrow_mut();
+        if let Some(at) = st.timer_at.remove(&id) {
+            st.timers.remove(&(at, id));
+        }
+    }
+
+    /// Removes and returns the timers due by `now`, with the request each belongs to.
+    pub fn due_timers(&self, now: Instant) -> Vec<(u64, Option<u64>)> {
+        let mut st = self.state.borrow_mut();
+        let mut due = Vec::new();
+        while let Some((&(at, id), &owner)) = st.timers.iter().next() {
+            if at > now {
+                break;
+            }
+            st.timers.remove(&(at, id));
+            st.timer_at.remove(&id);
+            due.push((id, owner));
+        }
+        due
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let st = self.state.borrow();
+        let t = st.timers.keys().next().map(|(at, _)| *at);
+        let r = st.requests.values().map(|r| r.deadline).min();
+        t.into_iter().chain(r).min()
+    }
+
+    /// The app's response head (and body, unless it streams).
+    pub fn respond(
+        &self,
+        req: u64,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+        streaming: bool,
+    ) -> Result<(), String> {
+        let mut builder = http::Response::builder().status(status);
+        for (k, v) in &headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let mut st = self.state.borrow_mut();
+        let limits = &self.app.version.spec.limits;
+        let Some(rs) = st.requests.get_mut(&req) else {
+            return Ok(());
+        };
+        let body = if streaming {
+            let (tx, rx) = mpsc::channel(4);
+            rs.stream = Some(tx);
+            Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|c| (c, rx))
+            }))
+        } else {
+            Body::from_bytes(body.unwrap_or_default())
+        };
+        let response = builder.body(body).map_err(|e| e.to_string())?;
+        if let Some(reply) = rs.reply.take() {
+            let _ = reply.send(Ok(response));
+        }
+        rs.deadline = rs
+            .deadline
+            .max(Instant::now() + Duration::from_millis(limits.wait_until_ms));
+        Ok(())
+    }
+
+    /// Sends one chunk of a streaming response; the op completes once the client's side accepted it.
+    pub fn write(&self, req: u64, chunk: Vec<u8>) -> u64 {
+        let op = self.next_op();
+        let tx = self
+            .state
+            .borrow()
+            .requests
+            .get(&req)
+            .and_then(|r| r.stream.clone());
+        self.spawn_op(op, async move {
+            match tx {
+                Some(tx) if tx.send(Ok(Bytes::from(chunk))).await.is_ok() => {
+                    OpDone::Value(OpValue::Undefined)
+                }
+                _ => OpDone::Error("response body closed".into()),
+            }
+        });
+        op
+    }
+
+    /// Ends a streaming response (`error` set: the body fails with it).
+    pub fn close(&self, req: u64, error: Option<String>) {
+        let tx = self
+            .state
+            .borrow_mut()
+            .requests
+            .get_mut(&req)
+            .and_then(|r| r.stream.take());
+        if let (Some(tx), Some(e)) = (tx, error) {
+            let _ = tx.try_send(Err(BodyError(e)));
+        }
+    }
+
+    /// The app threw or rejected: 500 if nothing was sent yet, a failed body otherwise; always a log line.
+    pub fn fail(&self, req: u64, msg: &str) {
+        if self.mem.out_of_memory() {
+            // The worker ends every request of this isolate with the memory limit after this turn.
+            return;
+        }
+        self.log("error", &format!("uncaught exception: {msg}"));
+        let mut st = self.state.borrow_mut();
+        if let Some(rs) = st.requests.get_mut(&req) {
+            if let Some(reply) = rs.reply.take() {
+                let _ = reply.send(Err(RuntimeError::Exception(first_line(msg))));
+            }
+            if let Some(tx) = rs.stream.take() {
+                let _ = tx.try_send(Err(BodyError(first_line(msg))));
+            }
+        }
+    }
+
+    /// The request is complete: response sent and `waitUntil` work settled.
+    pub fn finish(&self, req: u64) {
+        if self.mem.out_of_memory() {
+            return;
+        }
+        if let Some(mut rs) = self.remove_request(req) {
+            if let Some(reply) = rs.reply.take() {
+                let _ = reply.send(Err(RuntimeError::Exception(
+                    "the app finished without a response".into(),
+                )));
+            }
+        }
+    }
+
+    /// Ends a request because it broke `limit`, whatever state it is in.
+    pub fn terminate(&self, req: u64, limit: Limit, msg: &str) {
+        let Some(mut rs) = self.remove_request(req) else {
+            return;
+        };
+        let spec = &self.app.version.spec;
+        tracing::warn!(target: "nano::app", app = spec.name.as_str(), tenant = spec.tenant.as_str(),
+            request_id = rs.id.as_str(), limit = limit.as_str(), "request terminated: {msg}");
+        self.app.counters.terminated(limit);
+        self.state
+            .borrow_mut()
+            .aborted
+            .push((req, format!("{limit} limit exceeded: {msg}")));
+        if let Some(reply) = rs.reply.take() {
+            let _ = reply.send(Err(RuntimeError::Limit {
+                limit,
+                msg: msg.to_string(),
+            }));
+        } else if let Some(tx) = rs.stream.take() {
+            let _ = tx.try_send(Err(BodyError(format!("{limit} limit exceeded: {msg}"))));
+        }
+    }
+
+    /// The client went away before the response was complete: end the request quietly and abort its signal.
+    pub fn client_gone(&self, req: u64) {
+        if let Some(rs) = self.remove_request(req) {
+            tracing::debug!(target: "nano::app", app = self.app.version.spec.name.as_str(),
+                request_id = rs.id.as_str(), "client went away");
+            self.state
+                .borrow_mut()
+                .aborted
+                .push((req, "the client went away".into()));
+        }
+    }
+
+    pub fn codec_new(&self, format: &str, compress: bool) -> Result<u64, String> {
+        let codec = super::ops::Codec::new(format, compress)?;
+        let mut st = self.state.borrow_mut();
+        st.next_codec += 1;
+        let id = st.next_codec;
+        st.codecs.insert(id, codec);
+        Ok(id)
+    }
+
+    pub fn codec_push(&self, id: u64, data: &[u8], finish: bool) -> Result<Vec<u8>, String> {
+        let mut st = self.state.borrow_mut();
+        let codec = st.codecs.get_mut(&id).ok_or("the stream is closed")?;
+        let out = codec.push(data, finish);
+        if finish || out.is_err() {
+            st.codecs.remove(&id);
+        }
+        out
+    }
+
+    pub fn codec_free(&self, id: u64) {
+        self.state.borrow_mut().codecs.remove(&id);
+    }
+
+    /// Reads the next chunk of a body resource (`None` at its end).
+    pub fn body_read(&self, rid: u64) -> u64 {
+        let op = self.next_op();
+        let res = self.state.borrow().resources.get(&rid).cloned();
+        self.spawn_op(op, async move {
+            let Some(res) = res else {
+                return OpDone::Chunk(None);
+            };
+            let mut s = res.lock().await;
+            match s.next().await {
+                Some(Ok(b)) => OpDone::Chunk(Some(b)),
+                Some(Err(e)) => OpDone::Error(e.0),
+                None => OpDone::Chunk(None),
+            }
+        });
+        op
+    }
+
+    pub fn body_cancel(&self, rid: u64) {
+        self.state.borrow_mut().resources.remove(&rid);
+    }
+
+    /// Starts an outbound fetch, counted against the current request's subrequest limit.
+    pub fn fetch(
+        &self,
+        method: &str,
+        url: &str,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+        streaming: bool,
+    ) -> Result<u64, String> {
+        {
+            let mut st = self.state.borrow_mut();
+            let limit = self.app.version.spec.limits.subrequests;
+            if let Some(rs) = st.current.and_then(|r| st.requests.get_mut(&r)) {
+                if rs.subrequests >= limit {
+                    return Err(format!("subrequest limit of {limit} per request exceeded"));
+                }
+                rs.subrequests += 1;
+            }
+        }
+        let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url}: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!(
+                "fetch supports http and https, not {}",
+                parsed.scheme()
+            ));
+        }
+        let mut rb = self.shared.client.request(method, parsed);
+        for (k, v) in headers {
+            rb = rb.header(k, v);
+        }
+        if let Some(b) = body {
+            rb = rb.body(b);
+        }
+        let op = self.next_op();
+        if streaming {
+            // The app writes the body chunk by chunk (`sink_write`) while the request is under way.
+            let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            self.state.borrow_mut().sinks.insert(op, tx);
+            rb = rb.body(reqwest::Body::wrap_stream(futures::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|c| (c, rx)) },
+            )));
+        }
+        self.spawn_op(op, async move {
+            match rb.send().await {
+                Ok(res) => OpDone::Fetched {
+                    status: res.status().as_u16(),
+                    status_text: res.status().canonical_reason().unwrap_or("").to_string(),
+                    headers: res
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
+                    body: res
+                        .bytes_stream()
+                        .map(|r| r.map_err(|e| BodyError(e.to_string())))
+                        .boxed(),
+                },
+                Err(e) => OpDone::Error(format!("fetch failed: {e}")),
+            }
+        });
+        Ok(op)
+    }
+
+    /// Sends one chunk of a streaming fetch body; completes once the connection accepted it.
+    pub fn sink_write(&self, fetch: u64, chunk: Vec<u8>) -> u64 {
+        let op = self.next_op();
+        let tx = self.state.borrow().sinks.get(&fetch).cloned();
+        self.spawn_op(op, async move {
+            match tx {
+                Some(tx) if tx.send(Ok(Bytes::from(chunk))).await.is_ok() => {
+                    OpDone::Value(OpValue::Undefined)
+                }
+                _ => OpDone::Error("the request body is closed".into()),
+            }
+        });
+        op
+    }
+
+    /// Ends a streaming fetch body (`error` set: the request fails with it).
+    pub fn sink_close(&self, fetch: u64, error: Option<String>) {
+        let tx = self.state.borrow_mut().sinks.remove(&fetch);
+        if let (Some(tx), Some(e)) = (tx, error) {
+            let _ = tx.try_send(Err(std::io::Error::other(e)));
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}

@@ -1,0 +1,93 @@
+//! CPU and memory meters shared between the worker loop and an engine's interrupt handler and allocator.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// CPU time consumed by the calling thread so far.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_THREAD_CPUTIME_ID is always available on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The CPU deadline of the JS turn running now; an engine's interrupt handler polls `expired`.
+#[derive(Default)]
+pub struct CpuMeter {
+    deadline: Cell<Option<Duration>>,
+    fired: Cell<bool>,
+}
+
+impl CpuMeter {
+    pub fn arm(&self, budget: Option<Duration>) {
+        self.fired.set(false);
+        self.deadline.set(budget.map(|b| thread_cpu() + b));
+    }
+
+    pub fn disarm(&self) -> bool {
+        self.deadline.set(None);
+        self.fired.replace(false)
+    }
+
+    /// True once the deadline has passed; the engine then interrupts the running JS.
+    pub fn expired(&self) -> bool {
+        match self.deadline.get() {
+            Some(d) if thread_cpu() > d => {
+                self.fired.set(true);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Heap bytes of one isolate against its limit; an engine's allocator refuses past the limit and sets `oom`.
+pub struct MemMeter {
+    used: AtomicUsize,
+    limit: usize,
+    oom: AtomicBool,
+    app_heap: Arc<AtomicU64>,
+}
+
+impl MemMeter {
+    pub fn new(limit: usize, app_heap: Arc<AtomicU64>) -> Self {
+        Self {
+            used: AtomicUsize::new(0),
+            limit,
+            oom: AtomicBool::new(false),
+            app_heap,
+        }
+    }
+
+    /// True when `extra` more bytes fit under the limit; otherwise the isolate is flagged out of memory.
+    pub fn allows(&self, extra: usize) -> bool {
+        if self.used.load(Ordering::Relaxed) + extra > self.limit {
+            self.oom.store(true, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    pub fn add(&self, size: usize) {
+        self.used.fetch_add(size, Ordering::Relaxed);
+        self.app_heap.fetch_add(size as u64, Ordering::Relaxed);
+    }
+
+    pub fn release(&self, size: usize) {
+        self.used.fetch_sub(size, Ordering::Relaxed);
+        self.app_heap.fetch_sub(size as u64, Ordering::Relaxed);
+    }
+
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    pub fn out_of_memory(&self) -> bool {
+        self.oom.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,357 @@
+//! The JS app runtime, engine-neutral part: a pool of worker threads owning isolates, fed requests over channels.
+//!
+//! Each engine (QuickJS now) implements `engine::Engine`; the Web API is JS glue in `web/` plus the ops in
+//! `host.rs` and `ops.rs`, shared by every engine.
+
+pub mod engine;
+pub mod host;
+pub mod meter;
+pub mod ops;
+pub mod quickjs;
+pub mod web;
+mod worker;
+
+use crate::core::{check_env, AppName};
+use crate::ports::{AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, RuntimeError};
+use async_trait::async_trait;
+use engine::{Engine, RequestHead};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Compiled module bytecode of one app version, in the engine's own format, keyed by module path.
+pub type CodeCache = Mutex<HashMap<String, Arc<Vec<u8>>>>;
+
+/// Per-app counters, shared by the port and the worker threads.
+#[derive(Default)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    pub cpu_micros: AtomicU64,
+    pub heap_bytes: Arc<AtomicU64>,
+    pub isolates: AtomicU64,
+    pub terminations: [AtomicU64; 8],
+}
+
+impl Counters {
+    pub fn terminated(&self, limit: Limit) {
+        self.terminations[limit.index()].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One loaded app version, pinned to a worker thread.
+pub struct Loaded {
+    pub version: AppVersion,
+    pub version_id: u64,
+    pub thread: usize,
+    pub code: CodeCache,
+    pub env_json: String,
+    pub counters: Arc<Counters>,
+}
+
+/// What every worker thread shares: the I/O runtime handle (body pumps, fetch) and the outbound HTTP client.
+pub struct Shared {
+    pub handle: tokio::runtime::Handle,
+    pub client: reqwest::Client,
+    pub idle_evict: Duration,
+}
+
+/// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// An isolate with no request in flight for this long is dropped (re-created from cached bytecode when needed).
+    pub idle_evict: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            threads: 0,
+            idle_evict: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Messages into a worker thread.
+pub enum Msg {
+    Compile {
+        app: Arc<Loaded>,
+        reply: oneshot::Sender<Result<(), RuntimeError>>,
+    },
+    Dispatch {
+        app: Arc<Loaded>,
+        req: u64,
+        head: RequestHead,
+        body: Option<Body>,
+        reply: host::Reply,
+    },
+    OpDone {
+        instance: u64,
+        op: u64,
+        result: host::OpDone,
+    },
+    Drain {
+        version_id: u64,
+        reply: oneshot::Sender<()>,
+    },
+    Shutdown,
+}
+
+/// The runtime port on engine `E`.
+pub struct JsRuntime<E: Engine> {
+    threads: Vec<Sender<Msg>>,
+    next_thread: AtomicUsize,
+    next_version: AtomicU64,
+    next_request: AtomicU64,
+    apps: RwLock<HashMap<AppName, Arc<Loaded>>>,
+    counters: Mutex<HashMap<AppName, Arc<Counters>>>,
+    _engine: PhantomData<fn() -> E>,
+}
+
+impl<E: Engine> JsRuntime<E> {
+    /// Starts `threads` worker threads (0: one per core) with the default options. Must be called inside a tokio
+    /// runtime, whose handle carries body pumping and outbound fetches.
+    pub fn new(threads: usize) -> Result<Self, RuntimeError> {
+        Self::with_options(RuntimeOptions {
+            threads,
+            ..Default::default()
+        })
+    }
+
+    pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        let threads = options.threads;
+        let n = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|e| RuntimeError::Engine(format!("no tokio runtime: {e}")))?;
+        let client = reqwest::Client::builder()
+            .user_agent("nano")
+            .build()
+            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let shared = Arc::new(Shared {
+            handle,
+            client,
+            idle_evict: options.idle_evict,
+        });
+        let mut senders = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (shared, inbox) = (shared.clone(), tx.clone());
+            std::thread::Builder::new()
+                .name(format!("nano-js-{}-{i}", E::NAME))
+                .spawn(move || worker::run::<E>(rx, inbox, shared))
+                .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+            senders.push(tx);
+        }
+        Ok(Self {
+            threads: senders,
+            next_thread: AtomicUsize::new(0),
+            next_version: AtomicU64::new(1),
+            next_request: AtomicU64::new(1),
+            apps: RwLock::new(HashMap::new()),
+            counters: Mutex::new(HashMap::new()),
+            _engine: PhantomData,
+        })
+    }
+
+    fn send(&self, thread: usize, msg: Msg) -> Result<(), RuntimeError> {
+        self.threads[thread]
+            .send(msg)
+            .map_err(|_| RuntimeError::Engine("worker thread is gone".into()))
+    }
+
+    fn counters_of(&self, app: &AppName) -> Arc<Counters> {
+        self.counters
+            .lock()
+            .expect("counters lock")
+            .entry(app.clone())
+            .or_default()
+            .clone()
+    }
+}
+
+impl<E: Engine> Drop for JsRuntime<E> {
+    fn drop(&mut self) {
+        for t in &self.threads {
+            let _ = t.send(Msg::Shutdown);
+        }
+    }
+}
+
+#[async_trait]
+impl<E: Engine> AppRuntime for JsRuntime<E> {
+    fn engine(&self) -> &'static str {
+        E::NAME
+    }
+
+    async fn load(&self, app: AppVersion) -> Result<(), RuntimeError> {
+        let spec = &app.spec;
+        check_env(spec.name.as_str(), &spec.env, &spec.limits)?;
+        if !app.modules.contains_key(&spec.entry) {
+            return Err(RuntimeError::Load {
+                app: spec.name.to_string(),
+                msg: format!("entry module {} is not among the app's files", spec.entry),
+            });
+        }
+        let env: serde_json::Map<String, serde_json::Value> = spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
+        let name = spec.name.clone();
+        let thread = self.next_thread.fetch_add(1, Ordering::Relaxed) % self.threads.len();
+        let loaded = Arc::new(Loaded {
+            version_id: self.next_version.fetch_add(1, Ordering::Relaxed),
+            thread,
+            code: Mutex::new(HashMap::new()),
+            env_json: serde_json::Value::Object(env).to_string(),
+            counters: self.counters_of(&name),
+            version: app,
+        });
+        let (tx, rx) = oneshot::channel();
+        self.send(
+            thread,
+            Msg::Compile {
+                app: loaded.clone(),
+                reply: tx,
+            },
+        )?;
+        rx.await
+            .map_err(|_| RuntimeError::Engine("worker thread is gone".into()))??;
+        let old = self.apps.write().expect("apps lock").insert(name, loaded);
+        if let Some(old) = old {
+            let (tx, _rx) = oneshot::channel();
+            let _ = self.send(
+                old.thread,
+                Msg::Drain {
+                    version_id: old.version_id,
+                    reply: tx,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn dispatch(
+        &self,
+        app: &AppName,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, RuntimeError> {
+        let loaded = self
+            .apps
+            .read()
+            .expect("apps lock")
+            .get(app)
+            .cloned()
+            .ok_or_else(|| RuntimeError::NotLoaded(app.to_string()))?;
+        loaded.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let max = loaded.version.spec.limits.request_body_bytes;
+        let declared = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max) {
+            loaded.counters.terminated(Limit::RequestBody);
+            return Err(RuntimeError::Limit {
+                limit: Limit::RequestBody,
+                msg: format!(
+                    "request body of {} bytes is over {max}",
+                    declared.unwrap_or(0)
+                ),
+            });
+        }
+        let (parts, body) = request.into_parts();
+        let has_body = !matches!(parts.method, http::Method::GET | http::Method::HEAD);
+        let body = has_body.then(|| {
+            let mut seen = 0u64;
+            Body::from_stream(body.into_stream().map(move |chunk| {
+                let chunk = chunk?;
+                seen += chunk.len() as u64;
+                if seen > max {
+                    return Err(BodyError(format!("request body is over {max} bytes")));
+                }
+                Ok(chunk)
+            }))
+        });
+        let head = RequestHead {
+            method: parts.method.to_string(),
+            url: parts.uri.to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+        };
+        let (tx, rx) = oneshot::channel();
+        self.send(
+            loaded.thread,
+            Msg::Dispatch {
+                req: self.next_request.fetch_add(1, Ordering::Relaxed),
+                app: loaded,
+                head,
+                body,
+                reply: tx,
+            },
+        )?;
+        rx.await
+            .map_err(|_| RuntimeError::Engine("the isolate went away".into()))?
+    }
+
+    async fn unload(&self, app: &AppName) -> Result<(), RuntimeError> {
+        let loaded = self
+            .apps
+            .write()
+            .expect("apps lock")
+            .remove(app)
+            .ok_or_else(|| RuntimeError::NotLoaded(app.to_string()))?;
+        let (tx, rx) = oneshot::channel();
+        self.send(
+            loaded.thread,
+            Msg::Drain {
+                version_id: loaded.version_id,
+                reply: tx,
+            },
+        )?;
+        let _ = rx.await;
+        Ok(())
+    }
+
+    async fn stats(&self, app: &AppName) -> Result<AppStats, RuntimeError> {
+        let c = self
+            .counters
+            .lock()
+            .expect("counters lock")
+            .get(app)
+            .cloned()
+            .ok_or_else(|| RuntimeError::NotLoaded(app.to_string()))?;
+        let mut terminations = std::collections::BTreeMap::new();
+        for limit in Limit::ALL {
+            let n = c.terminations[limit.index()].load(Ordering::Relaxed);
+            if n > 0 {
+                terminations.insert(limit.as_str(), n);
+            }
+        }
+        Ok(AppStats {
+            heap_bytes: c.heap_bytes.load(Ordering::Relaxed),
+            cpu_micros: c.cpu_micros.load(Ordering::Relaxed),
+            requests: c.requests.load(Ordering::Relaxed),
+            isolates: c.isolates.load(Ordering::Relaxed),
+            terminations,
+        })
+    }
+}

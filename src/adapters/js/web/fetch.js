@@ -1,0 +1,310 @@
+// fetch.js: Headers, Request, Response (with the body mixin over bytes or streams) and outbound fetch.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+function headerName(n) {
+  n = String(n);
+  if (!TOKEN.test(n)) throw new TypeError(`Invalid header name: "${n}"`);
+  return n.toLowerCase();
+}
+function headerValue(v) {
+  v = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  if (/[\0\r\n]/.test(v)) throw new TypeError(`Invalid header value: "${v}"`);
+  return v;
+}
+class Headers {
+  #list = [];
+  #guard = 'none';
+  constructor(init = undefined) {
+    if (init === undefined || init === null) return;
+    if (init instanceof Headers) { this.#list = init.#list.map(([k, v]) => [k, v]); return; }
+    if (typeof init !== 'object') throw new TypeError('Headers init must be an object or iterable');
+    if (typeof init[Symbol.iterator] === 'function') {
+      for (const pair of init) {
+        const p = [...pair];
+        if (p.length !== 2) throw new TypeError('Header pairs must have exactly two items');
+        this.append(p[0], p[1]);
+      }
+    } else {
+      for (const k of Object.keys(init)) this.append(k, init[k]);
+    }
+  }
+  static _guard(h, g) { h.#guard = g; return h; }
+  static _raw(h) { return h.#list; }
+  static _fromFlat(flat, guard) {
+    const h = new Headers();
+    for (let i = 0; i + 1 < flat.length; i += 2) h.#list.push([flat[i].toLowerCase(), flat[i + 1]]);
+    h.#guard = guard;
+    return h;
+  }
+  #check() { if (this.#guard === 'immutable') throw new TypeError('Headers are immutable'); }
+  append(name, value) { this.#check(); this.#list.push([headerName(name), headerValue(value)]); }
+  delete(name) { this.#check(); name = headerName(name); this.#list = this.#list.filter(([k]) => k !== name); }
+  get(name) {
+    name = headerName(name);
+    const vals = this.#list.filter(([k]) => k === name).map(([, v]) => v);
+    return vals.length ? vals.join(', ') : null;
+  }
+  getSetCookie() { return this.#list.filter(([k]) => k === 'set-cookie').map(([, v]) => v); }
+  has(name) { name = headerName(name); return this.#list.some(([k]) => k === name); }
+  set(name, value) {
+    this.#check();
+    name = headerName(name); value = headerValue(value);
+    const i = this.#list.findIndex(([k]) => k === name);
+    if (i < 0) this.#list.push([name, value]);
+    else { this.#list[i][1] = value; this.#list = this.#list.filter(([k], j) => j <= i || k !== name); }
+  }
+  #sorted() {
+    const names = [...new Set(this.#list.map(([k]) => k))].sort();
+    const out = [];
+    for (const n of names) {
+      if (n === 'set-cookie') for (const v of this.getSetCookie()) out.push([n, v]);
+      else out.push([n, this.get(n)]);
+    }
+    return out;
+  }
+  forEach(cb, thisArg = undefined) { for (const [k, v] of this.#sorted()) cb.call(thisArg, v, k, this); }
+  *entries() { yield* this.#sorted(); }
+  *keys() { for (const [k] of this.#sorted()) yield k; }
+  *values() { for (const [, v] of this.#sorted()) yield v; }
+  [Symbol.iterator]() { return this.entries(); }
+  get [Symbol.toStringTag]() { return 'Headers'; }
+}
+define('Headers', Headers);
+function flatHeaders(h) { const out = []; for (const [k, v] of Headers._raw(h)) out.push(k, v); return out; }
+
+// A body is null, bytes (not yet turned into a stream), or a ReadableStream.
+const kBody = Symbol('body');
+function extractBody(init) {
+  if (init === null || init === undefined) return { bytes: null, stream: null, type: null };
+  if (init instanceof ReadableStream) return { bytes: null, stream: init, type: null };
+  if (typeof init === 'string') return { bytes: utf8(init), stream: null, type: 'text/plain;charset=UTF-8' };
+  if (init instanceof URLSearchParams) return { bytes: utf8(init.toString()), stream: null, type: 'application/x-www-form-urlencoded;charset=UTF-8' };
+  if (init instanceof Blob) return { bytes: Blob._bytes(init), stream: null, type: init.type || null };
+  if (init instanceof FormData) { const m = multipartEncode(init); return { bytes: m.bytes, stream: null, type: m.type }; }
+  if (init instanceof ArrayBuffer || ArrayBuffer.isView(init)) return { bytes: copyBytes(init), stream: null, type: null };
+  if (typeof init === 'object' && typeof init[Symbol.asyncIterator] === 'function') return { bytes: null, stream: ReadableStream.from(init), type: null };
+  return { bytes: utf8(String(init)), stream: null, type: 'text/plain;charset=UTF-8' };
+}
+function bytesStream(bytes) {
+  let sent = false;
+  return new ReadableStream({ pull(c) { if (!sent && bytes.byteLength) c.enqueue(bytes); sent = true; c.close(); } }, { highWaterMark: 0 });
+}
+function ridStream(rid) {
+  return new ReadableStream({
+    async pull(c) {
+      const chunk = await opAsync(ops.bodyRead(rid));
+      if (chunk === null) c.close(); else c.enqueue(chunk);
+    },
+    cancel() { ops.bodyCancel(rid); },
+  }, { highWaterMark: 0 });
+}
+async function readAll(stream) {
+  const reader = stream.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const b = toBytes(value, 'body chunk');
+    chunks.push(b);
+    total += b.byteLength;
+  }
+  return concatBytes(chunks, total);
+}
+
+class BodyMixin {
+  get body() {
+    const b = this[kBody];
+    if (!b.stream && b.bytes) { b.stream = bytesStream(b.bytes); b.bytes = null; }
+    return b.stream;
+  }
+  get bodyUsed() { const b = this[kBody]; return b.used || !!(b.stream && b.stream[kState].disturbed); }
+  async #consume() {
+    const b = this[kBody];
+    if (this.bodyUsed) throw new TypeError('Body has already been used');
+    if (b.stream && b.stream.locked) throw new TypeError('Body stream is locked');
+    b.used = true;
+    if (b.bytes) { const out = b.bytes; b.bytes = null; return out; }
+    if (!b.stream) return new Uint8Array(0);
+    return readAll(b.stream);
+  }
+  arrayBuffer() { return this.#consume().then((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer)); }
+  bytes() { return this.#consume(); }
+  text() { return this.#consume().then((b) => ops.decodeUtf8(b, false).replace(/^\uFEFF/, '')); }
+  json() { return this.text().then((t) => JSON.parse(t)); }
+  blob() {
+    return this.#consume().then((b) => new Blob([b], { type: this.headers.get('content-type') || '' }));
+  }
+  async formData() {
+    const type = this.headers.get('content-type') || '';
+    const bytes = await this.#consume();
+    if (/^multipart\/form-data/i.test(type)) return multipartDecode(bytes, type);
+    if (/^application\/x-www-form-urlencoded/i.test(type)) {
+      const form = new FormData();
+      for (const [k, v] of new URLSearchParams(ops.decodeUtf8(bytes, false))) form.append(k, v);
+      return form;
+    }
+    throw new TypeError(`Could not parse content as FormData (content-type ${type || 'missing'})`);
+  }
+}
+function initBody(obj, init, headers) {
+  const b = extractBody(init);
+  obj[kBody] = { bytes: b.bytes, stream: b.stream, used: false };
+  if (b.type && !headers.has('content-type')) headers.append('content-type', b.type);
+}
+function cloneBody(obj) {
+  const b = obj[kBody];
+  if (obj.bodyUsed) throw new TypeError('Body has already been used');
+  if (b.stream) {
+    const [s1, s2] = b.stream.tee();
+    b.stream = s1;
+    return { bytes: null, stream: s2, used: false };
+  }
+  return { bytes: b.bytes, stream: null, used: false };
+}
+
+const NULL_BODY = [101, 103, 204, 205, 304];
+class Response extends BodyMixin {
+  #status; #statusText; #headers; #type = 'default'; #url = ''; #redirected = false;
+  constructor(body = null, init = {}) {
+    super();
+    init = init || {};
+    const status = init.status !== undefined ? Number(init.status) : 200;
+    if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`Response status must be 200 to 599, got ${init.status}`);
+    const statusText = init.statusText !== undefined ? String(init.statusText) : '';
+    if (/[\r\n]/.test(statusText)) throw new TypeError('Invalid statusText');
+    this.#status = status;
+    this.#statusText = statusText;
+    this.#headers = init.headers instanceof Headers ? new Headers(init.headers) : new Headers(init.headers);
+    if (body !== null && body !== undefined && NULL_BODY.includes(status)) throw new TypeError(`Response with status ${status} cannot have a body`);
+    initBody(this, body, this.#headers);
+  }
+  static _internal(r, type, url, redirected) { r.#type = type; r.#url = url; r.#redirected = redirected; Headers._guard(r.#headers, 'immutable'); return r; }
+  static error() { const r = new Response(null, { status: 200 }); r.#status = 0; r.#type = 'error'; return r; }
+  static redirect(url, status = 302) {
+    if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`Invalid redirect status ${status}`);
+    const href = new URL(url).href;
+    return new Response(null, { status, headers: { location: href } });
+  }
+  static json(data, init = {}) {
+    const text = JSON.stringify(data);
+    if (text === undefined) throw new TypeError('Value is not JSON serializable');
+    const headers = new Headers(init && init.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    return new Response(text, Object.assign({}, init, { headers }));
+  }
+  get status() { return this.#status; }
+  get statusText() { return this.#statusText; }
+  get ok() { return this.#status >= 200 && this.#status <= 299; }
+  get headers() { return this.#headers; }
+  get type() { return this.#type; }
+  get url() { return this.#url; }
+  get redirected() { return this.#redirected; }
+  clone() {
+    const r = new Response(null, { status: this.#status === 0 ? 200 : this.#status, statusText: this.#statusText, headers: this.#headers });
+    r[kBody] = cloneBody(this);
+    r.#status = this.#status; r.#type = this.#type; r.#url = this.#url; r.#redirected = this.#redirected;
+    return r;
+  }
+  get [Symbol.toStringTag]() { return 'Response'; }
+}
+define('Response', Response);
+
+const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH'];
+class Request extends BodyMixin {
+  #method; #url; #headers; #signal; #redirect; #init;
+  constructor(input, init = {}) {
+    super();
+    init = init || {};
+    let base = null;
+    if (input instanceof Request) base = input;
+    else {
+      const parsed = ops.urlParse(String(input));
+      if (!parsed) throw new TypeError(`Invalid URL: ${String(input)}`);
+      this.#url = parsed[0];
+    }
+    if (base) this.#url = base.url;
+    let method = init.method !== undefined ? String(init.method) : base ? base.method : 'GET';
+    if (!TOKEN.test(method)) throw new TypeError(`Invalid method: ${method}`);
+    if (METHODS.includes(method.toUpperCase())) method = method.toUpperCase();
+    if (['CONNECT', 'TRACE', 'TRACK'].includes(method.toUpperCase())) throw new TypeError(`Forbidden method: ${method}`);
+    this.#method = method;
+    this.#headers = new Headers(init.headers !== undefined ? init.headers : base ? base.headers : undefined);
+    this.#redirect = init.redirect || (base ? base.redirect : 'follow');
+    this.#signal = init.signal || (base ? base.signal : new AbortController().signal);
+    this.#init = { cache: init.cache || 'default', credentials: init.credentials || 'same-origin', mode: init.mode || 'cors', integrity: init.integrity || '', keepalive: !!init.keepalive, referrer: 'about:client', referrerPolicy: init.referrerPolicy || '', destination: '' };
+    let body = init.body;
+    if (body === undefined && base) {
+      if (base.bodyUsed) throw new TypeError('Request body has already been used');
+      this[kBody] = base[kBody];
+      base[kBody] = { bytes: null, stream: null, used: true };
+      if ((method === 'GET' || method === 'HEAD') && (this[kBody].bytes || this[kBody].stream)) throw new TypeError('Request with GET/HEAD method cannot have body');
+      return;
+    }
+    if (body !== undefined && body !== null && (method === 'GET' || method === 'HEAD')) throw new TypeError('Request with GET/HEAD method cannot have body');
+    initBody(this, body, this.#headers);
+  }
+  static _incoming(method, url, flat, body, signal) {
+    const r = new Request(url, { method, signal });
+    r.#headers = Headers._fromFlat(flat, 'immutable');
+    r[kBody] = { bytes: null, stream: body, used: false };
+    return r;
+  }
+  get method() { return this.#method; }
+  get url() { return this.#url; }
+  get headers() { return this.#headers; }
+  get signal() { return this.#signal; }
+  get redirect() { return this.#redirect; }
+  get cache() { return this.#init.cache; }
+  get credentials() { return this.#init.credentials; }
+  get mode() { return this.#init.mode; }
+  get integrity() { return this.#init.integrity; }
+  get keepalive() { return this.#init.keepalive; }
+  get referrer() { return this.#init.referrer; }
+  get referrerPolicy() { return this.#init.referrerPolicy; }
+  get destination() { return this.#init.destination; }
+  get cf() { return undefined; }
+  clone() {
+    const r = new Request(this.#url, { method: this.#method, headers: this.#headers, redirect: this.#redirect, signal: this.#signal });
+    r[kBody] = cloneBody(this);
+    return r;
+  }
+  get [Symbol.toStringTag]() { return 'Request'; }
+}
+define('Request', Request);
+
+// Streams an outbound request body chunk by chunk while the request is under way.
+async function pumpRequestBody(id, stream) {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const chunk = typeof value === 'string' ? utf8(value) : toBytes(value, 'request body chunk');
+      if (chunk.byteLength) await opAsync(ops.sinkWrite(id, chunk));
+    }
+    ops.sinkClose(id);
+  } catch (e) {
+    ops.sinkClose(id, String(e && e.message || e));
+    reader.cancel(e).catch(() => {});
+  }
+}
+
+async function fetch(input, init = undefined) {
+  const req = new Request(input, init);
+  if (req.signal.aborted) throw req.signal.reason;
+  const b = req[kBody];
+  const streaming = !!b.stream;
+  const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), b.bytes || null, streaming);
+  const done = opAsync(id);
+  if (streaming) pumpRequestBody(id, b.stream);
+  const result = req.signal
+    ? await Promise.race([done, new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }))])
+    : await done;
+  const [status, statusText, flat, rid] = result;
+  const body = NULL_BODY.includes(status) || req.method === 'HEAD' ? null : ridStream(rid);
+  if (!body) ops.bodyCancel(rid);
+  const res = new Response(null, { status: status < 200 ? 200 : status, statusText, headers: Headers._fromFlat(flat, 'none') });
+  res[kBody] = { bytes: null, stream: body, used: false };
+  return Response._internal(res, 'basic', req.url, false);
+}
+define('fetch', fetch);

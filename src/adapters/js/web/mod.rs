@@ -1,0 +1,20 @@
+//! The Web API glue, written once in JS for every engine; it reaches the host only through the `ops` object.
+
+/// The glue as one ES module whose default export is `function(ops) -> host`, `host` being
+/// `{ init, dispatch, complete, timer, abort }`. Engines may compile it once and reuse the bytecode.
+pub fn glue() -> &'static str {
+    concat!(
+        "export default function (ops) {\n",
+        include_str!("core.js"),
+        include_str!("events.js"),
+        include_str!("encoding.js"),
+        include_str!("url.js"),
+        include_str!("streams.js"),
+        include_str!("compression.js"),
+        include_str!("blob.js"),
+        include_str!("fetch.js"),
+        include_str!("crypto.js"),
+        include_str!("host.js"),
+        "\nreturn host;\n}\n"
+    )
+}

@@ -1,0 +1,212 @@
+//! The app runtime port: load app versions, dispatch HTTP requests to them, drain them, read their stats.
+
+use crate::core::{AppName, AppSpec, EnvError};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+use std::collections::BTreeMap;
+use std::fmt;
+use thiserror::Error;
+
+/// A body chunk stream, both for requests into apps and responses out of them; `len` is known for in-memory bodies.
+pub struct Body(BoxStream<'static, Result<Bytes, BodyError>>, Option<u64>);
+
+/// A body that failed part-way (client gone, limit hit, app threw while streaming).
+#[derive(Debug, Clone, Error)]
+#[error("{0}")]
+pub struct BodyError(pub String);
+
+impl Body {
+    pub fn empty() -> Self {
+        Body(stream::empty().boxed(), Some(0))
+    }
+
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        let len = bytes.len() as u64;
+        Body(stream::once(async move { Ok(bytes) }).boxed(), Some(len))
+    }
+
+    pub fn from_stream(s: impl Stream<Item = Result<Bytes, BodyError>> + Send + 'static) -> Self {
+        Body(s.boxed(), None)
+    }
+
+    /// The body's length when it is held in memory (`from_bytes`, `empty`); `None` for streams.
+    pub fn known_len(&self) -> Option<u64> {
+        self.1
+    }
+
+    pub fn into_stream(self) -> BoxStream<'static, Result<Bytes, BodyError>> {
+        self.0
+    }
+
+    /// Reads the whole body (tests and small bodies only).
+    pub async fn collect(self) -> Result<Bytes, BodyError> {
+        let mut out = Vec::new();
+        let mut s = self.0;
+        while let Some(chunk) = s.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out.into())
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Body(..)")
+    }
+}
+
+/// One version of an app's code: its spec plus every module file (path relative to the app folder -> source).
+#[derive(Debug, Clone)]
+pub struct AppVersion {
+    pub spec: AppSpec,
+    pub modules: BTreeMap<String, String>,
+}
+
+/// The limits a runtime enforces; each termination names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    Cpu,
+    Wall,
+    Memory,
+    Subrequests,
+    RequestBody,
+    Env,
+    Startup,
+    WaitUntil,
+}
+
+impl Limit {
+    pub const ALL: [Limit; 8] = [
+        Limit::Cpu,
+        Limit::Wall,
+        Limit::Memory,
+        Limit::Subrequests,
+        Limit::RequestBody,
+        Limit::Env,
+        Limit::Startup,
+        Limit::WaitUntil,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::Cpu => "cpu",
+            Limit::Wall => "wall",
+            Limit::Memory => "memory",
+            Limit::Subrequests => "subrequests",
+            Limit::RequestBody => "request_body",
+            Limit::Env => "env",
+            Limit::Startup => "startup",
+            Limit::WaitUntil => "wait_until",
+        }
+    }
+
+    /// The HTTP status a request terminated by this limit answers.
+    pub fn status(self) -> http::StatusCode {
+        match self {
+            Limit::Wall => http::StatusCode::GATEWAY_TIMEOUT,
+            Limit::RequestBody => http::StatusCode::PAYLOAD_TOO_LARGE,
+            _ => http::StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Limit::ALL.iter().position(|l| *l == self).unwrap_or(0)
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("app {0} is not loaded")]
+    NotLoaded(String),
+    #[error("{limit} limit exceeded: {msg}")]
+    Limit { limit: Limit, msg: String },
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error("app {app} failed to load: {msg}")]
+    Load { app: String, msg: String },
+    #[error("app threw: {0}")]
+    Exception(String),
+    #[error("app {0} is draining")]
+    Draining(String),
+    #[error("runtime failed: {0}")]
+    Engine(String),
+}
+
+impl RuntimeError {
+    pub fn limit(&self) -> Option<Limit> {
+        match self {
+            RuntimeError::Limit { limit, .. } => Some(*limit),
+            RuntimeError::Env(_) => Some(Limit::Env),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            RuntimeError::Limit { limit, .. } => limit.status(),
+            RuntimeError::NotLoaded(_) => http::StatusCode::NOT_FOUND,
+            RuntimeError::Draining(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The client's answer: `{ ok:false, status, msg }`, plus `limit` when a limit ended the request.
+    pub fn to_response(&self) -> http::Response<Body> {
+        let status = self.status();
+        let mut body =
+            serde_json::json!({ "ok": false, "status": status.as_u16(), "msg": self.to_string() });
+        if let Some(limit) = self.limit() {
+            body["limit"] = serde_json::Value::String(limit.as_str().to_string());
+        }
+        let mut res = http::Response::new(Body::from_bytes(body.to_string()));
+        *res.status_mut() = status;
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        res
+    }
+}
+
+/// Counters of one app, summed over its isolates and versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppStats {
+    pub heap_bytes: u64,
+    pub cpu_micros: u64,
+    pub requests: u64,
+    pub isolates: u64,
+    /// Terminations per limit name (`cpu`, `wall`, `memory`, ...); limits never hit are absent.
+    pub terminations: BTreeMap<&'static str, u64>,
+}
+
+/// Contract:
+/// - `load` checks env against the limits (naming app and var), compiles every module and evaluates them once under
+///   the start-up CPU limit; a failure (`Env`, `Load`, `Limit{Startup}`) leaves any previous version serving. A new version replaces the old one for new requests; in-flight ones finish on the old.
+/// - `dispatch` runs the app's default export's `fetch(request, env, ctx)`; a body larger than the app's
+///   `request_body_bytes` is refused with `Limit{RequestBody}` before the app runs. A request exceeding CPU, wall or
+///   memory ends with `Limit{..}` (the isolate is replaced after `Memory`); a throw or rejection ends with
+///   `Exception` and the isolate keeps serving. One app's termination never affects another app.
+/// - Response bodies stream: the app's chunks reach the caller as it writes them.
+/// - `unload` stops new requests to the app and returns when in-flight requests are done (bounded by the wall limit).
+/// - `stats` counts requests, CPU, heap and terminations per limit.
+#[async_trait]
+pub trait AppRuntime: Send + Sync + 'static {
+    /// Name of the engine behind this runtime (`quickjs`, `v8`).
+    fn engine(&self) -> &'static str;
+    async fn load(&self, app: AppVersion) -> Result<(), RuntimeError>;
+    async fn dispatch(
+        &self,
+        app: &AppName,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, RuntimeError>;
+    async fn unload(&self, app: &AppName) -> Result<(), RuntimeError>;
+    async fn stats(&self, app: &AppName) -> Result<AppStats, RuntimeError>;
+}

@@ -1,0 +1,56 @@
+//! Runtime suite: the same app behaviours run against every JS engine compiled in, through the runtime port.
+//!
+//! `runtime_suite!(engine, factory)` makes one `#[tokio::test]` per behaviour in `web.rs` and `limits.rs`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod harness;
+mod limits;
+mod web;
+
+macro_rules! runtime_suite {
+    ($engine:ident, $factory:expr) => {
+        mod $engine {
+            use std::sync::Arc;
+            use nano::ports::AppRuntime;
+            fn make_with(options: nano::adapters::js::RuntimeOptions) -> Arc<dyn AppRuntime> {
+                ($factory)(options)
+            }
+            fn make() -> Arc<dyn AppRuntime> {
+                make_with(nano::adapters::js::RuntimeOptions { threads: 1, ..Default::default() })
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn idle_isolates_are_evicted() {
+                crate::limits::idle_isolates_are_evicted(make_with).await;
+            }
+            runtime_suite!(@each make; web: [
+                hello_world, request_fields, post_bodies, response_helpers, headers_behaviour,
+                streaming_response_is_not_buffered, large_streaming_response, request_body_streams,
+                streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, base64_behaviour,
+                timers_behaviour, microtasks_and_clone, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
+                fetch_outbound, relative_imports, console_and_performance,
+            ]);
+            runtime_suite!(@each make; limits: [
+                cpu_limit_spares_other_apps, background_work_is_cpu_limited, memory_limit_replaces_isolate, wall_limit, subrequest_limit,
+                request_signal_aborts_when_the_request_ends, request_body_limit, env_limits_name_app_and_var, startup_limit, load_errors,
+                env_isolation, wait_until_runs_after_response, exceptions_give_500_and_isolate_survives,
+                concurrent_requests_interleave_in_one_isolate, reload_lets_in_flight_requests_finish,
+                unload_and_reload, stats_count_requests_and_terminations, logs_name_app_tenant_and_request,
+            ]);
+        }
+    };
+    (@each $make:ident; $module:ident: [$($t:ident),* $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $t() {
+                crate::$module::$t(&$make()).await;
+            }
+        )*
+    };
+}
+
+runtime_suite!(quickjs, |options| Arc::new(
+    nano::adapters::js::JsRuntime::<nano::adapters::js::quickjs::QuickJs>::with_options(options)
+        .expect("quickjs runtime")
+));
