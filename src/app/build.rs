@@ -3,9 +3,9 @@
 use super::config::{Config, Profile};
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
-use crate::adapters::sqlite::SqliteRegistry;
+use crate::adapters::sqlite::{SqliteCache, SqliteRegistry};
 use crate::core::TenantId;
-use crate::ports::{Registry, Services};
+use crate::ports::{CacheStore, Registry, Services};
 use std::sync::Arc;
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
@@ -41,8 +41,19 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
+        let cache: Option<Arc<dyn CacheStore>> = if config.services.cache {
+            Some(Arc::new(
+                SqliteCache::open(&config.data_dir.join("cache.db"))
+                    .await
+                    .map_err(|e| {
+                        BuildError(format!("cache in {}: {e}", config.data_dir.display()))
+                    })?,
+            ))
+        } else {
+            None
+        };
         Ok(Self {
-            services: Services { registry },
+            services: Services { registry, cache },
             config,
         })
     }

@@ -26,4 +26,5 @@ macro_rules! contract_suite {
     };
 }
 
+mod cache;
 mod registry;

@@ -2,6 +2,7 @@
 //! services REST API (hyper's wire contract), maps port errors to hyper's `{ ok, status, msg }`, and drains on shutdown.
 
 pub mod body;
+mod cache;
 pub mod request;
 pub mod response;
 mod root;

@@ -104,8 +104,13 @@ async fn route_service(
     service: &str,
     req: ServiceRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let _ = (services, service, req);
-    Ok(not_found())
+    match service {
+        "cache" => match &services.cache {
+            Some(cache) => super::cache::route(cache.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
+        _ => Ok(not_found()),
+    }
 }
 
 fn decode(s: &str) -> String {

@@ -1,8 +1,10 @@
 //! SQLite adapters (sqlx): the dev profile's registry and, per service, its stores.
 
+mod cache;
 mod migrate;
 mod pool;
 mod registry;
 
+pub use cache::{SqliteCache, DEFAULT_PURGE_EVERY as CACHE_PURGE_EVERY};
 pub use pool::{open_pool, Durability};
 pub use registry::SqliteRegistry;
