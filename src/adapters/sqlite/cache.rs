@@ -1,5 +1,6 @@
 //! The cache port on SQLite: stores and entries in `cache.db`, TTL checked on read and purged in the background.
 
+use super::cache_hot::{entry_key, HotEntries};
 use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
 use crate::core::{DomainName, HostScope};
@@ -7,6 +8,7 @@ use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
 use sqlx::SqlitePool;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 const MIGRATIONS: &[(&str, &str)] = &[(
@@ -19,8 +21,11 @@ pub const DEFAULT_PURGE_EVERY: Duration = Duration::from_secs(1);
 /// Expired rows deleted per purge statement, so a purge never holds the write lock for long.
 const PURGE_BATCH: i64 = 500;
 
+/// Cache stores in SQLite, with recently read entries also kept in memory (`cache_hot`). Only this value writes
+/// the file while it is open.
 pub struct SqliteCache {
     pool: SqlitePool,
+    hot: Arc<HotEntries>,
     purger: tokio::task::JoinHandle<()>,
 }
 
@@ -73,8 +78,9 @@ impl SqliteCache {
         let pool = open_pool(path, Durability::Normal, MIGRATIONS)
             .await
             .map_err(backend)?;
-        let purger = tokio::spawn(purge_loop(pool.clone(), purge_every));
-        Ok(Self { pool, purger })
+        let hot = Arc::new(HotEntries::default());
+        let purger = tokio::spawn(purge_loop(pool.clone(), hot.clone(), purge_every));
+        Ok(Self { pool, hot, purger })
     }
 
     async fn store_exists(
@@ -104,11 +110,12 @@ impl SqliteCache {
 /// Deletes expired entries of every tenant in small batches, forever (the task is aborted with the adapter).
 /// This maintenance statement is the one that does not filter on `host`: it reads nothing and removes only rows
 /// whose own expiry has passed.
-async fn purge_loop(pool: SqlitePool, every: Duration) {
+async fn purge_loop(pool: SqlitePool, hot: Arc<HotEntries>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        hot.purge(now_ms());
         loop {
             let done = sqlx::query(
                 "DELETE FROM cache_entries WHERE (host, store, key) IN \
@@ -175,7 +182,10 @@ impl CacheStore for SqliteCache {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        self.hot
+            .forget_prefix(&entry_key(scope.host(), store.as_str(), ""));
+        Ok(())
     }
 
     async fn create(
@@ -208,6 +218,8 @@ impl CacheStore for SqliteCache {
             self.require_store(scope, store).await?;
             return Err(CacheError::KeyExists);
         }
+        self.hot
+            .forget(&entry_key(scope.host(), store.as_str(), key));
         Ok(())
     }
 
@@ -217,22 +229,33 @@ impl CacheStore for SqliteCache {
         store: &DomainName,
         key: &str,
     ) -> Result<Option<CacheValue>, CacheError> {
-        let row: (Option<i64>, Option<String>) = sqlx::query_as(
-            "SELECT (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2), \
-                    (SELECT value FROM cache_entries WHERE host = ?1 AND store = ?2 AND key = ?3 \
-                       AND (expires_ms IS NULL OR expires_ms > ?4))",
+        let now = now_ms();
+        let hot_key = entry_key(scope.host(), store.as_str(), key);
+        let ticket = match self.hot.lookup(&hot_key, now) {
+            Ok(value) => return Ok(Some((*value).clone())),
+            Err(ticket) => ticket,
+        };
+        let row: (Option<i64>, Option<String>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2), e.value, e.expires_ms \
+             FROM (SELECT 1) LEFT JOIN cache_entries e ON e.host = ?1 AND e.store = ?2 AND e.key = ?3 \
+               AND (e.expires_ms IS NULL OR e.expires_ms > ?4)",
         )
         .bind(scope.host())
         .bind(store.as_str())
         .bind(key)
-        .bind(now_ms())
+        .bind(now)
         .fetch_one(&self.pool)
         .await
         .map_err(backend)?;
         match row {
-            (None, _) => Err(CacheError::StoreNotFound),
-            (Some(_), None) => Ok(None),
-            (Some(_), Some(text)) => parse_value(&text).map(Some),
+            (None, _, _) => Err(CacheError::StoreNotFound),
+            (Some(_), None, _) => Ok(None),
+            (Some(_), Some(text), expires_ms) => {
+                let value = parse_value(&text)?;
+                self.hot
+                    .remember(ticket, hot_key, Arc::new(value.clone()), expires_ms);
+                Ok(Some(value))
+            }
         }
     }
 
@@ -262,6 +285,8 @@ impl CacheStore for SqliteCache {
         if done.rows_affected() == 0 {
             return Err(CacheError::StoreNotFound);
         }
+        self.hot
+            .forget(&entry_key(scope.host(), store.as_str(), key));
         Ok(())
     }
 
@@ -279,6 +304,8 @@ impl CacheStore for SqliteCache {
                 .execute(&self.pool)
                 .await
                 .map_err(backend)?;
+        self.hot
+            .forget(&entry_key(scope.host(), store.as_str(), key));
         if done.rows_affected() == 0 {
             self.require_store(scope, store).await?;
         }

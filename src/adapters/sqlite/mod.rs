@@ -1,6 +1,7 @@
 //! SQLite adapters (sqlx): the dev profile's registry and, per service, its stores.
 
 mod cache;
+mod cache_hot;
 mod migrate;
 mod pool;
 mod registry;
