@@ -3,10 +3,18 @@
 use super::config::{Config, Profile};
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
-use crate::adapters::sqlite::{SqliteCache, SqliteRegistry};
+use crate::adapters::http_client::ReqwestWebhook;
+use crate::adapters::sqlite::{SqliteCache, SqliteQueue, SqliteRegistry};
 use crate::core::TenantId;
-use crate::ports::{CacheStore, Registry, Services};
+use crate::ports::{CacheStore, QueueStore, Registry, Services};
 use std::sync::Arc;
+use std::time::Duration;
+
+#[path = "queue_delivery.rs"]
+pub mod queue_delivery;
+
+/// How long one queue delivery may take (connect, send, answer) before it counts as failed.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
 pub struct App {
@@ -52,8 +60,26 @@ impl App {
         } else {
             None
         };
+        let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
+            let store = SqliteQueue::open(&config.data_dir.join("queue.db"))
+                .await
+                .map_err(|e| BuildError(format!("queue in {}: {e}", config.data_dir.display())))?;
+            let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
+                .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
+            Some(queue_delivery::start(
+                Arc::new(store),
+                Arc::new(sender),
+                registry.clone(),
+            ))
+        } else {
+            None
+        };
         Ok(Self {
-            services: Services { registry, cache },
+            services: Services {
+                registry,
+                cache,
+                queue,
+            },
             config,
         })
     }

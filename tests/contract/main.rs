@@ -27,4 +27,5 @@ macro_rules! contract_suite {
 }
 
 mod cache;
+mod queue;
 mod registry;

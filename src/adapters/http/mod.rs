@@ -3,6 +3,8 @@
 
 pub mod body;
 mod cache;
+mod js_json;
+mod queue;
 pub mod request;
 pub mod response;
 mod root;

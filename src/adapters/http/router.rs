@@ -109,6 +109,10 @@ async fn route_service(
             Some(cache) => super::cache::route(cache.as_ref(), req).await,
             None => Ok(not_found()),
         },
+        "queue" => match &services.queue {
+            Some(queue) => super::queue::route(queue.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
         _ => Ok(not_found()),
     }
 }

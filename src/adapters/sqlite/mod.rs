@@ -4,8 +4,10 @@ mod cache;
 mod cache_hot;
 mod migrate;
 mod pool;
+mod queue;
 mod registry;
 
 pub use cache::{SqliteCache, DEFAULT_PURGE_EVERY as CACHE_PURGE_EVERY};
 pub use pool::{open_pool, Durability};
+pub use queue::SqliteQueue;
 pub use registry::SqliteRegistry;
