@@ -5,4 +5,6 @@ mod support;
 
 mod cache;
 mod lifecycle;
+mod queue;
+mod receiver;
 mod root;

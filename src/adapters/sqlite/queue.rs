@@ -165,7 +165,16 @@ impl QueueStore for SqliteQueue {
         body: Bytes,
         now_ms: i64,
     ) -> Result<i64, QueueError> {
+        // Every write transaction starts with a write, so it waits for the lock instead of failing with "locked".
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO queue_ids (host, last_id) VALUES (?, 1) \
+             ON CONFLICT (host) DO UPDATE SET last_id = last_id + 1 RETURNING last_id",
+        )
+        .bind(scope.host())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
         let exists: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM queues WHERE host = ? AND name = ?")
                 .bind(scope.host())
@@ -176,14 +185,6 @@ impl QueueStore for SqliteQueue {
         if exists.is_none() {
             return Err(QueueError::QueueNotFound);
         }
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO queue_ids (host, last_id) VALUES (?, 1) \
-             ON CONFLICT (host) DO UPDATE SET last_id = last_id + 1 RETURNING last_id",
-        )
-        .bind(scope.host())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
         sqlx::query(
             "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, next_ms) \
              VALUES (?, ?, ?, ?, 'READY', ?, ?)",
@@ -309,16 +310,6 @@ impl QueueStore for SqliteQueue {
         limit: u32,
     ) -> Result<Vec<Claimed>, QueueError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let Some(queue) = sqlx::query("SELECT * FROM queues WHERE host = ? AND name = ?")
-            .bind(scope.host())
-            .bind(name.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?
-        else {
-            return Ok(Vec::new());
-        };
-        let config = config_from(&queue)?;
         let rows = sqlx::query(&format!(
             "UPDATE queue_jobs SET claimed = 1 WHERE host = ?1 AND id IN \
                (SELECT id FROM queue_jobs WHERE host = ?1 AND queue = ?2 AND status = 'READY' \
@@ -332,6 +323,17 @@ impl QueueStore for SqliteQueue {
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
+        if rows.is_empty() {
+            tx.commit().await.map_err(backend)?;
+            return Ok(Vec::new());
+        }
+        let queue = sqlx::query("SELECT * FROM queues WHERE host = ? AND name = ?")
+            .bind(scope.host())
+            .bind(name.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let config = config_from(&queue)?;
         tx.commit().await.map_err(backend)?;
         let mut jobs = rows.iter().map(job_from).collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
