@@ -10,3 +10,4 @@ mod support;
 mod cache;
 mod harness;
 mod info;
+mod queue;
