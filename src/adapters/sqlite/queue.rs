@@ -22,6 +22,8 @@ const JOB_COLUMNS: &str =
 
 pub struct SqliteQueue {
     pool: SqlitePool,
+    /// Writers take turns here rather than in SQLite's busy handler, which sleeps and retries under contention.
+    writer: tokio::sync::Mutex<()>,
 }
 
 fn backend(e: sqlx::Error) -> QueueError {
@@ -68,7 +70,10 @@ impl SqliteQueue {
             .execute(&pool)
             .await
             .map_err(backend)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: tokio::sync::Mutex::new(()),
+        })
     }
 
     async fn queue_exists(&self, scope: &HostScope, name: &DomainName) -> Result<bool, QueueError> {
@@ -117,6 +122,7 @@ impl QueueStore for SqliteQueue {
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError> {
+        let _write = self.writer.lock().await;
         let done = sqlx::query(
             "INSERT INTO queues (host, name, target, secret, max_attempts, backoff_ms, concurrency, created_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -139,6 +145,7 @@ impl QueueStore for SqliteQueue {
     }
 
     async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError> {
+        let _write = self.writer.lock().await;
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let done = sqlx::query("DELETE FROM queues WHERE host = ? AND name = ?")
             .bind(scope.host())
@@ -165,6 +172,7 @@ impl QueueStore for SqliteQueue {
         body: Bytes,
         now_ms: i64,
     ) -> Result<i64, QueueError> {
+        let _write = self.writer.lock().await;
         // Every write transaction starts with a write, so it waits for the lock instead of failing with "locked".
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let (id,): (i64,) = sqlx::query_as(
@@ -248,6 +256,7 @@ impl QueueStore for SqliteQueue {
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
+        let _write = self.writer.lock().await;
         let done = sqlx::query("DELETE FROM queue_jobs WHERE host = ? AND queue = ? AND id = ?")
             .bind(scope.host())
             .bind(name.as_str())
@@ -262,6 +271,7 @@ impl QueueStore for SqliteQueue {
     }
 
     async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError> {
+        let _write = self.writer.lock().await;
         let done = sqlx::query(
             "UPDATE queue_jobs SET status = 'READY', attempts = 0, next_ms = ? \
              WHERE host = ? AND queue = ? AND id = ?",
@@ -309,6 +319,7 @@ impl QueueStore for SqliteQueue {
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<Claimed>, QueueError> {
+        let _write = self.writer.lock().await;
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let rows = sqlx::query(&format!(
             "UPDATE queue_jobs SET claimed = 1 WHERE host = ?1 AND id IN \
@@ -352,6 +363,7 @@ impl QueueStore for SqliteQueue {
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
+        let _write = self.writer.lock().await;
         sqlx::query("DELETE FROM queue_jobs WHERE host = ? AND queue = ? AND id = ?")
             .bind(scope.host())
             .bind(name.as_str())
@@ -369,6 +381,7 @@ impl QueueStore for SqliteQueue {
         id: i64,
         failure: &Failure,
     ) -> Result<(), QueueError> {
+        let _write = self.writer.lock().await;
         sqlx::query(
             "UPDATE queue_jobs SET claimed = 0, attempts = attempts + 1, last_status = ?1, last_error = ?2, \
                status = CASE WHEN ?3 IS NULL THEN 'ERROR' ELSE 'READY' END, next_ms = COALESCE(?3, next_ms) \
