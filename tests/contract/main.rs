@@ -29,3 +29,4 @@ macro_rules! contract_suite {
 mod cache;
 mod queue;
 mod registry;
+mod webhook;
