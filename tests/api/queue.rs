@@ -442,12 +442,18 @@ async fn ready_jobs_survive_kill_9_and_are_delivered_after_restart() {
     let mut nano = spawn_nano(port, &data);
     wait_until_up(&format!("{base}/healthz")).await;
     let http = client();
+    let (_, root) = call(http.get(format!("{base}/"))).await;
+    assert!(
+        root["services"].as_array().is_some_and(|s| s.contains(&json!("queue"))),
+        "{} serves no queue: {root}",
+        nano_bin().display()
+    );
     let url = format!("{base}/queue/jobs");
-    let (status, _) = call(http.put(&url).json(&json!({
+    let (status, b) = call(http.put(&url).json(&json!({
         "target": receiver.url, "secret": secret, "concurrency": 4, "backoffMs": 50
     })))
     .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(status, StatusCode::CREATED, "{b}");
     for n in 0..20 {
         let (status, _) = call(http.post(&url).json(&json!({"n": n}))).await;
         assert_eq!(status, StatusCode::CREATED);
