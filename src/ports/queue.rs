@@ -108,7 +108,7 @@ pub struct Failure {
     pub retry_at_ms: Option<i64>,
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum QueueError {
     #[error("queue already exists")]
     QueueExists,

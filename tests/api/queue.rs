@@ -412,8 +412,8 @@ fn chrono_ms() -> i64 {
         .as_millis() as i64
 }
 
-fn spawn_nano(port: u16, data: &std::path::Path) -> tokio::process::Child {
-    tokio::process::Command::new(nano_bin())
+fn spawn_nano(bin: &std::path::Path, port: u16, data: &std::path::Path) -> tokio::process::Child {
+    tokio::process::Command::new(bin)
         .args([
             "run",
             "--profile",
@@ -430,6 +430,27 @@ fn spawn_nano(port: u16, data: &std::path::Path) -> tokio::process::Child {
         .unwrap()
 }
 
+/// Waits for the nano on `port` and checks it is the one serving `data` with a queue service: `GET /queue` lists
+/// `queues` (a port reused by another test, or a binary built without the queue, would fail here).
+async fn wait_for_nano(port: u16, child: &mut tokio::process::Child, queues: &[&str]) -> String {
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_up(&format!("{base}/healthz")).await;
+    assert!(child.try_wait().unwrap().is_none(), "nano exited at start");
+    let (status, listed) = call(client().get(format!("{base}/queue"))).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{} serves no queue: {listed}",
+        nano_bin().display()
+    );
+    assert_eq!(
+        listed["queues"],
+        json!(queues),
+        "another nano answers on {port}"
+    );
+    base
+}
+
 #[tokio::test]
 async fn ready_jobs_survive_kill_9_and_are_delivered_after_restart() {
     // The target first hangs, so jobs are in flight (claimed) when nano is killed.
@@ -437,17 +458,13 @@ async fn ready_jobs_survive_kill_9_and_are_delivered_after_restart() {
     let secret = "restart-secret";
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    // One copy of the binary for both runs, so a rebuild meanwhile cannot swap it.
+    let bin = dir.path().join("nano");
+    std::fs::copy(nano_bin(), &bin).unwrap();
     let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut nano = spawn_nano(port, &data);
-    wait_until_up(&format!("{base}/healthz")).await;
+    let mut nano = spawn_nano(&bin, port, &data);
+    let base = wait_for_nano(port, &mut nano, &[]).await;
     let http = client();
-    let (_, root) = call(http.get(format!("{base}/"))).await;
-    assert!(
-        root["services"].as_array().is_some_and(|s| s.contains(&json!("queue"))),
-        "{} serves no queue: {root}",
-        nano_bin().display()
-    );
     let url = format!("{base}/queue/jobs");
     let (status, b) = call(http.put(&url).json(&json!({
         "target": receiver.url, "secret": secret, "concurrency": 4, "backoffMs": 50
@@ -469,8 +486,10 @@ async fn ready_jobs_survive_kill_9_and_are_delivered_after_restart() {
     );
 
     receiver.answer_with(|_, _| Answer::Status(200));
-    let mut nano = spawn_nano(port, &data);
-    wait_until_up(&format!("{base}/healthz")).await;
+    let port = free_port();
+    let mut nano = spawn_nano(&bin, port, &data);
+    let base = wait_for_nano(port, &mut nano, &["jobs"]).await;
+    let url = format!("{base}/queue/jobs");
     let want: std::collections::BTreeSet<i64> = (0..20).collect();
     let hits = receiver
         .wait_for("all 20 jobs after the restart", |h| numbers(h) == want)

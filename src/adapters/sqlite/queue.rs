@@ -24,7 +24,28 @@ pub struct SqliteQueue {
     pool: SqlitePool,
     /// Writers take turns here rather than in SQLite's busy handler, which sleeps and retries under contention.
     writer: tokio::sync::Mutex<()>,
+    /// Delivered jobs waiting to be deleted together (`delivered`'s group commit).
+    removals: std::sync::Mutex<Vec<Removal>>,
+    /// Jobs waiting to be stored together (`enqueue`'s group commit).
+    inserts: std::sync::Mutex<Vec<Insert>>,
 }
+
+/// A job to store and who to tell its id.
+struct Insert {
+    host: String,
+    queue: String,
+    body: Bytes,
+    now_ms: i64,
+    done: tokio::sync::oneshot::Sender<Result<i64, QueueError>>,
+}
+
+/// A delivered job to delete (tenant, queue, id) and who to tell when it is gone.
+type Removal = (
+    String,
+    String,
+    i64,
+    tokio::sync::oneshot::Sender<Result<(), QueueError>>,
+);
 
 fn backend(e: sqlx::Error) -> QueueError {
     QueueError::Backend(e.to_string())
@@ -73,6 +94,8 @@ impl SqliteQueue {
         Ok(Self {
             pool,
             writer: tokio::sync::Mutex::new(()),
+            removals: std::sync::Mutex::new(Vec::new()),
+            inserts: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -93,6 +116,76 @@ impl SqliteQueue {
         } else {
             Err(QueueError::QueueNotFound)
         }
+    }
+
+    fn lock_removals(&self) -> std::sync::MutexGuard<'_, Vec<Removal>> {
+        self.removals.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deletes delivered jobs in one transaction (the caller holds the writer's turn).
+    async fn remove_batch(&self, batch: &[Removal]) -> Result<(), QueueError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for (host, queue, id, _) in batch {
+            sqlx::query("DELETE FROM queue_jobs WHERE host = ? AND queue = ? AND id = ?")
+                .bind(host)
+                .bind(queue)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    fn lock_inserts(&self) -> std::sync::MutexGuard<'_, Vec<Insert>> {
+        self.inserts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores enqueued jobs in one transaction (the caller holds the writer's turn): each gets a new id, or
+    /// `QueueNotFound` when its queue does not exist. An SQL error fails the whole batch.
+    async fn insert_batch(
+        &self,
+        batch: &[Insert],
+    ) -> Result<Vec<Result<i64, QueueError>>, QueueError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut ids = Vec::with_capacity(batch.len());
+        for insert in batch {
+            let exists: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM queues WHERE host = ? AND name = ?")
+                    .bind(&insert.host)
+                    .bind(&insert.queue)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if exists.is_none() {
+                ids.push(Err(QueueError::QueueNotFound));
+                continue;
+            }
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO queue_ids (host, last_id) VALUES (?, 1) \
+                 ON CONFLICT (host) DO UPDATE SET last_id = last_id + 1 RETURNING last_id",
+            )
+            .bind(&insert.host)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            sqlx::query(
+                "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, next_ms) \
+                 VALUES (?, ?, ?, ?, 'READY', ?, ?)",
+            )
+            .bind(&insert.host)
+            .bind(id)
+            .bind(&insert.queue)
+            .bind(insert.body.as_ref())
+            .bind(insert.now_ms)
+            .bind(insert.now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            ids.push(Ok(id));
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(ids)
     }
 
     /// The error for a job statement that touched no row: the queue or the job is missing.
@@ -172,42 +265,36 @@ impl QueueStore for SqliteQueue {
         body: Bytes,
         now_ms: i64,
     ) -> Result<i64, QueueError> {
-        let _write = self.writer.lock().await;
-        // Every write transaction starts with a write, so it waits for the lock instead of failing with "locked".
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO queue_ids (host, last_id) VALUES (?, 1) \
-             ON CONFLICT (host) DO UPDATE SET last_id = last_id + 1 RETURNING last_id",
-        )
-        .bind(scope.host())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let exists: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM queues WHERE host = ? AND name = ?")
-                .bind(scope.host())
-                .bind(name.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
-        if exists.is_none() {
-            return Err(QueueError::QueueNotFound);
+        // Group commit, as for removals: one transaction (one sync to disk) for every enqueue waiting its turn.
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        self.lock_inserts().push(Insert {
+            host: scope.host().to_string(),
+            queue: name.to_string(),
+            body,
+            now_ms,
+            done: done_tx,
+        });
+        {
+            let _write = self.writer.lock().await;
+            let batch = std::mem::take(&mut *self.lock_inserts());
+            if !batch.is_empty() {
+                match self.insert_batch(&batch).await {
+                    Ok(ids) => {
+                        for (insert, id) in batch.into_iter().zip(ids) {
+                            let _ = insert.done.send(id);
+                        }
+                    }
+                    Err(e) => {
+                        for insert in batch {
+                            let _ = insert.done.send(Err(e.clone()));
+                        }
+                    }
+                }
+            }
         }
-        sqlx::query(
-            "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, next_ms) \
-             VALUES (?, ?, ?, ?, 'READY', ?, ?)",
-        )
-        .bind(scope.host())
-        .bind(id)
-        .bind(name.as_str())
-        .bind(body.as_ref())
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(id)
+        done_rx
+            .await
+            .unwrap_or_else(|_| Err(QueueError::Backend("enqueue was dropped".into())))
     }
 
     async fn list_jobs(
@@ -363,15 +450,24 @@ impl QueueStore for SqliteQueue {
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
-        let _write = self.writer.lock().await;
-        sqlx::query("DELETE FROM queue_jobs WHERE host = ? AND queue = ? AND id = ?")
-            .bind(scope.host())
-            .bind(name.as_str())
-            .bind(id)
-            .execute(&self.pool)
+        // Group commit: removals that arrive while another write runs are deleted together, in one transaction,
+        // by whichever caller gets the writer's turn first; the others find their removal done.
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        self.lock_removals()
+            .push((scope.host().to_string(), name.to_string(), id, done_tx));
+        {
+            let _write = self.writer.lock().await;
+            let batch = std::mem::take(&mut *self.lock_removals());
+            if !batch.is_empty() {
+                let result = self.remove_batch(&batch).await;
+                for (_, _, _, done) in batch {
+                    let _ = done.send(result.clone());
+                }
+            }
+        }
+        done_rx
             .await
-            .map_err(backend)?;
-        Ok(())
+            .unwrap_or_else(|_| Err(QueueError::Backend("removal was dropped".into())))
     }
 
     async fn failed(
