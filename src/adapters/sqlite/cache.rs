@@ -26,6 +26,8 @@ const PURGE_BATCH: i64 = 500;
 pub struct SqliteCache {
     pool: SqlitePool,
     hot: Arc<HotEntries>,
+    /// Writers take turns here rather than in SQLite's busy handler, which sleeps and retries under contention.
+    writer: tokio::sync::Mutex<()>,
     purger: tokio::task::JoinHandle<()>,
 }
 
@@ -80,7 +82,12 @@ impl SqliteCache {
             .map_err(backend)?;
         let hot = Arc::new(HotEntries::default());
         let purger = tokio::spawn(purge_loop(pool.clone(), hot.clone(), purge_every));
-        Ok(Self { pool, hot, purger })
+        Ok(Self {
+            pool,
+            hot,
+            writer: tokio::sync::Mutex::new(()),
+            purger,
+        })
     }
 
     async fn store_exists(
@@ -150,6 +157,7 @@ impl CacheStore for SqliteCache {
     }
 
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+        let _write = self.writer.lock().await;
         let done = sqlx::query(
             "INSERT INTO cache_stores (host, name, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
@@ -166,6 +174,7 @@ impl CacheStore for SqliteCache {
     }
 
     async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+        let _write = self.writer.lock().await;
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let done = sqlx::query("DELETE FROM cache_stores WHERE host = ? AND name = ?")
             .bind(scope.host())
@@ -196,6 +205,7 @@ impl CacheStore for SqliteCache {
         value: &CacheValue,
         ttl_ms: Option<u64>,
     ) -> Result<(), CacheError> {
+        let _write = self.writer.lock().await;
         // One statement: inserts only into an existing store, and replaces only an expired key.
         let done = sqlx::query(
             "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
@@ -267,6 +277,7 @@ impl CacheStore for SqliteCache {
         value: &CacheValue,
         ttl_ms: Option<u64>,
     ) -> Result<(), CacheError> {
+        let _write = self.writer.lock().await;
         let done = sqlx::query(
             "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
              SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
@@ -296,6 +307,7 @@ impl CacheStore for SqliteCache {
         store: &DomainName,
         key: &str,
     ) -> Result<(), CacheError> {
+        let _write = self.writer.lock().await;
         let done =
             sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ? AND key = ?")
                 .bind(scope.host())
