@@ -6,7 +6,7 @@ use super::pool::{open_pool, Durability};
 use crate::core::{DomainName, HostScope};
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
-use sqlx::SqlitePool;
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,8 +26,9 @@ const PURGE_BATCH: i64 = 500;
 pub struct SqliteCache {
     pool: SqlitePool,
     hot: Arc<HotEntries>,
-    /// Writers take turns here rather than in SQLite's busy handler, which sleeps and retries under contention.
-    writer: tokio::sync::Mutex<()>,
+    /// The one connection that writes: writers take turns on it rather than in SQLite's busy handler (which sleeps
+    /// and retries under contention), and skip the pool's per-acquire round trips.
+    writer: tokio::sync::Mutex<SqliteConnection>,
     purger: tokio::task::JoinHandle<()>,
 }
 
@@ -80,12 +81,13 @@ impl SqliteCache {
         let pool = open_pool(path, Durability::Normal, MIGRATIONS)
             .await
             .map_err(backend)?;
+        let writer = pool.acquire().await.map_err(backend)?.detach();
         let hot = Arc::new(HotEntries::default());
         let purger = tokio::spawn(purge_loop(pool.clone(), hot.clone(), purge_every));
         Ok(Self {
             pool,
             hot,
-            writer: tokio::sync::Mutex::new(()),
+            writer: tokio::sync::Mutex::new(writer),
             purger,
         })
     }
@@ -157,14 +159,14 @@ impl CacheStore for SqliteCache {
     }
 
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
-        let _write = self.writer.lock().await;
+        let mut conn = self.writer.lock().await;
         let done = sqlx::query(
             "INSERT INTO cache_stores (host, name, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(scope.host())
         .bind(store.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -174,8 +176,8 @@ impl CacheStore for SqliteCache {
     }
 
     async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
-        let _write = self.writer.lock().await;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await.map_err(backend)?;
         let done = sqlx::query("DELETE FROM cache_stores WHERE host = ? AND name = ?")
             .bind(scope.host())
             .bind(store.as_str())
@@ -205,7 +207,7 @@ impl CacheStore for SqliteCache {
         value: &CacheValue,
         ttl_ms: Option<u64>,
     ) -> Result<(), CacheError> {
-        let _write = self.writer.lock().await;
+        let mut conn = self.writer.lock().await;
         // One statement: inserts only into an existing store, and replaces only an expired key.
         let done = sqlx::query(
             "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
@@ -221,7 +223,7 @@ impl CacheStore for SqliteCache {
         .bind(to_text(value))
         .bind(expiry(ttl_ms))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -277,7 +279,7 @@ impl CacheStore for SqliteCache {
         value: &CacheValue,
         ttl_ms: Option<u64>,
     ) -> Result<(), CacheError> {
-        let _write = self.writer.lock().await;
+        let mut conn = self.writer.lock().await;
         let done = sqlx::query(
             "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
              SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
@@ -290,7 +292,7 @@ impl CacheStore for SqliteCache {
         .bind(key)
         .bind(to_text(value))
         .bind(expiry(ttl_ms))
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -307,13 +309,13 @@ impl CacheStore for SqliteCache {
         store: &DomainName,
         key: &str,
     ) -> Result<(), CacheError> {
-        let _write = self.writer.lock().await;
+        let mut conn = self.writer.lock().await;
         let done =
             sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ? AND key = ?")
                 .bind(scope.host())
                 .bind(store.as_str())
                 .bind(key)
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(backend)?;
         self.hot
