@@ -28,7 +28,7 @@ pub struct SqliteCache {
     hot: Arc<HotEntries>,
     /// The one connection that writes: writers take turns on it rather than in SQLite's busy handler (which sleeps
     /// and retries under contention), and skip the pool's per-acquire round trips.
-    writer: tokio::sync::Mutex<SqliteConnection>,
+    writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
     purger: tokio::task::JoinHandle<()>,
 }
 
@@ -81,13 +81,15 @@ impl SqliteCache {
         let pool = open_pool(path, Durability::Normal, MIGRATIONS)
             .await
             .map_err(backend)?;
-        let writer = pool.acquire().await.map_err(backend)?.detach();
+        let writer = Arc::new(tokio::sync::Mutex::new(
+            pool.acquire().await.map_err(backend)?.detach(),
+        ));
         let hot = Arc::new(HotEntries::default());
-        let purger = tokio::spawn(purge_loop(pool.clone(), hot.clone(), purge_every));
+        let purger = tokio::spawn(purge_loop(writer.clone(), hot.clone(), purge_every));
         Ok(Self {
             pool,
             hot,
-            writer: tokio::sync::Mutex::new(writer),
+            writer,
             purger,
         })
     }
@@ -119,7 +121,11 @@ impl SqliteCache {
 /// Deletes expired entries of every tenant in small batches, forever (the task is aborted with the adapter).
 /// This maintenance statement is the one that does not filter on `host`: it reads nothing and removes only rows
 /// whose own expiry has passed.
-async fn purge_loop(pool: SqlitePool, hot: Arc<HotEntries>, every: Duration) {
+async fn purge_loop(
+    writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
+    hot: Arc<HotEntries>,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -132,7 +138,7 @@ async fn purge_loop(pool: SqlitePool, hot: Arc<HotEntries>, every: Duration) {
             )
             .bind(now_ms())
             .bind(PURGE_BATCH)
-            .execute(&pool)
+            .execute(&mut *writer.lock().await)
             .await;
             match done {
                 Ok(r) if r.rows_affected() as i64 >= PURGE_BATCH => continue,

@@ -9,7 +9,7 @@ use crate::ports::{
 use async_trait::async_trait;
 use bytes::Bytes;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 use std::path::Path;
 
 const MIGRATIONS: &[(&str, &str)] = &[(
@@ -22,8 +22,9 @@ const JOB_COLUMNS: &str =
 
 pub struct SqliteQueue {
     pool: SqlitePool,
-    /// Writers take turns here rather than in SQLite's busy handler, which sleeps and retries under contention.
-    writer: tokio::sync::Mutex<()>,
+    /// The one connection that writes: writers take turns on it rather than in SQLite's busy handler (which sleeps
+    /// and retries under contention), and skip the pool's per-acquire round trips.
+    writer: tokio::sync::Mutex<SqliteConnection>,
     /// Delivered jobs waiting to be deleted together (`delivered`'s group commit).
     removals: std::sync::Mutex<Vec<Removal>>,
     /// Jobs waiting to be stored together (`enqueue`'s group commit).
@@ -91,9 +92,10 @@ impl SqliteQueue {
             .execute(&pool)
             .await
             .map_err(backend)?;
+        let writer = pool.acquire().await.map_err(backend)?.detach();
         Ok(Self {
             pool,
-            writer: tokio::sync::Mutex::new(()),
+            writer: tokio::sync::Mutex::new(writer),
             removals: std::sync::Mutex::new(Vec::new()),
             inserts: std::sync::Mutex::new(Vec::new()),
         })
@@ -123,8 +125,12 @@ impl SqliteQueue {
     }
 
     /// Deletes delivered jobs in one transaction (the caller holds the writer's turn).
-    async fn remove_batch(&self, batch: &[Removal]) -> Result<(), QueueError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+    async fn remove_batch(
+        &self,
+        conn: &mut SqliteConnection,
+        batch: &[Removal],
+    ) -> Result<(), QueueError> {
+        let mut tx = conn.begin().await.map_err(backend)?;
         for (host, queue, id, _) in batch {
             sqlx::query("DELETE FROM queue_jobs WHERE host = ? AND queue = ? AND id = ?")
                 .bind(host)
@@ -145,9 +151,10 @@ impl SqliteQueue {
     /// `QueueNotFound` when its queue does not exist. An SQL error fails the whole batch.
     async fn insert_batch(
         &self,
+        conn: &mut SqliteConnection,
         batch: &[Insert],
     ) -> Result<Vec<Result<i64, QueueError>>, QueueError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = conn.begin().await.map_err(backend)?;
         let mut ids = Vec::with_capacity(batch.len());
         for insert in batch {
             let exists: Option<(i64,)> =
@@ -215,7 +222,7 @@ impl QueueStore for SqliteQueue {
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError> {
-        let _write = self.writer.lock().await;
+        let mut conn = self.writer.lock().await;
         let done = sqlx::query(
             "INSERT INTO queues (host, name, target, secret, max_attempts, backoff_ms, concurrency, created_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -228,7 +235,7 @@ impl QueueStore for SqliteQueue {
         .bind(i64::try_from(config.backoff_ms).unwrap_or(i64::MAX))
         .bind(i64::from(config.concurrency.max(1)))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -238,8 +245,8 @@ impl QueueStore for SqliteQueue {
     }
 
     async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError> {
-        let _write = self.writer.lock().await;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await.map_err(backend)?;
         let done = sqlx::query("DELETE FROM queues WHERE host = ? AND name = ?")
             .bind(scope.host())
             .bind(name.as_str())
@@ -275,10 +282,10 @@ impl QueueStore for SqliteQueue {
             done: done_tx,
         });
         {
-            let _write = self.writer.lock().await;
+            let mut conn = self.writer.lock().await;
             let batch = std::mem::take(&mut *self.lock_inserts());
             if !batch.is_empty() {
-                match self.insert_batch(&batch).await {
+                match self.insert_batch(&mut conn, &batch).await {
                     Ok(ids) => {
                         for (insert, id) in batch.into_iter().zip(ids) {
                             let _ = insert.done.send(id);
@@ -343,12 +350,12 @@ impl QueueStore for SqliteQueue {
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
-        let _write = self.writer.lock().await;
+        let mut conn = self.writer.lock().await;
         let done = sqlx::query("DELETE FROM queue_jobs WHERE host = ? AND queue = ? AND id = ?")
             .bind(scope.host())
             .bind(name.as_str())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -358,7 +365,7 @@ impl QueueStore for SqliteQueue {
     }
 
     async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError> {
-        let _write = self.writer.lock().await;
+        let mut conn = self.writer.lock().await;
         let done = sqlx::query(
             "UPDATE queue_jobs SET status = 'READY', attempts = 0, next_ms = ? \
              WHERE host = ? AND queue = ? AND id = ?",
@@ -367,7 +374,7 @@ impl QueueStore for SqliteQueue {
         .bind(scope.host())
         .bind(name.as_str())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(backend)?;
         if done.rows_affected() == 0 {
@@ -406,8 +413,8 @@ impl QueueStore for SqliteQueue {
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<Claimed>, QueueError> {
-        let _write = self.writer.lock().await;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await.map_err(backend)?;
         let rows = sqlx::query(&format!(
             "UPDATE queue_jobs SET claimed = 1 WHERE host = ?1 AND id IN \
                (SELECT id FROM queue_jobs WHERE host = ?1 AND queue = ?2 AND status = 'READY' \
@@ -456,10 +463,10 @@ impl QueueStore for SqliteQueue {
         self.lock_removals()
             .push((scope.host().to_string(), name.to_string(), id, done_tx));
         {
-            let _write = self.writer.lock().await;
+            let mut conn = self.writer.lock().await;
             let batch = std::mem::take(&mut *self.lock_removals());
             if !batch.is_empty() {
-                let result = self.remove_batch(&batch).await;
+                let result = self.remove_batch(&mut conn, &batch).await;
                 for (_, _, _, done) in batch {
                     let _ = done.send(result.clone());
                 }
@@ -477,7 +484,7 @@ impl QueueStore for SqliteQueue {
         id: i64,
         failure: &Failure,
     ) -> Result<(), QueueError> {
-        let _write = self.writer.lock().await;
+        let mut conn = self.writer.lock().await;
         sqlx::query(
             "UPDATE queue_jobs SET claimed = 0, attempts = attempts + 1, last_status = ?1, last_error = ?2, \
                status = CASE WHEN ?3 IS NULL THEN 'ERROR' ELSE 'READY' END, next_ms = COALESCE(?3, next_ms) \
@@ -489,7 +496,7 @@ impl QueueStore for SqliteQueue {
         .bind(scope.host())
         .bind(name.as_str())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(backend)?;
         Ok(())
