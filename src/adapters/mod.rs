@@ -2,6 +2,7 @@
 
 pub mod fs;
 pub mod http;
+pub mod http_client;
 pub mod js;
 pub mod postgres;
 pub mod sqlite;

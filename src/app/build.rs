@@ -7,13 +7,19 @@ use crate::adapters::http::apps::{AppHosts, AppRoute};
 use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
+use crate::adapters::http_client::ReqwestWebhook;
 use crate::adapters::js::{quickjs::QuickJs, JsRuntime};
 use crate::adapters::postgres::{PgRegistry, PgTarget};
-use crate::adapters::sqlite::{SqliteDataStore, SqliteRegistry};
+use crate::adapters::sqlite::{SqliteCache, SqliteDataStore, SqliteQueue, SqliteRegistry};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
-use crate::ports::{AppRuntime, DataStore, Registry, Search, Services, Storage};
+use crate::ports::{
+    AppRuntime, CacheStore, DataStore, QueueStore, Registry, Search, Services, Storage,
+};
 use std::sync::Arc;
+use std::time::Duration;
+/// How long one queue delivery may take (connect, send, answer) before it counts as failed.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A built nano: its configuration and the services of its profile, ready to serve.
 pub struct App {
@@ -54,6 +60,31 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
+        let cache: Option<Arc<dyn CacheStore>> = if config.services.cache {
+            Some(Arc::new(
+                SqliteCache::open(&config.data_dir.join("cache.db"))
+                    .await
+                    .map_err(|e| {
+                        BuildError(format!("cache in {}: {e}", config.data_dir.display()))
+                    })?,
+            ))
+        } else {
+            None
+        };
+        let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
+            let store = SqliteQueue::open(&config.data_dir.join("queue.db"))
+                .await
+                .map_err(|e| BuildError(format!("queue in {}: {e}", config.data_dir.display())))?;
+            let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
+                .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
+            Some(super::queue_delivery::start(
+                Arc::new(store),
+                Arc::new(sender),
+                registry.clone(),
+            ))
+        } else {
+            None
+        };
         let data: Option<Arc<dyn DataStore>> = if config.services.data {
             let path = config.data_dir.join("data.db");
             let store = SqliteDataStore::open(&path)
@@ -92,6 +123,8 @@ impl App {
         Ok(Self {
             services: Services {
                 registry,
+                cache,
+                queue,
                 data,
                 storage,
                 search,

@@ -5,6 +5,7 @@ mod apps;
 mod build;
 pub mod config;
 mod logging;
+pub mod queue_delivery;
 mod run;
 
 pub use build::App;

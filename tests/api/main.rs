@@ -5,8 +5,11 @@ mod support;
 
 mod admin;
 mod apps;
+mod cache;
 mod data;
 mod lifecycle;
+mod queue;
+mod receiver;
 mod root;
 mod search;
 mod storage;

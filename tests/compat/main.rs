@@ -7,8 +7,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cache;
 mod data;
 mod harness;
 mod info;
+mod queue;
 mod search;
 mod storage;

@@ -26,7 +26,10 @@ macro_rules! contract_suite {
     };
 }
 
+mod cache;
 mod data;
+mod queue;
 mod registry;
 mod search;
 mod storage;
+mod webhook;

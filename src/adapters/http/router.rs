@@ -176,6 +176,10 @@ async fn route_service(
     req: ServiceRequest,
 ) -> Result<Response<Body>, ApiError> {
     match service {
+        "cache" => match &services.cache {
+            Some(cache) => super::cache::route(cache.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
         "data" => match &services.data {
             Some(store) => super::data::route(store.as_ref(), req).await,
             None => Ok(not_found()),
@@ -186,6 +190,10 @@ async fn route_service(
         },
         "search" => match &services.search {
             Some(search) => super::search::route(search.as_ref(), req).await,
+            None => Ok(not_found()),
+        },
+        "queue" => match &services.queue {
+            Some(queue) => super::queue::route(queue.as_ref(), req).await,
             None => Ok(not_found()),
         },
         _ => Ok(not_found()),

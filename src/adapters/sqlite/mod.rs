@@ -1,11 +1,16 @@
 //! SQLite adapters (sqlx): the dev profile's registry and, per service, its stores.
 
+mod cache;
+mod cache_hot;
 mod data;
 mod mango_sql;
 mod migrate;
 mod pool;
+mod queue;
 mod registry;
 
+pub use cache::{SqliteCache, DEFAULT_PURGE_EVERY as CACHE_PURGE_EVERY};
 pub use data::SqliteDataStore;
 pub use pool::{open_pool, Durability};
+pub use queue::SqliteQueue;
 pub use registry::SqliteRegistry;

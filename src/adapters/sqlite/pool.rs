@@ -37,6 +37,7 @@ pub async fn open_pool(
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .min_connections(1)
         .connect_with(options)
         .await?;

@@ -1,0 +1,5 @@
+//! The outbound HTTP client adapter (reqwest, rustls): webhooks such as queue deliveries.
+
+mod webhook;
+
+pub use webhook::ReqwestWebhook;

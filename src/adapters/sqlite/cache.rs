@@ -1,0 +1,369 @@
+//! The cache port on SQLite: stores and entries in `cache.db`, TTL checked on read and purged in the background.
+
+use super::cache_hot::{entry_key, HotEntries};
+use super::migrate::now_ms;
+use super::pool::{open_pool, Durability};
+use crate::core::{DomainName, HostScope};
+use crate::ports::{CacheError, CacheStore, CacheValue};
+use async_trait::async_trait;
+use sqlx::{Connection, SqliteConnection, SqlitePool};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "001_cache",
+    include_str!("../../../migrations/sqlite/cache/001_cache.sql"),
+)];
+
+/// How often expired keys are deleted when nobody reads them.
+pub const DEFAULT_PURGE_EVERY: Duration = Duration::from_secs(1);
+/// Expired rows deleted per purge statement, so a purge never holds the write lock for long.
+const PURGE_BATCH: i64 = 500;
+
+/// Cache stores in SQLite, with recently read entries also kept in memory (`cache_hot`). Only this value writes
+/// the file while it is open.
+pub struct SqliteCache {
+    pool: SqlitePool,
+    hot: Arc<HotEntries>,
+    /// The one connection that writes: writers take turns on it rather than in SQLite's busy handler (which sleeps
+    /// and retries under contention), and skip the pool's per-acquire round trips.
+    writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
+    purger: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SqliteCache {
+    fn drop(&mut self) {
+        self.purger.abort();
+    }
+}
+
+fn backend(e: sqlx::Error) -> CacheError {
+    CacheError::Backend(e.to_string())
+}
+
+fn expiry(ttl_ms: Option<u64>) -> Option<i64> {
+    match ttl_ms {
+        None | Some(0) => None,
+        Some(ms) => Some(now_ms().saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))),
+    }
+}
+
+fn parse_value(text: &str) -> Result<CacheValue, CacheError> {
+    serde_json::from_str(text).map_err(|e| CacheError::Backend(format!("stored value: {e}")))
+}
+
+fn to_text(value: &CacheValue) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// A `*` pattern as a SQLite GLOB: `*` stays the wildcard, `?` and `[` (GLOB's other specials) match themselves.
+pub fn glob_of(pattern: &str) -> String {
+    let mut glob = String::with_capacity(pattern.len() + 4);
+    for c in pattern.chars() {
+        match c {
+            '?' => glob.push_str("[?]"),
+            '[' => glob.push_str("[[]"),
+            c => glob.push(c),
+        }
+    }
+    glob
+}
+
+impl SqliteCache {
+    /// Opens the cache database at `path`, purging expired keys every second.
+    pub async fn open(path: &Path) -> Result<Self, CacheError> {
+        Self::open_with(path, DEFAULT_PURGE_EVERY).await
+    }
+
+    /// Opens the cache database at `path`, purging expired keys every `purge_every`.
+    pub async fn open_with(path: &Path, purge_every: Duration) -> Result<Self, CacheError> {
+        let pool = open_pool(path, Durability::Normal, MIGRATIONS)
+            .await
+            .map_err(backend)?;
+        let writer = Arc::new(tokio::sync::Mutex::new(
+            pool.acquire().await.map_err(backend)?.detach(),
+        ));
+        let hot = Arc::new(HotEntries::default());
+        let purger = tokio::spawn(purge_loop(writer.clone(), hot.clone(), purge_every));
+        Ok(Self {
+            pool,
+            hot,
+            writer,
+            purger,
+        })
+    }
+
+    async fn store_exists(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+    ) -> Result<bool, CacheError> {
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT 1 FROM cache_stores WHERE host = ? AND name = ?")
+                .bind(scope.host())
+                .bind(store.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(found.is_some())
+    }
+
+    async fn require_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+        if self.store_exists(scope, store).await? {
+            Ok(())
+        } else {
+            Err(CacheError::StoreNotFound)
+        }
+    }
+}
+
+/// Deletes expired entries of every tenant in small batches, forever (the task is aborted with the adapter).
+/// This maintenance statement is the one that does not filter on `host`: it reads nothing and removes only rows
+/// whose own expiry has passed.
+async fn purge_loop(
+    writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
+    hot: Arc<HotEntries>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        hot.purge(now_ms());
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM cache_entries WHERE (host, store, key) IN \
+                 (SELECT host, store, key FROM cache_entries WHERE expires_ms <= ? LIMIT ?)",
+            )
+            .bind(now_ms())
+            .bind(PURGE_BATCH)
+            .execute(&mut *writer.lock().await)
+            .await;
+            match done {
+                Ok(r) if r.rows_affected() as i64 >= PURGE_BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cache purge failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl CacheStore for SqliteCache {
+    async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM cache_stores WHERE host = ? ORDER BY name")
+                .bind(scope.host())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+        let mut conn = self.writer.lock().await;
+        let done = sqlx::query(
+            "INSERT INTO cache_stores (host, name, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(scope.host())
+        .bind(store.as_str())
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(CacheError::StoreExists);
+        }
+        Ok(())
+    }
+
+    async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await.map_err(backend)?;
+        let done = sqlx::query("DELETE FROM cache_stores WHERE host = ? AND name = ?")
+            .bind(scope.host())
+            .bind(store.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(CacheError::StoreNotFound);
+        }
+        sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ?")
+            .bind(scope.host())
+            .bind(store.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        self.hot
+            .forget_prefix(&entry_key(scope.host(), store.as_str(), ""));
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        key: &str,
+        value: &CacheValue,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), CacheError> {
+        let mut conn = self.writer.lock().await;
+        // One statement: inserts only into an existing store, and replaces only an expired key.
+        let done = sqlx::query(
+            "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
+               (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2) \
+             ON CONFLICT (host, store, key) DO UPDATE \
+               SET value = excluded.value, expires_ms = excluded.expires_ms \
+               WHERE cache_entries.expires_ms IS NOT NULL AND cache_entries.expires_ms <= ?6",
+        )
+        .bind(scope.host())
+        .bind(store.as_str())
+        .bind(key)
+        .bind(to_text(value))
+        .bind(expiry(ttl_ms))
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            self.require_store(scope, store).await?;
+            return Err(CacheError::KeyExists);
+        }
+        self.hot
+            .forget(&entry_key(scope.host(), store.as_str(), key));
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        key: &str,
+    ) -> Result<Option<CacheValue>, CacheError> {
+        let now = now_ms();
+        let hot_key = entry_key(scope.host(), store.as_str(), key);
+        let ticket = match self.hot.lookup(&hot_key, now) {
+            Ok(value) => return Ok(Some((*value).clone())),
+            Err(ticket) => ticket,
+        };
+        let row: (Option<i64>, Option<String>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2), e.value, e.expires_ms \
+             FROM (SELECT 1) LEFT JOIN cache_entries e ON e.host = ?1 AND e.store = ?2 AND e.key = ?3 \
+               AND (e.expires_ms IS NULL OR e.expires_ms > ?4)",
+        )
+        .bind(scope.host())
+        .bind(store.as_str())
+        .bind(key)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        match row {
+            (None, _, _) => Err(CacheError::StoreNotFound),
+            (Some(_), None, _) => Ok(None),
+            (Some(_), Some(text), expires_ms) => {
+                let value = parse_value(&text)?;
+                self.hot
+                    .remember(ticket, hot_key, Arc::new(value.clone()), expires_ms);
+                Ok(Some(value))
+            }
+        }
+    }
+
+    async fn set(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        key: &str,
+        value: &CacheValue,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), CacheError> {
+        let mut conn = self.writer.lock().await;
+        let done = sqlx::query(
+            "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
+               (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2) \
+             ON CONFLICT (host, store, key) DO UPDATE \
+               SET value = excluded.value, expires_ms = excluded.expires_ms",
+        )
+        .bind(scope.host())
+        .bind(store.as_str())
+        .bind(key)
+        .bind(to_text(value))
+        .bind(expiry(ttl_ms))
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(CacheError::StoreNotFound);
+        }
+        self.hot
+            .forget(&entry_key(scope.host(), store.as_str(), key));
+        Ok(())
+    }
+
+    async fn delete(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        key: &str,
+    ) -> Result<(), CacheError> {
+        let mut conn = self.writer.lock().await;
+        let done =
+            sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ? AND key = ?")
+                .bind(scope.host())
+                .bind(store.as_str())
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+                .map_err(backend)?;
+        self.hot
+            .forget(&entry_key(scope.host(), store.as_str(), key));
+        if done.rows_affected() == 0 {
+            self.require_store(scope, store).await?;
+        }
+        Ok(())
+    }
+
+    async fn query(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        pattern: &str,
+    ) -> Result<Vec<(String, CacheValue)>, CacheError> {
+        self.require_store(scope, store).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT key, value FROM cache_entries WHERE host = ? AND store = ? AND key GLOB ? \
+               AND (expires_ms IS NULL OR expires_ms > ?) ORDER BY key",
+        )
+        .bind(scope.host())
+        .bind(store.as_str())
+        .bind(glob_of(pattern))
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(key, text)| Ok((key, parse_value(&text)?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_of;
+
+    #[test]
+    fn glob_escapes_its_own_specials() {
+        assert_eq!(glob_of("movie-*"), "movie-*");
+        assert_eq!(glob_of("a?b[c]*"), "a[?]b[[]c]*");
+        assert_eq!(glob_of("a_b%"), "a_b%");
+    }
+}

@@ -1,0 +1,430 @@
+//! Queue delivery: the worker that takes due jobs from the queue store and POSTs them through the webhook sender,
+//! signed, with retries (exponential backoff with jitter), bounded concurrency per queue, and at-least-once results.
+//!
+//! The store and the sender are ports; this module is where they meet. `start` wraps the store so that enqueues and
+//! retries wake the worker at once; a timer covers retries that come due and a slow sweep covers everything else.
+
+use crate::core::{DomainName, HostScope};
+use crate::ports::{
+    Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore, Registry,
+    WebhookRequest, WebhookSender,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sha2::Sha256;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// The longest wait between two attempts of one job.
+const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
+/// How often every tenant with pending jobs is looked at even when nothing woke the worker.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+type QueueKey = (HostScope, DomainName);
+
+enum Event {
+    /// Jobs may be due now in this queue (enqueued, retried).
+    Work(QueueKey),
+    /// A delivery of this queue finished: delivered, or failed and due again at the given time (ms), if ever.
+    Done(QueueKey, Option<i64>),
+}
+
+/// Starts the delivery worker on the current tokio runtime and returns the store the services should use: `store`
+/// itself, wrapped so that enqueues and retries wake the worker. Every tenant of `registry` is looked at once at
+/// start, so jobs left `READY` by an earlier process are delivered.
+pub fn start(
+    store: Arc<dyn QueueStore>,
+    sender: Arc<dyn WebhookSender>,
+    registry: Arc<dyn Registry>,
+) -> Arc<dyn QueueStore> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let worker = Worker {
+        store: store.clone(),
+        sender,
+        tx: tx.clone(),
+        active: HashSet::new(),
+        dirty: HashSet::new(),
+        inflight: HashMap::new(),
+        concurrency: HashMap::new(),
+        retry_due: None,
+    };
+    tokio::spawn(worker.run(registry, rx));
+    Arc::new(Waking { inner: store, tx })
+}
+
+/// `X-HYPER-SIGNATURE` for a job: `t=<t>,sig=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+pub fn signature(secret: &str, t_ms: i64, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(t_ms.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("t={t_ms},sig={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The wait before attempt `failed + 1`, after `failed` failed attempts: `base * 2^(failed-1)`, capped, with
+/// "equal jitter" (a random point in the upper half), so that retries of many jobs spread out.
+pub fn backoff_ms(base_ms: u64, failed: u32) -> u64 {
+    let exp = base_ms
+        .saturating_mul(1u64 << failed.saturating_sub(1).min(30))
+        .min(MAX_BACKOFF_MS);
+    let half = exp / 2;
+    half + rand::thread_rng().gen_range(0..=exp - half)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+struct Worker {
+    store: Arc<dyn QueueStore>,
+    sender: Arc<dyn WebhookSender>,
+    tx: mpsc::UnboundedSender<Event>,
+    /// Tenants that may have pending jobs: swept on every timer.
+    active: HashSet<HostScope>,
+    /// Queues that may have due jobs: claimed from before the worker sleeps.
+    dirty: HashSet<QueueKey>,
+    inflight: HashMap<QueueKey, u32>,
+    /// Each queue's `concurrency`, as last seen.
+    concurrency: HashMap<QueueKey, u32>,
+    /// The earliest retry scheduled since the last sweep (ms).
+    retry_due: Option<i64>,
+}
+
+impl Worker {
+    async fn run(mut self, registry: Arc<dyn Registry>, mut rx: mpsc::UnboundedReceiver<Event>) {
+        match registry.list_tenants().await {
+            Ok(tenants) => {
+                for t in tenants {
+                    self.active.insert(HostScope::resolved(t.id));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "queue delivery: cannot list tenants"),
+        }
+        let mut wake_at = Instant::now();
+        loop {
+            tokio::select! {
+                event = rx.recv() => match event {
+                    Some(event) => self.on(event),
+                    None => return,
+                },
+                () = tokio::time::sleep_until(wake_at) => {
+                    self.retry_due = None;
+                    let next_due = self.sweep().await;
+                    let sweep = Instant::now() + SWEEP_EVERY;
+                    wake_at = next_due.map_or(sweep, |due| due.min(sweep));
+                }
+            }
+            while let Ok(event) = rx.try_recv() {
+                self.on(event);
+            }
+            self.claim_dirty().await;
+            if let Some(due) = self.retry_due.take() {
+                let wait = Duration::from_millis((due - now_ms()).max(0) as u64);
+                wake_at = wake_at.min(Instant::now() + wait);
+            }
+        }
+    }
+
+    fn on(&mut self, event: Event) {
+        match event {
+            Event::Work(key) => {
+                self.active.insert(key.0.clone());
+                self.dirty.insert(key);
+            }
+            Event::Done(key, retry_at) => {
+                if let Some(at) = retry_at {
+                    self.retry_due = Some(self.retry_due.map_or(at, |d| d.min(at)));
+                }
+                if let Some(n) = self.inflight.get_mut(&key) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.inflight.remove(&key);
+                    }
+                }
+                self.dirty.insert(key);
+            }
+        }
+    }
+
+    /// Looks at every active tenant: due queues become dirty, idle tenants are dropped. Returns when the earliest
+    /// job that is not due yet will be.
+    async fn sweep(&mut self) -> Option<Instant> {
+        let now = now_ms();
+        let mut earliest: Option<i64> = None;
+        for scope in self.active.clone() {
+            let pending: Vec<PendingQueue> = match self.store.pending_queues(&scope).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(tenant = scope.host(), error = %e, "queue delivery: cannot list pending queues");
+                    continue;
+                }
+            };
+            let busy = self.inflight.keys().any(|(s, _)| s == &scope);
+            if pending.is_empty() && !busy {
+                self.active.remove(&scope);
+                continue;
+            }
+            for p in pending {
+                let key = (scope.clone(), p.name);
+                self.concurrency.insert(key.clone(), p.concurrency);
+                if p.next_due_ms <= now {
+                    self.dirty.insert(key);
+                } else {
+                    earliest = Some(earliest.map_or(p.next_due_ms, |e| e.min(p.next_due_ms)));
+                }
+            }
+        }
+        self.claim_dirty().await;
+        earliest.map(|due| Instant::now() + Duration::from_millis((due - now).max(0) as u64))
+    }
+
+    /// Claims what each dirty queue has room for and starts those deliveries.
+    async fn claim_dirty(&mut self) {
+        let now = now_ms();
+        for key in std::mem::take(&mut self.dirty) {
+            loop {
+                let cap = self.concurrency.get(&key).copied().unwrap_or(1).max(1);
+                let running = self.inflight.get(&key).copied().unwrap_or(0);
+                if running >= cap {
+                    break; // a Done event makes the queue dirty again
+                }
+                let wanted = cap - running;
+                let claimed = match self.store.claim(&key.0, &key.1, now, wanted).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(tenant = key.0.host(), queue = %key.1, error = %e, "queue delivery: claim failed");
+                        break;
+                    }
+                };
+                let got = claimed.len() as u32;
+                for job in claimed {
+                    self.concurrency
+                        .insert(key.clone(), job.config.concurrency.max(1));
+                    *self.inflight.entry(key.clone()).or_insert(0) += 1;
+                    tokio::spawn(deliver(
+                        self.store.clone(),
+                        self.sender.clone(),
+                        key.clone(),
+                        job,
+                        self.tx.clone(),
+                    ));
+                }
+                if got < wanted {
+                    break; // nothing more is due
+                }
+            }
+        }
+    }
+}
+
+/// One delivery attempt, then its outcome recorded: delivered (removed), or failed (retry later or ERROR).
+async fn deliver(
+    store: Arc<dyn QueueStore>,
+    sender: Arc<dyn WebhookSender>,
+    key: QueueKey,
+    claimed: Claimed,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    let (scope, name) = (&key.0, &key.1);
+    let Claimed { job, config } = claimed;
+    let mut headers = Vec::new();
+    if let Some(secret) = config.secret.as_deref().filter(|s| !s.is_empty()) {
+        headers.push((
+            "X-HYPER-SIGNATURE".to_string(),
+            signature(secret, job.enqueued_ms, &job.body),
+        ));
+    }
+    let request = WebhookRequest {
+        url: config.target.clone(),
+        headers,
+        body: job.body.clone(),
+    };
+    let outcome = match sender.post(scope, &request).await {
+        Ok(res) if (200..300).contains(&res.status) => None,
+        Ok(res) => Some((
+            Some(res.status),
+            if res.body_excerpt.is_empty() {
+                format!("target answered {}", res.status)
+            } else {
+                format!("target answered {}: {}", res.status, res.body_excerpt)
+            },
+        )),
+        Err(e) => Some((None, e.to_string())),
+    };
+    let mut retry_due = None;
+    let recorded = match outcome {
+        None => store.delivered(scope, name, job.id).await,
+        Some((status, error)) => {
+            let failed = job.attempts + 1;
+            let retry_at_ms = (failed < config.max_attempts)
+                .then(|| now_ms() + backoff_ms(config.backoff_ms, failed) as i64);
+            retry_due = retry_at_ms;
+            tracing::info!(
+                tenant = scope.host(), queue = %name, job = job.id, attempt = failed,
+                gave_up = retry_at_ms.is_none(), error = %error, "queue delivery failed"
+            );
+            store
+                .failed(
+                    scope,
+                    name,
+                    job.id,
+                    &Failure {
+                        status,
+                        error,
+                        retry_at_ms,
+                    },
+                )
+                .await
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(tenant = scope.host(), queue = %name, job = job.id, error = %e, "queue delivery: cannot record the outcome");
+    }
+    let _ = tx.send(Event::Done(key, retry_due));
+}
+
+/// The store as the services see it: every call goes to the real store; enqueues and retries also wake the worker.
+struct Waking {
+    inner: Arc<dyn QueueStore>,
+    tx: mpsc::UnboundedSender<Event>,
+}
+
+impl Waking {
+    fn wake(&self, scope: &HostScope, name: &DomainName) {
+        let _ = self.tx.send(Event::Work((scope.clone(), name.clone())));
+    }
+}
+
+#[async_trait]
+impl QueueStore for Waking {
+    async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
+        self.inner.list_queues(scope).await
+    }
+
+    async fn create_queue(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        config: &QueueConfig,
+    ) -> Result<(), QueueError> {
+        self.inner.create_queue(scope, name, config).await
+    }
+
+    async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError> {
+        self.inner.delete_queue(scope, name).await
+    }
+
+    async fn enqueue(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        body: Bytes,
+        now_ms: i64,
+    ) -> Result<i64, QueueError> {
+        let id = self.inner.enqueue(scope, name, body, now_ms).await?;
+        self.wake(scope, name);
+        Ok(id)
+    }
+
+    async fn list_jobs(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        status: JobStatus,
+    ) -> Result<Vec<Job>, QueueError> {
+        self.inner.list_jobs(scope, name, status).await
+    }
+
+    async fn get_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<Job, QueueError> {
+        self.inner.get_job(scope, name, id).await
+    }
+
+    async fn cancel(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError> {
+        self.inner.cancel(scope, name, id).await
+    }
+
+    async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError> {
+        self.inner.retry(scope, name, id).await?;
+        self.wake(scope, name);
+        Ok(())
+    }
+
+    async fn pending_queues(&self, scope: &HostScope) -> Result<Vec<PendingQueue>, QueueError> {
+        self.inner.pending_queues(scope).await
+    }
+
+    async fn claim(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, QueueError> {
+        self.inner.claim(scope, name, now_ms, limit).await
+    }
+
+    async fn delivered(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError> {
+        self.inner.delivered(scope, name, id).await
+    }
+
+    async fn failed(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        id: i64,
+        failure: &Failure,
+    ) -> Result<(), QueueError> {
+        self.inner.failed(scope, name, id, failure).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_hmac_of_t_dot_body() {
+        // echo -n '1700000000000.{"a":1}' | openssl dgst -sha256 -hmac secret
+        let sig = signature("secret", 1_700_000_000_000, br#"{"a":1}"#);
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
+        mac.update(br#"1700000000000.{"a":1}"#);
+        let want = hex::encode(mac.finalize().into_bytes());
+        assert_eq!(sig, format!("t=1700000000000,sig={want}"));
+        assert_eq!(want.len(), 64);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        for failed in 1..=5u32 {
+            let full = 100u64 << (failed - 1);
+            for _ in 0..50 {
+                let b = backoff_ms(100, failed);
+                assert!(b >= full / 2 && b <= full, "{failed}: {b}");
+            }
+        }
+        assert!(backoff_ms(1_000, 200) <= MAX_BACKOFF_MS);
+    }
+}

@@ -1,0 +1,74 @@
+//! The cache port: per-tenant key-value stores of JSON objects with optional TTL and `*` pattern queries.
+
+use crate::core::{DomainName, HostScope};
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// A cached value: always a JSON object, as hyper's cache port requires.
+pub type CacheValue = Map<String, Value>;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum CacheError {
+    #[error("cache already exists")]
+    StoreExists,
+    #[error("cache not found")]
+    StoreNotFound,
+    #[error("document conflict")]
+    KeyExists,
+    #[error("cache backend failed: {0}")]
+    Backend(String),
+}
+
+/// Contract (every method is scoped to `scope`'s tenant; two tenants never see each other's stores or keys):
+/// - `create_store` fails with `StoreExists` when the tenant already has the store; `delete_store` fails with
+///   `StoreNotFound` when it has not, and removes every key of the store. `list_stores` is ordered by name.
+/// - Key operations on a store the tenant does not have fail with `StoreNotFound`.
+/// - `ttl_ms`: `None` or `Some(0)` means "never expires"; otherwise the key expires `ttl_ms` after the write.
+///   An expired key is never returned by `get` or `query` and is eventually removed without being read.
+/// - `create` fails with `KeyExists` when a live (unexpired) key exists; an expired one is replaced.
+/// - `set` is an upsert that **replaces** the value and the TTL (no TTL clears an earlier one).
+/// - `delete` succeeds whether or not the key exists.
+/// - `query` returns live keys matching `pattern`, where every `*` matches any run of characters (also empty)
+///   and every other character matches itself exactly (case-sensitive); results are ordered by key.
+/// - Writes are visible to every later call when the call returns.
+#[async_trait]
+pub trait CacheStore: Send + Sync + 'static {
+    async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError>;
+    async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
+    async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
+    async fn create(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        key: &str,
+        value: &CacheValue,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), CacheError>;
+    async fn get(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        key: &str,
+    ) -> Result<Option<CacheValue>, CacheError>;
+    async fn set(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        key: &str,
+        value: &CacheValue,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), CacheError>;
+    async fn delete(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        key: &str,
+    ) -> Result<(), CacheError>;
+    async fn query(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+        pattern: &str,
+    ) -> Result<Vec<(String, CacheValue)>, CacheError>;
+}

@@ -1,0 +1,193 @@
+//! The queue port: per-tenant named queues of JSON jobs, stored durably until a delivery succeeds.
+
+use crate::core::{DomainName, HostScope};
+use async_trait::async_trait;
+use bytes::Bytes;
+use thiserror::Error;
+
+/// How a queue delivers: where to, how to sign, how often to try and how many deliveries may run at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// An absolute `http` or `https` URL the jobs are POSTed to.
+    pub target: String,
+    /// Key of the `X-HYPER-SIGNATURE` HMAC; no signature header without it.
+    pub secret: Option<String>,
+    /// Delivery attempts before a job moves to `ERROR` (at least 1).
+    pub max_attempts: u32,
+    /// Delay before the first retry, in milliseconds; it doubles on each further retry (with jitter).
+    pub backoff_ms: u64,
+    /// Deliveries of this queue that may be in flight at once (at least 1).
+    pub concurrency: u32,
+}
+
+impl QueueConfig {
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+    pub const DEFAULT_BACKOFF_MS: u64 = 1_000;
+    pub const DEFAULT_CONCURRENCY: u32 = 8;
+
+    /// A queue delivering to `target` with the default attempts, backoff and concurrency.
+    pub fn new(target: impl Into<String>, secret: Option<String>) -> Self {
+        Self {
+            target: target.into(),
+            secret,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+            backoff_ms: Self::DEFAULT_BACKOFF_MS,
+            concurrency: Self::DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// Where a job stands: waiting for (another) delivery, or given up on after its last attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Ready,
+    Error,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Ready => "READY",
+            JobStatus::Error => "ERROR",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "READY" => Some(JobStatus::Ready),
+            "ERROR" => Some(JobStatus::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Positive, unique per tenant, never reused.
+    pub id: i64,
+    pub queue: String,
+    /// The job's JSON object, exactly the bytes that are delivered and signed.
+    pub body: Bytes,
+    pub status: JobStatus,
+    /// When the job was enqueued (ms since the Unix epoch): the `t` of its signature.
+    pub enqueued_ms: i64,
+    /// Failed delivery attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due (ms since the Unix epoch), for `READY` jobs.
+    pub next_attempt_ms: i64,
+    /// HTTP status of the last failed attempt, when the target answered.
+    pub last_status: Option<u16>,
+    /// What went wrong on the last failed attempt.
+    pub last_error: Option<String>,
+}
+
+/// A queue of the tenant that has `READY` jobs nobody is delivering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingQueue {
+    pub name: DomainName,
+    /// The earliest `next_attempt_ms` among those jobs.
+    pub next_due_ms: i64,
+    /// The queue's `concurrency` setting.
+    pub concurrency: u32,
+}
+
+/// A job taken for delivery, with the settings of its queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub job: Job,
+    pub config: QueueConfig,
+}
+
+/// Why a delivery attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: Option<u16>,
+    pub error: String,
+    /// When to try again; `None` moves the job to `ERROR`.
+    pub retry_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum QueueError {
+    #[error("queue already exists")]
+    QueueExists,
+    #[error("queue not found")]
+    QueueNotFound,
+    #[error("job not found")]
+    JobNotFound,
+    #[error("queue backend failed: {0}")]
+    Backend(String),
+}
+
+/// Contract (every method is scoped to `scope`'s tenant; two tenants never see each other's queues or jobs):
+/// - `create_queue` fails with `QueueExists` when the tenant has the queue; `delete_queue` fails with
+///   `QueueNotFound` when it has not, and deletes the queue's jobs. `list_queues` is ordered by name.
+/// - Job operations on a queue the tenant does not have fail with `QueueNotFound`; on a job id the queue does not
+///   hold, with `JobNotFound`.
+/// - `enqueue` stores `body` (a JSON object's bytes, kept verbatim) as `READY`, due now, stamped with `now_ms`,
+///   durably before returning, and returns a new id.
+/// - Delivery is at least once: a job leaves the store only through `delivered`, `cancel` or `delete_queue`.
+///   `claim` hands out due `READY` jobs of one queue (oldest first) and hides them from further claims until
+///   `delivered` or `failed` is called for them. Claims do not outlive the process: after a restart every `READY`
+///   job can be claimed again.
+/// - `failed` counts the attempt, keeps the status and error, and either schedules the job at `retry_at_ms` or
+///   moves it to `ERROR`. `retry` makes a job `READY` and due now with its attempts reset.
+/// - `delivered` and `failed` on a job that was cancelled meanwhile do nothing.
+#[async_trait]
+pub trait QueueStore: Send + Sync + 'static {
+    async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError>;
+    async fn create_queue(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        config: &QueueConfig,
+    ) -> Result<(), QueueError>;
+    async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError>;
+    async fn enqueue(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        body: Bytes,
+        now_ms: i64,
+    ) -> Result<i64, QueueError>;
+    async fn list_jobs(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        status: JobStatus,
+    ) -> Result<Vec<Job>, QueueError>;
+    async fn get_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<Job, QueueError>;
+    async fn cancel(&self, scope: &HostScope, name: &DomainName, id: i64)
+        -> Result<(), QueueError>;
+    async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError>;
+
+    /// Queues of the tenant with unclaimed `READY` jobs.
+    async fn pending_queues(&self, scope: &HostScope) -> Result<Vec<PendingQueue>, QueueError>;
+    /// Claims up to `limit` `READY` jobs of `name` due at `now_ms`.
+    async fn claim(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, QueueError>;
+    async fn delivered(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError>;
+    async fn failed(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        id: i64,
+        failure: &Failure,
+    ) -> Result<(), QueueError>;
+}

@@ -1,0 +1,333 @@
+//! The queue port's contract, run against every queue adapter: queues, jobs, claims, outcomes, tenant isolation.
+
+use crate::support::fresh_name;
+use bytes::Bytes;
+use nano::core::{DomainName, HostScope, TenantId};
+use nano::ports::{Failure, JobStatus, QueueConfig, QueueError, QueueStore};
+use std::sync::Arc;
+
+pub mod suite {
+    use super::*;
+
+    pub fn scope() -> HostScope {
+        HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
+    }
+
+    pub fn queue() -> DomainName {
+        DomainName::parse(&fresh_name("q")).unwrap()
+    }
+
+    pub fn config() -> QueueConfig {
+        QueueConfig::new("http://127.0.0.1:9/hook", Some("s3cret".into()))
+    }
+
+    fn body(n: u32) -> Bytes {
+        Bytes::from(format!(r#"{{"n":{n}}}"#))
+    }
+
+    async fn with_queue(q: &Arc<dyn QueueStore>) -> (HostScope, DomainName) {
+        let (s, name) = (scope(), queue());
+        q.create_queue(&s, &name, &config()).await.unwrap();
+        (s, name)
+    }
+
+    pub async fn creates_lists_and_deletes_queues(q: &Arc<dyn QueueStore>) {
+        let s = scope();
+        let (a, b) = (queue(), queue());
+        q.create_queue(&s, &b, &config()).await.unwrap();
+        q.create_queue(&s, &a, &config()).await.unwrap();
+        assert_eq!(
+            q.create_queue(&s, &a, &config()).await,
+            Err(QueueError::QueueExists)
+        );
+        let mut want = vec![a.to_string(), b.to_string()];
+        want.sort();
+        assert_eq!(q.list_queues(&s).await.unwrap(), want);
+        q.delete_queue(&s, &a).await.unwrap();
+        assert_eq!(q.delete_queue(&s, &a).await, Err(QueueError::QueueNotFound));
+        assert_eq!(q.list_queues(&s).await.unwrap(), vec![b.to_string()]);
+    }
+
+    pub async fn job_operations_need_the_queue_and_the_job(q: &Arc<dyn QueueStore>) {
+        let (s, name) = (scope(), queue());
+        assert_eq!(
+            q.enqueue(&s, &name, body(1), 1).await,
+            Err(QueueError::QueueNotFound)
+        );
+        assert_eq!(
+            q.list_jobs(&s, &name, JobStatus::Ready).await,
+            Err(QueueError::QueueNotFound)
+        );
+        assert_eq!(q.cancel(&s, &name, 1).await, Err(QueueError::QueueNotFound));
+        assert_eq!(q.retry(&s, &name, 1).await, Err(QueueError::QueueNotFound));
+        assert_eq!(
+            q.get_job(&s, &name, 1).await,
+            Err(QueueError::QueueNotFound)
+        );
+        q.create_queue(&s, &name, &config()).await.unwrap();
+        assert_eq!(q.cancel(&s, &name, 1).await, Err(QueueError::JobNotFound));
+        assert_eq!(q.retry(&s, &name, 1).await, Err(QueueError::JobNotFound));
+        assert_eq!(q.get_job(&s, &name, 1).await, Err(QueueError::JobNotFound));
+    }
+
+    pub async fn enqueued_jobs_are_ready_with_new_ids(q: &Arc<dyn QueueStore>) {
+        let (s, name) = with_queue(q).await;
+        let a = q.enqueue(&s, &name, body(1), 1_000).await.unwrap();
+        let b = q.enqueue(&s, &name, body(2), 2_000).await.unwrap();
+        assert!(a > 0 && b > a, "{a} {b}");
+        let jobs = q.list_jobs(&s, &name, JobStatus::Ready).await.unwrap();
+        assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(jobs[0].body, body(1), "kept verbatim");
+        assert_eq!(
+            (jobs[0].enqueued_ms, jobs[0].attempts, jobs[0].status),
+            (1_000, 0, JobStatus::Ready)
+        );
+        assert!(q
+            .list_jobs(&s, &name, JobStatus::Error)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(q.get_job(&s, &name, b).await.unwrap(), jobs[1]);
+        // Ids are not reused after a job leaves.
+        q.delivered(&s, &name, b).await.unwrap();
+        let c = q.enqueue(&s, &name, body(3), 3_000).await.unwrap();
+        assert!(c > b, "{c} {b}");
+    }
+
+    pub async fn cancel_removes_the_job(q: &Arc<dyn QueueStore>) {
+        let (s, name) = with_queue(q).await;
+        let id = q.enqueue(&s, &name, body(1), 1).await.unwrap();
+        q.cancel(&s, &name, id).await.unwrap();
+        assert_eq!(q.get_job(&s, &name, id).await, Err(QueueError::JobNotFound));
+        assert_eq!(q.cancel(&s, &name, id).await, Err(QueueError::JobNotFound));
+        assert!(q.claim(&s, &name, i64::MAX, 10).await.unwrap().is_empty());
+    }
+
+    pub async fn claims_hide_jobs_until_an_outcome(q: &Arc<dyn QueueStore>) {
+        let (s, name) = with_queue(q).await;
+        let ids: Vec<i64> = {
+            let mut ids = Vec::new();
+            for n in 0..3 {
+                ids.push(
+                    q.enqueue(&s, &name, body(n), 100 + i64::from(n))
+                        .await
+                        .unwrap(),
+                );
+            }
+            ids
+        };
+        assert!(
+            q.claim(&s, &name, 99, 10).await.unwrap().is_empty(),
+            "not due yet"
+        );
+        let pending = q.pending_queues(&s).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!((&pending[0].name, pending[0].next_due_ms), (&name, 100));
+        assert_eq!(pending[0].concurrency, QueueConfig::DEFAULT_CONCURRENCY);
+        let first = q.claim(&s, &name, 1_000, 2).await.unwrap();
+        assert_eq!(
+            first.iter().map(|c| c.job.id).collect::<Vec<_>>(),
+            ids[..2].to_vec(),
+            "oldest first"
+        );
+        assert_eq!(first[0].config, config());
+        let second = q.claim(&s, &name, 1_000, 10).await.unwrap();
+        assert_eq!(
+            second.iter().map(|c| c.job.id).collect::<Vec<_>>(),
+            vec![ids[2]]
+        );
+        assert!(
+            q.claim(&s, &name, 1_000, 10).await.unwrap().is_empty(),
+            "all claimed"
+        );
+        assert!(q.pending_queues(&s).await.unwrap().is_empty());
+        // Claimed jobs are still listed as READY.
+        assert_eq!(
+            q.list_jobs(&s, &name, JobStatus::Ready)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+        q.delivered(&s, &name, ids[0]).await.unwrap();
+        assert_eq!(
+            q.get_job(&s, &name, ids[0]).await,
+            Err(QueueError::JobNotFound)
+        );
+    }
+
+    pub async fn failures_retry_then_move_to_error(q: &Arc<dyn QueueStore>) {
+        let (s, name) = with_queue(q).await;
+        let id = q.enqueue(&s, &name, body(1), 10).await.unwrap();
+        q.claim(&s, &name, 10, 1).await.unwrap();
+        let retry = Failure {
+            status: Some(503),
+            error: "busy".into(),
+            retry_at_ms: Some(5_000),
+        };
+        q.failed(&s, &name, id, &retry).await.unwrap();
+        let job = q.get_job(&s, &name, id).await.unwrap();
+        assert_eq!(
+            (job.status, job.attempts, job.next_attempt_ms),
+            (JobStatus::Ready, 1, 5_000)
+        );
+        assert_eq!(
+            (job.last_status, job.last_error.as_deref()),
+            (Some(503), Some("busy"))
+        );
+        assert!(
+            q.claim(&s, &name, 4_999, 1).await.unwrap().is_empty(),
+            "backing off"
+        );
+        let again = q.claim(&s, &name, 5_000, 1).await.unwrap();
+        assert_eq!(again[0].job.attempts, 1);
+        let give_up = Failure {
+            status: None,
+            error: "connection refused".into(),
+            retry_at_ms: None,
+        };
+        q.failed(&s, &name, id, &give_up).await.unwrap();
+        let job = q.get_job(&s, &name, id).await.unwrap();
+        assert_eq!(
+            (job.status, job.attempts, job.last_status),
+            (JobStatus::Error, 2, None)
+        );
+        assert_eq!(job.last_error.as_deref(), Some("connection refused"));
+        assert_eq!(
+            q.list_jobs(&s, &name, JobStatus::Error).await.unwrap(),
+            vec![job]
+        );
+        assert!(
+            q.claim(&s, &name, i64::MAX, 1).await.unwrap().is_empty(),
+            "ERROR jobs are not claimed"
+        );
+        q.retry(&s, &name, id).await.unwrap();
+        let job = q.get_job(&s, &name, id).await.unwrap();
+        assert_eq!((job.status, job.attempts), (JobStatus::Ready, 0));
+        assert_eq!(q.claim(&s, &name, i64::MAX, 1).await.unwrap().len(), 1);
+    }
+
+    pub async fn outcomes_of_cancelled_jobs_do_nothing(q: &Arc<dyn QueueStore>) {
+        let (s, name) = with_queue(q).await;
+        let id = q.enqueue(&s, &name, body(1), 1).await.unwrap();
+        q.claim(&s, &name, 1, 1).await.unwrap();
+        q.cancel(&s, &name, id).await.unwrap();
+        let f = Failure {
+            status: Some(500),
+            error: "x".into(),
+            retry_at_ms: Some(2),
+        };
+        q.failed(&s, &name, id, &f).await.unwrap();
+        q.delivered(&s, &name, id).await.unwrap();
+        assert_eq!(q.get_job(&s, &name, id).await, Err(QueueError::JobNotFound));
+    }
+
+    pub async fn deleting_a_queue_deletes_its_jobs(q: &Arc<dyn QueueStore>) {
+        let (s, name) = with_queue(q).await;
+        let id = q.enqueue(&s, &name, body(1), 1).await.unwrap();
+        q.delete_queue(&s, &name).await.unwrap();
+        q.create_queue(&s, &name, &config()).await.unwrap();
+        assert_eq!(q.get_job(&s, &name, id).await, Err(QueueError::JobNotFound));
+        assert!(q
+            .list_jobs(&s, &name, JobStatus::Ready)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    pub async fn tenants_are_isolated(q: &Arc<dyn QueueStore>) {
+        let (a, b) = (scope(), scope());
+        let name = queue();
+        q.create_queue(&a, &name, &config()).await.unwrap();
+        assert_eq!(
+            q.enqueue(&b, &name, body(1), 1).await,
+            Err(QueueError::QueueNotFound)
+        );
+        assert!(q.list_queues(&b).await.unwrap().is_empty());
+        q.create_queue(&b, &name, &config()).await.unwrap();
+        let id = q.enqueue(&a, &name, body(1), 1).await.unwrap();
+        // Same queue name and job id under B: nothing to see, claim, cancel or retry.
+        assert_eq!(q.get_job(&b, &name, id).await, Err(QueueError::JobNotFound));
+        assert!(q
+            .list_jobs(&b, &name, JobStatus::Ready)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(q.pending_queues(&b).await.unwrap().is_empty());
+        assert!(q.claim(&b, &name, i64::MAX, 10).await.unwrap().is_empty());
+        assert_eq!(q.cancel(&b, &name, id).await, Err(QueueError::JobNotFound));
+        assert_eq!(q.retry(&b, &name, id).await, Err(QueueError::JobNotFound));
+        q.delivered(&b, &name, id).await.unwrap();
+        let f = Failure {
+            status: None,
+            error: "x".into(),
+            retry_at_ms: None,
+        };
+        q.failed(&b, &name, id, &f).await.unwrap();
+        let b_id = q.enqueue(&b, &name, body(2), 1).await.unwrap();
+        q.delete_queue(&b, &name).await.unwrap();
+        let job = q.get_job(&a, &name, id).await.unwrap();
+        assert_eq!(
+            (job.status, job.attempts),
+            (JobStatus::Ready, 0),
+            "untouched by B"
+        );
+        assert_eq!(q.list_queues(&a).await.unwrap(), vec![name.to_string()]);
+        let _ = b_id;
+        assert_eq!(q.claim(&a, &name, i64::MAX, 10).await.unwrap().len(), 1);
+    }
+}
+
+async fn sqlite() -> (Arc<dyn QueueStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let queue = nano::adapters::sqlite::SqliteQueue::open(&dir.path().join("queue.db"))
+        .await
+        .unwrap();
+    (Arc::new(queue), dir)
+}
+
+crate::contract_suite!(
+    sqlite,
+    super::sqlite,
+    super::suite,
+    [
+        creates_lists_and_deletes_queues,
+        job_operations_need_the_queue_and_the_job,
+        enqueued_jobs_are_ready_with_new_ids,
+        cancel_removes_the_job,
+        claims_hide_jobs_until_an_outcome,
+        failures_retry_then_move_to_error,
+        outcomes_of_cancelled_jobs_do_nothing,
+        deleting_a_queue_deletes_its_jobs,
+        tenants_are_isolated,
+    ]
+);
+
+/// SQLite only: claims do not outlive the process, so jobs being delivered at a crash are delivered again.
+#[tokio::test]
+async fn sqlite_releases_claims_when_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.db");
+    let (s, name) = (suite::scope(), suite::queue());
+    let id = {
+        let q = nano::adapters::sqlite::SqliteQueue::open(&path)
+            .await
+            .unwrap();
+        q.create_queue(&s, &name, &suite::config()).await.unwrap();
+        let id = q
+            .enqueue(&s, &name, Bytes::from_static(b"{}"), 1)
+            .await
+            .unwrap();
+        assert_eq!(q.claim(&s, &name, 1, 1).await.unwrap().len(), 1);
+        assert!(q.claim(&s, &name, 1, 1).await.unwrap().is_empty());
+        id
+    };
+    let q = nano::adapters::sqlite::SqliteQueue::open(&path)
+        .await
+        .unwrap();
+    let claimed = q.claim(&s, &name, 1, 1).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|c| c.job.id).collect::<Vec<_>>(),
+        vec![id]
+    );
+}

@@ -1,0 +1,130 @@
+//! The webhook port's contract, run against every webhook sender: verbatim JSON POSTs, statuses, time limits.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use nano::core::{HostScope, TenantId};
+use nano::ports::{WebhookError, WebhookRequest, WebhookSender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The time limit the senders under test are built with.
+pub const TIMEOUT: Duration = Duration::from_millis(300);
+
+type Seen = Arc<Mutex<Vec<(Option<String>, Option<String>, Bytes)>>>;
+
+/// A loopback server answering `status` with `body` after `delay`, recording content type, signature and body.
+async fn target(status: u16, body: &'static str, delay: Duration) -> (String, Seen) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let s = s.clone();
+                        async move {
+                            let h = |n: &str| {
+                                req.headers()
+                                    .get(n)
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_string)
+                            };
+                            let (ct, sig) = (h("content-type"), h("x-hyper-signature"));
+                            let bytes = req.into_body().collect().await.unwrap().to_bytes();
+                            s.lock().unwrap().push((ct, sig, bytes));
+                            tokio::time::sleep(delay).await;
+                            let mut res = hyper::Response::new(Full::new(Bytes::from_static(
+                                body.as_bytes(),
+                            )));
+                            *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                            Ok::<_, std::convert::Infallible>(res)
+                        }
+                    },
+                );
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn scope() -> HostScope {
+    HostScope::resolved(TenantId::parse(&crate::support::fresh_name("t")).unwrap())
+}
+
+fn request(url: String) -> WebhookRequest {
+    WebhookRequest {
+        url,
+        headers: vec![("X-HYPER-SIGNATURE".into(), "t=1,sig=ab".into())],
+        body: Bytes::from_static(br#"{"b":1,"a":[1.5,"x"]}"#),
+    }
+}
+
+pub mod suite {
+    use super::*;
+
+    pub async fn posts_the_body_verbatim_as_json_with_the_headers(w: &Arc<dyn WebhookSender>) {
+        let (url, seen) = target(204, "", Duration::ZERO).await;
+        let res = w.post(&scope(), &request(url)).await.unwrap();
+        assert_eq!(res.status, 204);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].0.as_deref(), Some("application/json"));
+        assert_eq!(seen[0].1.as_deref(), Some("t=1,sig=ab"));
+        assert_eq!(seen[0].2, request(String::new()).body);
+    }
+
+    pub async fn returns_other_statuses_with_the_start_of_the_answer(w: &Arc<dyn WebhookSender>) {
+        let (url, _) = target(500, "boom: database down", Duration::ZERO).await;
+        let res = w.post(&scope(), &request(url)).await.unwrap();
+        assert_eq!(res.status, 500);
+        assert_eq!(res.body_excerpt, "boom: database down");
+    }
+
+    pub async fn a_closed_port_is_a_transport_error(w: &Arc<dyn WebhookSender>) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = w
+            .post(&scope(), &request(format!("http://127.0.0.1:{port}/")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WebhookError::Transport(_)), "{err:?}");
+    }
+
+    pub async fn a_target_slower_than_the_limit_times_out(w: &Arc<dyn WebhookSender>) {
+        let (url, _) = target(200, "", Duration::from_secs(30)).await;
+        let started = std::time::Instant::now();
+        let err = w.post(&scope(), &request(url)).await.unwrap_err();
+        assert_eq!(err, WebhookError::Timeout(TIMEOUT.as_millis() as u64));
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "gave up at the limit, not at the target's pace"
+        );
+    }
+}
+
+async fn reqwest_sender() -> (Arc<dyn WebhookSender>, ()) {
+    let sender = nano::adapters::http_client::ReqwestWebhook::new(TIMEOUT).unwrap();
+    (Arc::new(sender), ())
+}
+
+crate::contract_suite!(
+    http_client,
+    super::reqwest_sender,
+    super::suite,
+    [
+        posts_the_body_verbatim_as_json_with_the_headers,
+        returns_other_statuses_with_the_start_of_the_answer,
+        a_closed_port_is_a_transport_error,
+        a_target_slower_than_the_limit_times_out,
+    ]
+);
