@@ -120,15 +120,26 @@ impl App {
             let routes = super::apps::load_apps(runtime.as_ref(), &config.apps).await?;
             Some((runtime, routes))
         };
+        let services = Services {
+            registry,
+            cache,
+            queue,
+            data,
+            storage,
+            search,
+        };
+        if !config.bootstrap.services.is_empty() {
+            let tenant = config.default_tenant.as_deref().ok_or_else(|| {
+                BuildError(
+                    "bootstrap flags create services for the default tenant: set default_tenant"
+                        .into(),
+                )
+            })?;
+            let tenant = TenantId::parse(tenant).map_err(|e| BuildError(e.to_string()))?;
+            super::bootstrap::bootstrap(&services, &tenant, &config.bootstrap).await?;
+        }
         Ok(Self {
-            services: Services {
-                registry,
-                cache,
-                queue,
-                data,
-                storage,
-                search,
-            },
+            services,
             config,
             master_key,
             apps,

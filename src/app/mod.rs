@@ -2,6 +2,7 @@
 //! The only module that names concrete adapters.
 
 mod apps;
+mod bootstrap;
 mod build;
 pub mod config;
 mod logging;

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bootstrap;
 mod cache;
 mod data;
 mod harness;
