@@ -102,7 +102,8 @@ def wrk(url, host=None, script=None, env=None, duration=None):
     if host:
         cmd += ["-H", f"Host: {host}"]
     if script:
-        cmd += ["-s", os.path.join(BENCH, "lua", script)]
+        local = os.path.join(BENCH, "lua", script)
+        cmd += ["-s", local if os.path.exists(local) else os.path.join(PEERS, script)]
     cmd.append(url)
     out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})), timeout=300).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -116,6 +117,26 @@ def wrk(url, host=None, script=None, env=None, duration=None):
 
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return {"rps": rps, "p50": pct(50), "p99": pct(99), "non2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+HELLO = os.path.join(BENCH, "apps", "hello", "index.js")
+
+
+def apps_toml(hostnames, entry=HELLO, tenant="default", extra=""):
+    """[[apps]] tables: one app per hostname, all running `entry`."""
+    out = []
+    for i, host in enumerate(hostnames):
+        out.append(f'[[apps]]\nname = "app{i}"\ntenant = "{tenant}"\nhostnames = ["{host}"]\n'
+                   f'entry = "{entry}"\nenv = {{ APP_NAME = "app{i}" }}\n{extra}')
+    return "\n".join(out)
+
+
+def write_app(folder, source):
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "index.js")
+    with open(path, "w") as f:
+        f.write(source)
+    return path
 
 
 def nano_server(data_dir, port, extra_config="", apps_dir=None):
@@ -132,8 +153,11 @@ def nano_server(data_dir, port, extra_config="", apps_dir=None):
 
 def scenario_hello():
     """Hello world, one app: requests/s, p50 and p99 against workerd, Deno.serve and a bare hyper server."""
-    rows, results = [], {"bare": [], "workerd": [], "deno": []}
+    rows, results = [], {"nano": [], "bare": [], "workerd": [], "deno": []}
     for _ in range(ROUNDS[MODE]):
+        with tempfile.TemporaryDirectory() as tmp:
+            with nano_server(tmp, 18070, apps_toml(["127.0.0.1"])):
+                results["nano"].append(wrk("http://127.0.0.1:18070/"))
         with Server("bare", [BARE, "127.0.0.1:18090"], "http://127.0.0.1:18090/"):
             results["bare"].append(wrk("http://127.0.0.1:18090/"))
         with Server("workerd", [WORKERD, "serve", os.path.join(PEERS, "config-1.capnp")], "http://127.0.0.1:18080/"):
@@ -142,10 +166,109 @@ def scenario_hello():
                     "http://127.0.0.1:18092/", env={"PORT": "18092"}):
             results["deno"].append(wrk("http://127.0.0.1:18092/"))
     med = {k: statistics.median(r["rps"] for r in v) for k, v in results.items() if v}
+    p99 = {k: statistics.median(r["p99"] for r in v) for k, v in results.items() if v}
     for peer in ("workerd", "deno"):
-        rows.append(("hello world", "requests/s", None, peer, med[peer], True))
-    rows.append(("hello world", "requests/s (ceiling)", None, "bare hyper", med["bare"], True))
-    return rows, "nano's app runtime is not wired to HTTP in this build: peers only"
+        rows.append(("hello world", "requests/s", med["nano"], peer, med[peer], True))
+    rows.append(("hello world", "requests/s (ceiling)", med["nano"], "bare hyper", med["bare"], True))
+    rows.append(("hello world", "p99 ms", p99["nano"], "workerd", p99["workerd"], False))
+    return rows, None
+
+
+def scenario_routing():
+    """Host routing with 1, 100 and 1,000 apps: requests/s and RSS, against workerd's router configuration."""
+    rows = []
+    counts = [1, 100] if MODE == "quick" else [1, 100, 1000]
+    nano_rps = {}
+    for n in counts:
+        hosts = [f"app{i}.test" for i in range(n)]
+        with tempfile.TemporaryDirectory() as tmp:
+            with nano_server(tmp, 18070, apps_toml(hosts)) as srv:
+                for h in hosts:
+                    http("GET", "http://127.0.0.1:18070/", headers={"Host": h})
+                got = wrk("http://127.0.0.1:18070/", script="rotate-host.lua", env={"NAPPS": str(n)})
+                rss = rss_kb(srv.proc.pid)
+        nano_rps[n] = got["rps"]
+        cfg = os.path.join(PEERS, f"config-{n}-host.capnp")
+        if not os.path.exists(cfg):
+            cfg = os.path.join(tempfile.gettempdir(), f"nano-bench-workerd-{n}.capnp")
+            with open(cfg, "w") as f:
+                f.write(subprocess.run([sys.executable, os.path.join(PEERS, "gen-config.py"), str(n), "host"],
+                                       cwd=PEERS, capture_output=True, text=True).stdout)
+        with Server("workerd", [WORKERD, "serve", cfg], "http://127.0.0.1:18080/", host="app0.test", cwd=PEERS) as srv:
+            for h in hosts:
+                http("GET", "http://127.0.0.1:18080/", headers={"Host": h})
+            theirs = wrk("http://127.0.0.1:18080/", script="rotate-host.lua", env={"NAPPS": str(n)})
+            their_rss = rss_kb(srv.proc.pid)
+        rows.append(("host routing", f"{n} apps: requests/s", got["rps"], "workerd router", theirs["rps"], True))
+        rows.append(("host routing", f"{n} apps: RSS MB", rss / 1024, "workerd router", their_rss / 1024, False))
+    for n in counts[1:]:
+        rows.append(("host routing", f"{n} apps vs 1 app: requests/s", nano_rps[n], "nano, 1 app", nano_rps[1], True))
+    return rows, None
+
+
+def scenario_density():
+    """Density: RSS per idle app and start-up time per app, for 100 and (full mode) 10,000 apps."""
+    rows = []
+    for n in ([100, 1000] if MODE == "quick" else [100, 10000]):
+        hosts = [f"app{i}.test" for i in range(n)]
+        with tempfile.TemporaryDirectory() as tmp:
+            with nano_server(tmp, 18070) as base:
+                base_rss = rss_kb(base.proc.pid)
+            with nano_server(tmp, 18070, apps_toml(hosts)) as srv:
+                for h in hosts:
+                    http("GET", "http://127.0.0.1:18070/", headers={"Host": h})
+                time.sleep(1)
+                rss = rss_kb(srv.proc.pid)
+                startup = srv.startup_ms
+        rows.append(("density", f"{n} apps: RSS per app KB (after one request each)", (rss - base_rss) / n,
+                     "workerd (about 1.5 MB per worker)", 1536, False))
+        rows.append(("density", f"{n} apps: start-up ms per app", startup / n, "–", None, False))
+    return rows, None
+
+
+def scenario_cold_start():
+    """Cold start: latency of the first request to each of 200 apps that never ran (median and p99)."""
+    hosts = [f"app{i}.test" for i in range(200)]
+    lat = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with nano_server(tmp, 18070, apps_toml(hosts)):
+            for h in hosts:
+                t0 = time.perf_counter()
+                status, _ = http("GET", "http://127.0.0.1:18070/", headers={"Host": h})
+                lat.append((time.perf_counter() - t0) * 1000)
+                assert status == 200, status
+    lat.sort()
+    median, p99 = statistics.median(lat), lat[int(len(lat) * 0.99) - 1]
+    # workerd starts every worker at process start: its per-worker cost is its start-up time over its worker count.
+    with Server("workerd", [WORKERD, "serve", os.path.join(PEERS, "config-100-host.capnp")],
+                "http://127.0.0.1:18080/", host="app99.test", cwd=PEERS) as srv:
+        per_worker = srv.startup_ms / 100
+    return [("cold start", "first request ms, median of 200 apps", median, "workerd start-up per worker", per_worker, False),
+            ("cold start", "first request ms, p99 of 200 apps", p99, "workerd start-up per worker", per_worker, False)], None
+
+
+SPIN = 'export default { async fetch() { while (true) {} } };\n'
+BLOAT = 'const keep = []; export default { async fetch() { for (;;) keep.push(new Array(1e6).fill(1)); } };\n'
+
+
+def scenario_noisy():
+    """Noisy neighbour: p99 of a well-behaved app alone, then while one app spins and another allocates."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spin, bloat = write_app(os.path.join(tmp, "spin"), SPIN), write_app(os.path.join(tmp, "bloat"), BLOAT)
+        config = apps_toml(["good.test"]) + "\n" + apps_toml(["spin.test"], entry=spin).replace('"app0"', '"spin"') \
+            + "\n" + apps_toml(["bloat.test"], entry=bloat).replace('"app0"', '"bloat"')
+        with nano_server(tmp, 18070, config):
+            alone = wrk("http://127.0.0.1:18070/", host="good.test")
+            noise = [subprocess.Popen(["wrk", "-t1", "-c4", f"-d{DURATION[MODE]}", "-H", f"Host: {h}",
+                                       "http://127.0.0.1:18070/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for h in ("spin.test", "bloat.test")]
+            try:
+                noisy = wrk("http://127.0.0.1:18070/", host="good.test")
+            finally:
+                for p in noise:
+                    p.wait(timeout=120)
+    return [("noisy neighbour", "good app p99 ms with neighbours", noisy["p99"], "good app p99 alone", alone["p99"], False),
+            ("noisy neighbour", "good app requests/s with neighbours", noisy["rps"], "good app alone", alone["rps"], True)], None
 
 
 def scenario_services():
@@ -173,7 +296,14 @@ def scenario_services():
     return rows, None
 
 
-SCENARIOS = {"hello": scenario_hello, "services": scenario_services}
+SCENARIOS = {
+    "hello": scenario_hello,
+    "routing": scenario_routing,
+    "density": scenario_density,
+    "cold": scenario_cold_start,
+    "noisy": scenario_noisy,
+    "services": scenario_services,
+}
 
 
 def fmt(v):
