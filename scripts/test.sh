@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -f ../shared/v8/env.sh ]; then . ../shared/v8/env.sh; fi
-if [ -f tests/compat/package.json ] && [ ! -d tests/compat/node_modules ]; then
+if [ -f tests/compat/package.json ] && [ tests/compat/package-lock.json -nt tests/compat/node_modules/.package-lock.json ]; then
   (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
 fi
 if [ -f tests/compat/requirements.txt ] && ! python3 -c 'import hyper_connect' 2>/dev/null; then

@@ -15,3 +15,4 @@ mod info;
 mod queue;
 mod search;
 mod storage;
+mod workers;
