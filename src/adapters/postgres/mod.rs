@@ -1,8 +1,12 @@
 //! PostgreSQL adapters (sqlx): the prod profile's registry and, per service, its stores, shared by every nano node.
 
+mod data;
+mod mango_pg;
 mod migrate;
 mod pool;
 mod registry;
+mod tenant;
 
+pub use data::PgDataStore;
 pub use pool::{connect, PgTarget};
 pub use registry::PgRegistry;
