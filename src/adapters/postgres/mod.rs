@@ -4,9 +4,11 @@ mod data;
 mod mango_pg;
 mod migrate;
 mod pool;
+mod queue;
 mod registry;
 mod tenant;
 
 pub use data::PgDataStore;
 pub use pool::{connect, PgTarget};
+pub use queue::PgQueue;
 pub use registry::PgRegistry;
