@@ -6,9 +6,12 @@ mod migrate;
 mod pool;
 mod queue;
 mod registry;
+mod search;
 mod tenant;
+mod text;
 
 pub use data::PgDataStore;
 pub use pool::{connect, PgTarget};
 pub use queue::PgQueue;
 pub use registry::PgRegistry;
+pub use search::PgSearch;
