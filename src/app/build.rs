@@ -9,7 +9,7 @@ use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
 use crate::adapters::js::{quickjs::QuickJs, JsRuntime};
-use crate::adapters::postgres::{PgDataStore, PgQueue, PgRegistry, PgTarget};
+use crate::adapters::postgres::{PgDataStore, PgQueue, PgRegistry, PgSearch, PgTarget};
 use crate::adapters::redis::{RedisCache, RedisTarget};
 use crate::adapters::sqlite::{SqliteCache, SqliteDataStore, SqliteQueue, SqliteRegistry};
 use crate::adapters::tantivy::TantivySearch;
@@ -124,13 +124,19 @@ impl App {
         } else {
             None
         };
-        let search: Option<Arc<dyn Search>> = if config.services.search {
-            let root = config.data_dir.join("search");
-            Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
-                BuildError(format!("search in {}: {e}", root.display()))
-            })?))
-        } else {
-            None
+        let search: Option<Arc<dyn Search>> = match (config.services.search, config.profile) {
+            (false, _) => None,
+            (true, Profile::Dev) => {
+                let root = config.data_dir.join("search");
+                Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
+                    BuildError(format!("search in {}: {e}", root.display()))
+                })?))
+            }
+            (true, Profile::Prod) => Some(Arc::new(
+                PgSearch::open(&pg_target(&config)?)
+                    .await
+                    .map_err(|e| BuildError(format!("search: {e}")))?,
+            )),
         };
         let master_key = master_key(&config)?;
         let apps = if config.apps.is_empty() {

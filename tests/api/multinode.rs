@@ -1,5 +1,5 @@
 //! Two real nano processes in the prod profile sharing one PostgreSQL schema and one Redis prefix: what one node
-//! writes the other reads (data, cache), and queue jobs enqueued on both are delivered once each.
+//! writes the other reads (data, cache, search), and queue jobs enqueued on both are delivered once each.
 
 use crate::receiver::{numbers, Receiver};
 use crate::support::{client, fresh_name, nano_bin, pg_url};
@@ -31,8 +31,6 @@ async fn start_node(shared: &Path, schema: &str, prefix: &str, tenant: &str) -> 
         .env("NANO_MASTER_KEY", "multinode-test-master-key")
         .env("NANO_AUTH", "false")
         .env("NANO_DEFAULT_TENANT", tenant)
-        // Search is on tantivy, one writer per index directory: not shared between nodes (see README).
-        .env("NANO_SERVICES__SEARCH", "false")
         .env("NANO_LOG_LEVEL", "info")
         .current_dir(shared)
         .stderr(std::process::Stdio::piped())
@@ -113,6 +111,28 @@ async fn two_prod_nodes_share_data_cache_and_queue() {
     assert_eq!(s, StatusCode::CREATED);
     let (s, v) = call(http.get(format!("{}/cache/{store}/k1", a.base))).await;
     assert_eq!((s, v), (StatusCode::OK, json!({"hello": "world"})));
+
+    // Search: an index and a document added through A are found through B, typo and all.
+    let index = fresh_name("i");
+    let (s, body) = call(
+        http.put(format!("{}/search/{index}", a.base))
+            .json(&json!({"fields": ["title"], "storeFields": ["title"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = call(
+        http.post(format!("{}/search/{index}", a.base))
+            .json(&json!({"key": "m1", "doc": {"title": "Foundation"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, found) = call(
+        http.post(format!("{}/search/{index}/_query", b.base))
+            .json(&json!({"query": "foundatoin"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{found}");
+    assert_eq!(found["matches"][0]["id"], "m1", "{found}");
 
     // Queue: jobs enqueued on both nodes reach the receiver once each.
     let receiver = Receiver::accepting().await;
