@@ -5,5 +5,6 @@ pub mod http;
 pub mod http_client;
 pub mod js;
 pub mod postgres;
+pub mod redis;
 pub mod sqlite;
 pub mod tantivy;

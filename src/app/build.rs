@@ -9,7 +9,8 @@ use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
 use crate::adapters::js::{quickjs::QuickJs, JsRuntime};
-use crate::adapters::postgres::{PgRegistry, PgTarget};
+use crate::adapters::postgres::{PgDataStore, PgQueue, PgRegistry, PgSearch, PgTarget};
+use crate::adapters::redis::{RedisCache, RedisTarget};
 use crate::adapters::sqlite::{SqliteCache, SqliteDataStore, SqliteQueue, SqliteRegistry};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
@@ -60,39 +61,60 @@ impl App {
                 .await
                 .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
         }
-        let cache: Option<Arc<dyn CacheStore>> = if config.services.cache {
-            Some(Arc::new(
+        let cache: Option<Arc<dyn CacheStore>> = match (config.services.cache, config.profile) {
+            (false, _) => None,
+            (true, Profile::Dev) => Some(Arc::new(
                 SqliteCache::open(&config.data_dir.join("cache.db"))
                     .await
                     .map_err(|e| {
                         BuildError(format!("cache in {}: {e}", config.data_dir.display()))
                     })?,
-            ))
-        } else {
-            None
+            )),
+            (true, Profile::Prod) => Some(Arc::new(
+                RedisCache::open(&redis_target(&config)?)
+                    .await
+                    .map_err(|e| BuildError(format!("cache: {e}")))?,
+            )),
         };
         let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
-            let store = SqliteQueue::open(&config.data_dir.join("queue.db"))
-                .await
-                .map_err(|e| BuildError(format!("queue in {}: {e}", config.data_dir.display())))?;
+            let store: Arc<dyn QueueStore> = match config.profile {
+                Profile::Dev => Arc::new(
+                    SqliteQueue::open(&config.data_dir.join("queue.db"))
+                        .await
+                        .map_err(|e| {
+                            BuildError(format!("queue in {}: {e}", config.data_dir.display()))
+                        })?,
+                ),
+                Profile::Prod => Arc::new(
+                    PgQueue::open(&pg_target(&config)?)
+                        .await
+                        .map_err(|e| BuildError(format!("queue: {e}")))?,
+                ),
+            };
             let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
                 .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
             Some(super::queue_delivery::start(
-                Arc::new(store),
+                store,
                 Arc::new(sender),
                 registry.clone(),
             ))
         } else {
             None
         };
-        let data: Option<Arc<dyn DataStore>> = if config.services.data {
-            let path = config.data_dir.join("data.db");
-            let store = SqliteDataStore::open(&path)
-                .await
-                .map_err(|e| BuildError(format!("data store {}: {e}", path.display())))?;
-            Some(Arc::new(store))
-        } else {
-            None
+        let data: Option<Arc<dyn DataStore>> = match (config.services.data, config.profile) {
+            (false, _) => None,
+            (true, Profile::Dev) => {
+                let path = config.data_dir.join("data.db");
+                let store = SqliteDataStore::open(&path)
+                    .await
+                    .map_err(|e| BuildError(format!("data store {}: {e}", path.display())))?;
+                Some(Arc::new(store))
+            }
+            (true, Profile::Prod) => Some(Arc::new(
+                PgDataStore::open(&pg_target(&config)?)
+                    .await
+                    .map_err(|e| BuildError(format!("data store: {e}")))?,
+            )),
         };
         let storage: Option<Arc<dyn Storage>> = if config.services.storage {
             let root = config.data_dir.join("storage");
@@ -102,13 +124,19 @@ impl App {
         } else {
             None
         };
-        let search: Option<Arc<dyn Search>> = if config.services.search {
-            let root = config.data_dir.join("search");
-            Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
-                BuildError(format!("search in {}: {e}", root.display()))
-            })?))
-        } else {
-            None
+        let search: Option<Arc<dyn Search>> = match (config.services.search, config.profile) {
+            (false, _) => None,
+            (true, Profile::Dev) => {
+                let root = config.data_dir.join("search");
+                Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
+                    BuildError(format!("search in {}: {e}", root.display()))
+                })?))
+            }
+            (true, Profile::Prod) => Some(Arc::new(
+                PgSearch::open(&pg_target(&config)?)
+                    .await
+                    .map_err(|e| BuildError(format!("search: {e}")))?,
+            )),
         };
         let master_key = master_key(&config)?;
         let apps = if config.apps.is_empty() {
@@ -181,6 +209,17 @@ fn pg_target(config: &Config) -> Result<PgTarget, BuildError> {
     Ok(PgTarget {
         url: url.expose().to_string(),
         schema: config.postgres_schema.clone(),
+    })
+}
+
+/// The Redis the prod profile's cache uses: `redis_url`, every key under `redis_prefix`.
+fn redis_target(config: &Config) -> Result<RedisTarget, BuildError> {
+    let url = config.redis_url.as_ref().ok_or_else(|| {
+        BuildError("the prod profile's cache needs redis_url (or NANO_REDIS_URL)".into())
+    })?;
+    Ok(RedisTarget {
+        url: url.expose().to_string(),
+        prefix: config.redis_prefix.clone(),
     })
 }
 

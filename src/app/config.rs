@@ -158,6 +158,8 @@ pub struct Config {
     pub postgres_schema: Option<String>,
     /// Redis URL (prod profile).
     pub redis_url: Option<Secret>,
+    /// First segment of every Redis key nano writes (`<prefix>:<tenant>:cache:<store>:<key>`).
+    pub redis_prefix: String,
     pub services: ServicesConfig,
     /// Services created at start (hyper-nano's `--data --cache ...` flags).
     pub bootstrap: BootstrapConfig,
@@ -212,6 +214,7 @@ impl Config {
             postgres_url: None,
             postgres_schema: None,
             redis_url: None,
+            redis_prefix: "nano".to_string(),
             services: ServicesConfig::default(),
             bootstrap: BootstrapConfig::default(),
             apps: Vec::new(),

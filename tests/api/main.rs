@@ -8,6 +8,7 @@ mod apps;
 mod cache;
 mod data;
 mod lifecycle;
+mod multinode;
 mod queue;
 mod receiver;
 mod root;

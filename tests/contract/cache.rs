@@ -233,6 +233,35 @@ crate::contract_suite!(
     ]
 );
 
+/// Redis: each test under its own random key prefix, so tests run in parallel on one server.
+async fn redis() -> (Arc<dyn CacheStore>, ()) {
+    let target = nano::adapters::redis::RedisTarget {
+        url: std::env::var("NANO_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string()),
+        prefix: fresh_name("nanotest"),
+    };
+    let cache = nano::adapters::redis::RedisCache::open(&target)
+        .await
+        .expect("Redis at 127.0.0.1:6379 (scripts/ci-services.sh starts it)");
+    (Arc::new(cache), ())
+}
+
+crate::contract_suite!(
+    redis,
+    super::redis,
+    super::suite,
+    [
+        creates_lists_and_deletes_stores,
+        key_operations_need_the_store,
+        create_get_set_delete,
+        deleting_a_store_removes_its_keys,
+        expired_keys_are_not_returned_and_can_be_recreated,
+        set_without_ttl_clears_the_ttl,
+        patterns_match_exactly,
+        tenants_are_isolated,
+    ]
+);
+
 /// SQLite only: expired rows leave the file without anyone reading them (the background purge).
 #[tokio::test]
 async fn sqlite_purges_expired_keys_in_the_background() {

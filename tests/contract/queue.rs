@@ -5,6 +5,7 @@ use bytes::Bytes;
 use nano::core::{DomainName, HostScope, TenantId};
 use nano::ports::{Failure, JobStatus, QueueConfig, QueueError, QueueStore};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub mod suite {
     use super::*;
@@ -302,6 +303,82 @@ crate::contract_suite!(
         tenants_are_isolated,
     ]
 );
+
+/// PostgreSQL: each test in its own fresh schema.
+async fn postgres() -> (Arc<dyn QueueStore>, ()) {
+    let queue = nano::adapters::postgres::PgQueue::open(&crate::support::pg_target())
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");
+    (Arc::new(queue), ())
+}
+
+crate::contract_suite!(
+    postgres,
+    super::postgres,
+    super::suite,
+    [
+        creates_lists_and_deletes_queues,
+        job_operations_need_the_queue_and_the_job,
+        enqueued_jobs_are_ready_with_new_ids,
+        cancel_removes_the_job,
+        claims_hide_jobs_until_an_outcome,
+        failures_retry_then_move_to_error,
+        outcomes_of_cancelled_jobs_do_nothing,
+        deleting_a_queue_deletes_its_jobs,
+        tenants_are_isolated,
+    ]
+);
+
+/// PostgreSQL only: two nodes on one schema never claim the same job, and a node's claims end with the node.
+#[tokio::test]
+async fn postgres_nodes_share_jobs_without_double_claims_and_claims_end_with_the_node() {
+    let target = crate::support::pg_target();
+    let a = nano::adapters::postgres::PgQueue::open(&target)
+        .await
+        .unwrap();
+    let b = nano::adapters::postgres::PgQueue::open(&target)
+        .await
+        .unwrap();
+    let (s, name) = (suite::scope(), suite::queue());
+    a.create_queue(&s, &name, &suite::config()).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(
+            a.enqueue(&s, &name, Bytes::from_static(b"{}"), 1)
+                .await
+                .unwrap(),
+        );
+        ids.push(
+            b.enqueue(&s, &name, Bytes::from_static(b"{}"), 1)
+                .await
+                .unwrap(),
+        );
+    }
+    let (x, y) = tokio::join!(a.claim(&s, &name, 1, 15), b.claim(&s, &name, 1, 15));
+    let mut claimed: Vec<i64> = x
+        .unwrap()
+        .into_iter()
+        .chain(y.unwrap())
+        .map(|c| c.job.id)
+        .collect();
+    claimed.sort();
+    ids.sort();
+    assert_eq!(claimed, ids, "each job claimed exactly once");
+    assert!(b.claim(&s, &name, 1, 20).await.unwrap().is_empty());
+    drop(a);
+    let mut again = Vec::new();
+    for _ in 0..200 {
+        again = b.claim(&s, &name, 1, 20).await.unwrap();
+        if !again.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        !again.is_empty(),
+        "the closed node's claims were never released"
+    );
+}
 
 /// SQLite only: claims do not outlive the process, so jobs being delivered at a crash are delivered again.
 #[tokio::test]

@@ -330,6 +330,30 @@ crate::contract_suite!(
     ]
 );
 
+/// PostgreSQL: each test in its own fresh schema.
+async fn postgres() -> (Arc<dyn Search>, ()) {
+    let search = nano::adapters::postgres::PgSearch::open(&crate::support::pg_target())
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");
+    (Arc::new(search), ())
+}
+
+crate::contract_suite!(
+    postgres,
+    super::postgres,
+    super::suite,
+    [
+        indexes_are_created_once_and_need_fields,
+        documents_are_added_got_updated_and_removed,
+        a_documents_own_id_wins_over_the_key,
+        queries_fold_case_and_accents_match_prefixes_and_typos,
+        fields_boosts_and_filters_shape_results,
+        bulk_loads_by_id_and_reports_each_document,
+        concurrent_writes_are_all_kept_and_conflict_once,
+        tenants_never_see_each_others_indexes,
+    ]
+);
+
 /// Specific to tantivy: indexes written by one adapter instance are there for the next (reload at start).
 #[tokio::test]
 async fn tantivy_indexes_reload_after_reopen() {

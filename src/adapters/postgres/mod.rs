@@ -1,8 +1,17 @@
 //! PostgreSQL adapters (sqlx): the prod profile's registry and, per service, its stores, shared by every nano node.
 
+mod data;
+mod mango_pg;
 mod migrate;
 mod pool;
+mod queue;
 mod registry;
+mod search;
+mod tenant;
+mod text;
 
+pub use data::PgDataStore;
 pub use pool::{connect, PgTarget};
+pub use queue::PgQueue;
 pub use registry::PgRegistry;
+pub use search::PgSearch;

@@ -1,0 +1,45 @@
+//! Tenant transactions: every PostgreSQL adapter touches tenant rows only inside one, which sets `nano.host` for
+//! the row-level security policies and, when nano's own user would bypass them (superuser or BYPASSRLS), switches
+//! to the `nano_tenant` role for the transaction.
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+/// Whether transactions must `SET LOCAL ROLE nano_tenant` for the policies to apply to nano's user.
+pub async fn needs_role(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let (exempt, role): (bool, bool) = sqlx::query_as(
+        "SELECT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user), \
+         EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nano_tenant')",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(exempt && role)
+}
+
+/// Begins a transaction confined to `host` by row-level security.
+pub async fn begin(
+    pool: &PgPool,
+    host: &str,
+    use_role: bool,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    confine(&mut tx, host, use_role).await?;
+    Ok(tx)
+}
+
+/// Confines an open transaction to `host` (after any DDL it had to run as nano's own user).
+pub async fn confine(
+    tx: &mut Transaction<'static, Postgres>,
+    host: &str,
+    use_role: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('nano.host', $1, true)")
+        .bind(host)
+        .execute(&mut **tx)
+        .await?;
+    if use_role {
+        sqlx::query("SET LOCAL ROLE nano_tenant")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
