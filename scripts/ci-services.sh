@@ -9,6 +9,10 @@ if command -v redis-server >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >
 fi
 # Drop the per-test schemas (nt_*) earlier runs left in the test database.
 if command -v psql >/dev/null; then
-  psql -q -h 127.0.0.1 -U postgres -d test -v ON_ERROR_STOP=0 -c "DO \$\$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'nt\\_%' LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END \$\$;" >/dev/null 2>&1 || echo "could not clean test schemas"
+  psql -q -h 127.0.0.1 -U postgres -d test -v ON_ERROR_STOP=0 -c "DO \$\$ DECLARE s text; BEGIN FOR s IN SELECT nspname FROM pg_namespace WHERE (nspname LIKE 'nt\\_%' OR nspname LIKE 'mn\\_%') LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END \$\$;" >/dev/null 2>&1 || echo "could not clean test schemas"
+fi
+# Drop the Redis keys of earlier test runs (prefixes nanotest-*).
+if command -v redis-cli >/dev/null; then
+  redis-cli -h 127.0.0.1 -p 6379 --scan --pattern 'nanotest-*' 2>/dev/null | xargs -r -n 500 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null 2>&1 || true
 fi
 exit 0
