@@ -111,24 +111,25 @@ impl App {
             None
         };
         let master_key = master_key(&config)?;
+        let services = Services {
+            registry,
+            cache,
+            queue,
+            data,
+            storage,
+            search,
+        };
         let apps = if config.apps.is_empty() {
             None
         } else {
             let runtime: Arc<dyn AppRuntime> = Arc::new(
                 JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
             );
-            let routes = super::apps::load_apps(runtime.as_ref(), &config.apps).await?;
+            let routes = super::apps::load_apps(runtime.as_ref(), &config.apps, &services).await?;
             Some((runtime, routes))
         };
         Ok(Self {
-            services: Services {
-                registry,
-                cache,
-                queue,
-                data,
-                storage,
-                search,
-            },
+            services,
             config,
             master_key,
             apps,

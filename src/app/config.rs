@@ -183,6 +183,17 @@ pub struct AppConfig {
     pub env: std::collections::BTreeMap<String, crate::core::EnvValue>,
     #[serde(default)]
     pub limits: crate::core::Limits,
+    /// `NAME = { service = "data", domain = "movies" }`: the app sees `env.NAME`, granted that one domain.
+    #[serde(default)]
+    pub bindings: std::collections::BTreeMap<String, BindingConfig>,
+}
+
+/// One `[apps.bindings]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BindingConfig {
+    pub service: crate::core::ServiceKind,
+    pub domain: String,
 }
 
 fn default_profile() -> Profile {
