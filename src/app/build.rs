@@ -154,6 +154,7 @@ impl App {
             keys: Keys::new(registry.clone(), self.master_key.clone()),
             admin: Admin { access, registry },
             auth: self.config.auth,
+            tenant_header: self.config.tenant_host_header,
             services: self.services.clone(),
             apps: self
                 .apps

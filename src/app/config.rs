@@ -133,6 +133,14 @@ pub struct Config {
     pub profile: Profile,
     /// Address of the HTTP listener.
     pub listen: SocketAddr,
+    /// Address of an optional HTTPS listener (same routes); needs `tls_cert` and `tls_key`.
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM file of the HTTPS listener's certificate chain.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the HTTPS listener's private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
+    /// Whether responses carry `X-Tenant-Host: <tenant>`, naming the tenant that answered.
+    pub tenant_host_header: bool,
     /// Directory of every embedded store (SQLite files, storage files, search indexes).
     pub data_dir: PathBuf,
     /// How long in-flight requests may run after SIGTERM/SIGINT, in seconds.
@@ -207,6 +215,10 @@ impl Config {
         Self {
             profile,
             listen: SocketAddr::from(([127, 0, 0, 1], 6363)),
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tenant_host_header: false,
             data_dir: PathBuf::from(".nano"),
             drain_timeout_secs: 15.0,
             log_format: if dev {

@@ -74,7 +74,7 @@ async fn an_app_stores_and_reads_data_through_its_binding() {
         .unwrap();
     assert_eq!(
         got,
-        json!({"_id": "ghostbusters", "title": "Ghostbusters", "year": 1984})
+        json!({"ok": true, "doc": {"_id": "ghostbusters", "title": "Ghostbusters", "year": 1984}})
     );
     // The document is in acme's database, as the REST API sees it, and not in beta's.
     let rest: Value = c

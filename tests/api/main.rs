@@ -14,3 +14,4 @@ mod receiver;
 mod root;
 mod search;
 mod storage;
+mod tenancy;

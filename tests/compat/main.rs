@@ -14,3 +14,4 @@ mod info;
 mod queue;
 mod search;
 mod storage;
+mod tls;

@@ -170,12 +170,13 @@ pub async fn data_binding(rt: &Rt) {
     assert_eq!(r["add"], json!({"ok": true, "id": "m1"}));
     assert_eq!(r["dup"]["ok"], false);
     assert_eq!(r["dup"]["status"], 409);
-    assert_eq!(r["get"]["title"], "Ghostbusters");
-    assert_eq!(r["get"]["_id"], "m1");
+    assert_eq!(r["get"]["ok"], true);
+    assert_eq!(r["get"]["doc"]["title"], "Ghostbusters");
+    assert_eq!(r["get"]["doc"]["_id"], "m1");
     assert_eq!(r["missing"]["ok"], false);
     assert_eq!(r["missing"]["status"], 404);
     assert_eq!(r["update"], json!({"ok": true, "id": "m1"}));
-    assert_eq!(r["afterUpdate"]["year"], 1985);
+    assert_eq!(r["afterUpdate"]["doc"]["year"], 1985);
     assert_eq!(r["list"]["docs"].as_array().unwrap().len(), 2);
     assert_eq!(r["keys"]["docs"][0]["_id"], "m2");
     assert_eq!(r["index"], json!({"ok": true}));
@@ -222,7 +223,10 @@ pub async fn cache_binding(rt: &Rt) {
         .await;
     assert_eq!(r["add"], json!({"ok": true}));
     assert_eq!(r["dup"]["status"], 409);
-    assert_eq!(r["get"], json!({"title": "Ghostbusters"}));
+    assert_eq!(
+        r["get"],
+        json!({"ok": true, "doc": {"title": "Ghostbusters"}})
+    );
     assert_eq!(r["set"], json!({"ok": true}));
     assert_eq!(r["missing"]["ok"], false);
     assert_eq!(r["missing"]["status"], 404);
@@ -257,9 +261,10 @@ pub async fn storage_binding(rt: &Rt) {
         out.stream = await S.upload('data/big.bin', stream);
         out.bad = await S.upload('../escape', 'x');
         const dl = await S.download('docs/hello.txt');
-        out.downloadIsStream = dl instanceof ReadableStream;
-        out.downloaded = await new Response(dl).text();
-        const back = new Uint8Array(await new Response(await S.download('data/big.bin')).arrayBuffer());
+        out.downloadOk = dl.ok;
+        out.downloadIsStream = dl.object instanceof ReadableStream;
+        out.downloaded = await new Response(dl.object).text();
+        const back = new Uint8Array(await new Response((await S.download('data/big.bin')).object).arrayBuffer());
         out.bigSize = back.byteLength;
         const hex = async (b) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b))).join(',');
         out.bigSame = (await hex(back)) === (await hex(big));
@@ -276,6 +281,7 @@ pub async fn storage_binding(rt: &Rt) {
     assert_eq!(r["stream"], json!({"ok": true}));
     assert_eq!(r["bad"]["ok"], false);
     assert_eq!(r["bad"]["status"], 400);
+    assert_eq!(r["downloadOk"], true);
     assert_eq!(r["downloadIsStream"], true);
     assert_eq!(r["downloaded"], "hello world");
     assert_eq!(r["bigSize"], 300000);
@@ -427,7 +433,10 @@ pub async fn bindings_are_scoped_to_tenant_and_domain(rt: &Rt) {
             "return [await env.DATA.get('secret'), (await env.QUEUE.queued()).jobs.length];",
         )
         .await;
-    assert_eq!(back, json!([{"_id": "secret", "owner": "a"}, 1]));
+    assert_eq!(
+        back,
+        json!([{"ok": true, "doc": {"_id": "secret", "owner": "a"}}, 1])
+    );
     // An app bound only to DATA has no other binding, and cannot name another domain.
     let app = w
         .app_bound(

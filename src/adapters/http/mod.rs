@@ -18,6 +18,7 @@ mod server;
 mod storage;
 mod storage_upload;
 pub mod tenancy;
+pub mod tls;
 
 pub use router::HttpState;
 pub use server::serve;

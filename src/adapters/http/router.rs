@@ -27,6 +27,8 @@ pub struct HttpState {
     pub auth: bool,
     /// Hosted JS apps; a request whose Host maps to one goes to it before anything else.
     pub apps: Option<super::apps::AppHosts>,
+    /// Whether responses name the tenant that answered in `X-Tenant-Host`.
+    pub tenant_header: bool,
 }
 
 /// A services request after tenant resolution: the scope, and the path below `/<service>`.
@@ -53,7 +55,10 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
     if let (Some(apps), Some(host)) = (&state.apps, host.as_deref()) {
         if let Some((app, tenant)) = apps.lookup(host) {
             let (app, tenant) = (app.clone(), tenant.to_string());
-            let res = apps.serve(&app, host, req).await;
+            let mut res = apps.serve(&app, host, req).await;
+            if state.tenant_header {
+                tenant_header(&mut res, &tenant);
+            }
             tracing::info!(
                 target: "nano::request",
                 method = %method,
@@ -72,6 +77,9 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
         dispatch(&state, req).await
     };
     add_common_headers(res.headers_mut());
+    if let (true, Some(t)) = (state.tenant_header, tenant.as_deref()) {
+        tenant_header(&mut res, t);
+    }
     tracing::info!(
         target: "nano::request",
         method = %method,
@@ -159,6 +167,17 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
     };
     let result = route_service(&state.services, &service, service_req).await;
     (result.unwrap_or_else(ApiError::into_response), tenant)
+}
+
+/// `X-Tenant-Host: <tenant>`, except on refusals (which never confirm a tenant to a caller without access).
+fn tenant_header(res: &mut Response<Body>, tenant: &str) {
+    let status = res.status();
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        return;
+    }
+    if let Ok(v) = http::HeaderValue::from_str(tenant) {
+        res.headers_mut().insert("x-tenant-host", v);
+    }
 }
 
 fn request_host(req: &Request<Incoming>) -> Option<String> {

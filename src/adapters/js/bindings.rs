@@ -177,7 +177,8 @@ async fn data(
         }
         "get" => {
             let id = text_arg(args, 0, "id")?;
-            p.get_doc(scope, db, &id).await.map_err(data_err)?
+            let doc = p.get_doc(scope, db, &id).await.map_err(data_err)?;
+            json!({ "ok": true, "doc": doc })
         }
         "update" => {
             let id = text_arg(args, 0, "id")?;
@@ -291,7 +292,7 @@ async fn cache(
         "get" => {
             let key = text_arg(args, 0, "key")?;
             match p.get(scope, store, &key).await.map_err(cache_err)? {
-                Some(v) => Value::Object(v),
+                Some(v) => json!({ "ok": true, "doc": v }),
                 None => return Err(fail(404, "not found")),
             }
         }

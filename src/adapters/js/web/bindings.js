@@ -21,7 +21,7 @@ function storageBinding(name) {
     },
     async download(object) {
       const out = await opAsync(ops.binding(name, 'download', JSON.stringify([object]), false));
-      if (Array.isArray(out)) return ridStream(out[3]);
+      if (Array.isArray(out)) return { ok: true, object: ridStream(out[3]) };
       return JSON.parse(ops.decodeUtf8(out, false));
     },
     remove(object) { return bindingCall(name, 'remove', [object]); },
