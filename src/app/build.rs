@@ -5,6 +5,7 @@ use crate::adapters::fs::FsStorage;
 use crate::adapters::http::admin::{Admin, AdminAccess};
 use crate::adapters::http::apps::{AppHosts, AppRoute};
 use crate::adapters::http::auth::Keys;
+use crate::adapters::http::quota::RateQuotas;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
@@ -155,6 +156,14 @@ impl App {
             admin: Admin { access, registry },
             auth: self.config.auth,
             tenant_header: self.config.tenant_host_header,
+            rates: RateQuotas::new(
+                self.config.quotas.requests_per_second,
+                self.config
+                    .tenant_quotas
+                    .iter()
+                    .map(|(t, q)| (t.clone(), q.requests_per_second))
+                    .collect(),
+            ),
             services: self.services.clone(),
             apps: self
                 .apps

@@ -169,6 +169,10 @@ pub struct Config {
     pub services: ServicesConfig,
     /// Services created at start (hyper-nano's `--data --cache ...` flags).
     pub bootstrap: BootstrapConfig,
+    /// Quotas every tenant gets unless `tenant_quotas` names it; unset means unlimited.
+    pub quotas: QuotaConfig,
+    /// Per-tenant quotas replacing `quotas` for the tenants named (`tenant_quotas.acme.requests_per_second = 5`).
+    pub tenant_quotas: std::collections::BTreeMap<String, QuotaConfig>,
     /// JS apps, each `[[apps]]` in nano.toml.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
@@ -194,6 +198,14 @@ pub struct AppConfig {
     /// `NAME = { service = "data", domain = "movies" }`: the app sees `env.NAME`, granted that one domain.
     #[serde(default)]
     pub bindings: std::collections::BTreeMap<String, BindingConfig>,
+}
+
+/// A tenant's quotas; unset means unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Requests per second (services and apps), with bursts of up to one second's worth; over it: 429.
+    pub requests_per_second: Option<u32>,
 }
 
 /// One `[apps.bindings]` entry.
@@ -237,6 +249,8 @@ impl Config {
             redis_url: None,
             services: ServicesConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            quotas: QuotaConfig::default(),
+            tenant_quotas: Default::default(),
             apps: Vec::new(),
         }
     }

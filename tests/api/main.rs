@@ -10,6 +10,7 @@ mod cache;
 mod data;
 mod lifecycle;
 mod queue;
+mod quotas;
 mod receiver;
 mod root;
 mod search;

@@ -9,6 +9,7 @@ mod cache;
 pub mod data;
 mod js_json;
 mod queue;
+pub mod quota;
 pub mod request;
 pub mod response;
 mod root;

@@ -29,6 +29,8 @@ pub struct HttpState {
     pub apps: Option<super::apps::AppHosts>,
     /// Whether responses name the tenant that answered in `X-Tenant-Host`.
     pub tenant_header: bool,
+    /// Per-tenant request-rate quotas.
+    pub rates: super::quota::RateQuotas,
 }
 
 /// A services request after tenant resolution: the scope, and the path below `/<service>`.
@@ -55,7 +57,10 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
     if let (Some(apps), Some(host)) = (&state.apps, host.as_deref()) {
         if let Some((app, tenant)) = apps.lookup(host) {
             let (app, tenant) = (app.clone(), tenant.to_string());
-            let mut res = apps.serve(&app, host, req).await;
+            let mut res = match state.rates.admit(&tenant) {
+                Ok(()) => apps.serve(&app, host, req).await,
+                Err(e) => e.into_response(),
+            };
             if state.tenant_header {
                 tenant_header(&mut res, &tenant);
             }
@@ -165,6 +170,9 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
             .unwrap_or_default(),
         body,
     };
+    if let Err(e) = state.rates.admit(service_req.scope.host()) {
+        return (e.into_response(), tenant);
+    }
     let result = route_service(&state.services, &service, service_req).await;
     (result.unwrap_or_else(ApiError::into_response), tenant)
 }
