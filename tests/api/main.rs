@@ -8,6 +8,7 @@ mod apps;
 mod bindings;
 mod cache;
 mod data;
+mod isolation;
 mod lifecycle;
 mod queue;
 mod quotas;
