@@ -153,7 +153,11 @@ impl App {
         HttpState {
             tenants: TenantResolver::new(registry.clone(), default_tenant),
             keys: Keys::new(registry.clone(), self.master_key.clone()),
-            admin: Admin { access, registry },
+            admin: Admin {
+                access,
+                registry,
+                services: self.services.clone(),
+            },
             auth: self.config.auth,
             tenant_header: self.config.tenant_host_header,
             rates: RateQuotas::new(

@@ -10,6 +10,7 @@ mod cache;
 mod data;
 mod isolation;
 mod lifecycle;
+mod purge;
 mod queue;
 mod quotas;
 mod receiver;

@@ -8,6 +8,7 @@ pub mod body;
 mod cache;
 pub mod data;
 mod js_json;
+pub mod purge;
 mod queue;
 pub mod quota;
 pub mod request;
