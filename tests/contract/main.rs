@@ -28,6 +28,7 @@ macro_rules! contract_suite {
 
 mod cache;
 mod data;
+mod purge;
 mod queue;
 mod registry;
 mod search;
