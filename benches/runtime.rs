@@ -18,8 +18,10 @@ fn version(name: &str, src: &str) -> AppVersion {
             entry: "index.js".into(),
             env: Default::default(),
             limits: Limits::default(),
+            bindings: Default::default(),
         },
         modules: [("index.js".to_string(), src.to_string())].into(),
+        bindings: Default::default(),
     }
 }
 

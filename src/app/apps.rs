@@ -3,16 +3,17 @@
 use super::build::BuildError;
 use super::config::AppConfig;
 use crate::adapters::http::apps::AppRoute;
-use crate::core::{AppName, AppSpec, Hostname, TenantId};
-use crate::ports::{AppRuntime, AppVersion};
+use crate::core::{AppName, AppSpec, BindingSpec, DomainName, Hostname, TenantId};
+use crate::ports::{AppBindings, AppRuntime, AppVersion, Services};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The largest module file nano reads (a bundled app is one file, usually well under this).
 const MAX_MODULE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Reads the app's folder (the entry's parent): every `.js`/`.mjs` file below it, keyed by relative path.
-pub fn read_app(cfg: &AppConfig) -> Result<AppVersion, BuildError> {
+/// Reads the app's folder (the entry's parent): every `.js`/`.mjs` file below it, keyed by relative path; its
+/// bindings reach `services` as its tenant.
+pub fn read_app(cfg: &AppConfig, services: &Services) -> Result<AppVersion, BuildError> {
     let fail = |msg: String| BuildError(format!("app {}: {msg}", cfg.name));
     let dir = cfg.entry.parent().unwrap_or(Path::new("."));
     let entry = cfg
@@ -60,10 +61,29 @@ pub fn read_app(cfg: &AppConfig) -> Result<AppVersion, BuildError> {
         }
     }
     let parse_err = |e: crate::core::CoreError| fail(e.to_string());
+    let mut bindings = BTreeMap::new();
+    for (name, b) in &cfg.bindings {
+        if !valid_binding_name(name) {
+            return Err(fail(format!(
+                "binding name {name} must be a JS identifier (letters, digits, _ and $, not starting with a digit)"
+            )));
+        }
+        let domain = DomainName::parse(&b.domain)
+            .map_err(|e| fail(format!("binding {name}: domain {}: {e}", b.domain)))?;
+        bindings.insert(
+            name.clone(),
+            BindingSpec {
+                service: b.service,
+                domain,
+            },
+        );
+    }
+    let tenant = TenantId::parse(&cfg.tenant).map_err(parse_err)?;
     Ok(AppVersion {
+        bindings: AppBindings::new(tenant.clone(), services),
         spec: AppSpec {
             name: AppName::parse(&cfg.name).map_err(parse_err)?,
-            tenant: TenantId::parse(&cfg.tenant).map_err(parse_err)?,
+            tenant,
             hostnames: cfg
                 .hostnames
                 .iter()
@@ -73,6 +93,7 @@ pub fn read_app(cfg: &AppConfig) -> Result<AppVersion, BuildError> {
             entry,
             env: cfg.env.clone(),
             limits: cfg.limits.clone(),
+            bindings,
         },
         modules,
     })
@@ -82,10 +103,11 @@ pub fn read_app(cfg: &AppConfig) -> Result<AppVersion, BuildError> {
 pub async fn load_apps(
     runtime: &dyn AppRuntime,
     apps: &[AppConfig],
+    services: &Services,
 ) -> Result<Vec<AppRoute>, BuildError> {
     let mut routes = Vec::new();
     for cfg in apps {
-        let version = read_app(cfg)?;
+        let version = read_app(cfg, services)?;
         let spec = version.spec.clone();
         runtime
             .load(version)
@@ -96,4 +118,11 @@ pub async fn load_apps(
         }
     }
     Ok(routes)
+}
+
+/// A binding name the app can write as `env.NAME`.
+fn valid_binding_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }

@@ -5,6 +5,7 @@ use crate::adapters::fs::FsStorage;
 use crate::adapters::http::admin::{Admin, AdminAccess};
 use crate::adapters::http::apps::{AppHosts, AppRoute};
 use crate::adapters::http::auth::Keys;
+use crate::adapters::http::quota::RateQuotas;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
@@ -139,15 +140,6 @@ impl App {
             )),
         };
         let master_key = master_key(&config)?;
-        let apps = if config.apps.is_empty() {
-            None
-        } else {
-            let runtime: Arc<dyn AppRuntime> = Arc::new(
-                JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
-            );
-            let routes = super::apps::load_apps(runtime.as_ref(), &config.apps).await?;
-            Some((runtime, routes))
-        };
         let services = Services {
             registry,
             cache,
@@ -155,6 +147,15 @@ impl App {
             data,
             storage,
             search,
+        };
+        let apps = if config.apps.is_empty() {
+            None
+        } else {
+            let runtime: Arc<dyn AppRuntime> = Arc::new(
+                JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
+            );
+            let routes = super::apps::load_apps(runtime.as_ref(), &config.apps, &services).await?;
+            Some((runtime, routes))
         };
         if !config.bootstrap.services.is_empty() {
             let tenant = config.default_tenant.as_deref().ok_or_else(|| {
@@ -190,8 +191,21 @@ impl App {
         HttpState {
             tenants: TenantResolver::new(registry.clone(), default_tenant),
             keys: Keys::new(registry.clone(), self.master_key.clone()),
-            admin: Admin { access, registry },
+            admin: Admin {
+                access,
+                registry,
+                services: self.services.clone(),
+            },
             auth: self.config.auth,
+            tenant_header: self.config.tenant_host_header,
+            rates: RateQuotas::new(
+                self.config.quotas.requests_per_second,
+                self.config
+                    .tenant_quotas
+                    .iter()
+                    .map(|(t, q)| (t.clone(), q.requests_per_second))
+                    .collect(),
+            ),
             services: self.services.clone(),
             apps: self
                 .apps

@@ -133,6 +133,14 @@ pub struct Config {
     pub profile: Profile,
     /// Address of the HTTP listener.
     pub listen: SocketAddr,
+    /// Address of an optional HTTPS listener (same routes); needs `tls_cert` and `tls_key`.
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM file of the HTTPS listener's certificate chain.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the HTTPS listener's private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
+    /// Whether responses carry `X-Tenant-Host: <tenant>`, naming the tenant that answered.
+    pub tenant_host_header: bool,
     /// Directory of every embedded store (SQLite files, storage files, search indexes).
     pub data_dir: PathBuf,
     /// How long in-flight requests may run after SIGTERM/SIGINT, in seconds.
@@ -163,6 +171,10 @@ pub struct Config {
     pub services: ServicesConfig,
     /// Services created at start (hyper-nano's `--data --cache ...` flags).
     pub bootstrap: BootstrapConfig,
+    /// Quotas every tenant gets unless `tenant_quotas` names it; unset means unlimited.
+    pub quotas: QuotaConfig,
+    /// Per-tenant quotas replacing `quotas` for the tenants named (`tenant_quotas.acme.requests_per_second = 5`).
+    pub tenant_quotas: std::collections::BTreeMap<String, QuotaConfig>,
     /// JS apps, each `[[apps]]` in nano.toml.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
@@ -185,6 +197,25 @@ pub struct AppConfig {
     pub env: std::collections::BTreeMap<String, crate::core::EnvValue>,
     #[serde(default)]
     pub limits: crate::core::Limits,
+    /// `NAME = { service = "data", domain = "movies" }`: the app sees `env.NAME`, granted that one domain.
+    #[serde(default)]
+    pub bindings: std::collections::BTreeMap<String, BindingConfig>,
+}
+
+/// A tenant's quotas; unset means unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Requests per second (services and apps), with bursts of up to one second's worth; over it: 429.
+    pub requests_per_second: Option<u32>,
+}
+
+/// One `[apps.bindings]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BindingConfig {
+    pub service: crate::core::ServiceKind,
+    pub domain: String,
 }
 
 fn default_profile() -> Profile {
@@ -198,6 +229,10 @@ impl Config {
         Self {
             profile,
             listen: SocketAddr::from(([127, 0, 0, 1], 6363)),
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tenant_host_header: false,
             data_dir: PathBuf::from(".nano"),
             drain_timeout_secs: 15.0,
             log_format: if dev {
@@ -217,6 +252,8 @@ impl Config {
             redis_prefix: "nano".to_string(),
             services: ServicesConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            quotas: QuotaConfig::default(),
+            tenant_quotas: Default::default(),
             apps: Vec::new(),
         }
     }

@@ -305,6 +305,10 @@ impl Waking {
 
 #[async_trait]
 impl QueueStore for Waking {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
+        self.inner.purge_tenant(scope).await
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         self.inner.list_queues(scope).await
     }

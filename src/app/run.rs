@@ -7,20 +7,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 /// A nano serving in the background of this process.
 pub struct Running {
     pub addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<()>,
+    /// The HTTPS listener's address, when `tls_listen` is set.
+    pub tls_addr: Option<SocketAddr>,
+    stop: watch::Sender<bool>,
+    done: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, drains in-flight requests, and returns once the server is down.
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.done.await;
+        let _ = self.stop.send(true);
+        for done in self.done {
+            let _ = done.await;
+        }
     }
 }
 
@@ -28,6 +32,18 @@ impl Running {
 pub async fn start(config: Config) -> Result<Running, BuildError> {
     let listen = config.listen;
     let drain = Duration::from_secs_f64(config.drain_timeout_secs);
+    let tls = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
+        (None, _, _) => None,
+        (Some(addr), Some(cert), Some(key)) => Some((
+            *addr,
+            crate::adapters::http::tls::acceptor(cert, key).map_err(BuildError)?,
+        )),
+        (Some(_), _, _) => {
+            return Err(BuildError(
+                "tls_listen needs tls_cert and tls_key (PEM files)".into(),
+            ))
+        }
+    };
     let app = App::build(config).await?;
     let listener = TcpListener::bind(listen)
         .await
@@ -36,11 +52,41 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
         .local_addr()
         .map_err(|e| BuildError(format!("listener address: {e}")))?;
     let state = Arc::new(app.http_state());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(serve(listener, state, drain, async move {
-        let _ = stopped.await;
-    }));
-    Ok(Running { addr, stop, done })
+    let (stop, stopped) = watch::channel(false);
+    let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut done = vec![tokio::spawn(serve(
+        listener,
+        None,
+        state.clone(),
+        drain,
+        until_stopped(stopped.clone()),
+    ))];
+    let mut tls_addr = None;
+    if let Some((at, acceptor)) = tls {
+        let listener = TcpListener::bind(at)
+            .await
+            .map_err(|e| BuildError(format!("cannot listen on {at}: {e}")))?;
+        tls_addr = Some(
+            listener
+                .local_addr()
+                .map_err(|e| BuildError(format!("listener address: {e}")))?,
+        );
+        done.push(tokio::spawn(serve(
+            listener,
+            Some(acceptor),
+            state,
+            drain,
+            until_stopped(stopped),
+        )));
+    }
+    Ok(Running {
+        addr,
+        tls_addr,
+        stop,
+        done,
+    })
 }
 
 /// Runs nano until SIGTERM or SIGINT, then drains and returns.
@@ -54,6 +100,9 @@ pub async fn run(config: Config) -> Result<(), BuildError> {
         "nano listening on http://{}",
         running.addr
     );
+    if let Some(addr) = running.tls_addr {
+        tracing::info!("nano listening on https://{addr}");
+    }
     shutdown_signal().await;
     running.stop().await;
     tracing::info!("stopped");

@@ -1,6 +1,6 @@
 //! The engine-neutral description of one app: who owns it, where it answers, its code entry, env and limits.
 
-use crate::core::{AppName, Hostname, Limits, TenantId};
+use crate::core::{AppName, DomainName, Hostname, Limits, TenantId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -41,6 +41,38 @@ pub struct AppSpec {
     pub entry: String,
     pub env: BTreeMap<String, EnvValue>,
     pub limits: Limits,
+    /// The services the app reaches in process, by the `env` name it sees them under.
+    pub bindings: BTreeMap<String, BindingSpec>,
+}
+
+/// A service an app can be bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    Cache,
+    Data,
+    Storage,
+    Search,
+    Queue,
+}
+
+impl ServiceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::Cache => "cache",
+            ServiceKind::Data => "data",
+            ServiceKind::Storage => "storage",
+            ServiceKind::Search => "search",
+            ServiceKind::Queue => "queue",
+        }
+    }
+}
+
+/// One binding: the service and the single domain (db, cache store, bucket, index, queue) it is granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingSpec {
+    pub service: ServiceKind,
+    pub domain: DomainName,
 }
 
 /// An env var set that breaks the app's limits; the message names the app and the var.

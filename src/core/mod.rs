@@ -13,7 +13,7 @@ pub mod routing;
 pub mod scope;
 pub mod ttl;
 
-pub use app::{check_env, AppSpec, EnvError, EnvValue};
+pub use app::{check_env, AppSpec, BindingSpec, EnvError, EnvValue, ServiceKind};
 pub use error::CoreError;
 pub use limits::Limits;
 pub use names::{AppName, DomainName, Hostname, TenantId};

@@ -34,6 +34,9 @@ pub enum CacheError {
 /// - Writes are visible to every later call when the call returns.
 #[async_trait]
 pub trait CacheStore: Send + Sync + 'static {
+    /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), CacheError>;
+
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError>;
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
     async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;

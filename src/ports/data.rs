@@ -53,6 +53,9 @@ pub enum DataError {
 /// - A write is durable (committed) when the call returns.
 #[async_trait]
 pub trait DataStore: Send + Sync + 'static {
+    /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError>;
+
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
     async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
     /// Stores `doc` (an object with a string `_id`) as a new document.

@@ -17,7 +17,9 @@ pub use queue::{
     Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
 pub use registry::{ApiKey, Registry, RegistryError, Tenant};
-pub use runtime::{AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, RuntimeError};
+pub use runtime::{
+    AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, RuntimeError,
+};
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
 pub use webhook::{WebhookError, WebhookRequest, WebhookResponse, WebhookSender};

@@ -136,6 +136,9 @@ pub enum QueueError {
 /// - `delivered` and `failed` on a job that was cancelled meanwhile do nothing.
 #[async_trait]
 pub trait QueueStore: Send + Sync + 'static {
+    /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError>;
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError>;
     async fn create_queue(
         &self,

@@ -1,11 +1,13 @@
 //! The app runtime port: load app versions, dispatch HTTP requests to them, drain them, read their stats.
 
-use crate::core::{AppName, AppSpec, EnvError};
+use super::{CacheStore, DataStore, QueueStore, Search, Storage};
+use crate::core::{AppName, AppSpec, EnvError, TenantId};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// A body chunk stream, both for requests into apps and responses out of them; `len` is known for in-memory bodies.
@@ -57,11 +59,52 @@ impl fmt::Debug for Body {
     }
 }
 
-/// One version of an app's code: its spec plus every module file (path relative to the app folder -> source).
+/// One version of an app's code: its spec plus every module file (path relative to the app folder -> source),
+/// and the service ports its bindings (`spec.bindings`) call in process.
 #[derive(Debug, Clone)]
 pub struct AppVersion {
     pub spec: AppSpec,
     pub modules: BTreeMap<String, String>,
+    pub bindings: AppBindings,
+}
+
+/// The ports an app's bindings reach and the tenant they act for. A binding whose service has no port here (or
+/// that the spec does not name) does not exist for the app. Ports only: the runtime never sees an adapter.
+#[derive(Clone, Default)]
+pub struct AppBindings {
+    pub tenant: Option<TenantId>,
+    pub cache: Option<Arc<dyn CacheStore>>,
+    pub data: Option<Arc<dyn DataStore>>,
+    pub storage: Option<Arc<dyn Storage>>,
+    pub search: Option<Arc<dyn Search>>,
+    pub queue: Option<Arc<dyn QueueStore>>,
+}
+
+impl AppBindings {
+    /// Bindings acting for `tenant` on the given ports.
+    pub fn new(tenant: TenantId, services: &super::Services) -> Self {
+        Self {
+            tenant: Some(tenant),
+            cache: services.cache.clone(),
+            data: services.data.clone(),
+            storage: services.storage.clone(),
+            search: services.search.clone(),
+            queue: services.queue.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for AppBindings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppBindings")
+            .field("tenant", &self.tenant)
+            .field("cache", &self.cache.is_some())
+            .field("data", &self.data.is_some())
+            .field("storage", &self.storage.is_some())
+            .field("search", &self.search.is_some())
+            .field("queue", &self.queue.is_some())
+            .finish()
+    }
 }
 
 /// The limits a runtime enforces; each termination names one.

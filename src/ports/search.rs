@@ -81,6 +81,9 @@ pub enum BulkOutcome {
 /// - Durability: a write is durable and visible to queries when the call returns.
 #[async_trait]
 pub trait Search: Send + Sync + 'static {
+    /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError>;
+
     async fn create_index(
         &self,
         scope: &HostScope,

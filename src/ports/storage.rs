@@ -171,6 +171,9 @@ impl SignedAccess {
 ///   after that and `SignatureInvalid` for any other tenant, bucket, object, access or a tampered value.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
+    /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), StorageError>;
+
     async fn create_bucket(
         &self,
         scope: &HostScope,

@@ -36,6 +36,7 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             entry: entry.clone(),
             env: [("GREETING".to_string(), EnvValue::Text("hi".into()))].into(),
             limits: Limits::default(),
+            bindings: Default::default(),
         });
         c.apps.push(AppConfig {
             name: "other".into(),
@@ -44,6 +45,7 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             entry,
             env: [("GREETING".to_string(), EnvValue::Text("yo".into()))].into(),
             limits: Limits::default(),
+            bindings: Default::default(),
         });
     })
     .await;

@@ -5,12 +5,17 @@ mod support;
 
 mod admin;
 mod apps;
+mod bindings;
 mod cache;
 mod data;
+mod isolation;
 mod lifecycle;
 mod multinode;
+mod purge;
 mod queue;
+mod quotas;
 mod receiver;
 mod root;
 mod search;
 mod storage;
+mod tenancy;

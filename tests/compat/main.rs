@@ -15,4 +15,5 @@ mod info;
 mod queue;
 mod search;
 mod storage;
+mod tls;
 mod workers;

@@ -34,6 +34,7 @@ fn app(name: &str, entry: std::path::PathBuf) -> AppConfig {
         entry,
         env: [("GREETING".to_string(), EnvValue::Text("hi from env".into()))].into(),
         limits: Limits::default(),
+        bindings: Default::default(),
     }
 }
 

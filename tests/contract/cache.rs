@@ -234,7 +234,7 @@ crate::contract_suite!(
 );
 
 /// Redis: each test under its own random key prefix, so tests run in parallel on one server.
-async fn redis() -> (Arc<dyn CacheStore>, ()) {
+pub(crate) async fn redis() -> (Arc<dyn CacheStore>, ()) {
     let target = nano::adapters::redis::RedisTarget {
         url: std::env::var("NANO_TEST_REDIS_URL")
             .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string()),

@@ -569,7 +569,7 @@ async fn sqlite_indexed_query_uses_the_expression_index() {
 }
 
 /// PostgreSQL: each test in its own fresh schema.
-async fn postgres() -> (Arc<dyn DataStore>, ()) {
+pub(crate) async fn postgres() -> (Arc<dyn DataStore>, ()) {
     let store = nano::adapters::postgres::PgDataStore::open(&crate::support::pg_target())
         .await
         .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");

@@ -29,6 +29,7 @@ macro_rules! contract_suite {
 mod cache;
 mod data;
 mod postgres;
+mod purge;
 mod queue;
 mod registry;
 mod search;

@@ -305,7 +305,7 @@ crate::contract_suite!(
 );
 
 /// PostgreSQL: each test in its own fresh schema.
-async fn postgres() -> (Arc<dyn QueueStore>, ()) {
+pub(crate) async fn postgres() -> (Arc<dyn QueueStore>, ()) {
     let queue = nano::adapters::postgres::PgQueue::open(&crate::support::pg_target())
         .await
         .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");

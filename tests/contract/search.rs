@@ -331,7 +331,7 @@ crate::contract_suite!(
 );
 
 /// PostgreSQL: each test in its own fresh schema.
-async fn postgres() -> (Arc<dyn Search>, ()) {
+pub(crate) async fn postgres() -> (Arc<dyn Search>, ()) {
     let search = nano::adapters::postgres::PgSearch::open(&crate::support::pg_target())
         .await
         .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");

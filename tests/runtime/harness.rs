@@ -19,6 +19,7 @@ pub fn spec(name: &str, env: &[(&str, EnvValue)], limits: Limits) -> AppSpec {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
         limits,
+        bindings: BTreeMap::new(),
     }
 }
 
@@ -29,6 +30,7 @@ pub fn version(spec: AppSpec, files: &[(&str, &str)]) -> AppVersion {
             .iter()
             .map(|(p, s)| (p.to_string(), s.to_string()))
             .collect::<BTreeMap<_, _>>(),
+        bindings: Default::default(),
     }
 }
 

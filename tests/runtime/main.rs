@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bindings;
 mod harness;
 mod limits;
 mod web;
@@ -30,6 +31,10 @@ macro_rules! runtime_suite {
                 streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, base64_behaviour,
                 timers_behaviour, microtasks_and_clone, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
                 fetch_outbound, relative_imports, console_and_performance,
+            ]);
+            runtime_suite!(@each make; bindings: [
+                data_binding, cache_binding, storage_binding, search_binding, queue_binding,
+                bindings_are_scoped_to_tenant_and_domain,
             ]);
             runtime_suite!(@each make; limits: [
                 cpu_limit_spares_other_apps, background_work_is_cpu_limited, memory_limit_replaces_isolate, wall_limit, subrequest_limit,

@@ -142,6 +142,31 @@ fn list_files(bucket: &Path, prefix: &str) -> Result<Vec<ObjectInfo>, StorageErr
 
 #[async_trait]
 impl Storage for FsStorage {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), StorageError> {
+        let dir = self.root.join(scope.host());
+        let buckets = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect::<Vec<_>>(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StorageError::Backend(e.to_string())),
+        };
+        for b in buckets {
+            if let Ok(bucket) = DomainName::parse(&b) {
+                match self.delete_bucket(scope, &bucket).await {
+                    Ok(()) | Err(StorageError::BucketNotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::Backend(e.to_string())),
+        }
+    }
+
     async fn create_bucket(
         &self,
         scope: &HostScope,

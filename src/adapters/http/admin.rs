@@ -32,6 +32,8 @@ pub enum AdminAccess {
 pub struct Admin {
     pub access: AdminAccess,
     pub registry: Arc<dyn Registry>,
+    /// The services whose data a deleted tenant loses.
+    pub services: crate::ports::Services,
 }
 
 fn registry_error(e: RegistryError) -> ApiError {
@@ -142,6 +144,9 @@ impl Admin {
             }
             (&Method::DELETE, ["tenants", t]) => {
                 let id = parse_tenant(t)?;
+                self.require_tenant(&id).await?;
+                super::purge::purge_tenant(&self.services, &tenants.scope_of_key(&id).scope)
+                    .await?;
                 self.registry
                     .delete_tenant(&id)
                     .await

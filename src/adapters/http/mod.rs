@@ -8,7 +8,9 @@ pub mod body;
 mod cache;
 pub mod data;
 mod js_json;
+pub mod purge;
 mod queue;
+pub mod quota;
 pub mod request;
 pub mod response;
 mod root;
@@ -18,6 +20,7 @@ mod server;
 mod storage;
 mod storage_upload;
 pub mod tenancy;
+pub mod tls;
 
 pub use router::HttpState;
 pub use server::serve;

@@ -27,6 +27,10 @@ pub struct HttpState {
     pub auth: bool,
     /// Hosted JS apps; a request whose Host maps to one goes to it before anything else.
     pub apps: Option<super::apps::AppHosts>,
+    /// Whether responses name the tenant that answered in `X-Tenant-Host`.
+    pub tenant_header: bool,
+    /// Per-tenant request-rate quotas.
+    pub rates: super::quota::RateQuotas,
 }
 
 /// A services request after tenant resolution: the scope, and the path below `/<service>`.
@@ -53,7 +57,13 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
     if let (Some(apps), Some(host)) = (&state.apps, host.as_deref()) {
         if let Some((app, tenant)) = apps.lookup(host) {
             let (app, tenant) = (app.clone(), tenant.to_string());
-            let res = apps.serve(&app, host, req).await;
+            let mut res = match state.rates.admit(&tenant) {
+                Ok(()) => apps.serve(&app, host, req).await,
+                Err(e) => e.into_response(),
+            };
+            if state.tenant_header {
+                tenant_header(&mut res, &tenant);
+            }
             tracing::info!(
                 target: "nano::request",
                 method = %method,
@@ -72,6 +82,9 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
         dispatch(&state, req).await
     };
     add_common_headers(res.headers_mut());
+    if let (true, Some(t)) = (state.tenant_header, tenant.as_deref()) {
+        tenant_header(&mut res, t);
+    }
     tracing::info!(
         target: "nano::request",
         method = %method,
@@ -157,8 +170,22 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
             .unwrap_or_default(),
         body,
     };
+    if let Err(e) = state.rates.admit(service_req.scope.host()) {
+        return (e.into_response(), tenant);
+    }
     let result = route_service(&state.services, &service, service_req).await;
     (result.unwrap_or_else(ApiError::into_response), tenant)
+}
+
+/// `X-Tenant-Host: <tenant>`, except on refusals (which never confirm a tenant to a caller without access).
+fn tenant_header(res: &mut Response<Body>, tenant: &str) {
+    let status = res.status();
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        return;
+    }
+    if let Ok(v) = http::HeaderValue::from_str(tenant) {
+        res.headers_mut().insert("x-tenant-host", v);
+    }
 }
 
 fn request_host(req: &Request<Incoming>) -> Option<String> {

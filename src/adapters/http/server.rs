@@ -1,6 +1,8 @@
-//! The listener: accepts connections (HTTP/1.1 or h2c), serves them, and drains in-flight requests on shutdown.
+//! The listener: accepts connections (HTTP/1.1 or h2c, or either over TLS), serves them, and drains in-flight
+//! requests on shutdown.
 
 use super::router::{handle, HttpState};
+use super::tls::TlsAcceptor;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -10,10 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+/// How long a client has to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves `listener` until `shutdown` resolves, then stops accepting, lets in-flight requests finish for up to
-/// `drain` (keep-alive connections are told to close), and returns.
+/// `drain` (keep-alive connections are told to close), and returns. With `tls`, every connection is a TLS one.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     state: Arc<HttpState>,
     drain: Duration,
     shutdown: impl Future<Output = ()>,
@@ -38,6 +44,21 @@ pub async fn serve(
                     let state = state.clone();
                     async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
                 });
+                if let Some(tls) = tls.clone() {
+                    let (builder, watcher) = (builder.clone(), graceful.watcher());
+                    tokio::spawn(async move {
+                        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                            Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                        };
+                        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                        if let Err(e) = watcher.watch(conn).await {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                    });
+                    continue;
+                }
                 let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

@@ -453,6 +453,58 @@ impl Host {
         Ok(op)
     }
 
+    /// The app's bindings as JSON `{ NAME: service }`, for the glue to put on `env`.
+    pub fn binding_names(&self) -> String {
+        let v = &self.app.version;
+        super::bindings::names(&v.spec.bindings, &v.bindings).to_string()
+    }
+
+    /// Starts a call of `method` on the binding `name` with JSON `args` (an array). With `streaming`, the call
+    /// reads an upload body the app writes with `sink_write`/`sink_close` under the returned op id. Completes
+    /// with the JSON result as bytes, or (a download) a response head whose body is a resource.
+    pub fn binding(
+        &self,
+        name: &str,
+        method: &str,
+        args: &str,
+        streaming: bool,
+    ) -> Result<u64, String> {
+        let v = &self.app.version;
+        let spec = v
+            .spec
+            .bindings
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("the app has no binding {name}"))?;
+        let args: Vec<serde_json::Value> =
+            serde_json::from_str(args).map_err(|e| format!("binding arguments: {e}"))?;
+        let op = self.next_op();
+        let upload: Option<crate::ports::storage::ByteStream> = streaming.then(|| {
+            let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            self.state.borrow_mut().sinks.insert(op, tx);
+            Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|c| (c, rx))
+            })) as crate::ports::storage::ByteStream
+        });
+        let fut = super::bindings::call(v.bindings.clone(), spec, method.to_string(), args, upload);
+        self.spawn_op(op, async move {
+            match fut.await {
+                super::bindings::Outcome::Json(value) => {
+                    OpDone::Value(OpValue::Bytes(value.to_string().into_bytes()))
+                }
+                super::bindings::Outcome::Download { size, stream } => OpDone::Fetched {
+                    status: 200,
+                    status_text: "OK".into(),
+                    headers: vec![("content-length".into(), size.to_string())],
+                    body: stream
+                        .map(|r| r.map_err(|e| BodyError(e.to_string())))
+                        .boxed(),
+                },
+            }
+        });
+        Ok(op)
+    }
+
     /// Sends one chunk of a streaming fetch body; completes once the connection accepted it.
     pub fn sink_write(&self, fetch: u64, chunk: Vec<u8>) -> u64 {
         let op = self.next_op();

@@ -3,6 +3,7 @@
 //! Each engine (QuickJS now) implements `engine::Engine`; the Web API is JS glue in `web/` plus the ops in
 //! `host.rs` and `ops.rs`, shared by every engine.
 
+pub mod bindings;
 pub mod engine;
 pub mod host;
 pub mod meter;

@@ -204,6 +204,18 @@ impl PgDataStore {
 
 #[async_trait]
 impl DataStore for PgDataStore {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError> {
+        let mut tx = self.begin(scope).await?;
+        for table in ["data_docs", "data_indexes", "data_databases"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
+                .bind(scope.host())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
         let mut tx = self.begin(scope).await?;
         let done = sqlx::query(

@@ -171,6 +171,18 @@ impl PgQueue {
 
 #[async_trait]
 impl QueueStore for PgQueue {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
+        let mut tx = self.begin(scope).await?;
+        for table in ["queue_jobs", "queues", "queue_ids"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
+                .bind(scope.host())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         let mut tx = self.begin(scope).await?;
         let rows: Vec<(String,)> =

@@ -166,6 +166,18 @@ fn parse(json: &str) -> Result<CacheValue, CacheError> {
 
 #[async_trait]
 impl CacheStore for RedisCache {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), CacheError> {
+        for store in self.list_stores(scope).await? {
+            let store =
+                DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
+            match self.delete_store(scope, &store).await {
+                Ok(()) | Err(CacheError::StoreNotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
         let mut conn = self.conn.clone();
         let mut names: Vec<String> = conn

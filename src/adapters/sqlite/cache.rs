@@ -154,6 +154,18 @@ async fn purge_loop(
 
 #[async_trait]
 impl CacheStore for SqliteCache {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), CacheError> {
+        for store in self.list_stores(scope).await? {
+            let store =
+                DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
+            match self.delete_store(scope, &store).await {
+                Ok(()) | Err(CacheError::StoreNotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM cache_stores WHERE host = ? ORDER BY name")

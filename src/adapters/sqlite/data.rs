@@ -175,6 +175,22 @@ const UPSERT_DOC: &str = "INSERT INTO data_docs (host, db, id, doc) \
 
 #[async_trait]
 impl DataStore for SqliteDataStore {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError> {
+        let dbs: Vec<(String,)> = sqlx::query_as("SELECT db FROM data_databases WHERE host = ?")
+            .bind(scope.host())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        for (db,) in dbs {
+            let db = DomainName::parse(&db).map_err(|e| DataError::Backend(e.to_string()))?;
+            match self.delete_db(scope, &db).await {
+                Ok(()) | Err(DataError::DbNotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
         let done = sqlx::query(
             "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

@@ -206,6 +206,23 @@ impl SqliteQueue {
 
 #[async_trait]
 impl QueueStore for SqliteQueue {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
+        for name in self.list_queues(scope).await? {
+            let name = DomainName::parse(&name).map_err(|e| QueueError::Backend(e.to_string()))?;
+            match self.delete_queue(scope, &name).await {
+                Ok(()) | Err(QueueError::QueueNotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut conn = self.writer.lock().await;
+        sqlx::query("DELETE FROM queue_ids WHERE host = ?")
+            .bind(scope.host())
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM queues WHERE host = ? ORDER BY name")

@@ -149,6 +149,28 @@ fn document_id(key: &str, doc: &mut Map<String, Value>) -> Result<String, Search
 
 #[async_trait]
 impl Search for TantivySearch {
+    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError> {
+        let dir = self.root.join(scope.host());
+        let indexes = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect::<Vec<_>>(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(SearchError::Backend(e.to_string())),
+        };
+        for i in indexes {
+            if let Ok(index) = DomainName::parse(&i) {
+                self.delete_index(scope, &index).await?;
+            }
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(SearchError::Backend(e.to_string())),
+        }
+    }
+
     async fn create_index(
         &self,
         scope: &HostScope,

@@ -252,6 +252,18 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
         .sink_close(fetch as u64, error.0));
     let h = host.clone();
     op!("bodyCancel", move |rid: f64| h.body_cancel(rid as u64));
+    let h = host.clone();
+    op!("bindingNames", move || h.binding_names());
+    let h = host.clone();
+    op!("binding", move |ctx: Ctx<'js>,
+                         name: String,
+                         method: String,
+                         args: String,
+                         streaming: Opt<bool>| {
+        h.binding(&name, &method, &args, streaming.0.unwrap_or(false))
+            .map(|op| op as f64)
+            .map_err(|e| Exception::throw_type(&ctx, &e))
+    });
     let h = host;
     op!("fetch", move |ctx: Ctx<'js>,
                        method: String,

@@ -36,6 +36,7 @@ const host = {
   init(h, envJson) {
     handler = h;
     env = JSON.parse(envJson);
+    installBindings(env);
   },
   dispatch(id, method, url, flat, rid) {
     const body = rid === null || rid === undefined ? null : ridStream(rid);

@@ -14,6 +14,7 @@ pub fn glue() -> &'static str {
         include_str!("blob.js"),
         include_str!("fetch.js"),
         include_str!("crypto.js"),
+        include_str!("bindings.js"),
         include_str!("host.js"),
         "\nreturn host;\n}\n"
     )

@@ -1,0 +1,40 @@
+//! Tenant deletion's data side: every enabled service forgets everything the tenant owns.
+
+use super::response::ApiError;
+use crate::core::HostScope;
+use crate::ports::Services;
+
+/// Purges the tenant from every enabled service, stopping at the first failure (500 naming the service; a retry
+/// of the deletion purges the rest, as purging is idempotent).
+pub async fn purge_tenant(services: &Services, scope: &HostScope) -> Result<(), ApiError> {
+    let fail = |service: &str, e: String| {
+        tracing::error!(tenant = scope.host(), service, error = %e, "tenant purge failed");
+        ApiError::internal(format!("purging the tenant's {service} failed: {e}"))
+    };
+    if let Some(p) = &services.cache {
+        p.purge_tenant(scope)
+            .await
+            .map_err(|e| fail("cache", e.to_string()))?;
+    }
+    if let Some(p) = &services.data {
+        p.purge_tenant(scope)
+            .await
+            .map_err(|e| fail("data", e.to_string()))?;
+    }
+    if let Some(p) = &services.storage {
+        p.purge_tenant(scope)
+            .await
+            .map_err(|e| fail("storage", e.to_string()))?;
+    }
+    if let Some(p) = &services.search {
+        p.purge_tenant(scope)
+            .await
+            .map_err(|e| fail("search", e.to_string()))?;
+    }
+    if let Some(p) = &services.queue {
+        p.purge_tenant(scope)
+            .await
+            .map_err(|e| fail("queue", e.to_string()))?;
+    }
+    Ok(())
+}
