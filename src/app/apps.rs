@@ -1,18 +1,18 @@
-//! Hosted apps from the config: read each app's folder into an app version and load it into the JS runtime.
+//! Reading an app's folder into an app version for the JS runtime.
 
 use super::build::BuildError;
 use super::config::AppConfig;
-use crate::adapters::http::apps::AppRoute;
 use crate::core::{AppName, AppSpec, Hostname, TenantId};
-use crate::ports::{AppRuntime, AppVersion};
+use crate::ports::AppVersion;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The largest module file nano reads (a bundled app is one file, usually well under this).
 const MAX_MODULE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Reads the app's folder (the entry's parent): every `.js`/`.mjs` file below it, keyed by relative path.
-pub fn read_app(cfg: &AppConfig) -> Result<AppVersion, BuildError> {
+/// Reads the app's folder (the entry's parent): every `.js`/`.mjs` file below it, keyed by relative path, leaving
+/// out the folder `skip` (the app's static assets, which are not modules).
+pub fn read_app_skipping(cfg: &AppConfig, skip: Option<&Path>) -> Result<AppVersion, BuildError> {
     let fail = |msg: String| BuildError(format!("app {}: {msg}", cfg.name));
     let dir = cfg.entry.parent().unwrap_or(Path::new("."));
     let entry = cfg
@@ -29,7 +29,7 @@ pub fn read_app(cfg: &AppConfig) -> Result<AppVersion, BuildError> {
         for item in entries {
             let path = item.map_err(|e| fail(e.to_string()))?.path();
             if path.is_dir() {
-                if !path.ends_with("node_modules") {
+                if !path.ends_with("node_modules") && Some(path.as_path()) != skip {
                     stack.push(path);
                 }
                 continue;
@@ -76,24 +76,4 @@ pub fn read_app(cfg: &AppConfig) -> Result<AppVersion, BuildError> {
         },
         modules,
     })
-}
-
-/// Loads every configured app; the first failure stops start-up with a message naming the app.
-pub async fn load_apps(
-    runtime: &dyn AppRuntime,
-    apps: &[AppConfig],
-) -> Result<Vec<AppRoute>, BuildError> {
-    let mut routes = Vec::new();
-    for cfg in apps {
-        let version = read_app(cfg)?;
-        let spec = version.spec.clone();
-        runtime
-            .load(version)
-            .await
-            .map_err(|e| BuildError(format!("app {}: {e}", cfg.name)))?;
-        for host in spec.hostnames {
-            routes.push((host, spec.name.clone(), spec.tenant.to_string()));
-        }
-    }
-    Ok(routes)
 }

@@ -3,7 +3,6 @@
 use super::config::{Config, Profile};
 use crate::adapters::fs::FsStorage;
 use crate::adapters::http::admin::{Admin, AdminAccess};
-use crate::adapters::http::apps::{AppHosts, AppRoute};
 use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
@@ -27,8 +26,8 @@ pub struct App {
     pub services: Services,
     /// The key API-key secrets derive from (`master_key` in config, else `<data_dir>/master.key`).
     master_key: Vec<u8>,
-    /// The JS runtime and the Host routes of the configured apps, when there are any.
-    pub apps: Option<(Arc<dyn AppRuntime>, Vec<AppRoute>)>,
+    /// The hosted apps: `[[apps]]`, the apps folder and admin-created apps, on the JS runtime.
+    pub hosting: Arc<super::hosting::Hosting>,
 }
 
 /// Why nano could not be assembled. The message names the store or setting at fault.
@@ -111,15 +110,19 @@ impl App {
             None
         };
         let master_key = master_key(&config)?;
-        let apps = if config.apps.is_empty() {
-            None
-        } else {
-            let runtime: Arc<dyn AppRuntime> = Arc::new(
-                JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
-            );
-            let routes = super::apps::load_apps(runtime.as_ref(), &config.apps).await?;
-            Some((runtime, routes))
-        };
+        let runtime: Arc<dyn AppRuntime> = Arc::new(
+            JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
+        );
+        let hosting = super::hosting::Hosting::new(runtime, &config);
+        let report = hosting.reload().await;
+        // An `[[apps]]` entry that does not load stops start-up; a broken app folder is only reported.
+        if let Some((name, e)) = report
+            .failed
+            .iter()
+            .find(|(name, _)| config.apps.iter().any(|a| &a.name == *name))
+        {
+            return Err(BuildError(format!("app {name}: {e}")));
+        }
         Ok(Self {
             services: Services {
                 registry,
@@ -131,7 +134,7 @@ impl App {
             },
             config,
             master_key,
-            apps,
+            hosting,
         })
     }
 
@@ -151,15 +154,29 @@ impl App {
         HttpState {
             tenants: TenantResolver::new(registry.clone(), default_tenant),
             keys: Keys::new(registry.clone(), self.master_key.clone()),
-            admin: Admin { access, registry },
+            admin: Admin {
+                access,
+                registry,
+                apps: Some(self.hosting.clone()),
+            },
             auth: self.config.auth,
             services: self.services.clone(),
-            apps: self
-                .apps
-                .as_ref()
-                .map(|(runtime, routes)| AppHosts::new(runtime.clone(), routes.clone())),
+            apps: Some(self.hosting.hosts()),
+            unknown_host_404: self.config.unknown_host_404,
+            services_hosts: services_hosts(&self.config),
         }
     }
+}
+
+/// The `services_hosts` of the config as a Host table (invalid names were refused when the config loaded).
+fn services_hosts(config: &Config) -> crate::core::routing::HostTable<()> {
+    let mut table = crate::core::routing::HostTable::new();
+    for h in &config.services_hosts {
+        if let Ok(host) = crate::core::Hostname::parse(h) {
+            table.insert(&host, ());
+        }
+    }
+    table
 }
 
 /// The PostgreSQL the prod profile uses: `postgres_url`, in the optional `postgres_schema`.

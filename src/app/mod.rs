@@ -1,8 +1,12 @@
 //! The composition root: configuration, profiles, building the adapters for a profile, and running until stopped.
 //! The only module that names concrete adapters.
 
+mod app_logs;
 mod apps;
 mod build;
+pub mod discover;
+pub mod hosting;
+mod hosting_admin;
 pub mod config;
 mod logging;
 pub mod queue_delivery;

@@ -32,6 +32,8 @@ pub enum AdminAccess {
 pub struct Admin {
     pub access: AdminAccess,
     pub registry: Arc<dyn Registry>,
+    /// The hosted apps, for `/admin/apps`, `/admin/reload` and `/admin/metrics`.
+    pub apps: Option<Arc<dyn super::admin_apps::AppControl>>,
 }
 
 fn registry_error(e: RegistryError) -> ApiError {
@@ -97,6 +99,11 @@ impl Admin {
         self.authorize(&req)?;
         let method = req.method().clone();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if matches!(segs.first(), Some(&"apps" | &"reload" | &"metrics")) {
+            return super::admin_apps::route(self.apps.as_deref(), req, &segs)
+                .await
+                .unwrap_or_else(|| Ok(not_found()));
+        }
         match (&method, segs.as_slice()) {
             (&Method::GET, ["tenants"]) => {
                 let list = self.registry.list_tenants().await.map_err(registry_error)?;

@@ -26,7 +26,11 @@ pub struct HttpState {
     /// Whether services requests need a valid key of the addressed tenant.
     pub auth: bool,
     /// Hosted JS apps; a request whose Host maps to one goes to it before anything else.
-    pub apps: Option<super::apps::AppHosts>,
+    pub apps: Option<Arc<super::apps::AppHosts>>,
+    /// Hosts that map to no app and are not `services_hosts`, an IP address or `localhost`: 404 when set.
+    pub unknown_host_404: bool,
+    /// Hosts (exact or `*.` wildcard) that reach the services API even when unknown hosts get 404.
+    pub services_hosts: crate::core::routing::HostTable<()>,
 }
 
 /// A services request after tenant resolution: the scope, and the path below `/<service>`.
@@ -51,8 +55,7 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
     let path = req.uri().path().to_string();
     let host = request_host(&req);
     if let (Some(apps), Some(host)) = (&state.apps, host.as_deref()) {
-        if let Some((app, tenant)) = apps.lookup(host) {
-            let (app, tenant) = (app.clone(), tenant.to_string());
+        if let Some(app) = apps.lookup(host) {
             let res = apps.serve(&app, host, req).await;
             tracing::info!(
                 target: "nano::request",
@@ -60,11 +63,27 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
                 path = %path,
                 status = res.status().as_u16(),
                 latency_us = started.elapsed().as_micros() as u64,
-                tenant = tenant.as_str(),
-                app = app.as_str(),
+                tenant = app.tenant.as_str(),
+                app = app.name.as_str(),
             );
             return res;
         }
+    }
+    if state.unknown_host_404 && !reaches_services(&state.services_hosts, host.as_deref()) {
+        let res = super::response::json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({ "ok": false, "status": 404, "msg": "no app is hosted at this hostname" }),
+        );
+        tracing::info!(
+            target: "nano::request",
+            method = %method,
+            path = %path,
+            status = 404,
+            latency_us = started.elapsed().as_micros() as u64,
+            host = host.as_deref().unwrap_or("-"),
+            "unknown host"
+        );
+        return res;
     }
     let (mut res, tenant) = if method == Method::OPTIONS {
         (preflight(), None)
@@ -159,6 +178,20 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
     };
     let result = route_service(&state.services, &service, service_req).await;
     (result.unwrap_or_else(ApiError::into_response), tenant)
+}
+
+/// Whether a Host no app claims may reach the services API when unknown hosts get 404: no Host, an IP address,
+/// `localhost` (and `*.localhost`), or one of `services_hosts`.
+fn reaches_services(services_hosts: &crate::core::routing::HostTable<()>, host: Option<&str>) -> bool {
+    let Some(host) = host else { return true };
+    let name = crate::core::names::strip_port(host)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+        || services_hosts.lookup(host).is_some()
 }
 
 fn request_host(req: &Request<Incoming>) -> Option<String> {
