@@ -7,6 +7,7 @@ mod admin;
 mod apps;
 mod cache;
 mod data;
+mod hosting;
 mod lifecycle;
 mod queue;
 mod receiver;
