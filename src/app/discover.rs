@@ -142,8 +142,8 @@ fn read_wrangler(folder: &Path) -> Result<Option<toml::Table>, String> {
             let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
             let value: serde_json::Value = serde_json::from_str(&strip_jsonc(&text))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            let value: toml::Value = serde_json::from_value(value)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let value: toml::Value =
+                serde_json::from_value(value).map_err(|e| format!("{}: {e}", path.display()))?;
             return Ok(value.as_table().cloned());
         }
     }
@@ -296,7 +296,10 @@ mod tests {
             route_host("https://Shop.example.com/*").as_deref(),
             Some("shop.example.com")
         );
-        assert_eq!(route_host("*.example.com/*").as_deref(), Some("*.example.com"));
+        assert_eq!(
+            route_host("*.example.com/*").as_deref(),
+            Some("*.example.com")
+        );
     }
 
     #[test]

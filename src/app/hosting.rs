@@ -129,7 +129,9 @@ impl Hosting {
             if let Some(file) = s.config_file.clone() {
                 match Config::load(s.profile, Some(&file), Default::default()) {
                     Ok(c) => s.config_apps = c.apps,
-                    Err(e) => tracing::warn!(file = %file.display(), "config file not reloaded: {e}"),
+                    Err(e) => {
+                        tracing::warn!(file = %file.display(), "config file not reloaded: {e}")
+                    }
                 }
             }
             (
@@ -204,8 +206,16 @@ impl Hosting {
                         .insert(name.clone(), (fingerprint, e.clone()))
                         .is_none_or(|(fp, _)| fp != fingerprint);
                     if new {
-                        tracing::error!(app = name.as_str(), tenant = def.config.tenant.as_str(),
-                            "app not loaded{}: {e}", if loaded.contains_key(&name) { " (the previous version keeps serving)" } else { "" });
+                        tracing::error!(
+                            app = name.as_str(),
+                            tenant = def.config.tenant.as_str(),
+                            "app not loaded{}: {e}",
+                            if loaded.contains_key(&name) {
+                                " (the previous version keeps serving)"
+                            } else {
+                                ""
+                            }
+                        );
                     }
                     report.failed.insert(name.clone(), e);
                     if let Some(old) = loaded.get(&name) {
@@ -252,10 +262,7 @@ impl Hosting {
             None => super::apps::read_app_skipping(&def.config, def.assets.as_deref())
                 .map_err(|e| e.0)?,
         };
-        self.runtime
-            .load(version)
-            .await
-            .map_err(|e| e.to_string())
+        self.runtime.load(version).await.map_err(|e| e.to_string())
     }
 
     /// Adds (or, with `replace`, replaces) an admin-created app and loads it; on failure nothing changes.
@@ -275,10 +282,16 @@ impl Hosting {
                 (Some(d), true) if d.origin != Origin::Api => {
                     return Err(PutError::Conflict(format!(
                         "app {name} comes from the {} and cannot be changed through the API",
-                        if d.origin == Origin::Config { "config file" } else { "apps folder" }
+                        if d.origin == Origin::Config {
+                            "config file"
+                        } else {
+                            "apps folder"
+                        }
                     )))
                 }
-                (None, true) => return Err(PutError::NotFound(format!("app {name} does not exist"))),
+                (None, true) => {
+                    return Err(PutError::NotFound(format!("app {name} does not exist")))
+                }
                 _ => {}
             }
             for other in current.iter().filter(|d| d.config.name != name) {
@@ -319,7 +332,11 @@ impl Hosting {
             Some(d) if d.origin != Origin::Api => {
                 return Err(PutError::Conflict(format!(
                     "app {name} comes from the {}: remove it there",
-                    if d.origin == Origin::Config { "config file" } else { "apps folder" }
+                    if d.origin == Origin::Config {
+                        "config file"
+                    } else {
+                        "apps folder"
+                    }
                 )))
             }
             _ => {}
@@ -397,8 +414,11 @@ fn table(apps: &BTreeMap<String, Loaded>) -> HostRoutes {
                 continue;
             };
             if table.lookup_exact(&host).is_some() {
-                tracing::warn!(hostname = h.as_str(), app = l.def.config.name.as_str(),
-                    "hostname already belongs to another app; ignored");
+                tracing::warn!(
+                    hostname = h.as_str(),
+                    app = l.def.config.name.as_str(),
+                    "hostname already belongs to another app; ignored"
+                );
                 continue;
             }
             table.insert(&host, app.clone());

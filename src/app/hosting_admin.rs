@@ -113,7 +113,9 @@ impl Hosting {
                 .as_str()
                 .ok_or_else(|| ApiError::bad_request("\"assets\" must be a folder path"))?;
             if !std::path::Path::new(dir).is_dir() {
-                return Err(ApiError::bad_request(format!("assets folder {dir} does not exist")));
+                return Err(ApiError::bad_request(format!(
+                    "assets folder {dir} does not exist"
+                )));
             }
             def.assets = Some(PathBuf::from(dir));
         }
@@ -139,8 +141,8 @@ impl Hosting {
             let mut def = super::discover::read_folder(&p, name, &tenant)
                 .map_err(|e| ApiError::bad_request(format!("app folder {path}: {e}")))?;
             // Keys the body gives win over the folder's.
-            let mut merged = serde_json::to_value(&def.config)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+            let mut merged =
+                serde_json::to_value(&def.config).map_err(|e| ApiError::internal(e.to_string()))?;
             if body.get("hostnames").is_some() {
                 merged["hostnames"] = Value::Array(Vec::new());
             }
@@ -230,11 +232,27 @@ impl AppControl for Hosting {
         let latencies = self.hosts().latencies();
         let mut out = String::new();
         let families = [
-            ("nano_app_requests_total", "counter", "Requests run by the app's code."),
-            ("nano_app_cpu_seconds_total", "counter", "CPU time spent in the app's code."),
+            (
+                "nano_app_requests_total",
+                "counter",
+                "Requests run by the app's code.",
+            ),
+            (
+                "nano_app_cpu_seconds_total",
+                "counter",
+                "CPU time spent in the app's code.",
+            ),
             ("nano_app_isolates", "gauge", "Live isolates of the app."),
-            ("nano_app_memory_bytes", "gauge", "Heap bytes of the app's isolates."),
-            ("nano_app_terminations_total", "counter", "Requests ended by a limit."),
+            (
+                "nano_app_memory_bytes",
+                "gauge",
+                "Heap bytes of the app's isolates.",
+            ),
+            (
+                "nano_app_terminations_total",
+                "counter",
+                "Requests ended by a limit.",
+            ),
         ];
         let mut stats = Vec::new();
         for d in defs.iter().filter(|d| d.code) {
@@ -264,7 +282,11 @@ impl AppControl for Hosting {
                     _ => {
                         for limit in Limit::ALL {
                             let n = s.terminations.get(limit.as_str()).copied().unwrap_or(0);
-                            let _ = writeln!(out, "{family}{{{labels},limit=\"{}\"}} {n}", limit.as_str());
+                            let _ = writeln!(
+                                out,
+                                "{family}{{{labels},limit=\"{}\"}} {n}",
+                                limit.as_str()
+                            );
                         }
                     }
                 }
@@ -281,13 +303,20 @@ impl AppControl for Hosting {
             let mut cumulative = 0;
             for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
                 cumulative += l.buckets[i];
-                let _ = writeln!(out, "{family}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+                let _ = writeln!(
+                    out,
+                    "{family}_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
             }
             let _ = writeln!(out, "{family}_bucket{{{labels},le=\"+Inf\"}} {}", l.count);
             let _ = writeln!(out, "{family}_sum{{{labels}}} {}", l.sum_secs);
             let _ = writeln!(out, "{family}_count{{{labels}}} {}", l.count);
         }
-        let _ = writeln!(out, "# HELP nano_apps Apps served.\n# TYPE nano_apps gauge\nnano_apps {}", defs.len());
+        let _ = writeln!(
+            out,
+            "# HELP nano_apps Apps served.\n# TYPE nano_apps gauge\nnano_apps {}",
+            defs.len()
+        );
         out
     }
 }

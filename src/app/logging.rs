@@ -15,9 +15,11 @@ pub fn init_logging(config: &Config) {
     };
     let _ = tracing_subscriber::registry()
         .with(fmt.with_filter(filter))
-        .with(super::app_logs::AppLogLayer.with_filter(
-            tracing_subscriber::filter::Targets::new()
-                .with_target("nano::app", tracing::Level::DEBUG),
-        ))
+        .with(
+            super::app_logs::AppLogLayer.with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("nano::app", tracing::Level::DEBUG),
+            ),
+        )
         .try_init();
 }

@@ -4,10 +4,10 @@
 mod app_logs;
 mod apps;
 mod build;
+pub mod config;
 pub mod discover;
 pub mod hosting;
 mod hosting_admin;
-pub mod config;
 mod logging;
 pub mod queue_delivery;
 mod run;

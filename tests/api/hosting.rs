@@ -62,13 +62,19 @@ async fn hosts_route_to_folder_apps_exact_wildcard_and_unknown() {
     let nano = TestNano::start_with(|c| c.apps_dir = dir).await;
     let url = nano.url("/x");
     assert_eq!(get_json(&url, "alpha.localhost").await.1["app"], "alpha");
-    assert_eq!(get_json(&url, "alpha.localhost:9999").await.1["app"], "alpha");
+    assert_eq!(
+        get_json(&url, "alpha.localhost:9999").await.1["app"],
+        "alpha"
+    );
     assert_eq!(get_json(&url, "beta.test").await.1["app"], "beta");
     assert_eq!(get_json(&url, "www.beta.test").await.1["app"], "beta");
     let (_, body) = get_json(&url, "a.b.beta.test").await;
     assert_eq!(body["app"], "beta");
     assert_eq!(body["host"], "a.b.beta.test");
-    assert_eq!(get_json(&url, "gamma.example.com").await.1["app"], "gamma-w");
+    assert_eq!(
+        get_json(&url, "gamma.example.com").await.1["app"],
+        "gamma-w"
+    );
     // Unknown hosts reach the services API in dev.
     let (status, body) = get_json(&nano.url("/"), "nobody.test").await;
     assert_eq!(status, 200);
@@ -90,7 +96,10 @@ async fn unknown_hosts_get_404_json_when_configured() {
     let (status, body) = get_json(&nano.url("/"), "nobody.test").await;
     assert_eq!(status, 404);
     assert_eq!(body["ok"], false);
-    assert_eq!(get_json(&nano.url("/"), "alpha.localhost").await.1["app"], "alpha");
+    assert_eq!(
+        get_json(&nano.url("/"), "alpha.localhost").await.1["app"],
+        "alpha"
+    );
     assert_eq!(get_json(&nano.url("/"), "api.example.com").await.0, 200);
     let res = client().get(nano.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200, "an IP address reaches the services");
@@ -119,20 +128,45 @@ async fn a_folder_with_only_public_serves_its_files() {
     let dir = apps.path().to_path_buf();
     let nano = TestNano::start_with(|c| c.apps_dir = dir).await;
     let c = client();
-    let res = c.get(nano.url("/")).header("host", "site.localhost").send().await.unwrap();
+    let res = c
+        .get(nano.url("/"))
+        .header("host", "site.localhost")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert_eq!(res.text().await.unwrap(), "<h1>home</h1>");
-    let res = c.get(nano.url("/css/a.css")).header("host", "site.localhost").send().await.unwrap();
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
-    let res = c.get(nano.url("/missing")).header("host", "site.localhost").send().await.unwrap();
+    let res = c
+        .get(nano.url("/css/a.css"))
+        .header("host", "site.localhost")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    let res = c
+        .get(nano.url("/missing"))
+        .header("host", "site.localhost")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
 }
 
 #[tokio::test]
 async fn assets_conditional_range_index_hostname_page_and_no_escape() {
     let apps = tempfile::tempdir().unwrap();
-    app_folder(apps.path(), "shop", "hostnames = [\"shop.test\", \"eu.shop.test\"]\n");
+    app_folder(
+        apps.path(),
+        "shop",
+        "hostnames = [\"shop.test\", \"eu.shop.test\"]\n",
+    );
     let public = apps.path().join("shop/public");
     write(&public.join("data.txt"), "0123456789");
     write(&public.join("docs/index.html"), "docs");
@@ -148,30 +182,93 @@ async fn assets_conditional_range_index_hostname_page_and_no_escape() {
     let etag = res.headers()["etag"].to_str().unwrap().to_string();
     assert_eq!(res.headers()["content-length"], "10");
     assert_eq!(res.text().await.unwrap(), "0123456789");
-    let res = get("/data.txt", "shop.test").header("if-none-match", &etag).send().await.unwrap();
+    let res = get("/data.txt", "shop.test")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 304);
-    let res = get("/data.txt", "shop.test").header("if-none-match", "\"other\"").send().await.unwrap();
+    let res = get("/data.txt", "shop.test")
+        .header("if-none-match", "\"other\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    let res = get("/data.txt", "shop.test").header("range", "bytes=2-4").send().await.unwrap();
+    let res = get("/data.txt", "shop.test")
+        .header("range", "bytes=2-4")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 206);
     assert_eq!(res.headers()["content-range"], "bytes 2-4/10");
     assert_eq!(res.text().await.unwrap(), "234");
-    let res = get("/data.txt", "shop.test").header("range", "bytes=-3").send().await.unwrap();
+    let res = get("/data.txt", "shop.test")
+        .header("range", "bytes=-3")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.text().await.unwrap(), "789");
-    let res = get("/data.txt", "shop.test").header("range", "bytes=20-").send().await.unwrap();
+    let res = get("/data.txt", "shop.test")
+        .header("range", "bytes=20-")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 416);
     assert_eq!(res.headers()["content-range"], "bytes */10");
-    let res = c.head(nano.url("/data.txt")).header("host", "shop.test").send().await.unwrap();
+    let res = c
+        .head(nano.url("/data.txt"))
+        .header("host", "shop.test")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-length"], "10");
-    assert_eq!(get("/docs/", "shop.test").send().await.unwrap().text().await.unwrap(), "docs");
-    assert_eq!(get("/docs", "shop.test").send().await.unwrap().text().await.unwrap(), "docs");
+    assert_eq!(
+        get("/docs/", "shop.test")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "docs"
+    );
+    assert_eq!(
+        get("/docs", "shop.test")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "docs"
+    );
     // The hostname's own page answers `/` for that hostname only; other paths and hosts reach the code.
-    assert_eq!(get("/", "eu.shop.test").send().await.unwrap().text().await.unwrap(), "europe");
-    let body: Value = get("/", "shop.test").send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        get("/", "eu.shop.test")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "europe"
+    );
+    let body: Value = get("/", "shop.test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["app"], "shop");
     // POST never reads assets.
-    let res = c.post(nano.url("/data.txt")).header("host", "shop.test").send().await.unwrap();
+    let res = c
+        .post(nano.url("/data.txt"))
+        .header("host", "shop.test")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.json::<Value>().await.unwrap()["app"], "shop");
     // Escapes are refused by the asset server: the request reaches the app's code instead.
     for path in [
@@ -190,7 +287,12 @@ async fn assets_conditional_range_index_hostname_page_and_no_escape() {
     }
 }
 
-async fn admin(method: reqwest::Method, nano: &TestNano, path: &str, body: Option<Value>) -> (u16, Value) {
+async fn admin(
+    method: reqwest::Method,
+    nano: &TestNano,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = client().request(method, nano.url(path));
     if let Some(b) = body {
         req = req.json(&b);
@@ -207,87 +309,257 @@ async fn admin_app_routes_create_get_update_delete_and_refuse_bad_input() {
     let name = crate::support::fresh_name("app");
     let host = format!("{name}.test");
     let files = json!({ "index.js": "import { v } from './lib/v.js'; export default { fetch() { console.log('served ' + v); return new Response(v); } };", "lib/v.js": "export const v = 'one';" });
-    let (s, body) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": name, "hostnames": [host], "files": files, "entry": "index.js" }))).await;
+    let (s, body) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": name, "hostnames": [host], "files": files, "entry": "index.js" })),
+    )
+    .await;
     assert_eq!(s, 201, "{body}");
     assert_eq!(body["app"]["name"], name);
     assert_eq!(body["app"]["status"], "serving");
-    let text = client().get(nano.url("/")).header("host", &host).send().await.unwrap().text().await.unwrap();
+    let text = client()
+        .get(nano.url("/"))
+        .header("host", &host)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(text, "one");
     // Duplicates, taken hostnames, bad names, bad bodies, missing entries.
-    let (s, body) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": name, "files": files }))).await;
+    let (s, body) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": name, "files": files })),
+    )
+    .await;
     assert_eq!(s, 409, "{body}");
-    let (s, body) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": "other", "hostnames": [host], "files": files }))).await;
+    let (s, body) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": "other", "hostnames": [host], "files": files })),
+    )
+    .await;
     assert_eq!(s, 409, "{body}");
     assert!(body["msg"].as_str().unwrap().contains(&host), "{body}");
-    let (s, _) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": "Bad Name", "files": files }))).await;
+    let (s, _) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": "Bad Name", "files": files })),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, body) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": "nofiles" }))).await;
+    let (s, body) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": "nofiles" })),
+    )
+    .await;
     assert_eq!(s, 400);
     assert!(body["msg"].as_str().unwrap().contains("files"), "{body}");
-    let (s, _) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": "x1", "files": files, "entry": "main.js" }))).await;
+    let (s, _) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": "x1", "files": files, "entry": "main.js" })),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, _) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": "x2", "path": "/nonexistent/app" }))).await;
+    let (s, _) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": "x2", "path": "/nonexistent/app" })),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, _) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": "x3", "files": files, "bogus": 1 }))).await;
+    let (s, _) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": "x3", "files": files, "bogus": 1 })),
+    )
+    .await;
     assert_eq!(s, 400);
-    let res = client().post(nano.url("/admin/apps")).body("{not json").send().await.unwrap();
+    let res = client()
+        .post(nano.url("/admin/apps"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     // A module that fails to load is reported and never registered.
     let broken = format!("{name}-broken");
-    let (s, body) = admin(Method::POST, &nano, "/admin/apps", Some(json!({ "name": broken, "files": { "index.js": "export default {{{" } }))).await;
+    let (s, body) = admin(
+        Method::POST,
+        &nano,
+        "/admin/apps",
+        Some(json!({ "name": broken, "files": { "index.js": "export default {{{" } })),
+    )
+    .await;
     assert_eq!(s, 400, "{body}");
     assert!(!body["msg"].as_str().unwrap().is_empty());
-    assert_eq!(admin(Method::GET, &nano, &format!("/admin/apps/{broken}"), None).await.0, 404);
+    assert_eq!(
+        admin(Method::GET, &nano, &format!("/admin/apps/{broken}"), None)
+            .await
+            .0,
+        404
+    );
     // Get, list, update, logs, metrics, reload.
     let (s, body) = admin(Method::GET, &nano, &format!("/admin/apps/{name}"), None).await;
     assert_eq!(s, 200);
     assert_eq!(body["app"]["hostnames"], json!([host]));
-    assert_eq!(body["app"]["source"]["bundle"], json!(["index.js", "lib/v.js"]));
+    assert_eq!(
+        body["app"]["source"]["bundle"],
+        json!(["index.js", "lib/v.js"])
+    );
     let (_, body) = admin(Method::GET, &nano, "/admin/apps", None).await;
-    assert!(body["apps"].as_array().unwrap().iter().any(|a| a["name"] == name));
-    let files2 = json!({ "index.js": "export default { fetch() { return new Response('two'); } };" });
-    let (s, body) = admin(Method::PUT, &nano, &format!("/admin/apps/{name}"), Some(json!({ "hostnames": [host], "files": files2 }))).await;
+    assert!(body["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == name));
+    let files2 =
+        json!({ "index.js": "export default { fetch() { return new Response('two'); } };" });
+    let (s, body) = admin(
+        Method::PUT,
+        &nano,
+        &format!("/admin/apps/{name}"),
+        Some(json!({ "hostnames": [host], "files": files2 })),
+    )
+    .await;
     assert_eq!(s, 200, "{body}");
-    let text = client().get(nano.url("/")).header("host", &host).send().await.unwrap().text().await.unwrap();
+    let text = client()
+        .get(nano.url("/"))
+        .header("host", &host)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(text, "two");
     // A broken update leaves the working version serving.
-    let (s, _) = admin(Method::PUT, &nano, &format!("/admin/apps/{name}"), Some(json!({ "hostnames": [host], "files": { "index.js": "syntax error here (" } }))).await;
+    let (s, _) = admin(
+        Method::PUT,
+        &nano,
+        &format!("/admin/apps/{name}"),
+        Some(json!({ "hostnames": [host], "files": { "index.js": "syntax error here (" } })),
+    )
+    .await;
     assert_eq!(s, 400);
-    let text = client().get(nano.url("/")).header("host", &host).send().await.unwrap().text().await.unwrap();
+    let text = client()
+        .get(nano.url("/"))
+        .header("host", &host)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(text, "two");
-    let (s, _) = admin(Method::PUT, &nano, "/admin/apps/missing-app", Some(json!({ "files": files2 }))).await;
+    let (s, _) = admin(
+        Method::PUT,
+        &nano,
+        "/admin/apps/missing-app",
+        Some(json!({ "files": files2 })),
+    )
+    .await;
     assert_eq!(s, 404);
-    let (s, _) = admin(Method::PUT, &nano, &format!("/admin/apps/{name}"), Some(json!({ "name": "another", "files": files2 }))).await;
+    let (s, _) = admin(
+        Method::PUT,
+        &nano,
+        &format!("/admin/apps/{name}"),
+        Some(json!({ "name": "another", "files": files2 })),
+    )
+    .await;
     assert_eq!(s, 400);
-    let (s, body) = admin(Method::GET, &nano, &format!("/admin/apps/{name}/logs"), None).await;
+    let (s, body) = admin(
+        Method::GET,
+        &nano,
+        &format!("/admin/apps/{name}/logs"),
+        None,
+    )
+    .await;
     assert_eq!(s, 200);
     assert!(body["logs"].is_array());
-    assert_eq!(admin(Method::GET, &nano, "/admin/apps/missing-app/logs", None).await.0, 404);
-    let res = client().get(nano.url("/admin/metrics")).send().await.unwrap();
+    assert_eq!(
+        admin(Method::GET, &nano, "/admin/apps/missing-app/logs", None)
+            .await
+            .0,
+        404
+    );
+    let res = client()
+        .get(nano.url("/admin/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = res.text().await.unwrap();
-    assert!(text.contains(&format!("nano_app_requests_total{{app=\"{name}\",tenant=\"default\"}}")), "{text}");
-    assert!(text.contains("nano_app_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "nano_app_requests_total{{app=\"{name}\",tenant=\"default\"}}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("nano_app_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("limit=\"cpu\""), "{text}");
     let (s, body) = admin(Method::POST, &nano, "/admin/reload", None).await;
     assert_eq!(s, 200);
     assert!(body["reload"]["failed"].is_object(), "{body}");
     // Delete: the host is no longer an app's.
-    assert_eq!(admin(Method::DELETE, &nano, &format!("/admin/apps/{name}"), None).await.0, 200);
-    assert_eq!(admin(Method::DELETE, &nano, &format!("/admin/apps/{name}"), None).await.0, 404);
-    assert_eq!(admin(Method::GET, &nano, &format!("/admin/apps/{name}"), None).await.0, 404);
+    assert_eq!(
+        admin(Method::DELETE, &nano, &format!("/admin/apps/{name}"), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        admin(Method::DELETE, &nano, &format!("/admin/apps/{name}"), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        admin(Method::GET, &nano, &format!("/admin/apps/{name}"), None)
+            .await
+            .0,
+        404
+    );
     let (s, body) = get_json(&nano.url("/"), &host).await;
     assert_eq!(s, 200);
-    assert!(body.get("name").is_some(), "the services answer now: {body}");
+    assert!(
+        body.get("name").is_some(),
+        "the services answer now: {body}"
+    );
 }
 
 #[tokio::test]
 async fn admin_app_routes_need_the_token() {
-    let nano = TestNano::start_with(|c| c.admin_token = Some(nano::app::config::Secret::new("tok"))).await;
+    let nano =
+        TestNano::start_with(|c| c.admin_token = Some(nano::app::config::Secret::new("tok"))).await;
     let res = client().get(nano.url("/admin/apps")).send().await.unwrap();
     assert_eq!(res.status(), 401);
-    let res = client().get(nano.url("/admin/metrics")).bearer_auth("tok").send().await.unwrap();
+    let res = client()
+        .get(nano.url("/admin/metrics"))
+        .bearer_auth("tok")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }
 
@@ -295,17 +567,34 @@ async fn admin_app_routes_need_the_token() {
 async fn editing_an_app_folder_reloads_it_and_a_broken_edit_keeps_the_old_version() {
     let apps = tempfile::tempdir().unwrap();
     let entry = apps.path().join("live/index.js");
-    write(&entry, "export default { fetch() { return new Response('v1'); } };");
+    write(
+        &entry,
+        "export default { fetch() { return new Response('v1'); } };",
+    );
     let dir = apps.path().to_path_buf();
     let nano = TestNano::start_with(|c| c.apps_dir = dir).await;
     let url = nano.url("/");
     let text = || async {
-        client().get(&url).header("host", "live.localhost").send().await.unwrap().text().await.unwrap()
+        client()
+            .get(&url)
+            .header("host", "live.localhost")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     };
     assert_eq!(text().await, "v1");
-    write(&entry, "export default { fetch() { return new Response('v2'); } };");
+    write(
+        &entry,
+        "export default { fetch() { return new Response('v2'); } };",
+    );
     eventually("v2 serves", || async { text().await == "v2" }).await;
-    write(&entry, "export default { fetch() { return new Response('v3') ");
+    write(
+        &entry,
+        "export default { fetch() { return new Response('v3') ",
+    );
     eventually("the failure is reported", || async {
         let (_, body) = get_json(&nano.url("/admin/apps/live"), "127.0.0.1").await;
         body["app"]["status"] == "failed"
@@ -313,14 +602,29 @@ async fn editing_an_app_folder_reloads_it_and_a_broken_edit_keeps_the_old_versio
     .await;
     assert_eq!(text().await, "v2");
     // A new folder appears, then goes away.
-    write(&apps.path().join("fresh/index.js"), "export default { fetch() { return new Response('fresh'); } };");
+    write(
+        &apps.path().join("fresh/index.js"),
+        "export default { fetch() { return new Response('fresh'); } };",
+    );
     eventually("the new folder serves", || async {
-        client().get(&url).header("host", "fresh.localhost").send().await.unwrap().text().await.unwrap() == "fresh"
+        client()
+            .get(&url)
+            .header("host", "fresh.localhost")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            == "fresh"
     })
     .await;
     std::fs::remove_dir_all(apps.path().join("fresh")).unwrap();
     eventually("the removed folder is gone", || async {
-        get_json(&nano.url("/admin/apps/fresh"), "127.0.0.1").await.0 == 404
+        get_json(&nano.url("/admin/apps/fresh"), "127.0.0.1")
+            .await
+            .0
+            == 404
     })
     .await;
 }
@@ -332,7 +636,12 @@ async fn fifty_reloads_under_continuous_load_fail_no_request() {
     let name = crate::support::fresh_name("load");
     let host = format!("{name}.test");
     let version = |n: usize| json!({ "name": name, "hostnames": [host], "files": { "index.js": format!("export default {{ fetch() {{ return new Response('v{n}'); }} }};") } });
-    assert_eq!(admin(Method::POST, &nano, "/admin/apps", Some(version(0))).await.0, 201);
+    assert_eq!(
+        admin(Method::POST, &nano, "/admin/apps", Some(version(0)))
+            .await
+            .0,
+        201
+    );
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut loaders = Vec::new();
     for _ in 0..4 {
@@ -350,7 +659,11 @@ async fn fifty_reloads_under_continuous_load_fail_no_request() {
                             failed.push(text);
                         }
                     }
-                    Ok(res) => failed.push(format!("{} {}", res.status(), res.text().await.unwrap_or_default())),
+                    Ok(res) => failed.push(format!(
+                        "{} {}",
+                        res.status(),
+                        res.text().await.unwrap_or_default()
+                    )),
                     Err(e) => failed.push(e.to_string()),
                 }
             }
@@ -358,10 +671,19 @@ async fn fifty_reloads_under_continuous_load_fail_no_request() {
         }));
     }
     for n in 1..=50 {
-        let (s, body) = admin(Method::PUT, &nano, &format!("/admin/apps/{name}"), Some(version(n))).await;
+        let (s, body) = admin(
+            Method::PUT,
+            &nano,
+            &format!("/admin/apps/{name}"),
+            Some(version(n)),
+        )
+        .await;
         assert_eq!(s, 200, "{body}");
         if n % 10 == 0 {
-            assert_eq!(admin(Method::POST, &nano, "/admin/reload", None).await.0, 200);
+            assert_eq!(
+                admin(Method::POST, &nano, "/admin/reload", None).await.0,
+                200
+            );
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -372,7 +694,15 @@ async fn fifty_reloads_under_continuous_load_fail_no_request() {
         total += ok;
     }
     assert!(total > 0);
-    let text = client().get(nano.url("/")).header("host", &host).send().await.unwrap().text().await.unwrap();
+    let text = client()
+        .get(nano.url("/"))
+        .header("host", &host)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(text, "v50");
 }
 
@@ -385,7 +715,14 @@ async fn sigterm_lets_in_flight_app_requests_finish_and_exits_0() {
         "export default { async fetch() { await new Promise(r => setTimeout(r, 1500)); return new Response('done'); } };",
     );
     let mut child = tokio::process::Command::new(nano_bin())
-        .args(["run", "--profile", "dev", "--listen", "127.0.0.1:0", "--apps"])
+        .args([
+            "run",
+            "--profile",
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--apps",
+        ])
         .arg(dir.path().join("apps"))
         .arg("--data-dir")
         .arg(dir.path().join("data"))
@@ -398,34 +735,68 @@ async fn sigterm_lets_in_flight_app_requests_finish_and_exits_0() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut port = None;
     let mut banner = Vec::new();
-    while let Some(line) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap() {
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+    {
         banner.push(line.clone());
         if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
-            port = rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u16>().ok();
+            port = rest
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse::<u16>()
+                .ok();
         }
         if line.contains("services API at") {
             break;
         }
     }
     let port = port.expect("a listening on line");
-    assert!(banner.iter().any(|l| l.contains(&format!("http://slow.localhost:{port}/"))), "{banner:?}");
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains(&format!("http://slow.localhost:{port}/"))),
+        "{banner:?}"
+    );
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let url = format!("http://127.0.0.1:{port}/");
     let mut in_flight = Vec::new();
     for _ in 0..3 {
         let url = url.clone();
         in_flight.push(tokio::spawn(async move {
-            client().get(&url).header("host", "slow.localhost").send().await?.text().await
+            client()
+                .get(&url)
+                .header("host", "slow.localhost")
+                .send()
+                .await?
+                .text()
+                .await
         }));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pid = child.id().unwrap() as i32;
     assert_eq!(crate::lifecycle::send_signal(pid, "TERM"), 0);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(client().get(&url).header("host", "slow.localhost").send().await.is_err(), "new connections are refused");
+    assert!(
+        client()
+            .get(&url)
+            .header("host", "slow.localhost")
+            .send()
+            .await
+            .is_err(),
+        "new connections are refused"
+    );
     for r in in_flight {
-        assert_eq!(r.await.unwrap().expect("in-flight request completes"), "done");
+        assert_eq!(
+            r.await.unwrap().expect("in-flight request completes"),
+            "done"
+        );
     }
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(status.code(), Some(0));
 }

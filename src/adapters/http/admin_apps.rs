@@ -77,7 +77,10 @@ pub async fn route(
         },
         (&Method::POST, ["reload"]) => {
             let report = apps.reload().await;
-            Ok(json(StatusCode::OK, &json!({ "ok": true, "reload": report })))
+            Ok(json(
+                StatusCode::OK,
+                &json!({ "ok": true, "reload": report }),
+            ))
         }
         (&Method::GET, ["metrics"]) => {
             let mut res = Response::new(full(apps.metrics().await));

@@ -9,8 +9,8 @@ use futures::{StreamExt, TryStreamExt};
 use http::{Request, Response};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use hyper::body::{Frame, Incoming};
-use std::path::PathBuf;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -100,7 +100,12 @@ impl AppHosts {
     }
 
     /// Answers a request for `app`: a static asset when one matches a GET or HEAD, else the app's code.
-    pub async fn serve(&self, app: &HostedApp, host: &str, req: Request<Incoming>) -> Response<Body> {
+    pub async fn serve(
+        &self,
+        app: &HostedApp,
+        host: &str,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
         let started = Instant::now();
         let res = self.serve_timed(app, host, req).await;
         let secs = started.elapsed().as_secs_f64();
@@ -122,7 +127,12 @@ impl AppHosts {
             .clone()
     }
 
-    async fn serve_timed(&self, app: &HostedApp, host: &str, req: Request<Incoming>) -> Response<Body> {
+    async fn serve_timed(
+        &self,
+        app: &HostedApp,
+        host: &str,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
         if let Some(dir) = &app.assets {
             if let Some(res) = super::assets::serve(dir, host, &req).await {
                 return res;

@@ -182,7 +182,10 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
 
 /// Whether a Host no app claims may reach the services API when unknown hosts get 404: no Host, an IP address,
 /// `localhost` (and `*.localhost`), or one of `services_hosts`.
-fn reaches_services(services_hosts: &crate::core::routing::HostTable<()>, host: Option<&str>) -> bool {
+fn reaches_services(
+    services_hosts: &crate::core::routing::HostTable<()>,
+    host: Option<&str>,
+) -> bool {
     let Some(host) = host else { return true };
     let name = crate::core::names::strip_port(host)
         .trim_start_matches('[')
