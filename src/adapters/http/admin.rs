@@ -38,12 +38,12 @@ pub struct Admin {
 
 fn registry_error(e: RegistryError) -> ApiError {
     match e {
-        RegistryError::TenantExists(_) | RegistryError::KeyExists(_) => {
-            ApiError::conflict(e.to_string())
-        }
-        RegistryError::TenantNotFound(_) | RegistryError::KeyNotFound(_) => {
-            ApiError::not_found(e.to_string())
-        }
+        RegistryError::TenantExists(_)
+        | RegistryError::KeyExists(_)
+        | RegistryError::AppExists(_) => ApiError::conflict(e.to_string()),
+        RegistryError::TenantNotFound(_)
+        | RegistryError::KeyNotFound(_)
+        | RegistryError::AppNotFound(_) => ApiError::not_found(e.to_string()),
         RegistryError::Backend(_) => ApiError::internal(e.to_string()),
     }
 }

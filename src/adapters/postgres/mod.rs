@@ -3,6 +3,7 @@
 mod migrate;
 mod pool;
 mod registry;
+mod registry_apps;
 
 pub use pool::{connect, PgTarget};
 pub use registry::PgRegistry;
