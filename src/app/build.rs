@@ -113,7 +113,11 @@ impl App {
         let runtime: Arc<dyn AppRuntime> = Arc::new(
             JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
         );
-        let hosting = super::hosting::Hosting::new(runtime, &config);
+        let hosting = super::hosting::Hosting::new(runtime, registry.clone(), &config);
+        hosting
+            .restore()
+            .await
+            .map_err(|e| BuildError(format!("stored apps: {e}")))?;
         let report = hosting.reload().await;
         // An `[[apps]]` entry that does not load stops start-up; a broken app folder is only reported.
         if let Some((name, e)) = report

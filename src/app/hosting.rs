@@ -4,7 +4,7 @@
 use super::config::{AppConfig, Config, Profile};
 use crate::adapters::http::apps::{AppHosts, HostRoutes, HostedApp};
 use crate::core::{AppName, AppSpec, Hostname, TenantId};
-use crate::ports::{AppRuntime, AppVersion};
+use crate::ports::{AppRecord, AppRuntime, AppVersion, Registry};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -76,6 +76,8 @@ struct Sources {
 /// The apps nano serves and the machinery that changes them.
 pub struct Hosting {
     hosts: Arc<AppHosts>,
+    /// Where admin-created apps are stored, so they survive a restart.
+    registry: Arc<dyn Registry>,
     runtime: Arc<dyn AppRuntime>,
     sources: Mutex<Sources>,
     /// Apps created through the admin API, by name.
@@ -87,10 +89,15 @@ pub struct Hosting {
 }
 
 impl Hosting {
-    pub fn new(runtime: Arc<dyn AppRuntime>, config: &Config) -> Arc<Self> {
+    pub fn new(
+        runtime: Arc<dyn AppRuntime>,
+        registry: Arc<dyn Registry>,
+        config: &Config,
+    ) -> Arc<Self> {
         let hosts = Arc::new(AppHosts::new(runtime.clone(), Vec::new()));
         Arc::new(Self {
             hosts,
+            registry,
             runtime,
             sources: Mutex::new(Sources {
                 profile: config.profile,
@@ -106,6 +113,30 @@ impl Hosting {
             loaded: tokio::sync::Mutex::new(BTreeMap::new()),
             failures: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Reads the admin-created apps stored in the registry (call before the first `reload`). A record that cannot
+    /// be read is logged and skipped.
+    pub async fn restore(&self) -> Result<usize, String> {
+        let records = self
+            .registry
+            .list_all_apps()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut apps = lock(&self.api_apps);
+        for r in records {
+            match def_from_record(&r) {
+                Ok(def) => {
+                    apps.insert(def.config.name.clone(), def);
+                }
+                Err(e) => tracing::error!(
+                    app = r.name.as_str(),
+                    tenant = r.tenant.as_str(),
+                    "stored app cannot be read: {e}"
+                ),
+            }
+        }
+        Ok(apps.len())
     }
 
     /// The tenant of apps that name none.
@@ -308,9 +339,25 @@ impl Hosting {
                 }
             }
         }
-        // Load first: a version that does not load is never registered.
+        let tenant =
+            TenantId::parse(&def.config.tenant).map_err(|e| PutError::Invalid(e.to_string()))?;
+        match self.registry.get_tenant(&tenant).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(PutError::Invalid(format!("tenant {tenant} does not exist"))),
+            Err(e) => return Err(PutError::Internal(e.to_string())),
+        }
+        // Load first: a version that does not load is never registered (nor stored).
         lock(&self.failures).remove(&name);
         self.load(&def).await.map_err(PutError::Invalid)?;
+        let record = record_of(&def, tenant).map_err(PutError::Internal)?;
+        if let Err(e) = self.registry.put_app(&record).await {
+            return Err(match e {
+                crate::ports::RegistryError::AppExists(m) => {
+                    PutError::Conflict(format!("app {m} already exists"))
+                }
+                e => PutError::Internal(e.to_string()),
+            });
+        }
         let previous = lock(&self.api_apps).insert(name.clone(), def.clone());
         let report = self.reload().await;
         if let Some(e) = report.failed.get(&name) {
@@ -340,6 +387,15 @@ impl Hosting {
                 )))
             }
             _ => {}
+        }
+        let def = lock(&self.api_apps).get(name).cloned();
+        if let Some(def) = def {
+            let tenant = TenantId::parse(&def.config.tenant)
+                .map_err(|e| PutError::Internal(e.to_string()))?;
+            match self.registry.delete_app(&tenant, name).await {
+                Ok(()) | Err(crate::ports::RegistryError::AppNotFound(_)) => {}
+                Err(e) => return Err(PutError::Internal(e.to_string())),
+            }
         }
         lock(&self.api_apps).remove(name);
         self.reload().await;
@@ -390,6 +446,43 @@ pub enum PutError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// An admin-created app as the registry stores it: the definition as JSON (the config as serialized, so fields
+/// added to it later flow through), the uploaded files apart.
+fn record_of(def: &AppDef, tenant: TenantId) -> Result<AppRecord, String> {
+    let spec = serde_json::json!({
+        "config": serde_json::to_value(&def.config).map_err(|e| e.to_string())?,
+        "assets": def.assets,
+        "code": def.code,
+        "root": def.root,
+    });
+    Ok(AppRecord {
+        tenant,
+        name: def.config.name.clone(),
+        hostnames: def.config.hostnames.clone(),
+        spec,
+        bundle: def.bundle.clone().unwrap_or_default(),
+        updated_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    })
+}
+
+fn def_from_record(r: &AppRecord) -> Result<AppDef, String> {
+    let config: AppConfig =
+        serde_json::from_value(r.spec["config"].clone()).map_err(|e| e.to_string())?;
+    let path = |v: &serde_json::Value| v.as_str().map(PathBuf::from);
+    Ok(AppDef {
+        config,
+        origin: Origin::Api,
+        assets: path(&r.spec["assets"]),
+        code: r.spec["code"].as_bool().unwrap_or(true),
+        bundle: (!r.bundle.is_empty()).then(|| r.bundle.clone()),
+        root: path(&r.spec["root"]),
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -18,6 +18,7 @@ fn put_error(e: PutError) -> ApiError {
         PutError::Invalid(m) => ApiError::bad_request(m),
         PutError::Conflict(m) => ApiError::conflict(m),
         PutError::NotFound(m) => ApiError::not_found(m),
+        PutError::Internal(m) => ApiError::internal(m),
     }
 }
 

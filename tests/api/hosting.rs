@@ -800,3 +800,75 @@ async fn sigterm_lets_in_flight_app_requests_finish_and_exits_0() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test]
+async fn api_created_apps_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut c = nano::app::Config::defaults(nano::app::Profile::Dev);
+        c.listen = "127.0.0.1:0".parse().unwrap();
+        c.data_dir = dir.path().to_path_buf();
+        c.apps_dir = dir.path().join("no-apps");
+        c
+    };
+    let files = json!({ "index.js": "export default { fetch(req, env) { return new Response('kept ' + env.WHO); } };" });
+    let running = nano::app::start(config()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let res = client()
+        .post(format!("{base}/admin/apps"))
+        .json(&json!({ "name": "kept", "hostnames": ["kept.test"], "files": files, "env": { "WHO": "me" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = client()
+        .post(format!("{base}/admin/apps"))
+        .json(&json!({ "name": "gone", "files": files }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = client()
+        .delete(format!("{base}/admin/apps/gone"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // An app of a tenant that does not exist is refused.
+    let res = client()
+        .post(format!("{base}/admin/apps"))
+        .json(&json!({ "name": "orphan", "tenant": "no-such-tenant", "files": files }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    running.stop().await;
+    let running = nano::app::start(config()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let text = client()
+        .get(format!("{base}/"))
+        .header("host", "kept.test")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text, "kept me");
+    let res = client()
+        .get(format!("{base}/admin/apps/gone"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let body: Value = client()
+        .get(format!("{base}/admin/apps/kept"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["app"]["origin"], "api");
+    running.stop().await;
+}
