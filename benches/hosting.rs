@@ -21,12 +21,22 @@ struct Nano {
 
 async fn start(apps: &Path, data: &Path) -> Nano {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_nano"))
-        .args(["run", "--profile", "dev", "--listen", "127.0.0.1:0", "--apps"])
+        .args([
+            "run",
+            "--profile",
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--apps",
+        ])
         .arg(apps)
         .arg("--data-dir")
         .arg(data)
         .env("NANO_LOG_FORMAT", "json")
-        .env("NANO_LOG_LEVEL", "warn,nano::app::run=info,nano=info,nano::request=warn")
+        .env(
+            "NANO_LOG_LEVEL",
+            "warn,nano::app::run=info,nano=info,nano::request=warn",
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -39,7 +49,11 @@ async fn start(apps: &Path, data: &Path) -> Nano {
         if let Some(m) = found.captures(&line) {
             let base = m[1].to_string();
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return Nano { _child: child, base, pid };
+            return Nano {
+                _child: child,
+                base,
+                pid,
+            };
         }
     }
     panic!("nano exited without listening");

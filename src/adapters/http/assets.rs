@@ -2,8 +2,9 @@
 //! (304 on If-None-Match), single byte ranges (206/416), `index.html` for folders and `<hostname>.html` for `/`.
 //! Paths never leave the folder: `..`, `.` and empty segments, backslashes, NULs and symbolic links are refused.
 
-use super::body::{empty, full, Body};
+use super::body::{empty, Body};
 use crate::core::names::strip_port;
+use futures::TryStreamExt;
 use http::header::{
     ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE,
 };
@@ -40,7 +41,12 @@ struct Found {
 /// `index.html`.
 fn find(dir: &Path, host: &str, url_path: &str) -> Option<Found> {
     let segments = safe_segments(url_path)?;
-    if segments.is_empty() && !host.is_empty() && !host.contains('/') && host != ".." {
+    let plain_host = !host.is_empty()
+        && !host.starts_with('.')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if segments.is_empty() && plain_host {
         if let Some(f) = regular_file(dir, &[format!("{host}.html")]) {
             return Some(f);
         }
@@ -163,23 +169,27 @@ async fn answer(found: Found, headers: &http::HeaderMap, head: bool) -> Response
     if head || len == 0 {
         return res;
     }
-    let path = found.path.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut file = fs::File::open(path)?;
-        file.seek(SeekFrom::Start(start))?;
-        let mut buf = vec![0; len as usize];
-        file.read_exact(&mut buf)?;
-        Ok(buf)
-    })
-    .await;
-    match bytes {
-        Ok(Ok(bytes)) => {
-            *res.body_mut() = full(bytes);
-            res
+    // Streamed from disk in chunks: large files never sit whole in memory.
+    let file = match tokio::fs::File::open(&found.path).await {
+        Ok(f) => f,
+        Err(_) => {
+            return super::response::ApiError::internal("cannot read the asset").into_response()
         }
-        _ => super::response::ApiError::internal("cannot read the asset").into_response(),
+    };
+    let mut file = file;
+    if start > 0 {
+        use tokio::io::AsyncSeekExt;
+        if file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+            return super::response::ApiError::internal("cannot read the asset").into_response();
+        }
     }
+    use http_body_util::BodyExt;
+    use tokio::io::AsyncReadExt;
+    let stream = tokio_util::io::ReaderStream::new(file.take(len))
+        .map_ok(hyper::body::Frame::data)
+        .map_err(|e| Box::new(e) as super::body::BoxError);
+    *res.body_mut() = http_body_util::StreamBody::new(stream).boxed_unsync();
+    res
 }
 
 /// One `bytes=a-b`, `bytes=a-` or `bytes=-n` range within `len`; `None` when it cannot be satisfied.
