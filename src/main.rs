@@ -36,6 +36,9 @@ struct ConfigArgs {
     /// Directory of the embedded stores (default ./.nano).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Folder of app folders, one app per `<DIR>/<name>/` (default ./apps).
+    #[arg(long, value_name = "DIR")]
+    apps: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -131,6 +134,9 @@ impl ConfigArgs {
         }
         if let Some(dir) = &self.data_dir {
             overrides.insert("data_dir".into(), dir.display().to_string().into());
+        }
+        if let Some(dir) = &self.apps {
+            overrides.insert("apps_dir".into(), dir.display().to_string().into());
         }
         Config::load(self.profile, file.as_deref(), overrides)
     }

@@ -1,19 +1,22 @@
-//! Hosted apps from the config: read each app's folder into an app version and load it into the JS runtime.
+//! Reading an app's folder into an app version for the JS runtime.
 
 use super::build::BuildError;
 use super::config::AppConfig;
-use crate::adapters::http::apps::AppRoute;
 use crate::core::{AppName, AppSpec, BindingSpec, DomainName, Hostname, TenantId};
-use crate::ports::{AppBindings, AppRuntime, AppVersion, Services};
+use crate::ports::{AppBindings, AppVersion, Services};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The largest module file nano reads (a bundled app is one file, usually well under this).
 const MAX_MODULE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Reads the app's folder (the entry's parent): every `.js`/`.mjs` file below it, keyed by relative path; its
-/// bindings reach `services` as its tenant.
-pub fn read_app(cfg: &AppConfig, services: &Services) -> Result<AppVersion, BuildError> {
+/// Reads the app's folder (the entry's parent): every `.js`/`.mjs` file below it, keyed by relative path, leaving
+/// out the folder `skip` (the app's static assets, which are not modules); its bindings reach `services` as its tenant.
+pub fn read_app_skipping(
+    cfg: &AppConfig,
+    skip: Option<&Path>,
+    services: &Services,
+) -> Result<AppVersion, BuildError> {
     let fail = |msg: String| BuildError(format!("app {}: {msg}", cfg.name));
     let dir = cfg.entry.parent().unwrap_or(Path::new("."));
     let entry = cfg
@@ -30,7 +33,7 @@ pub fn read_app(cfg: &AppConfig, services: &Services) -> Result<AppVersion, Buil
         for item in entries {
             let path = item.map_err(|e| fail(e.to_string()))?.path();
             if path.is_dir() {
-                if !path.ends_with("node_modules") {
+                if !path.ends_with("node_modules") && Some(path.as_path()) != skip {
                     stack.push(path);
                 }
                 continue;
@@ -60,6 +63,18 @@ pub fn read_app(cfg: &AppConfig, services: &Services) -> Result<AppVersion, Buil
             modules.insert(rel, text);
         }
     }
+    version_from(cfg, entry, modules, services)
+}
+
+/// An app version from its config and module files (read from its folder, or uploaded as a bundle), with its
+/// bindings bound to `services` as its tenant.
+pub fn version_from(
+    cfg: &AppConfig,
+    entry: String,
+    modules: BTreeMap<String, String>,
+    services: &Services,
+) -> Result<AppVersion, BuildError> {
+    let fail = |msg: String| BuildError(format!("app {}: {msg}", cfg.name));
     let parse_err = |e: crate::core::CoreError| fail(e.to_string());
     let mut bindings = BTreeMap::new();
     for (name, b) in &cfg.bindings {
@@ -97,27 +112,6 @@ pub fn read_app(cfg: &AppConfig, services: &Services) -> Result<AppVersion, Buil
         },
         modules,
     })
-}
-
-/// Loads every configured app; the first failure stops start-up with a message naming the app.
-pub async fn load_apps(
-    runtime: &dyn AppRuntime,
-    apps: &[AppConfig],
-    services: &Services,
-) -> Result<Vec<AppRoute>, BuildError> {
-    let mut routes = Vec::new();
-    for cfg in apps {
-        let version = read_app(cfg, services)?;
-        let spec = version.spec.clone();
-        runtime
-            .load(version)
-            .await
-            .map_err(|e| BuildError(format!("app {}: {e}", cfg.name)))?;
-        for host in spec.hostnames {
-            routes.push((host, spec.name.clone(), spec.tenant.to_string()));
-        }
-    }
-    Ok(routes)
 }
 
 /// A binding name the app can write as `env.NAME`.

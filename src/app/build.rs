@@ -3,7 +3,6 @@
 use super::config::{Config, Profile};
 use crate::adapters::fs::FsStorage;
 use crate::adapters::http::admin::{Admin, AdminAccess};
-use crate::adapters::http::apps::{AppHosts, AppRoute};
 use crate::adapters::http::auth::Keys;
 use crate::adapters::http::quota::RateQuotas;
 use crate::adapters::http::tenancy::TenantResolver;
@@ -29,8 +28,8 @@ pub struct App {
     pub services: Services,
     /// The key API-key secrets derive from (`master_key` in config, else `<data_dir>/master.key`).
     master_key: Vec<u8>,
-    /// The JS runtime and the Host routes of the configured apps, when there are any.
-    pub apps: Option<(Arc<dyn AppRuntime>, Vec<AppRoute>)>,
+    /// The hosted apps: `[[apps]]`, the apps folder and admin-created apps, on the JS runtime.
+    pub hosting: Arc<super::hosting::Hosting>,
 }
 
 /// Why nano could not be assembled. The message names the store or setting at fault.
@@ -148,15 +147,6 @@ impl App {
             storage,
             search,
         };
-        let apps = if config.apps.is_empty() {
-            None
-        } else {
-            let runtime: Arc<dyn AppRuntime> = Arc::new(
-                JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
-            );
-            let routes = super::apps::load_apps(runtime.as_ref(), &config.apps, &services).await?;
-            Some((runtime, routes))
-        };
         if !config.bootstrap.services.is_empty() {
             let tenant = config.default_tenant.as_deref().ok_or_else(|| {
                 BuildError(
@@ -167,11 +157,33 @@ impl App {
             let tenant = TenantId::parse(tenant).map_err(|e| BuildError(e.to_string()))?;
             super::bootstrap::bootstrap(&services, &tenant, &config.bootstrap).await?;
         }
+        let runtime: Arc<dyn AppRuntime> = Arc::new(
+            JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
+        );
+        let hosting = super::hosting::Hosting::new(
+            runtime,
+            services.registry.clone(),
+            services.clone(),
+            &config,
+        );
+        hosting
+            .restore()
+            .await
+            .map_err(|e| BuildError(format!("stored apps: {e}")))?;
+        let report = hosting.reload().await;
+        // An `[[apps]]` entry that does not load stops start-up; a broken app folder is only reported.
+        if let Some((name, e)) = report
+            .failed
+            .iter()
+            .find(|(name, _)| config.apps.iter().any(|a| &a.name == *name))
+        {
+            return Err(BuildError(format!("app {name}: {e}")));
+        }
         Ok(Self {
             services,
             config,
             master_key,
-            apps,
+            hosting,
         })
     }
 
@@ -195,6 +207,7 @@ impl App {
                 access,
                 registry,
                 services: self.services.clone(),
+                apps: Some(self.hosting.clone()),
             },
             auth: self.config.auth,
             tenant_header: self.config.tenant_host_header,
@@ -207,12 +220,22 @@ impl App {
                     .collect(),
             ),
             services: self.services.clone(),
-            apps: self
-                .apps
-                .as_ref()
-                .map(|(runtime, routes)| AppHosts::new(runtime.clone(), routes.clone())),
+            apps: Some(self.hosting.hosts()),
+            unknown_host_404: self.config.unknown_host_404,
+            services_hosts: services_hosts(&self.config),
         }
     }
+}
+
+/// The `services_hosts` of the config as a Host table (invalid names were refused when the config loaded).
+fn services_hosts(config: &Config) -> crate::core::routing::HostTable<()> {
+    let mut table = crate::core::routing::HostTable::new();
+    for h in &config.services_hosts {
+        if let Ok(host) = crate::core::Hostname::parse(h) {
+            table.insert(&host, ());
+        }
+    }
+    table
 }
 
 /// The PostgreSQL the prod profile uses: `postgres_url`, in the optional `postgres_schema`.

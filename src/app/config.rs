@@ -178,6 +178,16 @@ pub struct Config {
     /// JS apps, each `[[apps]]` in nano.toml.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
+    /// Folder of app folders: each `<apps_dir>/<name>/` is an app (skipped when the folder does not exist).
+    pub apps_dir: PathBuf,
+    /// Whether a Host no app claims gets 404 JSON instead of reaching the services API (IP addresses, `localhost`
+    /// and `services_hosts` still reach it).
+    pub unknown_host_404: bool,
+    /// Hosts (exact or `*.` wildcard) that always reach the services API.
+    pub services_hosts: Vec<String>,
+    /// The config file these values were read from, watched for app changes (set by nano, not by the file).
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 /// One `[[apps]]` entry: an app served for its hostnames by the JS runtime.
@@ -255,6 +265,10 @@ impl Config {
             quotas: QuotaConfig::default(),
             tenant_quotas: Default::default(),
             apps: Vec::new(),
+            apps_dir: PathBuf::from("apps"),
+            unknown_host_404: !dev,
+            services_hosts: Vec::new(),
+            config_file: None,
         }
     }
 
@@ -286,6 +300,8 @@ impl Config {
             .extract()
             .map_err(|e| ConfigError::Invalid(describe(e)))?;
         config.validate()?;
+        let mut config = config;
+        config.config_file = file.map(Path::to_path_buf);
         Ok(config)
     }
 
@@ -324,6 +340,11 @@ impl Config {
             }
             if let Err(e) = crate::core::check_env(&app.name, &app.env, &app.limits) {
                 return bad(&format!("{key}.env"), e.to_string());
+            }
+        }
+        for h in &self.services_hosts {
+            if let Err(e) = crate::core::Hostname::parse(h) {
+                return bad("services_hosts", e.to_string());
             }
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {

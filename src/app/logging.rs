@@ -1,16 +1,24 @@
-//! The process log: `tracing` with human-readable lines in dev and JSON lines in prod.
+//! The process log: `tracing` with human-readable lines in dev and JSON lines in prod, plus each app's recent lines.
 
 use super::config::{Config, LogFormat};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
-/// Installs the global subscriber for `config` (once; later calls keep the first).
+/// Installs the global subscriber for `config` (once; later calls keep the first). One global filter (`log_level`)
+/// serves both layers: per-layer filters lost events here (a pending per-layer filter state left by a dependency's
+/// `enabled` check silenced the next event on that thread), so each app's ring buffer keeps what the process log
+/// keeps.
 pub fn init_logging(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match config.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match config.log_format {
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
+        LogFormat::Pretty => fmt.compact().boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(super::app_logs::AppLogLayer)
+        .try_init();
 }

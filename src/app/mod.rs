@@ -1,10 +1,14 @@
 //! The composition root: configuration, profiles, building the adapters for a profile, and running until stopped.
 //! The only module that names concrete adapters.
 
+mod app_logs;
 mod apps;
 mod bootstrap;
 mod build;
 pub mod config;
+pub mod discover;
+pub mod hosting;
+mod hosting_admin;
 mod logging;
 pub mod queue_delivery;
 mod run;

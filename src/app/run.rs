@@ -16,17 +16,31 @@ pub struct Running {
     pub tls_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     done: Vec<tokio::task::JoinHandle<()>>,
+    hosting: Arc<super::hosting::Hosting>,
+    watcher: tokio::task::JoinHandle<()>,
+    drain: Duration,
 }
 
 impl Running {
     /// Stops accepting, drains in-flight requests, and returns once the server is down.
     pub async fn stop(self) {
+        self.watcher.abort();
         let _ = self.stop.send(true);
         for done in self.done {
             let _ = done.await;
         }
+        // Connections are closed; let `waitUntil` work and isolates wind down, within the drain timeout.
+        let _ = tokio::time::timeout(self.drain, self.hosting.drain_all()).await;
+    }
+
+    /// The hosted apps (for the start-up banner and tests).
+    pub fn hosting(&self) -> &Arc<super::hosting::Hosting> {
+        &self.hosting
     }
 }
+
+/// How often the config file and app folders are checked for changes.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
 
 /// Builds nano from `config`, binds its listener, and serves in the background.
 pub async fn start(config: Config) -> Result<Running, BuildError> {
@@ -52,6 +66,8 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
         .local_addr()
         .map_err(|e| BuildError(format!("listener address: {e}")))?;
     let state = Arc::new(app.http_state());
+    let hosting = app.hosting.clone();
+    let watcher = hosting.watch(WATCH_EVERY);
     let (stop, stopped) = watch::channel(false);
     let until_stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -86,6 +102,9 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
         tls_addr,
         stop,
         done,
+        hosting,
+        watcher,
+        drain,
     })
 }
 
@@ -94,19 +113,51 @@ pub async fn run(config: Config) -> Result<(), BuildError> {
     let profile = config.profile;
     let data_dir = config.data_dir.clone();
     let running = start(config).await?;
+    tracing::info!("nano listening on http://{}", running.addr);
     tracing::info!(
         profile = profile.as_str(),
         data_dir = %data_dir.display(),
-        "nano listening on http://{}",
-        running.addr
+        "profile {} with data in {}",
+        profile.as_str(),
+        data_dir.display()
     );
     if let Some(addr) = running.tls_addr {
         tracing::info!("nano listening on https://{addr}");
     }
+    banner(&running).await;
     shutdown_signal().await;
     running.stop().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Logs the apps served, their URLs, and where the services API answers.
+async fn banner(running: &Running) {
+    let port = running.addr.port();
+    let (apps, failed) = running.hosting.apps().await;
+    for app in &apps {
+        let urls: Vec<String> = app
+            .config
+            .hostnames
+            .iter()
+            .map(|h| format!("http://{h}:{port}/"))
+            .collect();
+        tracing::info!(
+            app = app.config.name.as_str(),
+            tenant = app.config.tenant.as_str(),
+            "app {} at {}",
+            app.config.name,
+            urls.join(" ")
+        );
+    }
+    for (name, e) in &failed {
+        tracing::warn!(app = name.as_str(), "app {name} not loaded: {e}");
+    }
+    tracing::info!(
+        apps = apps.len(),
+        "services API at http://{}/ (admin API at /admin)",
+        running.addr
+    );
 }
 
 async fn shutdown_signal() {

@@ -41,6 +41,14 @@ impl<T> HostTable<T> {
         }
     }
 
+    /// The value stored for exactly this hostname or wildcard pattern.
+    pub fn lookup_exact(&self, host: &Hostname) -> Option<&T> {
+        match host.as_str().strip_prefix("*.") {
+            Some(suffix) => self.wildcard.get(suffix),
+            None => self.exact.get(host.as_str()),
+        }
+    }
+
     /// The value for a `Host` header: its exact name first, then the most specific wildcard. The port is ignored,
     /// case does not matter, and `*.example.com` matches `a.example.com` and `a.b.example.com`, not `example.com`.
     pub fn lookup(&self, host_header: &str) -> Option<&T> {

@@ -16,7 +16,7 @@ pub use data::{DataError, DataStore, ListOptions};
 pub use queue::{
     Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
-pub use registry::{ApiKey, Registry, RegistryError, Tenant};
+pub use registry::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 pub use runtime::{
     AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, RuntimeError,
 };

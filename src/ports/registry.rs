@@ -1,4 +1,4 @@
-//! The registry port: tenants (and, later, their apps and keys), the roots every scope is resolved against.
+//! The registry port: tenants, their keys and their admin-created apps, the roots every scope is resolved against.
 
 use crate::core::keys::KeyGrant;
 use crate::core::TenantId;
@@ -24,6 +24,19 @@ pub struct ApiKey {
     pub created_ms: i64,
 }
 
+/// An app stored for a tenant: its name and hostnames, its definition as JSON (the app config as serialized, so
+/// fields added to it later are kept, plus its source and assets), and any uploaded module files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppRecord {
+    pub tenant: TenantId,
+    pub name: String,
+    pub hostnames: Vec<String>,
+    pub spec: serde_json::Value,
+    /// Uploaded module files, path -> source; empty for an app read from a folder.
+    pub bundle: std::collections::BTreeMap<String, String>,
+    pub updated_ms: i64,
+}
+
 #[derive(Debug, Error)]
 pub enum RegistryError {
     #[error("tenant {0} already exists")]
@@ -34,6 +47,10 @@ pub enum RegistryError {
     KeyNotFound(String),
     #[error("key {0} already exists")]
     KeyExists(String),
+    #[error("app {0} does not exist")]
+    AppNotFound(String),
+    #[error("app {0} already exists in another tenant")]
+    AppExists(String),
     #[error("registry backend failed: {0}")]
     Backend(String),
 }
@@ -44,7 +61,11 @@ pub enum RegistryError {
 /// - `delete_tenant` fails with `TenantNotFound` for unknown ids.
 /// - Key ids are unique across tenants (`KeyExists` otherwise); `get_key` finds a key by id alone, since the key
 ///   is what names the tenant; `list_keys` and `delete_key` are limited to the tenant given.
-/// - Deleting a tenant deletes its keys.
+/// - App names are unique across tenants: `put_app` replaces the tenant's own app of that name and fails with
+///   `AppExists` when another tenant has it, `TenantNotFound` when the tenant does not exist. `get_app`,
+///   `list_apps` and `delete_app` (`AppNotFound` when missing) see only the tenant given; `list_all_apps` (start-up)
+///   lists every tenant's apps, ordered by tenant then name.
+/// - Deleting a tenant deletes its keys and apps.
 /// - Writes are durable when the call returns.
 #[async_trait]
 pub trait Registry: Send + Sync + 'static {
@@ -57,4 +78,13 @@ pub trait Registry: Send + Sync + 'static {
     async fn get_key(&self, id: &str) -> Result<Option<ApiKey>, RegistryError>;
     async fn list_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, RegistryError>;
     async fn delete_key(&self, tenant: &TenantId, id: &str) -> Result<(), RegistryError>;
+    async fn put_app(&self, app: &AppRecord) -> Result<(), RegistryError>;
+    async fn get_app(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<Option<AppRecord>, RegistryError>;
+    async fn list_apps(&self, tenant: &TenantId) -> Result<Vec<AppRecord>, RegistryError>;
+    async fn list_all_apps(&self) -> Result<Vec<AppRecord>, RegistryError>;
+    async fn delete_app(&self, tenant: &TenantId, name: &str) -> Result<(), RegistryError>;
 }

@@ -3,7 +3,7 @@
 use crate::support::fresh_name;
 use nano::core::keys::KeyGrant;
 use nano::core::TenantId;
-use nano::ports::{ApiKey, Registry, RegistryError};
+use nano::ports::{ApiKey, AppRecord, Registry, RegistryError};
 use std::sync::Arc;
 
 pub mod suite {
@@ -116,6 +116,84 @@ pub mod suite {
         assert_eq!(r.get_key(&key.id).await.unwrap().unwrap().tenant, a);
     }
 
+    fn app_of(tenant: &TenantId, name: &str, text: &str) -> AppRecord {
+        AppRecord {
+            tenant: tenant.clone(),
+            name: name.to_string(),
+            hostnames: vec![format!("{name}.test"), format!("*.{name}.test")],
+            spec: serde_json::json!({ "name": name, "env": { "A": text }, "future_field": [1, 2] }),
+            bundle: [("index.js".to_string(), text.to_string())].into(),
+            updated_ms: 1,
+        }
+    }
+
+    pub async fn apps_are_stored_replaced_listed_and_deleted(r: &Arc<dyn Registry>) {
+        let t = tenant();
+        r.create_tenant(&t).await.unwrap();
+        let (a, b) = (fresh_name("a"), fresh_name("b"));
+        assert!(r.get_app(&t, &a).await.unwrap().is_none());
+        r.put_app(&app_of(&t, &b, "one")).await.unwrap();
+        r.put_app(&app_of(&t, &a, "one")).await.unwrap();
+        let replaced = app_of(&t, &a, "two");
+        r.put_app(&replaced).await.unwrap();
+        assert_eq!(r.get_app(&t, &a).await.unwrap(), Some(replaced.clone()));
+        let names: Vec<String> = r
+            .list_apps(&t)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| x.name)
+            .collect();
+        let mut sorted = vec![a.clone(), b.clone()];
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert!(r.list_all_apps().await.unwrap().contains(&replaced));
+        r.delete_app(&t, &a).await.unwrap();
+        assert!(r.get_app(&t, &a).await.unwrap().is_none());
+        assert!(matches!(
+            r.delete_app(&t, &a).await,
+            Err(RegistryError::AppNotFound(_))
+        ));
+    }
+
+    pub async fn apps_need_an_existing_tenant_and_go_with_it(r: &Arc<dyn Registry>) {
+        let t = tenant();
+        let name = fresh_name("a");
+        assert!(matches!(
+            r.put_app(&app_of(&t, &name, "x")).await,
+            Err(RegistryError::TenantNotFound(_))
+        ));
+        r.create_tenant(&t).await.unwrap();
+        r.put_app(&app_of(&t, &name, "x")).await.unwrap();
+        r.delete_tenant(&t).await.unwrap();
+        assert!(!r
+            .list_all_apps()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.name == name));
+    }
+
+    pub async fn tenants_cannot_see_overwrite_or_delete_each_others_apps(r: &Arc<dyn Registry>) {
+        let (a, b) = (tenant(), tenant());
+        r.create_tenant(&a).await.unwrap();
+        r.create_tenant(&b).await.unwrap();
+        let name = fresh_name("shop");
+        let mine = app_of(&a, &name, "a's");
+        r.put_app(&mine).await.unwrap();
+        assert!(r.get_app(&b, &name).await.unwrap().is_none());
+        assert!(r.list_apps(&b).await.unwrap().is_empty());
+        assert!(matches!(
+            r.put_app(&app_of(&b, &name, "b's")).await,
+            Err(RegistryError::AppExists(_))
+        ));
+        assert!(matches!(
+            r.delete_app(&b, &name).await,
+            Err(RegistryError::AppNotFound(_))
+        ));
+        assert_eq!(r.get_app(&a, &name).await.unwrap(), Some(mine));
+    }
+
     pub async fn deleting_one_tenant_leaves_another(r: &Arc<dyn Registry>) {
         let (a, b) = (tenant(), tenant());
         r.create_tenant(&a).await.unwrap();
@@ -146,6 +224,9 @@ crate::contract_suite!(
         keys_are_created_found_listed_and_deleted,
         keys_need_an_existing_tenant_and_go_with_it,
         tenants_cannot_list_or_revoke_each_others_keys,
+        apps_are_stored_replaced_listed_and_deleted,
+        apps_need_an_existing_tenant_and_go_with_it,
+        tenants_cannot_see_overwrite_or_delete_each_others_apps,
     ]
 );
 
@@ -170,5 +251,8 @@ crate::contract_suite!(
         keys_are_created_found_listed_and_deleted,
         keys_need_an_existing_tenant_and_go_with_it,
         tenants_cannot_list_or_revoke_each_others_keys,
+        apps_are_stored_replaced_listed_and_deleted,
+        apps_need_an_existing_tenant_and_go_with_it,
+        tenants_cannot_see_overwrite_or_delete_each_others_apps,
     ]
 );

@@ -34,16 +34,18 @@ pub struct Admin {
     pub registry: Arc<dyn Registry>,
     /// The services whose data a deleted tenant loses.
     pub services: crate::ports::Services,
+    /// The hosted apps, for `/admin/apps`, `/admin/reload` and `/admin/metrics`.
+    pub apps: Option<Arc<dyn super::admin_apps::AppControl>>,
 }
 
 fn registry_error(e: RegistryError) -> ApiError {
     match e {
-        RegistryError::TenantExists(_) | RegistryError::KeyExists(_) => {
-            ApiError::conflict(e.to_string())
-        }
-        RegistryError::TenantNotFound(_) | RegistryError::KeyNotFound(_) => {
-            ApiError::not_found(e.to_string())
-        }
+        RegistryError::TenantExists(_)
+        | RegistryError::KeyExists(_)
+        | RegistryError::AppExists(_) => ApiError::conflict(e.to_string()),
+        RegistryError::TenantNotFound(_)
+        | RegistryError::KeyNotFound(_)
+        | RegistryError::AppNotFound(_) => ApiError::not_found(e.to_string()),
         RegistryError::Backend(_) => ApiError::internal(e.to_string()),
     }
 }
@@ -99,6 +101,11 @@ impl Admin {
         self.authorize(&req)?;
         let method = req.method().clone();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if matches!(segs.first(), Some(&"apps" | &"reload" | &"metrics")) {
+            return super::admin_apps::route(self.apps.as_deref(), req, &segs)
+                .await
+                .unwrap_or_else(|| Ok(not_found()));
+        }
         match (&method, segs.as_slice()) {
             (&Method::GET, ["tenants"]) => {
                 let list = self.registry.list_tenants().await.map_err(registry_error)?;

@@ -1,7 +1,8 @@
-//! Requests whose Host maps to an app: the Host -> app table, and the bridge between hyper bodies and the runtime port.
+//! Requests whose Host maps to an app: the Host -> app table (swapped atomically on reload), static assets before
+//! code, and the bridge between hyper bodies and the runtime port.
 
 use super::body::{Body, BoxError};
-use crate::core::names::strip_port;
+use crate::core::routing::HostTable;
 use crate::core::{AppName, Hostname};
 use crate::ports::{AppRuntime, BodyError};
 use futures::{StreamExt, TryStreamExt};
@@ -9,54 +10,142 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use hyper::body::{Frame, Incoming};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+/// Upper bounds (seconds) of the request latency histogram's buckets.
+pub const LATENCY_BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// One app's request latencies: counts per bucket (not cumulative), total count and sum in seconds.
+#[derive(Debug, Clone, Default)]
+pub struct Latency {
+    pub buckets: [u64; LATENCY_BUCKETS.len()],
+    pub count: u64,
+    pub sum_secs: f64,
+}
 
 /// One Host route: a hostname (exact or `*.` wildcard), the app it reaches, and the app's tenant.
 pub type AppRoute = (Hostname, AppName, String);
 
+/// What a Host routes to: an app, its tenant, whether it has code, and its static assets folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedApp {
+    pub name: AppName,
+    pub tenant: String,
+    /// False for an app made only of static assets: requests no asset answers get 404.
+    pub code: bool,
+    /// Files served for GET and HEAD before the app's code runs.
+    pub assets: Option<PathBuf>,
+}
+
+/// The routing table requests read: replaced whole (never edited in place) so a reload is one pointer swap.
+pub type HostRoutes = HostTable<Arc<HostedApp>>;
+
 /// The apps nano hosts, by hostname, and the runtime that runs them.
 pub struct AppHosts {
     runtime: Arc<dyn AppRuntime>,
-    exact: HashMap<String, (AppName, String)>,
-    /// `(".example.com", app, tenant)` for `*.example.com`, longest suffix first.
-    wildcard: Vec<(String, AppName, String)>,
+    table: RwLock<Arc<HostRoutes>>,
+    latency: Mutex<HashMap<String, Latency>>,
 }
 
 impl AppHosts {
     /// `routes` gives each hostname (exact or `*.` wildcard) its app and the app's tenant.
     pub fn new(runtime: Arc<dyn AppRuntime>, routes: Vec<AppRoute>) -> Self {
-        let mut exact = HashMap::new();
-        let mut wildcard = Vec::new();
-        for (host, app, tenant) in routes {
-            match host.as_str().strip_prefix('*') {
-                Some(suffix) => wildcard.push((suffix.to_string(), app, tenant)),
-                None => {
-                    exact.insert(host.as_str().to_string(), (app, tenant));
-                }
-            }
-        }
-        wildcard.sort_by_key(|(suffix, _, _)| std::cmp::Reverse(suffix.len()));
-        Self {
+        let hosts = Self {
             runtime,
-            exact,
-            wildcard,
+            table: RwLock::new(Arc::new(HostTable::new())),
+            latency: Mutex::new(HashMap::new()),
+        };
+        let mut table = HostTable::new();
+        for (host, name, tenant) in routes {
+            let app = Arc::new(HostedApp {
+                name,
+                tenant,
+                code: true,
+                assets: None,
+            });
+            table.insert(&host, app);
+        }
+        hosts.swap(table);
+        hosts
+    }
+
+    pub fn runtime(&self) -> &Arc<dyn AppRuntime> {
+        &self.runtime
+    }
+
+    /// Replaces the routing table: requests that already looked up their app keep it.
+    pub fn swap(&self, table: HostRoutes) {
+        let table = Arc::new(table);
+        match self.table.write() {
+            Ok(mut t) => *t = table,
+            Err(poisoned) => *poisoned.into_inner() = table,
         }
     }
 
-    /// The app (and its tenant) a Host header maps to: exact names first, then the longest wildcard.
-    pub fn lookup(&self, host: &str) -> Option<(&AppName, &str)> {
-        let host = strip_port(host).to_ascii_lowercase();
-        if let Some((app, tenant)) = self.exact.get(&host) {
-            return Some((app, tenant));
+    /// The current routing table.
+    pub fn table(&self) -> Arc<HostRoutes> {
+        match self.table.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
-        self.wildcard
-            .iter()
-            .find(|(suffix, _, _)| host.ends_with(suffix.as_str()) && host.len() > suffix.len())
-            .map(|(_, app, tenant)| (app, tenant.as_str()))
+    }
+
+    /// The app a Host header maps to: exact names first, then the most specific wildcard; the port is ignored.
+    pub fn lookup(&self, host: &str) -> Option<Arc<HostedApp>> {
+        self.table().lookup(host).cloned()
+    }
+
+    /// Answers a request for `app`: a static asset when one matches a GET or HEAD, else the app's code.
+    pub async fn serve(
+        &self,
+        app: &HostedApp,
+        host: &str,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
+        let started = Instant::now();
+        let res = self.serve_timed(app, host, req).await;
+        let secs = started.elapsed().as_secs_f64();
+        let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let l = latency.entry(app.name.as_str().to_string()).or_default();
+        if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
+            l.buckets[i] += 1;
+        }
+        l.count += 1;
+        l.sum_secs += secs;
+        res
+    }
+
+    /// Request latencies per app name since start.
+    pub fn latencies(&self) -> HashMap<String, Latency> {
+        self.latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    async fn serve_timed(
+        &self,
+        app: &HostedApp,
+        host: &str,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
+        if let Some(dir) = &app.assets {
+            if let Some(res) = super::assets::serve(dir, host, &req).await {
+                return res;
+            }
+        }
+        if !app.code {
+            return super::response::not_found();
+        }
+        self.run(&app.name, host, req).await
     }
 
     /// Runs the request on the app; limit and load errors become `{ ok:false, status, msg, limit }` JSON.
-    pub async fn serve(&self, app: &AppName, host: &str, req: Request<Incoming>) -> Response<Body> {
+    async fn run(&self, app: &AppName, host: &str, req: Request<Incoming>) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
         let path = parts
             .uri

@@ -2,7 +2,9 @@
 //! services REST API (hyper's wire contract), maps port errors to hyper's `{ ok, status, msg }`, and drains on shutdown.
 
 pub mod admin;
+pub mod admin_apps;
 pub mod apps;
+pub mod assets;
 pub mod auth;
 pub mod body;
 mod cache;

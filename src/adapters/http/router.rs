@@ -26,7 +26,11 @@ pub struct HttpState {
     /// Whether services requests need a valid key of the addressed tenant.
     pub auth: bool,
     /// Hosted JS apps; a request whose Host maps to one goes to it before anything else.
-    pub apps: Option<super::apps::AppHosts>,
+    pub apps: Option<Arc<super::apps::AppHosts>>,
+    /// Hosts that map to no app and are not `services_hosts`, an IP address or `localhost`: 404 when set.
+    pub unknown_host_404: bool,
+    /// Hosts (exact or `*.` wildcard) that reach the services API even when unknown hosts get 404.
+    pub services_hosts: crate::core::routing::HostTable<()>,
     /// Whether responses name the tenant that answered in `X-Tenant-Host`.
     pub tenant_header: bool,
     /// Per-tenant request-rate quotas.
@@ -55,14 +59,13 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
     let path = req.uri().path().to_string();
     let host = request_host(&req);
     if let (Some(apps), Some(host)) = (&state.apps, host.as_deref()) {
-        if let Some((app, tenant)) = apps.lookup(host) {
-            let (app, tenant) = (app.clone(), tenant.to_string());
-            let mut res = match state.rates.admit(&tenant) {
+        if let Some(app) = apps.lookup(host) {
+            let mut res = match state.rates.admit(&app.tenant) {
                 Ok(()) => apps.serve(&app, host, req).await,
                 Err(e) => e.into_response(),
             };
             if state.tenant_header {
-                tenant_header(&mut res, &tenant);
+                tenant_header(&mut res, &app.tenant);
             }
             tracing::info!(
                 target: "nano::request",
@@ -70,11 +73,27 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
                 path = %path,
                 status = res.status().as_u16(),
                 latency_us = started.elapsed().as_micros() as u64,
-                tenant = tenant.as_str(),
-                app = app.as_str(),
+                tenant = app.tenant.as_str(),
+                app = app.name.as_str(),
             );
             return res;
         }
+    }
+    if state.unknown_host_404 && !reaches_services(&state.services_hosts, host.as_deref()) {
+        let res = super::response::json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({ "ok": false, "status": 404, "msg": "no app is hosted at this hostname" }),
+        );
+        tracing::info!(
+            target: "nano::request",
+            method = %method,
+            path = %path,
+            status = 404,
+            latency_us = started.elapsed().as_micros() as u64,
+            host = host.as_deref().unwrap_or("-"),
+            "unknown host"
+        );
+        return res;
     }
     let (mut res, tenant) = if method == Method::OPTIONS {
         (preflight(), None)
@@ -186,6 +205,23 @@ fn tenant_header(res: &mut Response<Body>, tenant: &str) {
     if let Ok(v) = http::HeaderValue::from_str(tenant) {
         res.headers_mut().insert("x-tenant-host", v);
     }
+}
+
+/// Whether a Host no app claims may reach the services API when unknown hosts get 404: no Host, an IP address,
+/// `localhost` (and `*.localhost`), or one of `services_hosts`.
+fn reaches_services(
+    services_hosts: &crate::core::routing::HostTable<()>,
+    host: Option<&str>,
+) -> bool {
+    let Some(host) = host else { return true };
+    let name = crate::core::names::strip_port(host)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+        || services_hosts.lookup(host).is_some()
 }
 
 fn request_host(req: &Request<Incoming>) -> Option<String> {

@@ -6,6 +6,7 @@ mod migrate;
 mod pool;
 mod queue;
 mod registry;
+mod registry_apps;
 mod search;
 mod tenant;
 mod text;

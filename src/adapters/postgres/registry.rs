@@ -1,8 +1,9 @@
 //! The registry port on PostgreSQL: tenants and keys shared by every nano node.
 
 use super::pool::{connect, PgTarget};
+use super::registry_apps as apps;
 use crate::core::TenantId;
-use crate::ports::{ApiKey, Registry, RegistryError, Tenant};
+use crate::ports::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 use async_trait::async_trait;
 use sqlx::PgPool;
 
@@ -14,6 +15,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "registry/002_keys",
         include_str!("../../../migrations/postgres/registry/002_keys.sql"),
+    ),
+    (
+        "registry/003_apps",
+        include_str!("../../../migrations/postgres/registry/003_apps.sql"),
     ),
 ];
 
@@ -182,5 +187,29 @@ impl Registry for PgRegistry {
             return Err(RegistryError::KeyNotFound(id.to_string()));
         }
         Ok(())
+    }
+
+    async fn put_app(&self, app: &AppRecord) -> Result<(), RegistryError> {
+        apps::put(&self.pool, app).await
+    }
+
+    async fn get_app(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<Option<AppRecord>, RegistryError> {
+        apps::get(&self.pool, tenant, name).await
+    }
+
+    async fn list_apps(&self, tenant: &TenantId) -> Result<Vec<AppRecord>, RegistryError> {
+        apps::list(&self.pool, Some(tenant)).await
+    }
+
+    async fn list_all_apps(&self) -> Result<Vec<AppRecord>, RegistryError> {
+        apps::list(&self.pool, None).await
+    }
+
+    async fn delete_app(&self, tenant: &TenantId, name: &str) -> Result<(), RegistryError> {
+        apps::delete(&self.pool, tenant, name).await
     }
 }

@@ -8,6 +8,7 @@ mod migrate;
 mod pool;
 mod queue;
 mod registry;
+mod registry_apps;
 
 pub use cache::{SqliteCache, DEFAULT_PURGE_EVERY as CACHE_PURGE_EVERY};
 pub use data::SqliteDataStore;

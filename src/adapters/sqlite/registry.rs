@@ -2,8 +2,9 @@
 
 use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
+use super::registry_apps as apps;
 use crate::core::TenantId;
-use crate::ports::{ApiKey, Registry, RegistryError, Tenant};
+use crate::ports::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 use async_trait::async_trait;
 use sqlx::SqlitePool;
 use std::path::Path;
@@ -16,6 +17,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "002_keys",
         include_str!("../../../migrations/sqlite/registry/002_keys.sql"),
+    ),
+    (
+        "003_apps",
+        include_str!("../../../migrations/sqlite/registry/003_apps.sql"),
     ),
 ];
 
@@ -176,5 +181,29 @@ impl Registry for SqliteRegistry {
             return Err(RegistryError::KeyNotFound(id.to_string()));
         }
         Ok(())
+    }
+
+    async fn put_app(&self, app: &AppRecord) -> Result<(), RegistryError> {
+        apps::put(&self.pool, app).await
+    }
+
+    async fn get_app(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<Option<AppRecord>, RegistryError> {
+        apps::get(&self.pool, tenant, name).await
+    }
+
+    async fn list_apps(&self, tenant: &TenantId) -> Result<Vec<AppRecord>, RegistryError> {
+        apps::list(&self.pool, Some(tenant)).await
+    }
+
+    async fn list_all_apps(&self) -> Result<Vec<AppRecord>, RegistryError> {
+        apps::list(&self.pool, None).await
+    }
+
+    async fn delete_app(&self, tenant: &TenantId, name: &str) -> Result<(), RegistryError> {
+        apps::delete(&self.pool, tenant, name).await
     }
 }

@@ -1,0 +1,578 @@
+//! The hosted apps of a running nano: gathered from `[[apps]]`, the apps folder and the admin API, loaded into the
+//! runtime before they take traffic, swapped into the Host table atomically, and drained when replaced or removed.
+
+use super::config::{AppConfig, Config, Profile};
+use crate::adapters::http::apps::{AppHosts, HostRoutes, HostedApp};
+use crate::core::{AppName, Hostname, TenantId};
+use crate::ports::{AppRecord, AppRuntime, AppVersion, Registry, Services};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Where an app definition came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// `[[apps]]` in the config file.
+    Config,
+    /// A folder of `apps_dir`.
+    Folder,
+    /// Created through the admin API.
+    Api,
+}
+
+/// One app as nano hosts it: its config, where it came from, its code (a folder or uploaded files) and assets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppDef {
+    pub config: AppConfig,
+    pub origin: Origin,
+    /// Static assets folder.
+    pub assets: Option<PathBuf>,
+    /// False for an assets-only app.
+    pub code: bool,
+    /// Uploaded module files (path -> source); `config.entry` is then one of their paths.
+    pub bundle: Option<BTreeMap<String, String>>,
+    /// The app's folder, when it came from one (watched for changes).
+    pub root: Option<PathBuf>,
+}
+
+/// Checks an app config's names, hostnames and env (the checks `[[apps]]` gets at start).
+pub fn check_app(app: &AppConfig) -> Result<(), String> {
+    AppName::parse(&app.name).map_err(|e| e.to_string())?;
+    TenantId::parse(&app.tenant).map_err(|e| format!("tenant: {e}"))?;
+    for h in &app.hostnames {
+        Hostname::parse(h).map_err(|e| format!("hostnames: {e}"))?;
+    }
+    crate::core::check_env(&app.name, &app.env, &app.limits).map_err(|e| e.to_string())
+}
+
+/// A loaded app: its definition and the fingerprint of the code that was loaded.
+#[derive(Clone)]
+struct Loaded {
+    def: AppDef,
+    fingerprint: u64,
+}
+
+/// What a reload did: apps loaded (new or changed), removed, and those that failed (the old version, if any,
+/// keeps serving).
+#[derive(Debug, Default, Serialize)]
+pub struct ReloadReport {
+    pub loaded: Vec<String>,
+    pub removed: Vec<String>,
+    pub failed: BTreeMap<String, String>,
+}
+
+/// Where app definitions come from besides the admin API.
+struct Sources {
+    profile: Profile,
+    config_file: Option<PathBuf>,
+    config_apps: Vec<AppConfig>,
+    apps_dir: PathBuf,
+    default_tenant: String,
+}
+
+/// The apps nano serves and the machinery that changes them.
+pub struct Hosting {
+    hosts: Arc<AppHosts>,
+    /// Where admin-created apps are stored, so they survive a restart.
+    registry: Arc<dyn Registry>,
+    runtime: Arc<dyn AppRuntime>,
+    /// The services app bindings reach.
+    services: Services,
+    sources: Mutex<Sources>,
+    /// Apps created through the admin API, by name.
+    api_apps: Mutex<BTreeMap<String, AppDef>>,
+    /// Loaded apps by name; held across a whole reload so reloads never interleave.
+    loaded: tokio::sync::Mutex<BTreeMap<String, Loaded>>,
+    /// The last load failure per app name, with the fingerprint that failed (not retried until it changes).
+    failures: Mutex<HashMap<String, (u64, String)>>,
+}
+
+impl Hosting {
+    pub fn new(
+        runtime: Arc<dyn AppRuntime>,
+        registry: Arc<dyn Registry>,
+        services: Services,
+        config: &Config,
+    ) -> Arc<Self> {
+        let hosts = Arc::new(AppHosts::new(runtime.clone(), Vec::new()));
+        Arc::new(Self {
+            hosts,
+            registry,
+            runtime,
+            services,
+            sources: Mutex::new(Sources {
+                profile: config.profile,
+                config_file: config.config_file.clone(),
+                config_apps: config.apps.clone(),
+                apps_dir: config.apps_dir.clone(),
+                default_tenant: config
+                    .default_tenant
+                    .clone()
+                    .unwrap_or_else(|| "default".to_string()),
+            }),
+            api_apps: Mutex::new(BTreeMap::new()),
+            loaded: tokio::sync::Mutex::new(BTreeMap::new()),
+            failures: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Reads the admin-created apps stored in the registry (call before the first `reload`). A record that cannot
+    /// be read is logged and skipped.
+    pub async fn restore(&self) -> Result<usize, String> {
+        let records = self
+            .registry
+            .list_all_apps()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut apps = lock(&self.api_apps);
+        for r in records {
+            match def_from_record(&r) {
+                Ok(def) => {
+                    apps.insert(def.config.name.clone(), def);
+                }
+                Err(e) => tracing::error!(
+                    app = r.name.as_str(),
+                    tenant = r.tenant.as_str(),
+                    "stored app cannot be read: {e}"
+                ),
+            }
+        }
+        Ok(apps.len())
+    }
+
+    /// The tenant of apps that name none.
+    pub fn default_tenant(&self) -> String {
+        lock(&self.sources).default_tenant.clone()
+    }
+
+    pub fn hosts(&self) -> Arc<AppHosts> {
+        self.hosts.clone()
+    }
+
+    pub fn runtime(&self) -> &Arc<dyn AppRuntime> {
+        &self.runtime
+    }
+
+    /// Every app definition the sources give now: `[[apps]]` (re-read from the config file when there is one),
+    /// then admin-created apps, then folders; a name seen earlier wins. Folder errors are returned with them.
+    fn desired(&self) -> (Vec<AppDef>, Vec<(String, String)>) {
+        let (config_apps, apps_dir, tenant) = {
+            let mut s = lock(&self.sources);
+            if let Some(file) = s.config_file.clone() {
+                match Config::load(s.profile, Some(&file), Default::default()) {
+                    Ok(c) => s.config_apps = c.apps,
+                    Err(e) => {
+                        tracing::warn!(file = %file.display(), "config file not reloaded: {e}")
+                    }
+                }
+            }
+            (
+                s.config_apps.clone(),
+                s.apps_dir.clone(),
+                s.default_tenant.clone(),
+            )
+        };
+        let mut defs: Vec<AppDef> = config_apps
+            .into_iter()
+            .map(|config| AppDef {
+                assets: config
+                    .entry
+                    .parent()
+                    .map(|d| d.join("public"))
+                    .filter(|p| p.is_dir()),
+                root: config.entry.parent().map(Path::to_path_buf),
+                config,
+                origin: Origin::Config,
+                code: true,
+                bundle: None,
+            })
+            .collect();
+        defs.extend(lock(&self.api_apps).values().cloned());
+        let (folders, errors) = super::discover::discover(&apps_dir, &tenant);
+        defs.extend(folders);
+        let mut seen = std::collections::HashSet::new();
+        defs.retain(|d| seen.insert(d.config.name.clone()));
+        (defs, errors)
+    }
+
+    /// Brings the served apps in line with their sources: changed apps are loaded before they take traffic, the
+    /// Host table is swapped in one step, and replaced or removed versions drain.
+    pub async fn reload(&self) -> ReloadReport {
+        let (desired, errors) = self.desired();
+        let mut report = self.apply(desired).await;
+        for (name, e) in errors {
+            report.failed.insert(name, e);
+        }
+        report
+    }
+
+    async fn apply(&self, desired: Vec<AppDef>) -> ReloadReport {
+        let mut loaded = self.loaded.lock().await;
+        let mut report = ReloadReport::default();
+        let mut next = BTreeMap::new();
+        for def in desired {
+            let name = def.config.name.clone();
+            let fingerprint = fingerprint(&def);
+            if let Some(old) = loaded.get(&name).filter(|l| l.fingerprint == fingerprint) {
+                next.insert(name, old.clone());
+                continue;
+            }
+            let known_failure = lock(&self.failures)
+                .get(&name)
+                .filter(|(fp, _)| *fp == fingerprint)
+                .map(|(_, e)| e.clone());
+            let result = match known_failure {
+                Some(e) => Err(e),
+                None => self.load(&def).await,
+            };
+            match result {
+                Ok(()) => {
+                    lock(&self.failures).remove(&name);
+                    tracing::info!(app = name.as_str(), tenant = def.config.tenant.as_str(),
+                        hostnames = ?def.config.hostnames, "app loaded");
+                    report.loaded.push(name.clone());
+                    next.insert(name, Loaded { def, fingerprint });
+                }
+                Err(e) => {
+                    let new = lock(&self.failures)
+                        .insert(name.clone(), (fingerprint, e.clone()))
+                        .is_none_or(|(fp, _)| fp != fingerprint);
+                    if new {
+                        tracing::error!(
+                            app = name.as_str(),
+                            tenant = def.config.tenant.as_str(),
+                            "app not loaded{}: {e}",
+                            if loaded.contains_key(&name) {
+                                " (the previous version keeps serving)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    report.failed.insert(name.clone(), e);
+                    if let Some(old) = loaded.get(&name) {
+                        next.insert(name, old.clone());
+                    }
+                }
+            }
+        }
+        let removed: Vec<Loaded> = loaded
+            .iter()
+            .filter(|(n, _)| !next.contains_key(*n))
+            .map(|(_, l)| l.clone())
+            .collect();
+        self.hosts.swap(table(&next));
+        *loaded = next;
+        drop(loaded);
+        for gone in removed {
+            report.removed.push(gone.def.config.name.clone());
+            lock(&self.failures).remove(&gone.def.config.name);
+            tracing::info!(
+                app = gone.def.config.name.as_str(),
+                tenant = gone.def.config.tenant.as_str(),
+                "app removed; draining"
+            );
+            if gone.def.code {
+                if let Ok(name) = AppName::parse(&gone.def.config.name) {
+                    if let Err(e) = self.runtime.unload(&name).await {
+                        tracing::warn!(app = name.as_str(), "drain: {e}");
+                    }
+                }
+            }
+        }
+        report
+    }
+
+    /// Loads one app's code into the runtime (nothing for an assets-only app).
+    async fn load(&self, def: &AppDef) -> Result<(), String> {
+        check_app(&def.config)?;
+        if !def.code {
+            return Ok(());
+        }
+        let version = match &def.bundle {
+            Some(files) => bundle_version(&def.config, files, &self.services)?,
+            None => {
+                super::apps::read_app_skipping(&def.config, def.assets.as_deref(), &self.services)
+                    .map_err(|e| e.0)?
+            }
+        };
+        self.runtime.load(version).await.map_err(|e| e.to_string())
+    }
+
+    /// Adds (or, with `replace`, replaces) an admin-created app and loads it; on failure nothing changes.
+    pub async fn put_api_app(&self, def: AppDef, replace: bool) -> Result<ReloadReport, PutError> {
+        check_app(&def.config).map_err(PutError::Invalid)?;
+        let name = def.config.name.clone();
+        {
+            let (current, _) = self.desired();
+            let exists = current.iter().find(|d| d.config.name == name);
+            match (exists, replace) {
+                (Some(d), false) => {
+                    return Err(PutError::Conflict(format!(
+                        "app {name} already exists ({:?})",
+                        d.origin
+                    )))
+                }
+                (Some(d), true) if d.origin != Origin::Api => {
+                    return Err(PutError::Conflict(format!(
+                        "app {name} comes from the {} and cannot be changed through the API",
+                        if d.origin == Origin::Config {
+                            "config file"
+                        } else {
+                            "apps folder"
+                        }
+                    )))
+                }
+                (None, true) => {
+                    return Err(PutError::NotFound(format!("app {name} does not exist")))
+                }
+                _ => {}
+            }
+            for other in current.iter().filter(|d| d.config.name != name) {
+                if let Some(h) = other
+                    .config
+                    .hostnames
+                    .iter()
+                    .find(|h| def.config.hostnames.contains(h))
+                {
+                    return Err(PutError::Conflict(format!(
+                        "hostname {h} already belongs to app {}",
+                        other.config.name
+                    )));
+                }
+            }
+        }
+        let tenant =
+            TenantId::parse(&def.config.tenant).map_err(|e| PutError::Invalid(e.to_string()))?;
+        match self.registry.get_tenant(&tenant).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(PutError::Invalid(format!("tenant {tenant} does not exist"))),
+            Err(e) => return Err(PutError::Internal(e.to_string())),
+        }
+        // Load first: a version that does not load is never registered (nor stored).
+        lock(&self.failures).remove(&name);
+        self.load(&def).await.map_err(PutError::Invalid)?;
+        let record = record_of(&def, tenant).map_err(PutError::Internal)?;
+        if let Err(e) = self.registry.put_app(&record).await {
+            return Err(match e {
+                crate::ports::RegistryError::AppExists(m) => {
+                    PutError::Conflict(format!("app {m} already exists"))
+                }
+                e => PutError::Internal(e.to_string()),
+            });
+        }
+        let previous = lock(&self.api_apps).insert(name.clone(), def.clone());
+        let report = self.reload().await;
+        if let Some(e) = report.failed.get(&name) {
+            let mut apps = lock(&self.api_apps);
+            match previous {
+                Some(p) => apps.insert(name.clone(), p),
+                None => apps.remove(&name),
+            };
+            return Err(PutError::Invalid(e.clone()));
+        }
+        Ok(report)
+    }
+
+    /// Removes an admin-created app; it drains before this returns.
+    pub async fn delete_api_app(&self, name: &str) -> Result<(), PutError> {
+        let (current, _) = self.desired();
+        match current.iter().find(|d| d.config.name == name) {
+            None => return Err(PutError::NotFound(format!("app {name} does not exist"))),
+            Some(d) if d.origin != Origin::Api => {
+                return Err(PutError::Conflict(format!(
+                    "app {name} comes from the {}: remove it there",
+                    if d.origin == Origin::Config {
+                        "config file"
+                    } else {
+                        "apps folder"
+                    }
+                )))
+            }
+            _ => {}
+        }
+        let def = lock(&self.api_apps).get(name).cloned();
+        if let Some(def) = def {
+            let tenant = TenantId::parse(&def.config.tenant)
+                .map_err(|e| PutError::Internal(e.to_string()))?;
+            match self.registry.delete_app(&tenant, name).await {
+                Ok(()) | Err(crate::ports::RegistryError::AppNotFound(_)) => {}
+                Err(e) => return Err(PutError::Internal(e.to_string())),
+            }
+        }
+        lock(&self.api_apps).remove(name);
+        self.reload().await;
+        Ok(())
+    }
+
+    /// Every app served now, and the definitions that failed to load (never registered).
+    pub async fn apps(&self) -> (Vec<AppDef>, BTreeMap<String, String>) {
+        let loaded = self.loaded.lock().await;
+        let defs = loaded.values().map(|l| l.def.clone()).collect();
+        let failures = lock(&self.failures)
+            .iter()
+            .map(|(n, (_, e))| (n.clone(), e.clone()))
+            .collect();
+        (defs, failures)
+    }
+
+    /// Polls the config file and the app folders every `every`, reloading what changed, until `stop` fires.
+    pub fn watch(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                me.reload().await;
+            }
+        })
+    }
+
+    /// Unloads every app with code, letting in-flight requests finish.
+    pub async fn drain_all(&self) {
+        let loaded = self.loaded.lock().await;
+        for l in loaded.values().filter(|l| l.def.code) {
+            if let Ok(name) = AppName::parse(&l.def.config.name) {
+                let _ = self.runtime.unload(&name).await;
+            }
+        }
+    }
+}
+
+/// Why an admin change to an app was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// An admin-created app as the registry stores it: the definition as JSON (the config as serialized, so fields
+/// added to it later flow through), the uploaded files apart.
+fn record_of(def: &AppDef, tenant: TenantId) -> Result<AppRecord, String> {
+    let spec = serde_json::json!({
+        "config": serde_json::to_value(&def.config).map_err(|e| e.to_string())?,
+        "assets": def.assets,
+        "code": def.code,
+        "root": def.root,
+    });
+    Ok(AppRecord {
+        tenant,
+        name: def.config.name.clone(),
+        hostnames: def.config.hostnames.clone(),
+        spec,
+        bundle: def.bundle.clone().unwrap_or_default(),
+        updated_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    })
+}
+
+fn def_from_record(r: &AppRecord) -> Result<AppDef, String> {
+    let config: AppConfig =
+        serde_json::from_value(r.spec["config"].clone()).map_err(|e| e.to_string())?;
+    let path = |v: &serde_json::Value| v.as_str().map(PathBuf::from);
+    Ok(AppDef {
+        config,
+        origin: Origin::Api,
+        assets: path(&r.spec["assets"]),
+        code: r.spec["code"].as_bool().unwrap_or(true),
+        bundle: (!r.bundle.is_empty()).then(|| r.bundle.clone()),
+        root: path(&r.spec["root"]),
+    })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The Host table of these apps; a hostname two apps claim goes to the first by name.
+fn table(apps: &BTreeMap<String, Loaded>) -> HostRoutes {
+    let mut table = HostRoutes::new();
+    for l in apps.values() {
+        let Ok(name) = AppName::parse(&l.def.config.name) else {
+            continue;
+        };
+        let app = Arc::new(HostedApp {
+            name,
+            tenant: l.def.config.tenant.clone(),
+            code: l.def.code,
+            assets: l.def.assets.clone(),
+        });
+        for h in &l.def.config.hostnames {
+            let Ok(host) = Hostname::parse(h) else {
+                continue;
+            };
+            if table.lookup_exact(&host).is_some() {
+                tracing::warn!(
+                    hostname = h.as_str(),
+                    app = l.def.config.name.as_str(),
+                    "hostname already belongs to another app; ignored"
+                );
+                continue;
+            }
+            table.insert(&host, app.clone());
+        }
+    }
+    table
+}
+
+/// An uploaded bundle as an app version.
+fn bundle_version(
+    cfg: &AppConfig,
+    files: &BTreeMap<String, String>,
+    services: &Services,
+) -> Result<AppVersion, String> {
+    let entry = cfg.entry.to_string_lossy().into_owned();
+    if !files.contains_key(&entry) {
+        return Err(format!("entry {entry} is not one of the uploaded files"));
+    }
+    super::apps::version_from(cfg, entry, files.clone(), services).map_err(|e| e.0)
+}
+
+/// A hash of everything that makes an app's version: its config, its uploaded files, and the names, sizes and
+/// modification times of the files in its folder (assets excepted: they are served live).
+fn fingerprint(def: &AppDef) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&def.config)
+        .unwrap_or_default()
+        .hash(&mut h);
+    def.code.hash(&mut h);
+    def.assets.hash(&mut h);
+    def.bundle.hash(&mut h);
+    if def.code && def.bundle.is_none() {
+        if let Some(dir) = def.config.entry.parent() {
+            let mut stack = vec![dir.to_path_buf()];
+            let mut files = Vec::new();
+            while let Some(d) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                for e in entries.flatten() {
+                    let p = e.path();
+                    if Some(p.as_path()) == def.assets.as_deref() || p.ends_with("node_modules") {
+                        continue;
+                    }
+                    let Ok(m) = e.metadata() else { continue };
+                    if m.is_dir() {
+                        stack.push(p);
+                    } else {
+                        files.push((p, m.len(), m.modified().ok()));
+                    }
+                }
+            }
+            files.sort();
+            files.hash(&mut h);
+        }
+    }
+    h.finish()
+}
