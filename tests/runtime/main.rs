@@ -50,7 +50,14 @@ macro_rules! runtime_suite {
     };
 }
 
+#[cfg(feature = "quickjs")]
 runtime_suite!(quickjs, |options| Arc::new(
     nano::adapters::js::JsRuntime::<nano::adapters::js::quickjs::QuickJs>::with_options(options)
         .expect("quickjs runtime")
+));
+
+#[cfg(feature = "v8")]
+runtime_suite!(v8, |options| Arc::new(
+    nano::adapters::js::JsRuntime::<nano::adapters::js::v8::V8>::with_options(options)
+        .expect("v8 runtime")
 ));
