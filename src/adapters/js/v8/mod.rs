@@ -251,6 +251,9 @@ impl Engine for V8 {
         };
         iso.account_heap();
         iso.report_rejections();
+        // Several isolates share a worker thread and are dropped in any order: none stays entered between turns.
+        // SAFETY: the isolate was entered when created, and every later turn enters and exits it in pairs.
+        unsafe { iso.isolate.exit() };
         Ok(iso)
     }
 }
@@ -277,6 +280,15 @@ impl V8Isolate {
 
     /// One turn: calls the glue's host function `name`, then runs a microtask checkpoint, under the CPU watchdog.
     fn call(&mut self, name: &str, args: Vec<Arg>) -> Result<(), Fault> {
+        // SAFETY: paired with the exit below; turns never nest.
+        unsafe { self.isolate.enter() };
+        let r = self.turn(name, args);
+        // SAFETY: exits the entry made above.
+        unsafe { self.isolate.exit() };
+        r
+    }
+
+    fn turn(&mut self, name: &str, args: Vec<Arg>) -> Result<(), Fault> {
         self.watchdog.arm(self.cpu.deadline(), &self.handle);
         let result = {
             let isolate = &mut self.isolate;
@@ -315,6 +327,9 @@ impl V8Isolate {
 
 impl Drop for V8Isolate {
     fn drop(&mut self) {
+        // OwnedIsolate's drop exits the isolate and expects it to be the current one.
+        // SAFETY: balanced by that exit.
+        unsafe { self.isolate.enter() };
         self.rejections.borrow_mut().clear();
         self.mem.release(self.reported);
         self.reported = 0;

@@ -21,14 +21,22 @@ impl ModuleMap {
     }
 }
 
-/// The text of a thrown value: its stack when it has one, else its string form.
+/// The text of a thrown value as every engine gives it: an error's message then its stack frames, else the value's
+/// string form.
 pub fn exception_text(scope: &mut v8::PinScope<'_, '_>, v: v8::Local<'_, v8::Value>) -> String {
-    if let Ok(o) = v8::Local::<v8::Object>::try_from(v) {
-        let key = v8::String::new(scope, "stack").expect("string");
-        if let Some(stack) = o.get(scope, key.into()) {
-            if stack.is_string() {
-                return stack.to_rust_string_lossy(scope);
-            }
+    if v.is_native_error() {
+        if let Ok(o) = v8::Local::<v8::Object>::try_from(v) {
+            let mut prop = |name: &str| {
+                let key = v8::String::new(scope, name).expect("string");
+                o.get(scope, key.into())
+                    .filter(|s| s.is_string())
+                    .map(|s| s.to_rust_string_lossy(scope))
+            };
+            let message = prop("message").unwrap_or_default();
+            let stack = prop("stack").unwrap_or_default();
+            let head = v.to_rust_string_lossy(scope);
+            let frames = stack.strip_prefix(head.as_str()).unwrap_or(&stack);
+            return format!("{message}\n{}", frames.trim_start_matches('\n'));
         }
     }
     v.to_rust_string_lossy(scope)
