@@ -7,6 +7,8 @@ mod support;
 
 mod harness;
 mod limits;
+#[cfg(feature = "v8")]
+mod engine_v8;
 mod web;
 
 macro_rules! runtime_suite {
