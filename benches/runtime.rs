@@ -18,6 +18,7 @@ fn version(name: &str, src: &str) -> AppVersion {
             entry: "index.js".into(),
             env: Default::default(),
             limits: Limits::default(),
+            engine: None,
         },
         modules: [("index.js".to_string(), src.to_string())].into(),
     }

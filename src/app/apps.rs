@@ -73,6 +73,7 @@ pub fn read_app(cfg: &AppConfig) -> Result<AppVersion, BuildError> {
             entry,
             env: cfg.env.clone(),
             limits: cfg.limits.clone(),
+            engine: cfg.engine.clone(),
         },
         modules,
     })

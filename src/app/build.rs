@@ -8,7 +8,6 @@ use crate::adapters::http::auth::Keys;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
-use crate::adapters::js::{quickjs::QuickJs, JsRuntime};
 use crate::adapters::postgres::{PgRegistry, PgTarget};
 use crate::adapters::sqlite::{SqliteCache, SqliteDataStore, SqliteQueue, SqliteRegistry};
 use crate::adapters::tantivy::TantivySearch;
@@ -114,8 +113,11 @@ impl App {
         let apps = if config.apps.is_empty() {
             None
         } else {
+            let js_err = |e: crate::ports::RuntimeError| BuildError(format!("JS runtime: {e}"));
+            let runtimes = super::engines::start_all(0).map_err(js_err)?;
             let runtime: Arc<dyn AppRuntime> = Arc::new(
-                JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
+                super::engines::EngineRouter::new(runtimes, &config.default_engine)
+                    .map_err(js_err)?,
             );
             let routes = super::apps::load_apps(runtime.as_ref(), &config.apps).await?;
             Some((runtime, routes))

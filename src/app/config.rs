@@ -161,6 +161,8 @@ pub struct Config {
     pub services: ServicesConfig,
     /// Services created at start (hyper-nano's `--data --cache ...` flags).
     pub bootstrap: BootstrapConfig,
+    /// The JS engine of apps that name none: `v8` (when compiled in) or `quickjs`.
+    pub default_engine: String,
     /// JS apps, each `[[apps]]` in nano.toml.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
@@ -183,6 +185,9 @@ pub struct AppConfig {
     pub env: std::collections::BTreeMap<String, crate::core::EnvValue>,
     #[serde(default)]
     pub limits: crate::core::Limits,
+    /// The JS engine that runs the app, `v8` or `quickjs`; unset takes `default_engine`.
+    #[serde(default)]
+    pub engine: Option<String>,
 }
 
 fn default_profile() -> Profile {
@@ -214,6 +219,7 @@ impl Config {
             redis_url: None,
             services: ServicesConfig::default(),
             bootstrap: BootstrapConfig::default(),
+            default_engine: crate::app::engines::DEFAULT_ENGINE.to_string(),
             apps: Vec::new(),
         }
     }

@@ -3,6 +3,7 @@
 
 mod apps;
 mod build;
+pub mod engines;
 pub mod config;
 mod logging;
 pub mod queue_delivery;

@@ -36,6 +36,7 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             entry: entry.clone(),
             env: [("GREETING".to_string(), EnvValue::Text("hi".into()))].into(),
             limits: Limits::default(),
+            engine: None,
         });
         c.apps.push(AppConfig {
             name: "other".into(),
@@ -44,6 +45,8 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             entry,
             env: [("GREETING".to_string(), EnvValue::Text("yo".into()))].into(),
             limits: Limits::default(),
+            // The other app runs on the other engine: one host serves apps on both.
+            engine: Some("quickjs".into()),
         });
     })
     .await;

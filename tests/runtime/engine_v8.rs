@@ -4,7 +4,7 @@
 use crate::harness::*;
 use nano::adapters::js::{v8::V8, JsRuntime, RuntimeOptions};
 use nano::core::Limits;
-use nano::ports::{AppRuntime, RuntimeError};
+use nano::ports::RuntimeError;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;

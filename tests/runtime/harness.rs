@@ -19,6 +19,7 @@ pub fn spec(name: &str, env: &[(&str, EnvValue)], limits: Limits) -> AppSpec {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
         limits,
+        engine: None,
     }
 }
 

@@ -26,7 +26,7 @@ impl ModuleMap {
 pub fn exception_text(scope: &mut v8::PinScope<'_, '_>, v: v8::Local<'_, v8::Value>) -> String {
     if v.is_native_error() {
         if let Ok(o) = v8::Local::<v8::Object>::try_from(v) {
-            let mut prop = |name: &str| {
+            let prop = |name: &str| {
                 let key = v8::String::new(scope, name).expect("string");
                 o.get(scope, key.into())
                     .filter(|s| s.is_string())
