@@ -3,8 +3,8 @@
 
 mod apps;
 mod build;
-pub mod engines;
 pub mod config;
+pub mod engines;
 mod logging;
 pub mod queue_delivery;
 mod run;

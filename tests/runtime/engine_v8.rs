@@ -37,7 +37,11 @@ async fn isolates_are_created_and_dropped_on_every_thread_at_once() {
     for _round in 0..5 {
         let answers = futures::future::join_all(apps.iter().map(|a| get(&rt, a, "/"))).await;
         for a in answers {
-            assert_eq!(a.json(), json!({"hits": 1}), "each request had a fresh isolate");
+            assert_eq!(
+                a.json(),
+                json!({"hits": 1}),
+                "each request had a fresh isolate"
+            );
         }
     }
     // And a second runtime's threads, started while the first one's are busy.
@@ -72,7 +76,10 @@ async fn heap_limit_ends_the_request_and_other_apps_keep_serving() {
                 assert_eq!(limit.as_str(), "memory", "{path}: {msg}");
             }
             Err(e) => panic!("{path}: expected the memory limit, got {e}"),
-            Ok(a) => panic!("{path}: expected the memory limit, got {} {}", a.status, a.body),
+            Ok(a) => panic!(
+                "{path}: expected the memory limit, got {} {}",
+                a.status, a.body
+            ),
         }
         // The isolate was replaced: module state starts over, and the app serves again.
         assert_eq!(get(&rt, &bomb, "/").await.json(), json!({"hits": 1}));

@@ -5,10 +5,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod harness;
-mod limits;
 #[cfg(feature = "v8")]
 mod engine_v8;
+mod harness;
+mod limits;
 mod web;
 
 macro_rules! runtime_suite {

@@ -398,7 +398,9 @@ fn trampoline<'s>(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Err(Throw::Error(format!("internal error in a native op: {what}")))
+            Err(Throw::Error(format!(
+                "internal error in a native op: {what}"
+            )))
         }
     };
     match result {

@@ -55,7 +55,11 @@ struct HeapGuard {
     handle: v8::IsolateHandle,
 }
 
-unsafe extern "C" fn near_heap_limit(data: *mut std::ffi::c_void, current: usize, _initial: usize) -> usize {
+unsafe extern "C" fn near_heap_limit(
+    data: *mut std::ffi::c_void,
+    current: usize,
+    _initial: usize,
+) -> usize {
     // SAFETY: `data` is the isolate wrapper's boxed HeapGuard, which outlives the isolate.
     let guard = unsafe { &*(data as *const HeapGuard) };
     guard.mem.mark_oom();
@@ -200,10 +204,11 @@ impl Engine for V8 {
                 v8::tc_scope!(let tc, scope);
                 let recv = v8::undefined(tc).into();
                 let host_obj = glue.call(tc, recv, &[ops.into()]);
-                let host_obj = match host_obj.and_then(|h| v8::Local::<v8::Object>::try_from(h).ok()) {
-                    Some(h) => h,
-                    None => return Err(format!("web glue: {}", modules::caught(tc))),
-                };
+                let host_obj =
+                    match host_obj.and_then(|h| v8::Local::<v8::Object>::try_from(h).ok()) {
+                        Some(h) => h,
+                        None => return Err(format!("web glue: {}", modules::caught(tc))),
+                    };
                 let host_fns = v8::Global::new(tc, host_obj);
                 let default = modules::evaluate_entry(tc, app, &map)?;
                 let init = modules::get_fn(tc, host_obj, "init")?;

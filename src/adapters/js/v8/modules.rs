@@ -66,7 +66,19 @@ pub fn caught(tc: &mut v8::PinnedRef<'_, v8::TryCatch<'_, '_, v8::HandleScope<'_
 
 fn origin<'s>(scope: &mut v8::PinScope<'s, '_>, name: &str) -> v8::ScriptOrigin<'s> {
     let n = v8::String::new(scope, name).expect("string");
-    v8::ScriptOrigin::new(scope, n.into(), 0, 0, false, 0, None, false, false, true, None)
+    v8::ScriptOrigin::new(
+        scope,
+        n.into(),
+        0,
+        0,
+        false,
+        0,
+        None,
+        false,
+        false,
+        true,
+        None,
+    )
 }
 
 /// Compiles one module source, consuming `cache` when given; returns the module and, when compiled without a
@@ -208,7 +220,10 @@ pub fn evaluate_entry<'s, 'i>(
         return Err(format!("app {name}: {}", caught(tc)));
     }
     let Some(result) = entry.evaluate(tc) else {
-        return Err(format!("app {name}: module evaluation threw: {}", caught(tc)));
+        return Err(format!(
+            "app {name}: module evaluation threw: {}",
+            caught(tc)
+        ));
     };
     tc.perform_microtask_checkpoint();
     if let Ok(p) = v8::Local::<v8::Promise>::try_from(result) {

@@ -60,7 +60,8 @@ fn watch(shared: Shared, clock: libc::clockid_t) {
         }
         // The worker's CPU clock runs no faster than the wall clock: sleeping the remaining budget cannot overshoot
         // by more than the scheduler's slack.
-        let wait = (armed.deadline - now).clamp(Duration::from_micros(500), Duration::from_millis(50));
+        let wait =
+            (armed.deadline - now).clamp(Duration::from_micros(500), Duration::from_millis(50));
         st = cv.wait_timeout(st, wait).expect("watchdog lock").0;
     }
 }
