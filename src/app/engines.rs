@@ -15,6 +15,7 @@ pub const DEFAULT_ENGINE: &str = if cfg!(feature = "v8") {
 };
 
 /// Starts one runtime per engine compiled in (each with `threads` worker threads, 0: one per core).
+#[allow(clippy::vec_init_then_push)] // each push is behind its engine's feature
 pub fn start_all(threads: usize) -> Result<Vec<Arc<dyn AppRuntime>>, RuntimeError> {
     let mut all: Vec<Arc<dyn AppRuntime>> = Vec::new();
     #[cfg(feature = "v8")]

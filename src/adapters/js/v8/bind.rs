@@ -422,6 +422,7 @@ fn trampoline<'s>(
 }
 
 /// Builds the ops object; the returned `Bound`s must be kept alive as long as the isolate.
+#[allow(clippy::vec_box)] // V8 holds a pointer to each Bound: they must not move.
 pub fn ops_object<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     host: Rc<Host>,

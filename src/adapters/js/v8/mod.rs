@@ -18,8 +18,8 @@ pub use bind::OPS;
 
 pub struct V8;
 
-/// Flags every isolate runs with; set once, before V8 initializes.
-const FLAGS: &str = "--no-expose-wasm-gc --stack-size=900";
+/// Flags every isolate runs with; set once, before V8 initializes (the JS stack stays well inside a worker's 2 MB).
+const FLAGS: &str = "--stack-size=900";
 
 /// The V8 Web API glue's code cache, made by the first isolate of the process.
 static GLUE_CACHE: Mutex<Option<Arc<Vec<u8>>>> = Mutex::new(None);
@@ -135,11 +135,14 @@ pub struct V8Isolate {
     /// Heap bytes last reported to the MemMeter.
     reported: usize,
     // Referenced by V8 (op function data, heap callback): dropped after the isolate.
+    #[allow(clippy::vec_box)] // V8 holds a pointer to each Bound: they must not move.
     _bound: Vec<Box<bind::Bound>>,
     _guard: Box<HeapGuard>,
 }
 
-fn new_isolate(mem: &Arc<MemMeter>, limit: usize) -> (v8::OwnedIsolate, Box<HeapGuard>) {
+/// A fresh isolate under `limit` bytes of heap, and the guard its near-heap-limit callback reads (bound first, so a
+/// caller's local guard is dropped after the isolate).
+fn new_isolate(mem: &Arc<MemMeter>, limit: usize) -> (Box<HeapGuard>, v8::OwnedIsolate) {
     let params = v8::CreateParams::default().heap_limits(0, limit.max(8 * 1024 * 1024));
     let mut isolate = v8::Isolate::new(params);
     isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
@@ -148,7 +151,47 @@ fn new_isolate(mem: &Arc<MemMeter>, limit: usize) -> (v8::OwnedIsolate, Box<Heap
         handle: isolate.thread_safe_handle(),
     });
     isolate.add_near_heap_limit_callback(near_heap_limit, &*guard as *const HeapGuard as *mut _);
-    (isolate, guard)
+    (guard, isolate)
+}
+
+#[allow(clippy::vec_box)] // V8 holds a pointer to each Bound: they must not move.
+type SetUp = (
+    v8::Global<v8::Object>,
+    Vec<Box<bind::Bound>>,
+    v8::Global<v8::Context>,
+);
+
+/// Evaluates the Web API glue with its ops, then the app's entry module, and hands the glue the default export and
+/// the env; returns the glue's host object, the ops' bindings and the context.
+fn set_up(
+    scope: &mut v8::PinScope<'_, '_>,
+    app: &Loaded,
+    host: &Rc<Host>,
+    map: &Rc<RefCell<modules::ModuleMap>>,
+) -> Result<SetUp, String> {
+    let name = app.version.spec.name.as_str();
+    let context = scope.get_current_context();
+    let glue = modules::glue(scope, &GLUE_CACHE)?;
+    let (ops, bound) = bind::ops_object(scope, host.clone())
+        .ok_or_else(|| "web glue: cannot build the ops object".to_string())?;
+    v8::tc_scope!(let tc, scope);
+    let recv = v8::undefined(tc).into();
+    let host_obj = match glue
+        .call(tc, recv, &[ops.into()])
+        .and_then(|h| v8::Local::<v8::Object>::try_from(h).ok())
+    {
+        Some(h) => h,
+        None => return Err(format!("web glue: {}", modules::caught(tc))),
+    };
+    let host_fns = v8::Global::new(tc, host_obj);
+    let default = modules::evaluate_entry(tc, app, map)?;
+    let init = modules::get_fn(tc, host_obj, "init")?;
+    let env = v8::String::new(tc, &app.env_json).ok_or("env too large")?;
+    if init.call(tc, recv, &[default, env.into()]).is_none() {
+        return Err(format!("app {name}: {}", modules::caught(tc)));
+    }
+    tc.perform_microtask_checkpoint();
+    Ok((host_fns, bound, v8::Global::new(tc, context)))
 }
 
 impl Engine for V8 {
@@ -183,7 +226,7 @@ impl Engine for V8 {
     ) -> Result<V8Isolate, Fault> {
         init_once();
         let limit = (app.version.spec.limits.memory_mb as usize).saturating_mul(1024 * 1024);
-        let (mut isolate, guard) = new_isolate(&mem, limit);
+        let (guard, mut isolate) = new_isolate(&mem, limit);
         let handle = isolate.thread_safe_handle();
         let rejections: Rejections = Rc::default();
         isolate.set_slot(rejections.clone());
@@ -192,34 +235,11 @@ impl Engine for V8 {
         isolate.set_slot(map.clone());
         let watchdog = Watchdog::current();
         watchdog.arm(cpu.deadline(), &handle);
-        let name = app.version.spec.name.to_string();
         let setup = {
             v8::scope!(let scope, &mut isolate);
             let context = v8::Context::new(scope, Default::default());
             let scope = &mut v8::ContextScope::new(scope, context);
-            let r = (|| -> Result<_, String> {
-                let glue = modules::glue(scope, &GLUE_CACHE)?;
-                let (ops, bound) = bind::ops_object(scope, host.clone())
-                    .ok_or_else(|| "web glue: cannot build the ops object".to_string())?;
-                v8::tc_scope!(let tc, scope);
-                let recv = v8::undefined(tc).into();
-                let host_obj = glue.call(tc, recv, &[ops.into()]);
-                let host_obj =
-                    match host_obj.and_then(|h| v8::Local::<v8::Object>::try_from(h).ok()) {
-                        Some(h) => h,
-                        None => return Err(format!("web glue: {}", modules::caught(tc))),
-                    };
-                let host_fns = v8::Global::new(tc, host_obj);
-                let default = modules::evaluate_entry(tc, app, &map)?;
-                let init = modules::get_fn(tc, host_obj, "init")?;
-                let env = v8::String::new(tc, &app.env_json).expect("env string");
-                if init.call(tc, recv, &[default, env.into()]).is_none() {
-                    return Err(format!("app {name}: {}", modules::caught(tc)));
-                }
-                tc.perform_microtask_checkpoint();
-                Ok((host_fns, bound, v8::Global::new(tc, context)))
-            })();
-            r
+            set_up(scope, app, &host, &map)
         };
         let fired = watchdog.disarm();
         isolate.cancel_terminate_execution();
