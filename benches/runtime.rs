@@ -19,6 +19,7 @@ fn version(name: &str, src: &str) -> AppVersion {
             env: Default::default(),
             limits: Limits::default(),
             bindings: Default::default(),
+            engine: None,
         },
         modules: [("index.js".to_string(), src.to_string())].into(),
         bindings: Default::default(),

@@ -109,6 +109,7 @@ pub fn version_from(
             env: cfg.env.clone(),
             limits: cfg.limits.clone(),
             bindings,
+            engine: cfg.engine.clone(),
         },
         modules,
     })

@@ -8,7 +8,6 @@ use crate::adapters::http::quota::RateQuotas;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
-use crate::adapters::js::{quickjs::QuickJs, JsRuntime};
 use crate::adapters::postgres::{PgDataStore, PgQueue, PgRegistry, PgSearch, PgTarget};
 use crate::adapters::redis::{RedisCache, RedisTarget};
 use crate::adapters::sqlite::{SqliteCache, SqliteDataStore, SqliteQueue, SqliteRegistry};
@@ -157,8 +156,10 @@ impl App {
             let tenant = TenantId::parse(tenant).map_err(|e| BuildError(e.to_string()))?;
             super::bootstrap::bootstrap(&services, &tenant, &config.bootstrap).await?;
         }
+        let js_err = |e: crate::ports::RuntimeError| BuildError(format!("JS runtime: {e}"));
+        let runtimes = super::engines::start_all(0).map_err(js_err)?;
         let runtime: Arc<dyn AppRuntime> = Arc::new(
-            JsRuntime::<QuickJs>::new(0).map_err(|e| BuildError(format!("JS runtime: {e}")))?,
+            super::engines::EngineRouter::new(runtimes, &config.default_engine).map_err(js_err)?,
         );
         let hosting = super::hosting::Hosting::new(
             runtime,

@@ -175,6 +175,8 @@ pub struct Config {
     pub quotas: QuotaConfig,
     /// Per-tenant quotas replacing `quotas` for the tenants named (`tenant_quotas.acme.requests_per_second = 5`).
     pub tenant_quotas: std::collections::BTreeMap<String, QuotaConfig>,
+    /// The JS engine of apps that name none: `v8` (when compiled in) or `quickjs`.
+    pub default_engine: String,
     /// JS apps, each `[[apps]]` in nano.toml.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
@@ -210,6 +212,9 @@ pub struct AppConfig {
     /// `NAME = { service = "data", domain = "movies" }`: the app sees `env.NAME`, granted that one domain.
     #[serde(default)]
     pub bindings: std::collections::BTreeMap<String, BindingConfig>,
+    /// The JS engine that runs the app, `v8` or `quickjs`; unset takes `default_engine`.
+    #[serde(default)]
+    pub engine: Option<String>,
 }
 
 /// A tenant's quotas; unset means unlimited.
@@ -264,6 +269,7 @@ impl Config {
             bootstrap: BootstrapConfig::default(),
             quotas: QuotaConfig::default(),
             tenant_quotas: Default::default(),
+            default_engine: crate::app::engines::DEFAULT_ENGINE.to_string(),
             apps: Vec::new(),
             apps_dir: PathBuf::from("apps"),
             unknown_host_404: !dev,

@@ -7,6 +7,7 @@ mod bootstrap;
 mod build;
 pub mod config;
 pub mod discover;
+pub mod engines;
 pub mod hosting;
 mod hosting_admin;
 mod logging;

@@ -41,6 +41,8 @@ pub struct AppSpec {
     pub entry: String,
     pub env: BTreeMap<String, EnvValue>,
     pub limits: Limits,
+    /// The JS engine that runs the app (`v8` or `quickjs`); None takes the host's default engine.
+    pub engine: Option<String>,
     /// The services the app reaches in process, by the `env` name it sees them under.
     pub bindings: BTreeMap<String, BindingSpec>,
 }

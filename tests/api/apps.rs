@@ -37,6 +37,7 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             env: [("GREETING".to_string(), EnvValue::Text("hi".into()))].into(),
             limits: Limits::default(),
             bindings: Default::default(),
+            engine: None,
         });
         c.apps.push(AppConfig {
             name: "other".into(),
@@ -46,6 +47,8 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             env: [("GREETING".to_string(), EnvValue::Text("yo".into()))].into(),
             limits: Limits::default(),
             bindings: Default::default(),
+            // The other app runs on the other engine: one host serves apps on both.
+            engine: Some("quickjs".into()),
         });
     })
     .await;

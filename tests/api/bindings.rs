@@ -30,6 +30,7 @@ async fn an_app_stores_and_reads_data_through_its_binding() {
                 entry: entry.clone(),
                 env: Default::default(),
                 limits: Limits::default(),
+                engine: None,
                 bindings: [(
                     "DATA".to_string(),
                     BindingConfig {

@@ -240,6 +240,7 @@ async fn no_tenant_reaches_another() {
                 entry: entry.clone(),
                 env: Default::default(),
                 limits: Limits::default(),
+                engine: None,
                 bindings: [
                     ("DATA".to_string(), binding(ServiceKind::Data)),
                     ("CACHE".to_string(), binding(ServiceKind::Cache)),

@@ -35,6 +35,7 @@ fn app(name: &str, entry: std::path::PathBuf) -> AppConfig {
         env: [("GREETING".to_string(), EnvValue::Text("hi from env".into()))].into(),
         limits: Limits::default(),
         bindings: Default::default(),
+        engine: None,
     }
 }
 

@@ -20,6 +20,7 @@ pub fn spec(name: &str, env: &[(&str, EnvValue)], limits: Limits) -> AppSpec {
             .collect(),
         limits,
         bindings: BTreeMap::new(),
+        engine: None,
     }
 }
 

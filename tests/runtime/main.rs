@@ -6,6 +6,8 @@
 mod support;
 
 mod bindings;
+#[cfg(feature = "v8")]
+mod engine_v8;
 mod harness;
 mod limits;
 mod web;
@@ -55,7 +57,14 @@ macro_rules! runtime_suite {
     };
 }
 
+#[cfg(feature = "quickjs")]
 runtime_suite!(quickjs, |options| Arc::new(
     nano::adapters::js::JsRuntime::<nano::adapters::js::quickjs::QuickJs>::with_options(options)
         .expect("quickjs runtime")
+));
+
+#[cfg(feature = "v8")]
+runtime_suite!(v8, |options| Arc::new(
+    nano::adapters::js::JsRuntime::<nano::adapters::js::v8::V8>::with_options(options)
+        .expect("v8 runtime")
 ));

@@ -43,6 +43,11 @@ pub trait Engine: 'static {
     const NAME: &'static str;
     type Isolate: Isolate;
 
+    /// Process-wide set-up, run on the thread starting a runtime before any worker thread exists.
+    fn init() -> Result<(), String> {
+        Ok(())
+    }
+
     /// Compiles the app's entry module and every module it imports, storing engine bytecode in the app's code
     /// cache; a syntax error or an unresolvable import is returned as text.
     fn compile(app: &Arc<Loaded>) -> Result<(), String>;

@@ -34,6 +34,12 @@ impl CpuMeter {
         self.fired.replace(false)
     }
 
+    /// The thread-CPU instant at which the running turn must stop, if armed (read by engines that watch the clock
+    /// from another thread instead of polling `expired`).
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline.get()
+    }
+
     /// True once the deadline has passed; the engine then interrupts the running JS.
     pub fn expired(&self) -> bool {
         match self.deadline.get() {
@@ -71,6 +77,11 @@ impl MemMeter {
             return false;
         }
         true
+    }
+
+    /// Flags the isolate out of memory (engines whose heap reports its own limit, rather than an allocator).
+    pub fn mark_oom(&self) {
+        self.oom.store(true, Ordering::Relaxed);
     }
 
     pub fn add(&self, size: usize) {

@@ -1,6 +1,6 @@
 //! The JS app runtime, engine-neutral part: a pool of worker threads owning isolates, fed requests over channels.
 //!
-//! Each engine (QuickJS now) implements `engine::Engine`; the Web API is JS glue in `web/` plus the ops in
+//! Each engine (QuickJS, V8) implements `engine::Engine`; the Web API is JS glue in `web/` plus the ops in
 //! `host.rs` and `ops.rs`, shared by every engine.
 
 pub mod bindings;
@@ -8,7 +8,10 @@ pub mod engine;
 pub mod host;
 pub mod meter;
 pub mod ops;
+#[cfg(feature = "quickjs")]
 pub mod quickjs;
+#[cfg(feature = "v8")]
+pub mod v8;
 pub mod web;
 mod worker;
 
@@ -24,6 +27,31 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
+
+/// Joins a relative module specifier to the importing module's path inside the app; bare specifiers (and paths
+/// leaving the app folder) give None: apps bundle their dependencies.
+pub fn resolve_path(base: &str, name: &str) -> Option<String> {
+    if !(name.starts_with("./") || name.starts_with("../") || name.starts_with('/')) {
+        return None;
+    }
+    let mut parts: Vec<&str> = if name.starts_with('/') {
+        Vec::new()
+    } else {
+        let mut p: Vec<&str> = base.split('/').collect();
+        p.pop();
+        p
+    };
+    for seg in name.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
 
 /// Compiled module bytecode of one app version, in the engine's own format, keyed by module path.
 pub type CodeCache = Mutex<HashMap<String, Arc<Vec<u8>>>>;
@@ -132,6 +160,7 @@ impl<E: Engine> JsRuntime<E> {
         } else {
             threads
         };
+        E::init().map_err(RuntimeError::Engine)?;
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|e| RuntimeError::Engine(format!("no tokio runtime: {e}")))?;
         let client = reqwest::Client::builder()

@@ -8,29 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-/// Joins a relative specifier to the importing module's path; bare specifiers are refused (apps bundle them).
-pub fn resolve_path(base: &str, name: &str) -> Option<String> {
-    if !(name.starts_with("./") || name.starts_with("../") || name.starts_with('/')) {
-        return None;
-    }
-    let mut parts: Vec<&str> = if name.starts_with('/') {
-        Vec::new()
-    } else {
-        let mut p: Vec<&str> = base.split('/').collect();
-        p.pop();
-        p
-    };
-    for seg in name.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
-}
+pub use crate::adapters::js::resolve_path;
 
 pub struct AppResolver;
 

@@ -9,7 +9,8 @@ function define(name, value) {
 function errText(e) {
   if (e && typeof e === 'object' && 'message' in e) {
     const head = `${e.name || 'Error'}: ${e.message}`;
-    return e.stack ? `${head}\n${e.stack}` : head;
+    // V8's stack opens with the head already; QuickJS's holds only the frames.
+    return e.stack ? (String(e.stack).startsWith(head) ? String(e.stack) : `${head}\n${e.stack}`) : head;
   }
   return String(e);
 }
@@ -88,7 +89,7 @@ function inspect(v, seen = new Set(), depth = 0) {
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'symbol' || typeof v === 'undefined' || v === null || typeof v !== 'object' && typeof v !== 'function') return String(v);
   if (typeof v === 'function') return `[Function: ${v.name || 'anonymous'}]`;
-  if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}` : `${v.name}: ${v.message}`;
+  if (v instanceof Error) return errText(v);
   if (seen.has(v)) return '[Circular]';
   if (depth > 4) return Array.isArray(v) ? '[Array]' : '[Object]';
   seen.add(v);

@@ -1,0 +1,425 @@
+//! The V8 engine (the `v8` crate): isolates under the app's heap limit, a CPU watchdog, ES modules from the app's
+//! files with a per-version code cache, explicit microtask checkpoints after every turn.
+
+mod bind;
+mod modules;
+mod watchdog;
+
+use super::engine::{Engine, Fault, Isolate, OpValue, RequestHead};
+use super::host::Host;
+use super::meter::{CpuMeter, MemMeter};
+use super::Loaded;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, Once};
+use watchdog::Watchdog;
+
+pub use bind::OPS;
+
+pub struct V8;
+
+/// Flags every isolate runs with; set once, before V8 initializes (the JS stack stays well inside a worker's 2 MB).
+const FLAGS: &str = "--stack-size=900";
+
+/// The V8 Web API glue's code cache, made by the first isolate of the process.
+static GLUE_CACHE: Mutex<Option<Arc<Vec<u8>>>> = Mutex::new(None);
+
+/// Initializes V8 once per process: flags, the platform, then one isolate created and dropped on this thread so
+/// the read-only heap is deserialized before worker threads create theirs.
+pub fn init_once() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        v8::V8::set_flags_from_string(FLAGS);
+        let platform = v8::new_unprotected_default_platform(0, false).make_shared();
+        v8::V8::initialize_platform(platform);
+        v8::V8::initialize();
+        let mut isolate = v8::Isolate::new(v8::CreateParams::default());
+        {
+            v8::scope!(let scope, &mut isolate);
+            let context = v8::Context::new(scope, Default::default());
+            let scope = &mut v8::ContextScope::new(scope, context);
+            let code = v8::String::new(scope, "6 * 7").expect("string");
+            let script = v8::Script::compile(scope, code, None).expect("warm-up script");
+            script.run(scope).expect("warm-up run");
+        }
+        drop(isolate);
+    });
+}
+
+/// Promises rejected with no handler during a turn; what is still unhandled at the turn's end is logged.
+type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, String)>>>;
+
+/// What V8's near-heap-limit callback needs: it flags the isolate out of memory and stops its JS.
+struct HeapGuard {
+    mem: Arc<MemMeter>,
+    handle: v8::IsolateHandle,
+}
+
+unsafe extern "C" fn near_heap_limit(
+    data: *mut std::ffi::c_void,
+    current: usize,
+    _initial: usize,
+) -> usize {
+    // SAFETY: `data` is the isolate wrapper's boxed HeapGuard, which outlives the isolate.
+    let guard = unsafe { &*(data as *const HeapGuard) };
+    guard.mem.mark_oom();
+    guard.handle.terminate_execution();
+    // Room for the terminated JS to unwind; the worker then replaces the isolate. V8 never gets to abort.
+    current.saturating_mul(2)
+}
+
+extern "C" fn promise_rejected(msg: v8::PromiseRejectMessage) {
+    v8::callback_scope!(unsafe scope, &msg);
+    let Some(list) = scope.get_slot::<Rejections>().cloned() else {
+        return;
+    };
+    let promise = msg.get_promise();
+    match msg.get_event() {
+        v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
+            let text = match msg.get_value() {
+                Some(v) => modules::exception_text(scope, v),
+                None => "undefined".into(),
+            };
+            let g = v8::Global::new(scope, promise);
+            list.borrow_mut().push((g, text));
+        }
+        v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
+            list.borrow_mut().retain(|(p, _)| {
+                let l = v8::Local::new(scope, p);
+                l != promise
+            });
+        }
+        _ => {}
+    }
+}
+
+/// An argument handed to one of the glue's host functions.
+enum Arg {
+    Num(f64),
+    Str(String),
+    Bool(bool),
+    Null,
+    Undefined,
+    Strings(Vec<String>),
+    Bytes(Vec<u8>),
+    List(Vec<Arg>),
+}
+
+fn arg_to_js<'s>(scope: &mut v8::PinScope<'s, '_>, a: Arg) -> v8::Local<'s, v8::Value> {
+    match a {
+        Arg::Num(n) => v8::Number::new(scope, n).into(),
+        Arg::Str(s) => bind::to_js(scope, bind::Ret::Str(s)),
+        Arg::Bool(b) => v8::Boolean::new(scope, b).into(),
+        Arg::Null => v8::null(scope).into(),
+        Arg::Undefined => v8::undefined(scope).into(),
+        Arg::Strings(v) => bind::to_js(scope, bind::Ret::Strings(v)),
+        Arg::Bytes(b) => bind::u8array(scope, b).into(),
+        Arg::List(items) => {
+            let items: Vec<_> = items.into_iter().map(|a| arg_to_js(scope, a)).collect();
+            v8::Array::new_with_elements(scope, &items).into()
+        }
+    }
+}
+
+pub struct V8Isolate {
+    // Handles first: they must be released before the isolate is disposed.
+    host_fns: v8::Global<v8::Object>,
+    context: v8::Global<v8::Context>,
+    rejections: Rejections,
+    isolate: v8::OwnedIsolate,
+    handle: v8::IsolateHandle,
+    watchdog: Rc<Watchdog>,
+    host: Rc<Host>,
+    cpu: Rc<CpuMeter>,
+    mem: Arc<MemMeter>,
+    /// Heap bytes last reported to the MemMeter.
+    reported: usize,
+    // Referenced by V8 (op function data, heap callback): dropped after the isolate.
+    #[allow(clippy::vec_box)] // V8 holds a pointer to each Bound: they must not move.
+    _bound: Vec<Box<bind::Bound>>,
+    _guard: Box<HeapGuard>,
+}
+
+/// A fresh isolate under `limit` bytes of heap, and the guard its near-heap-limit callback reads (bound first, so a
+/// caller's local guard is dropped after the isolate).
+fn new_isolate(mem: &Arc<MemMeter>, limit: usize) -> (Box<HeapGuard>, v8::OwnedIsolate) {
+    let params = v8::CreateParams::default().heap_limits(0, limit.max(8 * 1024 * 1024));
+    let mut isolate = v8::Isolate::new(params);
+    isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+    let guard = Box::new(HeapGuard {
+        mem: mem.clone(),
+        handle: isolate.thread_safe_handle(),
+    });
+    isolate.add_near_heap_limit_callback(near_heap_limit, &*guard as *const HeapGuard as *mut _);
+    (guard, isolate)
+}
+
+#[allow(clippy::vec_box)] // V8 holds a pointer to each Bound: they must not move.
+type SetUp = (
+    v8::Global<v8::Object>,
+    Vec<Box<bind::Bound>>,
+    v8::Global<v8::Context>,
+);
+
+/// Evaluates the Web API glue with its ops, then the app's entry module, and hands the glue the default export and
+/// the env; returns the glue's host object, the ops' bindings and the context.
+fn set_up(
+    scope: &mut v8::PinScope<'_, '_>,
+    app: &Loaded,
+    host: &Rc<Host>,
+    map: &Rc<RefCell<modules::ModuleMap>>,
+) -> Result<SetUp, String> {
+    let name = app.version.spec.name.as_str();
+    let context = scope.get_current_context();
+    let glue = modules::glue(scope, &GLUE_CACHE)?;
+    let (ops, bound) = bind::ops_object(scope, host.clone())
+        .ok_or_else(|| "web glue: cannot build the ops object".to_string())?;
+    v8::tc_scope!(let tc, scope);
+    let recv = v8::undefined(tc).into();
+    let host_obj = match glue
+        .call(tc, recv, &[ops.into()])
+        .and_then(|h| v8::Local::<v8::Object>::try_from(h).ok())
+    {
+        Some(h) => h,
+        None => return Err(format!("web glue: {}", modules::caught(tc))),
+    };
+    let host_fns = v8::Global::new(tc, host_obj);
+    let default = modules::evaluate_entry(tc, app, map)?;
+    let init = modules::get_fn(tc, host_obj, "init")?;
+    let env = v8::String::new(tc, &app.env_json).ok_or("env too large")?;
+    if init.call(tc, recv, &[default, env.into()]).is_none() {
+        return Err(format!("app {name}: {}", modules::caught(tc)));
+    }
+    tc.perform_microtask_checkpoint();
+    Ok((host_fns, bound, v8::Global::new(tc, context)))
+}
+
+impl Engine for V8 {
+    const NAME: &'static str = "v8";
+    type Isolate = V8Isolate;
+
+    fn init() -> Result<(), String> {
+        init_once();
+        Ok(())
+    }
+
+    fn compile(app: &Arc<Loaded>) -> Result<(), String> {
+        init_once();
+        let mut isolate = v8::Isolate::new(v8::CreateParams::default());
+        let map = Rc::new(RefCell::new(modules::ModuleMap::default()));
+        isolate.set_slot(map.clone());
+        let r = {
+            v8::scope!(let scope, &mut isolate);
+            let context = v8::Context::new(scope, Default::default());
+            let scope = &mut v8::ContextScope::new(scope, context);
+            modules::load(scope, app, &app.version.spec.entry, &map).map(drop)
+        };
+        map.borrow_mut().clear();
+        r
+    }
+
+    fn create(
+        app: &Arc<Loaded>,
+        host: Rc<Host>,
+        cpu: Rc<CpuMeter>,
+        mem: Arc<MemMeter>,
+    ) -> Result<V8Isolate, Fault> {
+        init_once();
+        let limit = (app.version.spec.limits.memory_mb as usize).saturating_mul(1024 * 1024);
+        let (guard, mut isolate) = new_isolate(&mem, limit);
+        let handle = isolate.thread_safe_handle();
+        let rejections: Rejections = Rc::default();
+        isolate.set_slot(rejections.clone());
+        isolate.set_promise_reject_callback(promise_rejected);
+        let map = Rc::new(RefCell::new(modules::ModuleMap::default()));
+        isolate.set_slot(map.clone());
+        let watchdog = Watchdog::current();
+        watchdog.arm(cpu.deadline(), &handle);
+        let setup = {
+            v8::scope!(let scope, &mut isolate);
+            let context = v8::Context::new(scope, Default::default());
+            let scope = &mut v8::ContextScope::new(scope, context);
+            set_up(scope, app, &host, &map)
+        };
+        let fired = watchdog.disarm();
+        isolate.cancel_terminate_execution();
+        map.borrow_mut().clear();
+        if mem.out_of_memory() {
+            rejections.borrow_mut().clear();
+            return Err(Fault::OutOfMemory);
+        }
+        if fired {
+            cpu.expired();
+            rejections.borrow_mut().clear();
+            return Err(Fault::Interrupted);
+        }
+        let (host_fns, bound, context) = match setup {
+            Ok(v) => v,
+            Err(e) => {
+                rejections.borrow_mut().clear();
+                return Err(Fault::Error(e));
+            }
+        };
+        let mut iso = V8Isolate {
+            host_fns,
+            context,
+            rejections,
+            isolate,
+            handle,
+            watchdog,
+            host,
+            cpu,
+            mem,
+            reported: 0,
+            _bound: bound,
+            _guard: guard,
+        };
+        iso.account_heap();
+        iso.report_rejections();
+        // Several isolates share a worker thread and are dropped in any order: none stays entered between turns.
+        // SAFETY: the isolate was entered when created, and every later turn enters and exits it in pairs.
+        unsafe { iso.isolate.exit() };
+        Ok(iso)
+    }
+}
+
+impl V8Isolate {
+    /// Reports the heap in use to the MemMeter (and so to the app's stats).
+    fn account_heap(&mut self) {
+        let used = self.isolate.get_heap_statistics().used_heap_size();
+        if used > self.reported {
+            self.mem.add(used - self.reported);
+        } else {
+            self.mem.release(self.reported - used);
+        }
+        self.reported = used;
+    }
+
+    fn report_rejections(&mut self) {
+        let unhandled: Vec<_> = self.rejections.borrow_mut().drain(..).collect();
+        for (_, text) in unhandled {
+            self.host
+                .log("error", &format!("unhandled promise rejection: {text}"));
+        }
+    }
+
+    /// One turn: calls the glue's host function `name`, then runs a microtask checkpoint, under the CPU watchdog.
+    fn call(&mut self, name: &str, args: Vec<Arg>) -> Result<(), Fault> {
+        // SAFETY: paired with the exit below; turns never nest.
+        unsafe { self.isolate.enter() };
+        let r = self.turn(name, args);
+        // SAFETY: exits the entry made above.
+        unsafe { self.isolate.exit() };
+        r
+    }
+
+    fn turn(&mut self, name: &str, args: Vec<Arg>) -> Result<(), Fault> {
+        self.watchdog.arm(self.cpu.deadline(), &self.handle);
+        let result = {
+            let isolate = &mut self.isolate;
+            v8::scope!(let scope, isolate);
+            let context = v8::Local::new(scope, &self.context);
+            let scope = &mut v8::ContextScope::new(scope, context);
+            v8::tc_scope!(let tc, scope);
+            let host = v8::Local::new(tc, &self.host_fns);
+            let r = modules::get_fn(tc, host, name).and_then(|f| {
+                let args: Vec<_> = args.into_iter().map(|a| arg_to_js(tc, a)).collect();
+                let recv = v8::undefined(tc).into();
+                match f.call(tc, recv, &args) {
+                    Some(_) => Ok(()),
+                    None => Err(modules::caught(tc)),
+                }
+            });
+            if !tc.has_terminated() {
+                tc.perform_microtask_checkpoint();
+            }
+            r
+        };
+        let fired = self.watchdog.disarm();
+        self.isolate.cancel_terminate_execution();
+        self.account_heap();
+        self.report_rejections();
+        if self.mem.out_of_memory() {
+            return Err(Fault::OutOfMemory);
+        }
+        if fired {
+            self.cpu.expired();
+            return Err(Fault::Interrupted);
+        }
+        result.map_err(Fault::Error)
+    }
+}
+
+impl Drop for V8Isolate {
+    fn drop(&mut self) {
+        // OwnedIsolate's drop exits the isolate and expects it to be the current one.
+        // SAFETY: balanced by that exit.
+        unsafe { self.isolate.enter() };
+        self.rejections.borrow_mut().clear();
+        self.mem.release(self.reported);
+        self.reported = 0;
+    }
+}
+
+impl Isolate for V8Isolate {
+    fn dispatch(
+        &mut self,
+        req: u64,
+        head: &RequestHead,
+        body_rid: Option<u64>,
+    ) -> Result<(), Fault> {
+        let flat: Vec<String> = head
+            .headers
+            .iter()
+            .flat_map(|(k, v)| [k.clone(), v.clone()])
+            .collect();
+        self.call(
+            "dispatch",
+            vec![
+                Arg::Num(req as f64),
+                Arg::Str(head.method.clone()),
+                Arg::Str(head.url.clone()),
+                Arg::Strings(flat),
+                body_rid.map_or(Arg::Null, |r| Arg::Num(r as f64)),
+            ],
+        )
+    }
+
+    fn complete(&mut self, op: u64, value: Result<OpValue, String>) -> Result<(), Fault> {
+        let (ok, v) = match value {
+            Err(e) => (false, Arg::Str(e)),
+            Ok(OpValue::Undefined) => (true, Arg::Undefined),
+            Ok(OpValue::Null) => (true, Arg::Null),
+            Ok(OpValue::Bytes(b)) => (true, Arg::Bytes(b)),
+            Ok(OpValue::Response {
+                status,
+                status_text,
+                headers,
+                rid,
+            }) => {
+                let flat: Vec<String> = headers.into_iter().flat_map(|(k, v)| [k, v]).collect();
+                (
+                    true,
+                    Arg::List(vec![
+                        Arg::Num(status as f64),
+                        Arg::Str(status_text),
+                        Arg::Strings(flat),
+                        Arg::Num(rid as f64),
+                    ]),
+                )
+            }
+        };
+        self.call("complete", vec![Arg::Num(op as f64), Arg::Bool(ok), v])
+    }
+
+    fn fire_timer(&mut self, id: u64) -> Result<(), Fault> {
+        self.call("timer", vec![Arg::Num(id as f64)])
+    }
+
+    fn abort(&mut self, req: u64, reason: &str) -> Result<(), Fault> {
+        self.call(
+            "abort",
+            vec![Arg::Num(req as f64), Arg::Str(reason.to_string())],
+        )
+    }
+}

@@ -1,0 +1,94 @@
+//! V8-only behaviours: isolates created and dropped from every worker thread at once, and heap limits that end the
+//! request (never the process).
+
+use crate::harness::*;
+use nano::adapters::js::{v8::V8, JsRuntime, RuntimeOptions};
+use nano::core::Limits;
+use nano::ports::RuntimeError;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+const COUNTER: &str = r#"let hits = 0;
+export default { async fetch(req) {
+  const p = new URL(req.url).pathname;
+  if (p === '/objects') { const keep = []; for (;;) keep.push({ a: keep.length, b: [keep.length] }); }
+  if (p === '/strings') { const keep = []; for (let i = 0; ; i++) keep.push('s'.repeat(1000) + i); }
+  if (p === '/map') { const m = new Map(); for (let i = 0; ; i++) m.set(i, new Float64Array(64)); }
+  hits += 1;
+  return Response.json({ hits });
+} };"#;
+
+fn runtime(threads: usize, idle_evict: Duration) -> Rt {
+    Arc::new(
+        JsRuntime::<V8>::with_options(RuntimeOptions {
+            threads,
+            idle_evict,
+        })
+        .expect("v8 runtime"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn isolates_are_created_and_dropped_on_every_thread_at_once() {
+    // Idle isolates are evicted at once, so every request creates and drops an isolate on its worker thread.
+    let rt = runtime(4, Duration::ZERO);
+    let apps = futures::future::join_all((0..8).map(|_| app(&rt, COUNTER))).await;
+    for _round in 0..5 {
+        let answers = futures::future::join_all(apps.iter().map(|a| get(&rt, a, "/"))).await;
+        for a in answers {
+            assert_eq!(
+                a.json(),
+                json!({"hits": 1}),
+                "each request had a fresh isolate"
+            );
+        }
+    }
+    // And a second runtime's threads, started while the first one's are busy.
+    let rt2 = runtime(4, Duration::ZERO);
+    let more = futures::future::join_all((0..4).map(|_| app(&rt2, COUNTER))).await;
+    let both = futures::future::join_all(
+        apps.iter()
+            .map(|a| (rt.clone(), a.clone()))
+            .chain(more.iter().map(|a| (rt2.clone(), a.clone())))
+            .map(|(rt, a)| async move { get(&rt, &a, "/").await.json() }),
+    )
+    .await;
+    assert!(both.iter().all(|v| v == &json!({"hits": 1})), "{both:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heap_limit_ends_the_request_and_other_apps_keep_serving() {
+    let rt = runtime(2, Duration::from_secs(300));
+    let limits = Limits {
+        memory_mb: 16,
+        cpu_ms: 20_000,
+        wall_ms: 60_000,
+        ..Default::default()
+    };
+    let other = app(&rt, COUNTER).await;
+    assert_eq!(get(&rt, &other, "/").await.json(), json!({"hits": 1}));
+    for path in ["/objects", "/strings", "/map"] {
+        let bomb = app_with(&rt, COUNTER, &[], limits.clone()).await;
+        assert_eq!(get(&rt, &bomb, "/").await.json(), json!({"hits": 1}));
+        match send(&rt, &bomb, get_req(path)).await {
+            Err(RuntimeError::Limit { limit, msg }) => {
+                assert_eq!(limit.as_str(), "memory", "{path}: {msg}");
+            }
+            Err(e) => panic!("{path}: expected the memory limit, got {e}"),
+            Ok(a) => panic!(
+                "{path}: expected the memory limit, got {} {}",
+                a.status, a.body
+            ),
+        }
+        // The isolate was replaced: module state starts over, and the app serves again.
+        assert_eq!(get(&rt, &bomb, "/").await.json(), json!({"hits": 1}));
+        let stats = rt.stats(&bomb).await.unwrap();
+        assert_eq!(stats.terminations.get("memory"), Some(&1), "{path}");
+        assert!(stats.heap_bytes < 16 * 1024 * 1024, "{path}: {stats:?}");
+    }
+    // The other app kept its isolate and its state throughout.
+    assert_eq!(get(&rt, &other, "/").await.json(), json!({"hits": 2}));
+    assert_eq!(get(&rt, &other, "/").await.json(), json!({"hits": 3}));
+    assert_eq!(rt.engine(), "v8");
+}
