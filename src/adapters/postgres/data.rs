@@ -4,6 +4,7 @@
 //! on `host` itself as well.
 
 use super::mango_pg::{extract_expr, order_by, Compiler, Param};
+use super::now_ms;
 use super::pool::{connect, PgTarget};
 use super::tenant;
 use crate::core::mango::{project, Query, SortDir, SortKey};
@@ -114,12 +115,6 @@ where
 {
     args.add(value)
         .map_err(|e| DataError::Backend(e.to_string()))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 const UPSERT_DOC: &str = "INSERT INTO data_docs (host, db, id, doc) VALUES ($1, $2, $3, $4) \

@@ -16,3 +16,10 @@ pub use pool::{connect, PgTarget};
 pub use queue::PgQueue;
 pub use registry::PgRegistry;
 pub use search::PgSearch;
+
+/// Milliseconds since the Unix epoch, as every PostgreSQL table stores times.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -2,6 +2,7 @@
 //! `FOR UPDATE SKIP LOCKED`, so several nodes deliver without double-claiming; a claim names the claiming node, and
 //! counts only while that node holds its advisory lock, so a node's claims end with it (at-least-once delivery).
 
+use super::now_ms;
 use super::pool::{connect, PgTarget};
 use super::tenant;
 use crate::core::{DomainName, HostScope};
@@ -87,12 +88,6 @@ fn config_from(row: &PgRow) -> Result<QueueConfig, QueueError> {
             .map_err(backend)?
             .max(1) as u32,
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 async fn queue_exists(

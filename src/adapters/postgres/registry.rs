@@ -1,5 +1,6 @@
 //! The registry port on PostgreSQL: tenants and keys shared by every nano node.
 
+use super::now_ms;
 use super::pool::{connect, PgTarget};
 use super::registry_apps as apps;
 use crate::core::TenantId;
@@ -51,12 +52,6 @@ fn key_from_row((host, id, salt, grant_json, created_ms): KeyRow) -> Result<ApiK
         salt,
         created_ms,
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl PgRegistry {
