@@ -37,6 +37,33 @@ pub struct AppRecord {
     pub updated_ms: i64,
 }
 
+/// A row as every registry adapter stores a key: `(host, id, salt, grant_json, created_ms)`.
+pub type KeyRow = (String, String, String, String, i64);
+
+impl Tenant {
+    /// A tenant from its stored `(host, created_ms)` row; a host that is not a valid tenant id is a backend error.
+    pub fn from_row((host, created_ms): (String, i64)) -> Result<Self, RegistryError> {
+        let id = TenantId::parse(&host).map_err(|e| RegistryError::Backend(e.to_string()))?;
+        Ok(Self { id, created_ms })
+    }
+}
+
+impl ApiKey {
+    /// A key from its stored row; a bad host or grant is a backend error.
+    pub fn from_row(
+        (host, id, salt, grant_json, created_ms): KeyRow,
+    ) -> Result<Self, RegistryError> {
+        let backend = |e: String| RegistryError::Backend(e);
+        Ok(Self {
+            tenant: TenantId::parse(&host).map_err(|e| backend(e.to_string()))?,
+            grant: serde_json::from_str(&grant_json).map_err(|e| backend(e.to_string()))?,
+            id,
+            salt,
+            created_ms,
+        })
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum RegistryError {
     #[error("tenant {0} already exists")]

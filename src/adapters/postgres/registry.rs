@@ -4,6 +4,7 @@ use super::now_ms;
 use super::pool::{connect, PgTarget};
 use super::registry_apps as apps;
 use crate::core::TenantId;
+use crate::ports::registry::KeyRow;
 use crate::ports::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -23,35 +24,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-type KeyRow = (String, String, String, String, i64);
-
 pub struct PgRegistry {
     pool: PgPool,
 }
 
 fn backend(e: sqlx::Error) -> RegistryError {
     RegistryError::Backend(e.to_string())
-}
-
-fn corrupt(e: impl std::fmt::Display) -> RegistryError {
-    RegistryError::Backend(e.to_string())
-}
-
-fn tenant_from_row((host, created_ms): (String, i64)) -> Result<Tenant, RegistryError> {
-    Ok(Tenant {
-        id: TenantId::parse(&host).map_err(corrupt)?,
-        created_ms,
-    })
-}
-
-fn key_from_row((host, id, salt, grant_json, created_ms): KeyRow) -> Result<ApiKey, RegistryError> {
-    Ok(ApiKey {
-        tenant: TenantId::parse(&host).map_err(corrupt)?,
-        grant: serde_json::from_str(&grant_json).map_err(corrupt)?,
-        id,
-        salt,
-        created_ms,
-    })
 }
 
 impl PgRegistry {
@@ -102,7 +80,7 @@ impl Registry for PgRegistry {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        row.map(tenant_from_row).transpose()
+        row.map(Tenant::from_row).transpose()
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, RegistryError> {
@@ -111,7 +89,7 @@ impl Registry for PgRegistry {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
-        rows.into_iter().map(tenant_from_row).collect()
+        rows.into_iter().map(Tenant::from_row).collect()
     }
 
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), RegistryError> {
@@ -127,7 +105,8 @@ impl Registry for PgRegistry {
     }
 
     async fn create_key(&self, key: &ApiKey) -> Result<(), RegistryError> {
-        let grant = serde_json::to_string(&key.grant).map_err(corrupt)?;
+        let grant =
+            serde_json::to_string(&key.grant).map_err(|e| RegistryError::Backend(e.to_string()))?;
         let result = sqlx::query(
             "INSERT INTO keys (host, id, salt, grant_json, created_ms) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -157,7 +136,7 @@ impl Registry for PgRegistry {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        row.map(key_from_row).transpose()
+        row.map(ApiKey::from_row).transpose()
     }
 
     async fn list_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, RegistryError> {
@@ -168,7 +147,7 @@ impl Registry for PgRegistry {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.into_iter().map(key_from_row).collect()
+        rows.into_iter().map(ApiKey::from_row).collect()
     }
 
     async fn delete_key(&self, tenant: &TenantId, id: &str) -> Result<(), RegistryError> {

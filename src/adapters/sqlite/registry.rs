@@ -4,6 +4,7 @@ use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
 use super::registry_apps as apps;
 use crate::core::TenantId;
+use crate::ports::registry::KeyRow;
 use crate::ports::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 use async_trait::async_trait;
 use sqlx::SqlitePool;
@@ -24,32 +25,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-type KeyRow = (String, String, String, String, i64);
-
-fn key_from_row((host, id, salt, grant_json, created_ms): KeyRow) -> Result<ApiKey, RegistryError> {
-    let tenant = TenantId::parse(&host).map_err(|e| RegistryError::Backend(e.to_string()))?;
-    let grant =
-        serde_json::from_str(&grant_json).map_err(|e| RegistryError::Backend(e.to_string()))?;
-    Ok(ApiKey {
-        id,
-        tenant,
-        salt,
-        grant,
-        created_ms,
-    })
-}
-
 pub struct SqliteRegistry {
     pool: SqlitePool,
 }
 
 fn backend(e: sqlx::Error) -> RegistryError {
     RegistryError::Backend(e.to_string())
-}
-
-fn tenant_from_row((host, created_ms): (String, i64)) -> Result<Tenant, RegistryError> {
-    let id = TenantId::parse(&host).map_err(|e| RegistryError::Backend(e.to_string()))?;
-    Ok(Tenant { id, created_ms })
 }
 
 impl SqliteRegistry {
@@ -100,7 +81,7 @@ impl Registry for SqliteRegistry {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        row.map(tenant_from_row).transpose()
+        row.map(Tenant::from_row).transpose()
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, RegistryError> {
@@ -109,7 +90,7 @@ impl Registry for SqliteRegistry {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
-        rows.into_iter().map(tenant_from_row).collect()
+        rows.into_iter().map(Tenant::from_row).collect()
     }
 
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), RegistryError> {
@@ -156,7 +137,7 @@ impl Registry for SqliteRegistry {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        row.map(key_from_row).transpose()
+        row.map(ApiKey::from_row).transpose()
     }
 
     async fn list_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, RegistryError> {
@@ -167,7 +148,7 @@ impl Registry for SqliteRegistry {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.into_iter().map(key_from_row).collect()
+        rows.into_iter().map(ApiKey::from_row).collect()
     }
 
     async fn delete_key(&self, tenant: &TenantId, id: &str) -> Result<(), RegistryError> {
