@@ -10,4 +10,8 @@ fi
 if [ -f tests/compat/requirements.txt ] && ! python3 -c 'import hyper_connect' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check -r tests/compat/requirements.txt
 fi
+# The REPL's terminal test runs `nano repl` on a pseudo-terminal through util-linux's `script`.
+if ! command -v script >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  apt-get install -y -qq bsdutils >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bsdutils util-linux; }
+fi
 cargo test --lib --bins --tests "$@"

@@ -20,6 +20,21 @@ enum Command {
     Run(RunArgs),
     /// Print the effective configuration (secrets redacted) and exit.
     Config(ConfigArgs),
+    /// An interactive JavaScript prompt on the app runtime, with an app's env and bindings (`--app`). Reads inputs
+    /// from stdin when it is not a terminal.
+    Repl(ReplArgs),
+}
+
+#[derive(Args)]
+struct ReplArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The app whose env, bindings and tenant the prompt gets (default: the default tenant, no bindings).
+    #[arg(long, value_name = "NAME")]
+    app: Option<String>,
+    /// The JS engine, `v8` or `quickjs` (default: the app's engine, else `default_engine`).
+    #[arg(long, value_name = "NAME")]
+    engine: Option<String>,
 }
 
 #[derive(Args)]
@@ -144,6 +159,9 @@ impl ConfigArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Repl(args) = &cli.command {
+        return repl(args);
+    }
     let (loaded, serve) = match &cli.command {
         Command::Run(run) => {
             let mut overrides = Dict::new();
@@ -153,6 +171,7 @@ fn main() -> ExitCode {
             (run.config.load_with(overrides), true)
         }
         Command::Config(args) => (args.load(), false),
+        Command::Repl(args) => (args.config.load(), false),
     };
     let config = match loaded {
         Ok(config) => config,
@@ -179,5 +198,42 @@ fn main() -> ExitCode {
             eprintln!("nano: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `nano repl`: exits 2 on configuration errors, 1 when the REPL cannot open or a piped input threw.
+fn repl(args: &ReplArgs) -> ExitCode {
+    let config = match args.config.load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("nano: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nano: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = app::repl::ReplOptions {
+        app: args.app.clone(),
+        engine: args.engine.clone(),
+    };
+    let repl = match runtime.block_on(app::repl::Repl::open(&config, &options)) {
+        Ok(repl) => repl,
+        Err(e) => {
+            eprintln!("nano: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let history = std::fs::create_dir_all(&config.data_dir)
+        .ok()
+        .map(|()| config.data_dir.join("repl_history"));
+    if app::repl::run(&repl, &runtime, history) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -39,113 +39,8 @@ pub struct BuildError(pub String);
 impl App {
     /// Builds every adapter the profile asks for, creating the default and configured tenants.
     pub async fn build(config: Config) -> Result<Self, BuildError> {
-        let registry: Arc<dyn Registry> = match config.profile {
-            Profile::Dev => Arc::new(
-                SqliteRegistry::open(&config.data_dir.join("registry.db"))
-                    .await
-                    .map_err(|e| {
-                        BuildError(format!("registry in {}: {e}", config.data_dir.display()))
-                    })?,
-            ),
-            Profile::Prod => Arc::new(
-                PgRegistry::open(&pg_target(&config)?)
-                    .await
-                    .map_err(|e| BuildError(format!("registry: {e}")))?,
-            ),
-        };
-        for name in config.default_tenant.iter().chain(&config.tenants) {
-            let id = TenantId::parse(name).map_err(|e| BuildError(e.to_string()))?;
-            registry
-                .ensure_tenant(&id)
-                .await
-                .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
-        }
-        let cache: Option<Arc<dyn CacheStore>> = match (config.services.cache, config.profile) {
-            (false, _) => None,
-            (true, Profile::Dev) => Some(Arc::new(
-                SqliteCache::open(&config.data_dir.join("cache.db"))
-                    .await
-                    .map_err(|e| {
-                        BuildError(format!("cache in {}: {e}", config.data_dir.display()))
-                    })?,
-            )),
-            (true, Profile::Prod) => Some(Arc::new(
-                RedisCache::open(&redis_target(&config)?)
-                    .await
-                    .map_err(|e| BuildError(format!("cache: {e}")))?,
-            )),
-        };
-        let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
-            let store: Arc<dyn QueueStore> = match config.profile {
-                Profile::Dev => Arc::new(
-                    SqliteQueue::open(&config.data_dir.join("queue.db"))
-                        .await
-                        .map_err(|e| {
-                            BuildError(format!("queue in {}: {e}", config.data_dir.display()))
-                        })?,
-                ),
-                Profile::Prod => Arc::new(
-                    PgQueue::open(&pg_target(&config)?)
-                        .await
-                        .map_err(|e| BuildError(format!("queue: {e}")))?,
-                ),
-            };
-            let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
-                .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
-            Some(super::queue_delivery::start(
-                store,
-                Arc::new(sender),
-                registry.clone(),
-            ))
-        } else {
-            None
-        };
-        let data: Option<Arc<dyn DataStore>> = match (config.services.data, config.profile) {
-            (false, _) => None,
-            (true, Profile::Dev) => {
-                let path = config.data_dir.join("data.db");
-                let store = SqliteDataStore::open(&path)
-                    .await
-                    .map_err(|e| BuildError(format!("data store {}: {e}", path.display())))?;
-                Some(Arc::new(store))
-            }
-            (true, Profile::Prod) => Some(Arc::new(
-                PgDataStore::open(&pg_target(&config)?)
-                    .await
-                    .map_err(|e| BuildError(format!("data store: {e}")))?,
-            )),
-        };
-        let storage: Option<Arc<dyn Storage>> = if config.services.storage {
-            let root = config.data_dir.join("storage");
-            Some(Arc::new(FsStorage::open(&root).map_err(|e| {
-                BuildError(format!("storage in {}: {e}", root.display()))
-            })?))
-        } else {
-            None
-        };
-        let search: Option<Arc<dyn Search>> = match (config.services.search, config.profile) {
-            (false, _) => None,
-            (true, Profile::Dev) => {
-                let root = config.data_dir.join("search");
-                Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
-                    BuildError(format!("search in {}: {e}", root.display()))
-                })?))
-            }
-            (true, Profile::Prod) => Some(Arc::new(
-                PgSearch::open(&pg_target(&config)?)
-                    .await
-                    .map_err(|e| BuildError(format!("search: {e}")))?,
-            )),
-        };
+        let services = open_services(&config, true).await?;
         let master_key = master_key(&config)?;
-        let services = Services {
-            registry,
-            cache,
-            queue,
-            data,
-            storage,
-            search,
-        };
         if !config.bootstrap.services.is_empty() {
             let tenant = config.default_tenant.as_deref().ok_or_else(|| {
                 BuildError(
@@ -226,6 +121,119 @@ impl App {
             services_hosts: services_hosts(&self.config),
         }
     }
+}
+
+/// Opens the services of the profile (registry first, creating the default and configured tenants). With
+/// `deliver`, queue jobs are delivered from this process; without it (`nano repl`) jobs are only stored.
+pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, BuildError> {
+    let registry: Arc<dyn Registry> = match config.profile {
+        Profile::Dev => Arc::new(
+            SqliteRegistry::open(&config.data_dir.join("registry.db"))
+                .await
+                .map_err(|e| {
+                    BuildError(format!("registry in {}: {e}", config.data_dir.display()))
+                })?,
+        ),
+        Profile::Prod => Arc::new(
+            PgRegistry::open(&pg_target(config)?)
+                .await
+                .map_err(|e| BuildError(format!("registry: {e}")))?,
+        ),
+    };
+    for name in config.default_tenant.iter().chain(&config.tenants) {
+        let id = TenantId::parse(name).map_err(|e| BuildError(e.to_string()))?;
+        registry
+            .ensure_tenant(&id)
+            .await
+            .map_err(|e| BuildError(format!("tenant {name}: {e}")))?;
+    }
+    let cache: Option<Arc<dyn CacheStore>> = match (config.services.cache, config.profile) {
+        (false, _) => None,
+        (true, Profile::Dev) => Some(Arc::new(
+            SqliteCache::open(&config.data_dir.join("cache.db"))
+                .await
+                .map_err(|e| BuildError(format!("cache in {}: {e}", config.data_dir.display())))?,
+        )),
+        (true, Profile::Prod) => Some(Arc::new(
+            RedisCache::open(&redis_target(config)?)
+                .await
+                .map_err(|e| BuildError(format!("cache: {e}")))?,
+        )),
+    };
+    let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
+        let store: Arc<dyn QueueStore> = match config.profile {
+            Profile::Dev => Arc::new(
+                SqliteQueue::open(&config.data_dir.join("queue.db"))
+                    .await
+                    .map_err(|e| {
+                        BuildError(format!("queue in {}: {e}", config.data_dir.display()))
+                    })?,
+            ),
+            Profile::Prod => Arc::new(
+                PgQueue::open(&pg_target(config)?)
+                    .await
+                    .map_err(|e| BuildError(format!("queue: {e}")))?,
+            ),
+        };
+        if deliver {
+            let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
+                .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
+            Some(super::queue_delivery::start(
+                store,
+                Arc::new(sender),
+                registry.clone(),
+            ))
+        } else {
+            Some(store)
+        }
+    } else {
+        None
+    };
+    let data: Option<Arc<dyn DataStore>> = match (config.services.data, config.profile) {
+        (false, _) => None,
+        (true, Profile::Dev) => {
+            let path = config.data_dir.join("data.db");
+            let store = SqliteDataStore::open(&path)
+                .await
+                .map_err(|e| BuildError(format!("data store {}: {e}", path.display())))?;
+            Some(Arc::new(store))
+        }
+        (true, Profile::Prod) => Some(Arc::new(
+            PgDataStore::open(&pg_target(config)?)
+                .await
+                .map_err(|e| BuildError(format!("data store: {e}")))?,
+        )),
+    };
+    let storage: Option<Arc<dyn Storage>> = if config.services.storage {
+        let root = config.data_dir.join("storage");
+        Some(Arc::new(FsStorage::open(&root).map_err(|e| {
+            BuildError(format!("storage in {}: {e}", root.display()))
+        })?))
+    } else {
+        None
+    };
+    let search: Option<Arc<dyn Search>> = match (config.services.search, config.profile) {
+        (false, _) => None,
+        (true, Profile::Dev) => {
+            let root = config.data_dir.join("search");
+            Some(Arc::new(TantivySearch::open(&root).map_err(|e| {
+                BuildError(format!("search in {}: {e}", root.display()))
+            })?))
+        }
+        (true, Profile::Prod) => Some(Arc::new(
+            PgSearch::open(&pg_target(config)?)
+                .await
+                .map_err(|e| BuildError(format!("search: {e}")))?,
+        )),
+    };
+    Ok(Services {
+        registry,
+        cache,
+        queue,
+        data,
+        storage,
+        search,
+    })
 }
 
 /// The `services_hosts` of the config as a Host table (invalid names were refused when the config loaded).

@@ -15,17 +15,27 @@ pub const DEFAULT_ENGINE: &str = if cfg!(feature = "v8") {
 };
 
 /// Starts one runtime per engine compiled in (each with `threads` worker threads, 0: one per core).
-#[allow(clippy::vec_init_then_push)] // each push is behind its engine's feature
 pub fn start_all(threads: usize) -> Result<Vec<Arc<dyn AppRuntime>>, RuntimeError> {
+    start_with(crate::adapters::js::RuntimeOptions {
+        threads,
+        ..Default::default()
+    })
+}
+
+/// Starts one runtime per engine compiled in with these options.
+#[allow(clippy::vec_init_then_push)] // each push is behind its engine's feature
+pub fn start_with(
+    options: crate::adapters::js::RuntimeOptions,
+) -> Result<Vec<Arc<dyn AppRuntime>>, RuntimeError> {
     let mut all: Vec<Arc<dyn AppRuntime>> = Vec::new();
     #[cfg(feature = "v8")]
     all.push(Arc::new(crate::adapters::js::JsRuntime::<
         crate::adapters::js::v8::V8,
-    >::new(threads)?));
+    >::with_options(options.clone())?));
     #[cfg(feature = "quickjs")]
     all.push(Arc::new(crate::adapters::js::JsRuntime::<
         crate::adapters::js::quickjs::QuickJs,
-    >::new(threads)?));
+    >::with_options(options)?));
     Ok(all)
 }
 

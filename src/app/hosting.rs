@@ -2,9 +2,10 @@
 //! runtime before they take traffic, swapped into the Host table atomically, and drained when replaced or removed.
 
 use super::config::{AppConfig, Config, Profile};
+use crate::adapters::fs::FsAssets;
 use crate::adapters::http::apps::{AppHosts, HostRoutes, HostedApp};
 use crate::core::{AppName, Hostname, TenantId};
-use crate::ports::{AppRecord, AppRuntime, AppVersion, Registry, Services};
+use crate::ports::{AppAssets, AppRecord, AppRuntime, AppVersion, Registry, Services};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -156,6 +157,11 @@ impl Hosting {
         &self.runtime
     }
 
+    /// The definition of the app `name` as its sources give it now, loaded or not.
+    pub fn find(&self, name: &str) -> Option<AppDef> {
+        self.desired().0.into_iter().find(|d| d.config.name == name)
+    }
+
     /// Every app definition the sources give now: `[[apps]]` (re-read from the config file when there is one),
     /// then admin-created apps, then folders; a name seen earlier wins. Folder errors are returned with them.
     fn desired(&self) -> (Vec<AppDef>, Vec<(String, String)>) {
@@ -292,13 +298,14 @@ impl Hosting {
         if !def.code {
             return Ok(());
         }
-        let version = match &def.bundle {
+        let mut version = match &def.bundle {
             Some(files) => bundle_version(&def.config, files, &self.services)?,
             None => {
                 super::apps::read_app_skipping(&def.config, def.assets.as_deref(), &self.services)
                     .map_err(|e| e.0)?
             }
         };
+        version.bindings.assets = assets_port(def.assets.as_deref());
         self.runtime.load(version).await.map_err(|e| e.to_string())
     }
 
@@ -491,6 +498,11 @@ fn def_from_record(r: &AppRecord) -> Result<AppDef, String> {
     })
 }
 
+/// An app's static assets folder behind the assets port (served before its code and as `env.ASSETS`).
+pub fn assets_port(dir: Option<&Path>) -> Option<Arc<dyn AppAssets>> {
+    dir.map(|d| Arc::new(FsAssets::new(d)) as Arc<dyn AppAssets>)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -506,7 +518,7 @@ fn table(apps: &BTreeMap<String, Loaded>) -> HostRoutes {
             name,
             tenant: l.def.config.tenant.clone(),
             code: l.def.code,
-            assets: l.def.assets.clone(),
+            assets: assets_port(l.def.assets.as_deref()),
         });
         for h in &l.def.config.hostnames {
             let Ok(host) = Hostname::parse(h) else {

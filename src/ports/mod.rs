@@ -1,5 +1,6 @@
 //! Ports: one trait per file, each the contract its adapters must honour. Vocabulary crates only; no engines.
 
+pub mod assets;
 pub mod cache;
 pub mod data;
 pub mod queue;
@@ -11,6 +12,7 @@ pub mod webhook;
 
 use std::sync::Arc;
 
+pub use assets::AppAssets;
 pub use cache::{CacheError, CacheStore, CacheValue};
 pub use data::{DataError, DataStore, ListOptions};
 pub use queue::{

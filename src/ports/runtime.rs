@@ -78,6 +78,8 @@ pub struct AppBindings {
     pub storage: Option<Arc<dyn Storage>>,
     pub search: Option<Arc<dyn Search>>,
     pub queue: Option<Arc<dyn QueueStore>>,
+    /// The app's static assets folder, as `env.ASSETS` (absent when the app has none).
+    pub assets: Option<Arc<dyn super::AppAssets>>,
 }
 
 impl AppBindings {
@@ -90,6 +92,7 @@ impl AppBindings {
             storage: services.storage.clone(),
             search: services.search.clone(),
             queue: services.queue.clone(),
+            assets: None,
         }
     }
 }
@@ -103,6 +106,7 @@ impl fmt::Debug for AppBindings {
             .field("storage", &self.storage.is_some())
             .field("search", &self.search.is_some())
             .field("queue", &self.queue.is_some())
+            .field("assets", &self.assets.is_some())
             .finish()
     }
 }

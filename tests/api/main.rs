@@ -16,6 +16,7 @@ mod purge;
 mod queue;
 mod quotas;
 mod receiver;
+mod repl;
 mod root;
 mod search;
 mod storage;

@@ -1,5 +1,6 @@
 //! App bindings: `env.DATA`, `env.CACHE`, `env.STORAGE`, `env.SEARCH`, `env.QUEUE` against the real SQLite, fs and
-//! tantivy adapters, called in process for the app's tenant; other tenants' data stays out of reach.
+//! tantivy adapters, called in process for the app's tenant; other tenants' data stays out of reach. `env.ASSETS`
+//! against a real assets folder.
 
 use crate::harness::{get, version, Rt};
 use crate::support::fresh_name;
@@ -36,6 +37,7 @@ impl World {
             queue: Some(Arc::new(
                 SqliteQueue::open(&p.join("queue.db")).await.unwrap(),
             )),
+            assets: None,
         };
         Self {
             _dir: dir,
@@ -454,4 +456,62 @@ pub async fn bindings_are_scoped_to_tenant_and_domain(rt: &Rt) {
     // An app without a tenant handle for its bindings sees none.
     let r = crate::harness::eval_json(rt, "return Object.keys(env);").await;
     assert_eq!(r, json!([]));
+}
+
+/// `env.ASSETS.fetch`: files of the app's assets folder with the direct serving's rules (content type, ETag and 304,
+/// ranges, `index.html`), 404 for a missing file or an escape attempt, 405 for other methods.
+pub async fn assets_binding(rt: &Rt) {
+    let dir = tempfile::tempdir().unwrap();
+    let public = dir.path().join("public");
+    std::fs::create_dir_all(public.join("docs")).unwrap();
+    std::fs::write(public.join("data.txt"), "0123456789").unwrap();
+    std::fs::write(public.join("docs/index.html"), "<p>docs</p>").unwrap();
+    std::fs::write(dir.path().join("secret"), "TOP-SECRET").unwrap();
+    let src = r#"export default { async fetch(request, env) {
+      const show = async (res) => ({ status: res.status, type: res.headers.get('content-type'),
+        etag: res.headers.get('etag'), range: res.headers.get('content-range'), body: await res.text() });
+      const file = await show(await env.ASSETS.fetch(new Request('https://shop.test/data.txt')));
+      const again = await env.ASSETS.fetch('https://shop.test/data.txt', { headers: { 'if-none-match': file.etag } });
+      return Response.json({
+        names: Object.keys(env),
+        file,
+        bare: await show(await env.ASSETS.fetch('/data.txt')),
+        notModified: again.status,
+        range: await show(await env.ASSETS.fetch('https://shop.test/data.txt', { headers: { range: 'bytes=2-4' } })),
+        index: await show(await env.ASSETS.fetch('https://shop.test/docs/')),
+        missing: await show(await env.ASSETS.fetch('https://shop.test/nope.txt')),
+        escape: await show(await env.ASSETS.fetch('https://shop.test/%2e%2e/secret')),
+        escapeRaw: await show(await env.ASSETS.fetch(new Request('https://shop.test/docs/../../secret'))),
+        post: (await env.ASSETS.fetch('https://shop.test/data.txt', { method: 'POST', body: 'x' })).status,
+      });
+    } };"#;
+    let name = fresh_name("app");
+    let spec = crate::harness::spec(&name, &[], Limits::default());
+    let mut v = version(spec, &[("index.js", src)]);
+    v.bindings.assets = Some(Arc::new(nano::adapters::fs::FsAssets::new(&public)));
+    rt.load(v).await.unwrap();
+    let a = get(rt, &AppName::parse(&name).unwrap(), "/").await;
+    assert_eq!(a.status, 200, "app failed: {}", a.body);
+    let r = a.json();
+    assert_eq!(r["names"], json!(["ASSETS"]));
+    assert_eq!(r["file"]["status"], 200);
+    assert_eq!(r["file"]["type"], "text/plain; charset=utf-8");
+    assert_eq!(r["file"]["body"], "0123456789");
+    assert!(r["file"]["etag"]
+        .as_str()
+        .is_some_and(|e| e.starts_with('"')));
+    assert_eq!(r["bare"]["body"], "0123456789");
+    assert_eq!(r["notModified"], 304);
+    assert_eq!(r["range"]["status"], 206);
+    assert_eq!(r["range"]["range"], "bytes 2-4/10");
+    assert_eq!(r["range"]["body"], "234");
+    assert_eq!(r["index"]["status"], 200);
+    assert_eq!(r["index"]["type"], "text/html; charset=utf-8");
+    assert_eq!(r["index"]["body"], "<p>docs</p>");
+    assert_eq!(r["missing"]["status"], 404);
+    for escape in ["escape", "escapeRaw"] {
+        assert_eq!(r[escape]["status"], 404, "{escape}: {}", r[escape]);
+        assert!(!r[escape]["body"].as_str().unwrap().contains("TOP-SECRET"));
+    }
+    assert_eq!(r["post"], 405);
 }

@@ -1,7 +1,9 @@
-//! Filesystem adapters: storage buckets as folders, namespaced by tenant.
+//! Filesystem adapters: storage buckets as folders, namespaced by tenant; apps' static assets folders.
 
+mod assets;
 mod paths;
 mod signing;
 mod storage;
 
+pub use assets::FsAssets;
 pub use storage::FsStorage;

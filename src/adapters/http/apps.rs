@@ -4,13 +4,12 @@
 use super::body::{Body, BoxError};
 use crate::core::routing::HostTable;
 use crate::core::{AppName, Hostname};
-use crate::ports::{AppRuntime, BodyError};
+use crate::ports::{AppAssets, AppRuntime, BodyError};
 use futures::{StreamExt, TryStreamExt};
 use http::{Request, Response};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use hyper::body::{Frame, Incoming};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -30,15 +29,26 @@ pub struct Latency {
 /// One Host route: a hostname (exact or `*.` wildcard), the app it reaches, and the app's tenant.
 pub type AppRoute = (Hostname, AppName, String);
 
-/// What a Host routes to: an app, its tenant, whether it has code, and its static assets folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a Host routes to: an app, its tenant, whether it has code, and its static assets.
+#[derive(Clone)]
 pub struct HostedApp {
     pub name: AppName,
     pub tenant: String,
     /// False for an app made only of static assets: requests no asset answers get 404.
     pub code: bool,
     /// Files served for GET and HEAD before the app's code runs.
-    pub assets: Option<PathBuf>,
+    pub assets: Option<Arc<dyn AppAssets>>,
+}
+
+impl std::fmt::Debug for HostedApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostedApp")
+            .field("name", &self.name)
+            .field("tenant", &self.tenant)
+            .field("code", &self.code)
+            .field("assets", &self.assets.is_some())
+            .finish()
+    }
 }
 
 /// The routing table requests read: replaced whole (never edited in place) so a reload is one pointer swap.
@@ -133,8 +143,8 @@ impl AppHosts {
         host: &str,
         req: Request<Incoming>,
     ) -> Response<Body> {
-        if let Some(dir) = &app.assets {
-            if let Some(res) = super::assets::serve(dir, host, &req).await {
+        if let Some(assets) = &app.assets {
+            if let Some(res) = super::assets::serve(assets.as_ref(), host, &req).await {
                 return res;
             }
         }
@@ -163,16 +173,21 @@ impl AppHosts {
             Ok(res) => res,
             Err(e) => e.to_response(),
         };
-        let (parts, body) = res.into_parts();
-        if body.known_len().is_some() {
-            // In memory already: send it whole, so hyper can give it a Content-Length.
-            let bytes = body.collect().await.unwrap_or_default();
-            return Response::from_parts(parts, super::body::full(bytes));
-        }
-        let stream = body
-            .into_stream()
-            .map_ok(Frame::data)
-            .map_err(|e| Box::new(e) as BoxError);
-        Response::from_parts(parts, StreamBody::new(stream.boxed()).boxed_unsync())
+        to_hyper(res).await
     }
+}
+
+/// A response of a port (runtime, assets) as hyper sends it: in-memory bodies whole, streams as they come.
+pub async fn to_hyper(res: Response<crate::ports::Body>) -> Response<Body> {
+    let (parts, body) = res.into_parts();
+    if body.known_len().is_some() {
+        // In memory already: send it whole, so hyper can give it a Content-Length.
+        let bytes = body.collect().await.unwrap_or_default();
+        return Response::from_parts(parts, super::body::full(bytes));
+    }
+    let stream = body
+        .into_stream()
+        .map_ok(Frame::data)
+        .map_err(|e| Box::new(e) as BoxError);
+    Response::from_parts(parts, StreamBody::new(stream.boxed()).boxed_unsync())
 }

@@ -1,5 +1,6 @@
 //! App bindings (`env.DATA`, `env.CACHE`, `env.STORAGE`, `env.SEARCH`, `env.QUEUE`): one engine-neutral async op
-//! that calls the service ports in process for the app's own tenant, answering hyper's result shapes.
+//! that calls the service ports in process for the app's own tenant, answering hyper's result shapes; and
+//! `env.ASSETS`, the app's static assets through the assets port.
 
 use crate::core::mango;
 use crate::core::{BindingSpec, DomainName, HostScope, ServiceKind};
@@ -8,6 +9,9 @@ use crate::ports::{
     AppBindings, CacheError, DataError, JobStatus, ListOptions, QueueError, SearchError,
 };
 use serde_json::{json, Map, Value};
+
+/// The name of the assets binding on `env`.
+pub const ASSETS: &str = "ASSETS";
 
 /// What one binding call produced: a JSON result, or a download's byte stream.
 pub enum Outcome {
@@ -30,7 +34,57 @@ pub fn names(spec: &std::collections::BTreeMap<String, BindingSpec>, ports: &App
             out.insert(name.clone(), json!(b.service.as_str()));
         }
     }
+    if ports.assets.is_some() && !out.contains_key(ASSETS) {
+        out.insert(ASSETS.into(), json!("assets"));
+    }
     Value::Object(out)
+}
+
+/// `ASSETS.fetch`: the assets port's answer for `[method, url, flat headers]`; 404 when no file matches, 405 for
+/// a method other than GET and HEAD.
+pub async fn assets_fetch(
+    assets: std::sync::Arc<dyn crate::ports::AppAssets>,
+    args: Vec<Value>,
+) -> Result<http::Response<crate::ports::Body>, String> {
+    let method = arg(&args, 0).as_str().unwrap_or("GET");
+    let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let url = arg(&args, 1).as_str().unwrap_or_default();
+    let url = url::Url::parse(url).map_err(|e| format!("invalid URL {url}: {e}"))?;
+    let mut headers = http::HeaderMap::new();
+    if let Value::Array(flat) = arg(&args, 2) {
+        for pair in flat.chunks(2) {
+            if let [Value::String(k), Value::String(v)] = pair {
+                if let (Ok(k), Ok(v)) = (
+                    http::HeaderName::from_bytes(k.as_bytes()),
+                    http::HeaderValue::from_str(v),
+                ) {
+                    headers.append(k, v);
+                }
+            }
+        }
+    }
+    let text = |status: http::StatusCode, msg: &'static str| {
+        let mut res = http::Response::new(crate::ports::Body::from_bytes(msg));
+        *res.status_mut() = status;
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        res
+    };
+    if method != http::Method::GET && method != http::Method::HEAD {
+        let mut res = text(http::StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+        res.headers_mut().insert(
+            http::header::ALLOW,
+            http::HeaderValue::from_static("GET, HEAD"),
+        );
+        return Ok(res);
+    }
+    let host = url.host_str().unwrap_or_default().to_string();
+    Ok(assets
+        .serve(&method, url.path(), &host, &headers)
+        .await
+        .unwrap_or_else(|| text(http::StatusCode::NOT_FOUND, "Not Found")))
 }
 
 /// A failed call in hyper's shape.

@@ -470,14 +470,15 @@ impl Host {
         streaming: bool,
     ) -> Result<u64, String> {
         let v = &self.app.version;
-        let spec = v
-            .spec
-            .bindings
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("the app has no binding {name}"))?;
         let args: Vec<serde_json::Value> =
             serde_json::from_str(args).map_err(|e| format!("binding arguments: {e}"))?;
+        let spec = match (v.spec.bindings.get(name), &v.bindings.assets) {
+            (Some(spec), _) => spec.clone(),
+            (None, Some(assets)) if name == super::bindings::ASSETS => {
+                return Ok(self.assets_fetch(assets.clone(), args))
+            }
+            (None, _) => return Err(format!("the app has no binding {name}")),
+        };
         let op = self.next_op();
         let upload: Option<crate::ports::storage::ByteStream> = streaming.then(|| {
             let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
@@ -503,6 +504,36 @@ impl Host {
             }
         });
         Ok(op)
+    }
+
+    /// `env.ASSETS.fetch`: completes like a fetch, the file's body a resource.
+    fn assets_fetch(
+        &self,
+        assets: std::sync::Arc<dyn crate::ports::AppAssets>,
+        args: Vec<serde_json::Value>,
+    ) -> u64 {
+        let op = self.next_op();
+        self.spawn_op(op, async move {
+            match super::bindings::assets_fetch(assets, args).await {
+                Ok(res) => OpDone::Fetched {
+                    status: res.status().as_u16(),
+                    status_text: res.status().canonical_reason().unwrap_or("").to_string(),
+                    headers: res
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
+                    body: res.into_body().into_stream(),
+                },
+                Err(e) => OpDone::Error(format!("ASSETS.fetch: {e}")),
+            }
+        });
+        op
     }
 
     /// Sends one chunk of a streaming fetch body; completes once the connection accepted it.

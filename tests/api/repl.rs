@@ -1,0 +1,216 @@
+//! `nano repl`: the real binary driven through a pipe (timers and top-level await, an error then more input,
+//! declarations kept between inputs, an app's env and bindings reading data written over HTTP) and through a
+//! pseudo-terminal (`script` from util-linux: the prompt, an expression, `.exit`).
+
+use crate::support::{client, nano_bin, TestNano};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `nano repl <args>` with `input` on its stdin (a pipe) and returns what it printed and its exit status.
+fn piped(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(nano_bin())
+        .arg("repl")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nano repl starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+const SCRIPT: &str = r#"let x = 1
+x + 1
+await new Promise(r => setTimeout(() => r(42), 10))
+const { a, b: [c] } = { a: 'A', b: [3] }
+throw new Error("boom")
+`${a}-${c}`
+function twice(n) {
+  return n * 2
+}
+let y = await Promise.resolve(twice(x + 4))
+console.log('y is', y); ({ y, list: [1, 'two'] })
+p = new Promise(r => setTimeout(() => r('later'), 5)); 'set'
+await p
+"#;
+
+fn pipe_on(engine: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let out = piped(&["--data-dir", &data, "--engine", engine], SCRIPT);
+    let stdout = lines(&out.stdout);
+    assert_eq!(
+        stdout,
+        [
+            "undefined",
+            "2",
+            "42",
+            "undefined",
+            "'A-3'",
+            "undefined",
+            "undefined",
+            "y is 10",
+            "{ y: 10, list: [ 1, 'two' ] }",
+            "'set'",
+            "'later'",
+        ],
+        "{engine}: stdout {stdout:?}, stderr {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        lines(&out.stderr),
+        ["Uncaught Error: boom"],
+        "{engine}: stderr"
+    );
+    // Every input ran; an input threw, so the piped session exits 1.
+    assert_eq!(out.status.code(), Some(1), "{engine}");
+}
+
+#[test]
+fn piped_script_on_v8() {
+    pipe_on("v8");
+}
+
+#[test]
+fn piped_script_on_quickjs() {
+    pipe_on("quickjs");
+}
+
+#[test]
+fn piped_script_without_errors_exits_0_and_stops_at_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let out = piped(&["--data-dir", &data], "'a' + 'b'\n.exit\n'never'\n");
+    assert_eq!(lines(&out.stdout), ["'ab'"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = piped(&["--data-dir", &data, "--app", "nope"], "1\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("app nope not found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test]
+async fn app_env_and_bindings_read_what_the_rest_api_wrote() {
+    let apps = tempfile::tempdir().unwrap();
+    write(
+        &apps.path().join("shop/index.js"),
+        "export default { fetch() { return new Response('shop'); } };",
+    );
+    write(
+        &apps.path().join("shop/nano.toml"),
+        "env = { GREETING = \"hello\" }\n[bindings]\nDATA = { service = \"data\", domain = \"movies\" }\n",
+    );
+    write(&apps.path().join("shop/public/note.txt"), "a note");
+    let dir = apps.path().to_path_buf();
+    let nano = TestNano::start_with(|c| c.apps_dir = dir).await;
+    let c = client();
+    let res = c.put(nano.url("/data/movies")).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let res = c
+        .post(nano.url("/data/movies"))
+        .json(&json!({ "_id": "gb", "title": "Ghostbusters" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let data = nano.dir.path().display().to_string();
+    let apps_dir = apps.path().display().to_string();
+    let input = "(await env.DATA.get('gb')).doc.title\nenv.GREETING\nObject.keys(env).sort()\nawait (await env.ASSETS.fetch('/note.txt')).text()\n";
+    let out = tokio::task::spawn_blocking(move || {
+        piped(
+            &["--data-dir", &data, "--apps", &apps_dir, "--app", "shop"],
+            input,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        lines(&out.stdout),
+        [
+            "'Ghostbusters'",
+            "'hello'",
+            "[ 'ASSETS', 'DATA', 'GREETING' ]",
+            "'a note'"
+        ],
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    nano.stop().await;
+}
+
+/// Reads from `from` until `text` has appeared in everything read so far (or 60 s pass), returning all of it.
+fn read_until(from: &mut impl Read, seen: &mut String, text: &str) {
+    let start = Instant::now();
+    let mut buf = [0u8; 1024];
+    while !seen.contains(text) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "never saw {text:?} in {seen:?}"
+        );
+        let n = from.read(&mut buf).unwrap();
+        assert!(n > 0, "output ended before {text:?}: {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+#[test]
+fn terminal_session_shows_the_prompt_evaluates_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} repl --data-dir {}",
+        nano_bin().display(),
+        dir.path().display()
+    );
+    // `script` runs the REPL on a pseudo-terminal, relaying our pipe to it.
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    read_until(&mut stdout, &mut seen, "> ");
+    assert!(seen.contains("nano repl on"), "{seen:?}");
+    stdin
+        .write_all(b"await new Promise(r => setTimeout(() => r(6 * 7), 10))\n")
+        .unwrap();
+    read_until(&mut stdout, &mut seen, "42\r\n");
+    let at = seen.len();
+    stdin.write_all(b"nope(\n").unwrap();
+    read_until(&mut stdout, &mut seen, "... ");
+    stdin.write_all(b")\n").unwrap();
+    read_until(&mut stdout, &mut seen, "is not defined");
+    assert!(seen[at..].contains("ReferenceError"), "{seen:?}");
+    stdin.write_all(b".exit\n").unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen:?}");
+    assert!(dir.path().join("repl_history").exists());
+}
