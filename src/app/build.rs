@@ -160,32 +160,8 @@ pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, B
                 .map_err(|e| BuildError(format!("cache: {e}")))?,
         )),
     };
-    let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
-        let store: Arc<dyn QueueStore> = match config.profile {
-            Profile::Dev => Arc::new(
-                SqliteQueue::open(&config.data_dir.join("queue.db"))
-                    .await
-                    .map_err(|e| {
-                        BuildError(format!("queue in {}: {e}", config.data_dir.display()))
-                    })?,
-            ),
-            Profile::Prod => Arc::new(
-                PgQueue::open(&pg_target(config)?)
-                    .await
-                    .map_err(|e| BuildError(format!("queue: {e}")))?,
-            ),
-        };
-        if deliver {
-            let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
-                .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
-            Some(super::queue_delivery::start(
-                store,
-                Arc::new(sender),
-                registry.clone(),
-            ))
-        } else {
-            Some(store)
-        }
+    let queue = if config.services.queue {
+        Some(open_queue(config, deliver.then_some(&registry)).await?)
     } else {
         None
     };
@@ -234,6 +210,36 @@ pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, B
         storage,
         search,
     })
+}
+
+/// Opens the queue store of the profile. With `deliver` (the registry), jobs are delivered from this process. The
+/// SQLite store releases claims left by an earlier process when it opens.
+pub async fn open_queue(
+    config: &Config,
+    deliver: Option<&Arc<dyn Registry>>,
+) -> Result<Arc<dyn QueueStore>, BuildError> {
+    let store: Arc<dyn QueueStore> = match config.profile {
+        Profile::Dev => Arc::new(
+            SqliteQueue::open(&config.data_dir.join("queue.db"))
+                .await
+                .map_err(|e| BuildError(format!("queue in {}: {e}", config.data_dir.display())))?,
+        ),
+        Profile::Prod => Arc::new(
+            PgQueue::open(&pg_target(config)?)
+                .await
+                .map_err(|e| BuildError(format!("queue: {e}")))?,
+        ),
+    };
+    let Some(registry) = deliver else {
+        return Ok(store);
+    };
+    let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
+        .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
+    Ok(super::queue_delivery::start(
+        store,
+        Arc::new(sender),
+        registry.clone(),
+    ))
 }
 
 /// The `services_hosts` of the config as a Host table (invalid names were refused when the config loaded).

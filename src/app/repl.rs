@@ -53,16 +53,20 @@ impl Repl {
     /// REPL version for `options.app` (its tenant, env, bindings and assets) or, without one, for the default tenant
     /// with no bindings.
     pub async fn open(config: &Config, options: &ReplOptions) -> Result<Self, BuildError> {
-        let services = open_services(config, false).await?;
+        // The queue store opens only for an app bound to it: opening SQLite's releases the claims of a running nano.
+        let mut without_queue = config.clone();
+        without_queue.services.queue = false;
+        let mut services = open_services(&without_queue, false).await?;
         let js_err = |e: crate::ports::RuntimeError| BuildError(format!("JS runtime: {e}"));
         let runtimes = super::engines::start_with(crate::adapters::js::RuntimeOptions {
             threads: 1,
             idle_evict: KEEP_ISOLATE,
         })
         .map_err(js_err)?;
-        let router =
-            super::engines::EngineRouter::new(runtimes, &config.default_engine).map_err(js_err)?;
-        let runtime: Arc<dyn AppRuntime> = Arc::new(router);
+        let router = Arc::new(
+            super::engines::EngineRouter::new(runtimes, &config.default_engine).map_err(js_err)?,
+        );
+        let runtime: Arc<dyn AppRuntime> = router.clone();
         let (mut cfg, assets) = match &options.app {
             Some(name) => {
                 let hosting = super::hosting::Hosting::new(
@@ -100,6 +104,13 @@ impl Repl {
                 None,
             ),
         };
+        let binds_queue = cfg
+            .bindings
+            .values()
+            .any(|b| b.service == crate::core::ServiceKind::Queue);
+        if config.services.queue && binds_queue {
+            services.queue = Some(super::build::open_queue(config, None).await?);
+        }
         if let Some(engine) = &options.engine {
             cfg.engine = Some(engine.clone());
         }
@@ -113,16 +124,11 @@ impl Repl {
         if version.bindings.assets.is_some() && !bindings.iter().any(|b| b == "ASSETS") {
             bindings.push("ASSETS".into());
         }
-        let engine_name = cfg.engine.clone();
         runtime
             .load(version)
             .await
             .map_err(|e| BuildError(e.to_string()))?;
-        let engine = match engine_name {
-            Some(e) if e == "v8" => "v8",
-            Some(_) => "quickjs",
-            None => runtime.engine(),
-        };
+        let engine = router.engine_of(&app).unwrap_or_else(|| runtime.engine());
         Ok(Self {
             runtime,
             app,

@@ -122,7 +122,8 @@ async fn app_env_and_bindings_read_what_the_rest_api_wrote() {
     );
     write(
         &apps.path().join("shop/nano.toml"),
-        "env = { GREETING = \"hello\" }\n[bindings]\nDATA = { service = \"data\", domain = \"movies\" }\n",
+        "env = { GREETING = \"hello\" }\n[bindings]\nDATA = { service = \"data\", domain = \"movies\" }\n\
+         JOBS = { service = \"queue\", domain = \"jobs\" }\n",
     );
     write(&apps.path().join("shop/public/note.txt"), "a note");
     let dir = apps.path().to_path_buf();
@@ -137,9 +138,17 @@ async fn app_env_and_bindings_read_what_the_rest_api_wrote() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    let res = c
+        .put(nano.url("/queue/jobs"))
+        .json(&json!({ "target": "http://127.0.0.1:9/hook" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
     let data = nano.dir.path().display().to_string();
     let apps_dir = apps.path().display().to_string();
-    let input = "(await env.DATA.get('gb')).doc.title\nenv.GREETING\nObject.keys(env).sort()\nawait (await env.ASSETS.fetch('/note.txt')).text()\n";
+    let input = "(await env.DATA.get('gb')).doc.title\nenv.GREETING\nObject.keys(env).sort()\n\
+                 await (await env.ASSETS.fetch('/note.txt')).text()\n(await env.JOBS.enqueue({ n: 1 })).ok\n";
     let out = tokio::task::spawn_blocking(move || {
         piped(
             &["--data-dir", &data, "--apps", &apps_dir, "--app", "shop"],
@@ -153,13 +162,28 @@ async fn app_env_and_bindings_read_what_the_rest_api_wrote() {
         [
             "'Ghostbusters'",
             "'hello'",
-            "[ 'ASSETS', 'DATA', 'GREETING' ]",
-            "'a note'"
+            "[ 'ASSETS', 'DATA', 'GREETING', 'JOBS' ]",
+            "'a note'",
+            "true"
         ],
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(0));
+    // The job the REPL stored is the running nano's to deliver.
+    let mut jobs = 0;
+    for status in ["READY", "ERROR"] {
+        let body: serde_json::Value = c
+            .get(nano.url(&format!("/queue/jobs?status={status}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        jobs += body["jobs"].as_array().map_or(0, Vec::len);
+    }
+    assert_eq!(jobs, 1);
     nano.stop().await;
 }
 
