@@ -58,11 +58,14 @@ impl Repl {
         without_queue.services.queue = false;
         let mut services = open_services(&without_queue, false).await?;
         let js_err = |e: crate::ports::RuntimeError| BuildError(format!("JS runtime: {e}"));
-        let runtimes = super::engines::start_with(crate::adapters::js::RuntimeOptions {
+        #[allow(clippy::needless_update)]
+        // the options' other fields, present or future, keep their defaults
+        let runtime_options = crate::adapters::js::RuntimeOptions {
             threads: 1,
             idle_evict: KEEP_ISOLATE,
-        })
-        .map_err(js_err)?;
+            ..Default::default()
+        };
+        let runtimes = super::engines::start_with(runtime_options).map_err(js_err)?;
         let router = Arc::new(
             super::engines::EngineRouter::new(runtimes, &config.default_engine).map_err(js_err)?,
         );
