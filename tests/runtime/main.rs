@@ -36,7 +36,7 @@ macro_rules! runtime_suite {
             ]);
             runtime_suite!(@each make; bindings: [
                 data_binding, cache_binding, storage_binding, search_binding, queue_binding,
-                bindings_are_scoped_to_tenant_and_domain,
+                bindings_are_scoped_to_tenant_and_domain, cpu_limit_during_streamed_upload,
             ]);
             runtime_suite!(@each make; limits: [
                 cpu_limit_spares_other_apps, background_work_is_cpu_limited, memory_limit_replaces_isolate, wall_limit, subrequest_limit,
