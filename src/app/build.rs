@@ -39,6 +39,15 @@ pub struct BuildError(pub String);
 impl App {
     /// Builds every adapter the profile asks for, creating the default and configured tenants.
     pub async fn build(config: Config) -> Result<Self, BuildError> {
+        // One PostgreSQL target, so the prod stores of this node share one pool.
+        let pg = match config.profile {
+            Profile::Prod => Some(pg_target(&config)?),
+            Profile::Dev => None,
+        };
+        let shared_pg = || {
+            pg.clone()
+                .ok_or_else(|| BuildError("the dev profile has no PostgreSQL".into()))
+        };
         let registry: Arc<dyn Registry> = match config.profile {
             Profile::Dev => Arc::new(
                 SqliteRegistry::open(&config.data_dir.join("registry.db"))
@@ -48,7 +57,7 @@ impl App {
                     })?,
             ),
             Profile::Prod => Arc::new(
-                PgRegistry::open(&pg_target(&config)?)
+                PgRegistry::open(&shared_pg()?)
                     .await
                     .map_err(|e| BuildError(format!("registry: {e}")))?,
             ),
@@ -85,7 +94,7 @@ impl App {
                         })?,
                 ),
                 Profile::Prod => Arc::new(
-                    PgQueue::open(&pg_target(&config)?)
+                    PgQueue::open(&shared_pg()?)
                         .await
                         .map_err(|e| BuildError(format!("queue: {e}")))?,
                 ),
@@ -110,7 +119,7 @@ impl App {
                 Some(Arc::new(store))
             }
             (true, Profile::Prod) => Some(Arc::new(
-                PgDataStore::open(&pg_target(&config)?)
+                PgDataStore::open(&shared_pg()?)
                     .await
                     .map_err(|e| BuildError(format!("data store: {e}")))?,
             )),
@@ -132,7 +141,7 @@ impl App {
                 })?))
             }
             (true, Profile::Prod) => Some(Arc::new(
-                PgSearch::open(&pg_target(&config)?)
+                PgSearch::open(&shared_pg()?)
                     .await
                     .map_err(|e| BuildError(format!("search: {e}")))?,
             )),
@@ -244,10 +253,10 @@ fn pg_target(config: &Config) -> Result<PgTarget, BuildError> {
     let url = config.postgres_url.as_ref().ok_or_else(|| {
         BuildError("the prod profile needs postgres_url (or NANO_POSTGRES_URL)".into())
     })?;
-    Ok(PgTarget {
-        url: url.expose().to_string(),
-        schema: config.postgres_schema.clone(),
-    })
+    Ok(PgTarget::new(
+        url.expose().to_string(),
+        config.postgres_schema.clone(),
+    ))
 }
 
 /// The Redis the prod profile's cache uses: `redis_url`, every key under `redis_prefix`.
