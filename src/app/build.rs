@@ -75,6 +75,8 @@ impl App {
                     .map_err(|e| BuildError(format!("cache: {e}")))?,
             )),
         };
+        // Set once the hosted apps exist: queues targeting `app://<name>` are consumed by them.
+        let app_consumer: super::queue_delivery::AppConsumerSlot = Arc::default();
         let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
             let store: Arc<dyn QueueStore> = match config.profile {
                 Profile::Dev => Arc::new(
@@ -96,6 +98,7 @@ impl App {
                 store,
                 Arc::new(sender),
                 registry.clone(),
+                app_consumer.clone(),
             ))
         } else {
             None
@@ -167,6 +170,7 @@ impl App {
             services.clone(),
             &config,
         );
+        let _ = app_consumer.set(hosting.clone());
         hosting
             .restore()
             .await
