@@ -85,34 +85,53 @@ impl Hosting {
 /// `scheduledTime`. A run that fails is logged; nano does not retry it (a cron fires again at its next time).
 pub fn spawn_crons(hosting: Arc<Hosting>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut next: HashMap<(String, String), i64> = HashMap::new();
+        let mut clock = CronClock::default();
         let mut tick = tokio::time::interval(CRON_TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = now_ms();
-            let mut live = HashMap::new();
-            for (app, crons) in hosting.crons().await {
-                for expr in crons {
-                    let Ok(cron) = Cron::parse(&expr) else {
-                        continue;
-                    };
-                    let key = (app.clone(), expr);
-                    let due = next
-                        .get(&key)
-                        .copied()
-                        .unwrap_or_else(|| cron.next_after(now).unwrap_or(i64::MAX));
-                    if due <= now {
-                        tokio::spawn(fire(hosting.clone(), key.0.clone(), key.1.clone(), due));
-                        live.insert(key, cron.next_after(now).unwrap_or(i64::MAX));
-                    } else {
-                        live.insert(key, due);
-                    }
-                }
+            for (app, cron, due) in clock.due(hosting.crons().await, now_ms()) {
+                tokio::spawn(fire(hosting.clone(), app, cron, due));
             }
-            next = live;
         }
     })
+}
+
+/// The cron loop's bookkeeping: each served `(app, cron)` trigger's next time (ms).
+#[derive(Default)]
+struct CronClock {
+    next: HashMap<(String, String), i64>,
+}
+
+impl CronClock {
+    /// Given the served apps' crons at `now`, returns the runs due (app, cron, scheduled time) and moves those
+    /// triggers to their next time. A trigger seen for the first time starts at its next minute after `now`;
+    /// triggers no longer served are forgotten. Runs missed while the loop was held up fire once.
+    fn due(&mut self, apps: Vec<(String, Vec<String>)>, now: i64) -> Vec<(String, String, i64)> {
+        let mut runs = Vec::new();
+        let mut live = HashMap::new();
+        for (app, crons) in apps {
+            for expr in crons {
+                let Ok(cron) = Cron::parse(&expr) else {
+                    continue;
+                };
+                let key = (app.clone(), expr);
+                let due = self
+                    .next
+                    .get(&key)
+                    .copied()
+                    .unwrap_or_else(|| cron.next_after(now).unwrap_or(i64::MAX));
+                if due <= now {
+                    runs.push((key.0.clone(), key.1.clone(), due));
+                    live.insert(key, cron.next_after(now).unwrap_or(i64::MAX));
+                } else {
+                    live.insert(key, due);
+                }
+            }
+        }
+        self.next = live;
+        runs
+    }
 }
 
 async fn fire(hosting: Arc<Hosting>, app: String, cron: String, due: i64) {
@@ -129,5 +148,67 @@ async fn fire(hosting: Arc<Hosting>, app: String, cron: String, due: i64) {
             cron = cron.as_str(),
             "scheduled run failed: {e}"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn apps(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        list.iter()
+            .map(|(a, c)| (a.to_string(), c.iter().map(|c| c.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn triggers_fire_at_their_minutes_once_each() {
+        let mut clock = CronClock::default();
+        let t0 = 1_700_000_000_000 / MIN * MIN + 10_000; // 10 s into a minute
+        let served = apps(&[("a", &["* * * * *", "*/5 * * * *"]), ("b", &["0 0 1 1 *"])]);
+        // First sight: nothing is due yet, whatever the time.
+        assert!(clock.due(served.clone(), t0).is_empty());
+        assert!(clock.due(served.clone(), t0 + 40_000).is_empty());
+        // The next minute starts: the every-minute trigger fires once, with that minute as its time.
+        let next_minute = t0 - 10_000 + MIN;
+        let runs = clock.due(served.clone(), next_minute + 500);
+        assert_eq!(runs, [("a".into(), "* * * * *".into(), next_minute)]);
+        assert!(clock.due(served.clone(), next_minute + 1_500).is_empty());
+        // Held up for three minutes: one run, then back on the minute grid.
+        // (The minute after `next_minute` is also a multiple of five: `*/5` fires with it.)
+        assert_eq!((next_minute / MIN + 1) % 5, 0);
+        let mut late = clock.due(served.clone(), next_minute + 3 * MIN + 2_000);
+        late.sort();
+        assert_eq!(
+            late,
+            [
+                ("a".into(), "* * * * *".into(), next_minute + MIN),
+                ("a".into(), "*/5 * * * *".into(), next_minute + MIN)
+            ]
+        );
+        let runs = clock.due(served.clone(), next_minute + 4 * MIN);
+        assert!(
+            runs.iter()
+                .all(|r| r.0 == "a" && r.2 == next_minute + 4 * MIN),
+            "{runs:?}"
+        );
+    }
+
+    #[test]
+    fn removed_apps_are_forgotten_and_bad_crons_skipped() {
+        let mut clock = CronClock::default();
+        let t0 = 1_700_000_000_000 / MIN * MIN;
+        clock.due(apps(&[("a", &["* * * * *"]), ("b", &["not a cron"])]), t0);
+        assert_eq!(clock.next.len(), 1);
+        // `a` goes away for a while: when it comes back it starts from its next minute, with no backlog.
+        clock.due(apps(&[]), t0 + MIN);
+        assert!(clock.next.is_empty());
+        assert!(clock
+            .due(apps(&[("a", &["* * * * *"])]), t0 + 5 * MIN)
+            .is_empty());
+        let runs = clock.due(apps(&[("a", &["* * * * *"])]), t0 + 6 * MIN);
+        assert_eq!(runs, [("a".into(), "* * * * *".into(), t0 + 6 * MIN)]);
     }
 }
