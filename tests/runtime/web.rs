@@ -357,7 +357,8 @@ pub async fn url_behaviour(rt: &Rt) {
     );
 }
 
-/// Cases adapted from WPT's urlpatterntestdata.json: `pattern` (constructor arguments), optional `obj` (component
+/// Cases adapted from WPT's urlpatterntestdata.json, then canonicalization cases (case, IPv4, percent-encoding, dot
+/// segments): `pattern` (constructor arguments), optional `obj` (component
 /// getters), `inputs` (exec arguments) and `match` (the components named there, `null` for no match, `"error"` when
 /// the constructor must throw a TypeError). An unmatched optional group is `null` here (`undefined` in JS).
 const URLPATTERN_CASES: &str = include_str!("urlpattern_cases.json");

@@ -203,10 +203,23 @@ function upPatternString(parts, options) {
   return out;
 }
 
+// A URL's parts straight from the host's parser (no URL object, no search params), or null.
+function upParseURL(s, base) {
+  const p = base === undefined ? ops.urlParse(s) : ops.urlParse(s, base);
+  return p && { protocol: p[1], username: p[2], password: p[3], hostname: p[5], port: p[6], pathname: p[7], search: p[8], hash: p[9] };
+}
+// Text the URL parser leaves as it is, checked first so that common patterns skip a parse.
+const UP_PLAIN_SCHEME = /^[a-z][a-z0-9+.-]*$/;
+const UP_PLAIN_HOST = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?$/;
+const UP_NUMERIC_LABEL = /(?:^|\.)(?:0x[0-9a-f]*|[0-9]+)\.?$/;
+const UP_PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+const UP_DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+const UP_PLAIN_QUERY = /^[A-Za-z0-9\-._~!$&()*+,;=:@/?]*$/;
+
 // Canonicalization (the "encoding callbacks"), done with the URL parser.
 function upCanonProtocol(v) {
-  if (v === '') return v;
-  const u = URL.parse(v + '://dummy.test');
+  if (v === '' || UP_PLAIN_SCHEME.test(v)) return v;
+  const u = upParseURL(v + '://dummy.test');
   if (!u) throw upError(`invalid protocol "${v}"`);
   return u.protocol.slice(0, -1);
 }
@@ -220,8 +233,9 @@ function upCanonUsername(v) { return upCanonUserinfo('username', v); }
 function upCanonPassword(v) { return upCanonUserinfo('password', v); }
 function upCanonHostname(v) {
   if (v === '') return v;
+  if (UP_PLAIN_HOST.test(v) && !UP_NUMERIC_LABEL.test(v) && !v.includes('xn--')) return v;
   if (/[\x00\t\n\r #/:<>?@[\\\]^|%]/.test(v)) throw upError(`invalid hostname "${v}"`);
-  const u = URL.parse(`http://${v}/`);
+  const u = upParseURL(`http://${v}/`);
   if (!u) throw upError(`invalid hostname "${v}"`);
   return u.hostname;
 }
@@ -242,9 +256,9 @@ function upCanonPort(v, protocol) {
 }
 function upCanonPortOnly(v) { return upCanonPort(v); }
 function upCanonPathname(v) {
-  if (v === '') return v;
+  if (v === '' || (UP_PLAIN_PATH.test(v) && !UP_DOT_SEGMENT.test(v) && !/^\.\.?$/.test(v))) return v;
   const slash = v[0] === '/';
-  const u = URL.parse('http://dummy.test' + (slash ? '' : '/-') + v.replace(/\?/g, '%3F').replace(/#/g, '%23'));
+  const u = upParseURL('http://dummy.test' + (slash ? '' : '/-') + v.replace(/\?/g, '%3F').replace(/#/g, '%23'));
   if (!u) throw upError(`invalid pathname "${v}"`);
   return slash ? u.pathname : u.pathname.slice(2);
 }
@@ -258,14 +272,14 @@ function upCanonOpaquePathname(v) {
   return out;
 }
 function upCanonSearch(v) {
-  if (v === '') return v;
-  const u = URL.parse('http://dummy.test/?' + v.replace(/#/g, '%23'));
+  if (v === '' || UP_PLAIN_QUERY.test(v)) return v;
+  const u = upParseURL('http://dummy.test/?' + v.replace(/#/g, '%23'));
   if (!u) throw upError(`invalid search "${v}"`);
   return u.search.slice(1);
 }
 function upCanonHash(v) {
-  if (v === '') return v;
-  const u = URL.parse('http://dummy.test/#' + v);
+  if (v === '' || UP_PLAIN_QUERY.test(v)) return v;
+  const u = upParseURL('http://dummy.test/#' + v);
   if (!u) throw upError(`invalid hash "${v}"`);
   return u.hash.slice(1);
 }
@@ -401,7 +415,7 @@ function upProcessInit(init, type, defaults) {
   const fromBase = (v) => (type === 'pattern' ? upEscapePattern(v) : v);
   let base = null;
   if (has('baseURL')) {
-    base = URL.parse(str('baseURL'));
+    base = upParseURL(str('baseURL'));
     if (!base) throw new TypeError(`Invalid baseURL: ${str('baseURL')}`);
     const none = (...ks) => ks.every((k) => !has(k));
     if (none('protocol')) result.protocol = fromBase(base.protocol.slice(0, -1));
@@ -471,7 +485,7 @@ class URLPattern {
     let values;
     if (input instanceof URL) input = input.href;
     if (typeof input === 'string') {
-      const url = baseURL === undefined ? URL.parse(input) : URL.parse(input, String(baseURL));
+      const url = upParseURL(String(input), baseURL === undefined ? undefined : String(baseURL));
       if (!url) return null;
       if (baseURL !== undefined) inputs.push(String(baseURL));
       values = {
