@@ -27,6 +27,8 @@ use tokio::time::Instant;
 
 /// The longest wait between two attempts of one job.
 const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
+/// The longest `retry({ delaySeconds })` an app may ask for (Workers' limit, 12 hours); longer asks are capped.
+const MAX_RETRY_DELAY_S: u64 = 12 * 60 * 60;
 /// How often every tenant with pending jobs is looked at even when nothing woke the worker.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
@@ -386,7 +388,7 @@ async fn deliver_batch(
                             .clone()
                             .unwrap_or_else(|| format!("app {app} retried the message")),
                     )),
-                    delay_seconds.map(|s| s.saturating_mul(1000)),
+                    delay_seconds.map(|s| s.min(MAX_RETRY_DELAY_S) * 1000),
                 ),
                 None => (Some((None, format!("app {app} reported no outcome"))), None),
             },
