@@ -84,6 +84,8 @@ impl App {
                     .map_err(|e| BuildError(format!("cache: {e}")))?,
             )),
         };
+        // Set once the hosted apps exist: queues targeting `app://<name>` are consumed by them.
+        let app_consumer: super::queue_delivery::AppConsumerSlot = Arc::default();
         let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
             let store: Arc<dyn QueueStore> = match config.profile {
                 Profile::Dev => Arc::new(
@@ -105,6 +107,7 @@ impl App {
                 store,
                 Arc::new(sender),
                 registry.clone(),
+                app_consumer.clone(),
             ))
         } else {
             None
@@ -176,6 +179,7 @@ impl App {
             services.clone(),
             &config,
         );
+        let _ = app_consumer.set(hosting.clone());
         hosting
             .restore()
             .await
