@@ -272,7 +272,8 @@ def scenario_noisy():
 
 
 def scenario_services():
-    """Services over HTTP: cache GET and SET, data POST and indexed _query, against the bare hyper ceiling."""
+    """Services over HTTP: cache GET and SET, data POST and indexed _query, search _query (against the bare hyper
+    ceiling), storage 100 MB up and down (against local file I/O), queue delivery (against direct POSTs)."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         bare = []
@@ -293,7 +294,155 @@ def scenario_services():
                 http("PUT", base + "/data/bench")
                 got = wrk(base + "/data/bench", script="json-body.lua")
                 rows.append(("services", "data POST requests/s", got["rps"], "bare hyper", ceiling, True))
+                rows.append(data_query(base, ceiling))
+            if "search" in services:
+                rows.append(search_query(base, ceiling))
+            if "storage" in services:
+                rows += storage_transfer(base, tmp)
+            if "queue" in services:
+                rows.append(queue_delivery(base))
     return rows, None
+
+
+def data_query(base, ceiling):
+    """Indexed `_query` over 5,000 documents: ten matches sorted by the indexed field."""
+    http("PUT", base + "/data/films")
+    http("POST", base + "/data/films/_index", {"name": "by-year", "fields": ["year"]})
+    for start in range(0, 5000, 500):
+        docs = [{"_id": f"f{i}", "type": "movie", "title": f"Film {i}", "year": 1900 + i % 120}
+                for i in range(start, start + 500)]
+        status, body = http("POST", base + "/data/films/_bulk", docs)
+        assert status == 201, body
+    query = json.dumps({"selector": {"year": {"$gt": 2010}}, "sort": [{"year": "ASC"}], "limit": 10})
+    got = wrk(base + "/data/films/_query", script="json-body.lua", env={"BODY": query})
+    assert got["non2xx"] == 0, got
+    return ("services", "data indexed _query requests/s (5,000 docs)", got["rps"], "bare hyper", ceiling, True)
+
+
+def search_query(base, ceiling):
+    """Search `_query` over 2,000 documents."""
+    http("PUT", base + "/search/films", {"fields": ["title", "plot"], "storeFields": ["title"]})
+    words = ["desert", "spice", "ocean", "forest", "city", "machine", "river", "storm"]
+    for start in range(0, 2000, 500):
+        docs = [{"_id": f"f{i}", "title": f"Film {i} {words[i % 8]}",
+                 "plot": " ".join(words[(i + k) % 8] for k in range(5))} for i in range(start, start + 500)]
+        status, body = http("POST", base + "/search/films/_bulk", docs)
+        assert status == 201, body
+    got = wrk(base + "/search/films/_query", script="json-body.lua", env={"BODY": json.dumps({"query": "spice"})})
+    assert got["non2xx"] == 0, got
+    return ("services", "search _query requests/s (2,000 docs)", got["rps"], "bare hyper", ceiling, True)
+
+
+def storage_transfer(base, tmp):
+    """100 MB up and down through storage, against writing (with fsync) and reading the same file locally."""
+    size = 100 * 1024 * 1024
+    src = os.path.join(tmp, "object.bin")
+    with open(src, "wb") as f:
+        for _ in range(size // (1024 * 1024)):
+            f.write(os.urandom(1024 * 1024))
+    http("PUT", base + "/storage/bench")
+    t0 = time.perf_counter()
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                          "Content-Type: application/octet-stream", "--data-binary", f"@{src}",
+                          base + "/storage/bench/big.bin"], capture_output=True, text=True, timeout=300)
+    up = time.perf_counter() - t0
+    assert out.stdout == "201", out
+    t0 = time.perf_counter()
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                          base + "/storage/bench/big.bin"], capture_output=True, text=True, timeout=300)
+    down = time.perf_counter() - t0
+    assert out.stdout == f"200 {size}", out
+    copy = os.path.join(tmp, "copy.bin")
+    t0 = time.perf_counter()
+    with open(src, "rb") as r, open(copy, "wb") as w:
+        shutil.copyfileobj(r, w, 1024 * 1024)
+        w.flush()
+        os.fsync(w.fileno())
+    local_write = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    subprocess.run(["curl", "-sS", "-o", "/dev/null", f"file://{copy}"], check=True, timeout=300)
+    local_read = time.perf_counter() - t0
+    mb = size / (1024 * 1024)
+    return [("services", "storage upload 100 MB, MB/s", mb / up, "local copy with fsync", mb / local_write, True),
+            ("services", "storage download 100 MB, MB/s", mb / down, "curl file:// read", mb / local_read, True)]
+
+
+def queue_delivery(base, jobs=1000):
+    """Jobs enqueued over HTTP until all reach a loopback receiver, against POSTing them to the receiver directly."""
+    import http.server as httpserver
+    import threading
+
+    received = []
+
+    class Receiver(httpserver.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append(time.perf_counter())
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = httpserver.ThreadingHTTPServer(("127.0.0.1", 18095), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        t0 = time.perf_counter()
+        for i in range(jobs):
+            http("POST", "http://127.0.0.1:18095/hook", {"n": i})
+        direct = jobs / (time.perf_counter() - t0)
+        received.clear()
+        http("PUT", base + "/queue/bench", {"target": "http://127.0.0.1:18095/hook"})
+        t0 = time.perf_counter()
+        for i in range(jobs):
+            status, body = http("POST", base + "/queue/bench", {"n": i})
+            assert status == 201, body
+        deadline = time.monotonic() + 120
+        while len(received) < jobs and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(received) >= jobs, f"{len(received)} of {jobs} jobs delivered"
+        delivered = jobs / (received[jobs - 1] - t0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    return ("services", f"queue: {jobs:,} jobs enqueued and delivered, jobs/s", delivered,
+            "the same POSTs sent directly", direct, True)
+
+
+def scenario_reload():
+    """Hot reload under load: 50 new versions of an app through the admin API while wrk loads it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with nano_server(tmp, 18070):
+            base = "http://127.0.0.1:18070"
+
+            def version(n):
+                return {"name": "live", "hostnames": ["live.test"],
+                        "files": {"index.js": f"export default {{ fetch() {{ return new Response('v{n}'); }} }};"}}
+
+            status, body = http("POST", base + "/admin/apps", version(0))
+            assert status == 201, body
+            steady = wrk(base + "/", host="live.test")
+            load = subprocess.Popen(["wrk", "-t2", f"-c{CONNS}", f"-d{DURATION[MODE]}", "-H", "Host: live.test",
+                                     base + "/"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            time.sleep(0.5)
+            spacing = (int(DURATION[MODE].rstrip("s")) - 1.5) / 50
+            for n in range(1, 51):
+                status, body = http("PUT", base + "/admin/apps/live", version(n))
+                assert status == 200, body
+                time.sleep(spacing)
+            out = load.communicate(timeout=120)[0]
+            status, body = http("GET", base + "/", headers={"Host": "live.test"})
+            assert body == b"v50", body
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
+    return [("hot reload", "failed requests during 50 reloads (must be 0)", failed, "–", None, False),
+            ("hot reload", "requests/s during 50 reloads", rps, "same app, no reloads", steady["rps"], True)], None
 
 
 SCENARIOS = {
@@ -303,6 +452,7 @@ SCENARIOS = {
     "cold": scenario_cold_start,
     "noisy": scenario_noisy,
     "services": scenario_services,
+    "reload": scenario_reload,
 }
 
 

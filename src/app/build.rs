@@ -39,7 +39,9 @@ pub struct BuildError(pub String);
 impl App {
     /// Builds every adapter the profile asks for, creating the default and configured tenants.
     pub async fn build(config: Config) -> Result<Self, BuildError> {
-        let services = open_services(&config, true).await?;
+        // Set once the hosted apps exist: queues targeting `app://<name>` are consumed by them.
+        let app_consumer: super::queue_delivery::AppConsumerSlot = Arc::default();
+        let services = open_services(&config, Some(&app_consumer)).await?;
         let master_key = master_key(&config)?;
         if !config.bootstrap.services.is_empty() {
             let tenant = config.default_tenant.as_deref().ok_or_else(|| {
@@ -62,6 +64,7 @@ impl App {
             services.clone(),
             &config,
         );
+        let _ = app_consumer.set(hosting.clone());
         hosting
             .restore()
             .await
@@ -123,9 +126,22 @@ impl App {
     }
 }
 
-/// Opens the services of the profile (registry first, creating the default and configured tenants). With
-/// `deliver`, queue jobs are delivered from this process; without it (`nano repl`) jobs are only stored.
-pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, BuildError> {
+/// Opens the services of the profile (registry first, creating the default and configured tenants). With `deliver`
+/// (where hosted apps will be found), queue jobs are delivered from this process; without it (`nano repl`) jobs are
+/// only stored.
+pub async fn open_services(
+    config: &Config,
+    deliver: Option<&super::queue_delivery::AppConsumerSlot>,
+) -> Result<Services, BuildError> {
+    // One PostgreSQL target, so the prod stores of this node share one pool.
+    let pg = match config.profile {
+        Profile::Prod => Some(pg_target(config)?),
+        Profile::Dev => None,
+    };
+    let shared_pg = || {
+        pg.clone()
+            .ok_or_else(|| BuildError("the dev profile has no PostgreSQL".into()))
+    };
     let registry: Arc<dyn Registry> = match config.profile {
         Profile::Dev => Arc::new(
             SqliteRegistry::open(&config.data_dir.join("registry.db"))
@@ -135,7 +151,7 @@ pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, B
                 })?,
         ),
         Profile::Prod => Arc::new(
-            PgRegistry::open(&pg_target(config)?)
+            PgRegistry::open(&shared_pg()?)
                 .await
                 .map_err(|e| BuildError(format!("registry: {e}")))?,
         ),
@@ -161,7 +177,7 @@ pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, B
         )),
     };
     let queue = if config.services.queue {
-        Some(open_queue(config, deliver.then_some(&registry)).await?)
+        Some(open_queue(config, pg.clone(), deliver.map(|slot| (&registry, slot))).await?)
     } else {
         None
     };
@@ -175,7 +191,7 @@ pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, B
             Some(Arc::new(store))
         }
         (true, Profile::Prod) => Some(Arc::new(
-            PgDataStore::open(&pg_target(config)?)
+            PgDataStore::open(&shared_pg()?)
                 .await
                 .map_err(|e| BuildError(format!("data store: {e}")))?,
         )),
@@ -197,7 +213,7 @@ pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, B
             })?))
         }
         (true, Profile::Prod) => Some(Arc::new(
-            PgSearch::open(&pg_target(config)?)
+            PgSearch::open(&shared_pg()?)
                 .await
                 .map_err(|e| BuildError(format!("search: {e}")))?,
         )),
@@ -212,11 +228,13 @@ pub async fn open_services(config: &Config, deliver: bool) -> Result<Services, B
     })
 }
 
-/// Opens the queue store of the profile. With `deliver` (the registry), jobs are delivered from this process. The
-/// SQLite store releases claims left by an earlier process when it opens.
+/// Opens the queue store of the profile (on `pg`, the node's shared PostgreSQL target, when given). With `deliver`
+/// (the registry and where hosted apps will be found), jobs are delivered from this process. The SQLite store
+/// releases claims left by an earlier process when it opens.
 pub async fn open_queue(
     config: &Config,
-    deliver: Option<&Arc<dyn Registry>>,
+    pg: Option<PgTarget>,
+    deliver: Option<(&Arc<dyn Registry>, &super::queue_delivery::AppConsumerSlot)>,
 ) -> Result<Arc<dyn QueueStore>, BuildError> {
     let store: Arc<dyn QueueStore> = match config.profile {
         Profile::Dev => Arc::new(
@@ -224,13 +242,19 @@ pub async fn open_queue(
                 .await
                 .map_err(|e| BuildError(format!("queue in {}: {e}", config.data_dir.display())))?,
         ),
-        Profile::Prod => Arc::new(
-            PgQueue::open(&pg_target(config)?)
-                .await
-                .map_err(|e| BuildError(format!("queue: {e}")))?,
-        ),
+        Profile::Prod => {
+            let pg = match pg {
+                Some(pg) => pg,
+                None => pg_target(config)?,
+            };
+            Arc::new(
+                PgQueue::open(&pg)
+                    .await
+                    .map_err(|e| BuildError(format!("queue: {e}")))?,
+            )
+        }
     };
-    let Some(registry) = deliver else {
+    let Some((registry, consumer)) = deliver else {
         return Ok(store);
     };
     let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
@@ -239,6 +263,7 @@ pub async fn open_queue(
         store,
         Arc::new(sender),
         registry.clone(),
+        consumer.clone(),
     ))
 }
 
@@ -258,10 +283,10 @@ fn pg_target(config: &Config) -> Result<PgTarget, BuildError> {
     let url = config.postgres_url.as_ref().ok_or_else(|| {
         BuildError("the prod profile needs postgres_url (or NANO_POSTGRES_URL)".into())
     })?;
-    Ok(PgTarget {
-        url: url.expose().to_string(),
-        schema: config.postgres_schema.clone(),
-    })
+    Ok(PgTarget::new(
+        url.expose().to_string(),
+        config.postgres_schema.clone(),
+    ))
 }
 
 /// The Redis the prod profile's cache uses: `redis_url`, every key under `redis_prefix`.

@@ -215,6 +215,23 @@ pub struct AppConfig {
     /// The JS engine that runs the app, `v8` or `quickjs`; unset takes `default_engine`.
     #[serde(default)]
     pub engine: Option<String>,
+    /// `triggers.crons = ["*/5 * * * *"]`: when the app's `scheduled` handler runs (UTC).
+    #[serde(default, skip_serializing_if = "TriggersConfig::is_empty")]
+    pub triggers: TriggersConfig,
+}
+
+/// An app's `[apps.triggers]`, as Workers' `[triggers]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TriggersConfig {
+    /// 5-field cron expressions (minute hour day-of-month month day-of-week), evaluated in UTC.
+    pub crons: Vec<String>,
+}
+
+impl TriggersConfig {
+    pub fn is_empty(&self) -> bool {
+        self.crons.is_empty()
+    }
 }
 
 /// A tenant's quotas; unset means unlimited.

@@ -1,6 +1,6 @@
 //! App folders: each `<apps_dir>/<name>/` becomes an app from its entry module, its optional `nano.toml` (any
 //! `[[apps]]` key, plus `main` and `assets`) or `wrangler.toml`/`wrangler.jsonc` (`name`, `main`, `vars`, `routes`,
-//! `assets.directory`), and its optional `public/` folder of static assets.
+//! `assets.directory`, `triggers.crons`), and its optional `public/` folder of static assets.
 
 use super::config::AppConfig;
 use super::hosting::{AppDef, Origin};
@@ -166,6 +166,11 @@ fn merge_wrangler(
     if let Some(vars) = wrangler.get("vars").and_then(|v| v.as_table()) {
         table.insert("env".into(), toml::Value::Table(vars.clone()));
     }
+    if let Some(crons) = wrangler.get("triggers").and_then(|t| t.get("crons")) {
+        let mut triggers = toml::Table::new();
+        triggers.insert("crons".into(), crons.clone());
+        table.insert("triggers".into(), toml::Value::Table(triggers));
+    }
     if let Some(dir) = wrangler
         .get("assets")
         .and_then(|a| a.get("directory"))
@@ -315,7 +320,7 @@ mod tests {
         std::fs::write(c.join("w.js"), "export default {}").unwrap();
         std::fs::write(
             c.join("wrangler.toml"),
-            "name = \"gamma\"\nmain = \"w.js\"\nroutes = [\"g.example.com/*\"]\n[vars]\nA = \"1\"\n",
+            "name = \"gamma\"\nmain = \"w.js\"\nroutes = [\"g.example.com/*\"]\n[vars]\nA = \"1\"\n[triggers]\ncrons = [\"*/5 * * * *\"]\n",
         )
         .unwrap();
         std::fs::create_dir_all(dir.path().join("empty")).unwrap();
@@ -326,6 +331,7 @@ mod tests {
         assert!(apps[0].code);
         assert!(!apps[1].code && apps[1].assets.is_some());
         assert_eq!(apps[2].config.hostnames, ["g.example.com"]);
+        assert_eq!(apps[2].config.triggers.crons, ["*/5 * * * *"]);
         assert_eq!(
             apps[2].config.env["A"],
             crate::core::EnvValue::Text("1".into())

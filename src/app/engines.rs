@@ -2,7 +2,9 @@
 //! (or the default engine), and the port's callers never see which.
 
 use crate::core::AppName;
-use crate::ports::{AppRuntime, AppStats, AppVersion, Body, RuntimeError};
+use crate::ports::{
+    AppRuntime, AppStats, AppVersion, Body, QueueBatch, QueueOutcome, RuntimeError, ScheduledEvent,
+};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -121,6 +123,28 @@ impl AppRuntime for EngineRouter {
         request: http::Request<Body>,
     ) -> Result<http::Response<Body>, RuntimeError> {
         self.runtime_of(app)?.clone().dispatch(app, request).await
+    }
+
+    async fn dispatch_queue(
+        &self,
+        app: &AppName,
+        batch: QueueBatch,
+    ) -> Result<QueueOutcome, RuntimeError> {
+        self.runtime_of(app)?
+            .clone()
+            .dispatch_queue(app, batch)
+            .await
+    }
+
+    async fn dispatch_scheduled(
+        &self,
+        app: &AppName,
+        event: ScheduledEvent,
+    ) -> Result<(), RuntimeError> {
+        self.runtime_of(app)?
+            .clone()
+            .dispatch_scheduled(app, event)
+            .await
     }
 
     async fn unload(&self, app: &AppName) -> Result<(), RuntimeError> {

@@ -46,6 +46,9 @@ pub fn check_app(app: &AppConfig) -> Result<(), String> {
     for h in &app.hostnames {
         Hostname::parse(h).map_err(|e| format!("hostnames: {e}"))?;
     }
+    for cron in &app.triggers.crons {
+        crate::core::Cron::parse(cron).map_err(|e| format!("triggers.crons: {e}"))?;
+    }
     crate::core::check_env(&app.name, &app.env, &app.limits).map_err(|e| e.to_string())
 }
 
@@ -424,6 +427,32 @@ impl Hosting {
             .map(|(n, (_, e))| (n.clone(), e.clone()))
             .collect();
         (defs, failures)
+    }
+
+    /// A served app with code: its tenant and cron triggers; `None` when no such app is served.
+    pub async fn code_app(&self, name: &str) -> Option<(String, Vec<String>)> {
+        let loaded = self.loaded.lock().await;
+        loaded.get(name).filter(|l| l.def.code).map(|l| {
+            (
+                l.def.config.tenant.clone(),
+                l.def.config.triggers.crons.clone(),
+            )
+        })
+    }
+
+    /// Every served app with cron triggers, with its crons.
+    pub async fn crons(&self) -> Vec<(String, Vec<String>)> {
+        let loaded = self.loaded.lock().await;
+        loaded
+            .values()
+            .filter(|l| l.def.code && !l.def.config.triggers.crons.is_empty())
+            .map(|l| {
+                (
+                    l.def.config.name.clone(),
+                    l.def.config.triggers.crons.clone(),
+                )
+            })
+            .collect()
     }
 
     /// Polls the config file and the app folders every `every`, reloading what changed, until `stop` fires.

@@ -180,6 +180,18 @@ fn config_from(body: Map<String, Value>) -> Result<AppConfig, ApiError> {
 
 #[async_trait]
 impl AppControl for Hosting {
+    async fn scheduled(&self, name: &str, cron: Option<&str>) -> Result<Value, ApiError> {
+        use super::hosting_events::ScheduledError;
+        match self.run_scheduled(name, cron).await {
+            Ok((cron, at)) => Ok(json!({ "app": name, "cron": cron, "scheduledTime": at })),
+            Err(ScheduledError::NotFound) => {
+                Err(ApiError::not_found(format!("app {name} does not exist")))
+            }
+            Err(ScheduledError::BadCron(e)) => Err(ApiError::bad_request(e)),
+            Err(ScheduledError::Failed(e)) => Err(ApiError::new(e.status(), e.to_string())),
+        }
+    }
+
     async fn list(&self) -> Vec<Value> {
         let (defs, failures) = self.apps().await;
         let mut out: Vec<Value> = defs

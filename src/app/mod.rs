@@ -10,6 +10,7 @@ pub mod discover;
 pub mod engines;
 pub mod hosting;
 mod hosting_admin;
+pub mod hosting_events;
 mod logging;
 pub mod queue_delivery;
 pub mod repl;

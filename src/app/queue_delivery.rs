@@ -3,11 +3,16 @@
 //!
 //! The store and the sender are ports; this module is where they meet. `start` wraps the store so that enqueues and
 //! retries wake the worker at once; a timer covers retries that come due and a slow sweep covers everything else.
+//!
+//! A queue whose target is `app://<name>` is consumed by that hosted app instead: the jobs claimed together (up to
+//! the queue's concurrency) go to its `queue` handler as one batch through an `AppConsumer`; acknowledged jobs are
+//! removed, retried ones (and every unacknowledged one when the handler throws or breaks a limit) follow the
+//! queue's retry rules like a failed POST.
 
 use crate::core::{DomainName, HostScope};
 use crate::ports::{
-    Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore, Registry,
-    WebhookRequest, WebhookSender,
+    Claimed, Failure, Job, JobStatus, MessageOutcome, PendingQueue, QueueBatch, QueueConfig,
+    QueueError, QueueMessage, QueueOutcome, QueueStore, Registry, WebhookRequest, WebhookSender,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -22,6 +27,8 @@ use tokio::time::Instant;
 
 /// The longest wait between two attempts of one job.
 const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
+/// The longest `retry({ delaySeconds })` an app may ask for (Workers' limit, 12 hours); longer asks are capped.
+const MAX_RETRY_DELAY_S: u64 = 12 * 60 * 60;
 /// How often every tenant with pending jobs is looked at even when nothing woke the worker.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
@@ -34,6 +41,22 @@ enum Event {
     Done(QueueKey, Option<i64>),
 }
 
+/// Runs batches in hosted apps: the consumer of `app://<name>` queues.
+#[async_trait]
+pub trait AppConsumer: Send + Sync + 'static {
+    /// Runs app `app`'s `queue` handler on `batch`, for the queue's tenant `scope`; an app of another tenant (or
+    /// none) is an error naming the app.
+    async fn consume(
+        &self,
+        scope: &HostScope,
+        app: &str,
+        batch: QueueBatch,
+    ) -> Result<QueueOutcome, String>;
+}
+
+/// Where the consumer is set once the hosted apps exist (they are built after the queue store).
+pub type AppConsumerSlot = Arc<std::sync::OnceLock<Arc<dyn AppConsumer>>>;
+
 /// Starts the delivery worker on the current tokio runtime and returns the store the services should use: `store`
 /// itself, wrapped so that enqueues and retries wake the worker. Every tenant of `registry` is looked at once at
 /// start, so jobs left `READY` by an earlier process are delivered.
@@ -41,11 +64,13 @@ pub fn start(
     store: Arc<dyn QueueStore>,
     sender: Arc<dyn WebhookSender>,
     registry: Arc<dyn Registry>,
+    apps: AppConsumerSlot,
 ) -> Arc<dyn QueueStore> {
     let (tx, rx) = mpsc::unbounded_channel();
     let worker = Worker {
         store: store.clone(),
         sender,
+        apps,
         tx: tx.clone(),
         active: HashSet::new(),
         dirty: HashSet::new(),
@@ -86,6 +111,7 @@ fn now_ms() -> i64 {
 struct Worker {
     store: Arc<dyn QueueStore>,
     sender: Arc<dyn WebhookSender>,
+    apps: AppConsumerSlot,
     tx: mpsc::UnboundedSender<Event>,
     /// Tenants that may have pending jobs: swept on every timer.
     active: HashSet<HostScope>,
@@ -205,15 +231,29 @@ impl Worker {
                     }
                 };
                 let got = claimed.len() as u32;
+                let mut batch = Vec::new();
                 for job in claimed {
                     self.concurrency
                         .insert(key.clone(), job.config.concurrency.max(1));
                     *self.inflight.entry(key.clone()).or_insert(0) += 1;
+                    if crate::ports::queue::app_target(&job.config.target).is_some() {
+                        batch.push(job);
+                        continue;
+                    }
                     tokio::spawn(deliver(
                         self.store.clone(),
                         self.sender.clone(),
                         key.clone(),
                         job,
+                        self.tx.clone(),
+                    ));
+                }
+                if !batch.is_empty() {
+                    tokio::spawn(deliver_batch(
+                        self.store.clone(),
+                        self.apps.clone(),
+                        key.clone(),
+                        batch,
                         self.tx.clone(),
                     ));
                 }
@@ -233,7 +273,7 @@ async fn deliver(
     claimed: Claimed,
     tx: mpsc::UnboundedSender<Event>,
 ) {
-    let (scope, name) = (&key.0, &key.1);
+    let scope = &key.0;
     let Claimed { job, config } = claimed;
     let mut headers = Vec::new();
     if let Some(secret) = config.secret.as_deref().filter(|s| !s.is_empty()) {
@@ -259,13 +299,29 @@ async fn deliver(
         )),
         Err(e) => Some((None, e.to_string())),
     };
+    let retry_due = record(&store, &key, &job, &config, outcome, None).await;
+    let _ = tx.send(Event::Done(key, retry_due));
+}
+
+/// Records one attempt's outcome: `None` delivered (removed), else failed with status and error: retried after
+/// `delay_ms` (or the queue's backoff), or moved to `ERROR` after the last attempt. Returns when the retry is due.
+async fn record(
+    store: &Arc<dyn QueueStore>,
+    key: &QueueKey,
+    job: &Job,
+    config: &QueueConfig,
+    outcome: Option<(Option<u16>, String)>,
+    delay_ms: Option<u64>,
+) -> Option<i64> {
+    let (scope, name) = (&key.0, &key.1);
     let mut retry_due = None;
     let recorded = match outcome {
         None => store.delivered(scope, name, job.id).await,
         Some((status, error)) => {
             let failed = job.attempts + 1;
-            let retry_at_ms = (failed < config.max_attempts)
-                .then(|| now_ms() + backoff_ms(config.backoff_ms, failed) as i64);
+            let retry_at_ms = (failed < config.max_attempts).then(|| {
+                now_ms() + delay_ms.unwrap_or_else(|| backoff_ms(config.backoff_ms, failed)) as i64
+            });
             retry_due = retry_at_ms;
             tracing::info!(
                 tenant = scope.host(), queue = %name, job = job.id, attempt = failed,
@@ -288,7 +344,59 @@ async fn deliver(
     if let Err(e) = recorded {
         tracing::warn!(tenant = scope.host(), queue = %name, job = job.id, error = %e, "queue delivery: cannot record the outcome");
     }
-    let _ = tx.send(Event::Done(key, retry_due));
+    retry_due
+}
+
+/// Jobs of an `app://<name>` queue handed to that app's `queue` handler as one batch, then each job's outcome
+/// recorded: acknowledged (removed), or retried (after the delay the app asked for, or the queue's backoff).
+async fn deliver_batch(
+    store: Arc<dyn QueueStore>,
+    apps: AppConsumerSlot,
+    key: QueueKey,
+    jobs: Vec<Claimed>,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    let app = crate::ports::queue::app_target(&jobs[0].config.target)
+        .unwrap_or_default()
+        .to_string();
+    let batch = QueueBatch {
+        queue: key.1.to_string(),
+        messages: jobs
+            .iter()
+            .map(|c| QueueMessage {
+                id: c.job.id.to_string(),
+                timestamp_ms: c.job.enqueued_ms,
+                body: serde_json::from_slice(&c.job.body).unwrap_or_else(|_| {
+                    serde_json::Value::String(String::from_utf8_lossy(&c.job.body).into_owned())
+                }),
+                attempts: c.job.attempts + 1,
+            })
+            .collect(),
+    };
+    let result = match apps.get() {
+        Some(consumer) => consumer.consume(&key.0, &app, batch).await,
+        None => Err(format!("app {app} is not hosted")),
+    };
+    for (i, Claimed { job, config }) in jobs.iter().enumerate() {
+        let (outcome, delay_ms) = match &result {
+            Ok(QueueOutcome { messages, error }) => match messages.get(i) {
+                Some(MessageOutcome::Ack) => (None, None),
+                Some(MessageOutcome::Retry { delay_seconds }) => (
+                    Some((
+                        None,
+                        error
+                            .clone()
+                            .unwrap_or_else(|| format!("app {app} retried the message")),
+                    )),
+                    delay_seconds.map(|s| s.min(MAX_RETRY_DELAY_S) * 1000),
+                ),
+                None => (Some((None, format!("app {app} reported no outcome"))), None),
+            },
+            Err(e) => (Some((None, e.clone())), None),
+        };
+        let retry_due = record(&store, &key, job, config, outcome, delay_ms).await;
+        let _ = tx.send(Event::Done(key.clone(), retry_due));
+    }
 }
 
 /// The store as the services see it: every call goes to the real store; enqueues and retries also wake the worker.

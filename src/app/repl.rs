@@ -56,7 +56,7 @@ impl Repl {
         // The queue store opens only for an app bound to it: opening SQLite's releases the claims of a running nano.
         let mut without_queue = config.clone();
         without_queue.services.queue = false;
-        let mut services = open_services(&without_queue, false).await?;
+        let mut services = open_services(&without_queue, None).await?;
         let js_err = |e: crate::ports::RuntimeError| BuildError(format!("JS runtime: {e}"));
         #[allow(clippy::needless_update)]
         // the options' other fields, present or future, keep their defaults
@@ -103,6 +103,7 @@ impl Repl {
                     limits: Default::default(),
                     bindings: BTreeMap::new(),
                     engine: None,
+                    triggers: Default::default(),
                 },
                 None,
             ),
@@ -112,8 +113,10 @@ impl Repl {
             .values()
             .any(|b| b.service == crate::core::ServiceKind::Queue);
         if config.services.queue && binds_queue {
-            services.queue = Some(super::build::open_queue(config, None).await?);
+            services.queue = Some(super::build::open_queue(config, None, None).await?);
         }
+        // The REPL's code has no `scheduled` handler, and nothing here runs cron triggers.
+        cfg.triggers = Default::default();
         if let Some(engine) = &options.engine {
             cfg.engine = Some(engine.clone());
         }

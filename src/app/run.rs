@@ -18,6 +18,8 @@ pub struct Running {
     done: Vec<tokio::task::JoinHandle<()>>,
     hosting: Arc<super::hosting::Hosting>,
     watcher: tokio::task::JoinHandle<()>,
+    /// Fires the apps' cron triggers.
+    crons: tokio::task::JoinHandle<()>,
     drain: Duration,
 }
 
@@ -25,6 +27,7 @@ impl Running {
     /// Stops accepting, drains in-flight requests, and returns once the server is down.
     pub async fn stop(self) {
         self.watcher.abort();
+        self.crons.abort();
         let _ = self.stop.send(true);
         for done in self.done {
             let _ = done.await;
@@ -68,6 +71,7 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
     let state = Arc::new(app.http_state());
     let hosting = app.hosting.clone();
     let watcher = hosting.watch(WATCH_EVERY);
+    let crons = super::hosting_events::spawn_crons(hosting.clone());
     let (stop, stopped) = watch::channel(false);
     let until_stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -104,6 +108,7 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
         done,
         hosting,
         watcher,
+        crons,
         drain,
     })
 }

@@ -1,7 +1,8 @@
-//! The pure domain: validated names, the host scope, limits, TTL parsing, the Mango query model, document ids and
-//! core errors. No I/O.
+//! The pure domain: validated names, the host scope, limits, TTL parsing, cron expressions, the Mango query model,
+//! document ids and core errors. No I/O.
 
 pub mod app;
+pub mod cron;
 pub mod docid;
 pub mod error;
 pub mod jwt;
@@ -14,6 +15,7 @@ pub mod scope;
 pub mod ttl;
 
 pub use app::{check_env, AppSpec, BindingSpec, EnvError, EnvValue, ServiceKind};
+pub use cron::{Cron, CronError};
 pub use error::CoreError;
 pub use limits::Limits;
 pub use names::{AppName, DomainName, Hostname, TenantId};

@@ -20,7 +20,8 @@ pub use queue::{
 };
 pub use registry::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 pub use runtime::{
-    AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, RuntimeError,
+    AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, MessageOutcome,
+    QueueBatch, QueueMessage, QueueOutcome, RuntimeError, ScheduledEvent,
 };
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};

@@ -8,7 +8,8 @@ use thiserror::Error;
 /// How a queue delivers: where to, how to sign, how often to try and how many deliveries may run at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueConfig {
-    /// An absolute `http` or `https` URL the jobs are POSTed to.
+    /// An absolute `http` or `https` URL the jobs are POSTed to, or `app://<app name>`: a hosted app of the same
+    /// tenant whose `queue` handler gets the jobs in batches (see `app_target`).
     pub target: String,
     /// Key of the `X-HYPER-SIGNATURE` HMAC; no signature header without it.
     pub secret: Option<String>,
@@ -35,6 +36,11 @@ impl QueueConfig {
             concurrency: Self::DEFAULT_CONCURRENCY,
         }
     }
+}
+
+/// The app named by an `app://<app name>` target, if `target` is one.
+pub fn app_target(target: &str) -> Option<&str> {
+    target.strip_prefix("app://")
 }
 
 /// Where a job stands: waiting for (another) delivery, or given up on after its last attempt.

@@ -1,4 +1,5 @@
-//! The app runtime port: load app versions, dispatch HTTP requests to them, drain them, read their stats.
+//! The app runtime port: load app versions, dispatch HTTP requests, queue batches and scheduled events to them,
+//! drain them, read their stats.
 
 use super::{CacheStore, DataStore, QueueStore, Search, Storage};
 use crate::core::{AppName, AppSpec, EnvError, TenantId};
@@ -234,6 +235,49 @@ pub struct AppStats {
     pub terminations: BTreeMap<&'static str, u64>,
 }
 
+/// One message of a queue batch, as the app's `queue` handler sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueMessage {
+    pub id: String,
+    /// When the message was enqueued (ms since the Unix epoch): `message.timestamp`.
+    pub timestamp_ms: i64,
+    pub body: serde_json::Value,
+    /// This delivery's attempt number, 1 on the first.
+    pub attempts: u32,
+}
+
+/// Messages of one queue handed to an app's `queue(batch, env, ctx)` handler at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueBatch {
+    pub queue: String,
+    pub messages: Vec<QueueMessage>,
+}
+
+/// What became of one message of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageOutcome {
+    /// Done: acknowledged, or the handler returned normally without retrying it.
+    Ack,
+    /// To be delivered again: `retry()`ed, or not acknowledged by a handler that threw.
+    Retry { delay_seconds: Option<u64> },
+}
+
+/// The outcome of a `queue` handler run: one entry per message (in batch order), and the handler's error if it
+/// threw or rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueOutcome {
+    pub messages: Vec<MessageOutcome>,
+    pub error: Option<String>,
+}
+
+/// A cron trigger firing: the app's `scheduled(event, env, ctx)` handler gets `{ cron, scheduledTime, type }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledEvent {
+    pub cron: String,
+    /// When the trigger was due (ms since the Unix epoch).
+    pub scheduled_time_ms: i64,
+}
+
 /// Contract:
 /// - `load` checks env against the limits (naming app and var), compiles every module and evaluates them once under
 ///   the start-up CPU limit; a failure (`Env`, `Load`, `Limit{Startup}`) leaves any previous version serving. A new version replaces the old one for new requests; in-flight ones finish on the old.
@@ -242,6 +286,11 @@ pub struct AppStats {
 ///   memory ends with `Limit{..}` (the isolate is replaced after `Memory`); a throw or rejection ends with
 ///   `Exception` and the isolate keeps serving. One app's termination never affects another app.
 /// - Response bodies stream: the app's chunks reach the caller as it writes them.
+/// - `dispatch_queue` runs the default export's `queue(batch, env, ctx)` and `dispatch_scheduled` its
+///   `scheduled(event, env, ctx)`, each like a request: CPU, wall and memory limits apply (`Limit{..}`), and
+///   `ctx.waitUntil` work continues after the handler settles, bounded by the same drain limit. A missing handler
+///   or a throw is `Exception` for `scheduled`; for `queue` it is reported in `QueueOutcome::error`, with every
+///   message not explicitly acknowledged to be retried.
 /// - `unload` stops new requests to the app and returns when in-flight requests are done (bounded by the wall limit).
 /// - `stats` counts requests, CPU, heap and terminations per limit.
 #[async_trait]
@@ -254,6 +303,16 @@ pub trait AppRuntime: Send + Sync + 'static {
         app: &AppName,
         request: http::Request<Body>,
     ) -> Result<http::Response<Body>, RuntimeError>;
+    async fn dispatch_queue(
+        &self,
+        app: &AppName,
+        batch: QueueBatch,
+    ) -> Result<QueueOutcome, RuntimeError>;
+    async fn dispatch_scheduled(
+        &self,
+        app: &AppName,
+        event: ScheduledEvent,
+    ) -> Result<(), RuntimeError>;
     async fn unload(&self, app: &AppName) -> Result<(), RuntimeError>;
     async fn stats(&self, app: &AppName) -> Result<AppStats, RuntimeError>;
 }

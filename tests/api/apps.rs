@@ -38,6 +38,7 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             limits: Limits::default(),
             bindings: Default::default(),
             engine: None,
+            triggers: Default::default(),
         });
         c.apps.push(AppConfig {
             name: "other".into(),
@@ -49,6 +50,7 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             bindings: Default::default(),
             // The other app runs on the other engine: one host serves apps on both.
             engine: Some("quickjs".into()),
+            triggers: Default::default(),
         });
     })
     .await;

@@ -31,6 +31,7 @@ async fn an_app_stores_and_reads_data_through_its_binding() {
                 env: Default::default(),
                 limits: Limits::default(),
                 engine: None,
+                triggers: Default::default(),
                 bindings: [(
                     "DATA".to_string(),
                     BindingConfig {

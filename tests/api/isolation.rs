@@ -241,6 +241,7 @@ async fn no_tenant_reaches_another() {
                 env: Default::default(),
                 limits: Limits::default(),
                 engine: None,
+                triggers: Default::default(),
                 bindings: [
                     ("DATA".to_string(), binding(ServiceKind::Data)),
                     ("CACHE".to_string(), binding(ServiceKind::Cache)),

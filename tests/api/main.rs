@@ -8,6 +8,7 @@ mod apps;
 mod bindings;
 mod cache;
 mod data;
+mod events;
 mod hosting;
 mod isolation;
 mod lifecycle;

@@ -36,6 +36,7 @@ fn app(name: &str, entry: std::path::PathBuf) -> AppConfig {
         limits: Limits::default(),
         bindings: Default::default(),
         engine: None,
+        triggers: Default::default(),
     }
 }
 

@@ -515,3 +515,48 @@ pub async fn assets_binding(rt: &Rt) {
     }
     assert_eq!(r["post"], 405);
 }
+
+/// A request that hits its CPU limit while a streamed upload through a binding is still reading its body ends with
+/// the CPU 503; the isolate keeps serving the app's next request, and freeing it afterwards leaves the process up.
+pub async fn cpu_limit_during_streamed_upload(rt: &Rt) {
+    let w = World::new().await;
+    let t = w.tenant().await;
+    let app = w
+        .app(
+            rt,
+            &t,
+            r#"
+        if (new URL(request.url).pathname === '/ok') return { ok: true };
+        let n = 0;
+        const stream = new ReadableStream({
+          async pull(c) {
+            await new Promise((r) => setTimeout(r, 1));
+            if (n++ < 50) c.enqueue(new Uint8Array(20000).fill(n)); else c.close();
+          },
+        });
+        env.STORAGE.upload('slow/' + Math.random() + '.bin', stream);
+        await new Promise((r) => setTimeout(r, 5));
+        while (true) {}
+    "#,
+        )
+        .await;
+    for _ in 0..5 {
+        match crate::harness::send(rt, &app, crate::harness::get_req("/spin")).await {
+            Err(e) => assert_eq!(
+                e.limit(),
+                Some(nano::ports::Limit::Cpu),
+                "spinning upload: {e}"
+            ),
+            Ok(a) => panic!("spinning upload answered {} {}", a.status, a.body),
+        }
+        let ok = get(rt, &app, "/ok").await;
+        assert_eq!(ok.status, 200, "after the limit: {}", ok.body);
+    }
+    // Unloading frees the isolate (the engine's whole heap) inside the test, not at process exit.
+    rt.unload(&app).await.unwrap();
+    assert!(
+        crate::harness::send(rt, &app, crate::harness::get_req("/ok"))
+            .await
+            .is_err()
+    );
+}

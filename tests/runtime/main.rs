@@ -8,6 +8,7 @@ mod support;
 mod bindings;
 #[cfg(feature = "v8")]
 mod engine_v8;
+mod handlers;
 mod harness;
 mod limits;
 mod web;
@@ -30,13 +31,16 @@ macro_rules! runtime_suite {
             runtime_suite!(@each make; web: [
                 hello_world, request_fields, post_bodies, response_helpers, headers_behaviour,
                 streaming_response_is_not_buffered, large_streaming_response, request_body_streams,
-                streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, base64_behaviour,
+                streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, urlpattern_cases, urlpattern_router, base64_behaviour,
                 timers_behaviour, microtasks_and_clone, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
                 fetch_outbound, relative_imports, console_and_performance,
             ]);
             runtime_suite!(@each make; bindings: [
                 data_binding, cache_binding, storage_binding, search_binding, queue_binding,
-                bindings_are_scoped_to_tenant_and_domain, assets_binding,
+                bindings_are_scoped_to_tenant_and_domain, cpu_limit_during_streamed_upload, assets_binding,
+            ]);
+            runtime_suite!(@each make; handlers: [
+                queue_handler_acks_and_retries, queue_handler_throw_retries_unacked, scheduled_handler,
             ]);
             runtime_suite!(@each make; limits: [
                 cpu_limit_spares_other_apps, background_work_is_cpu_limited, memory_limit_replaces_isolate, wall_limit, subrequest_limit,

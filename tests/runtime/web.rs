@@ -357,6 +357,122 @@ pub async fn url_behaviour(rt: &Rt) {
     );
 }
 
+/// Cases adapted from WPT's urlpatterntestdata.json, then canonicalization cases (case, IPv4, percent-encoding, dot
+/// segments): `pattern` (constructor arguments), optional `obj` (component
+/// getters), `inputs` (exec arguments) and `match` (the components named there, `null` for no match, `"error"` when
+/// the constructor must throw a TypeError). An unmatched optional group is `null` here (`undefined` in JS).
+const URLPATTERN_CASES: &str = include_str!("urlpattern_cases.json");
+
+pub async fn urlpattern_cases(rt: &Rt) {
+    let cases: Vec<serde_json::Value> = serde_json::from_str(URLPATTERN_CASES).unwrap();
+    assert!(cases.len() >= 30);
+    let body = format!(
+        r#"const cases = {URLPATTERN_CASES};
+        const nulls = (v) => JSON.parse(JSON.stringify(v, (k, x) => (x === undefined ? null : x)));
+        return cases.map((c) => {{
+          let p;
+          try {{ p = new URLPattern(...c.pattern); }} catch (e) {{ return {{ error: e.constructor.name }}; }}
+          const obj = {{}};
+          for (const k of Object.keys(c.obj || {{}})) obj[k] = p[k];
+          if (!c.inputs) return {{ obj }};
+          const r = p.exec(...c.inputs);
+          const match = r === null ? null : {{}};
+          if (r) for (const k of Object.keys(c.match || {{}})) match[k] = nulls(r[k]);
+          return {{ obj, match, test: p.test(...c.inputs), inputs: r && r.inputs.length }};
+        }});"#
+    );
+    let got = eval_json(rt, &body).await;
+    for (case, got) in cases.iter().zip(got.as_array().unwrap()) {
+        if case["match"] == "error" {
+            assert_eq!(got["error"], "TypeError", "case {case}");
+            continue;
+        }
+        assert!(got.get("error").is_none(), "case {case}: threw {got}");
+        if let Some(obj) = case.get("obj") {
+            assert_eq!(&got["obj"], obj, "case {case}");
+        }
+        if case.get("inputs").is_some() {
+            assert_eq!(got["match"], case["match"], "case {case}");
+            assert_eq!(got["test"], !case["match"].is_null(), "case {case}");
+            if !case["match"].is_null() {
+                assert_eq!(
+                    got["inputs"],
+                    case["inputs"].as_array().unwrap().len(),
+                    "case {case}"
+                );
+            }
+        }
+    }
+}
+
+/// A router in the style of itty-router and Hono's URLPattern router: routes are patterns tried in order.
+pub async fn urlpattern_router(rt: &Rt) {
+    let app = app(
+        rt,
+        r#"class Router {
+          routes = [];
+          on(method, path, handler) { this.routes.push({ method, pattern: new URLPattern({ pathname: path }), handler }); return this; }
+          get(path, handler) { return this.on('GET', path, handler); }
+          post(path, handler) { return this.on('POST', path, handler); }
+          async handle(request, env, ctx) {
+            for (const { method, pattern, handler } of this.routes) {
+              if (method !== request.method) continue;
+              const m = pattern.exec(request.url);
+              if (m) return handler(request, m.pathname.groups, m);
+            }
+            return Response.json({ error: 'no route' }, { status: 404 });
+          }
+        }
+        const api = new URLPattern('https://api.:zone.test/*');
+        const router = new Router()
+          .get('/users/:id(\\d+)', (req, p) => Response.json({ user: Number(p.id) }))
+          .get('/users/:name', (req, p) => Response.json({ byName: p.name }))
+          .get('/posts/:slug{/comments/:page}?', (req, p) => Response.json(p))
+          .get('/files/*', (req, p) => Response.json({ file: p[0] }))
+          .post('/users', async (req) => Response.json({ created: await req.json() }, { status: 201 }));
+        export default { fetch(request, env, ctx) {
+          const zone = api.exec(request.url);
+          if (zone) return Response.json({ zone: zone.hostname.groups.zone, rest: zone.pathname.groups[0] });
+          return router.handle(request, env, ctx);
+        } };"#,
+    )
+    .await;
+    let cases = [
+        ("/users/42", 200, json!({"user": 42})),
+        ("/users/ada", 200, json!({"byName": "ada"})),
+        ("/posts/hello", 200, json!({"slug": "hello"})),
+        (
+            "/posts/hello/comments/3",
+            200,
+            json!({"slug": "hello", "page": "3"}),
+        ),
+        ("/files/a/b/c.txt", 200, json!({"file": "a/b/c.txt"})),
+        ("/nothing/here", 404, json!({"error": "no route"})),
+    ];
+    for (path, status, body) in cases {
+        let a = get(rt, &app, path).await;
+        assert_eq!(a.status, status, "{path}: {}", a.body);
+        assert_eq!(a.json(), body, "{path}");
+    }
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("http://example.test/users")
+        .header("content-type", "application/json")
+        .body(Body::from_bytes(r#"{"name":"grace"}"#))
+        .unwrap();
+    let a = send(rt, &app, req).await.unwrap();
+    assert_eq!(
+        (a.status, a.json()),
+        (201, json!({"created": {"name": "grace"}}))
+    );
+    let req = http::Request::builder()
+        .uri("https://api.eu.test/v1/items")
+        .body(Body::empty())
+        .unwrap();
+    let a = send(rt, &app, req).await.unwrap();
+    assert_eq!(a.json(), json!({"zone": "eu", "rest": "v1/items"}));
+}
+
 pub async fn base64_behaviour(rt: &Rt) {
     let v = eval_json(
         rt,

@@ -66,10 +66,7 @@ pub fn nano_bin() -> std::path::PathBuf {
 /// The test PostgreSQL (`NANO_TEST_POSTGRES_URL`, default the local server's `test` database) in a fresh schema
 /// named `nt_<random>`, so tests run in parallel without seeing each other's tables.
 pub fn pg_target() -> nano::adapters::postgres::PgTarget {
-    nano::adapters::postgres::PgTarget {
-        url: pg_url(),
-        schema: Some(fresh_name("nt").replace('-', "_")),
-    }
+    nano::adapters::postgres::PgTarget::new(pg_url(), Some(fresh_name("nt").replace('-', "_")))
 }
 
 pub fn pg_url() -> String {

@@ -1,8 +1,9 @@
-//! The admin API's app routes: list, get, create, replace and delete apps, reload, recent logs, and metrics in
-//! Prometheus text. The hosting side implements `AppControl`; these routes only speak HTTP.
+//! The admin API's app routes: list, get, create, replace and delete apps, reload, recent logs, running an app's
+//! `scheduled` handler now, and metrics in Prometheus text. The hosting side implements `AppControl`; these routes
+//! only speak HTTP.
 
 use super::body::full;
-use super::request::read_json;
+use super::request::{read_json, Query};
 use super::response::{json, not_found, ApiError, RouteResult};
 use async_trait::async_trait;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -29,6 +30,9 @@ pub trait AppControl: Send + Sync + 'static {
     async fn logs(&self, name: &str) -> Option<Vec<Value>>;
     /// Metrics in Prometheus text format.
     async fn metrics(&self) -> String;
+    /// Runs the app's `scheduled` handler now for `cron` (default: the app's first cron trigger):
+    /// `{ app, cron, scheduledTime }` once the handler has settled.
+    async fn scheduled(&self, name: &str, cron: Option<&str>) -> Result<Value, ApiError>;
 }
 
 /// Answers `/admin/apps…`, `/admin/reload` and `/admin/metrics`; `None` for other admin paths.
@@ -75,6 +79,16 @@ pub async fn route(
             Some(lines) => Ok(json(StatusCode::OK, &json!({ "ok": true, "logs": lines }))),
             None => Err(ApiError::not_found(format!("app {name} does not exist"))),
         },
+        (&Method::POST, ["apps", name, "scheduled"]) => {
+            let query = Query::parse(req.uri().query());
+            match query.single("cron") {
+                Ok(cron) => apps
+                    .scheduled(name, cron)
+                    .await
+                    .map(|run| json(StatusCode::OK, &json!({ "ok": true, "scheduled": run }))),
+                Err(e) => Err(e),
+            }
+        }
         (&Method::POST, ["reload"]) => {
             let report = apps.reload().await;
             Ok(json(

@@ -157,8 +157,12 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// A target hyper's zod `url()` accepts and nano can deliver to: an absolute `http(s)` URL with a host.
+/// A target hyper's zod `url()` accepts and nano can deliver to: an absolute `http(s)` URL with a host, or
+/// `app://<app name>` (a hosted app of the tenant, whose `queue` handler gets the jobs).
 fn valid_target(target: &str) -> bool {
+    if let Some(app) = crate::ports::queue::app_target(target) {
+        return crate::core::AppName::parse(app).is_ok();
+    }
     url::Url::parse(target).is_ok_and(|u| {
         matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
     })
@@ -267,6 +271,9 @@ mod tests {
     fn targets() {
         assert!(valid_target("http://localhost:8000/"));
         assert!(valid_target("https://example.com/hook?x=1"));
+        assert!(valid_target("app://consumer"));
+        assert!(!valid_target("app://"));
+        assert!(!valid_target("app://Not An App"));
         for bad in ["", "localhost:8000", "not a url", "ftp://x/", "mailto:a@b"] {
             assert!(!valid_target(bad), "{bad}");
         }

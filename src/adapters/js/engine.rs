@@ -32,10 +32,25 @@ pub enum OpValue {
 }
 
 /// The head of a request handed to an isolate.
+///
+/// An event for another handler (`queue`, `scheduled`) travels the same way, as a head whose method is
+/// `nano:<handler>` (not an HTTP token, so no client can send it) and whose url is the event as JSON; the glue
+/// answers it with a JSON body (`RequestHead::event`).
 pub struct RequestHead {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
+}
+
+impl RequestHead {
+    /// The head carrying an event for the app's `handler` (`queue`, `scheduled`).
+    pub fn event(handler: &str, payload: &serde_json::Value) -> Self {
+        Self {
+            method: format!("nano:{handler}"),
+            url: payload.to_string(),
+            headers: Vec::new(),
+        }
+    }
 }
 
 /// A JS engine. `create` runs on a worker thread; the isolate never leaves it.

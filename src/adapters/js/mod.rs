@@ -16,7 +16,10 @@ pub mod web;
 mod worker;
 
 use crate::core::{check_env, AppName};
-use crate::ports::{AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, RuntimeError};
+use crate::ports::{
+    AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, MessageOutcome, QueueBatch,
+    QueueOutcome, RuntimeError, ScheduledEvent,
+};
 use async_trait::async_trait;
 use engine::{Engine, RequestHead};
 use futures::StreamExt;
@@ -199,6 +202,47 @@ impl<E: Engine> JsRuntime<E> {
             .map_err(|_| RuntimeError::Engine("worker thread is gone".into()))
     }
 
+    fn loaded(&self, app: &AppName) -> Result<Arc<Loaded>, RuntimeError> {
+        self.apps
+            .read()
+            .expect("apps lock")
+            .get(app)
+            .cloned()
+            .ok_or_else(|| RuntimeError::NotLoaded(app.to_string()))
+    }
+
+    /// Runs the app's `handler` (`queue`, `scheduled`) on `payload` like a request and returns the glue's JSON report.
+    async fn dispatch_event(
+        &self,
+        app: &AppName,
+        handler: &str,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, RuntimeError> {
+        let loaded = self.loaded(app)?;
+        loaded.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.send(
+            loaded.thread,
+            Msg::Dispatch {
+                req: self.next_request.fetch_add(1, Ordering::Relaxed),
+                app: loaded,
+                head: RequestHead::event(handler, &payload),
+                body: None,
+                reply: tx,
+            },
+        )?;
+        let res = rx
+            .await
+            .map_err(|_| RuntimeError::Engine("the isolate went away".into()))??;
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| RuntimeError::Exception(e.to_string()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| RuntimeError::Engine(format!("{handler} report is not JSON: {e}")))
+    }
+
     fn counters_of(&self, app: &AppName) -> Arc<Counters> {
         self.counters
             .lock()
@@ -340,6 +384,58 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
         )?;
         rx.await
             .map_err(|_| RuntimeError::Engine("the isolate went away".into()))?
+    }
+
+    async fn dispatch_queue(
+        &self,
+        app: &AppName,
+        batch: QueueBatch,
+    ) -> Result<QueueOutcome, RuntimeError> {
+        let n = batch.messages.len();
+        let payload = serde_json::json!({
+            "queue": batch.queue,
+            "messages": batch.messages.iter().map(|m| serde_json::json!({
+                "id": m.id, "timestamp": m.timestamp_ms, "body": m.body, "attempts": m.attempts,
+            })).collect::<Vec<_>>(),
+        });
+        let report = self.dispatch_event(app, "queue", payload).await?;
+        let messages: Vec<MessageOutcome> = report["outcomes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|o| match o["retry"].as_bool() {
+                        Some(true) => MessageOutcome::Retry {
+                            delay_seconds: o["delaySeconds"].as_u64(),
+                        },
+                        _ => MessageOutcome::Ack,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if messages.len() != n {
+            return Err(RuntimeError::Engine(format!(
+                "queue report has {} outcomes for {n} messages",
+                messages.len()
+            )));
+        }
+        Ok(QueueOutcome {
+            messages,
+            error: report["error"].as_str().map(str::to_string),
+        })
+    }
+
+    async fn dispatch_scheduled(
+        &self,
+        app: &AppName,
+        event: ScheduledEvent,
+    ) -> Result<(), RuntimeError> {
+        let payload =
+            serde_json::json!({ "cron": event.cron, "scheduledTime": event.scheduled_time_ms });
+        let report = self.dispatch_event(app, "scheduled", payload).await?;
+        match report["error"].as_str() {
+            Some(e) => Err(RuntimeError::Exception(e.to_string())),
+            None => Ok(()),
+        }
     }
 
     async fn unload(&self, app: &AppName) -> Result<(), RuntimeError> {

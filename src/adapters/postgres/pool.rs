@@ -1,16 +1,34 @@
-//! Connecting to PostgreSQL: one pool per process, optionally confined to one schema (tests run each in its own),
-//! with a connection error that names the URL's host and database but never its password.
+//! Connecting to PostgreSQL: one pool per target, shared by every store opened from it (and its clones), optionally
+//! confined to one schema (tests run each in its own), with a connection error that names the URL's host and
+//! database but never its password.
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
-/// Where to connect: a URL and an optional schema (created if missing) that every connection uses.
+/// Connections of one target's pool, shared by the registry, data, search and queue stores of a node.
+const MAX_CONNECTIONS: u32 = 24;
+
+/// Where to connect: a URL and an optional schema (created if missing) that every connection uses. Stores opened
+/// from one target, or from its clones, share one pool.
 #[derive(Clone)]
 pub struct PgTarget {
     pub url: String,
     pub schema: Option<String>,
+    pool: Arc<OnceCell<PgPool>>,
+}
+
+impl PgTarget {
+    pub fn new(url: impl Into<String>, schema: Option<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema,
+            pool: Arc::default(),
+        }
+    }
 }
 
 /// `host:port/database` of a URL, for messages (no user, no password).
@@ -23,9 +41,24 @@ fn describe(options: &PgConnectOptions) -> String {
     )
 }
 
-/// Opens a pool, creates the schema when one is given, and applies `migrations` under an advisory lock so
-/// concurrent nodes do not race.
+/// The target's pool (opened on first use), with `migrations` applied under an advisory lock so concurrent nodes do
+/// not race.
 pub async fn connect(target: &PgTarget, migrations: &[(&str, &str)]) -> Result<PgPool, String> {
+    let pool = target.pool.get_or_try_init(|| open(target)).await?;
+    super::migrate::apply(pool, migrations).await.map_err(|e| {
+        let place = PgConnectOptions::from_str(&target.url)
+            .map(|o| describe(&o))
+            .unwrap_or_default();
+        format!(
+            "PostgreSQL at {place}: {}",
+            redact(&e.to_string(), &target.url)
+        )
+    })?;
+    Ok(pool.clone())
+}
+
+/// Opens a pool, creating the schema when one is given.
+async fn open(target: &PgTarget) -> Result<PgPool, String> {
     let options = PgConnectOptions::from_str(&target.url)
         .map_err(|_| "postgres_url is not a valid PostgreSQL URL".to_string())?;
     let place = describe(&options);
@@ -54,16 +87,12 @@ pub async fn connect(target: &PgTarget, migrations: &[(&str, &str)]) -> Result<P
         Some(schema) => options.options([("search_path", schema.as_str())]),
         None => options,
     };
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
+    PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
-        .map_err(fail)?;
-    super::migrate::apply(&pool, migrations)
-        .await
-        .map_err(fail)?;
-    Ok(pool)
+        .map_err(fail)
 }
 
 /// Removes the URL's password from a message, should a driver error quote it.

@@ -7,8 +7,12 @@ use rquickjs::{Ctx, Exception, Function, Object, Result, TypedArray, Value};
 use std::rc::Rc;
 use std::time::Instant;
 
+/// Copies a typed array's bytes out of the engine's memory (an empty vector when detached).
 fn bytes(v: &TypedArray<'_, u8>) -> Vec<u8> {
-    v.as_bytes().map(|b| b.to_vec()).unwrap_or_default()
+    // SAFETY: the slice is copied at once; no JavaScript runs while it is borrowed.
+    unsafe { v.as_bytes() }
+        .map(|b| b.to_vec())
+        .unwrap_or_default()
 }
 
 fn u8array<'js>(ctx: &Ctx<'js>, v: Vec<u8>) -> Result<TypedArray<'js, u8>> {
@@ -163,7 +167,7 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
                            id: f64,
                            data: TypedArray<'js, u8>,
                            finish: bool| {
-        match h.codec_push(id as u64, data.as_bytes().unwrap_or_default(), finish) {
+        match h.codec_push(id as u64, &bytes(&data), finish) {
             Ok(v) => u8array(&ctx, v),
             Err(e) => Err(Exception::throw_type(&ctx, &e)),
         }
@@ -177,7 +181,7 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
     op!("decodeUtf8", |ctx: Ctx<'js>,
                        data: TypedArray<'js, u8>,
                        fatal: Opt<bool>| {
-        let b = data.as_bytes().unwrap_or_default();
+        let b = &bytes(&data);
         if fatal.0.unwrap_or(false) {
             match std::str::from_utf8(b) {
                 Ok(s) => Ok(s.to_string()),
@@ -191,7 +195,7 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
         }
     });
     op!("b64encode", |data: TypedArray<'js, u8>| ops::base64_encode(
-        data.as_bytes().unwrap_or_default()
+        &bytes(&data)
     ));
     op!("b64decode", |ctx: Ctx<'js>, s: String| {
         match ops::base64_decode(&s) {

@@ -1,8 +1,8 @@
 //! Module resolution and loading for QuickJS: relative imports inside the app's files, from cached bytecode.
 
 use crate::adapters::js::Loaded;
-use rquickjs::loader::{Loader, Resolver};
-use rquickjs::module::Declared;
+use rquickjs::loader::{ImportAttributes, Loader, Resolver};
+use rquickjs::module::{Declared, WriteOptions, WriteOptionsEndianness};
 use rquickjs::{Ctx, Error, Module, Result};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,7 +13,13 @@ pub use crate::adapters::js::resolve_path;
 pub struct AppResolver;
 
 impl Resolver for AppResolver {
-    fn resolve<'js>(&mut self, _ctx: &Ctx<'js>, base: &str, name: &str) -> Result<String> {
+    fn resolve<'js>(
+        &mut self,
+        _ctx: &Ctx<'js>,
+        base: &str,
+        name: &str,
+        _attributes: Option<ImportAttributes<'js>>,
+    ) -> Result<String> {
         if base.is_empty() {
             // The host importing the entry module.
             return Ok(name.to_string());
@@ -47,7 +53,7 @@ pub fn compile_into<'js>(
         .get(name)
         .ok_or_else(|| Error::new_loading_message(name, "no such file in the app"))?;
     let module = Module::declare(ctx.clone(), name, src.as_bytes().to_vec())?;
-    let bytes = Arc::new(module.write_le()?);
+    let bytes = Arc::new(module.write(little_endian())?);
     app.code
         .lock()
         .expect("code cache lock")
@@ -56,7 +62,12 @@ pub fn compile_into<'js>(
 }
 
 impl Loader for AppLoader {
-    fn load<'js>(&mut self, ctx: &Ctx<'js>, name: &str) -> Result<Module<'js, Declared>> {
+    fn load<'js>(
+        &mut self,
+        ctx: &Ctx<'js>,
+        name: &str,
+        _attributes: Option<ImportAttributes<'js>>,
+    ) -> Result<Module<'js, Declared>> {
         let cached = self
             .app
             .code
@@ -68,9 +79,17 @@ impl Loader for AppLoader {
             return compile_into(ctx, &self.app, name);
         };
         self.held.borrow_mut().push(bytes.clone());
-        // SAFETY: the bytes were written by `Module::write_le` of this same QuickJS build, and `held` keeps them
+        // SAFETY: the bytes were written by `Module::write` of this same QuickJS build, and `held` keeps them
         // alive as long as the runtime.
         unsafe { Module::load(ctx.clone(), &bytes) }
+    }
+}
+
+/// Bytecode is written little-endian, the layout `Module::load` reads back on every machine nano supports.
+pub fn little_endian() -> WriteOptions {
+    WriteOptions {
+        endianness: WriteOptionsEndianness::Little,
+        ..Default::default()
     }
 }
 

@@ -53,7 +53,7 @@ fn glue_bytecode() -> Result<&'static [u8], String> {
         ctx.with(|ctx| {
             let m = Module::declare(ctx.clone(), "nano:web", super::web::glue())
                 .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;
-            m.write_le()
+            m.write(loader::little_endian())
                 .map_err(|e| format!("web glue: {}", describe(&ctx, e)))
         })
     })
@@ -143,7 +143,7 @@ impl Engine for QuickJs {
         let entry = app.version.spec.entry.clone();
         let host_fns = ctx.with(|ctx| -> Result<_, String> {
             let glue = glue_bytecode()?;
-            // SAFETY: the bytes come from `Module::write_le` of this QuickJS build and live for the whole process.
+            // SAFETY: the bytes come from `Module::write` of this QuickJS build and live for the whole process.
             let module = unsafe { Module::load(ctx.clone(), glue) }
                 .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;
             let (module, _) = module

@@ -1,5 +1,5 @@
-// host.js: the entry points the host calls: init (default export + env), dispatch (one request), complete (an op
-// finished), timer (a timer is due).
+// host.js: the entry points the host calls: init (default export + env), dispatch (one request, or an event for the
+// queue or scheduled handler), complete (an op finished), timer (a timer is due).
 let handler = null;
 let env = null;
 const signals = new Map();
@@ -32,6 +32,56 @@ async function settle(waits) {
   let n;
   do { n = waits.length; await Promise.allSettled(waits); } while (waits.length !== n);
 }
+// A queue batch: per-message ack()/retry() win over ackAll()/retryAll(); the first call of each level counts.
+// Unmarked messages are acknowledged when the handler returns and retried when it throws.
+function queueBatch(p) {
+  const marks = p.messages.map(() => null);
+  let all = null;
+  const mark = (i, m) => { if (marks[i] === null) marks[i] = m; };
+  const retryMark = (o) => ({ retry: true, delaySeconds: o && o.delaySeconds !== undefined ? Number(o.delaySeconds) : null });
+  const messages = p.messages.map((m, i) => Object.freeze({
+    id: m.id, timestamp: new Date(m.timestamp), body: m.body, attempts: m.attempts,
+    ack() { mark(i, { retry: false }); },
+    retry(options) { mark(i, retryMark(options)); },
+  }));
+  const batch = Object.freeze({
+    queue: p.queue, messages: Object.freeze(messages),
+    ackAll() { if (all === null) all = { retry: false }; },
+    retryAll(options) { if (all === null) all = retryMark(options); },
+  });
+  const report = (error) => ({ error, outcomes: marks.map((m) => m || all || { retry: error !== null }) });
+  return { arg: batch, report };
+}
+function scheduledEvent(p) {
+  let noRetry = false;
+  const event = Object.freeze({ cron: p.cron, scheduledTime: p.scheduledTime, type: 'scheduled', noRetry() { noRetry = true; } });
+  return { arg: event, report: (error) => ({ error, noRetry }) };
+}
+function dispatchEvent(id, kind, payload) {
+  const waits = [];
+  const ctx = {
+    waitUntil(p) { waits.push(Promise.resolve(p).catch((e) => ops.log('error', 'waitUntil rejected: ' + errText(e)))); },
+    passThroughOnException() {},
+  };
+  const ev = kind === 'queue' ? queueBatch(JSON.parse(payload)) : scheduledEvent(JSON.parse(payload));
+  let result;
+  try {
+    if (!handler || typeof handler[kind] !== 'function') throw new TypeError(`The app has no ${kind} handler`);
+    result = handler[kind](ev.arg, env, ctx);
+  } catch (e) {
+    result = Promise.reject(e);
+  }
+  Promise.resolve(result)
+    .then(() => ev.report(null), (e) => {
+      const text = errText(e);
+      ops.log('error', `uncaught exception in the ${kind} handler: ${text}`);
+      return ev.report(text.split('\n')[0]);
+    })
+    .then((out) => ops.respond(id, 200, ['content-type', 'application/json'], utf8(JSON.stringify(out)), false))
+    .catch((e) => ops.fail(id, errText(e)))
+    .then(() => settle(waits))
+    .then(() => ops.finish(id));
+}
 const host = {
   init(h, envJson) {
     handler = h;
@@ -39,6 +89,7 @@ const host = {
     installBindings(env);
   },
   dispatch(id, method, url, flat, rid) {
+    if (method === 'nano:queue' || method === 'nano:scheduled') return dispatchEvent(id, method.slice(5), url);
     const body = rid === null || rid === undefined ? null : ridStream(rid);
     const controller = new AbortController();
     signals.set(id, controller);

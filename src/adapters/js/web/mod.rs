@@ -9,6 +9,7 @@ pub fn glue() -> &'static str {
         include_str!("events.js"),
         include_str!("encoding.js"),
         include_str!("url.js"),
+        include_str!("urlpattern.js"),
         include_str!("streams.js"),
         include_str!("compression.js"),
         include_str!("blob.js"),

@@ -1,0 +1,214 @@
+//! Hosted apps' handlers besides `fetch`: `queue` batches of `app://<name>` queues (the queue delivery's
+//! `AppConsumer`) and `scheduled` runs, fired by the apps' cron triggers or by the admin API.
+
+use super::hosting::Hosting;
+use super::queue_delivery::AppConsumer;
+use crate::core::{AppName, Cron, HostScope};
+use crate::ports::{QueueBatch, QueueOutcome, RuntimeError, ScheduledEvent};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the cron loop looks at the served apps and the clock (a trigger fires within this of its minute).
+const CRON_TICK: Duration = Duration::from_secs(1);
+
+#[async_trait]
+impl AppConsumer for Hosting {
+    async fn consume(
+        &self,
+        scope: &HostScope,
+        app: &str,
+        batch: QueueBatch,
+    ) -> Result<QueueOutcome, String> {
+        let not_here = || format!("app {app} is not a hosted app of tenant {}", scope.host());
+        match self.code_app(app).await {
+            Some((tenant, _)) if tenant == scope.host() => {}
+            _ => return Err(not_here()),
+        }
+        let name = AppName::parse(app).map_err(|_| not_here())?;
+        self.runtime()
+            .dispatch_queue(&name, batch)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Why a manual `scheduled` run did not happen or failed.
+#[derive(Debug)]
+pub enum ScheduledError {
+    NotFound,
+    BadCron(String),
+    Failed(RuntimeError),
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Hosting {
+    /// Runs app `name`'s `scheduled` handler now, for `cron` or else the app's first cron trigger (an app without
+    /// triggers gets `""`, as Workers' dev `/__scheduled` does). Returns the cron and the scheduled time.
+    pub async fn run_scheduled(
+        &self,
+        name: &str,
+        cron: Option<&str>,
+    ) -> Result<(String, i64), ScheduledError> {
+        let (_, crons) = self.code_app(name).await.ok_or(ScheduledError::NotFound)?;
+        let cron = match cron {
+            Some(c) => Cron::parse(c)
+                .map_err(|e| ScheduledError::BadCron(e.to_string()))?
+                .as_str()
+                .to_string(),
+            None => crons.first().cloned().unwrap_or_default(),
+        };
+        let app = AppName::parse(name).map_err(|_| ScheduledError::NotFound)?;
+        let at = now_ms();
+        self.runtime()
+            .dispatch_scheduled(
+                &app,
+                ScheduledEvent {
+                    cron: cron.clone(),
+                    scheduled_time_ms: at,
+                },
+            )
+            .await
+            .map_err(ScheduledError::Failed)?;
+        Ok((cron, at))
+    }
+}
+
+/// Starts the loop firing the served apps' cron triggers: each `(app, cron)` gets its next time when first seen
+/// (after a reload too), and when it comes the app's `scheduled` handler runs in its own task with that time as
+/// `scheduledTime`. A run that fails is logged; nano does not retry it (a cron fires again at its next time).
+pub fn spawn_crons(hosting: Arc<Hosting>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut clock = CronClock::default();
+        let mut tick = tokio::time::interval(CRON_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            for (app, cron, due) in clock.due(hosting.crons().await, now_ms()) {
+                tokio::spawn(fire(hosting.clone(), app, cron, due));
+            }
+        }
+    })
+}
+
+/// The cron loop's bookkeeping: each served `(app, cron)` trigger's next time (ms).
+#[derive(Default)]
+struct CronClock {
+    next: HashMap<(String, String), i64>,
+}
+
+impl CronClock {
+    /// Given the served apps' crons at `now`, returns the runs due (app, cron, scheduled time) and moves those
+    /// triggers to their next time. A trigger seen for the first time starts at its next minute after `now`;
+    /// triggers no longer served are forgotten. Runs missed while the loop was held up fire once.
+    fn due(&mut self, apps: Vec<(String, Vec<String>)>, now: i64) -> Vec<(String, String, i64)> {
+        let mut runs = Vec::new();
+        let mut live = HashMap::new();
+        for (app, crons) in apps {
+            for expr in crons {
+                let Ok(cron) = Cron::parse(&expr) else {
+                    continue;
+                };
+                let key = (app.clone(), expr);
+                let due = self
+                    .next
+                    .get(&key)
+                    .copied()
+                    .unwrap_or_else(|| cron.next_after(now).unwrap_or(i64::MAX));
+                if due <= now {
+                    runs.push((key.0.clone(), key.1.clone(), due));
+                    live.insert(key, cron.next_after(now).unwrap_or(i64::MAX));
+                } else {
+                    live.insert(key, due);
+                }
+            }
+        }
+        self.next = live;
+        runs
+    }
+}
+
+async fn fire(hosting: Arc<Hosting>, app: String, cron: String, due: i64) {
+    let Ok(name) = AppName::parse(&app) else {
+        return;
+    };
+    let event = ScheduledEvent {
+        cron: cron.clone(),
+        scheduled_time_ms: due,
+    };
+    if let Err(e) = hosting.runtime().dispatch_scheduled(&name, event).await {
+        tracing::warn!(
+            app = app.as_str(),
+            cron = cron.as_str(),
+            "scheduled run failed: {e}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn apps(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        list.iter()
+            .map(|(a, c)| (a.to_string(), c.iter().map(|c| c.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn triggers_fire_at_their_minutes_once_each() {
+        let mut clock = CronClock::default();
+        let t0 = 1_700_000_000_000 / MIN * MIN + 10_000; // 10 s into a minute
+        let served = apps(&[("a", &["* * * * *", "*/5 * * * *"]), ("b", &["0 0 1 1 *"])]);
+        // First sight: nothing is due yet, whatever the time.
+        assert!(clock.due(served.clone(), t0).is_empty());
+        assert!(clock.due(served.clone(), t0 + 40_000).is_empty());
+        // The next minute starts: the every-minute trigger fires once, with that minute as its time.
+        let next_minute = t0 - 10_000 + MIN;
+        let runs = clock.due(served.clone(), next_minute + 500);
+        assert_eq!(runs, [("a".into(), "* * * * *".into(), next_minute)]);
+        assert!(clock.due(served.clone(), next_minute + 1_500).is_empty());
+        // Held up for three minutes: one run, then back on the minute grid.
+        // (The minute after `next_minute` is also a multiple of five: `*/5` fires with it.)
+        assert_eq!((next_minute / MIN + 1) % 5, 0);
+        let mut late = clock.due(served.clone(), next_minute + 3 * MIN + 2_000);
+        late.sort();
+        assert_eq!(
+            late,
+            [
+                ("a".into(), "* * * * *".into(), next_minute + MIN),
+                ("a".into(), "*/5 * * * *".into(), next_minute + MIN)
+            ]
+        );
+        let runs = clock.due(served.clone(), next_minute + 4 * MIN);
+        assert!(
+            runs.iter()
+                .all(|r| r.0 == "a" && r.2 == next_minute + 4 * MIN),
+            "{runs:?}"
+        );
+    }
+
+    #[test]
+    fn removed_apps_are_forgotten_and_bad_crons_skipped() {
+        let mut clock = CronClock::default();
+        let t0 = 1_700_000_000_000 / MIN * MIN;
+        clock.due(apps(&[("a", &["* * * * *"]), ("b", &["not a cron"])]), t0);
+        assert_eq!(clock.next.len(), 1);
+        // `a` goes away for a while: when it comes back it starts from its next minute, with no backlog.
+        clock.due(apps(&[]), t0 + MIN);
+        assert!(clock.next.is_empty());
+        assert!(clock
+            .due(apps(&[("a", &["* * * * *"])]), t0 + 5 * MIN)
+            .is_empty());
+        let runs = clock.due(apps(&[("a", &["* * * * *"])]), t0 + 6 * MIN);
+        assert_eq!(runs, [("a".into(), "* * * * *".into(), t0 + 6 * MIN)]);
+    }
+}
