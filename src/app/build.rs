@@ -75,6 +75,7 @@ impl App {
                     .map_err(|e| BuildError(format!("cache: {e}")))?,
             )),
         };
+        let limits = super::quota::Limits::from_config(&config);
         let queue: Option<Arc<dyn QueueStore>> = if config.services.queue {
             let store: Arc<dyn QueueStore> = match config.profile {
                 Profile::Dev => Arc::new(
@@ -93,7 +94,7 @@ impl App {
             let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
                 .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
             Some(super::queue_delivery::start(
-                store,
+                super::quota::wrap_queue(store, &limits),
                 Arc::new(sender),
                 registry.clone(),
             ))
@@ -138,7 +139,7 @@ impl App {
             )),
         };
         let master_key = master_key(&config)?;
-        let services = Services {
+        let mut services = Services {
             registry,
             cache,
             queue,
@@ -146,6 +147,7 @@ impl App {
             storage,
             search,
         };
+        super::quota::wrap(&mut services, &limits);
         if !config.bootstrap.services.is_empty() {
             let tenant = config.default_tenant.as_deref().ok_or_else(|| {
                 BuildError(

@@ -12,6 +12,7 @@ pub mod hosting;
 mod hosting_admin;
 mod logging;
 pub mod queue_delivery;
+pub mod quota;
 mod run;
 
 pub use build::App;

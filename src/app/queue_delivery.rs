@@ -309,6 +309,10 @@ impl QueueStore for Waking {
         self.inner.purge_tenant(scope).await
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+        self.inner.usage(scope).await
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         self.inner.list_queues(scope).await
     }

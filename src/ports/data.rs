@@ -33,6 +33,10 @@ pub enum DataError {
     /// Input the store cannot accept (a document without `_id` in a bulk, a non-object document).
     #[error("{0}")]
     Invalid(String),
+    /// A write refused because it would take the tenant over one of its quotas; the message names the tenant, the
+    /// quota and its limit.
+    #[error("{0}")]
+    Quota(String),
     #[error("data backend failed: {0}")]
     Backend(String),
 }
@@ -55,6 +59,8 @@ pub enum DataError {
 pub trait DataStore: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError>;
+    /// How many documents the scope's tenant stores, over all its databases (what the `documents` quota counts).
+    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError>;
 
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
     async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;

@@ -116,6 +116,10 @@ pub enum QueueError {
     QueueNotFound,
     #[error("job not found")]
     JobNotFound,
+    /// A write refused because it would take the tenant over one of its quotas; the message names the tenant, the
+    /// quota and its limit.
+    #[error("{0}")]
+    Quota(String),
     #[error("queue backend failed: {0}")]
     Backend(String),
 }
@@ -138,6 +142,8 @@ pub enum QueueError {
 pub trait QueueStore: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError>;
+    /// How many jobs (`READY` and `ERROR`) the scope's tenant has, over all its queues (the `queue_jobs` quota).
+    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError>;
 
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError>;
     async fn create_queue(

@@ -15,6 +15,7 @@ async fn a_tenant_over_its_request_rate_gets_429_and_others_do_not() {
             s,
             QuotaConfig {
                 requests_per_second: Some(1),
+                ..QuotaConfig::default()
             },
         );
     })

@@ -34,4 +34,5 @@ mod queue;
 mod registry;
 mod search;
 mod storage;
+mod usage;
 mod webhook;

@@ -167,6 +167,17 @@ impl Storage for FsStorage {
         }
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, StorageError> {
+        let dir = self.root.join(scope.host());
+        blocking(move || match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(list_files(&dir, "")?.iter().map(|o| o.size).sum()),
+            Ok(_) => Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(backend(e)),
+        })
+        .await
+    }
+
     async fn create_bucket(
         &self,
         scope: &HostScope,

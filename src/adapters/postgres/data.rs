@@ -199,6 +199,17 @@ impl PgDataStore {
 
 #[async_trait]
 impl DataStore for PgDataStore {
+    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError> {
+        let mut tx = self.begin(scope).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM data_docs WHERE host = $1")
+            .bind(scope.host())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError> {
         let mut tx = self.begin(scope).await?;
         for table in ["data_docs", "data_indexes", "data_databases"] {

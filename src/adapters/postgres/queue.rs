@@ -166,6 +166,17 @@ impl PgQueue {
 
 #[async_trait]
 impl QueueStore for PgQueue {
+    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+        let mut tx = self.begin(scope).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE host = $1")
+            .bind(scope.host())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
         let mut tx = self.begin(scope).await?;
         for table in ["queue_jobs", "queues", "queue_ids"] {

@@ -183,6 +183,17 @@ impl PgSearch {
 
 #[async_trait]
 impl Search for PgSearch {
+    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError> {
+        let mut tx = self.begin(scope).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search_docs WHERE host = $1")
+            .bind(scope.host())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError> {
         let mut tx = self.begin(scope).await?;
         for table in ["search_docs", "search_indexes"] {

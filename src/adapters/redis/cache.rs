@@ -178,6 +178,16 @@ impl CacheStore for RedisCache {
         Ok(())
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError> {
+        let mut live = 0;
+        for store in self.list_stores(scope).await? {
+            let store =
+                DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
+            live += self.scan(scope, &store, "*").await?.len() as u64;
+        }
+        Ok(live)
+    }
+
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
         let mut conn = self.conn.clone();
         let mut names: Vec<String> = conn

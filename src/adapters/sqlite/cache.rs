@@ -166,6 +166,18 @@ impl CacheStore for SqliteCache {
         Ok(())
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM cache_entries WHERE host = ? AND (expires_ms IS NULL OR expires_ms > ?)",
+        )
+        .bind(scope.host())
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM cache_stores WHERE host = ? ORDER BY name")

@@ -191,6 +191,15 @@ impl DataStore for SqliteDataStore {
         Ok(())
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM data_docs WHERE host = ?")
+            .bind(scope.host())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
         let done = sqlx::query(
             "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

@@ -223,6 +223,15 @@ impl QueueStore for SqliteQueue {
         Ok(())
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE host = ?")
+            .bind(scope.host())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM queues WHERE host = ? ORDER BY name")

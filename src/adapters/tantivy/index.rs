@@ -110,6 +110,11 @@ impl OpenIndex {
     }
 
     /// Stops the writer (waiting for merges), so the files can be removed.
+    /// How many documents the index holds (as of its last commit).
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
     pub fn close(&self) {
         let writer = self.lock().take();
         if let Some(w) = writer {

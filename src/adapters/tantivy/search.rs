@@ -171,6 +171,24 @@ impl Search for TantivySearch {
         }
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError> {
+        let dir = self.root.join(scope.host());
+        let indexes = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join(MAPPING).is_file())
+                .collect::<Vec<_>>(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(SearchError::Backend(e.to_string())),
+        };
+        let mut docs = 0;
+        for index in indexes {
+            docs += self.with_index(index, |i| Ok(i.num_docs())).await?;
+        }
+        Ok(docs)
+    }
+
     async fn create_index(
         &self,
         scope: &HostScope,
