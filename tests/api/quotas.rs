@@ -57,7 +57,9 @@ async fn a_tenant_over_its_request_rate_gets_429_and_others_do_not() {
 }
 
 /// A nano with tenants `limited` (the quotas `set` writes) and `free` (no quotas), and the two names.
-async fn two_tenants(set: impl FnOnce(&mut QuotaConfig) + Send + 'static) -> (TestNano, String, String) {
+async fn two_tenants(
+    set: impl FnOnce(&mut QuotaConfig) + Send + 'static,
+) -> (TestNano, String, String) {
     let (limited, free) = (fresh_name("lim"), fresh_name("free"));
     let (l, f) = (limited.clone(), free.clone());
     let nano = TestNano::start_with(move |c| {
@@ -74,7 +76,10 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// The refusal of a write over a stored-data quota: 429 in hyper's error shape, naming tenant, quota and limit.
@@ -124,7 +129,10 @@ async fn documents_over_the_quota_are_refused_and_a_bulk_is_refused_whole() {
     let (status, b) = send(c.put(format!("{}/m1", db(&t))).json(&json!({ "n": 2 }))).await;
     assert_eq!(status, 200, "{b}");
     assert_eq!(send(c.delete(format!("{}/m1", db(&t)))).await.0, 200);
-    assert_eq!(send(c.post(db(&t)).json(&json!({ "_id": "m5" }))).await.0, 201);
+    assert_eq!(
+        send(c.post(db(&t)).json(&json!({ "_id": "m5" }))).await.0,
+        201
+    );
     // The other tenant, with the same database name, is not limited and not counted.
     for i in 0..5 {
         let (status, b) = send(c.post(db(&free)).json(&json!({ "_id": format!("f{i}") }))).await;
@@ -146,7 +154,12 @@ async fn cache_keys_over_the_quota_are_refused() {
         assert_eq!(send(c.post(store(&t)).json(&body)).await.0, 201);
     }
     let body = json!({ "key": "c", "value": { "v": 1 } });
-    assert_refused(send(c.post(store(&t)).json(&body)).await, &t, "cache_keys", 2);
+    assert_refused(
+        send(c.post(store(&t)).json(&body)).await,
+        &t,
+        "cache_keys",
+        2,
+    );
     assert_refused(
         send(c.put(format!("{}/c", store(&t))).json(&json!({ "v": 1 }))).await,
         &t,
@@ -228,7 +241,12 @@ async fn search_docs_over_the_quota_are_refused_and_a_bulk_is_refused_whole() {
     let (status, b) = send(c.post(format!("{}/_bulk", index(&t))).json(&bulk)).await;
     assert_eq!(status, 201, "{b}");
     let add = json!({ "key": "d4", "doc": { "title": "Up" } });
-    assert_refused(send(c.post(index(&t)).json(&add)).await, &t, "search_docs", 2);
+    assert_refused(
+        send(c.post(index(&t)).json(&add)).await,
+        &t,
+        "search_docs",
+        2,
+    );
     for i in 0..3 {
         let add = json!({ "key": format!("f{i}"), "doc": { "title": "Up" } });
         assert_eq!(send(c.post(index(&free)).json(&add)).await.0, 201);
@@ -247,7 +265,10 @@ async fn queue_jobs_over_the_quota_are_refused() {
         assert_eq!(send(c.put(queue(tenant)).json(&target)).await.0, 201);
     }
     for n in 0..2 {
-        assert_eq!(send(c.post(queue(&t)).json(&json!({ "n": n }))).await.0, 201);
+        assert_eq!(
+            send(c.post(queue(&t)).json(&json!({ "n": n }))).await.0,
+            201
+        );
     }
     assert_refused(
         send(c.post(queue(&t)).json(&json!({ "n": 3 }))).await,
@@ -256,7 +277,10 @@ async fn queue_jobs_over_the_quota_are_refused() {
         2,
     );
     for n in 0..3 {
-        assert_eq!(send(c.post(queue(&free)).json(&json!({ "n": n }))).await.0, 201);
+        assert_eq!(
+            send(c.post(queue(&free)).json(&json!({ "n": n }))).await.0,
+            201
+        );
     }
     nano.stop().await;
 }
@@ -303,12 +327,21 @@ async fn an_app_writing_through_its_binding_meets_the_same_quota() {
     })
     .await;
     let c = client();
-    assert_eq!(send(c.put(nano.url(&format!("/{t}/data/movies")))).await.0, 201);
-    let write = |id: &str| c.post(nano.url(&format!("/{id}"))).header("host", "writer.test");
+    assert_eq!(
+        send(c.put(nano.url(&format!("/{t}/data/movies")))).await.0,
+        201
+    );
+    let write = |id: &str| {
+        c.post(nano.url(&format!("/{id}")))
+            .header("host", "writer.test")
+    };
     assert_eq!(send(write("one")).await.1["ok"], true);
     let (_, refused) = send(write("two")).await;
     assert_eq!(refused["ok"], false, "{refused}");
     assert_eq!(refused["status"], 429, "{refused}");
-    assert!(refused["msg"].as_str().unwrap().contains("documents"), "{refused}");
+    assert!(
+        refused["msg"].as_str().unwrap().contains("documents"),
+        "{refused}"
+    );
     nano.stop().await;
 }

@@ -71,7 +71,10 @@ pub mod suite {
         store.set(&a, &books, "k1", &value, None).await.unwrap();
         store.set(&a, &books, "k1", &value, None).await.unwrap();
         store.set(&a, &books, "k2", &value, None).await.unwrap();
-        store.set(&a, &books, "brief", &value, Some(1)).await.unwrap();
+        store
+            .set(&a, &books, "brief", &value, Some(1))
+            .await
+            .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert_eq!(
             store.usage(&a).await.unwrap(),
@@ -112,7 +115,11 @@ pub mod suite {
             .put_object(&a, &movies, &key("x/one.txt"), body(b"abcdefghij"))
             .await
             .unwrap();
-        assert_eq!(store.usage(&a).await.unwrap(), 15, "a replacement counts once");
+        assert_eq!(
+            store.usage(&a).await.unwrap(),
+            15,
+            "a replacement counts once"
+        );
         store
             .delete_object(&a, &books, &key("two.txt"))
             .await

@@ -187,8 +187,7 @@ impl DataStore for QuotaData {
             .await?;
         let ids = self.inner.bulk(scope, db, docs).await?;
         held.keep();
-        self.meter
-            .release(scope, removed.saturating_sub(added));
+        self.meter.release(scope, removed.saturating_sub(added));
         Ok(ids)
     }
 }
