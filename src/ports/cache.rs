@@ -44,6 +44,13 @@ pub trait CacheStore: Send + Sync + 'static {
     async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError>;
 
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError>;
+    /// Every live key of the store with its value and remaining TTL in milliseconds (`None`: never expires),
+    /// ordered by key (tenant export).
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+    ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError>;
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
     async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
     async fn create(

@@ -62,6 +62,8 @@ pub trait DataStore: Send + Sync + 'static {
     /// How many documents the scope's tenant stores, over all its databases (what the `documents` quota counts).
     async fn usage(&self, scope: &HostScope) -> Result<u64, DataError>;
 
+    /// The tenant's databases, ordered by name (tenant export).
+    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError>;
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
     async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
     /// Stores `doc` (an object with a string `_id`) as a new document.

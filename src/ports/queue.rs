@@ -153,6 +153,12 @@ pub trait QueueStore: Send + Sync + 'static {
         config: &QueueConfig,
     ) -> Result<(), QueueError>;
     async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError>;
+    /// The queue's delivery settings (tenant export).
+    async fn queue_config(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+    ) -> Result<QueueConfig, QueueError>;
     async fn enqueue(
         &self,
         scope: &HostScope,

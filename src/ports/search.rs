@@ -90,6 +90,14 @@ pub trait Search: Send + Sync + 'static {
     /// How many documents the scope's tenant has indexed, over all its indexes (the `search_docs` quota).
     async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError>;
 
+    /// The tenant's indexes, ordered by name (tenant export).
+    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError>;
+    /// The index's mapping and every stored document (with `_id`), ordered by id (tenant export).
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+    ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError>;
     async fn create_index(
         &self,
         scope: &HostScope,

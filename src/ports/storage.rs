@@ -180,6 +180,8 @@ pub trait Storage: Send + Sync + 'static {
     /// The bytes of every object the scope's tenant stores, over all its buckets (the `storage_bytes` quota).
     async fn usage(&self, scope: &HostScope) -> Result<u64, StorageError>;
 
+    /// The tenant's buckets, ordered by name (tenant export).
+    async fn list_buckets(&self, scope: &HostScope) -> Result<Vec<String>, StorageError>;
     async fn create_bucket(
         &self,
         scope: &HostScope,

@@ -28,6 +28,7 @@ macro_rules! contract_suite {
 
 mod cache;
 mod data;
+mod dump;
 mod postgres;
 mod purge;
 mod queue;

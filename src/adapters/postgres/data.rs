@@ -222,6 +222,19 @@ impl DataStore for PgDataStore {
         tx.commit().await.map_err(backend)
     }
 
+    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {
+        let mut tx = self.begin(scope).await?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT db FROM data_databases WHERE host = $1 ORDER BY db COLLATE \"C\"",
+        )
+        .bind(scope.host())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
         let mut tx = self.begin(scope).await?;
         let done = sqlx::query(

@@ -189,6 +189,32 @@ impl QueueStore for PgQueue {
         tx.commit().await.map_err(backend)
     }
 
+    async fn queue_config(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+    ) -> Result<QueueConfig, QueueError> {
+        let mut tx = self.begin(scope).await?;
+        let row: Option<(String, Option<String>, i32, i64, i32)> = sqlx::query_as(
+            "SELECT target, secret, max_attempts, backoff_ms, concurrency FROM queues WHERE host = $1 AND name = $2",
+        )
+        .bind(scope.host())
+        .bind(name.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        let (target, secret, max_attempts, backoff_ms, concurrency) =
+            row.ok_or(QueueError::QueueNotFound)?;
+        Ok(QueueConfig {
+            target,
+            secret,
+            max_attempts: max_attempts.max(1) as u32,
+            backoff_ms: backoff_ms.max(0) as u64,
+            concurrency: concurrency.max(1) as u32,
+        })
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         let mut tx = self.begin(scope).await?;
         let rows: Vec<(String,)> =

@@ -198,6 +198,33 @@ impl CacheStore for RedisCache {
         Ok(names)
     }
 
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+    ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
+        let entries = self.query(scope, store, "*").await?;
+        let prefix = self.store_prefix(scope, store);
+        let mut conn = self.conn.clone();
+        let mut out = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(500) {
+            let mut pipe = redis::pipe();
+            for (key, _) in chunk {
+                pipe.cmd("PTTL").arg(format!("{prefix}{key}"));
+            }
+            let ttls: Vec<i64> = pipe.query_async(&mut conn).await.map_err(backend)?;
+            for ((key, value), ttl) in chunk.iter().zip(ttls) {
+                // -2: expired since the read; -1: no expiry.
+                match ttl {
+                    -2 => {}
+                    -1 => out.push((key.clone(), value.clone(), None)),
+                    ms => out.push((key.clone(), value.clone(), Some(ms.max(1) as u64))),
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let added: i64 = conn

@@ -188,6 +188,33 @@ impl CacheStore for SqliteCache {
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+    ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
+        self.require_store(scope, store).await?;
+        let now = now_ms();
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT key, value, expires_ms FROM cache_entries WHERE host = ? AND store = ? \
+             AND (expires_ms IS NULL OR expires_ms > ?) ORDER BY key",
+        )
+        .bind(scope.host())
+        .bind(store.as_str())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(key, value, expires)| {
+                let value: CacheValue = serde_json::from_str(&value)
+                    .map_err(|e| CacheError::Backend(e.to_string()))?;
+                let ttl = expires.map(|at| u64::try_from(at - now).unwrap_or(1).max(1));
+                Ok((key, value, ttl))
+            })
+            .collect()
+    }
+
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
         let mut conn = self.writer.lock().await;
         let done = sqlx::query(

@@ -200,6 +200,16 @@ impl DataStore for SqliteDataStore {
         Ok(n.max(0) as u64)
     }
 
+    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT db FROM data_databases WHERE host = ? ORDER BY db")
+                .bind(scope.host())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
         let done = sqlx::query(
             "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

@@ -232,6 +232,30 @@ impl QueueStore for SqliteQueue {
         Ok(n.max(0) as u64)
     }
 
+    async fn queue_config(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+    ) -> Result<QueueConfig, QueueError> {
+        let row: Option<(String, Option<String>, i64, i64, i64)> = sqlx::query_as(
+            "SELECT target, secret, max_attempts, backoff_ms, concurrency FROM queues WHERE host = ? AND name = ?",
+        )
+        .bind(scope.host())
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let (target, secret, max_attempts, backoff_ms, concurrency) =
+            row.ok_or(QueueError::QueueNotFound)?;
+        Ok(QueueConfig {
+            target,
+            secret,
+            max_attempts: max_attempts.clamp(1, i64::from(u32::MAX)) as u32,
+            backoff_ms: backoff_ms.max(0) as u64,
+            concurrency: concurrency.clamp(1, i64::from(u32::MAX)) as u32,
+        })
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM queues WHERE host = ? ORDER BY name")

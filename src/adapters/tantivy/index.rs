@@ -115,6 +115,21 @@ impl OpenIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// Every stored document, ordered by id.
+    pub fn all_docs(&self) -> Result<Vec<Map<String, Value>>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut docs = Vec::new();
+        for segment in searcher.segment_readers() {
+            let store = segment.get_store_reader(1).map_err(backend)?;
+            for stored in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+                docs.push(self.stored_json(&stored.map_err(backend)?)?);
+            }
+        }
+        let id = |d: &Map<String, Value>| d.get("_id").and_then(Value::as_str).map(str::to_string);
+        docs.sort_by_key(id);
+        Ok(docs)
+    }
+
     pub fn close(&self) {
         let writer = self.lock().take();
         if let Some(w) = writer {

@@ -50,6 +50,14 @@ impl CacheStore for QuotaCache {
         self.inner.list_stores(scope).await
     }
 
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+    ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
+        self.inner.dump(scope, store).await
+    }
+
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
         self.inner.create_store(scope, store).await
     }

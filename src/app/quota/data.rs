@@ -71,6 +71,10 @@ impl DataStore for QuotaData {
         self.inner.usage(scope).await
     }
 
+    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {
+        self.inner.list_dbs(scope).await
+    }
+
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
         self.inner.create_db(scope, db).await
     }

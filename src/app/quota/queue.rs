@@ -36,6 +36,14 @@ impl QueueStore for QuotaQueue {
         self.inner.usage(scope).await
     }
 
+    async fn queue_config(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+    ) -> Result<QueueConfig, QueueError> {
+        self.inner.queue_config(scope, name).await
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         self.inner.list_queues(scope).await
     }

@@ -58,6 +58,18 @@ impl Search for QuotaSearch {
         self.inner.usage(scope).await
     }
 
+    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError> {
+        self.inner.list_indexes(scope).await
+    }
+
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+    ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError> {
+        self.inner.dump(scope, index).await
+    }
+
     async fn create_index(
         &self,
         scope: &HostScope,

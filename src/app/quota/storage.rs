@@ -56,6 +56,10 @@ impl Storage for QuotaStorage {
         self.inner.usage(scope).await
     }
 
+    async fn list_buckets(&self, scope: &HostScope) -> Result<Vec<String>, StorageError> {
+        self.inner.list_buckets(scope).await
+    }
+
     async fn create_bucket(
         &self,
         scope: &HostScope,
