@@ -20,3 +20,4 @@ mod root;
 mod search;
 mod storage;
 mod tenancy;
+mod tenant_export;

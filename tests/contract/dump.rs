@@ -39,12 +39,18 @@ pub mod suite {
         for s in [&a, &b] {
             store.create_store(s, &movies).await.unwrap();
         }
-        store.set(&a, &movies, "b", &v(2), Some(60_000)).await.unwrap();
+        store
+            .set(&a, &movies, "b", &v(2), Some(60_000))
+            .await
+            .unwrap();
         store.set(&a, &movies, "a", &v(1), None).await.unwrap();
         store.set(&b, &movies, "z", &v(9), None).await.unwrap();
         let dump = store.dump(&a, &movies).await.unwrap();
         assert_eq!(dump.len(), 2);
-        assert_eq!((dump[0].0.as_str(), &dump[0].1, dump[0].2), ("a", &v(1), None));
+        assert_eq!(
+            (dump[0].0.as_str(), &dump[0].1, dump[0].2),
+            ("a", &v(1), None)
+        );
         assert_eq!((dump[1].0.as_str(), &dump[1].1), ("b", &v(2)));
         let ttl = dump[1].2.expect("a key with a TTL has one left");
         assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
@@ -91,8 +97,14 @@ pub mod suite {
         assert_eq!(
             docs,
             [
-                json!({ "_id": "m1", "title": "Dune" }).as_object().unwrap().clone(),
-                json!({ "_id": "m2", "title": "Heat" }).as_object().unwrap().clone(),
+                json!({ "_id": "m1", "title": "Dune" })
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                json!({ "_id": "m2", "title": "Heat" })
+                    .as_object()
+                    .unwrap()
+                    .clone(),
             ]
         );
         assert!(store.dump(&a, &books).await.unwrap().1.is_empty());

@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod admin_apps;
+mod admin_export;
+mod admin_import;
 pub mod apps;
 pub mod assets;
 pub mod auth;

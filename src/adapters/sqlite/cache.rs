@@ -207,8 +207,8 @@ impl CacheStore for SqliteCache {
         .map_err(backend)?;
         rows.into_iter()
             .map(|(key, value, expires)| {
-                let value: CacheValue = serde_json::from_str(&value)
-                    .map_err(|e| CacheError::Backend(e.to_string()))?;
+                let value: CacheValue =
+                    serde_json::from_str(&value).map_err(|e| CacheError::Backend(e.to_string()))?;
                 let ttl = expires.map(|at| u64::try_from(at - now).unwrap_or(1).max(1));
                 Ok((key, value, ttl))
             })
