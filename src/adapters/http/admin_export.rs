@@ -60,6 +60,10 @@ pub fn export(services: Services, scope: HostScope) -> Response<Body> {
             records: 0,
         };
         if let Err(e) = write_all(&services, &scope, &mut out).await {
+            if tx.is_closed() {
+                tracing::info!(tenant = %scope.host(), "tenant export ended: the client went away");
+                return;
+            }
             tracing::error!(tenant = %scope.host(), error = %e, "tenant export failed");
             // The body ends with an error: the client sees a cut-off archive without its end record.
             let _ = tx.send(Err(e.into())).await;
