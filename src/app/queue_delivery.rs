@@ -350,6 +350,17 @@ impl QueueStore for Waking {
         Ok(id)
     }
 
+    async fn restore_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        job: &Job,
+    ) -> Result<i64, QueueError> {
+        let id = self.inner.restore_job(scope, name, job).await?;
+        self.wake(scope, name);
+        Ok(id)
+    }
+
     async fn list_jobs(
         &self,
         scope: &HostScope,

@@ -166,6 +166,14 @@ pub trait QueueStore: Send + Sync + 'static {
         body: Bytes,
         now_ms: i64,
     ) -> Result<i64, QueueError>;
+    /// Stores `job` (its body, status, stamps, attempts and last failure; not its id or queue name) in the queue
+    /// under a new id, durably before returning (tenant import).
+    async fn restore_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        job: &Job,
+    ) -> Result<i64, QueueError>;
     async fn list_jobs(
         &self,
         scope: &HostScope,

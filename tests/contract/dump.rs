@@ -1,12 +1,14 @@
 //! The listing and dump methods tenant export reads (`list_dbs`, cache `dump`, `list_buckets`, `list_indexes` and
-//! search `dump`, `queue_config`) on every adapter: they return what the tenant wrote, ordered, and nothing of a
-//! tenant that uses the same names.
+//! search `dump`, `queue_config`) and the `restore_job` that import writes with, on every adapter: they return
+//! what the tenant wrote, ordered, and nothing of a tenant that uses the same names.
 
 use bytes::Bytes;
 use nano::core::{DomainName, HostScope, TenantId};
 use nano::ports::search::IndexMapping;
 use nano::ports::storage::{ByteStream, ObjectKey};
-use nano::ports::{CacheStore, DataStore, QueueConfig, QueueError, QueueStore, Search, Storage};
+use nano::ports::{
+    CacheStore, DataStore, Job, JobStatus, QueueConfig, QueueError, QueueStore, Search, Storage,
+};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -128,8 +130,49 @@ pub mod suite {
             store.queue_config(&a, &books).await,
             Err(QueueError::QueueNotFound)
         );
-        let body = Bytes::from_static(b"{}");
-        store.enqueue(&a, &movies, body, 1).await.unwrap();
+        let first = store
+            .enqueue(&a, &movies, Bytes::from_static(b"{}"), 1)
+            .await
+            .unwrap();
+        // A restored job keeps everything but its id, which is new.
+        let failed = Job {
+            id: 999,
+            queue: "elsewhere".into(),
+            body: Bytes::from_static(br#"{"n":1}"#),
+            status: JobStatus::Error,
+            enqueued_ms: 1_000,
+            attempts: 3,
+            next_attempt_ms: 2_000,
+            last_status: Some(503),
+            last_error: Some("target answered 503".into()),
+        };
+        let id = store.restore_job(&a, &movies, &failed).await.unwrap();
+        assert!(id > first);
+        let got = store.get_job(&a, &movies, id).await.unwrap();
+        assert_eq!(
+            got,
+            Job {
+                id,
+                queue: "movies".into(),
+                ..failed.clone()
+            }
+        );
+        assert_eq!(
+            store
+                .list_jobs(&a, &movies, JobStatus::Error)
+                .await
+                .unwrap(),
+            [got]
+        );
+        assert!(store
+            .list_jobs(&b, &movies, JobStatus::Error)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store.restore_job(&a, &books, &failed).await,
+            Err(QueueError::QueueNotFound)
+        );
     }
 }
 

@@ -10,7 +10,8 @@
 //! `{"kind":"chunk","data":"<base64>"}` records holding its `size` bytes; per search index
 //! `{"kind":"index","name","mapping":{"fields","storeFields","boost"}}` then `{"kind":"search_doc","index","doc"}`;
 //! per queue `{"kind":"queue","name","target","secret","max_attempts","backoff_ms","concurrency"}` then
-//! `{"kind":"job","queue","status","body"}` (the job's JSON text); and last `{"kind":"end","records":<count>}`, the
+//! `{"kind":"job","queue","status","body","enqueued_ms","attempts","next_attempt_ms","last_status","last_error"}`
+//! (`body`: the job's JSON text); and last `{"kind":"end","records":<count>}`, the
 //! number of records before it. An archive without its end record is incomplete (the export failed midway).
 
 use super::body::{Body, BoxError};
@@ -237,8 +238,13 @@ async fn write_all(services: &Services, scope: &HostScope, out: &mut Out) -> Res
                     .map_err(|e| e.to_string())?
                 {
                     let body = String::from_utf8_lossy(&job.body);
-                    out.record(json!({ "kind": "job", "queue": name, "status": status.as_str(), "body": body }))
-                        .await?;
+                    out.record(json!({
+                        "kind": "job", "queue": name, "status": status.as_str(), "body": body,
+                        "enqueued_ms": job.enqueued_ms, "attempts": job.attempts,
+                        "next_attempt_ms": job.next_attempt_ms, "last_status": job.last_status,
+                        "last_error": job.last_error,
+                    }))
+                    .await?;
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! queue of the archive is created by the import: a name the tenant already has is refused with 409. A bad
 //! archive (not JSON, unknown record, a record out of place, missing bytes or end record) gets 400 naming the
 //! line and the problem, a write over a quota 429; in every failure the domains this import created are deleted
-//! again, so nothing of it lasts. Queue jobs are restored `READY`, due now, under new ids.
+//! again, so nothing of it lasts. Queue jobs keep their status, attempts and stamps, under new ids.
 
 use super::response::{json, ApiError, RouteResult};
 use super::storage_upload::body_stream;
@@ -11,7 +11,8 @@ use crate::core::{DomainName, HostScope};
 use crate::ports::search::{BulkOutcome, IndexMapping};
 use crate::ports::storage::{ByteStream, ObjectKey};
 use crate::ports::{
-    CacheError, DataError, QueueConfig, QueueError, SearchError, Services, StorageError,
+    CacheError, DataError, Job, JobStatus, QueueConfig, QueueError, SearchError, Services,
+    StorageError,
 };
 use base64::Engine;
 use bytes::Bytes;
@@ -410,12 +411,10 @@ impl<'a> Importer<'a> {
                 if !serde_json::from_str::<Value>(body).is_ok_and(|v| v.is_object()) {
                     return Err(self.bad("a job's \"body\" must be a JSON object's text"));
                 }
+                let job = job_of(&record, body).map_err(|e| self.bad(e))?;
                 let queue = self.services.queue.as_ref().expect("checked at queue");
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64);
                 queue
-                    .enqueue(self.scope, &name, Bytes::from(body.to_string()), now)
+                    .restore_job(self.scope, &name, &job)
                     .await
                     .map_err(|e| {
                         let status = match &e {
@@ -531,6 +530,33 @@ fn index_mapping(v: &Value) -> Result<IndexMapping, String> {
         fields: strings("fields")?,
         store_fields: strings("storeFields")?,
         boost,
+    })
+}
+
+/// A job record as a job to restore (its id and queue are given by the store).
+fn job_of(r: &Value, body: &str) -> Result<Job, String> {
+    let status = text(r, "status")?;
+    let status = JobStatus::parse(status)
+        .ok_or_else(|| format!("job status {status:?} is not READY or ERROR"))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let int = |field: &str| r.get(field).and_then(Value::as_i64);
+    Ok(Job {
+        id: 0,
+        queue: String::new(),
+        body: Bytes::from(body.to_string()),
+        status,
+        enqueued_ms: int("enqueued_ms").unwrap_or(now),
+        attempts: int("attempts")
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(0),
+        next_attempt_ms: int("next_attempt_ms").unwrap_or(now),
+        last_status: int("last_status").and_then(|s| u16::try_from(s).ok()),
+        last_error: r
+            .get("last_error")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 

@@ -317,6 +317,52 @@ impl QueueStore for PgQueue {
         Ok(id)
     }
 
+    async fn restore_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        job: &Job,
+    ) -> Result<i64, QueueError> {
+        let mut tx = self.begin(scope).await?;
+        let exists: Option<(i32,)> =
+            sqlx::query_as("SELECT 1 FROM queues WHERE host = $1 AND name = $2 FOR SHARE")
+                .bind(scope.host())
+                .bind(name.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if exists.is_none() {
+            return Err(QueueError::QueueNotFound);
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO queue_ids (host, last_id) VALUES ($1, 1) \
+             ON CONFLICT (host) DO UPDATE SET last_id = queue_ids.last_id + 1 RETURNING last_id",
+        )
+        .bind(scope.host())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, attempts, next_ms, last_status, last_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(scope.host())
+        .bind(id)
+        .bind(name.as_str())
+        .bind(job.body.as_ref())
+        .bind(job.status.as_str())
+        .bind(job.enqueued_ms)
+        .bind(i32::try_from(job.attempts).unwrap_or(i32::MAX))
+        .bind(job.next_attempt_ms)
+        .bind(job.last_status.map(i32::from))
+        .bind(job.last_error.as_deref())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(id)
+    }
+
     async fn list_jobs(
         &self,
         scope: &HostScope,

@@ -79,6 +79,21 @@ impl QueueStore for QuotaQueue {
         Ok(id)
     }
 
+    async fn restore_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        job: &Job,
+    ) -> Result<i64, QueueError> {
+        let held = self
+            .meter
+            .reserve(scope, 1, || self.inner.usage(scope))
+            .await?;
+        let id = self.inner.restore_job(scope, name, job).await?;
+        held.keep();
+        Ok(id)
+    }
+
     async fn list_jobs(
         &self,
         scope: &HostScope,
