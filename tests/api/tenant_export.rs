@@ -1,6 +1,7 @@
 //! Tenant export and import: a tenant filled through REST (all five services, with a multi-megabyte object) is
 //! exported, deleted, and imported into a fresh tenant, whose every service then reads the same; bad archives get
-//! 400 and leave nothing; an import over existing names gets 409; another tenant with the same names is untouched.
+//! 400 and an import over a quota 429, both leaving nothing; an import over existing names gets 409; another
+//! tenant with the same names is untouched.
 
 use crate::support::{client, fresh_name, TestNano};
 use serde_json::{json, Value};
@@ -258,5 +259,37 @@ async fn bad_archives_get_400_and_leave_nothing() {
     // After all those refusals the good archive still imports.
     let (status, b) = import(&nano, &dst, text.into_bytes()).await;
     assert_eq!(status, 200, "{b}");
+    nano.stop().await;
+}
+
+#[tokio::test]
+async fn an_import_over_a_quota_gets_429_and_leaves_nothing() {
+    let (src, dst) = (fresh_name("src"), fresh_name("dst"));
+    let (s, d) = (src.clone(), dst.clone());
+    let nano = TestNano::start_with(move |c| {
+        c.tenants = vec![s, d.clone()];
+        c.tenant_quotas.insert(
+            d,
+            nano::app::config::QuotaConfig {
+                storage_bytes: Some(1024 * 1024),
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    fill(&nano, &src, "src").await;
+    let archive = export(&nano, &src).await;
+    let (status, b) = import(&nano, &dst, archive).await;
+    assert_eq!(status, 429, "{b}");
+    assert!(b["msg"].as_str().unwrap().contains("storage_bytes"), "{b}");
+    let c = client();
+    for p in [
+        "/data/movies",
+        "/cache/sessions/a",
+        "/storage/files/docs/a.txt",
+    ] {
+        let (status, b) = send(c.get(nano.url(&format!("/{dst}{p}")))).await;
+        assert_eq!(status, 404, "{p} was left behind: {b}");
+    }
     nano.stop().await;
 }
