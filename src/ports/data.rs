@@ -65,6 +65,12 @@ pub trait DataStore: Send + Sync + 'static {
     /// The tenant's databases, ordered by name (tenant export).
     async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError>;
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
+    /// The database's named indexes with their fields, ordered by name (tenant export).
+    async fn list_indexes(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+    ) -> Result<Vec<(String, Vec<SortKey>)>, DataError>;
     async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
     /// Stores `doc` (an object with a string `_id`) as a new document.
     async fn create_doc(

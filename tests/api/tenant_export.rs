@@ -35,6 +35,11 @@ async fn fill(nano: &TestNano, t: &str, tag: &str) {
         let doc = json!({ "_id": id, "title": title, "tag": tag, "nested": { "n": [1, 2] } });
         assert_eq!(send(c.post(u("/data/movies")).json(&doc)).await.0, 201);
     }
+    let index = json!({ "name": "by-title", "fields": [{ "title": "DESC" }, { "tag": "ASC" }] });
+    assert_eq!(
+        send(c.post(u("/data/movies/_index")).json(&index)).await.0,
+        201
+    );
     let doc = json!({ "_id": "b1", "tag": tag });
     assert_eq!(send(c.post(u("/data/books")).json(&doc)).await.0, 201);
     assert_eq!(send(c.put(u("/cache/sessions"))).await.0, 201);
@@ -196,6 +201,16 @@ async fn a_tenant_exported_deleted_and_imported_reads_the_same() {
     assert_eq!(b["imported"]["docs"], 4, "{b}");
     assert_eq!(b["imported"]["objects"], 3, "{b}");
     assert_eq!(b["imported"]["jobs"], 2, "{b}");
+    assert_eq!(b["imported"]["db_indexes"], 1, "{b}");
+    // The index came back with its fields: the same definition is accepted again, another one conflicts.
+    let index = |fields: Value| json!({ "name": "by-title", "fields": fields });
+    let same = index(json!([{ "title": "DESC" }, { "tag": "ASC" }]));
+    let url = nano.url(&format!("/{dst}/data/movies/_index"));
+    assert_eq!(send(c.post(&url).json(&same)).await.0, 201);
+    assert_eq!(
+        send(c.post(&url).json(&index(json!(["title"])))).await.0,
+        409
+    );
     let after = contents(&nano, &dst).await;
     assert_eq!(after, before);
     assert_eq!(

@@ -1,6 +1,6 @@
-//! The listing and dump methods tenant export reads (`list_dbs`, cache `dump`, `list_buckets`, `list_indexes` and
-//! search `dump`, `queue_config`) and the `restore_job` that import writes with, on every adapter: they return
-//! what the tenant wrote, ordered, and nothing of a tenant that uses the same names.
+//! The listing and dump methods tenant export reads (`list_dbs`, data `list_indexes`, cache `dump`,
+//! `list_buckets`, `list_indexes` and search `dump`, `queue_config`) and the `restore_job` that import writes with,
+//! on every adapter: they return what the tenant wrote, ordered, and nothing of a tenant that uses the same names.
 
 use bytes::Bytes;
 use nano::core::{DomainName, HostScope, TenantId};
@@ -33,6 +33,30 @@ pub mod suite {
         store.create_db(&b, &movies).await.unwrap();
         assert_eq!(store.list_dbs(&a).await.unwrap(), ["books", "movies"]);
         assert_eq!(store.list_dbs(&b).await.unwrap(), ["movies"]);
+        let fields = |v: serde_json::Value| nano::core::mango::parse_index_fields(&v).unwrap();
+        let by_year = fields(json!([{ "year": "DESC" }, { "title": "ASC" }]));
+        store
+            .create_index(&a, &movies, "by-year", &by_year)
+            .await
+            .unwrap();
+        store
+            .create_index(&a, &movies, "a-title", &fields(json!(["title"])))
+            .await
+            .unwrap();
+        let listed = store.list_indexes(&a, &movies).await.unwrap();
+        assert_eq!(
+            listed,
+            [
+                ("a-title".to_string(), fields(json!(["title"]))),
+                ("by-year".to_string(), by_year)
+            ]
+        );
+        assert!(store.list_indexes(&b, &movies).await.unwrap().is_empty());
+        let missing = DomainName::parse("nothing").unwrap();
+        assert_eq!(
+            store.list_indexes(&a, &missing).await,
+            Err(nano::ports::DataError::DbNotFound)
+        );
     }
 
     pub async fn cache(store: &Arc<dyn CacheStore>) {

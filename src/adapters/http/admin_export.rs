@@ -3,7 +3,8 @@
 //! memory. `admin_import.rs` reads it back.
 //!
 //! Records, one JSON object per line, in this order: a header
-//! `{"nano":"tenant-export","version":1,"tenant":"<t>"}`; per data database `{"kind":"db","name"}` then one
+//! `{"nano":"tenant-export","version":1,"tenant":"<t>"}`; per data database `{"kind":"db","name"}`, its named
+//! indexes `{"kind":"db_index","db","name","fields"}` (fields as `[{"<path>":"ASC"|"DESC"}]`), then one
 //! `{"kind":"doc","db","doc"}` per document; per cache store `{"kind":"cache","name"}` then
 //! `{"kind":"key","cache","key","value","ttl_ms"}` (remaining TTL, `null` for none); per bucket
 //! `{"kind":"bucket","name"}` then per object `{"kind":"object","bucket","path","size"}` followed by
@@ -15,6 +16,7 @@
 //! number of records before it. An archive without its end record is incomplete (the export failed midway).
 
 use super::body::{Body, BoxError};
+use crate::core::mango::SortDir;
 use crate::core::{DomainName, HostScope};
 use crate::ports::storage::ObjectKey;
 use crate::ports::{JobStatus, ListOptions, Services};
@@ -103,6 +105,26 @@ async fn write_all(services: &Services, scope: &HostScope, out: &mut Out) -> Res
         for name in data.list_dbs(scope).await.map_err(|e| e.to_string())? {
             let db = domain(&name)?;
             out.record(json!({ "kind": "db", "name": name })).await?;
+            for (index, fields) in data
+                .list_indexes(scope, &db)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                let fields: Vec<Value> = fields
+                    .iter()
+                    .map(|k| {
+                        let dir = match k.dir {
+                            SortDir::Asc => "ASC",
+                            SortDir::Desc => "DESC",
+                        };
+                        json!({ k.path.to_string(): dir })
+                    })
+                    .collect();
+                out.record(
+                    json!({ "kind": "db_index", "db": name, "name": index, "fields": fields }),
+                )
+                .await?;
+            }
             let mut after: Option<String> = None;
             loop {
                 let options = ListOptions {

@@ -275,6 +275,27 @@ impl<'a> Importer<'a> {
                 }
                 self.count("dbs", 1);
             }
+            "db_index" => {
+                let db = name_of(&record, "db").map_err(|e| self.bad(e))?;
+                if !self.has("db", &db) {
+                    return Err(self.bad(format!(
+                        "index of database {db}, which the archive did not declare before"
+                    )));
+                }
+                let name = text(&record, "name").map_err(|e| self.bad(e))?;
+                let fields = record.get("fields").cloned().unwrap_or(Value::Null);
+                let fields = crate::core::mango::parse_index_fields(&fields)
+                    .map_err(|e| self.bad(format!("index {name} of database {db}: {e}")))?;
+                let data = self.services.data.as_ref().expect("checked at db");
+                data.create_index(self.scope, &db, name, &fields)
+                    .await
+                    .map_err(|e| {
+                        let status = matches!(e, DataError::Backend(_))
+                            .then_some(StatusCode::INTERNAL_SERVER_ERROR);
+                        self.failed(status, e)
+                    })?;
+                self.count("db_indexes", 1);
+            }
             "cache" => {
                 let name = name_of(&record, "name").map_err(|e| self.bad(e))?;
                 let cache = self

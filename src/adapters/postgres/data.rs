@@ -67,6 +67,12 @@ fn physical_index(fields: &[SortKey]) -> (String, String) {
     (name, ddl)
 }
 
+/// Index fields as stored (`[{"a":"ASC"}]`) back into sort keys.
+fn stored_fields(text: &str) -> Result<Vec<SortKey>, DataError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| DataError::Backend(e.to_string()))?;
+    crate::core::mango::parse_index_fields(&value).map_err(|e| DataError::Backend(e.to_string()))
+}
+
 fn fields_text(fields: &[SortKey]) -> String {
     let list: Vec<Value> = fields
         .iter()
@@ -233,6 +239,27 @@ impl DataStore for PgDataStore {
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    async fn list_indexes(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+    ) -> Result<Vec<(String, Vec<SortKey>)>, DataError> {
+        let mut tx = self.begin(scope).await?;
+        require_db(&mut tx, scope, db).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, fields FROM data_indexes WHERE host = $1 AND db = $2 ORDER BY name COLLATE \"C\"",
+        )
+        .bind(scope.host())
+        .bind(db.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        rows.into_iter()
+            .map(|(name, fields)| Ok((name, stored_fields(&fields)?)))
+            .collect()
     }
 
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {

@@ -75,6 +75,14 @@ impl DataStore for QuotaData {
         self.inner.list_dbs(scope).await
     }
 
+    async fn list_indexes(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+    ) -> Result<Vec<(String, Vec<SortKey>)>, DataError> {
+        self.inner.list_indexes(scope, db).await
+    }
+
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
         self.inner.create_db(scope, db).await
     }
