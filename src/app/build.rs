@@ -218,14 +218,16 @@ pub async fn open_services(
                 .map_err(|e| BuildError(format!("search: {e}")))?,
         )),
     };
-    Ok(Services {
+    let mut services = Services {
         registry,
         cache,
         queue,
         data,
         storage,
         search,
-    })
+    };
+    super::quota::wrap(&mut services, &super::quota::Limits::from_config(config));
+    Ok(services)
 }
 
 /// Opens the queue store of the profile (on `pg`, the node's shared PostgreSQL target, when given). With `deliver`
@@ -254,6 +256,8 @@ pub async fn open_queue(
             )
         }
     };
+    // Quota first, so jobs that delivery removes count down.
+    let store = super::quota::wrap_queue(store, &super::quota::Limits::from_config(config));
     let Some((registry, consumer)) = deliver else {
         return Ok(store);
     };

@@ -240,6 +240,16 @@ impl TriggersConfig {
 pub struct QuotaConfig {
     /// Requests per second (services and apps), with bursts of up to one second's worth; over it: 429.
     pub requests_per_second: Option<u32>,
+    /// Documents stored in the data service, over all databases; a write that would pass it gets 429.
+    pub documents: Option<u64>,
+    /// Live keys in the cache service, over all stores.
+    pub cache_keys: Option<u64>,
+    /// Bytes of objects in the storage service, over all buckets.
+    pub storage_bytes: Option<u64>,
+    /// Documents indexed by the search service, over all indexes.
+    pub search_docs: Option<u64>,
+    /// Jobs (ready and failed) held by the queue service, over all queues.
+    pub queue_jobs: Option<u64>,
 }
 
 /// One `[apps.bindings]` entry.

@@ -13,6 +13,7 @@ mod hosting_admin;
 pub mod hosting_events;
 mod logging;
 pub mod queue_delivery;
+pub mod quota;
 pub mod repl;
 mod run;
 

@@ -417,6 +417,18 @@ impl QueueStore for Waking {
         self.inner.purge_tenant(scope).await
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+        self.inner.usage(scope).await
+    }
+
+    async fn queue_config(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+    ) -> Result<QueueConfig, QueueError> {
+        self.inner.queue_config(scope, name).await
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         self.inner.list_queues(scope).await
     }
@@ -442,6 +454,17 @@ impl QueueStore for Waking {
         now_ms: i64,
     ) -> Result<i64, QueueError> {
         let id = self.inner.enqueue(scope, name, body, now_ms).await?;
+        self.wake(scope, name);
+        Ok(id)
+    }
+
+    async fn restore_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        job: &Job,
+    ) -> Result<i64, QueueError> {
+        let id = self.inner.restore_job(scope, name, job).await?;
         self.wake(scope, name);
         Ok(id)
     }

@@ -16,6 +16,10 @@ pub enum CacheError {
     StoreNotFound,
     #[error("document conflict")]
     KeyExists,
+    /// A write refused because it would take the tenant over one of its quotas; the message names the tenant, the
+    /// quota and its limit.
+    #[error("{0}")]
+    Quota(String),
     #[error("cache backend failed: {0}")]
     Backend(String),
 }
@@ -36,8 +40,17 @@ pub enum CacheError {
 pub trait CacheStore: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), CacheError>;
+    /// How many live (unexpired) keys the scope's tenant has, over all its stores (the `cache_keys` quota).
+    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError>;
 
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError>;
+    /// Every live key of the store with its value and remaining TTL in milliseconds (`None`: never expires),
+    /// ordered by key (tenant export).
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+    ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError>;
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
     async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
     async fn create(

@@ -33,6 +33,10 @@ pub enum DataError {
     /// Input the store cannot accept (a document without `_id` in a bulk, a non-object document).
     #[error("{0}")]
     Invalid(String),
+    /// A write refused because it would take the tenant over one of its quotas; the message names the tenant, the
+    /// quota and its limit.
+    #[error("{0}")]
+    Quota(String),
     #[error("data backend failed: {0}")]
     Backend(String),
 }
@@ -55,8 +59,18 @@ pub enum DataError {
 pub trait DataStore: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError>;
+    /// How many documents the scope's tenant stores, over all its databases (what the `documents` quota counts).
+    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError>;
 
+    /// The tenant's databases, ordered by name (tenant export).
+    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError>;
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
+    /// The database's named indexes with their fields, ordered by name (tenant export).
+    async fn list_indexes(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+    ) -> Result<Vec<(String, Vec<SortKey>)>, DataError>;
     async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
     /// Stores `doc` (an object with a string `_id`) as a new document.
     async fn create_doc(

@@ -122,6 +122,10 @@ pub enum QueueError {
     QueueNotFound,
     #[error("job not found")]
     JobNotFound,
+    /// A write refused because it would take the tenant over one of its quotas; the message names the tenant, the
+    /// quota and its limit.
+    #[error("{0}")]
+    Quota(String),
     #[error("queue backend failed: {0}")]
     Backend(String),
 }
@@ -144,6 +148,8 @@ pub enum QueueError {
 pub trait QueueStore: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError>;
+    /// How many jobs (`READY` and `ERROR`) the scope's tenant has, over all its queues (the `queue_jobs` quota).
+    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError>;
 
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError>;
     async fn create_queue(
@@ -153,12 +159,26 @@ pub trait QueueStore: Send + Sync + 'static {
         config: &QueueConfig,
     ) -> Result<(), QueueError>;
     async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError>;
+    /// The queue's delivery settings (tenant export).
+    async fn queue_config(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+    ) -> Result<QueueConfig, QueueError>;
     async fn enqueue(
         &self,
         scope: &HostScope,
         name: &DomainName,
         body: Bytes,
         now_ms: i64,
+    ) -> Result<i64, QueueError>;
+    /// Stores `job` (its body, status, stamps, attempts and last failure; not its id or queue name) in the queue
+    /// under a new id, durably before returning (tenant import).
+    async fn restore_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        job: &Job,
     ) -> Result<i64, QueueError>;
     async fn list_jobs(
         &self,

@@ -19,6 +19,10 @@ pub enum SearchError {
     /// An index definition or document that cannot be used; the message names the problem.
     #[error("{0}")]
     Invalid(String),
+    /// A write refused because it would take the tenant over one of its quotas; the message names the tenant, the
+    /// quota and its limit.
+    #[error("{0}")]
+    Quota(String),
     #[error("search backend failed: {0}")]
     Backend(String),
 }
@@ -83,7 +87,17 @@ pub enum BulkOutcome {
 pub trait Search: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError>;
+    /// How many documents the scope's tenant has indexed, over all its indexes (the `search_docs` quota).
+    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError>;
 
+    /// The tenant's indexes, ordered by name (tenant export).
+    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError>;
+    /// The index's mapping and every stored document (with `_id`), ordered by id (tenant export).
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+    ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError>;
     async fn create_index(
         &self,
         scope: &HostScope,

@@ -38,6 +38,10 @@ pub enum StorageError {
     /// The upload stream failed (client went away, body malformed); nothing was stored.
     #[error("upload failed: {0}")]
     Upload(String),
+    /// A write refused because it would take the tenant over one of its quotas; the message names the tenant, the
+    /// quota and its limit.
+    #[error("{0}")]
+    Quota(String),
     #[error("storage backend failed: {0}")]
     Backend(String),
 }
@@ -173,7 +177,11 @@ impl SignedAccess {
 pub trait Storage: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), StorageError>;
+    /// The bytes of every object the scope's tenant stores, over all its buckets (the `storage_bytes` quota).
+    async fn usage(&self, scope: &HostScope) -> Result<u64, StorageError>;
 
+    /// The tenant's buckets, ordered by name (tenant export).
+    async fn list_buckets(&self, scope: &HostScope) -> Result<Vec<String>, StorageError>;
     async fn create_bucket(
         &self,
         scope: &HostScope,

@@ -22,3 +22,4 @@ mod root;
 mod search;
 mod storage;
 mod tenancy;
+mod tenant_export;

@@ -28,10 +28,12 @@ macro_rules! contract_suite {
 
 mod cache;
 mod data;
+mod dump;
 mod postgres;
 mod purge;
 mod queue;
 mod registry;
 mod search;
 mod storage;
+mod usage;
 mod webhook;

@@ -167,6 +167,43 @@ impl Storage for FsStorage {
         }
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, StorageError> {
+        let dir = self.root.join(scope.host());
+        blocking(move || match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(list_files(&dir, "")?.iter().map(|o| o.size).sum()),
+            Ok(_) => Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(backend(e)),
+        })
+        .await
+    }
+
+    async fn list_buckets(&self, scope: &HostScope) -> Result<Vec<String>, StorageError> {
+        let dir = self.root.join(scope.host());
+        blocking(move || {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(backend(e)),
+            };
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(backend)?;
+                let is_dir = std::fs::symlink_metadata(entry.path())
+                    .map_err(backend)?
+                    .is_dir();
+                if let Some(name) = entry.file_name().to_str() {
+                    if is_dir && DomainName::parse(name).is_ok() {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+            names.sort();
+            Ok(names)
+        })
+        .await
+    }
+
     async fn create_bucket(
         &self,
         scope: &HostScope,

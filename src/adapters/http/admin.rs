@@ -161,6 +161,18 @@ impl Admin {
                 tenants.forget(&id);
                 Ok(json(StatusCode::OK, &json!({ "ok": true })))
             }
+            (&Method::GET, ["tenants", t, "export"]) => {
+                let id = parse_tenant(t)?;
+                self.require_tenant(&id).await?;
+                let scope = tenants.scope_of_key(&id).scope;
+                Ok(super::admin_export::export(self.services.clone(), scope))
+            }
+            (&Method::POST, ["tenants", t, "import"]) => {
+                let id = parse_tenant(t)?;
+                self.require_tenant(&id).await?;
+                let scope = tenants.scope_of_key(&id).scope;
+                super::admin_import::import(&self.services, &scope, req.into_body()).await
+            }
             (&Method::GET, ["tenants", t, "keys"]) => {
                 let id = parse_tenant(t)?;
                 self.require_tenant(&id).await?;

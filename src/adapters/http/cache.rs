@@ -18,6 +18,7 @@ impl From<CacheError> for ApiError {
             CacheError::StoreExists => ApiError::conflict(e.to_string()),
             CacheError::StoreNotFound => ApiError::not_found(e.to_string()),
             CacheError::KeyExists => ApiError::conflict(e.to_string()),
+            CacheError::Quota(msg) => ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, msg),
             CacheError::Backend(msg) => {
                 tracing::error!(error = %msg, "cache backend failed");
                 ApiError::internal(msg)

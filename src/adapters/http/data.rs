@@ -24,6 +24,7 @@ impl From<DataError> for ApiError {
             }
             DataError::DbNotFound | DataError::DocNotFound(_) => StatusCode::NOT_FOUND,
             DataError::Invalid(_) => StatusCode::BAD_REQUEST,
+            DataError::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
             DataError::Backend(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())

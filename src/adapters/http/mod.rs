@@ -3,6 +3,9 @@
 
 pub mod admin;
 pub mod admin_apps;
+mod admin_export;
+mod admin_import;
+mod admin_records;
 pub mod apps;
 pub mod assets;
 pub mod auth;

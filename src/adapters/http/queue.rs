@@ -24,6 +24,7 @@ impl From<QueueError> for ApiError {
             QueueError::QueueNotFound | QueueError::JobNotFound => {
                 ApiError::not_found(e.to_string())
             }
+            QueueError::Quota(msg) => ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, msg),
             QueueError::Backend(msg) => {
                 tracing::error!(error = %msg, "queue backend failed");
                 ApiError::internal(msg)

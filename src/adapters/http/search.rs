@@ -134,6 +134,7 @@ fn search_error(e: SearchError) -> ApiError {
         SearchError::IndexExists | SearchError::DocumentConflict => ApiError::conflict(msg),
         SearchError::IndexNotFound | SearchError::NotFound => ApiError::not_found(msg),
         SearchError::Invalid(_) => ApiError::unprocessable(msg),
+        SearchError::Quota(_) => ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, msg),
         SearchError::Backend(_) => ApiError::internal(msg),
     }
 }

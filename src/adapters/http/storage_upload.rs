@@ -39,6 +39,7 @@ pub fn storage_error(e: StorageError) -> ApiError {
         StorageError::SignatureInvalid | StorageError::SignatureExpired => {
             ApiError::new(StatusCode::FORBIDDEN, msg)
         }
+        StorageError::Quota(_) => ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, msg),
         StorageError::Backend(_) => ApiError::internal(msg),
     }
 }

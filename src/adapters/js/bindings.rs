@@ -101,6 +101,7 @@ fn data_err(e: DataError) -> Value {
         DataError::DbExists | DataError::DocExists(_) | DataError::IndexConflict(_) => 409,
         DataError::DbNotFound | DataError::DocNotFound(_) => 404,
         DataError::Invalid(_) => 400,
+        DataError::Quota(_) => 429,
         DataError::Backend(_) => 500,
     };
     fail(status, e.to_string())
@@ -110,6 +111,7 @@ fn cache_err(e: CacheError) -> Value {
     let status = match &e {
         CacheError::StoreExists | CacheError::KeyExists => 409,
         CacheError::StoreNotFound => 404,
+        CacheError::Quota(_) => 429,
         CacheError::Backend(_) => 500,
     };
     fail(status, e.to_string())
@@ -122,6 +124,7 @@ fn storage_err(e: StorageError) -> Value {
         StorageError::InvalidObject(_) | StorageError::Upload(_) => 400,
         StorageError::RangeNotSatisfiable { .. } => 416,
         StorageError::SignatureInvalid | StorageError::SignatureExpired => 403,
+        StorageError::Quota(_) => 429,
         StorageError::Backend(_) => 500,
     };
     fail(status, e.to_string())
@@ -132,6 +135,7 @@ fn search_err(e: SearchError) -> Value {
         SearchError::IndexExists | SearchError::DocumentConflict => 409,
         SearchError::IndexNotFound | SearchError::NotFound => 404,
         SearchError::Invalid(_) => 422,
+        SearchError::Quota(_) => 429,
         SearchError::Backend(_) => 500,
     };
     fail(status, e.to_string())
@@ -141,6 +145,7 @@ fn queue_err(e: QueueError) -> Value {
     let status = match &e {
         QueueError::QueueExists => 409,
         QueueError::QueueNotFound | QueueError::JobNotFound => 404,
+        QueueError::Quota(_) => 429,
         QueueError::Backend(_) => 500,
     };
     fail(status, e.to_string())

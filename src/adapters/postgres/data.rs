@@ -67,6 +67,12 @@ fn physical_index(fields: &[SortKey]) -> (String, String) {
     (name, ddl)
 }
 
+/// Index fields as stored (`[{"a":"ASC"}]`) back into sort keys.
+fn stored_fields(text: &str) -> Result<Vec<SortKey>, DataError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| DataError::Backend(e.to_string()))?;
+    crate::core::mango::parse_index_fields(&value).map_err(|e| DataError::Backend(e.to_string()))
+}
+
 fn fields_text(fields: &[SortKey]) -> String {
     let list: Vec<Value> = fields
         .iter()
@@ -199,6 +205,17 @@ impl PgDataStore {
 
 #[async_trait]
 impl DataStore for PgDataStore {
+    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError> {
+        let mut tx = self.begin(scope).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM data_docs WHERE host = $1")
+            .bind(scope.host())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError> {
         let mut tx = self.begin(scope).await?;
         for table in ["data_docs", "data_indexes", "data_databases"] {
@@ -209,6 +226,40 @@ impl DataStore for PgDataStore {
                 .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
+    }
+
+    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {
+        let mut tx = self.begin(scope).await?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT db FROM data_databases WHERE host = $1 ORDER BY db COLLATE \"C\"",
+        )
+        .bind(scope.host())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    async fn list_indexes(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+    ) -> Result<Vec<(String, Vec<SortKey>)>, DataError> {
+        let mut tx = self.begin(scope).await?;
+        require_db(&mut tx, scope, db).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, fields FROM data_indexes WHERE host = $1 AND db = $2 ORDER BY name COLLATE \"C\"",
+        )
+        .bind(scope.host())
+        .bind(db.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        rows.into_iter()
+            .map(|(name, fields)| Ok((name, stored_fields(&fields)?)))
+            .collect()
     }
 
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {

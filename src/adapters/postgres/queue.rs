@@ -166,6 +166,17 @@ impl PgQueue {
 
 #[async_trait]
 impl QueueStore for PgQueue {
+    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+        let mut tx = self.begin(scope).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE host = $1")
+            .bind(scope.host())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
         let mut tx = self.begin(scope).await?;
         for table in ["queue_jobs", "queues", "queue_ids"] {
@@ -176,6 +187,32 @@ impl QueueStore for PgQueue {
                 .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
+    }
+
+    async fn queue_config(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+    ) -> Result<QueueConfig, QueueError> {
+        let mut tx = self.begin(scope).await?;
+        let row: Option<(String, Option<String>, i32, i64, i32)> = sqlx::query_as(
+            "SELECT target, secret, max_attempts, backoff_ms, concurrency FROM queues WHERE host = $1 AND name = $2",
+        )
+        .bind(scope.host())
+        .bind(name.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        let (target, secret, max_attempts, backoff_ms, concurrency) =
+            row.ok_or(QueueError::QueueNotFound)?;
+        Ok(QueueConfig {
+            target,
+            secret,
+            max_attempts: max_attempts.max(1) as u32,
+            backoff_ms: backoff_ms.max(0) as u64,
+            concurrency: concurrency.max(1) as u32,
+        })
     }
 
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
@@ -273,6 +310,52 @@ impl QueueStore for PgQueue {
         .bind(name.as_str())
         .bind(body.as_ref())
         .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(id)
+    }
+
+    async fn restore_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        job: &Job,
+    ) -> Result<i64, QueueError> {
+        let mut tx = self.begin(scope).await?;
+        let exists: Option<(i32,)> =
+            sqlx::query_as("SELECT 1 FROM queues WHERE host = $1 AND name = $2 FOR SHARE")
+                .bind(scope.host())
+                .bind(name.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if exists.is_none() {
+            return Err(QueueError::QueueNotFound);
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO queue_ids (host, last_id) VALUES ($1, 1) \
+             ON CONFLICT (host) DO UPDATE SET last_id = queue_ids.last_id + 1 RETURNING last_id",
+        )
+        .bind(scope.host())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, attempts, next_ms, last_status, last_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(scope.host())
+        .bind(id)
+        .bind(name.as_str())
+        .bind(job.body.as_ref())
+        .bind(job.status.as_str())
+        .bind(job.enqueued_ms)
+        .bind(i32::try_from(job.attempts).unwrap_or(i32::MAX))
+        .bind(job.next_attempt_ms)
+        .bind(job.last_status.map(i32::from))
+        .bind(job.last_error.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;

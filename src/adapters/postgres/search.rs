@@ -183,6 +183,17 @@ impl PgSearch {
 
 #[async_trait]
 impl Search for PgSearch {
+    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError> {
+        let mut tx = self.begin(scope).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search_docs WHERE host = $1")
+            .bind(scope.host())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError> {
         let mut tx = self.begin(scope).await?;
         for table in ["search_docs", "search_indexes"] {
@@ -193,6 +204,45 @@ impl Search for PgSearch {
                 .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
+    }
+
+    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError> {
+        let mut tx = self.begin(scope).await?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM search_indexes WHERE host = $1 ORDER BY name COLLATE \"C\"",
+        )
+        .bind(scope.host())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+    ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError> {
+        let mut tx = self.begin(scope).await?;
+        let mapping = Self::mapping(&mut tx, scope, index).await?;
+        let rows: Vec<(Value,)> = sqlx::query_as(
+            "SELECT doc FROM search_docs WHERE host = $1 AND idx = $2 ORDER BY id COLLATE \"C\"",
+        )
+        .bind(scope.host())
+        .bind(index.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        let docs = rows
+            .into_iter()
+            .filter_map(|(d,)| match d {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        Ok((mapping, docs))
     }
 
     async fn create_index(

@@ -178,6 +178,16 @@ impl CacheStore for RedisCache {
         Ok(())
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError> {
+        let mut live = 0;
+        for store in self.list_stores(scope).await? {
+            let store =
+                DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
+            live += self.scan(scope, &store, "*").await?.len() as u64;
+        }
+        Ok(live)
+    }
+
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
         let mut conn = self.conn.clone();
         let mut names: Vec<String> = conn
@@ -186,6 +196,33 @@ impl CacheStore for RedisCache {
             .map_err(backend)?;
         names.sort();
         Ok(names)
+    }
+
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+    ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
+        let entries = self.query(scope, store, "*").await?;
+        let prefix = self.store_prefix(scope, store);
+        let mut conn = self.conn.clone();
+        let mut out = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(500) {
+            let mut pipe = redis::pipe();
+            for (key, _) in chunk {
+                pipe.cmd("PTTL").arg(format!("{prefix}{key}"));
+            }
+            let ttls: Vec<i64> = pipe.query_async(&mut conn).await.map_err(backend)?;
+            for ((key, value), ttl) in chunk.iter().zip(ttls) {
+                // -2: expired since the read; -1: no expiry.
+                match ttl {
+                    -2 => {}
+                    -1 => out.push((key.clone(), value.clone(), None)),
+                    ms => out.push((key.clone(), value.clone(), Some(ms.max(1) as u64))),
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {

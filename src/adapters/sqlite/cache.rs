@@ -166,6 +166,18 @@ impl CacheStore for SqliteCache {
         Ok(())
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM cache_entries WHERE host = ? AND (expires_ms IS NULL OR expires_ms > ?)",
+        )
+        .bind(scope.host())
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
     async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM cache_stores WHERE host = ? ORDER BY name")
@@ -174,6 +186,33 @@ impl CacheStore for SqliteCache {
                 .await
                 .map_err(backend)?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        store: &DomainName,
+    ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
+        self.require_store(scope, store).await?;
+        let now = now_ms();
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT key, value, expires_ms FROM cache_entries WHERE host = ? AND store = ? \
+             AND (expires_ms IS NULL OR expires_ms > ?) ORDER BY key",
+        )
+        .bind(scope.host())
+        .bind(store.as_str())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(key, value, expires)| {
+                let value: CacheValue =
+                    serde_json::from_str(&value).map_err(|e| CacheError::Backend(e.to_string()))?;
+                let ttl = expires.map(|at| u64::try_from(at - now).unwrap_or(1).max(1));
+                Ok((key, value, ttl))
+            })
+            .collect()
     }
 
     async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {

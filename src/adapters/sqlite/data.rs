@@ -62,6 +62,12 @@ fn physical_index(fields: &[SortKey]) -> (String, String) {
     (name, ddl)
 }
 
+/// Index fields as stored (`[{"a":"ASC"}]`) back into sort keys.
+fn stored_fields(text: &str) -> Result<Vec<SortKey>, DataError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| DataError::Backend(e.to_string()))?;
+    crate::core::mango::parse_index_fields(&value).map_err(|e| DataError::Backend(e.to_string()))
+}
+
 fn fields_text(fields: &[SortKey]) -> String {
     let list: Vec<Value> = fields
         .iter()
@@ -189,6 +195,44 @@ impl DataStore for SqliteDataStore {
             }
         }
         Ok(())
+    }
+
+    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM data_docs WHERE host = ?")
+            .bind(scope.host())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT db FROM data_databases WHERE host = ? ORDER BY db")
+                .bind(scope.host())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    async fn list_indexes(
+        &self,
+        scope: &HostScope,
+        db: &DomainName,
+    ) -> Result<Vec<(String, Vec<SortKey>)>, DataError> {
+        self.require_db(scope, db).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, fields FROM data_indexes WHERE host = ? AND db = ? ORDER BY name",
+        )
+        .bind(scope.host())
+        .bind(db.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(name, fields)| Ok((name, stored_fields(&fields)?)))
+            .collect()
     }
 
     async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {

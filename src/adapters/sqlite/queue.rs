@@ -223,6 +223,39 @@ impl QueueStore for SqliteQueue {
         Ok(())
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE host = ?")
+            .bind(scope.host())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn queue_config(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+    ) -> Result<QueueConfig, QueueError> {
+        let row: Option<(String, Option<String>, i64, i64, i64)> = sqlx::query_as(
+            "SELECT target, secret, max_attempts, backoff_ms, concurrency FROM queues WHERE host = ? AND name = ?",
+        )
+        .bind(scope.host())
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let (target, secret, max_attempts, backoff_ms, concurrency) =
+            row.ok_or(QueueError::QueueNotFound)?;
+        Ok(QueueConfig {
+            target,
+            secret,
+            max_attempts: max_attempts.clamp(1, i64::from(u32::MAX)) as u32,
+            backoff_ms: backoff_ms.max(0) as u64,
+            concurrency: concurrency.clamp(1, i64::from(u32::MAX)) as u32,
+        })
+    }
+
     async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM queues WHERE host = ? ORDER BY name")
@@ -319,6 +352,53 @@ impl QueueStore for SqliteQueue {
         done_rx
             .await
             .unwrap_or_else(|_| Err(QueueError::Backend("enqueue was dropped".into())))
+    }
+
+    async fn restore_job(
+        &self,
+        scope: &HostScope,
+        name: &DomainName,
+        job: &Job,
+    ) -> Result<i64, QueueError> {
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await.map_err(backend)?;
+        let exists: Option<(i64,)> =
+            sqlx::query_as("SELECT 1 FROM queues WHERE host = ? AND name = ?")
+                .bind(scope.host())
+                .bind(name.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if exists.is_none() {
+            return Err(QueueError::QueueNotFound);
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO queue_ids (host, last_id) VALUES (?, 1) \
+             ON CONFLICT (host) DO UPDATE SET last_id = last_id + 1 RETURNING last_id",
+        )
+        .bind(scope.host())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, attempts, next_ms, last_status, last_error) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(scope.host())
+        .bind(id)
+        .bind(name.as_str())
+        .bind(job.body.as_ref())
+        .bind(job.status.as_str())
+        .bind(job.enqueued_ms)
+        .bind(i64::from(job.attempts))
+        .bind(job.next_attempt_ms)
+        .bind(job.last_status.map(i64::from))
+        .bind(job.last_error.as_deref())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(id)
     }
 
     async fn list_jobs(

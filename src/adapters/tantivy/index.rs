@@ -110,6 +110,26 @@ impl OpenIndex {
     }
 
     /// Stops the writer (waiting for merges), so the files can be removed.
+    /// How many documents the index holds (as of its last commit).
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Every stored document, ordered by id.
+    pub fn all_docs(&self) -> Result<Vec<Map<String, Value>>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut docs = Vec::new();
+        for segment in searcher.segment_readers() {
+            let store = segment.get_store_reader(1).map_err(backend)?;
+            for stored in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+                docs.push(self.stored_json(&stored.map_err(backend)?)?);
+            }
+        }
+        let id = |d: &Map<String, Value>| d.get("_id").and_then(Value::as_str).map(str::to_string);
+        docs.sort_by_key(id);
+        Ok(docs)
+    }
+
     pub fn close(&self) {
         let writer = self.lock().take();
         if let Some(w) = writer {

@@ -171,6 +171,51 @@ impl Search for TantivySearch {
         }
     }
 
+    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError> {
+        let dir = self.root.join(scope.host());
+        let indexes = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join(MAPPING).is_file())
+                .collect::<Vec<_>>(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(SearchError::Backend(e.to_string())),
+        };
+        let mut docs = 0;
+        for index in indexes {
+            docs += self.with_index(index, |i| Ok(i.num_docs())).await?;
+        }
+        Ok(docs)
+    }
+
+    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError> {
+        let dir = self.root.join(scope.host());
+        let mut names = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join(MAPPING).is_file())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| DomainName::parse(n).is_ok())
+                .collect::<Vec<_>>(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(SearchError::Backend(e.to_string())),
+        };
+        names.sort();
+        Ok(names)
+    }
+
+    async fn dump(
+        &self,
+        scope: &HostScope,
+        index: &DomainName,
+    ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError> {
+        let dir = self.dir(scope, index);
+        let mapping = read_mapping(&dir)?.ok_or(SearchError::IndexNotFound)?;
+        let docs = self.with_index(dir, |i| i.all_docs()).await?;
+        Ok((mapping, docs))
+    }
+
     async fn create_index(
         &self,
         scope: &HostScope,
