@@ -84,6 +84,8 @@ pub struct Loaded {
     pub draining: AtomicBool,
     /// Running average of this version's JS turns, in microseconds (the scheduler's guess at the next one).
     pub turn_us: AtomicU64,
+    /// Running average of starting an isolate of this version, in microseconds (measured first at load).
+    pub start_us: AtomicU64,
     pub code: CodeCache,
     pub env_json: String,
     pub counters: Arc<Counters>,
@@ -271,6 +273,7 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             homes: AtomicU64::new(0),
             draining: AtomicBool::new(false),
             turn_us: AtomicU64::new(0),
+            start_us: AtomicU64::new(0),
             code: Mutex::new(HashMap::new()),
             env_json: serde_json::Value::Object(env).to_string(),
             counters: self.counters_of(&name),

@@ -242,7 +242,7 @@ impl<E: Engine> Worker<E> {
         ));
         let name = app.version.spec.name.to_string();
         let started = thread_cpu();
-        let busy = self.inbox.load.enter(app);
+        let busy = self.inbox.load.starting(app);
         cpu.arm(Some(Duration::from_millis(limits.startup_cpu_ms)));
         let created = E::create(app, host.clone(), cpu.clone(), mem.clone());
         let interrupted = cpu.disarm();
