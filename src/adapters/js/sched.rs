@@ -3,7 +3,7 @@
 
 use super::{Loaded, Msg};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{SendError, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -136,13 +136,19 @@ impl Inbox {
         Self { tx, load }
     }
 
-    pub fn send(&self, msg: Msg) -> Result<(), SendError<Msg>> {
+    /// Sends `msg`; fails only when the worker thread is gone.
+    pub fn send(&self, msg: Msg) -> Result<(), ThreadGone> {
         self.load.queued.fetch_add(1, Ordering::Relaxed);
-        self.tx.send(msg).inspect_err(|_| {
+        self.tx.send(msg).map_err(|_| {
             self.load.queued.fetch_sub(1, Ordering::Relaxed);
+            ThreadGone
         })
     }
 }
+
+/// A message could not be sent: its worker thread has ended.
+#[derive(Debug)]
+pub struct ThreadGone;
 
 /// The thread for `app`'s next request: the one with the shortest expected wait, preferring threads where the
 /// app already has an isolate. An app whose long turns already hold half the threads queues behind itself, so a
