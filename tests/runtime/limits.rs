@@ -588,3 +588,48 @@ pub async fn stats_count_requests_and_terminations(rt: &Rt) {
     assert!(s.heap_bytes > 0);
     assert!(["quickjs", "v8"].contains(&rt.engine()), "{}", rt.engine());
 }
+
+pub async fn long_turns_spread_but_never_hold_every_thread(
+    make: fn(nano::adapters::js::RuntimeOptions) -> Rt,
+) {
+    let rt = make(nano::adapters::js::RuntimeOptions {
+        threads: 8,
+        ..Default::default()
+    });
+    let limits = Limits {
+        cpu_ms: 400,
+        ..Default::default()
+    };
+    let spinner = app_with(&rt, COUNTER, &[], limits).await;
+    // Under one-thread-per-app pinning this app would share the spinner's thread.
+    for _ in 0..7 {
+        app(&rt, COUNTER).await;
+    }
+    let other = app(&rt, COUNTER).await;
+    let mut spins = Vec::new();
+    for _ in 0..4 {
+        let (rt, spinner) = (rt.clone(), spinner.clone());
+        spins.push(tokio::spawn(async move {
+            send(&rt, &spinner, get_req("/spin")).await
+        }));
+        // Let the turn start, so that the next request sees a thread held by a long turn.
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    // Threads held by its long turns send the spinner's requests to new isolates on other threads, up to half
+    // the threads ((8 - 1) / 2 = 3); then they queue behind its own turns.
+    let isolates = rt.stats(&spinner).await.unwrap().isolates;
+    assert!((1..=3).contains(&isolates), "spinner isolates: {isolates}");
+    // Another app is served meanwhile, on threads the spinner does not hold.
+    for _ in 0..3 {
+        let hits = get(&rt, &other, "/").await.json()["hits"].as_u64();
+        assert!(hits.is_some_and(|n| n >= 1), "{hits:?}");
+    }
+    let done = spins.iter().filter(|s| s.is_finished()).count();
+    assert_eq!(done, 0, "the other app waited for the spinning one");
+    // Removing the app drains its isolates on every thread that holds one.
+    rt.unload(&spinner).await.unwrap();
+    for s in spins {
+        assert_eq!(limit_of(s.await.unwrap()).0, Limit::Cpu);
+    }
+    assert_eq!(rt.stats(&spinner).await.unwrap().isolates, 0);
+}

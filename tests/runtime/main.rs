@@ -28,6 +28,10 @@ macro_rules! runtime_suite {
             async fn idle_isolates_are_evicted() {
                 crate::limits::idle_isolates_are_evicted(make_with).await;
             }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn long_turns_spread_but_never_hold_every_thread() {
+                crate::limits::long_turns_spread_but_never_hold_every_thread(make_with).await;
+            }
             runtime_suite!(@each make; web: [
                 hello_world, request_fields, post_bodies, response_helpers, headers_behaviour,
                 streaming_response_is_not_buffered, large_streaming_response, request_body_streams,

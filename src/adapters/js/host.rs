@@ -2,13 +2,13 @@
 
 use super::engine::OpValue;
 use super::meter::MemMeter;
+use super::sched::Inbox;
 use super::{Loaded, Msg, Shared};
 use crate::ports::{Body, BodyError, Limit, RuntimeError};
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -63,7 +63,7 @@ pub struct HostState {
 pub struct Host {
     pub instance: u64,
     pub app: Arc<Loaded>,
-    inbox: Sender<Msg>,
+    inbox: Inbox,
     shared: Arc<Shared>,
     mem: Arc<MemMeter>,
     pub state: RefCell<HostState>,
@@ -73,7 +73,7 @@ impl Host {
     pub fn new(
         instance: u64,
         app: Arc<Loaded>,
-        inbox: Sender<Msg>,
+        inbox: Inbox,
         shared: Arc<Shared>,
         mem: Arc<MemMeter>,
     ) -> Self {

@@ -1,7 +1,8 @@
 //! The JS app runtime, engine-neutral part: a pool of worker threads owning isolates, fed requests over channels.
 //!
 //! Each engine (QuickJS, V8) implements `engine::Engine`; the Web API is JS glue in `web/` plus the ops in
-//! `host.rs` and `ops.rs`, shared by every engine.
+//! `host.rs` and `ops.rs`, shared by every engine. An app version may have isolates on several worker threads
+//! (`sched.rs` picks the thread for each request); JS globals are per isolate, as in Workers.
 
 pub mod bindings;
 pub mod engine;
@@ -10,6 +11,7 @@ pub mod meter;
 pub mod ops;
 #[cfg(feature = "quickjs")]
 pub mod quickjs;
+mod sched;
 #[cfg(feature = "v8")]
 pub mod v8;
 pub mod web;
@@ -23,10 +25,10 @@ use crate::ports::{
 use async_trait::async_trait;
 use engine::{Engine, RequestHead};
 use futures::StreamExt;
+use sched::{Inbox, ThreadLoad};
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -75,11 +77,18 @@ impl Counters {
     }
 }
 
-/// One loaded app version, pinned to a worker thread.
+/// One loaded app version; it gets an isolate on each worker thread its requests are sent to.
 pub struct Loaded {
     pub version: AppVersion,
     pub version_id: u64,
-    pub thread: usize,
+    /// Worker threads this version's requests were sent to (bit per thread): where it may have isolates.
+    pub homes: AtomicU64,
+    /// Set once a newer version replaced this one or the app was removed: no new isolates.
+    pub draining: AtomicBool,
+    /// Running average of this version's JS turns, in microseconds (the scheduler's guess at the next one).
+    pub turn_us: AtomicU64,
+    /// Running average of starting an isolate of this version, in microseconds (measured first at load).
+    pub start_us: AtomicU64,
     pub code: CodeCache,
     pub env_json: String,
     pub counters: Arc<Counters>,
@@ -95,7 +104,8 @@ pub struct Shared {
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
-    /// Worker threads; 0 means one per core.
+    /// Worker threads (at most 64); 0 means two more than the cores, so that apps in long turns cannot hold every
+    /// thread while others wait.
     pub threads: usize,
     /// An isolate with no request in flight for this long is dropped (re-created from cached bytecode when needed).
     pub idle_evict: Duration,
@@ -137,8 +147,7 @@ pub enum Msg {
 
 /// The runtime port on engine `E`.
 pub struct JsRuntime<E: Engine> {
-    threads: Vec<Sender<Msg>>,
-    next_thread: AtomicUsize,
+    threads: Vec<Inbox>,
     next_version: AtomicU64,
     next_request: AtomicU64,
     apps: RwLock<HashMap<AppName, Arc<Loaded>>>,
@@ -147,7 +156,7 @@ pub struct JsRuntime<E: Engine> {
 }
 
 impl<E: Engine> JsRuntime<E> {
-    /// Starts `threads` worker threads (0: one per core) with the default options. Must be called inside a tokio
+    /// Starts `threads` worker threads (0: two more than the cores) with the default options. Must be called inside a tokio
     /// runtime, whose handle carries body pumping and outbound fetches.
     pub fn new(threads: usize) -> Result<Self, RuntimeError> {
         Self::with_options(RuntimeOptions {
@@ -159,10 +168,11 @@ impl<E: Engine> JsRuntime<E> {
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let threads = options.threads;
         let n = if threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            std::thread::available_parallelism().map_or(1, |n| n.get()) + 2
         } else {
             threads
-        };
+        }
+        .min(64);
         E::init().map_err(RuntimeError::Engine)?;
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|e| RuntimeError::Engine(format!("no tokio runtime: {e}")))?;
@@ -176,18 +186,19 @@ impl<E: Engine> JsRuntime<E> {
             idle_evict: options.idle_evict,
         });
         let mut senders = Vec::with_capacity(n);
+        let epoch = std::time::Instant::now();
         for i in 0..n {
             let (tx, rx) = std::sync::mpsc::channel();
-            let (shared, inbox) = (shared.clone(), tx.clone());
+            let inbox = Inbox::new(tx, Arc::new(ThreadLoad::new(epoch)));
+            let (shared, own) = (shared.clone(), inbox.clone());
             std::thread::Builder::new()
                 .name(format!("nano-js-{}-{i}", E::NAME))
-                .spawn(move || worker::run::<E>(rx, inbox, shared))
+                .spawn(move || worker::run::<E>(rx, own, shared))
                 .map_err(|e| RuntimeError::Engine(e.to_string()))?;
-            senders.push(tx);
+            senders.push(inbox);
         }
         Ok(Self {
             threads: senders,
-            next_thread: AtomicUsize::new(0),
             next_version: AtomicU64::new(1),
             next_request: AtomicU64::new(1),
             apps: RwLock::new(HashMap::new()),
@@ -221,8 +232,10 @@ impl<E: Engine> JsRuntime<E> {
         let loaded = self.loaded(app)?;
         loaded.counters.requests.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
+        let thread = sched::pick(&self.threads, &loaded);
+        loaded.homes.fetch_or(1u64 << thread, Ordering::SeqCst);
         self.send(
-            loaded.thread,
+            thread,
             Msg::Dispatch {
                 req: self.next_request.fetch_add(1, Ordering::Relaxed),
                 app: loaded,
@@ -241,6 +254,24 @@ impl<E: Engine> JsRuntime<E> {
             .map_err(|e| RuntimeError::Exception(e.to_string()))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| RuntimeError::Engine(format!("{handler} report is not JSON: {e}")))
+    }
+
+    /// Marks `old` draining and tells every thread that may hold it to drain it; each receiver resolves once that
+    /// thread has.
+    fn drain(&self, old: &Loaded) -> Vec<oneshot::Receiver<()>> {
+        old.draining.store(true, Ordering::SeqCst);
+        let homes = old.homes.load(Ordering::SeqCst);
+        (0..self.threads.len())
+            .filter(|t| homes & (1u64 << t) != 0)
+            .filter_map(|t| {
+                let (tx, rx) = oneshot::channel();
+                let msg = Msg::Drain {
+                    version_id: old.version_id,
+                    reply: tx,
+                };
+                self.send(t, msg).ok().map(|()| rx)
+            })
+            .collect()
     }
 
     fn counters_of(&self, app: &AppName) -> Arc<Counters> {
@@ -282,10 +313,13 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             .map(|(k, v)| (k.clone(), v.to_json()))
             .collect();
         let name = spec.name.clone();
-        let thread = self.next_thread.fetch_add(1, Ordering::Relaxed) % self.threads.len();
+        let thread = sched::least_loaded(&self.threads);
         let loaded = Arc::new(Loaded {
             version_id: self.next_version.fetch_add(1, Ordering::Relaxed),
-            thread,
+            homes: AtomicU64::new(0),
+            draining: AtomicBool::new(false),
+            turn_us: AtomicU64::new(0),
+            start_us: AtomicU64::new(0),
             code: Mutex::new(HashMap::new()),
             env_json: serde_json::Value::Object(env).to_string(),
             counters: self.counters_of(&name),
@@ -303,14 +337,7 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             .map_err(|_| RuntimeError::Engine("worker thread is gone".into()))??;
         let old = self.apps.write().expect("apps lock").insert(name, loaded);
         if let Some(old) = old {
-            let (tx, _rx) = oneshot::channel();
-            let _ = self.send(
-                old.thread,
-                Msg::Drain {
-                    version_id: old.version_id,
-                    reply: tx,
-                },
-            );
+            self.drain(&old);
         }
         Ok(())
     }
@@ -320,13 +347,7 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
         app: &AppName,
         request: http::Request<Body>,
     ) -> Result<http::Response<Body>, RuntimeError> {
-        let loaded = self
-            .apps
-            .read()
-            .expect("apps lock")
-            .get(app)
-            .cloned()
-            .ok_or_else(|| RuntimeError::NotLoaded(app.to_string()))?;
+        let loaded = self.loaded(app)?;
         loaded.counters.requests.fetch_add(1, Ordering::Relaxed);
         let max = loaded.version.spec.limits.request_body_bytes;
         let declared = request
@@ -372,8 +393,10 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
                 .collect(),
         };
         let (tx, rx) = oneshot::channel();
+        let thread = sched::pick(&self.threads, &loaded);
+        loaded.homes.fetch_or(1u64 << thread, Ordering::SeqCst);
         self.send(
-            loaded.thread,
+            thread,
             Msg::Dispatch {
                 req: self.next_request.fetch_add(1, Ordering::Relaxed),
                 app: loaded,
@@ -445,15 +468,9 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             .expect("apps lock")
             .remove(app)
             .ok_or_else(|| RuntimeError::NotLoaded(app.to_string()))?;
-        let (tx, rx) = oneshot::channel();
-        self.send(
-            loaded.thread,
-            Msg::Drain {
-                version_id: loaded.version_id,
-                reply: tx,
-            },
-        )?;
-        let _ = rx.await;
+        for rx in self.drain(&loaded) {
+            let _ = rx.await;
+        }
         Ok(())
     }
 

@@ -3,12 +3,14 @@
 use super::engine::{Engine, Fault, Isolate, OpValue};
 use super::host::{Host, OpDone, ReqState};
 use super::meter::{thread_cpu, CpuMeter, MemMeter};
+use super::sched::Inbox;
 use super::{Loaded, Msg, Shared};
 use crate::ports::{Limit, RuntimeError};
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -23,6 +25,10 @@ struct Slot<E: Engine> {
     drains: Vec<oneshot::Sender<()>>,
     draining: bool,
     last_used: Instant,
+    /// The earliest entry this slot has in the worker's wake queue.
+    wake: Option<Instant>,
+    /// This slot's key in the worker's idle index, while it has no request in flight.
+    idle_key: Option<Instant>,
 }
 
 impl<E: Engine> Drop for Slot<E> {
@@ -31,40 +37,44 @@ impl<E: Engine> Drop for Slot<E> {
     }
 }
 
+/// How often slots with requests in flight are checked for clients that went away.
+const GONE_CHECK: Duration = Duration::from_millis(100);
+
+/// One worker thread's state. Every message touches only the slot it concerns plus whatever is due: timers and
+/// request deadlines wait in a queue ordered by instant, idle isolates in an index ordered by last use, so the
+/// cost of a message does not grow with the number of isolates on the thread.
 struct Worker<E: Engine> {
-    inbox: Sender<Msg>,
+    inbox: Inbox,
     shared: Arc<Shared>,
     /// Live isolates by app version id.
     slots: HashMap<u64, Slot<E>>,
     /// Instance id -> version id, to route op completions (stale instances are dropped).
     instances: HashMap<u64, u64>,
     next_instance: u64,
+    /// (instant, version): a slot's next timer or request deadline. Entries that no longer match the slot's
+    /// `wake` are stale and skipped.
+    wakes: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Slots with requests in flight.
+    active: HashSet<u64>,
+    next_gone_check: Instant,
+    /// Slots with no request in flight, by the instant of their last turn (oldest first).
+    idle: BTreeSet<(Instant, u64)>,
 }
 
-pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Sender<Msg>, shared: Arc<Shared>) {
+pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
     let mut w = Worker::<E> {
         inbox,
         shared,
         slots: HashMap::new(),
         instances: HashMap::new(),
         next_instance: 1,
+        wakes: BinaryHeap::new(),
+        active: HashSet::new(),
+        next_gone_check: Instant::now(),
+        idle: BTreeSet::new(),
     };
     loop {
-        let idle = w.shared.idle_evict;
-        // While requests are in flight, wake at least every 100 ms to notice clients that went away.
-        let busy = w
-            .slots
-            .values()
-            .any(|s| !s.host.state.borrow().requests.is_empty())
-            .then(|| Instant::now() + Duration::from_millis(100));
-        let next = w
-            .slots
-            .values()
-            .flat_map(|s| [s.host.next_deadline(), Some(s.last_used + idle)])
-            .flatten()
-            .chain(busy)
-            .min();
-        let msg = match next {
+        let msg = match w.next_wake() {
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
                 Ok(m) => Some(m),
                 Err(RecvTimeoutError::Timeout) => None,
@@ -75,6 +85,9 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Sender<Msg>, shared: Arc<Shared>
                 Err(_) => return,
             },
         };
+        if msg.is_some() {
+            w.inbox.load.took();
+        }
         if matches!(msg, Some(Msg::Shutdown)) {
             return;
         }
@@ -83,8 +96,7 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Sender<Msg>, shared: Arc<Shared>
             if let Some(m) = msg {
                 w.handle(m);
             }
-            w.tick();
-            w.reap();
+            w.due();
         }));
         if let Err(panic) = step {
             let what = panic
@@ -98,6 +110,18 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Sender<Msg>, shared: Arc<Shared>
 }
 
 impl<E: Engine> Worker<E> {
+    /// When the loop must wake even without a message: the next timer or deadline, the next check for clients
+    /// that went away (while requests are in flight), the next idle eviction.
+    fn next_wake(&self) -> Option<Instant> {
+        let timer = self.wakes.peek().map(|Reverse((at, _))| *at);
+        let gone = (!self.active.is_empty()).then_some(self.next_gone_check);
+        let evict = self
+            .idle
+            .first()
+            .map(|(at, _)| *at + self.shared.idle_evict);
+        [timer, gone, evict].into_iter().flatten().min()
+    }
+
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Compile { app, reply } => {
@@ -117,18 +141,16 @@ impl<E: Engine> Worker<E> {
                 reply,
             } => {
                 let version = app.version_id;
-                if let Some(s) = self.slots.get(&version) {
-                    if s.draining {
-                        let _ = reply.send(Err(RuntimeError::Draining(
-                            app.version.spec.name.to_string(),
-                        )));
+                if !self.slots.contains_key(&version) {
+                    if let Err(e) = self.create(&app) {
+                        let _ = reply.send(Err(e));
                         return;
                     }
-                } else if let Err(e) = self.create(&app) {
-                    let _ = reply.send(Err(e));
-                    return;
                 }
                 let slot = self.slots.get_mut(&version).expect("slot just ensured");
+                // A request that picked this version just before it was replaced is still served (on a draining
+                // version too); an isolate created for it goes again as soon as it is quiet.
+                slot.draining |= app.draining.load(Ordering::SeqCst);
                 let limits = &app.version.spec.limits;
                 slot.host.state.borrow_mut().requests.insert(
                     req,
@@ -143,17 +165,20 @@ impl<E: Engine> Worker<E> {
                     },
                 );
                 let rid = body.map(|b| slot.host.add_resource(b.into_stream(), Some(req)));
-                turn(slot, Some(req), |iso| iso.dispatch(req, &head, rid));
+                turn(&self.inbox, slot, Some(req), |iso| {
+                    iso.dispatch(req, &head, rid)
+                });
+                self.settle(version);
             }
             Msg::OpDone {
                 instance,
                 op,
                 result,
             } => {
-                let Some(version) = self.instances.get(&instance) else {
+                let Some(&version) = self.instances.get(&instance) else {
                     return;
                 };
-                let Some(slot) = self.slots.get_mut(version) else {
+                let Some(slot) = self.slots.get_mut(&version) else {
                     return;
                 };
                 let owner = slot.host.op_owner(op);
@@ -174,12 +199,14 @@ impl<E: Engine> Worker<E> {
                     }),
                     OpDone::Error(e) => Err(e),
                 };
-                turn(slot, owner, |iso| iso.complete(op, value));
+                turn(&self.inbox, slot, owner, |iso| iso.complete(op, value));
+                self.settle(version);
             }
             Msg::Drain { version_id, reply } => match self.slots.get_mut(&version_id) {
                 Some(s) => {
                     s.draining = true;
                     s.drains.push(reply);
+                    self.settle(version_id);
                 }
                 None => {
                     let _ = reply.send(());
@@ -215,9 +242,11 @@ impl<E: Engine> Worker<E> {
         ));
         let name = app.version.spec.name.to_string();
         let started = thread_cpu();
+        let busy = self.inbox.load.starting(app);
         cpu.arm(Some(Duration::from_millis(limits.startup_cpu_ms)));
         let created = E::create(app, host.clone(), cpu.clone(), mem.clone());
         let interrupted = cpu.disarm();
+        drop(busy);
         app.counters.cpu_micros.fetch_add(
             (thread_cpu() - started).as_micros() as u64,
             Ordering::Relaxed,
@@ -264,88 +293,158 @@ impl<E: Engine> Worker<E> {
             drains: Vec::new(),
             draining: false,
             last_used: Instant::now(),
+            wake: None,
+            idle_key: None,
         })
     }
 
-    /// Fires due timers and ends requests past their wall (or waitUntil) deadline.
-    fn tick(&mut self) {
-        let now = Instant::now();
-        for slot in self.slots.values_mut() {
-            for (id, owner) in slot.host.due_timers(now) {
-                if slot.dead {
-                    break;
-                }
-                turn(slot, owner, |iso| iso.fire_timer(id));
-            }
-            let late: Vec<(u64, bool)> = slot
-                .host
-                .state
-                .borrow()
-                .requests
-                .iter()
-                .filter(|(_, r)| r.deadline <= now)
-                .map(|(id, r)| (*id, r.reply.is_none() && r.stream.is_none()))
-                .collect();
-            for (req, answered) in late {
-                if answered {
-                    slot.host.terminate(
-                        req,
-                        Limit::WaitUntil,
-                        "waitUntil work cancelled after the drain limit",
-                    );
-                } else {
-                    slot.host
-                        .terminate(req, Limit::Wall, "request ran past its wall-time limit");
-                }
-            }
-            let gone: Vec<u64> = slot
-                .host
-                .state
-                .borrow()
-                .requests
-                .iter()
-                .filter(|(_, r)| {
-                    r.reply.as_ref().is_some_and(|t| t.is_closed())
-                        || r.stream.as_ref().is_some_and(|t| t.is_closed())
-                })
-                .map(|(id, _)| *id)
-                .collect();
-            for req in gone {
-                slot.host.client_gone(req);
-            }
+    /// Brings a slot's bookkeeping up to date after its turns: tells the app about requests the host ended, drops
+    /// the isolate if it died or finished draining, and files it in the wake queue, the active set and the idle
+    /// index.
+    fn settle(&mut self, version: u64) {
+        let Some(slot) = self.slots.get_mut(&version) else {
+            return;
+        };
+        loop {
             let aborted = std::mem::take(&mut slot.host.state.borrow_mut().aborted);
+            if aborted.is_empty() {
+                break;
+            }
             for (req, reason) in aborted {
-                turn(slot, None, |iso| iso.abort(req, &reason));
+                turn(&self.inbox, slot, None, |iso| iso.abort(req, &reason));
+            }
+        }
+        let quiet = slot.host.state.borrow().requests.is_empty();
+        if slot.dead || (quiet && slot.draining) {
+            self.remove(version);
+            return;
+        }
+        if quiet {
+            self.active.remove(&version);
+        } else if self.active.insert(version) && self.active.len() == 1 {
+            self.next_gone_check = Instant::now() + GONE_CHECK;
+        }
+        let key = quiet.then_some(slot.last_used);
+        if key != slot.idle_key {
+            if let Some(old) = slot.idle_key {
+                self.idle.remove(&(old, version));
+            }
+            if let Some(new) = key {
+                self.idle.insert((new, version));
+            }
+            slot.idle_key = key;
+        }
+        if let Some(at) = slot.host.next_deadline() {
+            if slot.wake.is_none_or(|w| at < w) {
+                slot.wake = Some(at);
+                self.wakes.push(Reverse((at, version)));
             }
         }
     }
 
-    /// Drops dead isolates, drained ones, and those idle past the eviction time.
-    fn reap(&mut self) {
+    /// Drops a slot and tells whoever waits for its drain.
+    fn remove(&mut self, version: u64) {
+        if let Some(mut s) = self.slots.remove(&version) {
+            self.instances.remove(&s.host.instance);
+            self.active.remove(&version);
+            if let Some(key) = s.idle_key {
+                self.idle.remove(&(key, version));
+            }
+            for d in s.drains.drain(..) {
+                let _ = d.send(());
+            }
+        }
+    }
+
+    /// Runs what is due: timers and request deadlines, the check for clients that went away, idle eviction.
+    fn due(&mut self) {
         let now = Instant::now();
-        let idle = self.shared.idle_evict;
-        let done: Vec<u64> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| {
-                let quiet = s.host.state.borrow().requests.is_empty();
-                s.dead || (quiet && (s.draining || now.duration_since(s.last_used) >= idle))
-            })
-            .map(|(v, _)| *v)
-            .collect();
-        for v in done {
-            if let Some(mut s) = self.slots.remove(&v) {
-                self.instances.remove(&s.host.instance);
-                for d in s.drains.drain(..) {
-                    let _ = d.send(());
+        while let Some(&Reverse((at, version))) = self.wakes.peek() {
+            if at > now {
+                break;
+            }
+            self.wakes.pop();
+            let Some(slot) = self.slots.get_mut(&version) else {
+                continue;
+            };
+            if slot.wake != Some(at) {
+                continue;
+            }
+            slot.wake = None;
+            tick(&self.inbox, slot, now);
+            self.settle(version);
+        }
+        if !self.active.is_empty() && now >= self.next_gone_check {
+            self.next_gone_check = now + GONE_CHECK;
+            let active: Vec<u64> = self.active.iter().copied().collect();
+            for version in active {
+                if let Some(slot) = self.slots.get(&version) {
+                    let gone: Vec<u64> = slot
+                        .host
+                        .state
+                        .borrow()
+                        .requests
+                        .iter()
+                        .filter(|(_, r)| {
+                            r.reply.as_ref().is_some_and(|t| t.is_closed())
+                                || r.stream.as_ref().is_some_and(|t| t.is_closed())
+                        })
+                        .map(|(id, _)| *id)
+                        .collect();
+                    if gone.is_empty() {
+                        continue;
+                    }
+                    for req in gone {
+                        slot.host.client_gone(req);
+                    }
+                    self.settle(version);
                 }
             }
+        }
+        let idle = self.shared.idle_evict;
+        while let Some(&(at, version)) = self.idle.first() {
+            if now.duration_since(at) < idle {
+                break;
+            }
+            self.remove(version);
+        }
+    }
+}
+
+/// Fires a slot's due timers and ends its requests past their wall (or waitUntil) deadline.
+fn tick<E: Engine>(inbox: &Inbox, slot: &mut Slot<E>, now: Instant) {
+    for (id, owner) in slot.host.due_timers(now) {
+        if slot.dead {
+            break;
+        }
+        turn(inbox, slot, owner, |iso| iso.fire_timer(id));
+    }
+    let late: Vec<(u64, bool)> = slot
+        .host
+        .state
+        .borrow()
+        .requests
+        .iter()
+        .filter(|(_, r)| r.deadline <= now)
+        .map(|(id, r)| (*id, r.reply.is_none() && r.stream.is_none()))
+        .collect();
+    for (req, answered) in late {
+        if answered {
+            slot.host.terminate(
+                req,
+                Limit::WaitUntil,
+                "waitUntil work cancelled after the drain limit",
+            );
+        } else {
+            slot.host
+                .terminate(req, Limit::Wall, "request ran past its wall-time limit");
         }
     }
 }
 
 /// Runs one JS turn on behalf of `req`, charging its CPU and enforcing the CPU and memory limits.
 fn turn<E: Engine>(
+    inbox: &Inbox,
     slot: &mut Slot<E>,
     req: Option<u64>,
     f: impl FnOnce(&mut E::Isolate) -> Result<(), Fault>,
@@ -363,10 +462,12 @@ fn turn<E: Engine>(
             .map_or(cpu_limit, |r| cpu_limit.saturating_sub(r.cpu))
     };
     slot.last_used = Instant::now();
+    let busy = inbox.load.enter(&slot.app);
     let start = thread_cpu();
     slot.cpu.arm(Some(budget));
     let result = f(&mut slot.iso);
     let interrupted = slot.cpu.disarm();
+    drop(busy);
     let used = thread_cpu() - start;
     slot.app
         .counters

@@ -1,9 +1,17 @@
 //! The CPU watchdog of one worker thread: a helper thread reads the worker's CPU clock and terminates the running V8
 //! execution once the turn's CpuMeter deadline passes (V8 has no interrupt hook to poll a meter from).
+//!
+//! Arming does not wake the helper while it is watching: it checks at least every `BEAT`, so a turn costs the worker
+//! an uncontended lock rather than a thread wake-up. After `PARK_AFTER` without a turn it sleeps until armed again.
 
 use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Longest the helper sleeps while watching (a turn overshoots its CPU deadline by at most about this).
+const BEAT: Duration = Duration::from_millis(5);
+/// Idle time after which the helper parks until the next turn arms it.
+const PARK_AFTER: Duration = Duration::from_millis(100);
 
 struct Armed {
     deadline: Duration,
@@ -15,6 +23,8 @@ struct State {
     armed: Option<Armed>,
     fired: bool,
     stop: bool,
+    /// The helper sleeps without a timeout: arming must wake it.
+    parked: bool,
 }
 
 type Shared = Arc<(Mutex<State>, Condvar)>;
@@ -43,14 +53,25 @@ fn read(clock: libc::clockid_t) -> Duration {
 fn watch(shared: Shared, clock: libc::clockid_t) {
     let (lock, cv) = &*shared;
     let mut st = lock.lock().expect("watchdog lock");
+    let mut idle_since: Option<Instant> = None;
     loop {
         if st.stop {
             return;
         }
         let Some(armed) = &st.armed else {
-            st = cv.wait(st).expect("watchdog lock");
+            // Turns come in bursts: keep beating for a while, then park until the next one.
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= PARK_AFTER {
+                st.parked = true;
+                st = cv.wait(st).expect("watchdog lock");
+                st.parked = false;
+                idle_since = None;
+            } else {
+                st = cv.wait_timeout(st, BEAT).expect("watchdog lock").0;
+            }
             continue;
         };
+        idle_since = None;
         let now = read(clock);
         if now >= armed.deadline {
             armed.handle.terminate_execution();
@@ -59,9 +80,9 @@ fn watch(shared: Shared, clock: libc::clockid_t) {
             continue;
         }
         // The worker's CPU clock runs no faster than the wall clock: sleeping the remaining budget cannot overshoot
-        // by more than the scheduler's slack.
-        let wait =
-            (armed.deadline - now).clamp(Duration::from_micros(500), Duration::from_millis(50));
+        // by more than the scheduler's slack. A later turn may be armed meanwhile without waking this thread, so
+        // never sleep longer than a beat.
+        let wait = (armed.deadline - now).clamp(Duration::from_micros(500), BEAT);
         st = cv.wait_timeout(st, wait).expect("watchdog lock").0;
     }
 }
@@ -100,7 +121,9 @@ impl Watchdog {
             deadline,
             handle: handle.clone(),
         });
-        cv.notify_one();
+        if st.parked && st.armed.is_some() {
+            cv.notify_one();
+        }
     }
 
     /// Stops watching; true when the deadline passed and execution was terminated.
