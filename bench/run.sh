@@ -9,7 +9,7 @@ if ! command -v wrk >/dev/null; then
   (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null))
 fi
 if [ ! -x bench/node_modules/.bin/workerd ] || [ ! -x bench/node_modules/.bin/deno ]; then
-  (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+  (cd bench && npm install --no-audit --no-fund --loglevel=error)
 fi
 cargo build --release --bin nano --example bare_hello
 exec python3 bench/harness.py "$@"
