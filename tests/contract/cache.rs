@@ -209,7 +209,7 @@ pub mod suite {
     }
 }
 
-async fn sqlite() -> (Arc<dyn CacheStore>, tempfile::TempDir) {
+pub(crate) async fn sqlite() -> (Arc<dyn CacheStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let cache = nano::adapters::sqlite::SqliteCache::open(&dir.path().join("cache.db"))
         .await

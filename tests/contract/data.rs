@@ -491,7 +491,7 @@ pub mod suite {
     }
 }
 
-async fn sqlite() -> (Arc<dyn DataStore>, tempfile::TempDir) {
+pub(crate) async fn sqlite() -> (Arc<dyn DataStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = nano::adapters::sqlite::SqliteDataStore::open(&dir.path().join("data.db"))
         .await

@@ -26,6 +26,63 @@ macro_rules! contract_suite {
     };
 }
 
+/// `every_service_adapter!(suite)` makes one `#[tokio::test]` per adapter of the five tenant-data service ports
+/// (data, cache, storage, search, queue), each calling `suite::<service>(&store)` on a fresh store built by that
+/// port's factory, for behaviours that every service port shares (usage, dump, purge).
+#[macro_export]
+macro_rules! every_service_adapter {
+    ($suite:path) => {
+        mod adapters {
+            use $suite as suite;
+            #[tokio::test]
+            async fn sqlite_data() {
+                let (store, _guard) = $crate::data::sqlite().await;
+                suite::data(&store).await;
+            }
+            #[tokio::test]
+            async fn sqlite_cache() {
+                let (store, _guard) = $crate::cache::sqlite().await;
+                suite::cache(&store).await;
+            }
+            #[tokio::test]
+            async fn fs_storage() {
+                let (store, _guard) = $crate::storage::fs().await;
+                suite::storage(&store).await;
+            }
+            #[tokio::test]
+            async fn tantivy_search() {
+                let (store, _guard) = $crate::search::tantivy().await;
+                suite::search(&store).await;
+            }
+            #[tokio::test]
+            async fn sqlite_queue() {
+                let (store, _guard) = $crate::queue::sqlite().await;
+                suite::queue(&store).await;
+            }
+            #[tokio::test]
+            async fn postgres_data() {
+                let (store, _guard) = $crate::data::postgres().await;
+                suite::data(&store).await;
+            }
+            #[tokio::test]
+            async fn redis_cache() {
+                let (store, _guard) = $crate::cache::redis().await;
+                suite::cache(&store).await;
+            }
+            #[tokio::test]
+            async fn postgres_search() {
+                let (store, _guard) = $crate::search::postgres().await;
+                suite::search(&store).await;
+            }
+            #[tokio::test]
+            async fn postgres_queue() {
+                let (store, _guard) = $crate::queue::postgres().await;
+                suite::queue(&store).await;
+            }
+        }
+    };
+}
+
 mod cache;
 mod data;
 mod dump;

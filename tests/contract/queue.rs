@@ -279,7 +279,7 @@ pub mod suite {
     }
 }
 
-async fn sqlite() -> (Arc<dyn QueueStore>, tempfile::TempDir) {
+pub(crate) async fn sqlite() -> (Arc<dyn QueueStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let queue = nano::adapters::sqlite::SqliteQueue::open(&dir.path().join("queue.db"))
         .await

@@ -308,7 +308,7 @@ pub mod suite {
     }
 }
 
-async fn tantivy() -> (Arc<dyn Search>, tempfile::TempDir) {
+pub(crate) async fn tantivy() -> (Arc<dyn Search>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let search = nano::adapters::tantivy::TantivySearch::open(&dir.path().join("search")).unwrap();
     (Arc::new(search), dir)

@@ -319,7 +319,7 @@ pub mod suite {
     }
 }
 
-async fn fs() -> (Arc<dyn Storage>, tempfile::TempDir) {
+pub(crate) async fn fs() -> (Arc<dyn Storage>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let storage = nano::adapters::fs::FsStorage::open(&dir.path().join("storage")).unwrap();
     (Arc::new(storage), dir)
