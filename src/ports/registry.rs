@@ -40,11 +40,45 @@ pub struct AppRecord {
 /// A row as every registry adapter stores a key: `(host, id, salt, grant_json, created_ms)`.
 pub type KeyRow = (String, String, String, String, i64);
 
+/// A row as every registry adapter stores an app, in the order of `AppRecord::COLUMNS`.
+pub type AppRow = (String, String, String, String, String, i64);
+
 impl Tenant {
     /// A tenant from its stored `(host, created_ms)` row; a host that is not a valid tenant id is a backend error.
     pub fn from_row((host, created_ms): (String, i64)) -> Result<Self, RegistryError> {
         let id = TenantId::parse(&host).map_err(|e| RegistryError::Backend(e.to_string()))?;
         Ok(Self { id, created_ms })
+    }
+}
+
+impl AppRecord {
+    /// The stored columns of an app, in `AppRow`'s order.
+    pub const COLUMNS: &'static str =
+        "host, name, hostnames_json, spec_json, bundle_json, updated_ms";
+
+    /// An app from its stored row; a bad host or JSON column is a backend error.
+    pub fn from_row(
+        (host, name, hostnames, spec, bundle, updated_ms): AppRow,
+    ) -> Result<Self, RegistryError> {
+        let backend = |e: String| RegistryError::Backend(e);
+        Ok(Self {
+            tenant: TenantId::parse(&host).map_err(|e| backend(e.to_string()))?,
+            name,
+            hostnames: serde_json::from_str(&hostnames).map_err(|e| backend(e.to_string()))?,
+            spec: serde_json::from_str(&spec).map_err(|e| backend(e.to_string()))?,
+            bundle: serde_json::from_str(&bundle).map_err(|e| backend(e.to_string()))?,
+            updated_ms,
+        })
+    }
+
+    /// The app's JSON columns as stored: `(hostnames_json, spec_json, bundle_json)`.
+    pub fn json_columns(&self) -> Result<(String, String, String), RegistryError> {
+        let backend = |e: serde_json::Error| RegistryError::Backend(e.to_string());
+        Ok((
+            serde_json::to_string(&self.hostnames).map_err(backend)?,
+            self.spec.to_string(),
+            serde_json::to_string(&self.bundle).map_err(backend)?,
+        ))
     }
 }
 

@@ -1,31 +1,18 @@
 //! The registry's apps on PostgreSQL: one row per admin-created app, keyed by tenant and (globally unique) name.
 
 use crate::core::TenantId;
+use crate::ports::registry::AppRow;
 use crate::ports::{AppRecord, RegistryError};
 use sqlx::PgPool;
 
-type AppRow = (String, String, String, String, String, i64);
-
-const COLUMNS: &str = "host, name, hostnames_json, spec_json, bundle_json, updated_ms";
+const COLUMNS: &str = AppRecord::COLUMNS;
 
 fn corrupt(e: impl std::fmt::Display) -> RegistryError {
     RegistryError::Backend(e.to_string())
 }
 
-fn from_row(
-    (host, name, hostnames, spec, bundle, updated_ms): AppRow,
-) -> Result<AppRecord, RegistryError> {
-    Ok(AppRecord {
-        tenant: TenantId::parse(&host).map_err(corrupt)?,
-        name,
-        hostnames: serde_json::from_str(&hostnames).map_err(corrupt)?,
-        spec: serde_json::from_str(&spec).map_err(corrupt)?,
-        bundle: serde_json::from_str(&bundle).map_err(corrupt)?,
-        updated_ms,
-    })
-}
-
 pub async fn put(pool: &PgPool, app: &AppRecord) -> Result<(), RegistryError> {
+    let (hostnames, spec, bundle) = app.json_columns()?;
     let result = sqlx::query(
         "INSERT INTO apps (host, name, hostnames_json, spec_json, bundle_json, updated_ms) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (host, name) DO UPDATE SET hostnames_json = excluded.hostnames_json, \
@@ -33,9 +20,9 @@ pub async fn put(pool: &PgPool, app: &AppRecord) -> Result<(), RegistryError> {
     )
     .bind(app.tenant.as_str())
     .bind(&app.name)
-    .bind(serde_json::to_string(&app.hostnames).map_err(corrupt)?)
-    .bind(app.spec.to_string())
-    .bind(serde_json::to_string(&app.bundle).map_err(corrupt)?)
+    .bind(hostnames)
+    .bind(spec)
+    .bind(bundle)
     .bind(app.updated_ms)
     .execute(pool)
     .await;
@@ -64,7 +51,7 @@ pub async fn get(
     .fetch_optional(pool)
     .await
     .map_err(corrupt)?;
-    row.map(from_row).transpose()
+    row.map(AppRecord::from_row).transpose()
 }
 
 pub async fn list(
@@ -87,7 +74,7 @@ pub async fn list(
         }
     }
     .map_err(corrupt)?;
-    rows.into_iter().map(from_row).collect()
+    rows.into_iter().map(AppRecord::from_row).collect()
 }
 
 pub async fn delete(pool: &PgPool, tenant: &TenantId, name: &str) -> Result<(), RegistryError> {
