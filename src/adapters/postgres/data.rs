@@ -217,15 +217,14 @@ impl DataStore for PgDataStore {
     }
 
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError> {
-        let mut tx = self.begin(scope).await?;
-        for table in ["data_docs", "data_indexes", "data_databases"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
-                .bind(scope.host())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+        tenant::purge(
+            &self.pool,
+            scope.host(),
+            self.use_role,
+            &["data_docs", "data_indexes", "data_databases"],
+        )
+        .await
+        .map_err(backend)
     }
 
     async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {

@@ -178,15 +178,14 @@ impl QueueStore for PgQueue {
     }
 
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
-        let mut tx = self.begin(scope).await?;
-        for table in ["queue_jobs", "queues", "queue_ids"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
-                .bind(scope.host())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+        tenant::purge(
+            &self.pool,
+            scope.host(),
+            self.use_role,
+            &["queue_jobs", "queues", "queue_ids"],
+        )
+        .await
+        .map_err(backend)
     }
 
     async fn queue_config(

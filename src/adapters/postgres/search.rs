@@ -195,15 +195,14 @@ impl Search for PgSearch {
     }
 
     async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError> {
-        let mut tx = self.begin(scope).await?;
-        for table in ["search_docs", "search_indexes"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
-                .bind(scope.host())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+        tenant::purge(
+            &self.pool,
+            scope.host(),
+            self.use_role,
+            &["search_docs", "search_indexes"],
+        )
+        .await
+        .map_err(backend)
     }
 
     async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError> {

@@ -43,3 +43,20 @@ pub async fn confine(
     }
     Ok(())
 }
+
+/// Deletes every row of `host` from `tables` (in order) in one transaction confined to it: a tenant purge.
+pub async fn purge(
+    pool: &PgPool,
+    host: &str,
+    use_role: bool,
+    tables: &[&str],
+) -> Result<(), sqlx::Error> {
+    let mut tx = begin(pool, host, use_role).await?;
+    for table in tables {
+        sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
+            .bind(host)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
