@@ -615,8 +615,8 @@ pub async fn long_turns_spread_but_never_hold_every_thread(
         // Let the turn start, so that the next request sees a thread held by a long turn.
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     }
-    // Threads held by its long turns send the spinner's requests to new isolates on other threads, up to half
-    // the threads ((8 - 1) / 2 = 3); then they queue behind its own turns.
+    // Threads held by its long turns send the spinner's requests to new isolates on the background threads, up to
+    // half of them ((4 - 1) / 2, at least 1); then they queue behind its own turns.
     let isolates = rt.stats(&spinner).await.unwrap().isolates;
     assert!((1..=3).contains(&isolates), "spinner isolates: {isolates}");
     // Another app is served meanwhile, on threads the spinner does not hold.
@@ -632,4 +632,63 @@ pub async fn long_turns_spread_but_never_hold_every_thread(
         assert_eq!(limit_of(s.await.unwrap()).0, Limit::Cpu);
     }
     assert_eq!(rt.stats(&spinner).await.unwrap().isolates, 0);
+}
+
+/// The nice value in a /proc `stat` file (field 19; fields are counted after the parenthesised name).
+fn nice_in(stat: &std::path::Path) -> i64 {
+    let stat = std::fs::read_to_string(stat).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    rest.split(' ').nth(16).unwrap().parse().unwrap()
+}
+
+/// Nice values of this process's threads whose name has `kind` (`-js-` or `-bg-`) in it.
+fn thread_nice(kind: &str) -> Vec<i64> {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap().flatten();
+    tasks
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.contains(kind)))
+        .map(|t| nice_in(&t.path().join("stat")))
+        .collect()
+}
+
+pub async fn long_turn_apps_move_to_background_threads(
+    make: fn(nano::adapters::js::RuntimeOptions) -> Rt,
+) {
+    let rt = make(nano::adapters::js::RuntimeOptions {
+        threads: 1,
+        ..Default::default()
+    });
+    let spinner = app(&rt, COUNTER).await;
+    let calm = app(&rt, COUNTER).await;
+    assert_eq!(get(&rt, &spinner, "/").await.json(), json!({"hits": 1}));
+    assert_eq!(
+        limit_of(send(&rt, &spinner, get_req("/spin")).await).0,
+        Limit::Cpu
+    );
+    // Its turns are long now: the next request runs in a new isolate on the background thread, and the first
+    // isolate, which survived its CPU limit, stays where it was.
+    assert_eq!(get(&rt, &spinner, "/").await.json(), json!({"hits": 1}));
+    assert_eq!(rt.stats(&spinner).await.unwrap().isolates, 2);
+    assert_eq!(get(&rt, &calm, "/").await.json(), json!({"hits": 1}));
+    assert_eq!(rt.stats(&calm).await.unwrap().isolates, 1);
+    // Short turns bring the average down again, and the app goes back to its first isolate (hits 2 there).
+    let mut hits = vec![1];
+    while hits.len() < 200 && hits.windows(2).all(|w| w[1] == w[0] + 1) {
+        hits.push(
+            get(&rt, &spinner, "/").await.json()["hits"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(hits.last(), Some(&2), "hits: {hits:?}");
+    // Background threads run at the lowest priority, the others at the process's own.
+    let own = nice_in(std::path::Path::new("/proc/thread-self/stat"));
+    let (bg, fg) = (thread_nice("-bg-"), thread_nice("-js-"));
+    assert!(
+        !bg.is_empty() && bg.iter().all(|&n| n == 19),
+        "background: {bg:?}"
+    );
+    assert!(
+        !fg.is_empty() && fg.iter().all(|&n| n == own),
+        "foreground: {fg:?}, own {own}"
+    );
 }

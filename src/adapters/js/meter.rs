@@ -24,9 +24,10 @@ pub struct CpuMeter {
 }
 
 impl CpuMeter {
-    pub fn arm(&self, budget: Option<Duration>) {
+    /// Arms the meter for a turn starting at thread-CPU instant `now` (as read by `thread_cpu`).
+    pub fn arm(&self, now: Duration, budget: Duration) {
         self.fired.set(false);
-        self.deadline.set(budget.map(|b| thread_cpu() + b));
+        self.deadline.set(Some(now + budget));
     }
 
     pub fn disarm(&self) -> bool {

@@ -104,8 +104,9 @@ pub struct Shared {
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
-    /// Worker threads (at most 64); 0 means two more than the cores, so that apps in long turns cannot hold every
-    /// thread while others wait.
+    /// Worker threads for apps with short turns (at most 42); 0 means two more than the cores. Half as many
+    /// again (at least one) are started as background threads, at the lowest CPU priority, for apps whose turns
+    /// run long and for compiling new versions.
     pub threads: usize,
     /// An isolate with no request in flight for this long is dropped (re-created from cached bytecode when needed).
     pub idle_evict: Duration,
@@ -172,7 +173,7 @@ impl<E: Engine> JsRuntime<E> {
         } else {
             threads
         }
-        .min(64);
+        .min(42);
         E::init().map_err(RuntimeError::Engine)?;
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|e| RuntimeError::Engine(format!("no tokio runtime: {e}")))?;
@@ -185,15 +186,23 @@ impl<E: Engine> JsRuntime<E> {
             client,
             idle_evict: options.idle_evict,
         });
-        let mut senders = Vec::with_capacity(n);
+        let background = (n / 2).max(1);
+        let mut senders = Vec::with_capacity(n + background);
         let epoch = std::time::Instant::now();
-        for i in 0..n {
+        for i in 0..n + background {
             let (tx, rx) = std::sync::mpsc::channel();
-            let inbox = Inbox::new(tx, Arc::new(ThreadLoad::new(epoch)));
+            let low = i >= n;
+            let inbox = Inbox::new(tx, Arc::new(ThreadLoad::new(epoch, low)));
             let (shared, own) = (shared.clone(), inbox.clone());
+            let kind = if low { "bg" } else { "js" };
             std::thread::Builder::new()
-                .name(format!("nano-js-{}-{i}", E::NAME))
-                .spawn(move || worker::run::<E>(rx, own, shared))
+                .name(format!("{}-{kind}-{i}", E::NAME))
+                .spawn(move || {
+                    if low {
+                        sched::lowest_priority();
+                    }
+                    worker::run::<E>(rx, own, shared)
+                })
                 .map_err(|e| RuntimeError::Engine(e.to_string()))?;
             senders.push(inbox);
         }

@@ -1,26 +1,31 @@
 //! Choosing a worker thread for a request: each thread publishes its queue depth and the turn it is in, and the
-//! dispatcher sends the request where it expects the shortest wait.
+//! dispatcher sends the request where it expects the shortest wait. Apps whose turns run long are served only by
+//! the background threads, which run at the lowest CPU priority, so they cannot slow the apps on the others.
 
 use super::{Loaded, Msg};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Least cost assumed for creating an isolate on a thread where the app has none yet, in microseconds of waiting
 /// (the app's measured start-up time, when larger, counts instead).
 const COLD_US: u64 = 500;
 /// Expected cost of one message already queued on a thread, in microseconds.
 const QUEUED_US: u64 = 50;
-/// A turn running (or expected to run) longer than this makes its thread "held" by the app.
-const LONG_TURN_US: u64 = 2_000;
-/// Extra wait assumed behind a turn far past its version's usual length (likely to run into its CPU limit), so
-/// that such a thread is picked only when every other thread is as bad.
+/// An app whose turns take this much CPU on average is a long-turn app: served by the background threads.
+const LONG_TURN_US: u64 = 5_000;
+/// A turn still running after this long (wall time) is stuck: its thread is "held" by the app, and it is likely to
+/// run into its CPU limit. Well above a scheduler time slice, so that a preempted short turn does not count.
+const STUCK_US: u64 = 10_000;
+/// Extra wait assumed behind a stuck turn, so that such a thread is picked only when every other is as bad.
 const BLOCKED_US: u64 = 1_000_000;
 
 /// What a worker thread publishes for the dispatcher.
 pub struct ThreadLoad {
     epoch: Instant,
+    /// A background thread: runs long-turn apps and compiles new versions, at the lowest CPU priority.
+    pub background: bool,
     /// Messages sent to the thread that it has not taken yet.
     queued: AtomicUsize,
     /// Microseconds since `epoch` (plus one) when the running turn started; 0 between turns.
@@ -32,9 +37,10 @@ pub struct ThreadLoad {
 }
 
 impl ThreadLoad {
-    pub fn new(epoch: Instant) -> Self {
+    pub fn new(epoch: Instant, background: bool) -> Self {
         Self {
             epoch,
+            background,
             queued: AtomicUsize::new(0),
             turn_since: AtomicU64::new(0),
             turn_version: AtomicU64::new(0),
@@ -51,27 +57,25 @@ impl ThreadLoad {
         self.queued.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Marks the thread as running a turn of `app` until the guard drops; the guard records how long it took.
+    /// Marks the thread as running a turn of `app` until the guard drops; `Busy::done` records the CPU it took.
     pub fn enter<'a>(&'a self, app: &'a Loaded) -> Busy<'a> {
         self.busy(app, true)
     }
 
-    /// Marks the thread as starting an isolate of `app`; the guard records how long that took.
+    /// Marks the thread as starting an isolate of `app`; `Busy::done` records the CPU that took.
     pub fn starting<'a>(&'a self, app: &'a Loaded) -> Busy<'a> {
         self.busy(app, false)
     }
 
     fn busy<'a>(&'a self, app: &'a Loaded, turn: bool) -> Busy<'a> {
-        let since = self.now_us();
         self.turn_version.store(app.version_id, Ordering::Relaxed);
         self.turn_expect
             .store(app.turn_us.load(Ordering::Relaxed), Ordering::Relaxed);
-        self.turn_since.store(since, Ordering::Relaxed);
+        self.turn_since.store(self.now_us(), Ordering::Relaxed);
         Busy {
             load: self,
             app,
             turn,
-            since,
         }
     }
 
@@ -85,9 +89,9 @@ impl ThreadLoad {
         } else {
             let ran = self.now_us().saturating_sub(since);
             let expect = self.turn_expect.load(Ordering::Relaxed);
-            let long = ran.max(expect) >= LONG_TURN_US;
+            let long = expect >= LONG_TURN_US || ran >= STUCK_US;
             let own = self.turn_version.load(Ordering::Relaxed) == version;
-            let wait = if ran >= LONG_TURN_US.max(expect * 4) {
+            let wait = if ran >= STUCK_US.max(expect * 4) {
                 BLOCKED_US + ran
             } else {
                 // A turn is expected to run its version's usual length, or, past that, as long again as it ran.
@@ -99,28 +103,36 @@ impl ThreadLoad {
     }
 }
 
-/// A running turn (or isolate start); dropping it clears the thread's turn and folds its length into the version's
-/// average.
+/// A running turn (or isolate start) of an app on a thread; dropping it clears the thread's turn.
 pub struct Busy<'a> {
     load: &'a ThreadLoad,
     app: &'a Loaded,
     /// A JS turn (counted in the turn average) rather than an isolate start (counted in the start average).
     turn: bool,
-    since: u64,
+}
+
+impl Busy<'_> {
+    /// Ends the turn, folding the CPU time it used into the version's average. The turn average starts from 0,
+    /// so that one slow first turn (code still cold) does not make an app look long-running; the start-up average
+    /// starts from the first start.
+    pub fn done(self, cpu: Duration) {
+        let took = cpu.as_micros() as u64;
+        if self.turn {
+            let old = self.app.turn_us.load(Ordering::Relaxed);
+            self.app
+                .turn_us
+                .store((old * 7 + took) / 8, Ordering::Relaxed);
+        } else {
+            let old = self.app.start_us.load(Ordering::Relaxed);
+            let new = if old == 0 { took } else { (old * 7 + took) / 8 };
+            self.app.start_us.store(new, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        let took = self.load.now_us().saturating_sub(self.since);
         self.load.turn_since.store(0, Ordering::Relaxed);
-        let avg = if self.turn {
-            &self.app.turn_us
-        } else {
-            &self.app.start_us
-        };
-        let old = avg.load(Ordering::Relaxed);
-        let new = if old == 0 { took } else { (old * 7 + took) / 8 };
-        avg.store(new, Ordering::Relaxed);
     }
 }
 
@@ -151,37 +163,47 @@ impl Inbox {
 pub struct ThreadGone;
 
 /// The thread for `app`'s next request: the one with the shortest expected wait, preferring threads where the
-/// app already has an isolate. An app whose long turns already hold half the threads queues behind itself, so a
-/// CPU-bound app cannot occupy every thread.
+/// app already has an isolate. A long-turn app (long on average, or with a turn stuck right now) goes to the
+/// background threads, any other app to the rest. An app whose long turns already hold half of its threads
+/// queues behind itself, so a CPU-bound app cannot occupy every thread.
 pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
     let homes = app.homes.load(Ordering::Relaxed);
     let start = app.start_us.load(Ordering::Relaxed).max(COLD_US);
-    let cap = ((threads.len().saturating_sub(1)) / 2).max(1);
-    let (mut best, mut best_wait) = (0, u64::MAX);
-    let (mut held, mut best_held, mut best_held_wait) = (0, 0, u64::MAX);
+    let mut waits = [(0, false); 64];
     for (t, inbox) in threads.iter().enumerate() {
         let cold = if homes & (1u64 << t) == 0 { start } else { 0 };
-        let (wait, own_long) = inbox.load.wait_us(app.version_id, cold);
-        if own_long {
-            held += 1;
-            if wait < best_held_wait {
-                (best_held, best_held_wait) = (t, wait);
-            }
-        }
-        if wait < best_wait {
-            (best, best_wait) = (t, wait);
-        }
+        waits[t] = inbox.load.wait_us(app.version_id, cold);
     }
-    if held >= cap {
-        best_held
+    let long = app.turn_us.load(Ordering::Relaxed) >= LONG_TURN_US || waits.iter().any(|w| w.1);
+    let mine = |t: &usize| threads[*t].load.background == long;
+    let count = (0..threads.len()).filter(mine).count();
+    let cap = (count.saturating_sub(1) / 2).max(1);
+    let held = (0..threads.len()).filter(mine).filter(|&t| waits[t].1);
+    let candidates: Vec<usize> = if held.clone().count() >= cap {
+        held.collect()
     } else {
-        best
-    }
+        (0..threads.len()).filter(mine).collect()
+    };
+    candidates
+        .into_iter()
+        .min_by_key(|&t| waits[t].0)
+        .unwrap_or(0)
 }
 
-/// The least loaded thread, for work of no particular app (compiling a new version).
+/// The least loaded background thread, for work of no particular app (compiling a new version).
 pub fn least_loaded(threads: &[Inbox]) -> usize {
     (0..threads.len())
+        .filter(|&t| threads[t].load.background)
         .min_by_key(|&t| threads[t].load.wait_us(0, 0).0)
         .unwrap_or(0)
+}
+
+/// Lowers the calling thread to the lowest CPU priority (nice 19; on Linux the nice value is per thread), so that
+/// it runs only on CPU time the other threads leave.
+pub fn lowest_priority() {
+    // SAFETY: setpriority on the calling thread's own id; failure leaves the priority as it was, which is harmless.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) };
+    if r != 0 {
+        tracing::warn!(target: "nano::runtime", "could not lower a background thread's priority: {}", std::io::Error::last_os_error());
+    }
 }

@@ -243,14 +243,14 @@ impl<E: Engine> Worker<E> {
         let name = app.version.spec.name.to_string();
         let started = thread_cpu();
         let busy = self.inbox.load.starting(app);
-        cpu.arm(Some(Duration::from_millis(limits.startup_cpu_ms)));
+        cpu.arm(started, Duration::from_millis(limits.startup_cpu_ms));
         let created = E::create(app, host.clone(), cpu.clone(), mem.clone());
         let interrupted = cpu.disarm();
-        drop(busy);
-        app.counters.cpu_micros.fetch_add(
-            (thread_cpu() - started).as_micros() as u64,
-            Ordering::Relaxed,
-        );
+        let used = thread_cpu() - started;
+        busy.done(used);
+        app.counters
+            .cpu_micros
+            .fetch_add(used.as_micros() as u64, Ordering::Relaxed);
         let iso = match created {
             Ok(iso) => iso,
             Err(fault) => {
@@ -462,13 +462,13 @@ fn turn<E: Engine>(
             .map_or(cpu_limit, |r| cpu_limit.saturating_sub(r.cpu))
     };
     slot.last_used = Instant::now();
-    let busy = inbox.load.enter(&slot.app);
     let start = thread_cpu();
-    slot.cpu.arm(Some(budget));
+    let busy = inbox.load.enter(&slot.app);
+    slot.cpu.arm(start, budget);
     let result = f(&mut slot.iso);
     let interrupted = slot.cpu.disarm();
-    drop(busy);
     let used = thread_cpu() - start;
+    busy.done(used);
     slot.app
         .counters
         .cpu_micros

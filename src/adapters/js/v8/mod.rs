@@ -24,12 +24,14 @@ const FLAGS: &str = "--stack-size=900";
 /// The V8 Web API glue's code cache, made by the first isolate of the process.
 static GLUE_CACHE: Mutex<Option<Arc<Vec<u8>>>> = Mutex::new(None);
 
-/// Initializes V8 once per process: flags, the platform, then one isolate created and dropped on this thread so
-/// the read-only heap is deserialized before worker threads create theirs.
+/// Initializes V8 once per process: flags (`FLAGS`, then any in the environment variable `NANO_V8_FLAGS`), the
+/// platform, then one isolate created and dropped on this thread so the read-only heap is deserialized before
+/// worker threads create theirs.
 pub fn init_once() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        v8::V8::set_flags_from_string(FLAGS);
+        let extra = std::env::var("NANO_V8_FLAGS").unwrap_or_default();
+        v8::V8::set_flags_from_string(&format!("{FLAGS} {extra}"));
         let platform = v8::new_unprotected_default_platform(0, false).make_shared();
         v8::V8::initialize_platform(platform);
         v8::V8::initialize();
