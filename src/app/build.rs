@@ -54,7 +54,13 @@ impl App {
             super::bootstrap::bootstrap(&services, &tenant, &config.bootstrap).await?;
         }
         let js_err = |e: crate::ports::RuntimeError| BuildError(format!("JS runtime: {e}"));
-        let runtimes = super::engines::start_all(0).map_err(js_err)?;
+        #[cfg(feature = "v8")]
+        crate::adapters::js::v8::extra_flags(&config.v8_flags);
+        let runtimes = super::engines::start_with(crate::adapters::js::RuntimeOptions {
+            idle_evict: std::time::Duration::from_secs(config.idle_evict_secs),
+            ..Default::default()
+        })
+        .map_err(js_err)?;
         let runtime: Arc<dyn AppRuntime> = Arc::new(
             super::engines::EngineRouter::new(runtimes, &config.default_engine).map_err(js_err)?,
         );

@@ -177,6 +177,11 @@ pub struct Config {
     pub tenant_quotas: std::collections::BTreeMap<String, QuotaConfig>,
     /// The JS engine of apps that name none: `v8` (when compiled in) or `quickjs`.
     pub default_engine: String,
+    /// Extra V8 flags (as for `node --v8-options`), set once at start, after nano's own; empty by default.
+    pub v8_flags: String,
+    /// An app's isolate with no request in flight for this many seconds is dropped, and made again (from cached
+    /// bytecode) by its next request.
+    pub idle_evict_secs: u64,
     /// JS apps, each `[[apps]]` in nano.toml.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
@@ -297,6 +302,8 @@ impl Config {
             quotas: QuotaConfig::default(),
             tenant_quotas: Default::default(),
             default_engine: crate::app::engines::DEFAULT_ENGINE.to_string(),
+            v8_flags: String::new(),
+            idle_evict_secs: 300,
             apps: Vec::new(),
             apps_dir: PathBuf::from("apps"),
             unknown_host_404: !dev,

@@ -16,14 +16,6 @@ pub const DEFAULT_ENGINE: &str = if cfg!(feature = "v8") {
     "quickjs"
 };
 
-/// Starts one runtime per engine compiled in (each with `threads` worker threads, 0: one per core).
-pub fn start_all(threads: usize) -> Result<Vec<Arc<dyn AppRuntime>>, RuntimeError> {
-    start_with(crate::adapters::js::RuntimeOptions {
-        threads,
-        ..Default::default()
-    })
-}
-
 /// Starts one runtime per engine compiled in with these options.
 #[allow(clippy::vec_init_then_push)] // each push is behind its engine's feature
 pub fn start_with(

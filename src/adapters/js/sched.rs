@@ -80,26 +80,49 @@ impl ThreadLoad {
     }
 
     /// Microseconds a new message sent now is expected to wait on this thread (plus `cold_us` to start an isolate
-    /// if the app has none there), and whether the thread is held by a long turn of `version`.
-    fn wait_us(&self, version: u64, cold_us: u64) -> (u64, bool) {
+    /// if the app has none there), and what turn of `version` the thread is in.
+    fn wait_us(&self, version: u64, cold_us: u64) -> (u64, Own) {
         let queued = self.queued.load(Ordering::Relaxed) as u64 * QUEUED_US;
         let since = self.turn_since.load(Ordering::Relaxed);
-        let (turn, held) = if since == 0 {
-            (0, false)
+        if since == 0 {
+            return (queued + cold_us, Own::No);
+        }
+        let ran = self.now_us().saturating_sub(since);
+        let expect = self.turn_expect.load(Ordering::Relaxed);
+        let wait = if ran >= STUCK_US.max(expect * 4) {
+            BLOCKED_US + ran
         } else {
-            let ran = self.now_us().saturating_sub(since);
-            let expect = self.turn_expect.load(Ordering::Relaxed);
-            let long = expect >= LONG_TURN_US || ran >= STUCK_US;
-            let own = self.turn_version.load(Ordering::Relaxed) == version;
-            let wait = if ran >= STUCK_US.max(expect * 4) {
-                BLOCKED_US + ran
-            } else {
-                // A turn is expected to run its version's usual length, or, past that, as long again as it ran.
-                expect.saturating_sub(ran).max(ran)
-            };
-            (wait, long && own)
+            // A turn is expected to run its version's usual length, or, past that, as long again as it ran.
+            expect.saturating_sub(ran).max(ran)
         };
-        (queued + turn + cold_us, held)
+        let own = if self.turn_version.load(Ordering::Relaxed) != version {
+            Own::No
+        } else if expect >= LONG_TURN_US || ran >= STUCK_US {
+            Own::Long
+        } else if expect == 0 {
+            // A version with no finished turn yet may be about to run long.
+            Own::Unknown
+        } else {
+            Own::Short
+        };
+        (queued + wait + cold_us, own)
+    }
+}
+
+/// Whether a thread is in a turn of the app being placed, and of what kind.
+#[derive(Clone, Copy, PartialEq)]
+enum Own {
+    No,
+    Short,
+    /// The app's first turns, before any finished: they count as holding the thread, not as long.
+    Unknown,
+    Long,
+}
+
+impl Own {
+    /// The thread counts against the app's share of threads.
+    fn holds(self) -> bool {
+        matches!(self, Own::Long | Own::Unknown)
     }
 }
 
@@ -119,9 +142,9 @@ impl Busy<'_> {
         let took = cpu.as_micros() as u64;
         if self.turn {
             let old = self.app.turn_us.load(Ordering::Relaxed);
-            self.app
-                .turn_us
-                .store((old * 7 + took) / 8, Ordering::Relaxed);
+            // Never back to 0, which means "no turn finished yet".
+            let new = ((old * 7 + took) / 8).max(1);
+            self.app.turn_us.store(new, Ordering::Relaxed);
         } else {
             let old = self.app.start_us.load(Ordering::Relaxed);
             let new = if old == 0 { took } else { (old * 7 + took) / 8 };
@@ -164,28 +187,29 @@ pub struct ThreadGone;
 
 /// The thread for `app`'s next request: the one with the shortest expected wait, preferring threads where the
 /// app already has an isolate. A long-turn app (long on average, or with a turn stuck right now) goes to the
-/// background threads, any other app to the rest. An app whose long turns already hold half of its threads
-/// queues behind itself, so a CPU-bound app cannot occupy every thread.
+/// background threads, any other app to the rest. An app whose long (or first, still unfinished) turns already
+/// hold half of its threads queues behind itself, so a CPU-bound app cannot occupy every thread, not even with a
+/// burst of requests before its first turn ends.
 pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
     let homes = app.homes.load(Ordering::Relaxed);
     let start = app.start_us.load(Ordering::Relaxed).max(COLD_US);
-    let mut waits = [(0, false); 64];
+    let mut waits = [(0, Own::No); 64];
     for (t, inbox) in threads.iter().enumerate() {
         let cold = if homes & (1u64 << t) == 0 { start } else { 0 };
         waits[t] = inbox.load.wait_us(app.version_id, cold);
     }
-    let long = app.turn_us.load(Ordering::Relaxed) >= LONG_TURN_US || waits.iter().any(|w| w.1);
+    let long = app.turn_us.load(Ordering::Relaxed) >= LONG_TURN_US
+        || waits.iter().any(|w| w.1 == Own::Long);
     let mine = |t: &usize| threads[*t].load.background == long;
     let count = (0..threads.len()).filter(mine).count();
     let cap = (count.saturating_sub(1) / 2).max(1);
-    let held = (0..threads.len()).filter(mine).filter(|&t| waits[t].1);
-    let candidates: Vec<usize> = if held.clone().count() >= cap {
-        held.collect()
-    } else {
-        (0..threads.len()).filter(mine).collect()
-    };
-    candidates
-        .into_iter()
+    let held = (0..threads.len())
+        .filter(mine)
+        .filter(|&t| waits[t].1.holds())
+        .count();
+    (0..threads.len())
+        .filter(mine)
+        .filter(|&t| held < cap || waits[t].1.holds())
         .min_by_key(|&t| waits[t].0)
         .unwrap_or(0)
 }

@@ -11,7 +11,7 @@ use super::meter::{CpuMeter, MemMeter};
 use super::Loaded;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 use watchdog::Watchdog;
 
 pub use bind::OPS;
@@ -24,13 +24,20 @@ const FLAGS: &str = "--stack-size=900";
 /// The V8 Web API glue's code cache, made by the first isolate of the process.
 static GLUE_CACHE: Mutex<Option<Arc<Vec<u8>>>> = Mutex::new(None);
 
-/// Initializes V8 once per process: flags (`FLAGS`, then any in the environment variable `NANO_V8_FLAGS`), the
-/// platform, then one isolate created and dropped on this thread so the read-only heap is deserialized before
-/// worker threads create theirs.
+/// Operator-given flags (the `v8_flags` setting), applied after `FLAGS`.
+static EXTRA_FLAGS: OnceLock<String> = OnceLock::new();
+
+/// Sets extra V8 flags; only the first call counts, and only before V8 initializes (the first runtime start).
+pub fn extra_flags(flags: &str) {
+    let _ = EXTRA_FLAGS.set(flags.to_string());
+}
+
+/// Initializes V8 once per process: flags (`FLAGS`, then `extra_flags`), the platform, then one isolate created
+/// and dropped on this thread so the read-only heap is deserialized before worker threads create theirs.
 pub fn init_once() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        let extra = std::env::var("NANO_V8_FLAGS").unwrap_or_default();
+        let extra = EXTRA_FLAGS.get().map_or("", |f| f.as_str());
         v8::V8::set_flags_from_string(&format!("{FLAGS} {extra}"));
         let platform = v8::new_unprotected_default_platform(0, false).make_shared();
         v8::V8::initialize_platform(platform);
