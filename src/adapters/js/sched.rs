@@ -186,8 +186,8 @@ impl Inbox {
 pub struct ThreadGone;
 
 /// The thread for `app`'s next request: the one with the shortest expected wait, preferring threads where the
-/// app already has an isolate. A long-turn app (long on average, or with a turn stuck right now) goes to the
-/// background threads, any other app to the rest. An app whose long (or first, still unfinished) turns already
+/// app already has an isolate. A long-turn app (5 ms of CPU per turn on average) goes to the background threads,
+/// any other app to the rest. An app whose long (or first, still unfinished) turns already
 /// hold half of its threads queues behind itself, so a CPU-bound app cannot occupy every thread, not even with a
 /// burst of requests before its first turn ends.
 pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
@@ -198,8 +198,8 @@ pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
         let cold = if homes & (1u64 << t) == 0 { start } else { 0 };
         waits[t] = inbox.load.wait_us(app.version_id, cold);
     }
-    let long = app.turn_us.load(Ordering::Relaxed) >= LONG_TURN_US
-        || waits.iter().any(|w| w.1 == Own::Long);
+    // CPU time only: a short turn preempted on a busy machine must not send its app to the background.
+    let long = app.turn_us.load(Ordering::Relaxed) >= LONG_TURN_US;
     let mine = |t: &usize| threads[*t].load.background == long;
     let count = (0..threads.len()).filter(mine).count();
     let cap = (count.saturating_sub(1) / 2).max(1);
