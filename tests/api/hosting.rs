@@ -875,7 +875,11 @@ async fn api_created_apps_survive_a_restart() {
 
 /// The value of a metric line `name{app="<app>",...} value` in the admin metrics text.
 async fn app_metric(nano: &TestNano, name: &str, app: &str) -> Option<f64> {
-    let res = client().get(nano.url("/admin/metrics")).send().await.unwrap();
+    let res = client()
+        .get(nano.url("/admin/metrics"))
+        .send()
+        .await
+        .unwrap();
     let text = res.text().await.unwrap();
     let prefix = format!("{name}{{app=\"{app}\"");
     text.lines()
@@ -894,12 +898,18 @@ async fn idle_isolates_are_evicted_after_the_configured_time() {
     })
     .await;
     assert_eq!(get_json(&nano.url("/"), "sleepy.localhost").await.0, 200);
-    assert_eq!(app_metric(&nano, "nano_app_isolates", "sleepy").await, Some(1.0));
+    assert_eq!(
+        app_metric(&nano, "nano_app_isolates", "sleepy").await,
+        Some(1.0)
+    );
     eventually("the idle isolate is evicted", || async {
         app_metric(&nano, "nano_app_isolates", "sleepy").await == Some(0.0)
     })
     .await;
     // The next request makes a new isolate.
     assert_eq!(get_json(&nano.url("/"), "sleepy.localhost").await.0, 200);
-    assert_eq!(app_metric(&nano, "nano_app_isolates", "sleepy").await, Some(1.0));
+    assert_eq!(
+        app_metric(&nano, "nano_app_isolates", "sleepy").await,
+        Some(1.0)
+    );
 }

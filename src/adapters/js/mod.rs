@@ -28,7 +28,7 @@ use futures::StreamExt;
 use sched::{Inbox, ThreadLoad};
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -83,6 +83,8 @@ pub struct Loaded {
     pub version_id: u64,
     /// Worker threads this version's requests were sent to (bit per thread): where it may have isolates.
     pub homes: AtomicU64,
+    /// Requests of this version sent to a worker thread and not answered yet (`sched::InFlight`).
+    pub in_flight: AtomicUsize,
     /// Set once a newer version replaced this one or the app was removed: no new isolates.
     pub draining: AtomicBool,
     /// Running average of this version's JS turns, in microseconds (the scheduler's guess at the next one).
@@ -241,6 +243,7 @@ impl<E: Engine> JsRuntime<E> {
         let loaded = self.loaded(app)?;
         loaded.counters.requests.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
+        let _in_flight = sched::InFlight::new(&loaded);
         let thread = sched::pick(&self.threads, &loaded);
         loaded.homes.fetch_or(1u64 << thread, Ordering::SeqCst);
         self.send(
@@ -326,6 +329,7 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
         let loaded = Arc::new(Loaded {
             version_id: self.next_version.fetch_add(1, Ordering::Relaxed),
             homes: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             turn_us: AtomicU64::new(0),
             start_us: AtomicU64::new(0),
@@ -402,6 +406,7 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
                 .collect(),
         };
         let (tx, rx) = oneshot::channel();
+        let _in_flight = sched::InFlight::new(&loaded);
         let thread = sched::pick(&self.threads, &loaded);
         loaded.homes.fetch_or(1u64 << thread, Ordering::SeqCst);
         self.send(

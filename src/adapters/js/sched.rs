@@ -3,7 +3,7 @@
 //! the background threads, which run at the lowest CPU priority, so they cannot slow the apps on the others.
 
 use super::{Loaded, Msg};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,9 +15,13 @@ const COLD_US: u64 = 500;
 const QUEUED_US: u64 = 50;
 /// An app whose turns take this much CPU on average is a long-turn app: served by the background threads.
 const LONG_TURN_US: u64 = 5_000;
-/// A turn still running after this long (wall time) is stuck: its thread is "held" by the app, and it is likely to
-/// run into its CPU limit. Well above a scheduler time slice, so that a preempted short turn does not count.
+/// A turn that has used this much CPU and is still running is stuck: its thread is "held" by the app, and it is
+/// likely to run into its CPU limit. Counted in CPU time, so that a short turn preempted on a busy machine is not.
 const STUCK_US: u64 = 10_000;
+/// An app gets an isolate on another thread only while it has more requests in flight than this per thread where
+/// it has one (or when every such thread is stuck): many apps with a little traffic each stay put, one busy app
+/// spreads.
+const SPREAD_AT: usize = 8;
 /// Extra wait assumed behind a stuck turn, so that such a thread is picked only when every other is as bad.
 const BLOCKED_US: u64 = 1_000_000;
 
@@ -34,6 +38,12 @@ pub struct ThreadLoad {
     turn_version: AtomicU64,
     /// How long that version's turns usually take (microseconds).
     turn_expect: AtomicU64,
+    /// Isolates living on the thread (ties between threads go to the one with fewest, so apps start spread out).
+    isolates: AtomicUsize,
+    /// The thread's CPU clock (set by the thread itself when it starts) and its reading when the turn started, in
+    /// microseconds.
+    cpu_clock: AtomicI64,
+    turn_cpu_since: AtomicU64,
 }
 
 impl ThreadLoad {
@@ -45,11 +55,47 @@ impl ThreadLoad {
             turn_since: AtomicU64::new(0),
             turn_version: AtomicU64::new(0),
             turn_expect: AtomicU64::new(0),
+            isolates: AtomicUsize::new(0),
+            cpu_clock: AtomicI64::new(i64::MIN),
+            turn_cpu_since: AtomicU64::new(0),
         }
+    }
+
+    /// Called on the worker thread itself: publishes its CPU clock, so that the dispatcher can tell a stuck turn
+    /// from a preempted one.
+    pub fn bind_to_current_thread(&self) {
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: pthread_self is the calling thread; the clock id is written into a local we own.
+        if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
+            self.cpu_clock.store(clock as i64, Ordering::Relaxed);
+        }
+    }
+
+    /// CPU time the thread has used, in microseconds (0 when its clock is unknown).
+    fn cpu_us(&self) -> u64 {
+        let clock = self.cpu_clock.load(Ordering::Relaxed);
+        if clock == i64::MIN {
+            return 0;
+        }
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes into the timespec we own; the clock id names a thread of this process (a
+        // worker thread lives as long as the runtime whose loads are read here).
+        if unsafe { libc::clock_gettime(clock as libc::clockid_t, &mut ts) } != 0 {
+            return 0;
+        }
+        ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
     }
 
     fn now_us(&self) -> u64 {
         self.epoch.elapsed().as_micros() as u64 + 1
+    }
+
+    /// The worker now has `n` isolates.
+    pub fn set_isolates(&self, n: usize) {
+        self.isolates.store(n, Ordering::Relaxed);
     }
 
     /// The worker took one message off its channel.
@@ -57,17 +103,20 @@ impl ThreadLoad {
         self.queued.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Marks the thread as running a turn of `app` until the guard drops; `Busy::done` records the CPU it took.
-    pub fn enter<'a>(&'a self, app: &'a Loaded) -> Busy<'a> {
-        self.busy(app, true)
+    /// Marks the thread as running a turn of `app`, begun at thread-CPU instant `cpu`, until the guard drops;
+    /// `Busy::done` records the CPU it took.
+    pub fn enter<'a>(&'a self, app: &'a Loaded, cpu: Duration) -> Busy<'a> {
+        self.busy(app, cpu, true)
     }
 
     /// Marks the thread as starting an isolate of `app`; `Busy::done` records the CPU that took.
-    pub fn starting<'a>(&'a self, app: &'a Loaded) -> Busy<'a> {
-        self.busy(app, false)
+    pub fn starting<'a>(&'a self, app: &'a Loaded, cpu: Duration) -> Busy<'a> {
+        self.busy(app, cpu, false)
     }
 
-    fn busy<'a>(&'a self, app: &'a Loaded, turn: bool) -> Busy<'a> {
+    fn busy<'a>(&'a self, app: &'a Loaded, cpu: Duration, turn: bool) -> Busy<'a> {
+        self.turn_cpu_since
+            .store(cpu.as_micros() as u64, Ordering::Relaxed);
         self.turn_version.store(app.version_id, Ordering::Relaxed);
         self.turn_expect
             .store(app.turn_us.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -89,7 +138,13 @@ impl ThreadLoad {
         }
         let ran = self.now_us().saturating_sub(since);
         let expect = self.turn_expect.load(Ordering::Relaxed);
-        let wait = if ran >= STUCK_US.max(expect * 4) {
+        // Wall time first (no system call); CPU time only to confirm that a long-running turn is really stuck.
+        let stuck = ran >= STUCK_US.max(expect * 4)
+            && self
+                .cpu_us()
+                .saturating_sub(self.turn_cpu_since.load(Ordering::Relaxed))
+                >= STUCK_US.max(expect * 4);
+        let wait = if stuck {
             BLOCKED_US + ran
         } else {
             // A turn is expected to run its version's usual length, or, past that, as long again as it ran.
@@ -97,7 +152,7 @@ impl ThreadLoad {
         };
         let own = if self.turn_version.load(Ordering::Relaxed) != version {
             Own::No
-        } else if expect >= LONG_TURN_US || ran >= STUCK_US {
+        } else if expect >= LONG_TURN_US || stuck {
             Own::Long
         } else if expect == 0 {
             // A version with no finished turn yet may be about to run long.
@@ -185,8 +240,9 @@ impl Inbox {
 #[derive(Debug)]
 pub struct ThreadGone;
 
-/// The thread for `app`'s next request: the one with the shortest expected wait, preferring threads where the
-/// app already has an isolate. A long-turn app (5 ms of CPU per turn on average) goes to the background threads,
+/// The thread for `app`'s next request: the one with the shortest expected wait (on a tie, the one with fewest
+/// isolates), preferring threads where the app already has an isolate and staying on those unless the app is busy
+/// (`SPREAD_AT`). A long-turn app (5 ms of CPU per turn on average) goes to the background threads,
 /// any other app to the rest. An app whose long (or first, still unfinished) turns already
 /// hold half of its threads queues behind itself, so a CPU-bound app cannot occupy every thread, not even with a
 /// burst of requests before its first turn ends.
@@ -207,11 +263,36 @@ pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
         .filter(mine)
         .filter(|&t| waits[t].1.holds())
         .count();
+    let home = |t: &usize| homes & (1u64 << t) != 0;
+    let at_home = (0..threads.len()).filter(mine).filter(home).count();
+    let spread = at_home == 0
+        || app.in_flight.load(Ordering::Relaxed) > SPREAD_AT * at_home
+        || (0..threads.len())
+            .filter(mine)
+            .filter(home)
+            .all(|t| waits[t].0 >= BLOCKED_US);
     (0..threads.len())
         .filter(mine)
         .filter(|&t| held < cap || waits[t].1.holds())
-        .min_by_key(|&t| waits[t].0)
+        .filter(|t| spread || home(t))
+        .min_by_key(|&t| (waits[t].0, threads[t].load.isolates.load(Ordering::Relaxed)))
         .unwrap_or(0)
+}
+
+/// One request of an app between dispatch and reply, counted in the version's `in_flight` while it lives.
+pub struct InFlight(Arc<Loaded>);
+
+impl InFlight {
+    pub fn new(app: &Arc<Loaded>) -> Self {
+        app.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(app.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The least loaded background thread, for work of no particular app (compiling a new version).

@@ -62,6 +62,7 @@ struct Worker<E: Engine> {
 }
 
 pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
+    inbox.load.bind_to_current_thread();
     let mut w = Worker::<E> {
         inbox,
         shared,
@@ -98,6 +99,7 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
             }
             w.due();
         }));
+        w.inbox.load.set_isolates(w.slots.len());
         if let Err(panic) = step {
             let what = panic
                 .downcast_ref::<&str>()
@@ -242,7 +244,7 @@ impl<E: Engine> Worker<E> {
         ));
         let name = app.version.spec.name.to_string();
         let started = thread_cpu();
-        let busy = self.inbox.load.starting(app);
+        let busy = self.inbox.load.starting(app, started);
         cpu.arm(started, Duration::from_millis(limits.startup_cpu_ms));
         let created = E::create(app, host.clone(), cpu.clone(), mem.clone());
         let interrupted = cpu.disarm();
@@ -463,7 +465,7 @@ fn turn<E: Engine>(
     };
     slot.last_used = Instant::now();
     let start = thread_cpu();
-    let busy = inbox.load.enter(&slot.app);
+    let busy = inbox.load.enter(&slot.app, start);
     slot.cpu.arm(start, budget);
     let result = f(&mut slot.iso);
     let interrupted = slot.cpu.disarm();
