@@ -404,11 +404,18 @@ impl<E: Engine> Worker<E> {
             }
         }
         let idle = self.shared.idle_evict;
+        let mut evicted = false;
         while let Some(&(at, version)) = self.idle.first() {
             if now.duration_since(at) < idle {
                 break;
             }
             self.remove(version);
+            evicted = true;
+        }
+        if evicted {
+            // Freed isolates leave their memory in the allocator's free lists; give it back to the system.
+            // SAFETY: malloc_trim only releases free memory of the allocator; it is safe to call at any time.
+            unsafe { libc::malloc_trim(0) };
         }
     }
 }
