@@ -42,7 +42,8 @@ fn states(cell: &str, value: &Value) -> bool {
     };
     match value {
         Value::Null => false,
-        Value::String(s) => text == s,
+        // An empty string is written `""`.
+        Value::String(s) => text == s || (s.is_empty() && text == "\"\""),
         Value::Number(n) => text.parse::<f64>().ok() == n.as_f64(),
         other => serde_json::from_str::<Value>(text).ok().as_ref() == Some(other),
     }

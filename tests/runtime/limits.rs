@@ -47,7 +47,7 @@ pub async fn cpu_limit_spares_other_apps(rt: &Rt) {
     assert_eq!(body["status"], 503);
     assert_eq!(body["limit"], "cpu");
     assert_eq!(calm.json(), json!({"hits": 1}));
-    // The spinning app's isolate keeps serving, with its state.
+    // The spinning app keeps serving (from a background thread now), with its state.
     assert_eq!(get(rt, &spinner, "/").await.json(), json!({"hits": 1}));
     assert_eq!(get(rt, &spinner, "/").await.json(), json!({"hits": 2}));
 }

@@ -83,6 +83,8 @@ pub struct Loaded {
     pub version_id: u64,
     /// Worker threads this version's requests were sent to (bit per thread): where it may have isolates.
     pub homes: AtomicU64,
+    /// Served by the background threads: its turns run long (`sched`).
+    pub background: AtomicBool,
     /// Requests of this version sent to a worker thread and not answered yet (`sched::InFlight`).
     pub in_flight: AtomicUsize,
     /// Set once a newer version replaced this one or the app was removed: no new isolates.
@@ -330,6 +332,7 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             version_id: self.next_version.fetch_add(1, Ordering::Relaxed),
             homes: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            background: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             turn_us: AtomicU64::new(0),
             start_us: AtomicU64::new(0),

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 const COLD_US: u64 = 500;
 /// Expected cost of one message already queued on a thread, in microseconds.
 const QUEUED_US: u64 = 50;
-/// An app whose turns take this much CPU on average is a long-turn app: served by the background threads.
+/// An app whose turns take this much CPU on average is a long-turn app: served by the background threads, until
+/// its average falls below a quarter of this (so that it does not flip between the two kinds of thread).
 const LONG_TURN_US: u64 = 5_000;
 /// A turn that has used this much CPU and is still running is stuck: its thread is "held" by the app, and it is
 /// likely to run into its CPU limit. Counted in CPU time, so that a short turn preempted on a busy machine is not.
@@ -200,6 +201,11 @@ impl Busy<'_> {
             // Never back to 0, which means "no turn finished yet".
             let new = ((old * 7 + took) / 8).max(1);
             self.app.turn_us.store(new, Ordering::Relaxed);
+            if new >= LONG_TURN_US {
+                self.app.background.store(true, Ordering::Relaxed);
+            } else if new < LONG_TURN_US / 4 {
+                self.app.background.store(false, Ordering::Relaxed);
+            }
         } else {
             let old = self.app.start_us.load(Ordering::Relaxed);
             let new = if old == 0 { took } else { (old * 7 + took) / 8 };
@@ -255,7 +261,7 @@ pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
         waits[t] = inbox.load.wait_us(app.version_id, cold);
     }
     // CPU time only: a short turn preempted on a busy machine must not send its app to the background.
-    let long = app.turn_us.load(Ordering::Relaxed) >= LONG_TURN_US;
+    let long = app.background.load(Ordering::Relaxed);
     let mine = |t: &usize| threads[*t].load.background == long;
     let count = (0..threads.len()).filter(mine).count();
     let cap = (count.saturating_sub(1) / 2).max(1);
