@@ -260,7 +260,7 @@ pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
         let cold = if homes & (1u64 << t) == 0 { start } else { 0 };
         waits[t] = inbox.load.wait_us(app.version_id, cold);
     }
-    // CPU time only: a short turn preempted on a busy machine must not send its app to the background.
+    // Set from the CPU-time average: a short turn preempted on a busy machine does not send its app away.
     let long = app.background.load(Ordering::Relaxed);
     let mine = |t: &usize| threads[*t].load.background == long;
     let count = (0..threads.len()).filter(mine).count();
