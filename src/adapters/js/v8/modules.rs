@@ -82,14 +82,24 @@ fn origin<'s>(scope: &mut v8::PinScope<'s, '_>, name: &str) -> v8::ScriptOrigin<
     )
 }
 
-/// Compiles one module source, consuming `cache` when given; returns the module and, when compiled without a
-/// usable cache and `make_cache` is set, a fresh code cache for it.
+/// How a module is compiled.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// An app's module: functions compiled when first called, a code cache made when none was usable.
+    App,
+    /// The glue, into the startup snapshot: every function compiled now, so the snapshot holds all their bytecode
+    /// and a first request compiles none; no code cache (a snapshot creator makes none).
+    Snapshot,
+}
+
+/// Compiles one module source, consuming `cache` when given; returns the module and, when an app's module was
+/// compiled without a usable cache, a fresh code cache for it.
 fn compile<'s, 'i>(
     tc: &mut v8::PinnedRef<'_, v8::TryCatch<'_, 's, v8::HandleScope<'i>>>,
     name: &str,
     src: &str,
     cache: Option<Arc<Vec<u8>>>,
-    make_cache: bool,
+    mode: Mode,
 ) -> Result<(v8::Local<'s, v8::Module>, Option<Vec<u8>>), String> {
     let text = v8::String::new(tc, src).ok_or_else(|| format!("{name}: source too large"))?;
     let origin = origin(tc, name);
@@ -111,13 +121,23 @@ fn compile<'s, 'i>(
         }
         None => {
             let mut source = v8::script_compiler::Source::new(text, Some(&origin));
-            v8::script_compiler::compile_module(tc, &mut source).map(|m| (m, true))
+            let options = match mode {
+                Mode::App => v8::script_compiler::CompileOptions::NoCompileOptions,
+                Mode::Snapshot => v8::script_compiler::CompileOptions::EagerCompile,
+            };
+            v8::script_compiler::compile_module2(
+                tc,
+                &mut source,
+                options,
+                v8::script_compiler::NoCacheReason::NoReason,
+            )
+            .map(|m| (m, true))
         }
     };
     let Some((module, fresh)) = module else {
         return Err(format!("{name}: {}", caught(tc)));
     };
-    let code = if fresh && make_cache {
+    let code = if fresh && mode == Mode::App {
         module
             .get_unbound_module_script(tc)
             .create_code_cache()
@@ -145,7 +165,7 @@ pub fn load<'s>(
         .ok_or_else(|| format!("{name}: no such file in the app"))?;
     let cached = app.code.lock().expect("code cache lock").get(name).cloned();
     v8::tc_scope!(let tc, scope);
-    let (module, fresh) = compile(tc, name, src, cached, true)?;
+    let (module, fresh) = compile(tc, name, src, cached, Mode::App)?;
     if let Some(code) = fresh {
         app.code
             .lock()
@@ -275,13 +295,12 @@ pub fn get_fn<'s>(
 /// while the startup snapshot is made).
 pub fn glue<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Function>, String> {
     v8::tc_scope!(let tc, scope);
-    // No code cache: V8 makes none in a snapshot creator, and the snapshot keeps the bytecode anyway.
     let (module, _) = compile(
         tc,
         "nano:web",
         crate::adapters::js::web::glue(),
         None,
-        false,
+        Mode::Snapshot,
     )?;
     if module.instantiate_module(tc, resolve) != Some(true) || module.evaluate(tc).is_none() {
         return Err(format!("web glue: {}", caught(tc)));
