@@ -5,6 +5,7 @@
 mod bind;
 mod modules;
 mod snapshot;
+mod spare;
 mod watchdog;
 
 use super::engine::{Engine, Fault, Isolate, OpValue, RequestHead};
@@ -138,40 +139,17 @@ pub struct V8Isolate {
     _guard: Box<HeapGuard>,
 }
 
-/// A fresh isolate from the snapshot under `limit` bytes of heap, and the guard its near-heap-limit callback reads
-/// (bound first, so a caller's local guard is dropped after the isolate).
-fn new_isolate(
-    snap: &snapshot::Snapshot,
-    mem: &Arc<MemMeter>,
-    limit: usize,
-) -> (Box<HeapGuard>, v8::OwnedIsolate) {
-    let params = snap.params().heap_limits(0, limit.max(8 * 1024 * 1024));
-    let mut isolate = v8::Isolate::new(params);
-    isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
-    let guard = Box::new(HeapGuard {
-        mem: mem.clone(),
-        handle: isolate.thread_safe_handle(),
-    });
-    isolate.add_near_heap_limit_callback(near_heap_limit, &*guard as *const HeapGuard as *mut _);
-    (guard, isolate)
-}
-
-type SetUp = (v8::Global<v8::Object>, v8::Global<v8::Context>);
-
-/// In a context made from the snapshot (the glue already evaluated): evaluates the app's entry module and hands the
-/// glue the default export and the env; returns the glue's host object and the context.
-fn set_up(
-    scope: &mut v8::PinScope<'_, '_>,
-    snap: &snapshot::Snapshot,
+/// In a context made from the snapshot (the glue already evaluated, `host_obj` its host object): evaluates the app's
+/// entry module and hands the glue the default export and the env.
+fn set_up<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    host_obj: v8::Local<'s, v8::Object>,
     app: &Loaded,
     map: &Rc<RefCell<modules::ModuleMap>>,
-) -> Result<SetUp, String> {
+) -> Result<(), String> {
     let name = app.version.spec.name.as_str();
-    let context = scope.get_current_context();
-    let host_obj = snap.host(scope)?;
     v8::tc_scope!(let tc, scope);
     let recv = v8::undefined(tc).into();
-    let host_fns = v8::Global::new(tc, host_obj);
     let default = modules::evaluate_entry(tc, app, map)?;
     let init = modules::get_fn(tc, host_obj, "init")?;
     let env = v8::String::new(tc, &app.env_json).ok_or("env too large")?;
@@ -179,12 +157,13 @@ fn set_up(
         return Err(format!("app {name}: {}", modules::caught(tc)));
     }
     tc.perform_microtask_checkpoint();
-    Ok((host_fns, v8::Global::new(tc, context)))
+    Ok(())
 }
 
 impl Engine for V8 {
     const NAME: &'static str = "v8";
     type Isolate = V8Isolate;
+    type Spare = spare::Spare;
 
     fn init() -> Result<(), String> {
         init_once().map(drop)
@@ -206,17 +185,43 @@ impl Engine for V8 {
         r
     }
 
+    fn prepare(spare: &mut spare::Spare) {
+        if let Ok(snap) = init_once() {
+            spare.prepare(snap);
+        }
+    }
+
     fn create(
         app: &Arc<Loaded>,
         host: Rc<Host>,
         cpu: Rc<CpuMeter>,
         mem: Arc<MemMeter>,
+        spare: &mut spare::Spare,
     ) -> Result<V8Isolate, Fault> {
-        let snap = init_once().map_err(Fault::Error)?;
-        let limit = (app.version.spec.limits.memory_mb as usize).saturating_mul(1024 * 1024);
-        let (guard, mut isolate) = new_isolate(snap, &mem, limit);
+        let limit = spare::mb(app.version.spec.limits.memory_mb);
+        let fresh = match spare.take(limit) {
+            Some(f) => f,
+            None => {
+                let snap = init_once().map_err(Fault::Error)?;
+                spare::Fresh::new(snap, limit).map_err(Fault::Error)?
+            }
+        };
+        let handle = fresh.isolate.thread_safe_handle();
+        // Bound in this order so they drop in the reverse one: handles, then the isolate, then the guard V8's
+        // near-heap-limit callback reads.
+        let guard = Box::new(HeapGuard {
+            mem: mem.clone(),
+            handle: handle.clone(),
+        });
+        let mut isolate = fresh.isolate;
+        let context = fresh.context;
+        let host_fns = fresh.host_fns;
+        // SAFETY: a fresh isolate is handed over not entered; it stays entered until the end of this call (or until
+        // it is dropped on an error), like one just made.
+        unsafe { isolate.enter() };
+        isolate
+            .add_near_heap_limit_callback(near_heap_limit, &*guard as *const HeapGuard as *mut _);
         bind::bind_isolate(&mut isolate, host.clone());
-        let handle = isolate.thread_safe_handle();
         let rejections: Rejections = Rc::default();
         isolate.set_slot(rejections.clone());
         isolate.set_promise_reject_callback(promise_rejected);
@@ -226,9 +231,10 @@ impl Engine for V8 {
         watchdog.arm(cpu.deadline(), &handle);
         let setup = {
             v8::scope!(let scope, &mut isolate);
-            let context = v8::Context::new(scope, Default::default());
+            let context = v8::Local::new(scope, &context);
             let scope = &mut v8::ContextScope::new(scope, context);
-            set_up(scope, snap, app, &map)
+            let host_obj = v8::Local::new(scope, &host_fns);
+            set_up(scope, host_obj, app, &map)
         };
         let fired = watchdog.disarm();
         isolate.cancel_terminate_execution();
@@ -242,13 +248,10 @@ impl Engine for V8 {
             rejections.borrow_mut().clear();
             return Err(Fault::Interrupted);
         }
-        let (host_fns, context) = match setup {
-            Ok(v) => v,
-            Err(e) => {
-                rejections.borrow_mut().clear();
-                return Err(Fault::Error(e));
-            }
-        };
+        if let Err(e) = setup {
+            rejections.borrow_mut().clear();
+            return Err(Fault::Error(e));
+        }
         let mut iso = V8Isolate {
             host_fns,
             context,
