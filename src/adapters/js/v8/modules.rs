@@ -88,7 +88,8 @@ enum Mode {
     /// An app's module: functions compiled when first called, a code cache made when none was usable.
     App,
     /// The glue, into the startup snapshot: every function compiled now, so the snapshot holds all their bytecode
-    /// and a first request compiles none; no code cache (a snapshot creator makes none).
+    /// and a first request compiles none (about 1.5 ms less on it, for about 270 KB more heap per isolate); no code
+    /// cache (a snapshot creator makes none).
     Snapshot,
 }
 
