@@ -2,7 +2,6 @@
 //! bound yet: made when an app needs one, or ahead of time by an idle worker thread as its spare.
 
 use super::snapshot::Snapshot;
-use crate::core::Limits;
 
 /// V8's heap floor: smaller limits leave no room for the snapshot's context.
 const MIN_HEAP: usize = 8 * 1024 * 1024;
@@ -50,8 +49,9 @@ impl Fresh {
     }
 }
 
-/// A worker thread's spare: at most one `Fresh`, made for the heap limit of the last app started on the thread (at
-/// first the default limit), since an isolate's heap limit is fixed when it is made.
+/// A worker thread's spare: at most one `Fresh`, made for the heap limit of the last app started on the thread, since
+/// an isolate's heap limit is fixed when it is made. A thread that has started no isolate yet keeps none (a thread
+/// no V8 app reaches costs nothing).
 #[derive(Default)]
 pub struct Spare {
     ready: Option<Fresh>,
@@ -60,11 +60,11 @@ pub struct Spare {
 }
 
 impl Spare {
-    /// Makes the spare unless one with the wanted limit is ready.
+    /// Makes the spare unless one with the wanted limit is ready (or the thread has started no isolate yet).
     pub fn prepare(&mut self, snap: &Snapshot) {
-        let limit = self
-            .limit
-            .unwrap_or_else(|| mb(Limits::default().memory_mb));
+        let Some(limit) = self.limit else {
+            return;
+        };
         if self.ready.as_ref().is_some_and(|f| f.limit == limit) {
             return;
         }
