@@ -1,5 +1,5 @@
-//! V8-only behaviours: isolates created and dropped from every worker thread at once, and heap limits that end the
-//! request (never the process).
+//! V8-only behaviours: isolates created and dropped from every worker thread at once, isolates started from the
+//! startup snapshot that share none of its state, and heap limits that end the request (never the process).
 
 use crate::harness::*;
 use nano::adapters::js::{v8::V8, JsRuntime, RuntimeOptions};
@@ -55,6 +55,52 @@ async fn isolates_are_created_and_dropped_on_every_thread_at_once() {
     )
     .await;
     assert!(both.iter().all(|v| v == &json!({"hits": 1})), "{both:?}");
+}
+
+/// Reports what must differ between isolates made from the snapshot, and changes the glue's globals (which must not
+/// reach another isolate).
+const FRESH: &str = r#"const seen = { prior: typeof globalThis.touched, priorHeaders: Headers.prototype.touched };
+globalThis.touched = 1;
+Headers.prototype.touched = 1;
+const originAtStart = performance.timeOrigin;
+export default { fetch() {
+  return Response.json({ ...seen, origin: performance.timeOrigin, originAtStart, now: Date.now(), since: performance.now(),
+    uuid: crypto.randomUUID(), random: Math.random(), bytes: Array.from(crypto.getRandomValues(new Uint8Array(16))) });
+} };"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolates_from_the_snapshot_have_their_own_clock_randomness_and_globals() {
+    let rt = runtime(2, Duration::from_secs(300));
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as f64;
+    let first = app(&rt, FRESH).await;
+    let a = get(&rt, &first, "/").await.json();
+    // Later than the first isolate's origin by a clear margin (the clock's resolution is 1 ms).
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let second = app(&rt, FRESH).await;
+    let b = get(&rt, &second, "/").await.json();
+    for v in [&a, &b] {
+        assert_eq!(v["prior"], json!("undefined"), "{v}");
+        assert_eq!(v["priorHeaders"], json!(null), "{v}");
+        let origin = v["origin"].as_f64().unwrap();
+        assert_eq!(v["originAtStart"].as_f64().unwrap(), origin, "{v}");
+        // The origin is this isolate's start: not before the test began, and now = origin + performance.now().
+        assert!(
+            origin + 1.0 >= started,
+            "origin {origin} before the test began at {started}"
+        );
+        let drift = (origin + v["since"].as_f64().unwrap() - v["now"].as_f64().unwrap()).abs();
+        assert!(drift < 50.0, "{v}");
+    }
+    assert!(
+        b["origin"].as_f64().unwrap() > a["origin"].as_f64().unwrap() + 10.0,
+        "{a} {b}"
+    );
+    for k in ["uuid", "random", "bytes"] {
+        assert_ne!(a[k], b[k], "{k}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,9 @@ impl RequestHead {
 pub trait Engine: 'static {
     const NAME: &'static str;
     type Isolate: Isolate;
+    /// What a worker thread keeps ready for its next new isolate, with nothing of any app in it (V8: an isolate and
+    /// context made ahead of time from the startup snapshot); `()` when the engine keeps nothing.
+    type Spare: Default;
 
     /// Process-wide set-up, run on the thread starting a runtime before any worker thread exists.
     fn init() -> Result<(), String> {
@@ -67,13 +70,18 @@ pub trait Engine: 'static {
     /// cache; a syntax error or an unresolvable import is returned as text.
     fn compile(app: &Arc<Loaded>) -> Result<(), String>;
 
-    /// Creates an isolate: installs the Web API glue and ops, evaluates the app's entry module under the startup
-    /// CPU budget already armed on `cpu`, and hands the default export and env to the glue.
+    /// Readies the worker thread's spare while the thread is idle; cheap when it is ready already.
+    fn prepare(_spare: &mut Self::Spare) {}
+
+    /// Creates an isolate (from the spare when it fits the app): installs the Web API glue and ops, evaluates the
+    /// app's entry module under the startup CPU budget already armed on `cpu`, and hands the default export and env
+    /// to the glue.
     fn create(
         app: &Arc<Loaded>,
         host: Rc<Host>,
         cpu: Rc<CpuMeter>,
         mem: Arc<MemMeter>,
+        spare: &mut Self::Spare,
     ) -> Result<Self::Isolate, Fault>;
 }
 

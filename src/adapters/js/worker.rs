@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -59,6 +59,8 @@ struct Worker<E: Engine> {
     next_gone_check: Instant,
     /// Slots with no request in flight, by the instant of their last turn (oldest first).
     idle: BTreeSet<(Instant, u64)>,
+    /// What the engine keeps ready for the next new isolate, readied while the thread is idle.
+    spare: E::Spare,
 }
 
 pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
@@ -73,9 +75,20 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
         active: HashSet::new(),
         next_gone_check: Instant::now(),
         idle: BTreeSet::new(),
+        spare: Default::default(),
     };
     loop {
+        // Idle (no message waiting, nothing due): ready the engine's spare isolate before waiting.
+        let waiting = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => return,
+        };
+        if waiting.is_none() && w.next_wake().is_none_or(|at| at > Instant::now()) {
+            E::prepare(&mut w.spare);
+        }
         let msg = match w.next_wake() {
+            _ if waiting.is_some() => waiting,
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
                 Ok(m) => Some(m),
                 Err(RecvTimeoutError::Timeout) => None,
@@ -246,7 +259,7 @@ impl<E: Engine> Worker<E> {
         let started = thread_cpu();
         let busy = self.inbox.load.starting(app, started);
         cpu.arm(started, Duration::from_millis(limits.startup_cpu_ms));
-        let created = E::create(app, host.clone(), cpu.clone(), mem.clone());
+        let created = E::create(app, host.clone(), cpu.clone(), mem.clone(), &mut self.spare);
         let interrupted = cpu.disarm();
         let used = thread_cpu() - started;
         busy.done(used);

@@ -73,6 +73,7 @@ fn new_runtime(mem: Arc<MemMeter>) -> Result<Runtime, Fault> {
 impl Engine for QuickJs {
     const NAME: &'static str = "quickjs";
     type Isolate = QjsIsolate;
+    type Spare = ();
 
     fn compile(app: &Arc<Loaded>) -> Result<(), String> {
         let rt = Runtime::new().map_err(|e| e.to_string())?;
@@ -98,6 +99,7 @@ impl Engine for QuickJs {
         host: Rc<Host>,
         cpu: Rc<CpuMeter>,
         mem: Arc<MemMeter>,
+        _spare: &mut (),
     ) -> Result<QjsIsolate, Fault> {
         let rt = new_runtime(mem.clone())?;
         let meter = cpu.clone();

@@ -1,5 +1,6 @@
 //! The ops object V8 hands to the Web API glue: one table of `(name, op)` rows, each a thin conversion onto `Host`
-//! and the engine-neutral `ops`, all reached through one trampoline.
+//! and the engine-neutral `ops`, all reached through one trampoline. An op function carries only its row's index,
+//! and the isolate's `OpCtx` sits in an isolate slot, so the ops object can live in the startup snapshot.
 //!
 //! To add an op: write one row in `OPS` reading its arguments with `Call`'s readers (`str`, `num`, `id`, `bool`,
 //! `bytes`, `opt_*`, `pairs`) and returning anything that converts into `Ret`; throw with `Throw::Type`/`Throw::Error`.
@@ -77,7 +78,7 @@ fn plain_err<T: Into<Ret>>(r: Result<T, String>) -> OpResult {
     r.map(Into::into).map_err(Throw::Error)
 }
 
-/// What every op of one isolate shares.
+/// What every op of one isolate shares; kept in the isolate's slot by `bind_isolate`.
 pub struct OpCtx {
     pub host: Rc<Host>,
     pub origin: Instant,
@@ -346,12 +347,6 @@ pub const OPS: &[(&str, Op)] = &[
     }),
 ];
 
-/// One op bound to one isolate; the JS function's data points here, so it lives as long as the isolate.
-pub struct Bound {
-    ctx: Rc<OpCtx>,
-    op: Op,
-}
-
 pub fn to_js<'s>(scope: &mut v8::PinScope<'s, '_>, r: Ret) -> v8::Local<'s, v8::Value> {
     match r {
         Ret::Undefined => v8::undefined(scope).into(),
@@ -383,24 +378,33 @@ pub fn u8array<'s>(scope: &mut v8::PinScope<'s, '_>, b: Vec<u8>) -> v8::Local<'s
     v8::Uint8Array::new(scope, buf, 0, len).expect("Uint8Array over a fresh buffer")
 }
 
-fn trampoline<'s>(
+/// The one native callback of every op function (so the snapshot's only external reference): the function's data
+/// is its row in `OPS`, the isolate's slot holds the `OpCtx`.
+pub fn trampoline<'s>(
     scope: &mut v8::PinScope<'s, '_>,
     args: v8::FunctionCallbackArguments<'s>,
     mut rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-    let Ok(data) = v8::Local::<v8::External>::try_from(args.data()) else {
+    let Some((name, op)) = v8::Local::<v8::Integer>::try_from(args.data())
+        .ok()
+        .and_then(|i| OPS.get(i.value() as usize))
+    else {
         return;
     };
-    // SAFETY: the data of every op function is a `Bound` owned by the isolate wrapper, which outlives its functions.
-    let bound = unsafe { &*(data.value() as *const Bound) };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut call = Call {
-            scope,
-            args: &args,
-            ctx: &bound.ctx,
-        };
-        (bound.op)(&mut call)
-    }));
+    let result = match scope.get_slot::<Rc<OpCtx>>().cloned() {
+        Some(ctx) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut call = Call {
+                scope,
+                args: &args,
+                ctx: &ctx,
+            };
+            op(&mut call)
+        })),
+        // Only while the snapshot is made: the glue must not call ops when it is evaluated.
+        None => Ok(Err(Throw::Error(format!(
+            "ops.{name} called while the Web API glue is evaluated"
+        )))),
+    };
     let result = match result {
         Ok(r) => r,
         Err(panic) => {
@@ -432,30 +436,24 @@ fn trampoline<'s>(
     }
 }
 
-/// Builds the ops object; the returned `Bound`s must be kept alive as long as the isolate.
-#[allow(clippy::vec_box)] // V8 holds a pointer to each Bound: they must not move.
-pub fn ops_object<'s>(
-    scope: &mut v8::PinScope<'s, '_>,
-    host: Rc<Host>,
-) -> Option<(v8::Local<'s, v8::Object>, Vec<Box<Bound>>)> {
-    let ctx = Rc::new(OpCtx {
+/// Gives the isolate's op functions their context: the host they serve, and the origin of `ops.now()`.
+pub fn bind_isolate(isolate: &mut v8::Isolate, host: Rc<Host>) {
+    isolate.set_slot(Rc::new(OpCtx {
         host,
         origin: Instant::now(),
-    });
+    }));
+}
+
+/// Builds the ops object: one function per row of `OPS`, its data the row's index.
+pub fn ops_object<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Object>> {
     let obj = v8::Object::new(scope);
-    let mut bound = Vec::with_capacity(OPS.len());
-    for (name, op) in OPS {
-        let b = Box::new(Bound {
-            ctx: ctx.clone(),
-            op: *op,
-        });
-        let data = v8::External::new(scope, &*b as *const Bound as *mut std::ffi::c_void);
+    for (i, (name, _)) in OPS.iter().enumerate() {
+        let data = v8::Integer::new_from_unsigned(scope, i as u32);
         let f = v8::Function::builder(trampoline)
             .data(data.into())
             .build(scope)?;
         let key = v8::String::new(scope, name)?;
         obj.set(scope, key.into(), f.into())?;
-        bound.push(b);
     }
-    Some((obj, bound))
+    Some(obj)
 }

@@ -1,8 +1,11 @@
-//! The V8 engine (the `v8` crate): isolates under the app's heap limit, a CPU watchdog, ES modules from the app's
-//! files with a per-version code cache, explicit microtask checkpoints after every turn.
+//! The V8 engine (the `v8` crate): isolates under the app's heap limit started from a snapshot holding the Web API
+//! glue, a CPU watchdog, ES modules from the app's files with a per-version code cache, explicit microtask
+//! checkpoints after every turn.
 
 mod bind;
 mod modules;
+mod snapshot;
+mod spare;
 mod watchdog;
 
 use super::engine::{Engine, Fault, Isolate, OpValue, RequestHead};
@@ -11,7 +14,7 @@ use super::meter::{CpuMeter, MemMeter};
 use super::Loaded;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::sync::{Arc, Once, OnceLock};
 use watchdog::Watchdog;
 
 pub use bind::OPS;
@@ -23,9 +26,6 @@ pub struct V8;
 /// isolates frees their memory).
 const FLAGS: &str = "--stack-size=900 --no-memory-pool-share-memory-on-teardown";
 
-/// The V8 Web API glue's code cache, made by the first isolate of the process.
-static GLUE_CACHE: Mutex<Option<Arc<Vec<u8>>>> = Mutex::new(None);
-
 /// Operator-given flags (the `v8_flags` setting), applied after `FLAGS`.
 static EXTRA_FLAGS: OnceLock<String> = OnceLock::new();
 
@@ -34,9 +34,10 @@ pub fn extra_flags(flags: &str) {
     let _ = EXTRA_FLAGS.set(flags.to_string());
 }
 
-/// Initializes V8 once per process: flags (`FLAGS`, then `extra_flags`), the platform, then one isolate created
-/// and dropped on this thread so the read-only heap is deserialized before worker threads create theirs.
-pub fn init_once() {
+/// Initializes V8 once per process (flags: `FLAGS`, then `extra_flags`; the platform), then makes the startup
+/// snapshot on this thread, so the read-only heap is deserialized before worker threads create their isolates from
+/// it.
+pub fn init_once() -> Result<&'static snapshot::Snapshot, String> {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         let extra = EXTRA_FLAGS.get().map_or("", |f| f.as_str());
@@ -44,17 +45,8 @@ pub fn init_once() {
         let platform = v8::new_unprotected_default_platform(0, false).make_shared();
         v8::V8::initialize_platform(platform);
         v8::V8::initialize();
-        let mut isolate = v8::Isolate::new(v8::CreateParams::default());
-        {
-            v8::scope!(let scope, &mut isolate);
-            let context = v8::Context::new(scope, Default::default());
-            let scope = &mut v8::ContextScope::new(scope, context);
-            let code = v8::String::new(scope, "6 * 7").expect("string");
-            let script = v8::Script::compile(scope, code, None).expect("warm-up script");
-            script.run(scope).expect("warm-up run");
-        }
-        drop(isolate);
     });
+    snapshot::get()
 }
 
 /// Promises rejected with no handler during a turn; what is still unhandled at the turn's end is logged.
@@ -145,56 +137,21 @@ pub struct V8Isolate {
     mem: Arc<MemMeter>,
     /// Heap bytes last reported to the MemMeter.
     reported: usize,
-    // Referenced by V8 (op function data, heap callback): dropped after the isolate.
-    #[allow(clippy::vec_box)] // V8 holds a pointer to each Bound: they must not move.
-    _bound: Vec<Box<bind::Bound>>,
+    // Referenced by V8 (the heap callback): dropped after the isolate.
     _guard: Box<HeapGuard>,
 }
 
-/// A fresh isolate under `limit` bytes of heap, and the guard its near-heap-limit callback reads (bound first, so a
-/// caller's local guard is dropped after the isolate).
-fn new_isolate(mem: &Arc<MemMeter>, limit: usize) -> (Box<HeapGuard>, v8::OwnedIsolate) {
-    let params = v8::CreateParams::default().heap_limits(0, limit.max(8 * 1024 * 1024));
-    let mut isolate = v8::Isolate::new(params);
-    isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
-    let guard = Box::new(HeapGuard {
-        mem: mem.clone(),
-        handle: isolate.thread_safe_handle(),
-    });
-    isolate.add_near_heap_limit_callback(near_heap_limit, &*guard as *const HeapGuard as *mut _);
-    (guard, isolate)
-}
-
-#[allow(clippy::vec_box)] // V8 holds a pointer to each Bound: they must not move.
-type SetUp = (
-    v8::Global<v8::Object>,
-    Vec<Box<bind::Bound>>,
-    v8::Global<v8::Context>,
-);
-
-/// Evaluates the Web API glue with its ops, then the app's entry module, and hands the glue the default export and
-/// the env; returns the glue's host object, the ops' bindings and the context.
-fn set_up(
-    scope: &mut v8::PinScope<'_, '_>,
+/// In a context made from the snapshot (the glue already evaluated, `host_obj` its host object): evaluates the app's
+/// entry module and hands the glue the default export and the env.
+fn set_up<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    host_obj: v8::Local<'s, v8::Object>,
     app: &Loaded,
-    host: &Rc<Host>,
     map: &Rc<RefCell<modules::ModuleMap>>,
-) -> Result<SetUp, String> {
+) -> Result<(), String> {
     let name = app.version.spec.name.as_str();
-    let context = scope.get_current_context();
-    let glue = modules::glue(scope, &GLUE_CACHE)?;
-    let (ops, bound) = bind::ops_object(scope, host.clone())
-        .ok_or_else(|| "web glue: cannot build the ops object".to_string())?;
     v8::tc_scope!(let tc, scope);
     let recv = v8::undefined(tc).into();
-    let host_obj = match glue
-        .call(tc, recv, &[ops.into()])
-        .and_then(|h| v8::Local::<v8::Object>::try_from(h).ok())
-    {
-        Some(h) => h,
-        None => return Err(format!("web glue: {}", modules::caught(tc))),
-    };
-    let host_fns = v8::Global::new(tc, host_obj);
     let default = modules::evaluate_entry(tc, app, map)?;
     let init = modules::get_fn(tc, host_obj, "init")?;
     let env = v8::String::new(tc, &app.env_json).ok_or("env too large")?;
@@ -202,21 +159,22 @@ fn set_up(
         return Err(format!("app {name}: {}", modules::caught(tc)));
     }
     tc.perform_microtask_checkpoint();
-    Ok((host_fns, bound, v8::Global::new(tc, context)))
+    Ok(())
 }
 
 impl Engine for V8 {
     const NAME: &'static str = "v8";
     type Isolate = V8Isolate;
+    type Spare = spare::Spare;
 
     fn init() -> Result<(), String> {
-        init_once();
-        Ok(())
+        init_once().map(drop)
     }
 
     fn compile(app: &Arc<Loaded>) -> Result<(), String> {
-        init_once();
-        let mut isolate = v8::Isolate::new(v8::CreateParams::default());
+        // From the snapshot too: V8 takes a code cache only in isolates made from the snapshot it was made in.
+        let snap = init_once()?;
+        let mut isolate = v8::Isolate::new(snap.params());
         let map = Rc::new(RefCell::new(modules::ModuleMap::default()));
         isolate.set_slot(map.clone());
         let r = {
@@ -229,16 +187,43 @@ impl Engine for V8 {
         r
     }
 
+    fn prepare(spare: &mut spare::Spare) {
+        if let Ok(snap) = init_once() {
+            spare.prepare(snap);
+        }
+    }
+
     fn create(
         app: &Arc<Loaded>,
         host: Rc<Host>,
         cpu: Rc<CpuMeter>,
         mem: Arc<MemMeter>,
+        spare: &mut spare::Spare,
     ) -> Result<V8Isolate, Fault> {
-        init_once();
-        let limit = (app.version.spec.limits.memory_mb as usize).saturating_mul(1024 * 1024);
-        let (guard, mut isolate) = new_isolate(&mem, limit);
-        let handle = isolate.thread_safe_handle();
+        let limit = spare::mb(app.version.spec.limits.memory_mb);
+        let fresh = match spare.take(limit) {
+            Some(f) => f,
+            None => {
+                let snap = init_once().map_err(Fault::Error)?;
+                spare::Fresh::new(snap, limit).map_err(Fault::Error)?
+            }
+        };
+        let handle = fresh.isolate.thread_safe_handle();
+        // Bound in this order so they drop in the reverse one: handles, then the isolate, then the guard V8's
+        // near-heap-limit callback reads.
+        let guard = Box::new(HeapGuard {
+            mem: mem.clone(),
+            handle: handle.clone(),
+        });
+        let mut isolate = fresh.isolate;
+        let context = fresh.context;
+        let host_fns = fresh.host_fns;
+        // SAFETY: a fresh isolate is handed over not entered; it stays entered until the end of this call (or until
+        // it is dropped on an error), like one just made.
+        unsafe { isolate.enter() };
+        isolate
+            .add_near_heap_limit_callback(near_heap_limit, &*guard as *const HeapGuard as *mut _);
+        bind::bind_isolate(&mut isolate, host.clone());
         let rejections: Rejections = Rc::default();
         isolate.set_slot(rejections.clone());
         isolate.set_promise_reject_callback(promise_rejected);
@@ -248,9 +233,10 @@ impl Engine for V8 {
         watchdog.arm(cpu.deadline(), &handle);
         let setup = {
             v8::scope!(let scope, &mut isolate);
-            let context = v8::Context::new(scope, Default::default());
+            let context = v8::Local::new(scope, &context);
             let scope = &mut v8::ContextScope::new(scope, context);
-            set_up(scope, app, &host, &map)
+            let host_obj = v8::Local::new(scope, &host_fns);
+            set_up(scope, host_obj, app, &map)
         };
         let fired = watchdog.disarm();
         isolate.cancel_terminate_execution();
@@ -264,13 +250,10 @@ impl Engine for V8 {
             rejections.borrow_mut().clear();
             return Err(Fault::Interrupted);
         }
-        let (host_fns, bound, context) = match setup {
-            Ok(v) => v,
-            Err(e) => {
-                rejections.borrow_mut().clear();
-                return Err(Fault::Error(e));
-            }
-        };
+        if let Err(e) = setup {
+            rejections.borrow_mut().clear();
+            return Err(Fault::Error(e));
+        }
         let mut iso = V8Isolate {
             host_fns,
             context,
@@ -282,7 +265,6 @@ impl Engine for V8 {
             cpu,
             mem,
             reported: 0,
-            _bound: bound,
             _guard: guard,
         };
         iso.account_heap();

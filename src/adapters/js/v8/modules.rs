@@ -1,11 +1,12 @@
 //! ES modules for V8: the app's files (relative imports inside the app folder, bare specifiers refused), compiled
-//! through the app version's code cache, and the Web API glue module; plus error text helpers.
+//! through the app version's code cache, and the Web API glue module (evaluated once, into the startup snapshot);
+//! plus error text helpers.
 
 use crate::adapters::js::{resolve_path, Loaded};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The modules compiled in one isolate, by path, and the path of each by identity hash (for resolving imports).
 #[derive(Default)]
@@ -81,13 +82,25 @@ fn origin<'s>(scope: &mut v8::PinScope<'s, '_>, name: &str) -> v8::ScriptOrigin<
     )
 }
 
-/// Compiles one module source, consuming `cache` when given; returns the module and, when compiled without a
-/// usable cache, a fresh code cache for it.
+/// How a module is compiled.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// An app's module: functions compiled when first called, a code cache made when none was usable.
+    App,
+    /// The glue, into the startup snapshot: every function compiled now, so the snapshot holds all their bytecode
+    /// and a first request compiles none (about 1.5 ms less on it, for about 270 KB more heap per isolate); no code
+    /// cache (a snapshot creator makes none).
+    Snapshot,
+}
+
+/// Compiles one module source, consuming `cache` when given; returns the module and, when an app's module was
+/// compiled without a usable cache, a fresh code cache for it.
 fn compile<'s, 'i>(
     tc: &mut v8::PinnedRef<'_, v8::TryCatch<'_, 's, v8::HandleScope<'i>>>,
     name: &str,
     src: &str,
     cache: Option<Arc<Vec<u8>>>,
+    mode: Mode,
 ) -> Result<(v8::Local<'s, v8::Module>, Option<Vec<u8>>), String> {
     let text = v8::String::new(tc, src).ok_or_else(|| format!("{name}: source too large"))?;
     let origin = origin(tc, name);
@@ -109,13 +122,23 @@ fn compile<'s, 'i>(
         }
         None => {
             let mut source = v8::script_compiler::Source::new(text, Some(&origin));
-            v8::script_compiler::compile_module(tc, &mut source).map(|m| (m, true))
+            let options = match mode {
+                Mode::App => v8::script_compiler::CompileOptions::NoCompileOptions,
+                Mode::Snapshot => v8::script_compiler::CompileOptions::EagerCompile,
+            };
+            v8::script_compiler::compile_module2(
+                tc,
+                &mut source,
+                options,
+                v8::script_compiler::NoCacheReason::NoReason,
+            )
+            .map(|m| (m, true))
         }
     };
     let Some((module, fresh)) = module else {
         return Err(format!("{name}: {}", caught(tc)));
     };
-    let code = if fresh {
+    let code = if fresh && mode == Mode::App {
         module
             .get_unbound_module_script(tc)
             .create_code_cache()
@@ -143,7 +166,7 @@ pub fn load<'s>(
         .ok_or_else(|| format!("{name}: no such file in the app"))?;
     let cached = app.code.lock().expect("code cache lock").get(name).cloned();
     v8::tc_scope!(let tc, scope);
-    let (module, fresh) = compile(tc, name, src, cached)?;
+    let (module, fresh) = compile(tc, name, src, cached, Mode::App)?;
     if let Some(code) = fresh {
         app.code
             .lock()
@@ -269,18 +292,17 @@ pub fn get_fn<'s>(
         .ok_or_else(|| format!("web glue: host.{name} is not a function"))
 }
 
-/// Evaluates the Web API glue module (through the process-wide code cache) and returns its default export,
-/// `function(ops) -> host`.
-pub fn glue<'s>(
-    scope: &mut v8::PinScope<'s, '_>,
-    cache: &Mutex<Option<Arc<Vec<u8>>>>,
-) -> Result<v8::Local<'s, v8::Function>, String> {
-    let cached = cache.lock().expect("glue cache lock").clone();
+/// Evaluates the Web API glue module and returns its default export, `function(ops) -> host` (once per process,
+/// while the startup snapshot is made).
+pub fn glue<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Function>, String> {
     v8::tc_scope!(let tc, scope);
-    let (module, fresh) = compile(tc, "nano:web", crate::adapters::js::web::glue(), cached)?;
-    if let Some(code) = fresh {
-        *cache.lock().expect("glue cache lock") = Some(Arc::new(code));
-    }
+    let (module, _) = compile(
+        tc,
+        "nano:web",
+        crate::adapters::js::web::glue(),
+        None,
+        Mode::Snapshot,
+    )?;
     if module.instantiate_module(tc, resolve) != Some(true) || module.evaluate(tc).is_none() {
         return Err(format!("web glue: {}", caught(tc)));
     }

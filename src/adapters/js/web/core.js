@@ -152,11 +152,13 @@ function reportError(e) {
 }
 define('reportError', reportError);
 
+// The origin is read on first use, never while the glue is evaluated: an engine may evaluate the glue once and
+// start every isolate from that state (V8's startup snapshot), and each isolate's clock starts when it is made.
 class Performance {
-  #origin = Date.now() - ops.now();
-  get timeOrigin() { return this.#origin; }
+  #origin;
+  get timeOrigin() { return this.#origin ??= Date.now() - ops.now(); }
   now() { return ops.now(); }
-  toJSON() { return { timeOrigin: this.#origin }; }
+  toJSON() { return { timeOrigin: this.timeOrigin }; }
 }
 define('Performance', Performance);
 define('performance', new Performance());

@@ -1,0 +1,95 @@
+//! A fresh isolate from the startup snapshot, its context made and the glue's host object at hand, nothing of any app
+//! bound yet: made when an app needs one, or ahead of time by an idle worker thread as its spare.
+
+use super::snapshot::Snapshot;
+
+/// V8's heap floor: smaller limits leave no room for the snapshot's context.
+const MIN_HEAP: usize = 8 * 1024 * 1024;
+
+/// An isolate with its default context from the snapshot, not entered.
+pub struct Fresh {
+    // Handles first: they must be released before the isolate is disposed.
+    pub host_fns: v8::Global<v8::Object>,
+    pub context: v8::Global<v8::Context>,
+    pub isolate: v8::OwnedIsolate,
+    /// The heap limit it was made with (V8 cannot raise it later).
+    limit: usize,
+}
+
+impl Fresh {
+    /// Makes one under `limit` bytes of heap.
+    pub fn new(snap: &Snapshot, limit: usize) -> Result<Self, String> {
+        let params = snap.params().heap_limits(0, limit.max(MIN_HEAP));
+        let mut isolate = v8::Isolate::new(params);
+        isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+        let handles = {
+            v8::scope!(let scope, &mut isolate);
+            let context = v8::Context::new(scope, Default::default());
+            let scope = &mut v8::ContextScope::new(scope, context);
+            snap.host(scope)
+                .map(|h| (v8::Global::new(scope, h), v8::Global::new(scope, context)))
+        };
+        // Dropped while entered, as `Isolate::new` left it, or handed on not entered.
+        let (host_fns, context) = handles?;
+        // SAFETY: exits the entry `Isolate::new` made; whoever takes the isolate enters it again.
+        unsafe { isolate.exit() };
+        Ok(Self {
+            host_fns,
+            context,
+            isolate,
+            limit,
+        })
+    }
+
+    /// Disposes of an isolate nobody took.
+    fn discard(self) {
+        // OwnedIsolate's drop exits the isolate and expects it to be the current one.
+        // SAFETY: balanced by that exit.
+        unsafe { self.isolate.enter() };
+    }
+}
+
+/// A worker thread's spare: at most one `Fresh`, made for the heap limit of the last app started on the thread, since
+/// an isolate's heap limit is fixed when it is made. A thread that has started no isolate yet keeps none (a thread
+/// no V8 app reaches costs nothing).
+#[derive(Default)]
+pub struct Spare {
+    ready: Option<Fresh>,
+    /// The heap limit of the last app started on this thread.
+    limit: Option<usize>,
+}
+
+impl Spare {
+    /// Makes the spare unless one with the wanted limit is ready (or the thread has started no isolate yet).
+    pub fn prepare(&mut self, snap: &Snapshot) {
+        let Some(limit) = self.limit else {
+            return;
+        };
+        if self.ready.as_ref().is_some_and(|f| f.limit == limit) {
+            return;
+        }
+        if let Some(old) = self.ready.take() {
+            old.discard();
+        }
+        self.ready = Fresh::new(snap, limit).ok();
+    }
+
+    /// The spare if it was made for `limit`; the next one is made for `limit`.
+    pub fn take(&mut self, limit: usize) -> Option<Fresh> {
+        self.limit = Some(limit);
+        self.ready.take_if(|f| f.limit == limit)
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        if let Some(f) = self.ready.take() {
+            f.discard();
+        }
+    }
+}
+
+/// `n` MB in bytes.
+pub fn mb(n: u64) -> usize {
+    (n as usize).saturating_mul(1024 * 1024)
+}
