@@ -2,6 +2,7 @@
 //! dispatcher sends the request where it expects the shortest wait. Apps whose turns run long are served only by
 //! the background threads, which run at the lowest CPU priority, so they cannot slow the apps on the others.
 
+use super::meter::thread_cpu;
 use super::{Loaded, Msg};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 /// Least cost assumed for creating an isolate on a thread where the app has none yet, in microseconds of waiting
 /// (the app's measured start-up time, when larger, counts instead).
 const COLD_US: u64 = 500;
+/// Expected length of housekeeping on a thread (readying a spare isolate), in microseconds.
+const HOUSEKEEPING_US: u64 = 3_000;
 /// Expected cost of one message already queued on a thread, in microseconds.
 const QUEUED_US: u64 = 50;
 /// An app whose turns take this much CPU on average is a long-turn app: served by the background threads, until
@@ -115,6 +118,17 @@ impl ThreadLoad {
         self.busy(app, cpu, false)
     }
 
+    /// Marks the thread as busy with work of no app (readying a spare isolate) until the guard drops, so that
+    /// requests go to threads that are really idle meanwhile.
+    pub fn housekeeping(&self) -> Housekeeping<'_> {
+        self.turn_cpu_since
+            .store(thread_cpu().as_micros() as u64, Ordering::Relaxed);
+        self.turn_version.store(0, Ordering::Relaxed);
+        self.turn_expect.store(HOUSEKEEPING_US, Ordering::Relaxed);
+        self.turn_since.store(self.now_us(), Ordering::Relaxed);
+        Housekeeping(self)
+    }
+
     fn busy<'a>(&'a self, app: &'a Loaded, cpu: Duration, turn: bool) -> Busy<'a> {
         self.turn_cpu_since
             .store(cpu.as_micros() as u64, Ordering::Relaxed);
@@ -179,6 +193,15 @@ impl Own {
     /// The thread counts against the app's share of threads.
     fn holds(self) -> bool {
         matches!(self, Own::Long | Own::Unknown)
+    }
+}
+
+/// Housekeeping on a thread (`ThreadLoad::housekeeping`); dropping it clears the thread's turn.
+pub struct Housekeeping<'a>(&'a ThreadLoad);
+
+impl Drop for Housekeeping<'_> {
+    fn drop(&mut self) {
+        self.0.turn_since.store(0, Ordering::Relaxed);
     }
 }
 

@@ -85,6 +85,7 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
             Err(TryRecvError::Disconnected) => return,
         };
         if waiting.is_none() && w.next_wake().is_none_or(|at| at > Instant::now()) {
+            let _busy = w.inbox.load.housekeeping();
             E::prepare(&mut w.spare);
         }
         let msg = match w.next_wake() {
