@@ -1,13 +1,29 @@
 // fetch.js: Headers, Request, Response (with the body mixin over bytes or streams) and outbound fetch.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Names already checked, by the spelling the caller used: most code repeats a few names, so a map lookup
+// replaces the token test on the hot path.
+const NAMES = new Map();
 function headerName(n) {
-  n = String(n);
+  if (typeof n !== 'string') n = String(n);
+  const known = NAMES.get(n);
+  if (known !== undefined) return known;
   if (!TOKEN.test(n)) throw new TypeError(`Invalid header name: "${n}"`);
-  return n.toLowerCase();
+  const lower = n.toLowerCase();
+  if (NAMES.size < 512) NAMES.set(n, lower);
+  return lower;
 }
+const isHttpSpace = (c) => c === 32 || c === 9 || c === 10 || c === 13;
 function headerValue(v) {
-  v = String(v).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
-  if (/[\0\r\n]/.test(v)) throw new TypeError(`Invalid header value: "${v}"`);
+  if (typeof v !== 'string') v = String(v);
+  const n = v.length;
+  if (n !== 0 && (isHttpSpace(v.charCodeAt(0)) || isHttpSpace(v.charCodeAt(n - 1)))) {
+    let a = 0;
+    let b = n;
+    while (a < b && isHttpSpace(v.charCodeAt(a))) a++;
+    while (b > a && isHttpSpace(v.charCodeAt(b - 1))) b--;
+    v = v.slice(a, b);
+  }
+  if (v.indexOf('\r') !== -1 || v.indexOf('\n') !== -1 || v.indexOf('\0') !== -1) throw new TypeError(`Invalid header value: "${v}"`);
   return v;
 }
 class Headers {
@@ -75,8 +91,8 @@ function flatHeaders(h) { const out = []; for (const [k, v] of Headers._raw(h)) 
 const kBody = Symbol('body');
 function extractBody(init) {
   if (init === null || init === undefined) return { bytes: null, stream: null, type: null };
-  if (init instanceof ReadableStream) return { bytes: null, stream: init, type: null };
   if (typeof init === 'string') return { bytes: utf8(init), stream: null, type: 'text/plain;charset=UTF-8' };
+  if (init instanceof ReadableStream) return { bytes: null, stream: init, type: null };
   if (init instanceof URLSearchParams) return { bytes: utf8(init.toString()), stream: null, type: 'application/x-www-form-urlencoded;charset=UTF-8' };
   if (init instanceof Blob) return { bytes: Blob._bytes(init), stream: null, type: init.type || null };
   if (init instanceof FormData) { const m = multipartEncode(init); return { bytes: m.bytes, stream: null, type: m.type }; }
@@ -171,10 +187,10 @@ class Response extends BodyMixin {
     const status = init.status !== undefined ? Number(init.status) : 200;
     if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`Response status must be 200 to 599, got ${init.status}`);
     const statusText = init.statusText !== undefined ? String(init.statusText) : '';
-    if (/[\r\n]/.test(statusText)) throw new TypeError('Invalid statusText');
+    if (statusText !== '' && (statusText.indexOf('\r') !== -1 || statusText.indexOf('\n') !== -1)) throw new TypeError('Invalid statusText');
     this.#status = status;
     this.#statusText = statusText;
-    this.#headers = init.headers instanceof Headers ? new Headers(init.headers) : new Headers(init.headers);
+    this.#headers = new Headers(init.headers);
     if (body !== null && body !== undefined && NULL_BODY.includes(status)) throw new TypeError(`Response with status ${status} cannot have a body`);
     initBody(this, body, this.#headers);
   }
@@ -210,10 +226,13 @@ class Response extends BodyMixin {
 define('Response', Response);
 
 const METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH'];
+const DEFAULT_INIT = Object.freeze({ cache: 'default', credentials: 'same-origin', mode: 'cors', integrity: '', keepalive: false, referrer: 'about:client', referrerPolicy: '', destination: '' });
+const kIncoming = Symbol('incoming');
 class Request extends BodyMixin {
-  #method; #url; #headers; #signal; #redirect; #init;
+  #method; #url; #headers; #signal = null; #redirect = 'follow'; #init = DEFAULT_INIT;
   constructor(input, init = {}) {
     super();
+    if (input === kIncoming) return;
     init = init || {};
     let base = null;
     if (input instanceof Request) base = input;
@@ -243,16 +262,32 @@ class Request extends BodyMixin {
     if (body !== undefined && body !== null && (method === 'GET' || method === 'HEAD')) throw new TypeError('Request with GET/HEAD method cannot have body');
     initBody(this, body, this.#headers);
   }
-  static _incoming(method, url, flat, body, signal) {
-    const r = new Request(url, { method, signal });
+  // A request from the host: its method, URL and headers are valid HTTP already. Its signal is made when first
+  // read, or when the host aborts the request (`_abort`).
+  static _incoming(method, url, flat, body) {
+    if (!METHODS.includes(method)) {
+      const r = new Request(url, { method });
+      r.#headers = Headers._fromFlat(flat, 'immutable');
+      r[kBody] = { bytes: null, stream: body, used: false };
+      return r;
+    }
+    const r = new Request(kIncoming);
+    const parsed = ops.urlParse(url);
+    if (!parsed) throw new TypeError(`Invalid URL: ${url}`);
+    r.#url = parsed[0];
+    r.#method = method;
     r.#headers = Headers._fromFlat(flat, 'immutable');
     r[kBody] = { bytes: null, stream: body, used: false };
     return r;
   }
+  static _abort(r, reason) { r.signal[kAbort](reason); }
   get method() { return this.#method; }
   get url() { return this.#url; }
   get headers() { return this.#headers; }
-  get signal() { return this.#signal; }
+  get signal() {
+    if (this.#signal === null) this.#signal = new AbortSignal(kAbort);
+    return this.#signal;
+  }
   get redirect() { return this.#redirect; }
   get cache() { return this.#init.cache; }
   get credentials() { return this.#init.credentials; }
@@ -264,7 +299,7 @@ class Request extends BodyMixin {
   get destination() { return this.#init.destination; }
   get cf() { return undefined; }
   clone() {
-    const r = new Request(this.#url, { method: this.#method, headers: this.#headers, redirect: this.#redirect, signal: this.#signal });
+    const r = new Request(this.#url, { method: this.#method, headers: this.#headers, redirect: this.#redirect, signal: this.signal });
     r[kBody] = cloneBody(this);
     return r;
   }

@@ -2,18 +2,23 @@
 // queue or scheduled handler), complete (an op finished), timer (a timer is due).
 let handler = null;
 let env = null;
-const signals = new Map();
-async function sendResponse(id, res) {
+// The requests under way by id, so an abort from the host reaches their signal.
+const requests = new Map();
+// Sends a response: returns undefined once a bytes body is sent, or a promise while a stream body is written.
+function sendResponse(id, res) {
   if (!(res instanceof Response)) throw new TypeError('The fetch handler must return a Response');
   const flat = flatHeaders(res.headers);
   const b = res[kBody];
   if (!b.stream) {
     ops.respond(id, res.status, flat, b.bytes, false);
     b.used = true;
-    return;
+    return undefined;
   }
   ops.respond(id, res.status, flat, null, true);
-  const reader = b.stream.getReader();
+  return writeStream(id, b.stream);
+}
+async function writeStream(id, stream) {
+  const reader = stream.getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -91,9 +96,8 @@ const host = {
   dispatch(id, method, url, flat, rid) {
     if (method === 'nano:queue' || method === 'nano:scheduled') return dispatchEvent(id, method.slice(5), url);
     const body = rid === null || rid === undefined ? null : ridStream(rid);
-    const controller = new AbortController();
-    signals.set(id, controller);
-    const request = Request._incoming(method, url, flat, body, controller.signal);
+    const request = Request._incoming(method, url, flat, body);
+    requests.set(id, request);
     const waits = [];
     const ctx = {
       waitUntil(p) { waits.push(Promise.resolve(p).catch((e) => ops.log('error', 'waitUntil rejected: ' + errText(e)))); },
@@ -106,17 +110,28 @@ const host = {
     } catch (e) {
       result = Promise.reject(e);
     }
-    Promise.resolve(result)
-      .then((res) => sendResponse(id, res))
-      .catch((e) => ops.fail(id, errText(e)))
-      .then(() => settle(waits))
-      .then(() => { signals.delete(id); ops.finish(id); });
+    const finish = () => { requests.delete(id); ops.finish(id); };
+    const fail = (e) => { ops.fail(id, errText(e)); };
+    // After the response: wait for the waitUntil promises (one turn even with none, so one registered just after
+    // the response still counts), then finish.
+    const after = () => settle(waits).then(finish);
+    Promise.resolve(result).then((res) => {
+      let sending;
+      try {
+        sending = sendResponse(id, res);
+      } catch (e) {
+        fail(e);
+        return after();
+      }
+      if (sending === undefined) return after();
+      return sending.then(after, (e) => { fail(e); return after(); });
+    }, (e) => { fail(e); return after(); });
   },
   abort(id, reason) {
-    const controller = signals.get(id);
-    if (!controller) return;
-    signals.delete(id);
-    controller.abort(new DOMException(reason, 'AbortError'));
+    const request = requests.get(id);
+    if (!request) return;
+    requests.delete(id);
+    Request._abort(request, new DOMException(reason, 'AbortError'));
   },
   complete(op, ok, value) {
     const p = pending.get(op);
