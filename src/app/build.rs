@@ -58,7 +58,7 @@ impl App {
         crate::adapters::js::v8::extra_flags(&config.v8_flags);
         let runtimes = super::engines::start_with(crate::adapters::js::RuntimeOptions {
             idle_evict: std::time::Duration::from_secs(config.idle_evict_secs),
-            ..Default::default()
+            threads: config.js_threads,
         })
         .map_err(js_err)?;
         let runtime: Arc<dyn AppRuntime> = Arc::new(

@@ -182,6 +182,9 @@ pub struct Config {
     /// An app's isolate with no request in flight for this many seconds is dropped, and made again (from cached
     /// bytecode) by its next request.
     pub idle_evict_secs: u64,
+    /// Worker threads per JS engine for apps with short turns; 0 means two more than the cores. Half as many again
+    /// (at least one) run long-turn apps at the lowest CPU priority.
+    pub js_threads: usize,
     /// JS apps, each `[[apps]]` in nano.toml.
     #[serde(default)]
     pub apps: Vec<AppConfig>,
@@ -304,6 +307,7 @@ impl Config {
             default_engine: crate::app::engines::DEFAULT_ENGINE.to_string(),
             v8_flags: String::new(),
             idle_evict_secs: 300,
+            js_threads: 0,
             apps: Vec::new(),
             apps_dir: PathBuf::from("apps"),
             unknown_host_404: !dev,

@@ -913,3 +913,43 @@ pub async fn console_and_performance(rt: &Rt) {
 fn json_env(v: serde_json::Value) -> EnvValue {
     EnvValue::Json(v)
 }
+
+/// String bodies: sent as UTF-8 (a lone surrogate as U+FFFD), and read back as text, bytes, a stream or a clone.
+pub async fn string_bodies(rt: &Rt) {
+    let app = app(
+        rt,
+        r#"export default { async fetch(req) {
+            const p = new URL(req.url).pathname;
+            if (p === '/text') return new Response('h\u00e9llo \u2713');
+            if (p === '/lone') return new Response('a\uD800b');
+            const empty = new Response('');
+            const clone = new Response('abc');
+            const copy = clone.clone();
+            const reader = new Response('xyz').body.getReader();
+            const chunk = await reader.read();
+            const used = new Response('u');
+            await used.text();
+            const post = new Request('http://example.test/', { method: 'POST', body: 'h\u00e9' });
+            return Response.json({
+              emptyBody: empty.body !== null, emptyText: await new Response('').text(),
+              bytes: (await new Response('h\u00e9llo').arrayBuffer()).byteLength,
+              clones: [await clone.text(), await copy.text()],
+              chunk: Array.from(chunk.value), done: (await reader.read()).done,
+              used: used.bodyUsed, post: await post.text(), type: post.headers.get('content-type'),
+            });
+        } };"#,
+    )
+    .await;
+    let a = get(rt, &app, "/text").await;
+    assert_eq!(a.body, "h\u{e9}llo \u{2713}");
+    assert_eq!(a.headers["content-type"], "text/plain;charset=UTF-8");
+    assert_eq!(get(rt, &app, "/lone").await.body, "a\u{FFFD}b");
+    assert_eq!(
+        get(rt, &app, "/").await.json(),
+        json!({
+            "emptyBody": true, "emptyText": "", "bytes": 6, "clones": ["abc", "abc"],
+            "chunk": [120, 121, 122], "done": true, "used": true, "post": "h\u{e9}",
+            "type": "text/plain;charset=UTF-8",
+        })
+    );
+}

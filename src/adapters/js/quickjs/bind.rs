@@ -15,6 +15,16 @@ fn bytes(v: &TypedArray<'_, u8>) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// A body: a typed array's bytes, or a (well-formed) string's UTF-8 bytes; None for anything else.
+fn body_bytes(v: &Value<'_>) -> Result<Option<Vec<u8>>> {
+    if let Some(s) = v.as_string() {
+        return Ok(Some(s.to_string()?.into_bytes()));
+    }
+    Ok(TypedArray::<u8>::from_value(v.clone())
+        .ok()
+        .map(|b| bytes(&b)))
+}
+
 fn u8array<'js>(ctx: &Ctx<'js>, v: Vec<u8>) -> Result<TypedArray<'js, u8>> {
     TypedArray::new(ctx.clone(), v)
 }
@@ -219,13 +229,13 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
                          req: f64,
                          status: u16,
                          headers: Vec<String>,
-                         body: Option<TypedArray<'js, u8>>,
+                         body: Value<'js>,
                          streaming: bool| {
         h.respond(
             req as u64,
             status,
             pairs(headers),
-            body.map(|b| bytes(&b)),
+            body_bytes(&body)?,
             streaming,
         )
         .map_err(|e| Exception::throw_type(&ctx, &e))

@@ -148,6 +148,15 @@ impl<'s> Call<'_, 's, '_> {
         Err(Throw::Type(format!("argument {i} is not a Uint8Array")))
     }
 
+    /// A body: bytes, or a (well-formed) string taken as its UTF-8 bytes.
+    pub fn opt_body(&mut self, i: i32) -> Result<Option<Vec<u8>>, Throw> {
+        let v = self.arg(i);
+        if v.is_string() {
+            return Ok(Some(v.to_rust_string_lossy(self.scope).into_bytes()));
+        }
+        self.opt_bytes(i)
+    }
+
     pub fn opt_bytes(&mut self, i: i32) -> Result<Option<Vec<u8>>, Throw> {
         if self.absent(i) {
             return Ok(None);
@@ -289,7 +298,7 @@ pub const OPS: &[(&str, Op)] = &[
     }),
     ("respond", |c| {
         let (req, status, headers) = (c.id(0), c.num(1) as u16, c.pairs(2)?);
-        let (body, streaming) = (c.opt_bytes(3)?, c.bool(4));
+        let (body, streaming) = (c.opt_body(3)?, c.bool(4));
         type_err(c.ctx.host.respond(req, status, headers, body, streaming))
     }),
     ("write", |c| {
@@ -342,7 +351,7 @@ pub const OPS: &[(&str, Op)] = &[
     }),
     ("fetch", |c| {
         let (method, url, headers) = (c.str(0)?, c.str(1)?, c.pairs(2)?);
-        let (body, streaming) = (c.opt_bytes(3)?, c.bool(4));
+        let (body, streaming) = (c.opt_body(3)?, c.bool(4));
         type_err(c.ctx.host.fetch(&method, &url, headers, body, streaming))
     }),
 ];

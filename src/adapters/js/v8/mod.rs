@@ -34,6 +34,16 @@ pub fn extra_flags(flags: &str) {
     let _ = EXTRA_FLAGS.set(flags.to_string());
 }
 
+/// The V8 platform, kept to run the foreground tasks V8 posts for each isolate (GC steps, finalizers).
+static PLATFORM: OnceLock<v8::SharedRef<v8::Platform>> = OnceLock::new();
+
+/// Runs the foreground tasks V8 has posted for `isolate` (which must be entered), so that none piles up.
+fn run_posted_tasks(isolate: &v8::Isolate) {
+    if let Some(platform) = PLATFORM.get() {
+        while v8::Platform::pump_message_loop(platform, isolate, false) {}
+    }
+}
+
 /// Initializes V8 once per process (flags: `FLAGS`, then `extra_flags`; the platform), then makes the startup
 /// snapshot on this thread, so the read-only heap is deserialized before worker threads create their isolates from
 /// it.
@@ -43,7 +53,8 @@ pub fn init_once() -> Result<&'static snapshot::Snapshot, String> {
         let extra = EXTRA_FLAGS.get().map_or("", |f| f.as_str());
         v8::V8::set_flags_from_string(&format!("{FLAGS} {extra}"));
         let platform = v8::new_unprotected_default_platform(0, false).make_shared();
-        v8::V8::initialize_platform(platform);
+        v8::V8::initialize_platform(platform.clone());
+        let _ = PLATFORM.set(platform);
         v8::V8::initialize();
     });
     snapshot::get()
@@ -124,9 +135,24 @@ fn arg_to_js<'s>(scope: &mut v8::PinScope<'s, '_>, a: Arg) -> v8::Local<'s, v8::
     }
 }
 
+/// The glue's entry points a turn calls, in `ENTRIES` order.
+#[derive(Clone, Copy)]
+enum Entry {
+    Dispatch,
+    Complete,
+    Timer,
+    Abort,
+}
+
+const ENTRIES: [&str; 4] = ["dispatch", "complete", "timer", "abort"];
+
+/// Heap usage is read (and reported to the MemMeter) every this many turns, and after an isolate starts: reading
+/// it walks every heap space, and the limit itself is V8's to enforce.
+const HEAP_READ_EVERY: u32 = 16;
+
 pub struct V8Isolate {
     // Handles first: they must be released before the isolate is disposed.
-    host_fns: v8::Global<v8::Object>,
+    entries: [v8::Global<v8::Function>; 4],
     context: v8::Global<v8::Context>,
     rejections: Rejections,
     isolate: v8::OwnedIsolate,
@@ -137,6 +163,8 @@ pub struct V8Isolate {
     mem: Arc<MemMeter>,
     /// Heap bytes last reported to the MemMeter.
     reported: usize,
+    /// Turns since the heap was last read.
+    turns: u32,
     // Referenced by V8 (the heap callback): dropped after the isolate.
     _guard: Box<HeapGuard>,
 }
@@ -148,7 +176,7 @@ fn set_up<'s>(
     host_obj: v8::Local<'s, v8::Object>,
     app: &Loaded,
     map: &Rc<RefCell<modules::ModuleMap>>,
-) -> Result<(), String> {
+) -> Result<[v8::Global<v8::Function>; 4], String> {
     let name = app.version.spec.name.as_str();
     v8::tc_scope!(let tc, scope);
     let recv = v8::undefined(tc).into();
@@ -159,7 +187,12 @@ fn set_up<'s>(
         return Err(format!("app {name}: {}", modules::caught(tc)));
     }
     tc.perform_microtask_checkpoint();
-    Ok(())
+    let mut entries = Vec::with_capacity(ENTRIES.len());
+    for entry in ENTRIES {
+        let f = modules::get_fn(tc, host_obj, entry)?;
+        entries.push(v8::Global::new(tc, f));
+    }
+    Ok(entries.try_into().expect("one function per entry"))
 }
 
 impl Engine for V8 {
@@ -218,6 +251,7 @@ impl Engine for V8 {
         let mut isolate = fresh.isolate;
         let context = fresh.context;
         let host_fns = fresh.host_fns;
+        // Only the entry points are kept; the host object goes with this call.
         // SAFETY: a fresh isolate is handed over not entered; it stays entered until the end of this call (or until
         // it is dropped on an error), like one just made.
         unsafe { isolate.enter() };
@@ -250,12 +284,16 @@ impl Engine for V8 {
             rejections.borrow_mut().clear();
             return Err(Fault::Interrupted);
         }
-        if let Err(e) = setup {
-            rejections.borrow_mut().clear();
-            return Err(Fault::Error(e));
-        }
+        drop(host_fns);
+        let entries = match setup {
+            Ok(entries) => entries,
+            Err(e) => {
+                rejections.borrow_mut().clear();
+                return Err(Fault::Error(e));
+            }
+        };
         let mut iso = V8Isolate {
-            host_fns,
+            entries,
             context,
             rejections,
             isolate,
@@ -265,6 +303,7 @@ impl Engine for V8 {
             cpu,
             mem,
             reported: 0,
+            turns: 0,
             _guard: guard,
         };
         iso.account_heap();
@@ -296,17 +335,17 @@ impl V8Isolate {
         }
     }
 
-    /// One turn: calls the glue's host function `name`, then runs a microtask checkpoint, under the CPU watchdog.
-    fn call(&mut self, name: &str, args: Vec<Arg>) -> Result<(), Fault> {
+    /// One turn: calls the glue's entry point, then runs a microtask checkpoint, under the CPU watchdog.
+    fn call(&mut self, entry: Entry, args: Vec<Arg>) -> Result<(), Fault> {
         // SAFETY: paired with the exit below; turns never nest.
         unsafe { self.isolate.enter() };
-        let r = self.turn(name, args);
+        let r = self.turn(entry, args);
         // SAFETY: exits the entry made above.
         unsafe { self.isolate.exit() };
         r
     }
 
-    fn turn(&mut self, name: &str, args: Vec<Arg>) -> Result<(), Fault> {
+    fn turn(&mut self, entry: Entry, args: Vec<Arg>) -> Result<(), Fault> {
         self.watchdog.arm(self.cpu.deadline(), &self.handle);
         let result = {
             let isolate = &mut self.isolate;
@@ -314,23 +353,26 @@ impl V8Isolate {
             let context = v8::Local::new(scope, &self.context);
             let scope = &mut v8::ContextScope::new(scope, context);
             v8::tc_scope!(let tc, scope);
-            let host = v8::Local::new(tc, &self.host_fns);
-            let r = modules::get_fn(tc, host, name).and_then(|f| {
-                let args: Vec<_> = args.into_iter().map(|a| arg_to_js(tc, a)).collect();
-                let recv = v8::undefined(tc).into();
-                match f.call(tc, recv, &args) {
-                    Some(_) => Ok(()),
-                    None => Err(modules::caught(tc)),
-                }
-            });
+            let f = v8::Local::new(tc, &self.entries[entry as usize]);
+            let args: Vec<_> = args.into_iter().map(|a| arg_to_js(tc, a)).collect();
+            let recv = v8::undefined(tc).into();
+            let r = match f.call(tc, recv, &args) {
+                Some(_) => Ok(()),
+                None => Err(modules::caught(tc)),
+            };
             if !tc.has_terminated() {
                 tc.perform_microtask_checkpoint();
             }
             r
         };
+        run_posted_tasks(&self.isolate);
         let fired = self.watchdog.disarm();
         self.isolate.cancel_terminate_execution();
-        self.account_heap();
+        self.turns += 1;
+        if self.turns >= HEAP_READ_EVERY {
+            self.turns = 0;
+            self.account_heap();
+        }
         self.report_rejections();
         if self.mem.out_of_memory() {
             return Err(Fault::OutOfMemory);
@@ -367,7 +409,7 @@ impl Isolate for V8Isolate {
             .flat_map(|(k, v)| [k.clone(), v.clone()])
             .collect();
         self.call(
-            "dispatch",
+            Entry::Dispatch,
             vec![
                 Arg::Num(req as f64),
                 Arg::Str(head.method.clone()),
@@ -402,16 +444,16 @@ impl Isolate for V8Isolate {
                 )
             }
         };
-        self.call("complete", vec![Arg::Num(op as f64), Arg::Bool(ok), v])
+        self.call(Entry::Complete, vec![Arg::Num(op as f64), Arg::Bool(ok), v])
     }
 
     fn fire_timer(&mut self, id: u64) -> Result<(), Fault> {
-        self.call("timer", vec![Arg::Num(id as f64)])
+        self.call(Entry::Timer, vec![Arg::Num(id as f64)])
     }
 
     fn abort(&mut self, req: u64, reason: &str) -> Result<(), Fault> {
         self.call(
-            "abort",
+            Entry::Abort,
             vec![Arg::Num(req as f64), Arg::Str(reason.to_string())],
         )
     }

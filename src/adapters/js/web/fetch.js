@@ -91,7 +91,9 @@ function flatHeaders(h) { const out = []; for (const [k, v] of Headers._raw(h)) 
 const kBody = Symbol('body');
 function extractBody(init) {
   if (init === null || init === undefined) return { bytes: null, stream: null, type: null };
-  if (typeof init === 'string') return { bytes: utf8(init), stream: null, type: 'text/plain;charset=UTF-8' };
+  // A non-empty string body stays a (well-formed) string until something needs its bytes: a response sent as is
+  // goes to the host as text, with no buffer made for it.
+  if (typeof init === 'string') return { bytes: init ? wellFormed(init) : utf8(init), stream: null, type: 'text/plain;charset=UTF-8' };
   if (init instanceof ReadableStream) return { bytes: null, stream: init, type: null };
   if (init instanceof URLSearchParams) return { bytes: utf8(init.toString()), stream: null, type: 'application/x-www-form-urlencoded;charset=UTF-8' };
   if (init instanceof Blob) return { bytes: Blob._bytes(init), stream: null, type: init.type || null };
@@ -100,6 +102,8 @@ function extractBody(init) {
   if (typeof init === 'object' && typeof init[Symbol.asyncIterator] === 'function') return { bytes: null, stream: ReadableStream.from(init), type: null };
   return { bytes: utf8(String(init)), stream: null, type: 'text/plain;charset=UTF-8' };
 }
+// A body's bytes: kept as a string or as bytes (see extractBody).
+function bodyBytes(v) { return typeof v === 'string' ? utf8(v) : v; }
 function bytesStream(bytes) {
   let sent = false;
   return new ReadableStream({ pull(c) { if (!sent && bytes.byteLength) c.enqueue(bytes); sent = true; c.close(); } }, { highWaterMark: 0 });
@@ -130,7 +134,7 @@ async function readAll(stream) {
 class BodyMixin {
   get body() {
     const b = this[kBody];
-    if (!b.stream && b.bytes) { b.stream = bytesStream(b.bytes); b.bytes = null; }
+    if (!b.stream && b.bytes) { b.stream = bytesStream(bodyBytes(b.bytes)); b.bytes = null; }
     return b.stream;
   }
   get bodyUsed() { const b = this[kBody]; return b.used || !!(b.stream && b.stream[kState].disturbed); }
@@ -139,7 +143,7 @@ class BodyMixin {
     if (this.bodyUsed) throw new TypeError('Body has already been used');
     if (b.stream && b.stream.locked) throw new TypeError('Body stream is locked');
     b.used = true;
-    if (b.bytes) { const out = b.bytes; b.bytes = null; return out; }
+    if (b.bytes) { const out = b.bytes; b.bytes = null; return bodyBytes(out); }
     if (!b.stream) return new Uint8Array(0);
     return readAll(b.stream);
   }
@@ -329,7 +333,7 @@ async function fetch(input, init = undefined) {
   if (req.signal.aborted) throw req.signal.reason;
   const b = req[kBody];
   const streaming = !!b.stream;
-  const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), b.bytes || null, streaming);
+  const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), b.bytes ? bodyBytes(b.bytes) : null, streaming);
   const done = opAsync(id);
   if (streaming) pumpRequestBody(id, b.stream);
   const result = req.signal

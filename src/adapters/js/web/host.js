@@ -2,8 +2,22 @@
 // queue or scheduled handler), complete (an op finished), timer (a timer is due).
 let handler = null;
 let env = null;
-// The requests under way by id, so an abort from the host reaches their signal.
-const requests = new Map();
+// The requests under way (ids and request objects, index by index), so an abort from the host reaches their
+// signal. An isolate has few at a time: two short arrays are cheaper to keep than a Map that grows and shrinks with
+// every request.
+const requestIds = [];
+const requestObjs = [];
+function track(id, request) { requestIds.push(id); requestObjs.push(request); }
+// Stops tracking request `id`; returns its request object, or null.
+function forget(id) {
+  const i = requestIds.indexOf(id);
+  if (i < 0) return null;
+  const request = requestObjs[i];
+  const lastId = requestIds.pop();
+  const last = requestObjs.pop();
+  if (i < requestIds.length) { requestIds[i] = lastId; requestObjs[i] = last; }
+  return request;
+}
 // Sends a response: returns undefined once a bytes body is sent, or a promise while a stream body is written.
 function sendResponse(id, res) {
   if (!(res instanceof Response)) throw new TypeError('The fetch handler must return a Response');
@@ -33,7 +47,12 @@ async function writeStream(id, stream) {
     throw e;
   }
 }
-async function settle(waits) {
+// Resolves once every waitUntil promise has settled, after one microtask turn even with none, so that one
+// registered just after the response still counts.
+function settle(waits) {
+  return Promise.resolve().then(() => (waits.length ? settleAll(waits) : undefined));
+}
+async function settleAll(waits) {
   let n;
   do { n = waits.length; await Promise.allSettled(waits); } while (waits.length !== n);
 }
@@ -97,7 +116,7 @@ const host = {
     if (method === 'nano:queue' || method === 'nano:scheduled') return dispatchEvent(id, method.slice(5), url);
     const body = rid === null || rid === undefined ? null : ridStream(rid);
     const request = Request._incoming(method, url, flat, body);
-    requests.set(id, request);
+    track(id, request);
     const waits = [];
     const ctx = {
       waitUntil(p) { waits.push(Promise.resolve(p).catch((e) => ops.log('error', 'waitUntil rejected: ' + errText(e)))); },
@@ -110,7 +129,7 @@ const host = {
     } catch (e) {
       result = Promise.reject(e);
     }
-    const finish = () => { requests.delete(id); ops.finish(id); };
+    const finish = () => { forget(id); ops.finish(id); };
     const fail = (e) => { ops.fail(id, errText(e)); };
     // After the response: wait for the waitUntil promises (one turn even with none, so one registered just after
     // the response still counts), then finish.
@@ -128,9 +147,8 @@ const host = {
     }, (e) => { fail(e); return after(); });
   },
   abort(id, reason) {
-    const request = requests.get(id);
+    const request = forget(id);
     if (!request) return;
-    requests.delete(id);
     Request._abort(request, new DOMException(reason, 'AbortError'));
   },
   complete(op, ok, value) {
