@@ -72,6 +72,8 @@ pub struct ReloadReport {
 struct Sources {
     profile: Profile,
     config_file: Option<PathBuf>,
+    /// A hash of the config file's bytes when its apps were last read: an unchanged file is not parsed again.
+    config_hash: Option<u64>,
     config_apps: Vec<AppConfig>,
     apps_dir: PathBuf,
     default_tenant: String,
@@ -110,6 +112,7 @@ impl Hosting {
             sources: Mutex::new(Sources {
                 profile: config.profile,
                 config_file: config.config_file.clone(),
+                config_hash: None,
                 config_apps: config.apps.clone(),
                 apps_dir: config.apps_dir.clone(),
                 default_tenant: config
@@ -171,10 +174,20 @@ impl Hosting {
         let (config_apps, apps_dir, tenant) = {
             let mut s = lock(&self.sources);
             if let Some(file) = s.config_file.clone() {
-                match Config::load(s.profile, Some(&file), Default::default()) {
-                    Ok(c) => s.config_apps = c.apps,
-                    Err(e) => {
-                        tracing::warn!(file = %file.display(), "config file not reloaded: {e}")
+                let hash = std::fs::read(&file).ok().map(|bytes| {
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    bytes.hash(&mut h);
+                    h.finish()
+                });
+                if hash.is_none() || hash != s.config_hash {
+                    match Config::load(s.profile, Some(&file), Default::default()) {
+                        Ok(c) => {
+                            s.config_apps = c.apps;
+                            s.config_hash = hash;
+                        }
+                        Err(e) => {
+                            tracing::warn!(file = %file.display(), "config file not reloaded: {e}")
+                        }
                     }
                 }
             }

@@ -149,6 +149,8 @@ pub async fn headers_behaviour(rt: &Rt) {
         h.append('a', '3'); h.append('Set-Cookie', 'x=1'); h.append('set-cookie', 'y=2');
         const bad = []; try { h.append('bad name', 'v'); } catch (e) { bad.push(e.constructor.name); }
         try { h.set('x', 'a\nb'); } catch (e) { bad.push(e.constructor.name); }
+        for (const name of ['', 'caf\u00e9', 'a:b', 'x{']) { try { h.append(name, 'v'); bad.push('accepted ' + name); } catch (e) { bad.push(e.constructor.name); } }
+        h.append("X-Tok!#$%&'*+-.^_`|~09az", 't');
         h.set('c', '  padded  ');
         const copy = new Headers(h); copy.delete('a');
         return { entries: [...h], a: h.get('A'), has: h.has('b'), missing: h.get('zz'), cookies: h.getSetCookie(),
@@ -157,8 +159,9 @@ pub async fn headers_behaviour(rt: &Rt) {
     .await;
     assert_eq!(
         v,
-        json!({"entries":[["a","1, 3"],["b","2"],["c","padded"],["set-cookie","x=1"],["set-cookie","y=2"]],
-            "a":"1, 3","has":true,"missing":null,"cookies":["x=1","y=2"],"c":"padded","bad":["TypeError","TypeError"],
+        json!({"entries":[["a","1, 3"],["b","2"],["c","padded"],["set-cookie","x=1"],["set-cookie","y=2"],["x-tok!#$%&'*+-.^_`|~09az","t"]],
+            "a":"1, 3","has":true,"missing":null,"cookies":["x=1","y=2"],"c":"padded",
+            "bad":["TypeError","TypeError","TypeError","TypeError","TypeError","TypeError"],
             "copyHasA":false,"origHasA":true})
     );
 }

@@ -85,13 +85,18 @@ fn origin<'s>(scope: &mut v8::PinScope<'s, '_>, name: &str) -> v8::ScriptOrigin<
 /// How a module is compiled.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
-    /// An app's module: functions compiled when first called, a code cache made when none was usable.
+    /// An app's module: a code cache made when none was usable. A module of up to `EAGER_MAX` bytes has every
+    /// function compiled at once, so the cache holds their bytecode and no isolate compiles one on its first
+    /// request; a larger one compiles its functions when first called.
     App,
     /// The glue, into the startup snapshot: every function compiled now, so the snapshot holds all their bytecode
     /// and a first request compiles none (about 1.5 ms less on it, for about 270 KB more heap per isolate); no code
     /// cache (a snapshot creator makes none).
     Snapshot,
 }
+
+/// App modules up to this size are compiled eagerly (see `Mode::App`).
+const EAGER_MAX: usize = 64 * 1024;
 
 /// Compiles one module source, consuming `cache` when given; returns the module and, when an app's module was
 /// compiled without a usable cache, a fresh code cache for it.
@@ -123,8 +128,10 @@ fn compile<'s, 'i>(
         None => {
             let mut source = v8::script_compiler::Source::new(text, Some(&origin));
             let options = match mode {
-                Mode::App => v8::script_compiler::CompileOptions::NoCompileOptions,
-                Mode::Snapshot => v8::script_compiler::CompileOptions::EagerCompile,
+                Mode::App if src.len() > EAGER_MAX => {
+                    v8::script_compiler::CompileOptions::NoCompileOptions
+                }
+                Mode::App | Mode::Snapshot => v8::script_compiler::CompileOptions::EagerCompile,
             };
             v8::script_compiler::compile_module2(
                 tc,
