@@ -120,7 +120,10 @@ impl AppHosts {
         let res = self.serve_timed(app, host, req).await;
         let secs = started.elapsed().as_secs_f64();
         let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
-        let l = latency.entry(app.name.as_str().to_string()).or_default();
+        let l = match latency.get_mut(app.name.as_str()) {
+            Some(l) => l,
+            None => latency.entry(app.name.as_str().to_string()).or_default(),
+        };
         if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
             l.buckets[i] += 1;
         }

@@ -70,6 +70,11 @@ pub trait Engine: 'static {
     /// cache; a syntax error or an unresolvable import is returned as text.
     fn compile(app: &Arc<Loaded>) -> Result<(), String>;
 
+    /// Whether the worker thread's spare needs readying (`prepare`): false when it is ready, or kept empty.
+    fn wants_prepare(_spare: &Self::Spare) -> bool {
+        false
+    }
+
     /// Readies the worker thread's spare while the thread is idle; cheap when it is ready already.
     fn prepare(_spare: &mut Self::Spare) {}
 

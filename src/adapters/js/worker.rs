@@ -84,7 +84,10 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => return,
         };
-        if waiting.is_none() && w.next_wake().is_none_or(|at| at > Instant::now()) {
+        if waiting.is_none()
+            && E::wants_prepare(&w.spare)
+            && w.next_wake().is_none_or(|at| at > Instant::now())
+        {
             let _busy = w.inbox.load.housekeeping();
             E::prepare(&mut w.spare);
         }

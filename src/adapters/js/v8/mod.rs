@@ -107,22 +107,40 @@ extern "C" fn promise_rejected(msg: v8::PromiseRejectMessage) {
     }
 }
 
-/// An argument handed to one of the glue's host functions.
-enum Arg {
+/// An argument handed to one of the glue's host functions; a request's head is lent, not copied.
+enum Arg<'a> {
     Num(f64),
     Str(String),
+    Text(&'a str),
     Bool(bool),
     Null,
     Undefined,
     Strings(Vec<String>),
+    /// Name/value pairs, handed over as one flat `[name, value, ...]` array.
+    Pairs(&'a [(String, String)]),
     Bytes(Vec<u8>),
-    List(Vec<Arg>),
+    List(Vec<Arg<'a>>),
 }
 
-fn arg_to_js<'s>(scope: &mut v8::PinScope<'s, '_>, a: Arg) -> v8::Local<'s, v8::Value> {
+fn js_str<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> v8::Local<'s, v8::Value> {
+    v8::String::new(scope, s)
+        .map(Into::into)
+        .unwrap_or_else(|| v8::undefined(scope).into())
+}
+
+fn arg_to_js<'s>(scope: &mut v8::PinScope<'s, '_>, a: Arg<'_>) -> v8::Local<'s, v8::Value> {
     match a {
         Arg::Num(n) => v8::Number::new(scope, n).into(),
         Arg::Str(s) => bind::to_js(scope, bind::Ret::Str(s)),
+        Arg::Text(s) => js_str(scope, s),
+        Arg::Pairs(pairs) => {
+            let mut items = Vec::with_capacity(pairs.len() * 2);
+            for (k, v) in pairs {
+                items.push(js_str(scope, k));
+                items.push(js_str(scope, v));
+            }
+            v8::Array::new_with_elements(scope, &items).into()
+        }
         Arg::Bool(b) => v8::Boolean::new(scope, b).into(),
         Arg::Null => v8::null(scope).into(),
         Arg::Undefined => v8::undefined(scope).into(),
@@ -218,6 +236,10 @@ impl Engine for V8 {
         };
         map.borrow_mut().clear();
         r
+    }
+
+    fn wants_prepare(spare: &spare::Spare) -> bool {
+        spare.wanted()
     }
 
     fn prepare(spare: &mut spare::Spare) {
@@ -336,7 +358,7 @@ impl V8Isolate {
     }
 
     /// One turn: calls the glue's entry point, then runs a microtask checkpoint, under the CPU watchdog.
-    fn call(&mut self, entry: Entry, args: Vec<Arg>) -> Result<(), Fault> {
+    fn call(&mut self, entry: Entry, args: Vec<Arg<'_>>) -> Result<(), Fault> {
         // SAFETY: paired with the exit below; turns never nest.
         unsafe { self.isolate.enter() };
         let r = self.turn(entry, args);
@@ -345,7 +367,7 @@ impl V8Isolate {
         r
     }
 
-    fn turn(&mut self, entry: Entry, args: Vec<Arg>) -> Result<(), Fault> {
+    fn turn(&mut self, entry: Entry, args: Vec<Arg<'_>>) -> Result<(), Fault> {
         self.watchdog.arm(self.cpu.deadline(), &self.handle);
         let result = {
             let isolate = &mut self.isolate;
@@ -403,18 +425,13 @@ impl Isolate for V8Isolate {
         head: &RequestHead,
         body_rid: Option<u64>,
     ) -> Result<(), Fault> {
-        let flat: Vec<String> = head
-            .headers
-            .iter()
-            .flat_map(|(k, v)| [k.clone(), v.clone()])
-            .collect();
         self.call(
             Entry::Dispatch,
             vec![
                 Arg::Num(req as f64),
-                Arg::Str(head.method.clone()),
-                Arg::Str(head.url.clone()),
-                Arg::Strings(flat),
+                Arg::Text(&head.method),
+                Arg::Text(&head.url),
+                Arg::Pairs(&head.headers),
                 body_rid.map_or(Arg::Null, |r| Arg::Num(r as f64)),
             ],
         )

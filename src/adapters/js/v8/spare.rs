@@ -60,6 +60,12 @@ pub struct Spare {
 }
 
 impl Spare {
+    /// Whether `prepare` has a spare to make: the thread has started an isolate, and none for its limit is ready.
+    pub fn wanted(&self) -> bool {
+        self.limit
+            .is_some_and(|limit| self.ready.as_ref().is_none_or(|f| f.limit != limit))
+    }
+
     /// Makes the spare unless one with the wanted limit is ready (or the thread has started no isolate yet).
     pub fn prepare(&mut self, snap: &Snapshot) {
         let Some(limit) = self.limit else {
