@@ -140,3 +140,46 @@ async fn heap_limit_ends_the_request_and_other_apps_keep_serving() {
     assert_eq!(get(&rt, &other, "/").await.json(), json!({"hits": 3}));
     assert_eq!(rt.engine(), "v8");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_compiled_one_after_another_on_one_thread_keep_their_own_code() {
+    // One worker thread means one background thread: every version below is compiled in the same compiler isolate.
+    let rt = runtime(1, Duration::from_secs(300));
+    let answer =
+        |n: u32| format!("export default {{ fetch() {{ return new Response('v{n}'); }} }};");
+    let first = app(&rt, &answer(1)).await;
+    let broken = spec("brokenmid", &[], Limits::default());
+    let err = rt
+        .load(version(
+            broken,
+            &[("index.js", "export default { fetch( {")],
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RuntimeError::Load { .. }), "{err}");
+    // An import of a module the app does not have fails too, and leaves nothing behind for the next version.
+    let missing = spec("missingmid", &[], Limits::default());
+    let err = rt
+        .load(version(
+            missing,
+            &[("index.js", "import x from './gone.js'; export default x;")],
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("gone.js"), "{err}");
+    let second = app(&rt, &answer(2)).await;
+    let helper = spec("withhelper", &[], Limits::default());
+    let third = helper.name.clone();
+    rt.load(version(
+        helper,
+        &[
+            ("index.js", "import { n } from './n.js'; export default { fetch() { return new Response('v' + n); } };"),
+            ("n.js", "export const n = 3;"),
+        ],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(get(&rt, &first, "/").await.body, "v1");
+    assert_eq!(get(&rt, &second, "/").await.body, "v2");
+    assert_eq!(get(&rt, &third, "/").await.body, "v3");
+}

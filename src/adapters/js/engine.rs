@@ -67,8 +67,9 @@ pub trait Engine: 'static {
     }
 
     /// Compiles the app's entry module and every module it imports, storing engine bytecode in the app's code
-    /// cache; a syntax error or an unresolvable import is returned as text.
-    fn compile(app: &Arc<Loaded>) -> Result<(), String>;
+    /// cache; a syntax error or an unresolvable import is returned as text. `spare` is the compiling thread's (an
+    /// engine may keep what it compiles with there).
+    fn compile(app: &Arc<Loaded>, spare: &mut Self::Spare) -> Result<(), String>;
 
     /// Whether the worker thread's spare needs readying (`prepare`): false when it is ready, or kept empty.
     fn wants_prepare(_spare: &Self::Spare) -> bool {

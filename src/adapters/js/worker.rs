@@ -147,7 +147,7 @@ impl<E: Engine> Worker<E> {
                 // Compile every module, then evaluate them once in a trial isolate (dropped again: isolates are
                 // created on demand), so that a version that cannot start fails to load.
                 let name = app.version.spec.name.to_string();
-                let result = E::compile(&app)
+                let result = E::compile(&app, &mut self.spare)
                     .map_err(|msg| RuntimeError::Load { app: name, msg })
                     .and_then(|()| self.start(&app).map(drop));
                 let _ = reply.send(result);

@@ -75,7 +75,7 @@ impl Engine for QuickJs {
     type Isolate = QjsIsolate;
     type Spare = ();
 
-    fn compile(app: &Arc<Loaded>) -> Result<(), String> {
+    fn compile(app: &Arc<Loaded>, _spare: &mut ()) -> Result<(), String> {
         let rt = Runtime::new().map_err(|e| e.to_string())?;
         rt.set_loader(
             loader::AppResolver,

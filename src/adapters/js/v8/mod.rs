@@ -222,19 +222,24 @@ impl Engine for V8 {
         init_once().map(drop)
     }
 
-    fn compile(app: &Arc<Loaded>) -> Result<(), String> {
-        // From the snapshot too: V8 takes a code cache only in isolates made from the snapshot it was made in.
-        let snap = init_once()?;
-        let mut isolate = v8::Isolate::new(snap.params());
+    fn compile(app: &Arc<Loaded>, spare: &mut spare::Spare) -> Result<(), String> {
+        // From the snapshot too: V8 takes a code cache only in isolates made from the snapshot it was made in. No JS
+        // runs in it (modules are compiled, not evaluated), so the thread keeps it for the next version, each in a
+        // new context.
+        let isolate = spare.compiler(init_once()?);
+        // SAFETY: paired with the exit below; the compiler isolate is entered only here, never in a turn.
+        unsafe { isolate.enter() };
         let map = Rc::new(RefCell::new(modules::ModuleMap::default()));
         isolate.set_slot(map.clone());
         let r = {
-            v8::scope!(let scope, &mut isolate);
+            v8::scope!(let scope, &mut *isolate);
             let context = v8::Context::new(scope, Default::default());
             let scope = &mut v8::ContextScope::new(scope, context);
             modules::load(scope, app, &app.version.spec.entry, &map).map(drop)
         };
         map.borrow_mut().clear();
+        // SAFETY: exits the entry made above.
+        unsafe { isolate.exit() };
         r
     }
 

@@ -1,5 +1,6 @@
 //! A fresh isolate from the startup snapshot, its context made and the glue's host object at hand, nothing of any app
-//! bound yet: made when an app needs one, or ahead of time by an idle worker thread as its spare.
+//! bound yet: made when an app needs one, or ahead of time by an idle worker thread as its spare; and the isolate a
+//! thread compiles new versions in, kept between versions.
 
 use super::snapshot::Snapshot;
 
@@ -57,6 +58,8 @@ pub struct Spare {
     ready: Option<Fresh>,
     /// The heap limit of the last app started on this thread.
     limit: Option<usize>,
+    /// The isolate new versions are compiled in on this thread (made on its first compile), not entered.
+    compiler: Option<v8::OwnedIsolate>,
 }
 
 impl Spare {
@@ -80,6 +83,16 @@ impl Spare {
         self.ready = Fresh::new(snap, limit).ok();
     }
 
+    /// The thread's compiler isolate, made from the snapshot on first use; not entered.
+    pub fn compiler(&mut self, snap: &Snapshot) -> &mut v8::OwnedIsolate {
+        self.compiler.get_or_insert_with(|| {
+            let isolate = v8::Isolate::new(snap.params());
+            // SAFETY: exits the entry `Isolate::new` made; `V8::compile` enters it for each use.
+            unsafe { isolate.exit() };
+            isolate
+        })
+    }
+
     /// The spare if it was made for `limit`; the next one is made for `limit`.
     pub fn take(&mut self, limit: usize) -> Option<Fresh> {
         self.limit = Some(limit);
@@ -91,6 +104,11 @@ impl Drop for Spare {
     fn drop(&mut self) {
         if let Some(f) = self.ready.take() {
             f.discard();
+        }
+        if let Some(isolate) = self.compiler.take() {
+            // OwnedIsolate's drop exits the isolate and expects it to be the current one.
+            // SAFETY: balanced by that exit.
+            unsafe { isolate.enter() };
         }
     }
 }
