@@ -40,6 +40,10 @@ impl<E: Engine> Drop for Slot<E> {
 /// How often slots with requests in flight are checked for clients that went away.
 const GONE_CHECK: Duration = Duration::from_millis(100);
 
+/// How long a thread waits idle after its last message before it readies its spare isolate, so that the requests
+/// that follow one another (an app's first request and the ones right after it) are not queued behind that.
+const SPARE_AFTER_IDLE: Duration = Duration::from_millis(1);
+
 /// One worker thread's state. Every message touches only the slot it concerns plus whatever is due: timers and
 /// request deadlines wait in a queue ordered by instant, idle isolates in an index ordered by last use, so the
 /// cost of a message does not grow with the number of isolates on the thread.
@@ -61,6 +65,8 @@ struct Worker<E: Engine> {
     idle: BTreeSet<(Instant, u64)>,
     /// What the engine keeps ready for the next new isolate, readied while the thread is idle.
     spare: E::Spare,
+    /// When the spare may be readied: `SPARE_AFTER_IDLE` after the last message.
+    spare_after: Instant,
 }
 
 pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
@@ -76,22 +82,28 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
         next_gone_check: Instant::now(),
         idle: BTreeSet::new(),
         spare: Default::default(),
+        spare_after: Instant::now(),
     };
     loop {
-        // Idle (no message waiting, nothing due): ready the engine's spare isolate before waiting.
+        // Idle for a while (no message waiting, nothing due): ready the engine's spare isolate before waiting.
         let waiting = match rx.try_recv() {
             Ok(m) => Some(m),
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => return,
         };
-        if waiting.is_none()
-            && E::wants_prepare(&w.spare)
-            && w.next_wake().is_none_or(|at| at > Instant::now())
-        {
+        let spare_due = E::wants_prepare(&w.spare).then_some(w.spare_after);
+        let now = Instant::now();
+        let ready_now = waiting.is_none()
+            && spare_due.is_some_and(|at| at <= now)
+            && w.next_wake().is_none_or(|at| at > now);
+        if ready_now {
             let _busy = w.inbox.load.housekeeping();
             E::prepare(&mut w.spare);
         }
-        let msg = match w.next_wake() {
+        // Wake to ready the spare once the thread has been idle long enough (not again right after a failed try).
+        let spare_due = spare_due.filter(|_| !ready_now);
+        let wake = [w.next_wake(), spare_due].into_iter().flatten().min();
+        let msg = match wake {
             _ if waiting.is_some() => waiting,
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
                 Ok(m) => Some(m),
@@ -105,6 +117,7 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
         };
         if msg.is_some() {
             w.inbox.load.took();
+            w.spare_after = Instant::now() + SPARE_AFTER_IDLE;
         }
         if matches!(msg, Some(Msg::Shutdown)) {
             return;
