@@ -224,16 +224,17 @@ impl Engine for V8 {
 
     fn compile(app: &Arc<Loaded>, spare: &mut spare::Spare) -> Result<(), String> {
         // From the snapshot too: V8 takes a code cache only in isolates made from the snapshot it was made in. No JS
-        // runs in it (modules are compiled, not evaluated), so the thread keeps it for the next version, each in a
-        // new context.
-        let isolate = spare.compiler(init_once()?);
+        // runs there (modules are compiled, not evaluated), so the thread keeps its compiler isolate and context for
+        // every next version.
+        let compiler = spare.compiler(init_once()?);
+        let isolate = &mut compiler.isolate;
         // SAFETY: paired with the exit below; the compiler isolate is entered only here, never in a turn.
         unsafe { isolate.enter() };
         let map = Rc::new(RefCell::new(modules::ModuleMap::default()));
         isolate.set_slot(map.clone());
         let r = {
             v8::scope!(let scope, &mut *isolate);
-            let context = v8::Context::new(scope, Default::default());
+            let context = v8::Local::new(scope, &compiler.context);
             let scope = &mut v8::ContextScope::new(scope, context);
             modules::load(scope, app, &app.version.spec.entry, &map).map(drop)
         };

@@ -58,8 +58,15 @@ pub struct Spare {
     ready: Option<Fresh>,
     /// The heap limit of the last app started on this thread.
     limit: Option<usize>,
-    /// The isolate new versions are compiled in on this thread (made on its first compile), not entered.
-    compiler: Option<v8::OwnedIsolate>,
+    /// Where new versions are compiled on this thread (made on its first compile).
+    compiler: Option<Compiler>,
+}
+
+/// An isolate, not entered, and one context of it, in which modules are compiled (never evaluated).
+pub struct Compiler {
+    // The handle first: it must be released before the isolate is disposed.
+    pub context: v8::Global<v8::Context>,
+    pub isolate: v8::OwnedIsolate,
 }
 
 impl Spare {
@@ -83,13 +90,18 @@ impl Spare {
         self.ready = Fresh::new(snap, limit).ok();
     }
 
-    /// The thread's compiler isolate, made from the snapshot on first use; not entered.
-    pub fn compiler(&mut self, snap: &Snapshot) -> &mut v8::OwnedIsolate {
+    /// The thread's compiler, made from the snapshot on first use; its isolate is not entered.
+    pub fn compiler(&mut self, snap: &Snapshot) -> &mut Compiler {
         self.compiler.get_or_insert_with(|| {
-            let isolate = v8::Isolate::new(snap.params());
+            let mut isolate = v8::Isolate::new(snap.params());
+            let context = {
+                v8::scope!(let scope, &mut isolate);
+                let context = v8::Context::new(scope, Default::default());
+                v8::Global::new(scope, context)
+            };
             // SAFETY: exits the entry `Isolate::new` made; `V8::compile` enters it for each use.
             unsafe { isolate.exit() };
-            isolate
+            Compiler { context, isolate }
         })
     }
 
@@ -105,7 +117,8 @@ impl Drop for Spare {
         if let Some(f) = self.ready.take() {
             f.discard();
         }
-        if let Some(isolate) = self.compiler.take() {
+        if let Some(Compiler { context, isolate }) = self.compiler.take() {
+            drop(context);
             // OwnedIsolate's drop exits the isolate and expects it to be the current one.
             // SAFETY: balanced by that exit.
             unsafe { isolate.enter() };
