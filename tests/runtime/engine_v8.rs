@@ -183,3 +183,26 @@ async fn versions_compiled_one_after_another_on_one_thread_keep_their_own_code()
     assert_eq!(get(&rt, &second, "/").await.body, "v2");
     assert_eq!(get(&rt, &third, "/").await.body, "v3");
 }
+
+/// `(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))`, compiled both ways:
+/// the async compile ends in a task V8 posts for the isolate after the request's turn, which must still run.
+const WASM: &str = r#"const bytes = new Uint8Array([0,97,115,109,1,0,0,0,1,7,1,96,2,127,127,1,127,3,2,1,0,7,7,1,3,97,100,100,0,0,
+  10,9,1,7,0,32,0,32,1,106,11]);
+export default { async fetch() {
+  const sync = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.add(2, 3);
+  const { instance } = await WebAssembly.instantiate(bytes);
+  const compiled = await WebAssembly.compile(bytes);
+  return Response.json({ sync, async: instance.exports.add(40, 2), module: WebAssembly.Module.exports(compiled) });
+} };"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_webassembly_compiles_finish_between_turns() {
+    let rt = runtime(1, Duration::from_secs(300));
+    let wasm = app(&rt, WASM).await;
+    for _ in 0..3 {
+        assert_eq!(
+            get(&rt, &wasm, "/").await.json(),
+            json!({"sync": 5, "async": 42, "module": [{"name": "add", "kind": "function"}]})
+        );
+    }
+}

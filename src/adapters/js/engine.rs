@@ -103,4 +103,9 @@ pub trait Isolate {
     fn fire_timer(&mut self, id: u64) -> Result<(), Fault>;
     /// The host ended request `req` (a limit, or the client went away): abort its `request.signal`.
     fn abort(&mut self, req: u64, reason: &str) -> Result<(), Fault>;
+    /// Runs, as a turn, what the engine queued for the isolate since its last turn (V8: tasks its platform was
+    /// given, such as the end of an async WebAssembly compile); nothing for an engine that queues nothing.
+    fn run_queued(&mut self) -> Result<(), Fault> {
+        Ok(())
+    }
 }

@@ -40,6 +40,10 @@ impl<E: Engine> Drop for Slot<E> {
 /// How often slots with requests in flight are checked for clients that went away.
 const GONE_CHECK: Duration = Duration::from_millis(100);
 
+/// A slot with requests in flight and no turn for this long gets one for the work its engine queued meanwhile (V8:
+/// platform tasks, such as the end of an async WebAssembly compile); checked as often.
+const QUEUED_CHECK: Duration = Duration::from_millis(5);
+
 /// How long a thread waits idle after its last message before it readies its spare isolate, so that the requests
 /// that follow one another (an app's first request and the ones right after it) are not queued behind that.
 const SPARE_AFTER_IDLE: Duration = Duration::from_millis(1);
@@ -61,6 +65,7 @@ struct Worker<E: Engine> {
     /// Slots with requests in flight.
     active: HashSet<u64>,
     next_gone_check: Instant,
+    next_queued_check: Instant,
     /// Slots with no request in flight, by the instant of their last turn (oldest first).
     idle: BTreeSet<(Instant, u64)>,
     /// What the engine keeps ready for the next new isolate, readied while the thread is idle.
@@ -80,6 +85,7 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
         wakes: BinaryHeap::new(),
         active: HashSet::new(),
         next_gone_check: Instant::now(),
+        next_queued_check: Instant::now(),
         idle: BTreeSet::new(),
         spare: Default::default(),
         spare_after: Instant::now(),
@@ -146,7 +152,8 @@ impl<E: Engine> Worker<E> {
     /// that went away (while requests are in flight), the next idle eviction.
     fn next_wake(&self) -> Option<Instant> {
         let timer = self.wakes.peek().map(|Reverse((at, _))| *at);
-        let gone = (!self.active.is_empty()).then_some(self.next_gone_check);
+        let gone =
+            (!self.active.is_empty()).then_some(self.next_gone_check.min(self.next_queued_check));
         let evict = self
             .idle
             .first()
@@ -355,6 +362,7 @@ impl<E: Engine> Worker<E> {
             self.active.remove(&version);
         } else if self.active.insert(version) && self.active.len() == 1 {
             self.next_gone_check = Instant::now() + GONE_CHECK;
+            self.next_queued_check = Instant::now() + QUEUED_CHECK;
         }
         let key = quiet.then_some(slot.last_used);
         if key != slot.idle_key {
@@ -405,6 +413,25 @@ impl<E: Engine> Worker<E> {
             slot.wake = None;
             tick(&self.inbox, slot, now);
             self.settle(version);
+        }
+        if !self.active.is_empty() && now >= self.next_queued_check {
+            self.next_queued_check = now + QUEUED_CHECK;
+            let quiet: Vec<u64> = self
+                .active
+                .iter()
+                .copied()
+                .filter(|v| {
+                    self.slots
+                        .get(v)
+                        .is_some_and(|s| now.duration_since(s.last_used) >= QUEUED_CHECK)
+                })
+                .collect();
+            for version in quiet {
+                if let Some(slot) = self.slots.get_mut(&version) {
+                    turn(&self.inbox, slot, None, |iso| iso.run_queued());
+                    self.settle(version);
+                }
+            }
         }
         if !self.active.is_empty() && now >= self.next_gone_check {
             self.next_gone_check = now + GONE_CHECK;

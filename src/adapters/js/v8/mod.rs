@@ -363,8 +363,9 @@ impl V8Isolate {
         }
     }
 
-    /// One turn: calls the glue's entry point, then runs a microtask checkpoint, under the CPU watchdog.
-    fn call(&mut self, entry: Entry, args: Vec<Arg<'_>>) -> Result<(), Fault> {
+    /// One turn: calls the glue's entry point (none: only the tasks V8 posted), then runs a microtask checkpoint and
+    /// the tasks V8 posted meanwhile, under the CPU watchdog.
+    fn call(&mut self, entry: Option<Entry>, args: Vec<Arg<'_>>) -> Result<(), Fault> {
         // SAFETY: paired with the exit below; turns never nest.
         unsafe { self.isolate.enter() };
         let r = self.turn(entry, args);
@@ -373,7 +374,7 @@ impl V8Isolate {
         r
     }
 
-    fn turn(&mut self, entry: Entry, args: Vec<Arg<'_>>) -> Result<(), Fault> {
+    fn turn(&mut self, entry: Option<Entry>, args: Vec<Arg<'_>>) -> Result<(), Fault> {
         self.watchdog.arm(self.cpu.deadline(), &self.handle);
         let result = {
             let isolate = &mut self.isolate;
@@ -381,12 +382,20 @@ impl V8Isolate {
             let context = v8::Local::new(scope, &self.context);
             let scope = &mut v8::ContextScope::new(scope, context);
             v8::tc_scope!(let tc, scope);
-            let f = v8::Local::new(tc, &self.entries[entry as usize]);
-            let args: Vec<_> = args.into_iter().map(|a| arg_to_js(tc, a)).collect();
-            let recv = v8::undefined(tc).into();
-            let r = match f.call(tc, recv, &args) {
-                Some(_) => Ok(()),
-                None => Err(modules::caught(tc)),
+            let r = match entry {
+                Some(entry) => {
+                    let f = v8::Local::new(tc, &self.entries[entry as usize]);
+                    let args: Vec<_> = args.into_iter().map(|a| arg_to_js(tc, a)).collect();
+                    let recv = v8::undefined(tc).into();
+                    match f.call(tc, recv, &args) {
+                        Some(_) => Ok(()),
+                        None => Err(modules::caught(tc)),
+                    }
+                }
+                None => {
+                    run_posted_tasks(tc);
+                    Ok(())
+                }
             };
             if !tc.has_terminated() {
                 tc.perform_microtask_checkpoint();
@@ -432,7 +441,7 @@ impl Isolate for V8Isolate {
         body_rid: Option<u64>,
     ) -> Result<(), Fault> {
         self.call(
-            Entry::Dispatch,
+            Some(Entry::Dispatch),
             vec![
                 Arg::Num(req as f64),
                 Arg::Text(&head.method),
@@ -467,16 +476,23 @@ impl Isolate for V8Isolate {
                 )
             }
         };
-        self.call(Entry::Complete, vec![Arg::Num(op as f64), Arg::Bool(ok), v])
+        self.call(
+            Some(Entry::Complete),
+            vec![Arg::Num(op as f64), Arg::Bool(ok), v],
+        )
     }
 
     fn fire_timer(&mut self, id: u64) -> Result<(), Fault> {
-        self.call(Entry::Timer, vec![Arg::Num(id as f64)])
+        self.call(Some(Entry::Timer), vec![Arg::Num(id as f64)])
+    }
+
+    fn run_queued(&mut self) -> Result<(), Fault> {
+        self.call(None, Vec::new())
     }
 
     fn abort(&mut self, req: u64, reason: &str) -> Result<(), Fault> {
         self.call(
-            Entry::Abort,
+            Some(Entry::Abort),
             vec![Arg::Num(req as f64), Arg::Str(reason.to_string())],
         )
     }
