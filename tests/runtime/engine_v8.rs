@@ -148,24 +148,16 @@ async fn versions_compiled_one_after_another_on_one_thread_keep_their_own_code()
     let answer =
         |n: u32| format!("export default {{ fetch() {{ return new Response('v{n}'); }} }};");
     let first = app(&rt, &answer(1)).await;
-    let broken = spec("brokenmid", &[], Limits::default());
-    let err = rt
-        .load(version(
-            broken,
-            &[("index.js", "export default { fetch( {")],
-        ))
-        .await
-        .unwrap_err();
+    let err = load_err(
+        &rt,
+        "brokenmid",
+        &[("index.js", "export default { fetch( {")],
+    )
+    .await;
     assert!(matches!(err, RuntimeError::Load { .. }), "{err}");
     // An import of a module the app does not have fails too, and leaves nothing behind for the next version.
-    let missing = spec("missingmid", &[], Limits::default());
-    let err = rt
-        .load(version(
-            missing,
-            &[("index.js", "import x from './gone.js'; export default x;")],
-        ))
-        .await
-        .unwrap_err();
+    let files = [("index.js", "import x from './gone.js'; export default x;")];
+    let err = load_err(&rt, "missingmid", &files).await;
     assert!(err.to_string().contains("gone.js"), "{err}");
     let second = app(&rt, &answer(2)).await;
     let helper = spec("withhelper", &[], Limits::default());

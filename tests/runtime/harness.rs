@@ -48,6 +48,13 @@ pub async fn app_with(rt: &Rt, src: &str, env: &[(&str, EnvValue)], limits: Limi
     app
 }
 
+/// Loads app `name` (default limits) from `files`, which must fail; returns the error.
+pub async fn load_err(rt: &Rt, name: &str, files: &[(&str, &str)]) -> RuntimeError {
+    rt.load(version(spec(name, &[], Limits::default()), files))
+        .await
+        .expect_err("the load should fail")
+}
+
 pub fn text(s: &str) -> EnvValue {
     EnvValue::Text(s.to_string())
 }

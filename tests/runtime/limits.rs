@@ -281,52 +281,22 @@ pub async fn startup_limit(rt: &Rt) {
 }
 
 pub async fn load_errors(rt: &Rt) {
-    let s = spec("broken", &[], Limits::default());
-    let err = rt
-        .load(version(s, &[("index.js", "export default { fetch( { }")]))
-        .await
-        .unwrap_err();
+    let err = load_err(rt, "broken", &[("index.js", "export default { fetch( { }")]).await;
     assert!(matches!(err, RuntimeError::Load { .. }), "{err}");
     assert!(
         err.to_string().contains("broken") && err.to_string().contains("index.js"),
         "{err}"
     );
-    let s = spec("noentry", &[], Limits::default());
-    let err = rt
-        .load(version(s, &[("other.js", COUNTER)]))
-        .await
-        .unwrap_err();
+    let err = load_err(rt, "noentry", &[("other.js", COUNTER)]).await;
     assert!(err.to_string().contains("index.js"), "{err}");
     // Bare specifiers are not resolved: loading fails, naming the import.
-    let s = spec("bare", &[], Limits::default());
-    let err = rt
-        .load(version(
-            s,
-            &[(
-                "index.js",
-                "import x from 'lodash'; export default { fetch() { return new Response(x); } };",
-            )],
-        ))
-        .await
-        .unwrap_err();
+    let bare = "import x from 'lodash'; export default { fetch() { return new Response(x); } };";
+    let err = load_err(rt, "bare", &[("index.js", bare)]).await;
     assert!(err.to_string().contains("lodash"), "{err}");
-    let s = spec("nodefault", &[], Limits::default());
-    let err = rt
-        .load(version(s, &[("index.js", "export const x = 1;")]))
-        .await
-        .unwrap_err();
+    let err = load_err(rt, "nodefault", &[("index.js", "export const x = 1;")]).await;
     assert!(err.to_string().contains("default export"), "{err}");
-    let s = spec("throws", &[], Limits::default());
-    let err = rt
-        .load(version(
-            s,
-            &[(
-                "index.js",
-                "throw new Error('top-level boom'); export default {};",
-            )],
-        ))
-        .await
-        .unwrap_err();
+    let throws = "throw new Error('top-level boom'); export default {};";
+    let err = load_err(rt, "throws", &[("index.js", throws)]).await;
     assert!(err.to_string().contains("top-level boom"), "{err}");
 }
 

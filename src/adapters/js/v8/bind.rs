@@ -351,7 +351,7 @@ pub const OPS: &[(&str, Op)] = &[
     }),
     ("fetch", |c| {
         let (method, url, headers) = (c.str(0)?, c.str(1)?, c.pairs(2)?);
-        let (body, streaming) = (c.opt_body(3)?, c.bool(4));
+        let (body, streaming) = (c.opt_bytes(3)?, c.bool(4));
         type_err(c.ctx.host.fetch(&method, &url, headers, body, streaming))
     }),
 ];
@@ -362,22 +362,20 @@ pub fn to_js<'s>(scope: &mut v8::PinScope<'s, '_>, r: Ret) -> v8::Local<'s, v8::
         Ret::Null => v8::null(scope).into(),
         Ret::Bool(b) => v8::Boolean::new(scope, b).into(),
         Ret::Num(n) => v8::Number::new(scope, n).into(),
-        Ret::Str(s) => v8::String::new(scope, &s)
-            .map(Into::into)
-            .unwrap_or_else(|| v8::undefined(scope).into()),
+        Ret::Str(s) => js_str(scope, &s),
         Ret::Bytes(b) => u8array(scope, b).into(),
         Ret::Strings(v) => {
-            let items: Vec<v8::Local<v8::Value>> = v
-                .iter()
-                .map(|s| {
-                    v8::String::new(scope, s)
-                        .map(Into::into)
-                        .unwrap_or_else(|| v8::undefined(scope).into())
-                })
-                .collect();
+            let items: Vec<v8::Local<v8::Value>> = v.iter().map(|s| js_str(scope, s)).collect();
             v8::Array::new_with_elements(scope, &items).into()
         }
     }
+}
+
+/// A JS string (undefined when too long for V8).
+pub fn js_str<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> v8::Local<'s, v8::Value> {
+    v8::String::new(scope, s)
+        .map(Into::into)
+        .unwrap_or_else(|| v8::undefined(scope).into())
 }
 
 pub fn u8array<'s>(scope: &mut v8::PinScope<'s, '_>, b: Vec<u8>) -> v8::Local<'s, v8::Uint8Array> {

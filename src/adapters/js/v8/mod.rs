@@ -122,22 +122,16 @@ enum Arg<'a> {
     List(Vec<Arg<'a>>),
 }
 
-fn js_str<'s>(scope: &mut v8::PinScope<'s, '_>, s: &str) -> v8::Local<'s, v8::Value> {
-    v8::String::new(scope, s)
-        .map(Into::into)
-        .unwrap_or_else(|| v8::undefined(scope).into())
-}
-
 fn arg_to_js<'s>(scope: &mut v8::PinScope<'s, '_>, a: Arg<'_>) -> v8::Local<'s, v8::Value> {
     match a {
         Arg::Num(n) => v8::Number::new(scope, n).into(),
         Arg::Str(s) => bind::to_js(scope, bind::Ret::Str(s)),
-        Arg::Text(s) => js_str(scope, s),
+        Arg::Text(s) => bind::js_str(scope, s),
         Arg::Pairs(pairs) => {
             let mut items = Vec::with_capacity(pairs.len() * 2);
             for (k, v) in pairs {
-                items.push(js_str(scope, k));
-                items.push(js_str(scope, v));
+                items.push(bind::js_str(scope, k));
+                items.push(bind::js_str(scope, v));
             }
             v8::Array::new_with_elements(scope, &items).into()
         }
@@ -279,7 +273,6 @@ impl Engine for V8 {
         let mut isolate = fresh.isolate;
         let context = fresh.context;
         let host_fns = fresh.host_fns;
-        // Only the entry points are kept; the host object goes with this call.
         // SAFETY: a fresh isolate is handed over not entered; it stays entered until the end of this call (or until
         // it is dropped on an error), like one just made.
         unsafe { isolate.enter() };
@@ -312,6 +305,7 @@ impl Engine for V8 {
             rejections.borrow_mut().clear();
             return Err(Fault::Interrupted);
         }
+        // Only the entry points are kept; the host object goes with this call.
         drop(host_fns);
         let entries = match setup {
             Ok(entries) => entries,
