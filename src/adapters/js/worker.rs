@@ -470,9 +470,13 @@ impl<E: Engine> Worker<E> {
             evicted = true;
         }
         if evicted {
-            // Freed isolates leave their memory in the allocator's free lists; give it back to the system.
-            // SAFETY: malloc_trim only releases free memory of the allocator; it is safe to call at any time.
-            unsafe { libc::malloc_trim(0) };
+            // Freed isolates leave their memory in the allocators' free lists (the engine's in malloc's, nano's
+            // in mimalloc's): give it back to the system.
+            // SAFETY: both calls only release free memory of their allocator; they are safe to call at any time.
+            unsafe {
+                libc::malloc_trim(0);
+                libmimalloc_sys::mi_collect(true);
+            }
         }
     }
 }
