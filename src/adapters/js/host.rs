@@ -36,7 +36,6 @@ pub struct ReqState {
     pub cpu: Duration,
     pub deadline: Instant,
     pub subrequests: u32,
-    pub id: String,
     /// Body resources (its own request body, fetched bodies) dropped with the request.
     pub resources: Vec<u64>,
 }
@@ -143,22 +142,35 @@ impl Host {
         Some(rs)
     }
 
+    /// How request `req` is named in logs: this version's id and the request's number.
+    fn request_id(&self, req: u64) -> String {
+        format!("{:x}-{req}", self.app.version_id)
+    }
+
     pub fn log(&self, level: &str, msg: &str) {
         let st = self.state.borrow();
         let rid = st
             .current
-            .and_then(|r| st.requests.get(&r))
-            .map(|r| r.id.as_str())
-            .unwrap_or("-");
+            .filter(|r| st.requests.contains_key(r))
+            .map(|r| self.request_id(r))
+            .unwrap_or_else(|| "-".into());
         let (app, tenant) = (
             self.app.version.spec.name.as_str(),
             self.app.version.spec.tenant.as_str(),
         );
         match level {
-            "error" => tracing::error!(target: "nano::app", app, tenant, request_id = rid, "{msg}"),
-            "warn" => tracing::warn!(target: "nano::app", app, tenant, request_id = rid, "{msg}"),
-            "debug" => tracing::debug!(target: "nano::app", app, tenant, request_id = rid, "{msg}"),
-            _ => tracing::info!(target: "nano::app", app, tenant, request_id = rid, "{msg}"),
+            "error" => {
+                tracing::error!(target: "nano::app", app, tenant, request_id = rid.as_str(), "{msg}")
+            }
+            "warn" => {
+                tracing::warn!(target: "nano::app", app, tenant, request_id = rid.as_str(), "{msg}")
+            }
+            "debug" => {
+                tracing::debug!(target: "nano::app", app, tenant, request_id = rid.as_str(), "{msg}")
+            }
+            _ => {
+                tracing::info!(target: "nano::app", app, tenant, request_id = rid.as_str(), "{msg}")
+            }
         }
     }
 
@@ -310,7 +322,7 @@ impl Host {
         };
         let spec = &self.app.version.spec;
         tracing::warn!(target: "nano::app", app = spec.name.as_str(), tenant = spec.tenant.as_str(),
-            request_id = rs.id.as_str(), limit = limit.as_str(), "request terminated: {msg}");
+            request_id = self.request_id(req).as_str(), limit = limit.as_str(), "request terminated: {msg}");
         self.app.counters.terminated(limit);
         self.state
             .borrow_mut()
@@ -328,9 +340,9 @@ impl Host {
 
     /// The client went away before the response was complete: end the request quietly and abort its signal.
     pub fn client_gone(&self, req: u64) {
-        if let Some(rs) = self.remove_request(req) {
+        if let Some(_request) = self.remove_request(req) {
             tracing::debug!(target: "nano::app", app = self.app.version.spec.name.as_str(),
-                request_id = rs.id.as_str(), "client went away");
+                request_id = self.request_id(req).as_str(), "client went away");
             self.state
                 .borrow_mut()
                 .aborted

@@ -199,7 +199,6 @@ impl<E: Engine> Worker<E> {
                         cpu: Duration::ZERO,
                         deadline: Instant::now() + Duration::from_millis(limits.wall_ms),
                         subrequests: 0,
-                        id: format!("{:x}-{req}", version),
                         resources: Vec::new(),
                     },
                 );
@@ -512,6 +511,19 @@ fn tick<E: Engine>(inbox: &Inbox, slot: &mut Slot<E>, now: Instant) {
     }
 }
 
+/// A turn shorter than this in wall time is charged its wall time as CPU, without reading the thread's CPU clock
+/// again (a system call): the thread used at most that much CPU, and exactly that unless it was preempted.
+const SHORT_TURN: Duration = Duration::from_micros(200);
+
+/// CPU used since thread-CPU instant `start`, which was `wall` ago.
+fn cpu_since(start: Duration, wall: Duration) -> Duration {
+    if wall < SHORT_TURN {
+        wall
+    } else {
+        thread_cpu().saturating_sub(start)
+    }
+}
+
 /// Runs one JS turn on behalf of `req`, charging its CPU and enforcing the CPU and memory limits.
 fn turn<E: Engine>(
     inbox: &Inbox,
@@ -531,13 +543,14 @@ fn turn<E: Engine>(
         req.and_then(|r| st.requests.get(&r))
             .map_or(cpu_limit, |r| cpu_limit.saturating_sub(r.cpu))
     };
-    slot.last_used = Instant::now();
+    let began = Instant::now();
+    slot.last_used = began;
     let start = thread_cpu();
     let busy = inbox.load.enter(&slot.app, start);
     slot.cpu.arm(start, budget);
     let result = f(&mut slot.iso);
     let interrupted = slot.cpu.disarm();
-    let used = thread_cpu() - start;
+    let used = cpu_since(start, began.elapsed());
     busy.done(used);
     slot.app
         .counters
@@ -583,5 +596,24 @@ fn turn<E: Engine>(
             .host
             .log("error", &format!("uncaught in background work: {e:?}")),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_turns_are_charged_their_wall_time_and_long_ones_the_cpu_clock() {
+        let start = thread_cpu();
+        let short = Duration::from_micros(50);
+        assert_eq!(cpu_since(start, short), short);
+        // 5 ms of CPU, asked as if a second of wall time had passed: the clock is read, not the wall time taken.
+        while thread_cpu() - start < Duration::from_millis(5) {}
+        let used = cpu_since(start, Duration::from_secs(1));
+        assert!(
+            used >= Duration::from_millis(5) && used < Duration::from_secs(1),
+            "{used:?}"
+        );
     }
 }
