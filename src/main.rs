@@ -7,19 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Rust's allocations go to mimalloc: requests are built on one thread and freed on another, which glibc's malloc
-/// serialises on its arena locks.
+/// serialises on its arena locks. Worker threads collect its free memory after compiling a version and after
+/// evicting isolates (`adapters::js::worker`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// `mi_option_purge_delay` in mimalloc.h (v2), which the bindings do not name.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Freed memory goes back to the system at once rather than after a delay that only a thread still allocating
-/// ever reaches: an evicted isolate's memory is returned even when its threads then go idle.
-fn return_freed_memory_at_once() {
-    // SAFETY: sets a process-wide allocator option before any thread is started; no pointer is involved.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-}
 
 /// nano: host many tenants' JavaScript apps and hyper-compatible services in one process.
 #[derive(Parser)]
@@ -173,7 +164,6 @@ impl ConfigArgs {
 }
 
 fn main() -> ExitCode {
-    return_freed_memory_at_once();
     let cli = Cli::parse();
     if let Command::Repl(args) = &cli.command {
         return repl(args);

@@ -171,6 +171,10 @@ impl<E: Engine> Worker<E> {
                     .map_err(|msg| RuntimeError::Load { app: name, msg })
                     .and_then(|()| self.start(&app).map(drop));
                 let _ = reply.send(result);
+                // The trial isolate and the compile's buffers are freed: return that memory to the system now,
+                // since a background thread may sit idle (and mimalloc purges only on a thread's own activity).
+                // SAFETY: mi_collect only releases free memory of the calling thread's heap.
+                unsafe { libmimalloc_sys::mi_collect(false) };
             }
             Msg::Dispatch {
                 app,
