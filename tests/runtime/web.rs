@@ -956,3 +956,36 @@ pub async fn string_bodies(rt: &Rt) {
         })
     );
 }
+
+/// An incoming request's URL and headers are made when first read: a clone taken before either was read, a
+/// request read only after an await, and a normalised URL all see the same values.
+pub async fn incoming_request_read_late(rt: &Rt) {
+    let app = app(
+        rt,
+        r#"export default { async fetch(req) {
+            const copy = req.clone();
+            await null;
+            return Response.json({
+              copyUrl: copy.url, copyHeader: copy.headers.get('x-custom'),
+              url: req.url, same: req.url === req.url, names: [...req.headers.keys()],
+              header: req.headers.get('X-Custom'), method: req.method,
+            });
+        } };"#,
+    )
+    .await;
+    let req = http::Request::builder()
+        .uri("http://example.test/a/./b/../c?q=%7e")
+        .header("host", "example.test")
+        .header("X-Custom", "v1")
+        .body(Body::empty())
+        .unwrap();
+    let a = send(rt, &app, req).await.expect("dispatch");
+    assert_eq!(
+        a.json(),
+        json!({
+            "copyUrl": "http://example.test/a/c?q=%7e", "copyHeader": "v1",
+            "url": "http://example.test/a/c?q=%7e", "same": true, "names": ["host", "x-custom"],
+            "header": "v1", "method": "GET",
+        })
+    );
+}

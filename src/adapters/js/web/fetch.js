@@ -62,9 +62,10 @@ class Headers {
   }
   static _guard(h, g) { h.#guard = g; return h; }
   static _raw(h) { return h.#list; }
+  // Headers from the host: `flat` is [name, value, ...], names lowercase already (as HTTP libraries give them).
   static _fromFlat(flat, guard) {
     const h = new Headers();
-    for (let i = 0; i + 1 < flat.length; i += 2) h.#list.push([flat[i].toLowerCase(), flat[i + 1]]);
+    for (let i = 0; i + 1 < flat.length; i += 2) h.#list.push([flat[i], flat[i + 1]]);
     h.#guard = guard;
     return h;
   }
@@ -251,6 +252,8 @@ const DEFAULT_INIT = Object.freeze({ cache: 'default', credentials: 'same-origin
 const kIncoming = Symbol('incoming');
 class Request extends BodyMixin {
   #method; #url; #headers; #signal = null; #redirect = 'follow'; #init = DEFAULT_INIT;
+  // An incoming request's URL and headers as the host gave them, until first read (`#url`, `#headers` null).
+  #rawUrl = null; #flat = null;
   constructor(input, init = {}) {
     super();
     if (input === kIncoming) return;
@@ -283,8 +286,9 @@ class Request extends BodyMixin {
     if (body !== undefined && body !== null && (method === 'GET' || method === 'HEAD')) throw new TypeError('Request with GET/HEAD method cannot have body');
     initBody(this, body, this.#headers);
   }
-  // A request from the host: its method, URL and headers are valid HTTP already. Its signal is made when first
-  // read, or when the host aborts the request (`_abort`).
+  // A request from the host: its method, URL and headers are valid HTTP already. Its URL is parsed and its
+  // Headers made when first read (many handlers never read them); its signal is made when first read, or when the
+  // host aborts the request (`_abort`).
   static _incoming(method, url, flat, body) {
     if (!METHODS.includes(method)) {
       const r = new Request(url, { method });
@@ -293,18 +297,32 @@ class Request extends BodyMixin {
       return r;
     }
     const r = new Request(kIncoming);
-    const parsed = ops.urlParse(url);
-    if (!parsed) throw new TypeError(`Invalid URL: ${url}`);
-    r.#url = parsed[0];
+    r.#rawUrl = url;
+    r.#url = null;
     r.#method = method;
-    r.#headers = Headers._fromFlat(flat, 'immutable');
+    r.#flat = flat;
+    r.#headers = null;
     r[kBody] = { bytes: null, stream: body, used: false };
     return r;
   }
   static _abort(r, reason) { r.signal[kAbort](reason); }
   get method() { return this.#method; }
-  get url() { return this.#url; }
-  get headers() { return this.#headers; }
+  get url() {
+    if (this.#url === null) {
+      const parsed = ops.urlParse(this.#rawUrl);
+      if (!parsed) throw new TypeError(`Invalid URL: ${this.#rawUrl}`);
+      this.#url = parsed[0];
+      this.#rawUrl = null;
+    }
+    return this.#url;
+  }
+  get headers() {
+    if (this.#headers === null) {
+      this.#headers = Headers._fromFlat(this.#flat, 'immutable');
+      this.#flat = null;
+    }
+    return this.#headers;
+  }
   get signal() {
     if (this.#signal === null) this.#signal = new AbortSignal(kAbort);
     return this.#signal;
@@ -320,7 +338,7 @@ class Request extends BodyMixin {
   get destination() { return this.#init.destination; }
   get cf() { return undefined; }
   clone() {
-    const r = new Request(this.#url, { method: this.#method, headers: this.#headers, redirect: this.#redirect, signal: this.signal });
+    const r = new Request(this.url, { method: this.#method, headers: this.headers, redirect: this.#redirect, signal: this.signal });
     r[kBody] = cloneBody(this);
     return r;
   }
