@@ -153,8 +153,10 @@ pub async fn headers_behaviour(rt: &Rt) {
         h.append("X-Tok!#$%&'*+-.^_`|~09az", 't');
         h.set('c', '  padded  ');
         const copy = new Headers(h); copy.delete('a');
+        const dup = new Headers([['d', '1'], ['e', 'x'], ['D', '2'], ['f', 'y']]); dup.set('d', '3');
+        const gone = new Headers(dup); gone.delete('E');
         return { entries: [...h], a: h.get('A'), has: h.has('b'), missing: h.get('zz'), cookies: h.getSetCookie(),
-          c: h.get('c'), bad, copyHasA: copy.has('a'), origHasA: h.has('a') };"#,
+          c: h.get('c'), bad, copyHasA: copy.has('a'), origHasA: h.has('a'), dup: [...dup], gone: [...gone.keys()] };"#,
     )
     .await;
     assert_eq!(
@@ -162,7 +164,7 @@ pub async fn headers_behaviour(rt: &Rt) {
         json!({"entries":[["a","1, 3"],["b","2"],["c","padded"],["set-cookie","x=1"],["set-cookie","y=2"],["x-tok!#$%&'*+-.^_`|~09az","t"]],
             "a":"1, 3","has":true,"missing":null,"cookies":["x=1","y=2"],"c":"padded",
             "bad":["TypeError","TypeError","TypeError","TypeError","TypeError","TypeError"],
-            "copyHasA":false,"origHasA":true})
+            "copyHasA":false,"origHasA":true,"dup":[["d","3"],["e","x"],["f","y"]],"gone":["d","f"]})
     );
 }
 

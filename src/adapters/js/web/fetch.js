@@ -43,12 +43,14 @@ function headerValue(v) {
   if (v.indexOf('\r') !== -1 || v.indexOf('\n') !== -1 || v.indexOf('\0') !== -1) throw new TypeError(`Invalid header value: "${v}"`);
   return v;
 }
+// The list is flat, [name, value, name, value, ...] with names lowercase: the host hands headers over and takes
+// them back in that shape, and a request or response needs no array per header.
 class Headers {
   #list = [];
   #guard = 'none';
   constructor(init = undefined) {
     if (init === undefined || init === null) return;
-    if (init instanceof Headers) { this.#list = init.#list.map(([k, v]) => [k, v]); return; }
+    if (init instanceof Headers) { this.#list = init.#list.slice(); return; }
     if (typeof init !== 'object') throw new TypeError('Headers init must be an object or iterable');
     if (typeof init[Symbol.iterator] === 'function') {
       for (const pair of init) {
@@ -61,35 +63,63 @@ class Headers {
     }
   }
   static _guard(h, g) { h.#guard = g; return h; }
+  // The flat list itself, for the host to read (not to keep or change).
   static _raw(h) { return h.#list; }
-  // Headers from the host: `flat` is [name, value, ...], names lowercase already (as HTTP libraries give them).
+  // Headers from the host: `flat` (which the Headers then owns) has names lowercase already, as HTTP libraries give
+  // them.
   static _fromFlat(flat, guard) {
     const h = new Headers();
-    for (let i = 0; i + 1 < flat.length; i += 2) h.#list.push([flat[i], flat[i + 1]]);
+    h.#list = flat.length % 2 === 0 ? flat : flat.slice(0, flat.length - 1);
     h.#guard = guard;
     return h;
   }
   #check() { if (this.#guard === 'immutable') throw new TypeError('Headers are immutable'); }
-  append(name, value) { this.#check(); this.#list.push([headerName(name), headerValue(value)]); }
-  delete(name) { this.#check(); name = headerName(name); this.#list = this.#list.filter(([k]) => k !== name); }
+  #without(name) {
+    const out = [];
+    const l = this.#list;
+    for (let i = 0; i < l.length; i += 2) if (l[i] !== name) out.push(l[i], l[i + 1]);
+    return out;
+  }
+  append(name, value) { this.#check(); this.#list.push(headerName(name), headerValue(value)); }
+  delete(name) { this.#check(); this.#list = this.#without(headerName(name)); }
   get(name) {
     name = headerName(name);
-    const vals = this.#list.filter(([k]) => k === name).map(([, v]) => v);
-    return vals.length ? vals.join(', ') : null;
+    const l = this.#list;
+    let out = null;
+    for (let i = 0; i < l.length; i += 2) if (l[i] === name) out = out === null ? l[i + 1] : out + ', ' + l[i + 1];
+    return out;
   }
-  getSetCookie() { return this.#list.filter(([k]) => k === 'set-cookie').map(([, v]) => v); }
-  has(name) { name = headerName(name); return this.#list.some(([k]) => k === name); }
+  getSetCookie() {
+    const l = this.#list;
+    const out = [];
+    for (let i = 0; i < l.length; i += 2) if (l[i] === 'set-cookie') out.push(l[i + 1]);
+    return out;
+  }
+  has(name) {
+    name = headerName(name);
+    const l = this.#list;
+    for (let i = 0; i < l.length; i += 2) if (l[i] === name) return true;
+    return false;
+  }
   set(name, value) {
     this.#check();
     name = headerName(name); value = headerValue(value);
-    const i = this.#list.findIndex(([k]) => k === name);
-    if (i < 0) this.#list.push([name, value]);
-    else { this.#list[i][1] = value; this.#list = this.#list.filter(([k], j) => j <= i || k !== name); }
+    const l = this.#list;
+    let i = 0;
+    while (i < l.length && l[i] !== name) i += 2;
+    if (i >= l.length) { l.push(name, value); return; }
+    // The first one takes the value; later ones go.
+    const out = l.slice(0, i + 2);
+    out[i + 1] = value;
+    for (let j = i + 2; j < l.length; j += 2) if (l[j] !== name) out.push(l[j], l[j + 1]);
+    this.#list = out;
   }
   #sorted() {
-    const names = [...new Set(this.#list.map(([k]) => k))].sort();
+    const l = this.#list;
+    const seen = new Set();
+    for (let i = 0; i < l.length; i += 2) seen.add(l[i]);
     const out = [];
-    for (const n of names) {
+    for (const n of [...seen].sort()) {
       if (n === 'set-cookie') for (const v of this.getSetCookie()) out.push([n, v]);
       else out.push([n, this.get(n)]);
     }
@@ -103,7 +133,8 @@ class Headers {
   get [Symbol.toStringTag]() { return 'Headers'; }
 }
 define('Headers', Headers);
-function flatHeaders(h) { const out = []; for (const [k, v] of Headers._raw(h)) out.push(k, v); return out; }
+// A Headers' flat list, for an op (which copies what it reads).
+const flatHeaders = (h) => Headers._raw(h);
 
 // A body is null, bytes (not yet turned into a stream), or a ReadableStream.
 const kBody = Symbol('body');
