@@ -47,6 +47,15 @@ async function writeStream(id, stream) {
     throw e;
   }
 }
+// A handler's `ctx`: the promises passed to waitUntil are kept (and their rejections logged) until the work of
+// the request or event is done.
+class ExecutionContext {
+  #waits = [];
+  waitUntil(p) { this.#waits.push(Promise.resolve(p).catch(logWaitUntil)); }
+  passThroughOnException() {}
+  static _waits(ctx) { return ctx.#waits; }
+}
+function logWaitUntil(e) { ops.log('error', 'waitUntil rejected: ' + errText(e)); }
 // Resolves once every waitUntil promise has settled, after one microtask turn even with none, so that one
 // registered just after the response still counts.
 function settle(waits) {
@@ -82,11 +91,8 @@ function scheduledEvent(p) {
   return { arg: event, report: (error) => ({ error, noRetry }) };
 }
 function dispatchEvent(id, kind, payload) {
-  const waits = [];
-  const ctx = {
-    waitUntil(p) { waits.push(Promise.resolve(p).catch((e) => ops.log('error', 'waitUntil rejected: ' + errText(e)))); },
-    passThroughOnException() {},
-  };
+  const ctx = new ExecutionContext();
+  const waits = ExecutionContext._waits(ctx);
   const ev = kind === 'queue' ? queueBatch(JSON.parse(payload)) : scheduledEvent(JSON.parse(payload));
   let result;
   try {
@@ -106,6 +112,21 @@ function dispatchEvent(id, kind, payload) {
     .then(() => settle(waits))
     .then(() => ops.finish(id));
 }
+// Sends the handler's response (or its failure), waits for the waitUntil promises (one microtask turn even with
+// none, so that one registered just after the response still counts), then ends the request.
+async function respondThenFinish(id, result, ctx) {
+  try {
+    const sending = sendResponse(id, await result);
+    if (sending !== undefined) await sending;
+  } catch (e) {
+    ops.fail(id, errText(e));
+  }
+  await null;
+  const waits = ExecutionContext._waits(ctx);
+  if (waits.length) await settleAll(waits);
+  forget(id);
+  ops.finish(id);
+}
 const host = {
   init(h, envJson) {
     handler = h;
@@ -117,11 +138,7 @@ const host = {
     const body = rid === null || rid === undefined ? null : ridStream(rid);
     const request = Request._incoming(method, url, flat, body);
     track(id, request);
-    const waits = [];
-    const ctx = {
-      waitUntil(p) { waits.push(Promise.resolve(p).catch((e) => ops.log('error', 'waitUntil rejected: ' + errText(e)))); },
-      passThroughOnException() {},
-    };
+    const ctx = new ExecutionContext();
     let result;
     try {
       if (!handler || typeof handler.fetch !== 'function') throw new TypeError('The app has no fetch handler');
@@ -129,22 +146,7 @@ const host = {
     } catch (e) {
       result = Promise.reject(e);
     }
-    const finish = () => { forget(id); ops.finish(id); };
-    const fail = (e) => { ops.fail(id, errText(e)); };
-    // After the response: wait for the waitUntil promises (one turn even with none, so one registered just after
-    // the response still counts), then finish.
-    const after = () => settle(waits).then(finish);
-    Promise.resolve(result).then((res) => {
-      let sending;
-      try {
-        sending = sendResponse(id, res);
-      } catch (e) {
-        fail(e);
-        return after();
-      }
-      if (sending === undefined) return after();
-      return sending.then(after, (e) => { fail(e); return after(); });
-    }, (e) => { fail(e); return after(); });
+    respondThenFinish(id, result, ctx);
   },
   abort(id, reason) {
     const request = forget(id);
