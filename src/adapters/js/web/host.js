@@ -58,8 +58,9 @@ class ExecutionContext {
 function logWaitUntil(e) { ops.log('error', 'waitUntil rejected: ' + errText(e)); }
 // Resolves once every waitUntil promise has settled, after one microtask turn even with none, so that one
 // registered just after the response still counts.
-function settle(waits) {
-  return Promise.resolve().then(() => (waits.length ? settleAll(waits) : undefined));
+async function settle(waits) {
+  await null;
+  if (waits.length) await settleAll(waits);
 }
 async function settleAll(waits) {
   let n;
@@ -121,9 +122,7 @@ async function respondThenFinish(id, result, ctx) {
   } catch (e) {
     ops.fail(id, errText(e));
   }
-  await null;
-  const waits = ExecutionContext._waits(ctx);
-  if (waits.length) await settleAll(waits);
+  await settle(ExecutionContext._waits(ctx));
   forget(id);
   ops.finish(id);
 }
