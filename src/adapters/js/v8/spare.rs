@@ -70,20 +70,23 @@ pub struct Compiler {
 }
 
 impl Spare {
-    /// Whether `prepare` has a spare to make: the thread has started an isolate, and none for its limit is ready.
-    pub fn wanted(&self) -> bool {
+    /// The heap limit `prepare` would make a spare for: the last started app's, when no spare for it is ready (none
+    /// when the thread has started no isolate yet).
+    fn wanted_limit(&self) -> Option<usize> {
         self.limit
-            .is_some_and(|limit| self.ready.as_ref().is_none_or(|f| f.limit != limit))
+            .filter(|&limit| self.ready.as_ref().is_none_or(|f| f.limit != limit))
+    }
+
+    /// Whether `prepare` has a spare to make.
+    pub fn wanted(&self) -> bool {
+        self.wanted_limit().is_some()
     }
 
     /// Makes the spare unless one with the wanted limit is ready (or the thread has started no isolate yet).
     pub fn prepare(&mut self, snap: &Snapshot) {
-        let Some(limit) = self.limit else {
+        let Some(limit) = self.wanted_limit() else {
             return;
         };
-        if self.ready.as_ref().is_some_and(|f| f.limit == limit) {
-            return;
-        }
         if let Some(old) = self.ready.take() {
             old.discard();
         }
