@@ -202,6 +202,7 @@ impl<E: Engine> JsRuntime<E> {
             std::thread::Builder::new()
                 .name(format!("{}-{kind}-{i}", E::NAME))
                 .spawn(move || {
+                    sched::no_wakeup_preemption();
                     if low {
                         sched::lowest_priority();
                     }
