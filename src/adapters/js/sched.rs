@@ -345,6 +345,18 @@ pub fn no_wakeup_preemption() {
     }
 }
 
+/// Gives the calling thread the default scheduling (SCHED_OTHER, nice 0) back: a helper thread started by a worker
+/// inherits the worker's class and nice value, but a CPU watchdog must wake on time. Lowering the nice value needs
+/// privilege (`RLIMIT_NICE`); without it the thread keeps the worker's.
+pub fn default_scheduling() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: both calls change only the calling thread's own scheduling; failure leaves it as it was.
+    unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 0);
+    }
+}
+
 /// Lowers the calling thread to the lowest CPU priority (nice 19; on Linux the nice value is per thread), so that
 /// it runs only on CPU time the other threads leave.
 pub fn lowest_priority() {
@@ -352,5 +364,42 @@ pub fn lowest_priority() {
     let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) };
     if r != 0 {
         tracing::warn!(target: "nano::runtime", "could not lower a background thread's priority: {}", std::io::Error::last_os_error());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_background_worker_thread_is_batch_class_at_nice_19() {
+        let (policy, nice) = std::thread::spawn(|| {
+            no_wakeup_preemption();
+            lowest_priority();
+            // SAFETY: both read the calling thread's own scheduling settings.
+            unsafe {
+                (
+                    libc::sched_getscheduler(0),
+                    libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t),
+                )
+            }
+        })
+        .join()
+        .expect("thread ran");
+        assert_eq!(policy, libc::SCHED_BATCH);
+        assert_eq!(nice, 19);
+    }
+
+    #[test]
+    fn a_helper_thread_gets_the_default_class_back() {
+        let policy = std::thread::spawn(|| {
+            no_wakeup_preemption();
+            default_scheduling();
+            // SAFETY: reads the calling thread's own policy.
+            unsafe { libc::sched_getscheduler(0) }
+        })
+        .join()
+        .expect("thread ran");
+        assert_eq!(policy, libc::SCHED_OTHER);
     }
 }

@@ -51,6 +51,8 @@ fn read(clock: libc::clockid_t) -> Duration {
 }
 
 fn watch(shared: Shared, clock: libc::clockid_t) {
+    // Started by its worker, it inherits the worker's batch class (and a background worker's nice 19).
+    crate::adapters::js::sched::default_scheduling();
     let (lock, cv) = &*shared;
     let mut st = lock.lock().expect("watchdog lock");
     let mut idle_since: Option<Instant> = None;
