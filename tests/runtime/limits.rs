@@ -611,11 +611,13 @@ fn nice_in(stat: &std::path::Path) -> i64 {
     rest.split(' ').nth(16).unwrap().parse().unwrap()
 }
 
-/// Nice values of this process's threads whose name has `kind` (`-js-` or `-bg-`) in it.
+/// Nice values of this process's threads whose name has `kind` (`-js-`, `-bg-` or `-watchdo`, as a thread name is
+/// cut to 15 bytes) in it; worker threads (`-js-`, `-bg-`) leave out their watchdogs.
 fn thread_nice(kind: &str) -> Vec<i64> {
     let tasks = std::fs::read_dir("/proc/self/task").unwrap().flatten();
+    let named = |c: &str| c.contains(kind) && (kind == "-watchdo" || !c.contains("-watchdo"));
     tasks
-        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.contains(kind)))
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| named(&c)))
         .map(|t| nice_in(&t.path().join("stat")))
         .collect()
 }
@@ -660,5 +662,11 @@ pub async fn long_turn_apps_move_to_background_threads(
     assert!(
         !fg.is_empty() && fg.iter().all(|&n| n == own),
         "foreground: {fg:?}, own {own}"
+    );
+    // V8's CPU watchdogs, one per worker thread that ran JS, keep the process's own priority on every kind.
+    let watchdogs = thread_nice("-watchdo");
+    assert!(
+        watchdogs.iter().all(|&n| n == own),
+        "watchdogs: {watchdogs:?}, own {own}"
     );
 }

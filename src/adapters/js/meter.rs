@@ -3,7 +3,15 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How old (in wall time) a reading of the thread's CPU clock may be for `thread_cpu_recent` to return it.
+const RECENT: Duration = Duration::from_millis(1);
+
+thread_local! {
+    /// The calling thread's last CPU-clock reading and the wall instant it was taken.
+    static LAST_READ: Cell<Option<(Instant, Duration)>> = const { Cell::new(None) };
+}
 
 /// CPU time consumed by the calling thread so far.
 pub fn thread_cpu() -> Duration {
@@ -13,7 +21,19 @@ pub fn thread_cpu() -> Duration {
     };
     // SAFETY: clock_gettime writes into the timespec we own; CLOCK_THREAD_CPUTIME_ID is always available on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    let cpu = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+    LAST_READ.with(|last| last.set(Some((Instant::now(), cpu))));
+    cpu
+}
+
+/// The calling thread's CPU time as last read by `thread_cpu`, when that was less than `RECENT` ago in wall time;
+/// else a new reading. The clock is a system call, and a busy worker starts a turn every few microseconds: a turn
+/// may start from a value up to `RECENT` of CPU behind the clock (its deadline then comes at most that much early).
+pub fn thread_cpu_recent() -> Duration {
+    match LAST_READ.with(Cell::get) {
+        Some((at, cpu)) if at.elapsed() < RECENT => cpu,
+        _ => thread_cpu(),
+    }
 }
 
 /// The CPU deadline of the JS turn running now; an engine's interrupt handler polls `expired`.

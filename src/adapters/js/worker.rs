@@ -2,7 +2,7 @@
 
 use super::engine::{Engine, Fault, Isolate, OpValue};
 use super::host::{Host, OpDone, ReqState};
-use super::meter::{thread_cpu, CpuMeter, MemMeter};
+use super::meter::{thread_cpu, thread_cpu_recent, CpuMeter, MemMeter};
 use super::sched::Inbox;
 use super::{Loaded, Msg, Shared};
 use crate::ports::{Limit, RuntimeError};
@@ -519,12 +519,13 @@ fn tick<E: Engine>(inbox: &Inbox, slot: &mut Slot<E>, now: Instant) {
 /// again (a system call): the thread used at most that much CPU, and exactly that unless it was preempted.
 const SHORT_TURN: Duration = Duration::from_micros(200);
 
-/// CPU used since thread-CPU instant `start`, which was `wall` ago.
+/// CPU used since thread-CPU instant `start` (a reading up to `RECENT` behind the clock), which was `wall` ago: the
+/// clock's advance, but never more than the wall time (which bounds it, and is exact unless the thread was preempted).
 fn cpu_since(start: Duration, wall: Duration) -> Duration {
     if wall < SHORT_TURN {
         wall
     } else {
-        thread_cpu().saturating_sub(start)
+        thread_cpu().saturating_sub(start).min(wall)
     }
 }
 
@@ -549,7 +550,7 @@ fn turn<E: Engine>(
     };
     let began = Instant::now();
     slot.last_used = began;
-    let start = thread_cpu();
+    let start = thread_cpu_recent();
     let busy = inbox.load.enter(&slot.app, start);
     slot.cpu.arm(start, budget);
     let result = f(&mut slot.iso);
@@ -619,5 +620,20 @@ mod tests {
             used >= Duration::from_millis(5) && used < Duration::from_secs(1),
             "{used:?}"
         );
+        // Never more than the wall time, whatever the clock says.
+        assert_eq!(
+            cpu_since(start, Duration::from_millis(1)),
+            Duration::from_millis(1)
+        );
+    }
+
+    #[test]
+    fn a_recent_cpu_reading_is_reused_and_an_old_one_read_again() {
+        let read = thread_cpu();
+        assert_eq!(thread_cpu_recent(), read);
+        // Past `RECENT` in wall time, the clock is read again: the loop itself used some CPU (ns resolution).
+        let began = Instant::now();
+        while began.elapsed() < Duration::from_millis(2) {}
+        assert!(thread_cpu_recent() > read);
     }
 }
