@@ -559,6 +559,39 @@ pub async fn stats_count_requests_and_terminations(rt: &Rt) {
     assert!(["quickjs", "v8"].contains(&rt.engine()), "{}", rt.engine());
 }
 
+pub async fn requests_queued_before_an_app_turned_long_are_handed_on(
+    make: fn(nano::adapters::js::RuntimeOptions) -> Rt,
+) {
+    let rt = make(nano::adapters::js::RuntimeOptions {
+        threads: 1,
+        ..Default::default()
+    });
+    let app = app(&rt, COUNTER).await;
+    assert_eq!(get(&rt, &app, "/").await.json(), json!({"hits": 1}));
+    // A spin, and two requests sent while it runs: the app has no long turn yet, so they queue behind it on the
+    // one foreground thread. The spin shows the app's turns run long; the two are then handed to the background
+    // thread, where a new isolate counts them from 1 (in the first isolate they would count on from 1).
+    let spin = {
+        let (rt, app) = (rt.clone(), app.clone());
+        tokio::spawn(async move { send(&rt, &app, get_req("/spin")).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    let queued: Vec<_> = (0..2)
+        .map(|_| {
+            let (rt, app) = (rt.clone(), app.clone());
+            tokio::spawn(async move { get(&rt, &app, "/").await.json()["hits"].as_u64() })
+        })
+        .collect();
+    assert_eq!(limit_of(spin.await.unwrap()).0, Limit::Cpu);
+    let mut hits = Vec::new();
+    for q in queued {
+        hits.push(q.await.unwrap().unwrap());
+    }
+    hits.sort();
+    assert_eq!(hits, vec![1, 2], "hits of the queued requests");
+    assert_eq!(rt.stats(&app).await.unwrap().isolates, 2);
+}
+
 pub async fn long_turns_spread_but_never_hold_every_thread(
     make: fn(nano::adapters::js::RuntimeOptions) -> Rt,
 ) {

@@ -33,6 +33,10 @@ macro_rules! runtime_suite {
                 crate::limits::long_turn_apps_move_to_background_threads(make_with).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn requests_queued_before_an_app_turned_long_are_handed_on() {
+                crate::limits::requests_queued_before_an_app_turned_long_are_handed_on(make_with).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn long_turns_spread_but_never_hold_every_thread() {
                 crate::limits::long_turns_spread_but_never_hold_every_thread(make_with).await;
             }

@@ -103,6 +103,8 @@ pub struct Shared {
     pub handle: tokio::runtime::Handle,
     pub client: reqwest::Client,
     pub idle_evict: Duration,
+    /// Every worker thread's inbox (set once they all run), for a worker that hands a queued request on.
+    pub threads: std::sync::OnceLock<Vec<Inbox>>,
 }
 
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
@@ -189,6 +191,7 @@ impl<E: Engine> JsRuntime<E> {
             handle,
             client,
             idle_evict: options.idle_evict,
+            threads: std::sync::OnceLock::new(),
         });
         let background = (n / 2).max(1);
         let mut senders = Vec::with_capacity(n + background);
@@ -211,6 +214,7 @@ impl<E: Engine> JsRuntime<E> {
                 .map_err(|e| RuntimeError::Engine(e.to_string()))?;
             senders.push(inbox);
         }
+        let _ = shared.threads.set(senders.clone());
         Ok(Self {
             threads: senders,
             next_version: AtomicU64::new(1),

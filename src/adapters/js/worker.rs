@@ -3,7 +3,7 @@
 use super::engine::{Engine, Fault, Isolate, OpValue};
 use super::host::{Host, OpDone, ReqState};
 use super::meter::{thread_cpu, thread_cpu_recent, CpuMeter, MemMeter};
-use super::sched::Inbox;
+use super::sched::{self, Inbox};
 use super::{Loaded, Msg, Shared};
 use crate::ports::{Limit, RuntimeError};
 use std::cmp::Reverse;
@@ -161,6 +161,20 @@ impl<E: Engine> Worker<E> {
         [timer, gone, evict].into_iter().flatten().min()
     }
 
+    /// Sends a request taken off this thread's queue to the thread `sched::pick` chooses for it now.
+    fn hand_on(&mut self, msg: Msg) {
+        let Msg::Dispatch { app, .. } = &msg else {
+            return;
+        };
+        let Some(threads) = self.shared.threads.get() else {
+            return;
+        };
+        let thread = sched::pick(threads, app);
+        app.homes.fetch_or(1u64 << thread, Ordering::SeqCst);
+        // The runtime is shutting down when a thread is gone: the request's reply channel then closes with it.
+        let _ = threads[thread].send(msg);
+    }
+
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Compile { app, reply } => {
@@ -183,6 +197,18 @@ impl<E: Engine> Worker<E> {
                 body,
                 reply,
             } => {
+                if !self.inbox.load.background && app.background.load(Ordering::Relaxed) {
+                    // Queued here before the app's turns showed they run long: such requests would hold this
+                    // thread (and the other apps' requests queued behind them), so they go where long turns run.
+                    let msg = Msg::Dispatch {
+                        app,
+                        req,
+                        head,
+                        body,
+                        reply,
+                    };
+                    return self.hand_on(msg);
+                }
                 let version = app.version_id;
                 if !self.slots.contains_key(&version) {
                     if let Err(e) = self.create(&app) {
