@@ -22,9 +22,12 @@ pub use bind::OPS;
 pub struct V8;
 
 /// Flags every isolate runs with; set once, before V8 initializes: the JS stack stays well inside a worker's 2 MB,
-/// and a dropped isolate's heap pages go back to the system instead of a process-wide pool (so evicting idle
-/// isolates frees their memory).
-const FLAGS: &str = "--stack-size=900 --no-memory-pool-share-memory-on-teardown";
+/// a dropped isolate's heap pages go back to the system instead of a process-wide pool (so evicting idle
+/// isolates frees their memory), and an isolate's garbage is collected on its own worker thread only, never on
+/// V8's shared helper threads: an app that allocates without bound then pays for its collections at its own
+/// thread's priority (the lowest, once its turns run long) instead of taking the other apps' CPU.
+const FLAGS: &str =
+    "--stack-size=900 --no-memory-pool-share-memory-on-teardown --single-threaded-gc";
 
 /// Operator-given flags (the `v8_flags` setting), applied after `FLAGS`.
 static EXTRA_FLAGS: OnceLock<String> = OnceLock::new();
