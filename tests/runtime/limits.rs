@@ -634,7 +634,17 @@ pub async fn long_turns_spread_but_never_hold_every_thread(
     for s in spins {
         assert_eq!(limit_of(s.await.unwrap()).0, Limit::Cpu);
     }
-    assert_eq!(rt.stats(&spinner).await.unwrap().isolates, 0);
+    // A spin still queued at unload may have been handed on to a background thread and run in an isolate made
+    // there, which goes once its request is answered: just after the reply, not before.
+    let mut isolates = rt.stats(&spinner).await.unwrap().isolates;
+    for _ in 0..200 {
+        if isolates == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        isolates = rt.stats(&spinner).await.unwrap().isolates;
+    }
+    assert_eq!(isolates, 0, "the drained app kept an isolate");
 }
 
 /// The nice value in a /proc `stat` file (field 19; fields are counted after the parenthesised name).
