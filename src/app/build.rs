@@ -59,6 +59,7 @@ impl App {
         let runtimes = super::engines::start_with(crate::adapters::js::RuntimeOptions {
             idle_evict: std::time::Duration::from_secs(config.idle_evict_secs),
             threads: config.js_threads,
+            max_isolates: 0,
         })
         .map_err(js_err)?;
         let runtime: Arc<dyn AppRuntime> = Arc::new(

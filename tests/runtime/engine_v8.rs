@@ -24,6 +24,7 @@ fn runtime(threads: usize, idle_evict: Duration) -> Rt {
         JsRuntime::<V8>::with_options(RuntimeOptions {
             threads,
             idle_evict,
+            max_isolates: 0,
         })
         .expect("v8 runtime"),
     )

@@ -524,10 +524,34 @@ pub async fn logs_name_app_tenant_and_request(rt: &Rt) {
     assert_eq!(term["tenant"], tenant.as_str());
 }
 
+pub async fn live_isolates_stay_under_the_cap(make: fn(nano::adapters::js::RuntimeOptions) -> Rt) {
+    let rt = make(nano::adapters::js::RuntimeOptions {
+        threads: 1,
+        max_isolates: 2,
+        ..Default::default()
+    });
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        let a = app(&rt, COUNTER).await;
+        assert_eq!(get(&rt, &a, "/").await.json(), json!({"hits": 1}));
+        assert_eq!(get(&rt, &a, "/").await.json(), json!({"hits": 2}));
+        apps.push(a);
+    }
+    let mut live = 0;
+    for a in &apps {
+        live += rt.stats(a).await.unwrap().isolates;
+    }
+    assert_eq!(live, 2, "live isolates of 3 apps under a cap of 2");
+    // The first app's isolate was the least recently used: it was evicted, and comes back with fresh module state.
+    assert_eq!(rt.stats(&apps[0]).await.unwrap().isolates, 0);
+    assert_eq!(get(&rt, &apps[0], "/").await.json(), json!({"hits": 1}));
+}
+
 pub async fn idle_isolates_are_evicted(make: fn(nano::adapters::js::RuntimeOptions) -> Rt) {
     let rt = make(nano::adapters::js::RuntimeOptions {
         threads: 1,
         idle_evict: std::time::Duration::from_millis(100),
+        ..Default::default()
     });
     let app = app(&rt, COUNTER).await;
     assert_eq!(get(&rt, &app, "/").await.json(), json!({"hits": 1}));

@@ -29,6 +29,10 @@ macro_rules! runtime_suite {
                 crate::limits::idle_isolates_are_evicted(make_with).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn live_isolates_stay_under_the_cap() {
+                crate::limits::live_isolates_stay_under_the_cap(make_with).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn long_turn_apps_move_to_background_threads() {
                 crate::limits::long_turn_apps_move_to_background_threads(make_with).await;
             }

@@ -56,6 +56,9 @@ impl RequestHead {
 /// A JS engine. `create` runs on a worker thread; the isolate never leaves it.
 pub trait Engine: 'static {
     const NAME: &'static str;
+    /// Memory mappings one live isolate holds (with margin), against the kernel's per-process `vm.max_map_count`;
+    /// 0 for an engine that allocates through malloc only.
+    const MAPS_PER_ISOLATE: usize;
     type Isolate: Isolate;
     /// What a worker thread keeps ready for its next new isolate, with nothing of any app in it (V8: an isolate and
     /// context made ahead of time from the startup snapshot); `()` when the engine keeps nothing.

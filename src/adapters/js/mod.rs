@@ -105,6 +105,8 @@ pub struct Shared {
     pub idle_evict: Duration,
     /// Every worker thread's inbox (set once they all run), for a worker that hands a queued request on.
     pub threads: std::sync::OnceLock<Vec<Inbox>>,
+    /// Most live isolates over all worker threads (`RuntimeOptions::max_isolates`, resolved).
+    pub max_isolates: usize,
 }
 
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
@@ -116,6 +118,9 @@ pub struct RuntimeOptions {
     pub threads: usize,
     /// An isolate with no request in flight for this long is dropped (re-created from cached bytecode when needed).
     pub idle_evict: Duration,
+    /// Most live isolates of this runtime; past it, a thread starting one first evicts its least recently used idle
+    /// ones. 0: as many as the kernel's `vm.max_map_count` leaves room for (no limit for an engine without mappings).
+    pub max_isolates: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -123,6 +128,7 @@ impl Default for RuntimeOptions {
         Self {
             threads: 0,
             idle_evict: Duration::from_secs(300),
+            max_isolates: 0,
         }
     }
 }
@@ -162,6 +168,22 @@ pub struct JsRuntime<E: Engine> {
     _engine: PhantomData<fn() -> E>,
 }
 
+/// `asked`, or (when 0) as many isolates of `maps_each` mappings as fit in `vm.max_map_count` beside a reserve for the
+/// rest of the process (stores, thread stacks, libraries); unlimited when an isolate holds none.
+fn max_isolates(asked: usize, maps_each: usize) -> usize {
+    if asked > 0 {
+        return asked;
+    }
+    if maps_each == 0 {
+        return usize::MAX;
+    }
+    let max_maps = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(65_530);
+    (max_maps.saturating_sub(8_192) / maps_each).max(64)
+}
+
 impl<E: Engine> JsRuntime<E> {
     /// Starts `threads` worker threads (0: two more than the cores) with the default options. Must be called inside a tokio
     /// runtime, whose handle carries body pumping and outbound fetches.
@@ -192,6 +214,7 @@ impl<E: Engine> JsRuntime<E> {
             client,
             idle_evict: options.idle_evict,
             threads: std::sync::OnceLock::new(),
+            max_isolates: max_isolates(options.max_isolates, E::MAPS_PER_ISOLATE),
         });
         let background = (n / 2).max(1);
         let mut senders = Vec::with_capacity(n + background);

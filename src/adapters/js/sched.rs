@@ -102,6 +102,11 @@ impl ThreadLoad {
         self.isolates.store(n, Ordering::Relaxed);
     }
 
+    /// Isolates living on the thread, as it last published.
+    pub fn isolates(&self) -> usize {
+        self.isolates.load(Ordering::Relaxed)
+    }
+
     /// The worker took one message off its channel.
     pub fn took(&self) {
         self.queued.fetch_sub(1, Ordering::Relaxed);

@@ -285,6 +285,7 @@ impl<E: Engine> Worker<E> {
     }
 
     fn create(&mut self, app: &Arc<Loaded>) -> Result<(), RuntimeError> {
+        self.make_room();
         let slot = self.start(app)?;
         self.instances.insert(slot.host.instance, app.version_id);
         self.slots.insert(app.version_id, slot);
@@ -412,6 +413,27 @@ impl<E: Engine> Worker<E> {
     }
 
     /// Drops a slot and tells whoever waits for its drain.
+    /// At the runtime's cap on live isolates (`Shared::max_isolates`), evicts this thread's least recently used idle
+    /// isolates until there is room for one more, or none is idle here: past the kernel's limit on memory mappings,
+    /// a V8 isolate cannot grow and the process dies.
+    fn make_room(&mut self) {
+        let Some(threads) = self.shared.threads.get() else {
+            return;
+        };
+        let others: usize = threads
+            .iter()
+            .filter(|t| !Arc::ptr_eq(&t.load, &self.inbox.load))
+            .map(|t| t.load.isolates())
+            .sum();
+        while others + self.slots.len() >= self.shared.max_isolates {
+            let Some(&(_, version)) = self.idle.first() else {
+                break;
+            };
+            self.remove(version);
+        }
+        self.inbox.load.set_isolates(self.slots.len());
+    }
+
     fn remove(&mut self, version: u64) {
         if let Some(mut s) = self.slots.remove(&version) {
             self.instances.remove(&s.host.instance);

@@ -72,6 +72,7 @@ fn new_runtime(mem: Arc<MemMeter>) -> Result<Runtime, Fault> {
 
 impl Engine for QuickJs {
     const NAME: &'static str = "quickjs";
+    const MAPS_PER_ISOLATE: usize = 0;
     type Isolate = QjsIsolate;
     type Spare = ();
 
