@@ -524,6 +524,22 @@ pub async fn logs_name_app_tenant_and_request(rt: &Rt) {
     assert_eq!(term["tenant"], tenant.as_str());
 }
 
+/// `app`'s live isolates, read every 10 ms until there are none or `within` has passed.
+async fn isolates_once_gone(
+    rt: &Rt,
+    app: &nano::core::AppName,
+    within: std::time::Duration,
+) -> u64 {
+    let until = std::time::Instant::now() + within;
+    loop {
+        let isolates = rt.stats(app).await.unwrap().isolates;
+        if isolates == 0 || std::time::Instant::now() >= until {
+            return isolates;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 pub async fn live_isolates_stay_under_the_cap(make: fn(nano::adapters::js::RuntimeOptions) -> Rt) {
     let rt = make(nano::adapters::js::RuntimeOptions {
         threads: 1,
@@ -555,14 +571,7 @@ pub async fn idle_isolates_are_evicted(make: fn(nano::adapters::js::RuntimeOptio
     });
     let app = app(&rt, COUNTER).await;
     assert_eq!(get(&rt, &app, "/").await.json(), json!({"hits": 1}));
-    let mut isolates = 1;
-    for _ in 0..100 {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        isolates = rt.stats(&app).await.unwrap().isolates;
-        if isolates == 0 {
-            break;
-        }
-    }
+    let isolates = isolates_once_gone(&rt, &app, std::time::Duration::from_secs(5)).await;
     assert_eq!(isolates, 0, "the idle isolate was not evicted");
     // The next request re-creates it from the cached bytecode, with fresh module state.
     assert_eq!(get(&rt, &app, "/").await.json(), json!({"hits": 1}));
@@ -660,14 +669,7 @@ pub async fn long_turns_spread_but_never_hold_every_thread(
     }
     // A spin still queued at unload may have been handed on to a background thread and run in an isolate made
     // there, which goes once its request is answered: just after the reply, not before.
-    let mut isolates = rt.stats(&spinner).await.unwrap().isolates;
-    for _ in 0..200 {
-        if isolates == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        isolates = rt.stats(&spinner).await.unwrap().isolates;
-    }
+    let isolates = isolates_once_gone(&rt, &spinner, std::time::Duration::from_secs(2)).await;
     assert_eq!(isolates, 0, "the drained app kept an isolate");
 }
 

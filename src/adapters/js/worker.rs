@@ -161,11 +161,8 @@ impl<E: Engine> Worker<E> {
         [timer, gone, evict].into_iter().flatten().min()
     }
 
-    /// Sends a request taken off this thread's queue to the thread `sched::pick` chooses for it now.
-    fn hand_on(&mut self, msg: Msg) {
-        let Msg::Dispatch { app, .. } = &msg else {
-            return;
-        };
+    /// Sends `msg`, a request of `app` taken off this thread's queue, to the thread `sched::pick` chooses for it now.
+    fn hand_on(&self, app: &Loaded, msg: Msg) {
         let Some(threads) = self.shared.threads.get() else {
             return;
         };
@@ -176,6 +173,14 @@ impl<E: Engine> Worker<E> {
     }
 
     fn handle(&mut self, msg: Msg) {
+        if let Msg::Dispatch { app, .. } = &msg {
+            if !self.inbox.load.background && app.background.load(Ordering::Relaxed) {
+                // Queued here before the app's turns showed they run long: such requests would hold this thread
+                // (and the other apps' requests queued behind them), so they go where long turns run.
+                let app = app.clone();
+                return self.hand_on(&app, msg);
+            }
+        }
         match msg {
             Msg::Compile { app, reply } => {
                 // Compile every module, then evaluate them once in a trial isolate (dropped again: isolates are
@@ -197,18 +202,6 @@ impl<E: Engine> Worker<E> {
                 body,
                 reply,
             } => {
-                if !self.inbox.load.background && app.background.load(Ordering::Relaxed) {
-                    // Queued here before the app's turns showed they run long: such requests would hold this
-                    // thread (and the other apps' requests queued behind them), so they go where long turns run.
-                    let msg = Msg::Dispatch {
-                        app,
-                        req,
-                        head,
-                        body,
-                        reply,
-                    };
-                    return self.hand_on(msg);
-                }
                 let version = app.version_id;
                 if !self.slots.contains_key(&version) {
                     if let Err(e) = self.create(&app) {
@@ -412,7 +405,6 @@ impl<E: Engine> Worker<E> {
         }
     }
 
-    /// Drops a slot and tells whoever waits for its drain.
     /// At the runtime's cap on live isolates (`Shared::max_isolates`), evicts this thread's least recently used idle
     /// isolates until there is room for one more, or none is idle here: past the kernel's limit on memory mappings,
     /// a V8 isolate cannot grow and the process dies.
@@ -431,9 +423,9 @@ impl<E: Engine> Worker<E> {
             };
             self.remove(version);
         }
-        self.inbox.load.set_isolates(self.slots.len());
     }
 
+    /// Drops a slot and tells whoever waits for its drain.
     fn remove(&mut self, version: u64) {
         if let Some(mut s) = self.slots.remove(&version) {
             self.instances.remove(&s.host.instance);
