@@ -145,6 +145,15 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How long in-flight requests may run after SIGTERM/SIGINT, in seconds.
     pub drain_timeout_secs: f64,
+    /// Connections open at once per listener; past it new clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Connections open at once from one client IP per listener; past it a new one is closed at once.
+    pub max_connections_per_ip: usize,
+    /// Seconds a client may take to send a request's head (on HTTP/1.1 also the longest wait for the next
+    /// request on a keep-alive connection).
+    pub header_read_timeout_secs: f64,
+    /// Seconds a connection may stay open with no request in flight and no byte moving.
+    pub idle_timeout_secs: f64,
     /// `pretty` (dev) or `json` (prod).
     pub log_format: LogFormat,
     /// Log filter in `tracing` syntax, e.g. `info` or `nano=debug`.
@@ -285,6 +294,10 @@ impl Config {
             tenant_host_header: false,
             data_dir: PathBuf::from(".nano"),
             drain_timeout_secs: 15.0,
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
+            header_read_timeout_secs: 30.0,
+            idle_timeout_secs: 60.0,
             log_format: if dev {
                 LogFormat::Pretty
             } else {
@@ -349,10 +362,34 @@ impl Config {
         Ok(config)
     }
 
+    /// The connection limits every listener applies.
+    pub fn conn_limits(&self) -> crate::adapters::http::ConnLimits {
+        crate::adapters::http::ConnLimits {
+            max: self.max_connections,
+            max_per_ip: self.max_connections_per_ip,
+            header_read_timeout: std::time::Duration::from_secs_f64(self.header_read_timeout_secs),
+            idle_timeout: std::time::Duration::from_secs_f64(self.idle_timeout_secs),
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: String| Err(ConfigError::Invalid(format!("{key}: {why}")));
         if !(self.drain_timeout_secs.is_finite() && self.drain_timeout_secs >= 0.0) {
             return bad("drain_timeout_secs", "must be a non-negative number".into());
+        }
+        for (key, secs) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+        ] {
+            if !(secs.is_finite() && secs > 0.0) {
+                return bad(key, "must be a positive number of seconds".into());
+            }
+        }
+        if self.max_connections == 0 || self.max_connections_per_ip == 0 {
+            return bad(
+                "max_connections",
+                "max_connections and max_connections_per_ip must be at least 1".into(),
+            );
         }
         if let Some(t) = &self.default_tenant {
             if let Err(e) = crate::core::TenantId::parse(t) {

@@ -103,7 +103,8 @@ impl Hosting {
         services: Services,
         config: &Config,
     ) -> Arc<Self> {
-        let hosts = Arc::new(AppHosts::new(runtime.clone(), Vec::new()));
+        let expose_errors = config.profile == crate::app::Profile::Dev;
+        let hosts = Arc::new(AppHosts::new(runtime.clone(), Vec::new(), expose_errors));
         Arc::new(Self {
             hosts,
             registry,

@@ -49,6 +49,7 @@ const WATCH_EVERY: Duration = Duration::from_millis(500);
 pub async fn start(config: Config) -> Result<Running, BuildError> {
     let listen = config.listen;
     let drain = Duration::from_secs_f64(config.drain_timeout_secs);
+    let limits = config.conn_limits();
     let tls = match (&config.tls_listen, &config.tls_cert, &config.tls_key) {
         (None, _, _) => None,
         (Some(addr), Some(cert), Some(key)) => Some((
@@ -80,6 +81,7 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
         listener,
         None,
         state.clone(),
+        limits,
         drain,
         until_stopped(stopped.clone()),
     ))];
@@ -97,6 +99,7 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
             listener,
             Some(acceptor),
             state,
+            limits,
             drain,
             until_stopped(stopped),
         )));

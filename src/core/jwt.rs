@@ -22,6 +22,8 @@ pub enum JwtError {
     Signature,
     #[error("token expired")]
     Expired,
+    #[error("token has no numeric `exp`")]
+    NoExpiry,
 }
 
 /// A token split and decoded but not yet verified: enough to find the key its `sub` names.
@@ -30,7 +32,7 @@ pub struct UnverifiedToken<'a> {
     signed: &'a str,
     signature: Vec<u8>,
     pub subject: String,
-    pub exp: Option<i64>,
+    pub exp: i64,
 }
 
 fn decode_part(part: &str) -> Result<Vec<u8>, JwtError> {
@@ -59,7 +61,12 @@ pub fn parse(token: &str) -> Result<UnverifiedToken<'_>, JwtError> {
         .and_then(Value::as_str)
         .ok_or(JwtError::NoSubject)?
         .to_string();
-    let exp = claims.get("exp").and_then(Value::as_f64).map(|e| e as i64);
+    // A token without an expiry would be valid forever: refused, as is any `exp` that is not a finite number.
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_f64)
+        .filter(|e| e.is_finite())
+        .ok_or(JwtError::NoExpiry)? as i64;
     Ok(UnverifiedToken {
         signed: &token[..header_payload_len(token)],
         signature: decode_part(signature)?,
@@ -79,10 +86,10 @@ impl UnverifiedToken<'_> {
         mac.update(self.signed.as_bytes());
         mac.verify_slice(&self.signature)
             .map_err(|_| JwtError::Signature)?;
-        match self.exp {
-            Some(exp) if exp + EXP_LEEWAY_SECS < now_secs => Err(JwtError::Expired),
-            _ => Ok(()),
+        if self.exp.saturating_add(EXP_LEEWAY_SECS) < now_secs {
+            return Err(JwtError::Expired);
         }
+        Ok(())
     }
 }
 
@@ -126,6 +133,23 @@ mod tests {
             URL_SAFE_NO_PAD.encode(br#"{"sub":"k"}"#)
         );
         assert_eq!(parse(&none_alg).unwrap_err(), JwtError::Algorithm);
+    }
+
+    #[test]
+    fn tokens_without_a_numeric_expiry_are_refused() {
+        for claims in [
+            &br#"{"sub":"k"}"#[..],
+            br#"{"sub":"k","exp":"9999999999"}"#,
+            br#"{"sub":"k","exp":null}"#,
+            br#"{"sub":"k","exp":[1]}"#,
+        ] {
+            let token = format!(
+                "{}.{}.c2ln",
+                URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#),
+                URL_SAFE_NO_PAD.encode(claims)
+            );
+            assert_eq!(parse(&token).unwrap_err(), JwtError::NoExpiry);
+        }
     }
 
     #[test]

@@ -4,6 +4,9 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+/// The services where `POST .../_query` is a read (a query), not a write.
+pub const QUERY_SERVICES: [&str; 3] = ["data", "search", "cache"];
+
 /// What a key grants within its tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -12,13 +15,14 @@ pub struct KeyGrant {
     pub services: Vec<String>,
     /// Domains it may use; empty means all.
     pub domains: Vec<String>,
-    /// Only reads: GET, HEAD and POST `_query`.
+    /// Only reads: GET, HEAD and POST `_query` of the services whose `_query` only reads (`QUERY_SERVICES`).
     pub read_only: bool,
 }
 
 impl KeyGrant {
     /// Whether this grant allows `method` on `service`/`domain` (`domain` is `None` for service-level routes).
-    /// `is_query` marks a POST that only reads (`_query`).
+    /// `is_query` marks a POST to a path ending in `_query`, which only reads in `QUERY_SERVICES` (in storage it
+    /// would upload an object named `_query`).
     pub fn allows(
         &self,
         service: &str,
@@ -31,8 +35,9 @@ impl KeyGrant {
             Some(d) => self.domains.is_empty() || self.domains.iter().any(|x| x == d),
             None => self.domains.is_empty(),
         };
-        let method_ok =
-            !self.read_only || matches!(method, "GET" | "HEAD") || (method == "POST" && is_query);
+        let reads = matches!(method, "GET" | "HEAD")
+            || (method == "POST" && is_query && QUERY_SERVICES.contains(&service));
+        let method_ok = !self.read_only || reads;
         service_ok && domain_ok && method_ok
     }
 }
@@ -71,6 +76,11 @@ mod tests {
         assert!(ro.allows("data", Some("x"), "GET", false));
         assert!(ro.allows("data", Some("x"), "POST", true));
         assert!(!ro.allows("data", Some("x"), "POST", false));
+        assert!(ro.allows("search", Some("x"), "POST", true));
+        assert!(
+            !ro.allows("storage", Some("x"), "POST", true),
+            "an upload of an object named _query is a write"
+        );
         let narrow = KeyGrant {
             services: vec!["cache".into()],
             domains: vec!["a".into()],

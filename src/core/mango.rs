@@ -340,6 +340,39 @@ fn parse_sort_keys(field: &str, v: &Value) -> Result<Vec<SortKey>, MangoError> {
 
 /// Parses a selector object.
 pub fn parse_selector(v: &Value) -> Result<Selector, MangoError> {
+    check_selector_size(v)?;
+    selector(v)
+}
+
+/// The most JSON values (operators, fields and operands alike) a selector may hold, and its deepest nesting: a
+/// selector is compiled to one SQL statement whose bound values and expression depth the databases cap.
+pub const MAX_SELECTOR_VALUES: usize = 5_000;
+pub const MAX_SELECTOR_DEPTH: usize = 32;
+
+/// Refuses (400) a selector past [`MAX_SELECTOR_VALUES`] values or [`MAX_SELECTOR_DEPTH`] levels of nesting.
+fn check_selector_size(v: &Value) -> Result<(), MangoError> {
+    fn walk(v: &Value, depth: usize, count: &mut usize) -> Result<(), MangoError> {
+        *count += 1;
+        if *count > MAX_SELECTOR_VALUES {
+            return Err(invalid(format!(
+                "selector is too large: at most {MAX_SELECTOR_VALUES} values"
+            )));
+        }
+        if depth > MAX_SELECTOR_DEPTH {
+            return Err(invalid(format!(
+                "selector is nested too deeply: at most {MAX_SELECTOR_DEPTH} levels"
+            )));
+        }
+        match v {
+            Value::Array(items) => items.iter().try_for_each(|i| walk(i, depth + 1, count)),
+            Value::Object(m) => m.values().try_for_each(|i| walk(i, depth + 1, count)),
+            _ => Ok(()),
+        }
+    }
+    walk(v, 0, &mut 0)
+}
+
+fn selector(v: &Value) -> Result<Selector, MangoError> {
     let Value::Object(obj) = v else {
         return Err(arguments(
             "selector",
@@ -365,7 +398,7 @@ pub fn parse_selector(v: &Value) -> Result<Selector, MangoError> {
 
 fn parse_selector_list(op: &str, v: &Value) -> Result<Vec<Selector>, MangoError> {
     match v {
-        Value::Array(items) if !items.is_empty() => items.iter().map(parse_selector).collect(),
+        Value::Array(items) if !items.is_empty() => items.iter().map(selector).collect(),
         _ => Err(invalid(format!(
             "{op} must be a nonempty array of selectors"
         ))),
@@ -445,7 +478,7 @@ fn parse_operator_object(ops: &Map<String, Value>) -> Result<Vec<Cond>, MangoErr
                 if value_ops {
                     Cond::ElemMatch(ElemMatch::Value(parse_operator_object(inner)?))
                 } else {
-                    Cond::ElemMatch(ElemMatch::Doc(Box::new(parse_selector(arg)?)))
+                    Cond::ElemMatch(ElemMatch::Doc(Box::new(selector(arg)?)))
                 }
             }
             other => return Err(MangoError::UnknownOperator(other.to_string())),
@@ -734,5 +767,21 @@ mod tests {
         );
         assert_eq!(p, json!({"_id": "1", "band": "x", "a": {"b": 1}}));
         assert_eq!(project(&doc, &[path("band")]), json!({"band": "x"}));
+    }
+
+    #[test]
+    fn oversized_selectors_are_refused() {
+        let wide: Vec<Value> = (0..MAX_SELECTOR_VALUES)
+            .map(|i| json!({ "a": i }))
+            .collect();
+        let err = parse_selector(&json!({ "$or": wide })).unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
+        let mut deep = json!({ "a": 1 });
+        for _ in 0..MAX_SELECTOR_DEPTH {
+            deep = json!({ "$and": [deep] });
+        }
+        let err = parse_selector(&deep).unwrap_err();
+        assert!(err.to_string().contains("nested too deeply"), "{err}");
+        assert!(parse_selector(&json!({ "a": { "$in": [1, 2, 3] } })).is_ok());
     }
 }

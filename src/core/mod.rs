@@ -10,6 +10,7 @@ pub mod keys;
 pub mod limits;
 pub mod mango;
 pub mod names;
+pub mod nul;
 pub mod routing;
 pub mod scope;
 pub mod ttl;

@@ -56,6 +56,11 @@ name_type!(
     Hostname
 );
 
+/// Names no tenant may take: the first path segments nano itself routes.
+pub const RESERVED_TENANTS: [&str; 7] = [
+    "data", "cache", "storage", "search", "queue", "admin", "healthz",
+];
+
 fn is_lower_alnum(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
 }
@@ -74,6 +79,14 @@ impl TenantId {
             return Err(invalid(
                 "tenant",
                 format!("'{s}' must match [a-z0-9][a-z0-9-]{{0,62}}"),
+            ));
+        }
+        // `/<tenant>/<service>/...` and `/<service>/<domain>/...` must never read the same: a tenant named after
+        // a service (or the admin API) would make one tenant's paths another's.
+        if RESERVED_TENANTS.contains(&s) {
+            return Err(invalid(
+                "tenant",
+                format!("'{s}' is reserved (it names a service or the admin API)"),
             ));
         }
         Ok(Self(s.to_string()))
@@ -178,7 +191,17 @@ mod tests {
         assert!(TenantId::parse("acme").is_ok());
         assert!(TenantId::parse("a-1").is_ok());
         assert!(TenantId::parse(&"a".repeat(63)).is_ok());
-        for bad in ["", "-a", "Acme", "a_b", "a.b", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-a",
+            "Acme",
+            "a_b",
+            "a.b",
+            &"a".repeat(64),
+            "data",
+            "storage",
+            "admin",
+        ] {
             assert!(TenantId::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

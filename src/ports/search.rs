@@ -37,6 +37,26 @@ pub struct IndexMapping {
     pub boost: BTreeMap<String, f32>,
 }
 
+/// The most terms (runs of letters and digits) a query may hold: each term is several index lookups.
+pub const MAX_QUERY_TERMS: usize = 1024;
+
+impl SearchQuery {
+    /// Refuses (`Invalid`, 422) a query of more than [`MAX_QUERY_TERMS`] terms. Every adapter calls it first.
+    pub fn check(&self) -> Result<(), SearchError> {
+        let terms = self
+            .text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .count();
+        if terms > MAX_QUERY_TERMS {
+            return Err(SearchError::Invalid(format!(
+                "query has {terms} terms; at most {MAX_QUERY_TERMS} are allowed"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A query: free text, optionally restricted to some of the index's fields and filtered by exact values.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchQuery {

@@ -5,6 +5,7 @@ mod support;
 
 mod admin;
 mod apps;
+mod attacks;
 mod bindings;
 mod cache;
 mod data;

@@ -4,7 +4,7 @@
 use super::body::{Body, BoxError};
 use crate::core::routing::HostTable;
 use crate::core::{AppName, Hostname};
-use crate::ports::{AppAssets, AppRuntime, BodyError};
+use crate::ports::{AppAssets, AppRuntime, BodyError, RuntimeError};
 use futures::{StreamExt, TryStreamExt};
 use http::{Request, Response};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
@@ -57,15 +57,19 @@ pub type HostRoutes = HostTable<Arc<HostedApp>>;
 /// The apps nano hosts, by hostname, and the runtime that runs them.
 pub struct AppHosts {
     runtime: Arc<dyn AppRuntime>,
+    /// Whether an app's uncaught exception is shown to the client (dev) or only logged, the client getting a
+    /// generic 500 with a request id (prod: an app's error text may hold secrets or internals).
+    expose_errors: bool,
     table: RwLock<Arc<HostRoutes>>,
     latency: Mutex<HashMap<String, Latency>>,
 }
 
 impl AppHosts {
     /// `routes` gives each hostname (exact or `*.` wildcard) its app and the app's tenant.
-    pub fn new(runtime: Arc<dyn AppRuntime>, routes: Vec<AppRoute>) -> Self {
+    pub fn new(runtime: Arc<dyn AppRuntime>, routes: Vec<AppRoute>, expose_errors: bool) -> Self {
         let hosts = Self {
             runtime,
+            expose_errors,
             table: RwLock::new(Arc::new(HostTable::new())),
             latency: Mutex::new(HashMap::new()),
         };
@@ -174,10 +178,35 @@ impl AppHosts {
         let req = Request::from_parts(parts, crate::ports::Body::from_stream(body));
         let res = match self.runtime.dispatch(app, req).await {
             Ok(res) => res,
+            Err(e @ RuntimeError::Exception(_)) if !self.expose_errors => hidden_exception(app, &e),
             Err(e) => e.to_response(),
         };
         to_hyper(res).await
     }
+}
+
+/// The client's answer to an app's uncaught exception when errors are not exposed: a generic 500 naming a request
+/// id, the id also in `X-Request-Id`; the exception goes to the log under the same id.
+fn hidden_exception(app: &AppName, e: &RuntimeError) -> Response<crate::ports::Body> {
+    let id = hex::encode(rand::random::<[u8; 8]>());
+    tracing::error!(target: "nano::app", app = app.as_str(), request_id = %id, error = %e, "uncaught exception");
+    let body = serde_json::json!({
+        "ok": false,
+        "status": 500,
+        "msg": format!("the app failed to answer (request id {id})"),
+        "requestId": id,
+    });
+    let mut res = Response::new(crate::ports::Body::from_bytes(body.to_string()));
+    *res.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    let h = res.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&id) {
+        h.insert("x-request-id", v);
+    }
+    res
 }
 
 /// A response of a port (runtime, assets) as hyper sends it: in-memory bodies whole, streams as they come.

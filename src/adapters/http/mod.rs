@@ -11,6 +11,7 @@ pub mod assets;
 pub mod auth;
 pub mod body;
 mod cache;
+pub mod conn_limits;
 pub mod data;
 mod js_json;
 pub mod purge;
@@ -27,5 +28,6 @@ mod storage_upload;
 pub mod tenancy;
 pub mod tls;
 
+pub use conn_limits::ConnLimits;
 pub use router::HttpState;
 pub use server::serve;

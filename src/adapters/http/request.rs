@@ -80,6 +80,9 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
             "request body must be a JSON object or array",
         ));
     }
+    if crate::core::nul::json_has_nul(&value) {
+        return Err(ApiError::bad_request(crate::core::nul::NUL_REFUSED));
+    }
     Ok(value)
 }
 

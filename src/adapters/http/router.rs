@@ -57,6 +57,13 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if req.headers().get_all(HOST).iter().nth(1).is_some() {
+        let mut res =
+            ApiError::bad_request("the request has more than one Host header").into_response();
+        add_common_headers(res.headers_mut());
+        tracing::info!(target: "nano::request", method = %method, path = %path, status = 400, "two Host headers");
+        return res;
+    }
     let host = request_host(&req);
     if let (Some(apps), Some(host)) = (&state.apps, host.as_deref()) {
         if let Some(app) = apps.lookup(host) {
@@ -138,8 +145,9 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .map(str::to_string);
     let named = state.tenants.resolve(host.as_deref(), &raw).await;
+    let query = Query::parse(req.uri().query());
     let signed = named.as_ref().is_some_and(|n| {
-        !n.from_default && is_signed_storage_url(&raw[n.prefix_segments..], req.uri().query())
+        !n.from_default && is_signed_storage_url(&raw[n.prefix_segments..], req.method(), &query)
     });
     let resolved = if state.auth && !signed {
         let authorization = req
@@ -176,17 +184,22 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
         return (not_found(), tenant);
     };
     let service = service.to_ascii_lowercase();
+    let segments = decode_segments(below);
+    let rest = rest_below_domain(below);
+    if segments.iter().any(|s| crate::core::nul::has_nul(s)) {
+        return (
+            ApiError::bad_request(crate::core::nul::NUL_REFUSED).into_response(),
+            tenant,
+        );
+    }
     let (parts, body) = req.into_parts();
     let service_req = ServiceRequest {
         scope: resolved.scope,
         method: parts.method,
-        query: Query::parse(parts.uri.query()),
+        query,
         headers: parts.headers,
-        segments: decode_segments(below),
-        rest: below
-            .get(1..)
-            .map(|r| decode(&r.join("/")))
-            .unwrap_or_default(),
+        segments,
+        rest,
         body,
     };
     if let Err(e) = state.rates.admit(service_req.scope.host()) {
@@ -276,11 +289,24 @@ fn grant_allows(key: &crate::ports::ApiKey, path: &[&str], method: &Method) -> b
 }
 
 /// A storage object request carrying a signed URL's `signature`: the signature, which the storage routes verify
-/// against the tenant the path or Host names, authorizes it instead of a bearer token.
-fn is_signed_storage_url(below_tenant: &[&str], query: Option<&str>) -> bool {
-    below_tenant.len() >= 3
-        && below_tenant[0].eq_ignore_ascii_case("storage")
-        && Query::parse(query).get("signature").is_some()
+/// against the tenant the path or Host names, authorizes it instead of a bearer token. The storage routes send the
+/// very same requests (`storage::is_signed_object`) to signature verification and nothing else, so a signature
+/// never authorizes a bucket route, another method or another object.
+fn is_signed_storage_url(below_tenant: &[&str], method: &Method, query: &Query) -> bool {
+    match below_tenant.split_first() {
+        Some((service, below)) if service.eq_ignore_ascii_case("storage") => {
+            super::storage::is_signed_object(method, &rest_below_domain(below), query)
+        }
+        _ => false,
+    }
+}
+
+/// The percent-decoded path after `<domain>/` of the raw segments below `/<service>`.
+fn rest_below_domain(below: &[&str]) -> String {
+    below
+        .get(1..)
+        .map(|r| decode(&r.join("/")))
+        .unwrap_or_default()
 }
 
 fn decode(s: &str) -> String {

@@ -1,16 +1,18 @@
-//! The listener: accepts connections (HTTP/1.1 or h2c, or either over TLS), serves them, and drains in-flight
-//! requests on shutdown.
+//! The listener: accepts connections (HTTP/1.1 or h2c, or either over TLS) within its connection limits, serves
+//! them, and drains in-flight requests on shutdown.
 
+use super::conn_limits::{self, Activity, ConnLimits, PerIp, Tracked};
 use super::router::{handle, HttpState};
 use super::tls::TlsAcceptor;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// How long a client has to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,13 +23,25 @@ pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     state: Arc<HttpState>,
+    limits: ConnLimits,
     drain: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
     let graceful = GracefulShutdown::new();
+    let open = Arc::new(Semaphore::new(limits.max));
+    let per_ip = Arc::new(PerIp::default());
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: new clients wait in the kernel's backlog while open connections are served.
+        let permit = tokio::select! {
+            permit = open.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -38,32 +52,51 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let Some(ip_slot) = per_ip.admit(peer.ip(), limits.max_per_ip) else {
+                    tracing::warn!(%peer, cap = limits.max_per_ip, "connection refused: too many open from this IP");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
+                let activity = Arc::new(Activity::default());
+                let stream = Tracked::new(stream, activity.clone());
                 let state = state.clone();
+                let in_service = activity.clone();
                 let service = service_fn(move |req| {
                     let state = state.clone();
-                    async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
+                    let in_flight = in_service.begin();
+                    async move {
+                        let res = handle(state, req).await;
+                        Ok::<_, std::convert::Infallible>(res.map(|b| conn_limits::guard(b, in_flight)))
+                    }
                 });
-                if let Some(tls) = tls.clone() {
-                    let (builder, watcher) = (builder.clone(), graceful.watcher());
-                    tokio::spawn(async move {
-                        let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
-                            Ok(Ok(s)) => s,
-                            Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                            Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
+                tokio::spawn(async move {
+                    let _held = (permit, ip_slot);
+                    let served = async {
+                        let result = match tls {
+                            Some(tls) => {
+                                let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                                    Ok(Ok(s)) => s,
+                                    Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                                    Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                                };
+                                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                                watcher.watch(conn).await
+                            }
+                            None => {
+                                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                                watcher.watch(conn).await
+                            }
                         };
-                        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                        if let Err(e) = watcher.watch(conn).await {
+                        if let Err(e) = result {
                             tracing::debug!(%peer, error = %e, "connection ended with an error");
                         }
-                    });
-                    continue;
-                }
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    };
+                    tokio::select! {
+                        () = served => {}
+                        () = conn_limits::expired(activity, limits) => {
+                            tracing::debug!(%peer, "connection closed: idle or no request in time");
+                        }
                     }
                 });
             }

@@ -47,10 +47,10 @@ pub async fn route(storage: &dyn Storage, req: ServiceRequest) -> RouteResult {
         };
     };
     let bucket = bucket_name(&raw_bucket)?;
-    let has_object = !req.rest.trim_matches('/').is_empty();
-    if has_object && req.query.get("signature").is_some() {
+    if is_signed_object(&req.method, &req.rest, &req.query) {
         return signed_request(storage, &bucket, req).await;
     }
+    let has_object = !has_no_object(&req.rest);
     let scope = &req.scope;
     match (req.method.clone(), has_object) {
         (Method::PUT, false) => {
@@ -121,7 +121,7 @@ async fn post(storage: &dyn Storage, bucket: &DomainName, req: ServiceRequest) -
         return upload::multipart(storage, &req.scope, bucket, &req.rest, ct, req.body).await;
     }
     // Without an object path only a multipart form can name the object (hyper's `POST /storage/:name`).
-    if req.rest.trim_matches('/').is_empty() {
+    if has_no_object(&req.rest) {
         return Err(ApiError::unprocessable(FORM_DATA_REQUIRED));
     }
     // Exactly `application/json`, as hyper compares it: `application/json, */*` (axios) is a raw upload.
@@ -216,6 +216,22 @@ async fn signed_url(
         StatusCode::OK
     };
     Ok(json(status, &json!({"ok": true, "url": url})))
+}
+
+/// Whether a request is one a signed URL can authorize: a download (GET, HEAD) or upload (PUT, POST) of an object
+/// (a non-empty path below the bucket) carrying `signature`. The router lets exactly these through without a key,
+/// and `route` sends exactly these to `signed_request`.
+pub fn is_signed_object(method: &Method, rest: &str, query: &super::request::Query) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::POST
+    ) && !has_no_object(rest)
+        && query.get("signature").is_some()
+}
+
+/// Whether the path below the bucket names no object (empty, or only slashes).
+fn has_no_object(rest: &str) -> bool {
+    rest.trim_matches('/').is_empty()
 }
 
 /// A request carrying `signature` and `expires`: verified (403 when expired or tampered), then served.

@@ -180,6 +180,9 @@ pub async fn call(
     let Some(tenant) = ports.tenant.clone() else {
         return Outcome::Json(fail(500, "the app has no tenant to bind to"));
     };
+    if args.iter().any(crate::core::nul::json_has_nul) {
+        return Outcome::Json(fail(400, crate::core::nul::NUL_REFUSED));
+    }
     let scope = HostScope::resolved(tenant);
     let d = &spec.domain;
     let result = match spec.service {

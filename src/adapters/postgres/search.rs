@@ -395,6 +395,7 @@ impl Search for PgSearch {
         index: &DomainName,
         query: SearchQuery,
     ) -> Result<Vec<SearchHit>, SearchError> {
+        query.check()?;
         let mut tx = self.begin(scope).await?;
         let mapping = Self::mapping(&mut tx, scope, index).await?;
         let fields = match &query.fields {

@@ -324,6 +324,7 @@ impl Search for TantivySearch {
         index: &DomainName,
         query: SearchQuery,
     ) -> Result<Vec<SearchHit>, SearchError> {
+        query.check()?;
         self.with_index(self.dir(scope, index), move |i| i.query(&query))
             .await
     }

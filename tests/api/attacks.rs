@@ -1,0 +1,543 @@
+//! Attacks on a real nano, each as an anonymous client or a hostile tenant would send it: every one must be refused
+//! or contained, and a neighbour tenant's app must keep answering. Each test prints how many attacks it tried.
+
+use crate::support::{client, fresh_name, TestNano};
+use nano::app::config::BindingConfig;
+use nano::app::AppConfig;
+use nano::core::{jwt, Limits, ServiceKind};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::path::Path;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The neighbour's app: answers `neighbour ok` to any request.
+const NEIGHBOUR: &str = "export default { fetch() { return new Response('neighbour ok'); } };";
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn app(name: &str, tenant: &str, entry: &Path, bindings: &[(&str, ServiceKind)]) -> AppConfig {
+    AppConfig {
+        name: name.into(),
+        tenant: tenant.into(),
+        hostnames: vec![format!("{name}.test")],
+        entry: entry.to_path_buf(),
+        env: Default::default(),
+        limits: Limits::default(),
+        engine: None,
+        triggers: Default::default(),
+        bindings: bindings
+            .iter()
+            .map(|(n, s)| {
+                (
+                    n.to_string(),
+                    BindingConfig {
+                        service: *s,
+                        domain: "files".into(),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+fn write(dir: &Path, file: &str, code: &str) -> std::path::PathBuf {
+    let path = dir.join(file);
+    std::fs::write(&path, code).unwrap();
+    path
+}
+
+/// Asserts the neighbour's app still answers.
+async fn neighbour_answers(nano: &TestNano) {
+    let res = client()
+        .get(nano.url("/"))
+        .header("host", "neighbour.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "neighbour ok");
+}
+
+/// A key of `tenant` with `grant`: (id, secret).
+async fn key(nano: &TestNano, tenant: &str, grant: Value) -> (String, String) {
+    let v: Value = client()
+        .post(nano.url(&format!("/admin/tenants/{tenant}/keys")))
+        .json(&grant)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        v["key"]["id"].as_str().unwrap().to_string(),
+        v["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A dev nano with auth on, two tenants (`victim`, `neighbour`) and the neighbour's app.
+async fn secured(extra: impl FnOnce(&mut nano::app::Config, &Path)) -> (TestNano, String) {
+    let files = tempfile::tempdir().unwrap();
+    let victim = fresh_name("victim");
+    let tenants = vec![victim.clone(), "neighbour".to_string()];
+    let nano = TestNano::start_with(|c| {
+        c.auth = true;
+        c.default_tenant = None;
+        c.tenants = tenants;
+        let entry = write(files.path(), "neighbour.js", NEIGHBOUR);
+        c.apps.push(app("neighbour", "neighbour", &entry, &[]));
+        extra(c, files.path());
+    })
+    .await;
+    // The code files were read at load; the folder may go.
+    drop(files);
+    (nano, victim)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_made_up_signature_authorizes_nothing_but_what_it_signs() {
+    let (nano, victim) = secured(|_, _| {}).await;
+    let c = client();
+    let (id, secret) = key(&nano, &victim, json!({})).await;
+    let token = jwt::sign(&id, now() + 600, secret.as_bytes());
+    let base = nano.url(&format!("/{victim}/storage/files"));
+    let res = c.put(&base).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let res = c
+        .post(format!("{base}/secret.txt"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("the victim's secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+
+    let fake = "signature=deadbeef&expires=9999999999";
+    let mut attacks = 0;
+    for (method, path) in [
+        (Method::DELETE, format!("{base}?{fake}")),
+        (Method::DELETE, format!("{base}/?{fake}")),
+        (Method::DELETE, format!("{base}//?{fake}")),
+        (Method::DELETE, format!("{base}///?{fake}")),
+        (Method::GET, format!("{base}/?{fake}")),
+        (Method::GET, format!("{base}//?{fake}")),
+        (Method::PUT, format!("{base}/?{fake}")),
+        (Method::POST, format!("{base}/?{fake}")),
+        (Method::POST, format!("{base}//?{fake}")),
+        (Method::DELETE, format!("{base}/secret.txt?{fake}")),
+        (Method::PATCH, format!("{base}/secret.txt?{fake}")),
+        (
+            Method::DELETE,
+            nano.url(&format!("/{victim}/storage/?{fake}")),
+        ),
+        (Method::GET, nano.url(&format!("/{victim}/storage/?{fake}"))),
+    ] {
+        for authorization in [None, Some("Bearer garbage"), Some("Basic Zm9vOmJhcg==")] {
+            let mut req = c.request(method.clone(), &path);
+            if let Some(a) = authorization {
+                req = req.header("authorization", a);
+            }
+            if method == Method::POST {
+                req = req
+                    .header("content-type", "multipart/form-data; boundary=x")
+                    .body("--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"evil.txt\"\r\n\r\nevil\r\n--x--\r\n");
+            }
+            let res = req.send().await.unwrap();
+            attacks += 1;
+            assert_eq!(
+                res.status(),
+                401,
+                "{method} {path} with {authorization:?} was not refused: {}",
+                res.text().await.unwrap()
+            );
+        }
+    }
+    // A made-up signature on the object itself is verified and refused (403), and reads nothing.
+    for method in [Method::GET, Method::HEAD, Method::PUT] {
+        let res = c
+            .request(method.clone(), format!("{base}/secret.txt?{fake}"))
+            .send()
+            .await
+            .unwrap();
+        attacks += 1;
+        assert_eq!(res.status(), 403, "{method} with a made-up signature");
+        assert!(!res.text().await.unwrap().contains("secret"));
+    }
+    // The bucket and the object are untouched, and no object named by the attacker appeared.
+    let listed: Value = c
+        .get(&base)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["secret.txt"]);
+    // A real signed URL still works for exactly its object and method.
+    let signed: Value = c
+        .get(format!("{base}/secret.txt?useSignedUrl=true"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = signed["url"].as_str().unwrap();
+    let res = c.get(url).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "the victim's secret");
+    let res = c.put(url).body("overwritten").send().await.unwrap();
+    attacks += 1;
+    assert_eq!(res.status(), 403, "a download URL used to upload");
+    neighbour_answers(&nano).await;
+    println!("storage signature attacks: {attacks} tried, all refused");
+    nano.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_keys_only_read_and_tokens_must_expire() {
+    let (nano, victim) = secured(|_, _| {}).await;
+    let c = client();
+    let (id, secret) = key(&nano, &victim, json!({})).await;
+    let admin = jwt::sign(&id, now() + 600, secret.as_bytes());
+    for path in ["/storage/files", "/data/files"] {
+        let res = c
+            .put(nano.url(&format!("/{victim}{path}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{path}");
+    }
+    let (ro_id, ro_secret) = key(&nano, &victim, json!({ "read_only": true })).await;
+    let ro = jwt::sign(&ro_id, now() + 600, ro_secret.as_bytes());
+    let mut attacks = 0;
+    // `_query` is a read in data, never in storage (it would upload an object named `_query`).
+    let res = c
+        .post(nano.url(&format!("/{victim}/storage/files/_query")))
+        .bearer_auth(&ro)
+        .header("content-type", "text/plain")
+        .body("written by a read-only key")
+        .send()
+        .await
+        .unwrap();
+    attacks += 1;
+    assert_eq!(res.status(), 401);
+    let res = c
+        .post(nano.url(&format!("/{victim}/data/files/_query")))
+        .bearer_auth(&ro)
+        .json(&json!({ "selector": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "a read-only key queries data");
+    let listed: Value = c
+        .get(nano.url(&format!("/{victim}/storage/files")))
+        .bearer_auth(&ro)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["objects"], json!([]), "nothing was uploaded");
+
+    // Tokens the right secret signed but that never expire, or whose `exp` is not a number.
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    for claims in [
+        json!({ "sub": id }),
+        json!({ "sub": id, "exp": "never" }),
+        json!({ "sub": id, "exp": null }),
+        json!({ "sub": id, "exp": { "n": 1 } }),
+    ] {
+        let signed = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(signed.as_bytes());
+        let token = format!(
+            "{signed}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
+        let res = c
+            .get(nano.url(&format!("/{victim}/data/files")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        attacks += 1;
+        assert_eq!(res.status(), 401, "{claims}");
+    }
+    let res = c
+        .get(nano.url(&format!("/{victim}/data/files")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "a token with an expiry still works");
+    neighbour_answers(&nano).await;
+    println!("key and token attacks: {attacks} tried, all refused");
+    nano.stop().await;
+}
+
+/// Sends raw bytes and returns the status line's code.
+async fn raw_status(nano: &TestNano, request: &str) -> u16 {
+    let mut s = tokio::net::TcpStream::connect(nano.addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split(' ').nth(1).unwrap_or("0").parse().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_service_input_is_refused_with_a_clear_status() {
+    let files = tempfile::tempdir().unwrap();
+    let code = r#"export default { async fetch(req, env) {
+  const r = await env.DATA.add({ _id: 'a\u0000b', v: 1 });
+  const s = await env.DATA.get('x\u0000');
+  return Response.json([r, s]);
+} };"#;
+    let entry = write(files.path(), "nul.js", code);
+    let neighbour = write(files.path(), "neighbour.js", NEIGHBOUR);
+    let nano = TestNano::start_with(|c| {
+        c.apps.push(app(
+            "nul",
+            "default",
+            &entry,
+            &[("DATA", ServiceKind::Data)],
+        ));
+        c.apps
+            .push(app("neighbour", "neighbour-t", &neighbour, &[]));
+        c.tenants = vec!["neighbour-t".into()];
+    })
+    .await;
+    let c = client();
+    let mut attacks = 0;
+    let expect = |attacks: &mut i32, got: StatusCode, want: u16, what: &str| {
+        *attacks += 1;
+        assert_eq!(got.as_u16(), want, "{what}");
+    };
+    assert_eq!(
+        c.put(nano.url("/data/files"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        c.put(nano.url("/search/files"))
+            .json(&json!({ "fields": ["title"] }))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    // NUL in ids, keys and documents: 400 naming it, in every profile (PostgreSQL cannot store it).
+    let res = c
+        .post(nano.url("/data/files"))
+        .json(&json!({ "_id": "a\u{0}b", "v": 1 }))
+        .send()
+        .await
+        .unwrap();
+    expect(&mut attacks, res.status(), 400, "NUL in a document _id");
+    assert!(res.text().await.unwrap().contains("NUL"));
+    for (method, path) in [
+        (Method::GET, "/data/files/a%00b"),
+        (Method::PUT, "/data/files/a%00b"),
+        (Method::DELETE, "/cache/files/k%00"),
+        (Method::GET, "/search/files/k%00"),
+    ] {
+        let res = c
+            .request(method.clone(), nano.url(path))
+            .json(&json!({ "v": 1 }))
+            .send()
+            .await
+            .unwrap();
+        expect(&mut attacks, res.status(), 400, path);
+    }
+    let res = c
+        .post(nano.url("/search/files"))
+        .json(&json!({ "key": "k\u{0}", "doc": { "title": "x" } }))
+        .send()
+        .await
+        .unwrap();
+    expect(&mut attacks, res.status(), 400, "NUL in a search key");
+    let res = c
+        .get(nano.url("/"))
+        .header("host", "nul.test")
+        .send()
+        .await
+        .unwrap();
+    let calls: Value = res.json().await.unwrap();
+    attacks += 2;
+    assert_eq!(calls[0]["status"], 400, "{calls}");
+    assert_eq!(calls[1]["status"], 400, "{calls}");
+
+    // A search query of 1,025 terms.
+    let words: Vec<String> = (0..1025).map(|i| format!("w{i}")).collect();
+    let res = c
+        .post(nano.url("/search/files/_query"))
+        .json(&json!({ "query": words.join(" ") }))
+        .send()
+        .await
+        .unwrap();
+    expect(&mut attacks, res.status(), 422, "1,025 search terms");
+    assert!(res.text().await.unwrap().contains("1024"));
+    // Mango selectors too wide or too deep for one SQL statement.
+    let wide: Vec<Value> = (0..20_000).map(|i| json!({ "n": i })).collect();
+    let mut deep = json!({ "n": 1 });
+    for _ in 0..60 {
+        deep = json!({ "$or": [deep] });
+    }
+    for selector in [json!({ "$or": wide }), deep] {
+        let res = c
+            .post(nano.url("/data/files/_query"))
+            .json(&json!({ "selector": selector }))
+            .send()
+            .await
+            .unwrap();
+        expect(&mut attacks, res.status(), 400, "an oversized selector");
+    }
+    // Tenants named after a service would make `/<tenant>/<service>` and `/<service>/<domain>` collide.
+    for id in ["data", "cache", "storage", "search", "queue", "admin"] {
+        let res = c
+            .post(nano.url("/admin/tenants"))
+            .json(&json!({ "id": id }))
+            .send()
+            .await
+            .unwrap();
+        expect(&mut attacks, res.status(), 400, id);
+    }
+    // Two Host headers (request smuggling between routing and the app).
+    let status = raw_status(
+        &nano,
+        "GET / HTTP/1.1\r\nHost: neighbour.test\r\nHost: nul.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    attacks += 1;
+    assert_eq!(status, 400, "two Host headers");
+    neighbour_answers(&nano).await;
+    println!("malformed input attacks: {attacks} tried, all refused");
+    nano.stop().await;
+}
+
+/// Whether the server closed `s` (a read returns end of file or an error) within `within`.
+async fn closed_within(s: &mut tokio::net::TcpStream, within: std::time::Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_slow_connections_cannot_hold_descriptors() {
+    use std::time::Duration;
+    let files = tempfile::tempdir().unwrap();
+    let neighbour = write(files.path(), "neighbour.js", NEIGHBOUR);
+    let slow = write(
+        files.path(),
+        "slow.js",
+        "export default { async fetch() { await new Promise((r) => setTimeout(r, 3000)); return new Response('slow ok'); } };",
+    );
+    let nano = TestNano::start_with(|c| {
+        c.apps
+            .push(app("neighbour", "neighbour-t", &neighbour, &[]));
+        c.apps.push(app("slow", "neighbour-t", &slow, &[]));
+        c.tenants = vec!["neighbour-t".into()];
+        c.header_read_timeout_secs = 1.0;
+        c.idle_timeout_secs = 1.5;
+        c.max_connections_per_ip = 20;
+    })
+    .await;
+    let mut attacks = 0;
+    let connect = || tokio::net::TcpStream::connect(nano.addr);
+    // A request that takes longer than the idle timeout is in flight, not idle: it is answered.
+    let res = client()
+        .get(nano.url("/"))
+        .header("host", "slow.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.text().await.unwrap(), "slow ok");
+    // A client that connects and sends nothing; one that trickles a request head a byte at a time; one that sends a
+    // request and then keeps its keep-alive connection idle; an h2c client idle after its preface.
+    let mut silent = connect().await.unwrap();
+    let mut trickle = connect().await.unwrap();
+    let mut idle = connect().await.unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: neighbour.test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut h2 = connect().await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let trickling = tokio::spawn(async move {
+        for b in b"GET / HTTP/1.1\r\nHost: neighbour.test\r\nX-Slow: "
+            .iter()
+            .cycle()
+            .take(40)
+        {
+            if trickle.write_all(&[*b]).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        closed_within(&mut trickle, Duration::from_millis(10)).await
+    });
+    for (what, s) in [
+        ("silent", &mut silent),
+        ("idle keep-alive", &mut idle),
+        ("idle h2c", &mut h2),
+    ] {
+        attacks += 1;
+        assert!(
+            closed_within(s, Duration::from_secs(6)).await,
+            "{what} connection still open"
+        );
+    }
+    attacks += 1;
+    assert!(trickling.await.unwrap(), "the trickled head was not cut");
+
+    // More connections from one IP than its cap: the excess are closed at once, the neighbour keeps answering.
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(connect().await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut excess = connect().await.unwrap();
+    attacks += 1;
+    assert!(
+        closed_within(&mut excess, Duration::from_secs(1)).await,
+        "a connection past the per-IP cap was kept"
+    );
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    neighbour_answers(&nano).await;
+    println!("connection attacks: {attacks} tried, all contained");
+    nano.stop().await;
+}
