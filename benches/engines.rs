@@ -41,6 +41,7 @@ fn version(name: &str, src: &str) -> AppVersion {
             },
             engine: None,
             bindings: Default::default(),
+            outbound: Default::default(),
         },
         modules: [("index.js".to_string(), src.to_string())].into(),
         bindings: Default::default(),

@@ -20,6 +20,7 @@ fn version(name: &str, src: &str) -> AppVersion {
             limits: Limits::default(),
             bindings: Default::default(),
             engine: None,
+            outbound: Default::default(),
         },
         modules: [("index.js".to_string(), src.to_string())].into(),
         bindings: Default::default(),

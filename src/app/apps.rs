@@ -110,6 +110,7 @@ pub fn version_from(
             limits: cfg.limits.clone(),
             bindings,
             engine: cfg.engine.clone(),
+            outbound: cfg.outbound.clone(),
         },
         modules,
     })

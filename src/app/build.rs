@@ -56,10 +56,17 @@ impl App {
         let js_err = |e: crate::ports::RuntimeError| BuildError(format!("JS runtime: {e}"));
         #[cfg(feature = "v8")]
         crate::adapters::js::v8::extra_flags(&config.v8_flags);
+        let outbound = config.outbound.resolve(&config.tenant_outbound);
+        let client = crate::adapters::http_client::guarded::builder(outbound.policy("", None))
+            .user_agent("nano")
+            .build()
+            .map_err(|e| BuildError(format!("outbound HTTP client: {e}")))?;
         let runtimes = super::engines::start_with(crate::adapters::js::RuntimeOptions {
             idle_evict: std::time::Duration::from_secs(config.idle_evict_secs),
             threads: config.js_threads,
             max_isolates: 0,
+            outbound,
+            client: Some(client),
         })
         .map_err(js_err)?;
         let runtime: Arc<dyn AppRuntime> = Arc::new(
@@ -268,13 +275,15 @@ pub async fn open_queue(
     let Some((registry, consumer)) = deliver else {
         return Ok(store);
     };
-    let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT)
+    let outbound = config.outbound.resolve(&config.tenant_outbound);
+    let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT, outbound.policy("", None))
         .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
     Ok(super::queue_delivery::start(
         store,
         Arc::new(sender),
         registry.clone(),
         consumer.clone(),
+        outbound,
     ))
 }
 

@@ -1,6 +1,7 @@
 //! Configuration with figment: built-in defaults per profile, then `nano.toml` (top-level keys for every profile,
 //! `[dev]` and `[prod]` tables for one), then `NANO_` env vars, then CLI flags. Unknown keys are errors.
 
+use crate::core::outbound::HostRules;
 use figment::providers::{Env, Serialized};
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Provider};
@@ -184,6 +185,10 @@ pub struct Config {
     pub quotas: QuotaConfig,
     /// Per-tenant quotas replacing `quotas` for the tenants named (`tenant_quotas.acme.requests_per_second = 5`).
     pub tenant_quotas: std::collections::BTreeMap<String, QuotaConfig>,
+    /// Where apps' fetches and queue deliveries may connect.
+    pub outbound: OutboundConfig,
+    /// Per-tenant outbound host rules (`tenant_outbound.acme.allow = ["api.example.com"]`), on top of `outbound`'s.
+    pub tenant_outbound: std::collections::BTreeMap<String, HostRules>,
     /// The JS engine of apps that name none: `v8` (when compiled in) or `quickjs`.
     pub default_engine: String,
     /// Extra V8 flags (as for `node --v8-options`), set once at start, after nano's own; empty by default.
@@ -207,6 +212,39 @@ pub struct Config {
     /// The config file these values were read from, watched for app changes (set by nano, not by the file).
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
+}
+
+/// `[outbound]`: the address rule and the node's host rules of apps' fetches and queue deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundConfig {
+    /// Whether loopback and private addresses (RFC 1918, 100.64.0.0/10, fc00::/7) are reachable; link-local
+    /// (cloud metadata), unspecified, multicast and reserved addresses never are.
+    pub private_networks: bool,
+    /// No outbound requests at all.
+    pub none: bool,
+    /// When non-empty, the only hosts reachable (`api.example.com`, `*.example.com`).
+    pub allow: Vec<String>,
+    /// Hosts never reachable.
+    pub deny: Vec<String>,
+}
+
+impl OutboundConfig {
+    /// The rules the runtime and queue delivery apply.
+    pub fn resolve(
+        &self,
+        tenants: &std::collections::BTreeMap<String, HostRules>,
+    ) -> crate::core::outbound::Outbound {
+        crate::core::outbound::Outbound {
+            private_networks: self.private_networks,
+            node: HostRules {
+                none: self.none,
+                allow: self.allow.clone(),
+                deny: self.deny.clone(),
+            },
+            tenants: tenants.clone(),
+        }
+    }
 }
 
 /// One `[[apps]]` entry: an app served for its hostnames by the JS runtime.
@@ -235,6 +273,14 @@ pub struct AppConfig {
     /// `triggers.crons = ["*/5 * * * *"]`: when the app's `scheduled` handler runs (UTC).
     #[serde(default, skip_serializing_if = "TriggersConfig::is_empty")]
     pub triggers: TriggersConfig,
+    /// `outbound = "none"`, or `{ allow = [...], deny = [...] }`: the hosts the app's fetch may reach, on top of
+    /// its tenant's and the node's rules.
+    #[serde(
+        default,
+        skip_serializing_if = "HostRules::is_empty",
+        deserialize_with = "crate::core::outbound::deserialize_rules"
+    )]
+    pub outbound: HostRules,
 }
 
 /// An app's `[apps.triggers]`, as Workers' `[triggers]`.
@@ -317,6 +363,13 @@ impl Config {
             bootstrap: BootstrapConfig::default(),
             quotas: QuotaConfig::default(),
             tenant_quotas: Default::default(),
+            outbound: OutboundConfig {
+                private_networks: dev,
+                none: false,
+                allow: Vec::new(),
+                deny: Vec::new(),
+            },
+            tenant_outbound: Default::default(),
             default_engine: crate::app::engines::DEFAULT_ENGINE.to_string(),
             v8_flags: String::new(),
             idle_evict_secs: 300,
@@ -383,6 +436,31 @@ impl Config {
         ] {
             if !(secs.is_finite() && secs > 0.0) {
                 return bad(key, "must be a positive number of seconds".into());
+            }
+        }
+        let node = self.outbound.resolve(&self.tenant_outbound);
+        for (key, rules) in std::iter::once(("outbound".to_string(), &node.node))
+            .chain(
+                self.tenant_outbound
+                    .iter()
+                    .map(|(t, r)| (format!("tenant_outbound.{t}"), r)),
+            )
+            .chain(
+                self.apps
+                    .iter()
+                    .map(|a| (format!("apps.{}.outbound", a.name), &a.outbound)),
+            )
+        {
+            if let Some(p) = rules.invalid_pattern() {
+                return bad(
+                    &key,
+                    format!("'{p}' is not a host name, `*.` wildcard or IP address"),
+                );
+            }
+        }
+        for t in self.tenant_outbound.keys() {
+            if let Err(e) = crate::core::TenantId::parse(t) {
+                return bad("tenant_outbound", e.to_string());
             }
         }
         if self.max_connections == 0 || self.max_connections_per_ip == 0 {

@@ -9,6 +9,7 @@
 //! removed, retried ones (and every unacknowledged one when the handler throws or breaks a limit) follow the
 //! queue's retry rules like a failed POST.
 
+use crate::core::outbound::Outbound;
 use crate::core::{DomainName, HostScope};
 use crate::ports::{
     Claimed, Failure, Job, JobStatus, MessageOutcome, PendingQueue, QueueBatch, QueueConfig,
@@ -65,11 +66,14 @@ pub fn start(
     sender: Arc<dyn WebhookSender>,
     registry: Arc<dyn Registry>,
     apps: AppConsumerSlot,
+    outbound: Outbound,
 ) -> Arc<dyn QueueStore> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let outbound = Arc::new(outbound);
     let worker = Worker {
         store: store.clone(),
         sender,
+        outbound: outbound.clone(),
         apps,
         tx: tx.clone(),
         active: HashSet::new(),
@@ -79,7 +83,21 @@ pub fn start(
         retry_due: None,
     };
     tokio::spawn(worker.run(registry, rx));
-    Arc::new(Waking { inner: store, tx })
+    Arc::new(Waking {
+        inner: store,
+        tx,
+        outbound,
+    })
+}
+
+/// Why the outbound policy refuses a queue's `target` for the scope's tenant, if it does (`app://` targets are
+/// never fetched).
+fn refused_target(outbound: &Outbound, scope: &HostScope, target: &str) -> Option<String> {
+    if crate::ports::queue::app_target(target).is_some() {
+        return None;
+    }
+    let url = url::Url::parse(target).ok()?;
+    outbound.policy(scope.host(), None).refuses_url(&url)
 }
 
 /// `X-HYPER-SIGNATURE` for a job: `t=<t>,sig=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
@@ -111,6 +129,7 @@ fn now_ms() -> i64 {
 struct Worker {
     store: Arc<dyn QueueStore>,
     sender: Arc<dyn WebhookSender>,
+    outbound: Arc<Outbound>,
     apps: AppConsumerSlot,
     tx: mpsc::UnboundedSender<Event>,
     /// Tenants that may have pending jobs: swept on every timer.
@@ -243,6 +262,7 @@ impl Worker {
                     tokio::spawn(deliver(
                         self.store.clone(),
                         self.sender.clone(),
+                        self.outbound.clone(),
                         key.clone(),
                         job,
                         self.tx.clone(),
@@ -269,6 +289,7 @@ impl Worker {
 async fn deliver(
     store: Arc<dyn QueueStore>,
     sender: Arc<dyn WebhookSender>,
+    outbound: Arc<Outbound>,
     key: QueueKey,
     claimed: Claimed,
     tx: mpsc::UnboundedSender<Event>,
@@ -287,17 +308,22 @@ async fn deliver(
         headers,
         body: job.body.clone(),
     };
-    let outcome = match sender.post(scope, &request).await {
-        Ok(res) if (200..300).contains(&res.status) => None,
-        Ok(res) => Some((
-            Some(res.status),
-            if res.body_excerpt.is_empty() {
-                format!("target answered {}", res.status)
-            } else {
-                format!("target answered {}: {}", res.status, res.body_excerpt)
-            },
-        )),
-        Err(e) => Some((None, e.to_string())),
+    let refused = refused_target(&outbound, scope, &config.target);
+    let outcome = match refused {
+        // The rules changed since the queue was made: the job fails as a refused connection would.
+        Some(why) => Some((None, why)),
+        None => match sender.post(scope, &request).await {
+            Ok(res) if (200..300).contains(&res.status) => None,
+            Ok(res) => Some((
+                Some(res.status),
+                if res.body_excerpt.is_empty() {
+                    format!("target answered {}", res.status)
+                } else {
+                    format!("target answered {}: {}", res.status, res.body_excerpt)
+                },
+            )),
+            Err(e) => Some((None, e.to_string())),
+        },
     };
     let retry_due = record(&store, &key, &job, &config, outcome, None).await;
     let _ = tx.send(Event::Done(key, retry_due));
@@ -403,6 +429,8 @@ async fn deliver_batch(
 struct Waking {
     inner: Arc<dyn QueueStore>,
     tx: mpsc::UnboundedSender<Event>,
+    /// Queues whose target the outbound policy refuses are not created.
+    outbound: Arc<Outbound>,
 }
 
 impl Waking {
@@ -439,6 +467,9 @@ impl QueueStore for Waking {
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError> {
+        if let Some(why) = refused_target(&self.outbound, scope, &config.target) {
+            return Err(QueueError::Invalid(format!("target: {why}")));
+        }
         self.inner.create_queue(scope, name, config).await
     }
 

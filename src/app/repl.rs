@@ -104,6 +104,7 @@ impl Repl {
                     bindings: BTreeMap::new(),
                     engine: None,
                     triggers: Default::default(),
+                    outbound: Default::default(),
                 },
                 None,
             ),

@@ -45,6 +45,8 @@ pub struct AppSpec {
     pub engine: Option<String>,
     /// The services the app reaches in process, by the `env` name it sees them under.
     pub bindings: BTreeMap<String, BindingSpec>,
+    /// The app's own outbound host rules, on top of its tenant's and the node's.
+    pub outbound: crate::core::outbound::HostRules,
 }
 
 /// A service an app can be bound to.

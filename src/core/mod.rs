@@ -11,6 +11,7 @@ pub mod limits;
 pub mod mango;
 pub mod names;
 pub mod nul;
+pub mod outbound;
 pub mod routing;
 pub mod scope;
 pub mod ttl;

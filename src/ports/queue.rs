@@ -126,6 +126,9 @@ pub enum QueueError {
     /// quota and its limit.
     #[error("{0}")]
     Quota(String),
+    /// A queue definition nano refuses (a target the outbound policy refuses); the message names why (422).
+    #[error("{0}")]
+    Invalid(String),
     #[error("queue backend failed: {0}")]
     Backend(String),
 }

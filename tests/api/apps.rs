@@ -39,6 +39,7 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             bindings: Default::default(),
             engine: None,
             triggers: Default::default(),
+            outbound: Default::default(),
         });
         c.apps.push(AppConfig {
             name: "other".into(),
@@ -51,6 +52,7 @@ async fn start() -> (TestNano, tempfile::TempDir) {
             // The other app runs on the other engine: one host serves apps on both.
             engine: Some("quickjs".into()),
             triggers: Default::default(),
+            outbound: Default::default(),
         });
     })
     .await;

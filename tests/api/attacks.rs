@@ -42,6 +42,7 @@ fn app(name: &str, tenant: &str, entry: &Path, bindings: &[(&str, ServiceKind)])
                 )
             })
             .collect(),
+        outbound: Default::default(),
     }
 }
 
@@ -539,5 +540,249 @@ async fn idle_and_slow_connections_cannot_hold_descriptors() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     neighbour_answers(&nano).await;
     println!("connection attacks: {attacks} tried, all contained");
+    nano.stop().await;
+}
+
+/// Fetches `?u=` with `redirect: ?r=` and reports what happened.
+const PROBE: &str = r#"export default { async fetch(req) {
+  const q = new URL(req.url).searchParams;
+  try {
+    const res = await fetch(q.get('u'), { redirect: q.get('r') || 'follow' });
+    return Response.json({ ok: true, status: res.status, url: res.url, redirected: res.redirected });
+  } catch (e) {
+    return Response.json({ ok: false, name: e.name, message: e.message, code: e.cause && e.cause.code });
+  }
+} };"#;
+
+/// A server that answers every request with a 302 to `to`.
+async fn redirector(to: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/start", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let to = to.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = s.write_all(head.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// The probe app on both engines (`probe-v8.test`, `probe-quickjs.test`) with `outbound` rules.
+fn probes(c: &mut nano::app::Config, dir: &Path, rules: nano::core::outbound::HostRules) {
+    let entry = write(dir, "probe.js", PROBE);
+    for engine in ["v8", "quickjs"] {
+        let mut a = app(&format!("probe-{engine}"), "prober", &entry, &[]);
+        a.engine = Some(engine.into());
+        a.outbound = rules.clone();
+        c.apps.push(a);
+    }
+    let neighbour = write(dir, "neighbour.js", NEIGHBOUR);
+    c.apps
+        .push(app("neighbour", "neighbour-t", &neighbour, &[]));
+    c.tenants = vec!["prober".into(), "neighbour-t".into()];
+}
+
+async fn probe(nano: &TestNano, engine: &str, url: &str, redirect: &str) -> Value {
+    let target: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("u", url)
+        .append_pair("r", redirect)
+        .finish();
+    client()
+        .get(nano.url(&format!("/?{target}")))
+        .header("host", format!("probe-{engine}.test"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_and_queues_cannot_reach_internal_addresses() {
+    use crate::receiver::{Answer, Receiver};
+    let receiver = Receiver::start(|_, _| Answer::Status(200)).await;
+    let port = receiver
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let files = tempfile::tempdir().unwrap();
+    let nano = TestNano::start_with(|c| {
+        // The prod profile's address rule.
+        c.outbound.private_networks = false;
+        probes(c, files.path(), Default::default());
+    })
+    .await;
+    assert!(
+        !nano::app::Config::defaults(nano::app::Profile::Prod)
+            .outbound
+            .private_networks
+    );
+    let mut attacks = 0;
+    for url in [
+        format!("http://127.0.0.1:{port}/direct"),
+        format!("http://localhost:{port}/by-name"),
+        format!("http://2130706433:{port}/integer"),
+        format!("http://127.1:{port}/short"),
+        format!("http://0x7f.0.0.1:{port}/hex"),
+        format!("http://[::ffff:127.0.0.1]:{port}/mapped"),
+        format!("http://[::1]:{port}/v6"),
+        format!("http://0.0.0.0:{port}/unspecified"),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://10.0.0.5/".to_string(),
+        "http://192.168.1.1/".to_string(),
+    ] {
+        for engine in ["v8", "quickjs"] {
+            let out = probe(&nano, engine, &url, "follow").await;
+            attacks += 1;
+            assert_eq!(out["ok"], false, "{engine} reached {url}: {out}");
+            assert_eq!(out["name"], "TypeError", "{out}");
+            assert_eq!(out["code"], "EPOLICY", "{engine} {url}: {out}");
+            assert!(
+                out["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("refused by the outbound policy"),
+                "{out}"
+            );
+        }
+    }
+    // A queue whose target is internal is refused at creation.
+    for target in [receiver.url.clone(), "http://169.254.169.254/x".to_string()] {
+        let res = client()
+            .put(nano.url("/queue/hooks"))
+            .json(&json!({ "target": target }))
+            .send()
+            .await
+            .unwrap();
+        attacks += 1;
+        assert_eq!(res.status(), 422, "{target}");
+        assert!(res.text().await.unwrap().contains("outbound policy"));
+    }
+    assert!(receiver.hits().is_empty(), "a refused request arrived");
+    neighbour_answers(&nano).await;
+    println!("outbound attacks: {attacks} tried, all refused");
+    nano.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_and_fetch_failures_follow_the_fetch_standard() {
+    use crate::receiver::{Answer, Receiver};
+    let receiver = Receiver::start(|_, _| Answer::Status(200)).await;
+    let port = receiver
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let to_final = redirector(format!("http://127.0.0.1:{port}/final")).await;
+    let to_denied = redirector(format!("http://localhost:{port}/denied")).await;
+    let files = tempfile::tempdir().unwrap();
+    let off = write(files.path(), "off.js", PROBE);
+    let nano = TestNano::start_with(|c| {
+        probes(
+            c,
+            files.path(),
+            nano::core::outbound::HostRules {
+                deny: vec!["localhost".into()],
+                ..Default::default()
+            },
+        );
+        let mut a = app("off", "prober", &off, &[]);
+        a.outbound.none = true;
+        c.apps.push(a);
+    })
+    .await;
+    let mut attacks = 0;
+    for engine in ["v8", "quickjs"] {
+        let out = probe(&nano, engine, &to_final, "follow").await;
+        assert_eq!(out["status"], 200, "{out}");
+        assert_eq!(out["redirected"], true, "{out}");
+        assert!(out["url"].as_str().unwrap().ends_with("/final"), "{out}");
+        let out = probe(&nano, engine, &to_final, "manual").await;
+        assert_eq!(out["status"], 302, "{out}");
+        assert_eq!(out["redirected"], false, "{out}");
+        let out = probe(&nano, engine, &to_final, "error").await;
+        assert_eq!(out["code"], "EREDIRECT", "{out}");
+        // A redirect to a host the app's rules deny is refused like a direct request.
+        let out = probe(&nano, engine, &to_denied, "follow").await;
+        attacks += 1;
+        assert_eq!(out["code"], "EPOLICY", "{out}");
+        let out = probe(&nano, engine, "http://127.0.0.1:1/", "follow").await;
+        assert_eq!(out["code"], "ECONNREFUSED", "{out}");
+        let out = probe(&nano, engine, "http://nonexistent.invalid/", "follow").await;
+        assert_eq!(out["code"], "ENOTFOUND", "{out}");
+    }
+    // `outbound = "none"`: nothing at all.
+    let res: Value = client()
+        .get(nano.url(&format!("/?u=http://127.0.0.1:{port}/off")))
+        .header("host", "off.test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    attacks += 1;
+    assert_eq!(res["code"], "EPOLICY", "{res}");
+    let paths: Vec<String> = receiver.hits().iter().map(|h| h.path.clone()).collect();
+    assert_eq!(
+        paths,
+        vec!["/final", "/final"],
+        "only the allowed redirects arrived"
+    );
+    neighbour_answers(&nano).await;
+    println!("redirect and policy attacks: {attacks} tried, all refused");
+    nano.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_chain_back_into_nano_cannot_multiply() {
+    // An app that calls itself through nano, resetting the hop count it is told as it goes: the chain still stops.
+    let code = r#"export default { async fetch(req) {
+  const u = new URL(req.url);
+  const hops = Number(req.headers.get('x-nano-hops') || 0);
+  const r = await fetch(`http://127.0.0.1:${u.searchParams.get('port')}/?port=${u.searchParams.get('port')}`,
+    { headers: { host: u.host, 'x-nano-hops': '0' } });
+  if (r.status === 508) return Response.json({ deepest: hops, stopped: await r.json() });
+  return r;
+} };"#;
+    let files = tempfile::tempdir().unwrap();
+    let entry = write(files.path(), "loop.js", code);
+    let neighbour = write(files.path(), "neighbour.js", NEIGHBOUR);
+    let nano = TestNano::start_with(|c| {
+        c.apps.push(app("loop", "looper", &entry, &[]));
+        c.apps
+            .push(app("neighbour", "neighbour-t", &neighbour, &[]));
+        c.tenants = vec!["looper".into(), "neighbour-t".into()];
+    })
+    .await;
+    let res = client()
+        .get(nano.url(&format!("/?port={}", nano.addr.port())))
+        .header("host", "loop.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let out: Value = res.json().await.unwrap();
+    assert_eq!(out["deepest"], 15, "{out}");
+    assert_eq!(out["stopped"]["status"], 508, "{out}");
+    neighbour_answers(&nano).await;
+    println!("request chain attack: 1 tried, stopped at 16 hops");
     nano.stop().await;
 }

@@ -40,6 +40,7 @@ async fn an_app_stores_and_reads_data_through_its_binding() {
                     },
                 )]
                 .into(),
+                outbound: Default::default(),
             });
         }
     })

@@ -75,6 +75,7 @@ async fn queue_jobs_reach_the_apps_queue_handler_and_crons_run_scheduled() {
                 },
             )]
             .into(),
+            outbound: Default::default(),
         });
     })
     .await;

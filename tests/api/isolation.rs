@@ -250,6 +250,7 @@ async fn no_tenant_reaches_another() {
                     ("QUEUE".to_string(), binding(ServiceKind::Queue)),
                 ]
                 .into(),
+                outbound: Default::default(),
             });
         }
     })

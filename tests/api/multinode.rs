@@ -30,6 +30,8 @@ async fn start_node(shared: &Path, schema: &str, prefix: &str, tenant: &str) -> 
         .env("NANO_DATA_DIR", shared)
         .env("NANO_MASTER_KEY", "multinode-test-master-key")
         .env("NANO_AUTH", "false")
+        // The queue's receiver listens on loopback, which prod's outbound policy refuses unless allowed.
+        .env("NANO_OUTBOUND__PRIVATE_NETWORKS", "true")
         .env("NANO_DEFAULT_TENANT", tenant)
         .env("NANO_LOG_LEVEL", "info")
         .current_dir(shared)

@@ -324,6 +324,7 @@ async fn an_app_writing_through_its_binding_meets_the_same_quota() {
                 },
             )]
             .into(),
+            outbound: Default::default(),
         });
     })
     .await;

@@ -37,6 +37,7 @@ fn app(name: &str, entry: std::path::PathBuf) -> AppConfig {
         bindings: Default::default(),
         engine: None,
         triggers: Default::default(),
+        outbound: Default::default(),
     }
 }
 

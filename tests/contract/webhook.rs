@@ -112,8 +112,34 @@ pub mod suite {
     }
 }
 
+/// The dev profile's address rule: loopback targets (the test receivers) are reachable.
+fn open_policy() -> nano::core::outbound::OutboundPolicy {
+    nano::core::outbound::OutboundPolicy {
+        private_networks: true,
+        levels: Vec::new(),
+    }
+}
+
+/// The prod profile's address rule: a target whose name resolves only to loopback is refused before connecting,
+/// while the receiver listening there is never reached.
+#[tokio::test]
+async fn the_prod_address_rule_refuses_loopback_targets_by_name() {
+    let sender = nano::adapters::http_client::ReqwestWebhook::new(
+        TIMEOUT,
+        nano::core::outbound::OutboundPolicy::default(),
+    )
+    .unwrap();
+    let (url, _) = target(200, "", Duration::ZERO).await;
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let err = sender.post(&scope(), &request(by_name)).await.unwrap_err();
+    assert!(
+        err.to_string().contains("refused by the outbound policy"),
+        "{err}"
+    );
+}
+
 async fn reqwest_sender() -> (Arc<dyn WebhookSender>, ()) {
-    let sender = nano::adapters::http_client::ReqwestWebhook::new(TIMEOUT).unwrap();
+    let sender = nano::adapters::http_client::ReqwestWebhook::new(TIMEOUT, open_policy()).unwrap();
     (Arc::new(sender), ())
 }
 

@@ -25,6 +25,7 @@ fn runtime(threads: usize, idle_evict: Duration) -> Rt {
             threads,
             idle_evict,
             max_isolates: 0,
+            ..Default::default()
         })
         .expect("v8 runtime"),
     )

@@ -21,6 +21,7 @@ pub fn spec(name: &str, env: &[(&str, EnvValue)], limits: Limits) -> AppSpec {
         limits,
         bindings: BTreeMap::new(),
         engine: None,
+        outbound: Default::default(),
     }
 }
 

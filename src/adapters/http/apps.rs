@@ -2,6 +2,7 @@
 //! code, and the bridge between hyper bodies and the runtime port.
 
 use super::body::{Body, BoxError};
+use crate::core::outbound;
 use crate::core::routing::HostTable;
 use crate::core::{AppName, Hostname};
 use crate::ports::{AppAssets, AppRuntime, BodyError, RuntimeError};
@@ -150,6 +151,21 @@ impl AppHosts {
         host: &str,
         req: Request<Incoming>,
     ) -> Response<Body> {
+        let hops = outbound::hops(
+            req.headers()
+                .get(outbound::HOPS_HEADER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        if hops >= outbound::MAX_HOPS {
+            return super::response::ApiError::new(
+                http::StatusCode::LOOP_DETECTED,
+                format!(
+                    "the request chain is {hops} hops deep (apps calling apps); at most {} are allowed",
+                    outbound::MAX_HOPS
+                ),
+            )
+            .into_response();
+        }
         if let Some(assets) = &app.assets {
             if let Some(res) = super::assets::serve(assets.as_ref(), host, &req).await {
                 return res;

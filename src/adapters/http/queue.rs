@@ -25,6 +25,7 @@ impl From<QueueError> for ApiError {
                 ApiError::not_found(e.to_string())
             }
             QueueError::Quota(msg) => ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, msg),
+            QueueError::Invalid(msg) => ApiError::unprocessable(msg),
             QueueError::Backend(msg) => {
                 tracing::error!(error = %msg, "queue backend failed");
                 ApiError::internal(msg)

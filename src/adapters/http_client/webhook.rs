@@ -1,5 +1,6 @@
 //! The webhook port on reqwest: JSON POSTs with a connect timeout and an overall time limit per request.
 
+use crate::core::outbound::OutboundPolicy;
 use crate::core::HostScope;
 use crate::ports::{WebhookError, WebhookRequest, WebhookResponse, WebhookSender};
 use async_trait::async_trait;
@@ -14,10 +15,10 @@ pub struct ReqwestWebhook {
 }
 
 impl ReqwestWebhook {
-    /// A sender whose requests give up after `timeout` (connecting, sending and reading the answer).
-    pub fn new(timeout: Duration) -> Result<Self, WebhookError> {
-        let client = reqwest::Client::builder()
-            .no_proxy()
+    /// A sender whose requests give up after `timeout` (connecting, sending and reading the answer) and connect
+    /// only to addresses `policy` allows. Redirects are not followed: a 3xx is a failed delivery.
+    pub fn new(timeout: Duration, policy: OutboundPolicy) -> Result<Self, WebhookError> {
+        let client = super::guarded::builder(policy)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .timeout(timeout)
             .pool_max_idle_per_host(64)
@@ -49,7 +50,7 @@ impl WebhookSender for ReqwestWebhook {
             if timed_out(&e) {
                 WebhookError::Timeout(self.timeout.as_millis() as u64)
             } else {
-                WebhookError::Transport(e.without_url().to_string())
+                WebhookError::Transport(transport_error(e))
             }
         })?;
         let status = res.status().as_u16();
@@ -74,4 +75,22 @@ impl WebhookSender for ReqwestWebhook {
             body_excerpt,
         })
     }
+}
+
+/// A failed delivery's message: the outbound policy's refusal or the failed lookup (which the resolver reports as
+/// `io::Error`s, see `guarded`), else reqwest's own words without the URL.
+fn transport_error(e: reqwest::Error) -> String {
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound
+            ) {
+                return io.to_string();
+            }
+        }
+        source = s.source();
+    }
+    e.without_url().to_string()
 }

@@ -146,6 +146,7 @@ fn queue_err(e: QueueError) -> Value {
         QueueError::QueueExists => 409,
         QueueError::QueueNotFound | QueueError::JobNotFound => 404,
         QueueError::Quota(_) => 429,
+        QueueError::Invalid(_) => 422,
         QueueError::Backend(_) => 500,
     };
     fail(status, e.to_string())

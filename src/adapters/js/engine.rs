@@ -28,6 +28,8 @@ pub enum OpValue {
         status_text: String,
         headers: Vec<(String, String)>,
         rid: u64,
+        /// The URL the response came from, when redirects were followed.
+        url: Option<String>,
     },
 }
 

@@ -24,6 +24,8 @@ pub enum OpDone {
         status: u16,
         status_text: String,
         headers: Vec<(String, String)>,
+        /// The URL the response came from, when redirects were followed.
+        url: Option<String>,
         body: BoxStream<'static, Result<Bytes, BodyError>>,
     },
     Error(String),
@@ -36,6 +38,8 @@ pub struct ReqState {
     pub cpu: Duration,
     pub deadline: Instant,
     pub subrequests: u32,
+    /// The request chain's hop count (`core::outbound::HOPS_HEADER`); the app's fetches carry one more.
+    pub hops: u32,
     /// Body resources (its own request body, fetched bodies) dropped with the request.
     pub resources: Vec<u64>,
 }
@@ -395,7 +399,8 @@ impl Host {
         self.state.borrow_mut().resources.remove(&rid);
     }
 
-    /// Starts an outbound fetch, counted against the current request's subrequest limit.
+    /// Starts an outbound fetch, counted against the current request's subrequest limit, under the app's outbound
+    /// policy, following redirects as `redirect` (`follow`, `manual`, `error`) says.
     pub fn fetch(
         &self,
         method: &str,
@@ -403,17 +408,22 @@ impl Host {
         headers: Vec<(String, String)>,
         body: Option<Vec<u8>>,
         streaming: bool,
+        redirect: &str,
     ) -> Result<u64, String> {
-        {
+        let hops = {
             let mut st = self.state.borrow_mut();
             let limit = self.app.version.spec.limits.subrequests;
-            if let Some(rs) = st.current.and_then(|r| st.requests.get_mut(&r)) {
-                if rs.subrequests >= limit {
-                    return Err(format!("subrequest limit of {limit} per request exceeded"));
+            match st.current.and_then(|r| st.requests.get_mut(&r)) {
+                Some(rs) => {
+                    if rs.subrequests >= limit {
+                        return Err(format!("subrequest limit of {limit} per request exceeded"));
+                    }
+                    rs.subrequests += 1;
+                    rs.hops + 1
                 }
-                rs.subrequests += 1;
+                None => 1,
             }
-        }
+        };
         let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
         let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url}: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -422,44 +432,55 @@ impl Host {
                 parsed.scheme()
             ));
         }
-        let mut rb = self.shared.client.request(method, parsed);
-        for (k, v) in headers {
-            rb = rb.header(k, v);
-        }
-        if let Some(b) = body {
-            rb = rb.body(b);
-        }
+        let spec = &self.app.version.spec;
+        let policy = self
+            .shared
+            .outbound
+            .policy(spec.tenant.as_str(), Some(&spec.outbound));
         let op = self.next_op();
-        if streaming {
+        let body = if streaming {
             // The app writes the body chunk by chunk (`sink_write`) while the request is under way.
             let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
             self.state.borrow_mut().sinks.insert(op, tx);
-            rb = rb.body(reqwest::Body::wrap_stream(futures::stream::unfold(
+            super::fetch::OutBody::Stream(reqwest::Body::wrap_stream(futures::stream::unfold(
                 rx,
                 |mut rx| async move { rx.recv().await.map(|c| (c, rx)) },
-            )));
-        }
+            )))
+        } else {
+            body.map_or(super::fetch::OutBody::None, |b| {
+                super::fetch::OutBody::Bytes(b.into())
+            })
+        };
+        let outgoing = super::fetch::Outgoing {
+            method,
+            url: parsed,
+            headers,
+            body,
+            redirect: super::fetch::Redirect::parse(redirect),
+            hops,
+        };
+        let client = self.shared.client.clone();
+        let slots = self.app.counters.outbound.0.clone();
         self.spawn_op(op, async move {
-            match rb.send().await {
-                Ok(res) => OpDone::Fetched {
-                    status: res.status().as_u16(),
-                    status_text: res.status().canonical_reason().unwrap_or("").to_string(),
-                    headers: res
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.as_str().to_string(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                            )
+            let Ok(slot) = slots.acquire_owned().await else {
+                return OpDone::Error("EFETCH outbound requests are closed".into());
+            };
+            match super::fetch::send(&client, &policy, outgoing).await {
+                Ok(f) => OpDone::Fetched {
+                    status: f.status,
+                    status_text: f.status_text,
+                    headers: f.headers,
+                    url: f.redirected_to,
+                    // The slot is the app's until the body ends or is dropped.
+                    body: f
+                        .body
+                        .map(move |chunk| {
+                            let _held = &slot;
+                            chunk
                         })
-                        .collect(),
-                    body: res
-                        .bytes_stream()
-                        .map(|r| r.map_err(|e| BodyError(e.to_string())))
                         .boxed(),
                 },
-                Err(e) => OpDone::Error(format!("fetch failed: {e}")),
+                Err(e) => OpDone::Error(e),
             }
         });
         Ok(op)
@@ -508,6 +529,7 @@ impl Host {
                 super::bindings::Outcome::Download { size, stream } => OpDone::Fetched {
                     status: 200,
                     status_text: "OK".into(),
+                    url: None,
                     headers: vec![("content-length".into(), size.to_string())],
                     body: stream
                         .map(|r| r.map_err(|e| BodyError(e.to_string())))
@@ -540,6 +562,7 @@ impl Host {
                             )
                         })
                         .collect(),
+                    url: None,
                     body: res.into_body().into_stream(),
                 },
                 Err(e) => OpDone::Error(format!("ASSETS.fetch: {e}")),

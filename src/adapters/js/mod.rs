@@ -6,6 +6,7 @@
 
 pub mod bindings;
 pub mod engine;
+mod fetch;
 pub mod host;
 pub mod meter;
 pub mod ops;
@@ -69,6 +70,21 @@ pub struct Counters {
     pub heap_bytes: Arc<AtomicU64>,
     pub isolates: AtomicU64,
     pub terminations: [AtomicU64; 8],
+    /// The app's outbound requests under way, over all its isolates and versions.
+    pub outbound: OutboundSlots,
+}
+
+/// Most outbound requests (fetches, from their start to the end of their response body) one app has under way at
+/// once; more wait for one to finish, within their request's time limits.
+pub const MAX_OUTBOUND_PER_APP: usize = 128;
+
+/// Permits for an app's outbound requests.
+pub struct OutboundSlots(pub Arc<tokio::sync::Semaphore>);
+
+impl Default for OutboundSlots {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(MAX_OUTBOUND_PER_APP)))
+    }
 }
 
 impl Counters {
@@ -107,6 +123,8 @@ pub struct Shared {
     pub threads: std::sync::OnceLock<Vec<Inbox>>,
     /// Most live isolates over all worker threads (`RuntimeOptions::max_isolates`, resolved).
     pub max_isolates: usize,
+    /// Where apps may connect (`RuntimeOptions::outbound`).
+    pub outbound: crate::core::outbound::Outbound,
 }
 
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
@@ -121,14 +139,26 @@ pub struct RuntimeOptions {
     /// Most live isolates of this runtime; past it, a thread starting one first evicts its least recently used idle
     /// ones. 0: as many as the kernel's `vm.max_map_count` leaves room for (no limit for an engine without mappings).
     pub max_isolates: usize,
+    /// The node's and tenants' outbound rules; each app's fetch adds its own (`AppSpec::outbound`).
+    pub outbound: crate::core::outbound::Outbound,
+    /// The client apps' fetches go through; it must resolve names under `outbound`'s address rule and follow no
+    /// redirects itself (the composition root builds it so). `None`: a plain client, for runtimes whose outbound
+    /// rule admits every address (tests, benchmarks).
+    pub client: Option<reqwest::Client>,
 }
 
 impl Default for RuntimeOptions {
+    /// Every address reachable (loopback included) and no host rules: for tests and benchmarks.
     fn default() -> Self {
         Self {
             threads: 0,
             idle_evict: Duration::from_secs(300),
             max_isolates: 0,
+            outbound: crate::core::outbound::Outbound {
+                private_networks: true,
+                ..Default::default()
+            },
+            client: None,
         }
     }
 }
@@ -205,16 +235,21 @@ impl<E: Engine> JsRuntime<E> {
         E::init().map_err(RuntimeError::Engine)?;
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|e| RuntimeError::Engine(format!("no tokio runtime: {e}")))?;
-        let client = reqwest::Client::builder()
-            .user_agent("nano")
-            .build()
-            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let client = match options.client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .user_agent("nano")
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| RuntimeError::Engine(e.to_string()))?,
+        };
         let shared = Arc::new(Shared {
             handle,
             client,
             idle_evict: options.idle_evict,
             threads: std::sync::OnceLock::new(),
             max_isolates: max_isolates(options.max_isolates, E::MAPS_PER_ISOLATE),
+            outbound: options.outbound,
         });
         let background = (n / 2).max(1);
         let mut senders = Vec::with_capacity(n + background);

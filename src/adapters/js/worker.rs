@@ -222,6 +222,14 @@ impl<E: Engine> Worker<E> {
                         cpu: Duration::ZERO,
                         deadline: Instant::now() + Duration::from_millis(limits.wall_ms),
                         subrequests: 0,
+                        hops: crate::core::outbound::hops(
+                            head.headers
+                                .iter()
+                                .find(|(k, _)| {
+                                    k.eq_ignore_ascii_case(crate::core::outbound::HOPS_HEADER)
+                                })
+                                .map(|(_, v)| v.as_str()),
+                        ),
                         resources: Vec::new(),
                     },
                 );
@@ -251,11 +259,13 @@ impl<E: Engine> Worker<E> {
                         status,
                         status_text,
                         headers,
+                        url,
                         body,
                     } => Ok(OpValue::Response {
                         status,
                         status_text,
                         headers,
+                        url,
                         rid: slot.host.add_resource(body, owner),
                     }),
                     OpDone::Error(e) => Err(e),

@@ -284,13 +284,15 @@ pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
                        url: String,
                        headers: Vec<String>,
                        body: Option<TypedArray<'js, u8>>,
-                       streaming: Opt<bool>| {
+                       streaming: Opt<bool>,
+                       redirect: Opt<String>| {
         h.fetch(
             &method,
             &url,
             pairs(headers),
             body.map(|b| bytes(&b)),
             streaming.0.unwrap_or(false),
+            redirect.0.as_deref().unwrap_or("follow"),
         )
         .map(|op| op as f64)
         .map_err(|e| Exception::throw_type(&ctx, &e))

@@ -314,6 +314,7 @@ impl Isolate for QjsIsolate {
                     status_text,
                     headers,
                     rid,
+                    url,
                 }) => {
                     let flat: Vec<String> = headers.into_iter().flat_map(|(k, v)| [k, v]).collect();
                     let arr = rquickjs::Array::new(ctx.clone())?;
@@ -321,6 +322,9 @@ impl Isolate for QjsIsolate {
                     arr.set(1, status_text)?;
                     arr.set(2, flat)?;
                     arr.set(3, rid as f64)?;
+                    if let Some(url) = url {
+                        arr.set(4, url)?;
+                    }
                     (true, arr.into_value())
                 }
             };

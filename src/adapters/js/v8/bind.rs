@@ -351,8 +351,13 @@ pub const OPS: &[(&str, Op)] = &[
     }),
     ("fetch", |c| {
         let (method, url, headers) = (c.str(0)?, c.str(1)?, c.pairs(2)?);
-        let (body, streaming) = (c.opt_bytes(3)?, c.bool(4));
-        type_err(c.ctx.host.fetch(&method, &url, headers, body, streaming))
+        let (body, streaming, redirect) = (c.opt_bytes(3)?, c.bool(4), c.opt_str(5)?);
+        let redirect = redirect.as_deref().unwrap_or("follow");
+        type_err(
+            c.ctx
+                .host
+                .fetch(&method, &url, headers, body, streaming, redirect),
+        )
     }),
 ];
 

@@ -462,17 +462,17 @@ impl Isolate for V8Isolate {
                 status_text,
                 headers,
                 rid,
+                url,
             }) => {
                 let flat: Vec<String> = headers.into_iter().flat_map(|(k, v)| [k, v]).collect();
-                (
-                    true,
-                    Arg::List(vec![
-                        Arg::Num(status as f64),
-                        Arg::Str(status_text),
-                        Arg::Strings(flat),
-                        Arg::Num(rid as f64),
-                    ]),
-                )
+                let mut head = vec![
+                    Arg::Num(status as f64),
+                    Arg::Str(status_text),
+                    Arg::Strings(flat),
+                    Arg::Num(rid as f64),
+                ];
+                head.extend(url.map(Arg::Str));
+                (true, Arg::List(head))
             }
         };
         self.call(

@@ -399,17 +399,27 @@ async function fetch(input, init = undefined) {
   if (req.signal.aborted) throw req.signal.reason;
   const b = req[kBody];
   const streaming = !!b.stream;
-  const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), b.bytes ? bodyBytes(b.bytes) : null, streaming);
-  const done = opAsync(id);
+  const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), b.bytes ? bodyBytes(b.bytes) : null, streaming, req.redirect);
+  const done = opAsync(id).catch(fetchError);
   if (streaming) pumpRequestBody(id, b.stream);
   const result = req.signal
     ? await Promise.race([done, new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }))])
     : await done;
-  const [status, statusText, flat, rid] = result;
+  const [status, statusText, flat, rid, redirectedTo] = result;
   const body = NULL_BODY.includes(status) || req.method === 'HEAD' ? null : ridStream(rid);
   if (!body) ops.bodyCancel(rid);
   const res = new Response(null, { status: status < 200 ? 200 : status, statusText, headers: Headers._fromFlat(flat, 'none') });
   res[kBody] = { bytes: null, stream: body, used: false };
-  return Response._internal(res, 'basic', req.url, false);
+  return Response._internal(res, 'basic', redirectedTo || req.url, !!redirectedTo);
+}
+// The host fails a fetch with `<CODE> <message>`: the message becomes the TypeError's, the code its cause's
+// (`EPOLICY` outbound policy, `ENOTFOUND` DNS, `ECONNREFUSED`, `ETIMEDOUT`, `EREDIRECT`, `EFETCH`).
+function fetchError(e) {
+  const text = String(e && e.message || e);
+  const m = /^(E[A-Z]+) ([\s\S]*)$/.exec(text);
+  if (!m) throw e;
+  const cause = new Error(m[2]);
+  cause.code = m[1];
+  throw new TypeError(m[2], { cause });
 }
 define('fetch', fetch);
