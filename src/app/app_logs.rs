@@ -8,29 +8,41 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
-/// Lines kept per app; older ones are dropped.
+/// Lines kept per app, and bytes of their messages; the oldest lines are dropped past either.
 pub const LINES_PER_APP: usize = 200;
+pub const BYTES_PER_APP: usize = 256 * 1024;
 
-fn buffers() -> &'static Mutex<HashMap<String, VecDeque<Value>>> {
-    static LOGS: OnceLock<Mutex<HashMap<String, VecDeque<Value>>>> = OnceLock::new();
+/// One app's recent lines with their message sizes, and the sum of those.
+#[derive(Default)]
+struct Buffer {
+    lines: VecDeque<(Value, usize)>,
+    bytes: usize,
+}
+
+fn buffers() -> &'static Mutex<HashMap<String, Buffer>> {
+    static LOGS: OnceLock<Mutex<HashMap<String, Buffer>>> = OnceLock::new();
     LOGS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 /// Keeps one line for `app`.
 pub fn record(app: &str, line: Value) {
+    let size = line["msg"].as_str().map_or(0, str::len);
     let mut logs = buffers().lock().unwrap_or_else(|p| p.into_inner());
     let buf = logs.entry(app.to_string()).or_default();
-    if buf.len() == LINES_PER_APP {
-        buf.pop_front();
+    buf.lines.push_back((line, size));
+    buf.bytes += size;
+    while buf.lines.len() > LINES_PER_APP || (buf.bytes > BYTES_PER_APP && buf.lines.len() > 1) {
+        if let Some((_, n)) = buf.lines.pop_front() {
+            buf.bytes -= n;
+        }
     }
-    buf.push_back(line);
 }
 
 /// The recent lines of `app`, oldest first.
 pub fn recent(app: &str) -> Vec<Value> {
     let logs = buffers().lock().unwrap_or_else(|p| p.into_inner());
     logs.get(app)
-        .map(|b| b.iter().cloned().collect())
+        .map(|b| b.lines.iter().map(|(l, _)| l.clone()).collect())
         .unwrap_or_default()
 }
 
@@ -87,5 +99,35 @@ impl<S: Subscriber> Layer<S> for AppLogLayer {
             line[k] = v;
         }
         record(&app, line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_apps_buffer_is_bounded_by_bytes_and_lines() {
+        let app = "log-bytes-test";
+        let big = "x".repeat(16 * 1024);
+        for i in 0..100 {
+            record(app, json!({ "msg": format!("{i} {big}") }));
+        }
+        let lines = recent(app);
+        let bytes: usize = lines.iter().map(|l| l["msg"].as_str().unwrap().len()).sum();
+        assert!(bytes <= BYTES_PER_APP, "{bytes} bytes kept");
+        assert!(
+            lines.len() >= BYTES_PER_APP / (17 * 1024),
+            "{} lines kept",
+            lines.len()
+        );
+        assert!(lines.last().unwrap()["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("99 "));
+        for i in 0..(LINES_PER_APP + 10) {
+            record(app, json!({ "msg": i.to_string() }));
+        }
+        assert_eq!(recent(app).len(), LINES_PER_APP);
     }
 }

@@ -1,7 +1,7 @@
 //! The composition root: configuration, profiles, building the adapters for a profile, and running until stopped.
 //! The only module that names concrete adapters.
 
-mod app_logs;
+pub mod app_logs;
 mod apps;
 mod bootstrap;
 mod build;

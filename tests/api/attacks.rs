@@ -786,3 +786,152 @@ async fn a_request_chain_back_into_nano_cannot_multiply() {
     println!("request chain attack: 1 tried, stopped at 16 hops");
     nano.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_output_cannot_flood_the_logs() {
+    let code = r#"export default { fetch(req) {
+  if (req.url.endsWith('?big')) console.log('x'.repeat(1 << 20));
+  else for (let i = 0; i < 40; i++) console.log(i + ' ' + 'y'.repeat(16000));
+  return new Response('logged');
+} };"#;
+    let files = tempfile::tempdir().unwrap();
+    let entry = write(files.path(), "flood.js", code);
+    let neighbour = write(files.path(), "neighbour.js", NEIGHBOUR);
+    let nano = TestNano::start_with(|c| {
+        for engine in ["v8", "quickjs"] {
+            let mut a = app(&format!("flood-{engine}"), "flooder", &entry, &[]);
+            a.engine = Some(engine.into());
+            c.apps.push(a);
+        }
+        c.apps
+            .push(app("neighbour", "neighbour-t", &neighbour, &[]));
+        c.tenants = vec!["flooder".into(), "neighbour-t".into()];
+    })
+    .await;
+    // The process's app log buffers are fed by nano's tracing layer; this test binary installs it alone.
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(nano::app::app_logs::AppLogLayer),
+        );
+    }
+    let c = client();
+    let logs_of = |engine: &str| {
+        let url = nano.url(&format!("/admin/apps/flood-{engine}/logs"));
+        let c = c.clone();
+        async move {
+            let v: Value = c.get(url).send().await.unwrap().json().await.unwrap();
+            v["logs"].as_array().unwrap().clone()
+        }
+    };
+    for engine in ["v8", "quickjs"] {
+        for path in ["/?big", "/"] {
+            let res = c
+                .get(nano.url(path))
+                .header("host", format!("flood-{engine}.test"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.text().await.unwrap(), "logged");
+            if path == "/?big" {
+                let lines = logs_of(engine).await;
+                let msg = lines.last().unwrap()["msg"].as_str().unwrap();
+                assert!(msg.len() <= 16 * 1024 + 64, "{}", msg.len());
+                assert!(
+                    msg.ends_with("[truncated: 1048576 bytes]"),
+                    "{}",
+                    &msg[msg.len() - 40..]
+                );
+            }
+        }
+        let logs: Value = c
+            .get(nano.url(&format!("/admin/apps/flood-{engine}/logs")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let lines = logs["logs"].as_array().unwrap();
+        let sizes: Vec<usize> = lines
+            .iter()
+            .map(|l| l["msg"].as_str().unwrap().len())
+            .collect();
+        assert!(sizes.iter().all(|n| *n <= 16 * 1024 + 64), "{sizes:?}");
+        assert!(sizes.iter().sum::<usize>() <= 256 * 1024, "{sizes:?}");
+        let last = lines.last().unwrap()["msg"].as_str().unwrap();
+        assert!(last.starts_with("39 "), "the newest line is kept");
+    }
+    neighbour_answers(&nano).await;
+    println!("log flood attacks: 2 tried, both bounded");
+    nano.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_cut_short_ends_as_an_error_on_the_wire() {
+    let code = r#"export default { fetch(req) {
+  const mode = new URL(req.url).searchParams.get('m');
+  const enc = new TextEncoder();
+  let i = 0;
+  return new Response(new ReadableStream({
+    async pull(c) {
+      await new Promise((r) => setTimeout(r, 40));
+      if (mode === 'error' && i === 3) return c.error(new Error('broke mid-body'));
+      if (mode === 'clean' && i === 5) return c.close();
+      c.enqueue(enc.encode(`chunk ${i++}\n`));
+    },
+  }));
+} };"#;
+    let files = tempfile::tempdir().unwrap();
+    let entry = write(files.path(), "stream.js", code);
+    let neighbour = write(files.path(), "neighbour.js", NEIGHBOUR);
+    let nano = TestNano::start_with(|c| {
+        for engine in ["v8", "quickjs"] {
+            let mut a = app(&format!("stream-{engine}"), "streamer", &entry, &[]);
+            a.engine = Some(engine.into());
+            a.limits.wall_ms = 1_500;
+            c.apps.push(a);
+        }
+        c.apps
+            .push(app("neighbour", "neighbour-t", &neighbour, &[]));
+        c.tenants = vec!["streamer".into(), "neighbour-t".into()];
+    })
+    .await;
+    let h1 = client();
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let mut attacks = 0;
+    for engine in ["v8", "quickjs"] {
+        for (protocol, c) in [("HTTP/1.1", &h1), ("h2c", &h2)] {
+            let get = |mode: &str| {
+                c.get(nano.url(&format!("/?m={mode}")))
+                    .header("host", format!("stream-{engine}.test"))
+                    .send()
+            };
+            let body = get("clean").await.unwrap().bytes().await.unwrap();
+            assert_eq!(body.len(), 40, "{engine} {protocol}: a whole body");
+            for mode in ["error", "forever"] {
+                let started = std::time::Instant::now();
+                let res = get(mode).await.unwrap();
+                assert_eq!(res.status(), 200);
+                let read = res.bytes().await;
+                attacks += 1;
+                assert!(
+                    read.is_err(),
+                    "{engine} {protocol} {mode}: the cut body ended cleanly: {:?}",
+                    read.map(|b| b.len())
+                );
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(10),
+                    "{mode}: wall_ms did not end the stream"
+                );
+            }
+        }
+    }
+    neighbour_answers(&nano).await;
+    println!("cut response attacks: {attacks} tried, each an error on the wire");
+    nano.stop().await;
+}

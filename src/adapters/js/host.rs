@@ -13,6 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
+/// The longest console line an app logs; longer ones are cut and marked `[truncated: <bytes> bytes]`.
+pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
+
+/// Why a streamed response body failed when its app did not end it.
+const CUT_SHORT: &str = "the app's response ended before it was complete";
+
 pub type Reply = oneshot::Sender<Result<http::Response<Body>, RuntimeError>>;
 type Resource = Arc<tokio::sync::Mutex<BoxStream<'static, Result<Bytes, BodyError>>>>;
 
@@ -151,7 +157,19 @@ impl Host {
         format!("{:x}-{req}", self.app.version_id)
     }
 
+    /// Logs one console line (or an error) of the app, cut at [`MAX_LOG_LINE_BYTES`] and marked when cut.
     pub fn log(&self, level: &str, msg: &str) {
+        let cut;
+        let msg = if msg.len() > MAX_LOG_LINE_BYTES {
+            let mut end = MAX_LOG_LINE_BYTES;
+            while !msg.is_char_boundary(end) {
+                end -= 1;
+            }
+            cut = format!("{} [truncated: {} bytes]", &msg[..end], msg.len());
+            cut.as_str()
+        } else {
+            msg
+        };
         let st = self.state.borrow();
         let rid = st
             .current
@@ -238,8 +256,16 @@ impl Host {
         let body = if streaming {
             let (tx, rx) = mpsc::channel(4);
             rs.stream = Some(tx);
-            Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|c| (c, rx))
+            // Only `close` ends the body cleanly (with the empty chunk `write` never sends); a body whose sender
+            // goes any other way (a limit, an exception, the isolate replaced) fails, so the client sees an error
+            // on the wire (HTTP/1.1: no final chunk; h2: a reset stream), never a short body that looks whole.
+            Body::from_stream(futures::stream::unfold(Some(rx), |rx| async move {
+                let mut rx = rx?;
+                match rx.recv().await {
+                    Some(Ok(chunk)) if chunk.is_empty() => None,
+                    Some(item) => Some((item, Some(rx))),
+                    None => Some((Err(BodyError(CUT_SHORT.into())), None)),
+                }
             }))
         } else {
             Body::from_bytes(body.unwrap_or_default())
@@ -248,9 +274,12 @@ impl Host {
         if let Some(reply) = rs.reply.take() {
             let _ = reply.send(Ok(response));
         }
-        rs.deadline = rs
-            .deadline
-            .max(Instant::now() + Duration::from_millis(limits.wait_until_ms));
+        if !streaming {
+            // The response is whole: `waitUntil` work may go on (a streamed body stays under `wall_ms` until `close`).
+            rs.deadline = rs
+                .deadline
+                .max(Instant::now() + Duration::from_millis(limits.wait_until_ms));
+        }
         Ok(())
     }
 
@@ -265,6 +294,8 @@ impl Host {
             .and_then(|r| r.stream.clone());
         self.spawn_op(op, async move {
             match tx {
+                // An empty chunk would read as the end of the body; there is nothing to send.
+                Some(_) if chunk.is_empty() => OpDone::Value(OpValue::Undefined),
                 Some(tx) if tx.send(Ok(Bytes::from(chunk))).await.is_ok() => {
                     OpDone::Value(OpValue::Undefined)
                 }
@@ -274,16 +305,28 @@ impl Host {
         op
     }
 
-    /// Ends a streaming response (`error` set: the body fails with it).
+    /// Ends a streaming response (`error` set: the body fails with it), after the chunks already written. A clean
+    /// end lets `waitUntil` work go on for `wait_until_ms`.
     pub fn close(&self, req: u64, error: Option<String>) {
-        let tx = self
-            .state
-            .borrow_mut()
-            .requests
-            .get_mut(&req)
-            .and_then(|r| r.stream.take());
-        if let (Some(tx), Some(e)) = (tx, error) {
-            let _ = tx.try_send(Err(BodyError(e)));
+        let tx = {
+            let mut st = self.state.borrow_mut();
+            let Some(rs) = st.requests.get_mut(&req) else {
+                return;
+            };
+            if error.is_none() {
+                let wait = Duration::from_millis(self.app.version.spec.limits.wait_until_ms);
+                rs.deadline = rs.deadline.max(Instant::now() + wait);
+            }
+            rs.stream.take()
+        };
+        if let Some(tx) = tx {
+            let last = match error {
+                Some(e) => Err(BodyError(e)),
+                None => Ok(Bytes::new()),
+            };
+            self.shared.handle.spawn(async move {
+                let _ = tx.send(last).await;
+            });
         }
     }
 
