@@ -67,6 +67,9 @@ impl App {
             max_isolates: 0,
             outbound,
             client: Some(client),
+            memory: Arc::new(crate::adapters::js::meter::MemoryBudget::new(
+                config.memory_budget_bytes(),
+            )),
         })
         .map_err(js_err)?;
         let runtime: Arc<dyn AppRuntime> = Arc::new(

@@ -196,6 +196,9 @@ pub struct Config {
     /// An app's isolate with no request in flight for this many seconds is dropped, and made again (from cached
     /// bytecode) by its next request.
     pub idle_evict_secs: u64,
+    /// Megabytes the memory limits of all live isolates may add up to; past it a new isolate is refused (503).
+    /// 0: three quarters of the machine's memory.
+    pub max_memory_mb: u64,
     /// Worker threads per JS engine for apps with short turns; 0 means two more than the cores. Half as many again
     /// (at least one) run long-turn apps at the lowest CPU priority.
     pub js_threads: usize,
@@ -374,6 +377,7 @@ impl Config {
             v8_flags: String::new(),
             idle_evict_secs: 300,
             js_threads: 0,
+            max_memory_mb: 0,
             apps: Vec::new(),
             apps_dir: PathBuf::from("apps"),
             unknown_host_404: !dev,
@@ -413,6 +417,23 @@ impl Config {
         let mut config = config;
         config.config_file = file.map(Path::to_path_buf);
         Ok(config)
+    }
+
+    /// `max_memory_mb` in bytes, its 0 resolved to three quarters of the machine's memory (`MemTotal` of
+    /// `/proc/meminfo`; no budget where that cannot be read).
+    pub fn memory_budget_bytes(&self) -> usize {
+        let mb = match self.max_memory_mb {
+            0 => std::fs::read_to_string("/proc/meminfo")
+                .ok()
+                .and_then(|m| {
+                    m.lines()
+                        .find_map(|l| l.strip_prefix("MemTotal:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                })
+                .map_or(0, |kb| kb / 1024 * 3 / 4),
+            mb => mb,
+        };
+        (mb as usize).saturating_mul(1024 * 1024)
     }
 
     /// The connection limits every listener applies.

@@ -935,3 +935,113 @@ async fn a_response_cut_short_ends_as_an_error_on_the_wire() {
     println!("cut response attacks: {attacks} tried, each an error on the wire");
     nano.stop().await;
 }
+
+/// This process's resident memory, in bytes (nano runs in the test process).
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn array_buffers_count_against_an_apps_memory_limit() {
+    // Each request keeps four more 8 MB buffers, written so their pages are real: 640 MB after 20 requests if
+    // nothing stopped it.
+    let code = r#"const kept = [];
+export default { fetch() {
+  for (let i = 0; i < 4; i++) kept.push(new Uint8Array(8 << 20).fill(7));
+  return new Response(String(kept.length));
+} };"#;
+    let files = tempfile::tempdir().unwrap();
+    let entry = write(files.path(), "hog.js", code);
+    let neighbour = write(files.path(), "neighbour.js", NEIGHBOUR);
+    let nano = TestNano::start_with(|c| {
+        for engine in ["v8", "quickjs"] {
+            let mut a = app(&format!("hog-{engine}"), "hog", &entry, &[]);
+            a.engine = Some(engine.into());
+            a.limits.memory_mb = 64;
+            a.limits.cpu_ms = 2_000;
+            c.apps.push(a);
+        }
+        c.apps
+            .push(app("neighbour", "neighbour-t", &neighbour, &[]));
+        c.tenants = vec!["hog".into(), "neighbour-t".into()];
+    })
+    .await;
+    let c = client();
+    let mut attacks = 0;
+    for engine in ["v8", "quickjs"] {
+        neighbour_answers(&nano).await;
+        let before = rss_bytes();
+        let mut refused = 0;
+        let mut peak = before;
+        for _ in 0..20 {
+            let res = c
+                .get(nano.url("/"))
+                .header("host", format!("hog-{engine}.test"))
+                .send()
+                .await
+                .unwrap();
+            attacks += 1;
+            let status = res.status();
+            let text = res.text().await.unwrap();
+            if status == 503 {
+                assert!(text.contains("\"limit\":\"memory\""), "{text}");
+                refused += 1;
+            } else {
+                assert_eq!(status, 200, "{text}");
+            }
+            peak = peak.max(rss_bytes());
+        }
+        assert!(
+            refused >= 4,
+            "{engine}: the memory limit stopped {refused} of 20 requests"
+        );
+        let grown = peak.saturating_sub(before) >> 20;
+        assert!(
+            grown < 64 + 96,
+            "{engine}: the process grew by {grown} MB under an app limited to 64 MB"
+        );
+        println!("{engine}: {refused} of 20 requests stopped by the memory limit, RSS grew {grown} MB at most");
+    }
+    neighbour_answers(&nano).await;
+    println!("memory attacks: {attacks} tried, all contained");
+    nano.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolates_past_the_process_memory_budget_are_refused() {
+    let files = tempfile::tempdir().unwrap();
+    let big = write(files.path(), "big.js", NEIGHBOUR);
+    let neighbour = write(files.path(), "neighbour.js", NEIGHBOUR);
+    let nano = TestNano::start_with(|c| {
+        c.max_memory_mb = 100;
+        for engine in ["v8", "quickjs"] {
+            let mut a = app(&format!("big-{engine}"), "big", &big, &[]);
+            a.engine = Some(engine.into());
+            a.limits.memory_mb = 128;
+            c.apps.push(a);
+        }
+        let mut n = app("neighbour", "neighbour-t", &neighbour, &[]);
+        n.limits.memory_mb = 32;
+        c.apps.push(n);
+        c.tenants = vec!["big".into(), "neighbour-t".into()];
+    })
+    .await;
+    let mut attacks = 0;
+    for engine in ["v8", "quickjs"] {
+        let res = client()
+            .get(nano.url("/"))
+            .header("host", format!("big-{engine}.test"))
+            .send()
+            .await
+            .unwrap();
+        attacks += 1;
+        assert_eq!(res.status(), 503);
+        let text = res.text().await.unwrap();
+        assert!(text.contains("max_memory_mb = 100"), "{text}");
+        neighbour_answers(&nano).await;
+    }
+    println!("memory budget attacks: {attacks} tried, both refused");
+    nano.stop().await;
+}

@@ -123,3 +123,70 @@ impl MemMeter {
         self.oom.load(Ordering::Relaxed)
     }
 }
+
+/// The process's memory budget for isolates: the memory limits of live isolates (over every engine) add up to at
+/// most `limit` bytes, so the process stays within what it admitted instead of being killed by the kernel.
+#[derive(Debug, Default)]
+pub struct MemoryBudget {
+    /// 0: no budget.
+    limit: usize,
+    admitted: AtomicUsize,
+}
+
+/// One live isolate's share of the budget, given back when dropped.
+pub struct Admission {
+    budget: Arc<MemoryBudget>,
+    bytes: usize,
+}
+
+impl MemoryBudget {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            admitted: AtomicUsize::new(0),
+        }
+    }
+
+    /// The budget in bytes (0: none).
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Admits an isolate limited to `bytes`, unless that would pass the budget.
+    pub fn admit(self: &Arc<Self>, bytes: usize) -> Option<Admission> {
+        let admitted = self
+            .admitted
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                let next = now.saturating_add(bytes);
+                (self.limit == 0 || next <= self.limit).then_some(next)
+            });
+        admitted.ok().map(|_| Admission {
+            budget: self.clone(),
+            bytes,
+        })
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.budget
+            .admitted
+            .fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_admits_up_to_its_limit_and_takes_back_what_goes() {
+        let budget = Arc::new(MemoryBudget::new(100));
+        let a = budget.admit(60).unwrap();
+        assert!(budget.admit(50).is_none());
+        let _b = budget.admit(40).unwrap();
+        drop(a);
+        assert!(budget.admit(50).is_some());
+        assert!(Arc::new(MemoryBudget::new(0)).admit(usize::MAX).is_some());
+    }
+}

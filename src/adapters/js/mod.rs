@@ -125,6 +125,8 @@ pub struct Shared {
     pub max_isolates: usize,
     /// Where apps may connect (`RuntimeOptions::outbound`).
     pub outbound: crate::core::outbound::Outbound,
+    /// The process's memory budget (`RuntimeOptions::memory`).
+    pub memory: Arc<meter::MemoryBudget>,
 }
 
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
@@ -145,6 +147,9 @@ pub struct RuntimeOptions {
     /// redirects itself (the composition root builds it so). `None`: a plain client, for runtimes whose outbound
     /// rule admits every address (tests, benchmarks).
     pub client: Option<reqwest::Client>,
+    /// The memory budget of every isolate of the process (shared by the engines' runtimes): an isolate starts only
+    /// if its app's memory limit fits in what is left, else its request gets 503.
+    pub memory: Arc<meter::MemoryBudget>,
 }
 
 impl Default for RuntimeOptions {
@@ -159,6 +164,7 @@ impl Default for RuntimeOptions {
                 ..Default::default()
             },
             client: None,
+            memory: Arc::default(),
         }
     }
 }
@@ -250,6 +256,7 @@ impl<E: Engine> JsRuntime<E> {
             threads: std::sync::OnceLock::new(),
             max_isolates: max_isolates(options.max_isolates, E::MAPS_PER_ISOLATE),
             outbound: options.outbound,
+            memory: options.memory,
         });
         let background = (n / 2).max(1);
         let mut senders = Vec::with_capacity(n + background);

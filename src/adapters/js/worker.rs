@@ -29,6 +29,8 @@ struct Slot<E: Engine> {
     wake: Option<Instant>,
     /// This slot's key in the worker's idle index, while it has no request in flight.
     idle_key: Option<Instant>,
+    /// Its app's memory limit, held in the process's budget while it lives (none for a load's trial isolate).
+    admission: Option<super::meter::Admission>,
 }
 
 impl<E: Engine> Drop for Slot<E> {
@@ -289,7 +291,9 @@ impl<E: Engine> Worker<E> {
 
     fn create(&mut self, app: &Arc<Loaded>) -> Result<(), RuntimeError> {
         self.make_room();
-        let slot = self.start(app)?;
+        let admission = self.admit(app.version.spec.limits.memory_mb)?;
+        let mut slot = self.start(app)?;
+        slot.admission = Some(admission);
         self.instances.insert(slot.host.instance, app.version_id);
         self.slots.insert(app.version_id, slot);
         Ok(())
@@ -297,9 +301,9 @@ impl<E: Engine> Worker<E> {
 
     /// Creates an isolate for `app`, evaluating its modules under the start-up CPU limit.
     fn start(&mut self, app: &Arc<Loaded>) -> Result<Slot<E>, RuntimeError> {
+        let limits = &app.version.spec.limits;
         let instance = self.next_instance;
         self.next_instance += 1;
-        let limits = &app.version.spec.limits;
         let cpu = Rc::new(CpuMeter::default());
         let mem = Arc::new(MemMeter::new(
             (limits.memory_mb as usize).saturating_mul(1024 * 1024),
@@ -367,7 +371,29 @@ impl<E: Engine> Worker<E> {
             last_used: Instant::now(),
             wake: None,
             idle_key: None,
+            admission: None,
         })
+    }
+
+    /// A share of the process's memory budget for an isolate of `memory_mb`: this thread's least recently used idle
+    /// isolates are dropped while it does not fit; if it still does not, the request gets 503 naming the budget.
+    fn admit(&mut self, memory_mb: u64) -> Result<super::meter::Admission, RuntimeError> {
+        let bytes = (memory_mb as usize).saturating_mul(1024 * 1024);
+        loop {
+            if let Some(admission) = self.shared.memory.admit(bytes) {
+                return Ok(admission);
+            }
+            let Some(&(_, version)) = self.idle.first() else {
+                return Err(RuntimeError::Limit {
+                    limit: Limit::Memory,
+                    msg: format!(
+                        "nano's memory budget (max_memory_mb = {}) is taken by other isolates; no new isolate of {memory_mb} MB can start now",
+                        self.shared.memory.limit() >> 20
+                    ),
+                });
+            };
+            self.remove(version);
+        }
     }
 
     /// Brings a slot's bookkeeping up to date after its turns: tells the app about requests the host ended, drops

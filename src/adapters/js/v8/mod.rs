@@ -3,6 +3,7 @@
 //! checkpoints after every turn.
 
 mod bind;
+mod buffers;
 mod modules;
 mod snapshot;
 mod spare;
@@ -268,6 +269,8 @@ impl Engine for V8 {
                 spare::Fresh::new(snap, limit).map_err(Fault::Error)?
             }
         };
+        // From here on the isolate's ArrayBuffers count against the app's memory limit.
+        fresh.buffers.attach(mem.clone());
         let handle = fresh.isolate.thread_safe_handle();
         // Bound in this order so they drop in the reverse one: handles, then the isolate, then the guard V8's
         // near-heap-limit callback reads.

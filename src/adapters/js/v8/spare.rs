@@ -2,7 +2,9 @@
 //! bound yet: made when an app needs one, or ahead of time by an idle worker thread as its spare; and the isolate a
 //! thread compiles new versions in, kept between versions.
 
+use super::buffers::Buffers;
 use super::snapshot::Snapshot;
+use std::sync::Arc;
 
 /// V8's heap floor: smaller limits leave no room for the snapshot's context.
 const MIN_HEAP: usize = 8 * 1024 * 1024;
@@ -13,6 +15,8 @@ pub struct Fresh {
     pub host_fns: v8::Global<v8::Object>,
     pub context: v8::Global<v8::Context>,
     pub isolate: v8::OwnedIsolate,
+    /// Its ArrayBuffers' bytes, charged to the app that takes it.
+    pub buffers: Arc<Buffers>,
     /// The heap limit it was made with (V8 cannot raise it later).
     limit: usize,
 }
@@ -20,7 +24,11 @@ pub struct Fresh {
 impl Fresh {
     /// Makes one under `limit` bytes of heap.
     pub fn new(snap: &Snapshot, limit: usize) -> Result<Self, String> {
-        let params = snap.params().heap_limits(0, limit.max(MIN_HEAP));
+        let buffers = Arc::new(Buffers::default());
+        let params = snap
+            .params()
+            .heap_limits(0, limit.max(MIN_HEAP))
+            .array_buffer_allocator(super::buffers::allocator(&buffers));
         let mut isolate = v8::Isolate::new(params);
         isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
         let handles = {
@@ -38,6 +46,7 @@ impl Fresh {
             host_fns,
             context,
             isolate,
+            buffers,
             limit,
         })
     }
