@@ -1045,3 +1045,68 @@ async fn isolates_past_the_process_memory_budget_are_refused() {
     println!("memory budget attacks: {attacks} tried, both refused");
     nano.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_work_after_the_response_is_bounded() {
+    // `?spin` arms an interval that burns CPU; `?tick` one that burns none but never stops; `?count` reads how often
+    // they ran.
+    let code = r#"let runs = 0;
+export default { fetch(req) {
+  const u = new URL(req.url);
+  if (u.search === '?spin') setInterval(() => { runs++; const end = Date.now() + 10; while (Date.now() < end); }, 1);
+  if (u.search === '?tick') setInterval(() => { runs++; }, 5);
+  return new Response(String(runs));
+} };"#;
+    let files = tempfile::tempdir().unwrap();
+    let entry = write(files.path(), "bg.js", code);
+    let neighbour = write(files.path(), "neighbour.js", NEIGHBOUR);
+    let nano = TestNano::start_with(|c| {
+        for engine in ["v8", "quickjs"] {
+            for kind in ["spin", "tick"] {
+                let mut a = app(&format!("{kind}-{engine}"), "bg", &entry, &[]);
+                a.engine = Some(engine.into());
+                a.limits.wait_until_ms = 300;
+                c.apps.push(a);
+            }
+        }
+        c.apps
+            .push(app("neighbour", "neighbour-t", &neighbour, &[]));
+        c.tenants = vec!["bg".into(), "neighbour-t".into()];
+        c.js_threads = 1;
+    })
+    .await;
+    let c = client();
+    let get = |host: String, q: &'static str| {
+        let c = c.clone();
+        let url = nano.url(&format!("/?{q}"));
+        async move {
+            let res = c.get(url).header("host", host).send().await.unwrap();
+            res.text().await.unwrap().parse::<u64>().unwrap()
+        }
+    };
+    let mut attacks = 0;
+    for engine in ["v8", "quickjs"] {
+        for kind in ["spin", "tick"] {
+            let host = format!("{kind}-{engine}.test");
+            get(host.clone(), kind).await;
+            tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+            let first = get(host.clone(), "count").await;
+            tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+            let second = get(host.clone(), "count").await;
+            attacks += 1;
+            assert!(first > 0, "{engine} {kind}: the interval never ran");
+            assert_eq!(
+                first, second,
+                "{engine} {kind}: background work kept running"
+            );
+            if kind == "spin" {
+                // 10 ms of CPU per run under a 50 ms CPU limit: a handful of runs, not a second's worth.
+                assert!(first <= 10, "{engine}: {first} spinning runs");
+            }
+            println!("{engine} {kind}: {first} background runs, then cancelled");
+        }
+    }
+    neighbour_answers(&nano).await;
+    println!("background work attacks: {attacks} tried, all stopped");
+    nano.stop().await;
+}

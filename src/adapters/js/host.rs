@@ -66,6 +66,11 @@ pub struct HostState {
     pub aborted: Vec<(u64, String)>,
     /// Streaming bodies of outbound fetches, by the fetch's op id.
     sinks: HashMap<u64, mpsc::Sender<Result<Bytes, std::io::Error>>>,
+    /// CPU used by background work (turns of no live request: timers and promise jobs after a response) since the
+    /// last request arrived; at the CPU limit its timers are cancelled.
+    pub background_cpu: Duration,
+    /// Since when no request has been in flight; `wait_until_ms` later, background timers are cancelled.
+    quiet_since: Option<Instant>,
 }
 
 /// Host state plus what ops need to reach the outside: the worker's inbox and the shared tokio handle and client.
@@ -149,7 +154,58 @@ impl Host {
         for rid in &rs.resources {
             st.resources.remove(rid);
         }
+        if st.requests.is_empty() {
+            st.quiet_since = Some(Instant::now());
+        }
         Some(rs)
+    }
+
+    /// Takes in a new request: background work gets a fresh CPU allowance and the quiet period ends.
+    pub fn add_request(&self, req: u64, rs: ReqState) {
+        let mut st = self.state.borrow_mut();
+        st.requests.insert(req, rs);
+        st.background_cpu = Duration::ZERO;
+        st.quiet_since = None;
+    }
+
+    /// Whether a turn for `req` is background work: of no request, or of one that has ended.
+    pub fn is_background(&self, req: Option<u64>) -> bool {
+        req.is_none_or(|r| !self.state.borrow().requests.contains_key(&r))
+    }
+
+    /// Whether no request has been in flight for longer than `wait_until_ms`: background work must stop.
+    pub fn background_overdue(&self, now: Instant) -> bool {
+        let wait = Duration::from_millis(self.app.version.spec.limits.wait_until_ms);
+        let st = self.state.borrow();
+        st.requests.is_empty()
+            && st
+                .quiet_since
+                .is_some_and(|q| now.duration_since(q) >= wait)
+    }
+
+    /// Cancels every timer no live request owns (background work), with a log line saying why, if there were any.
+    pub fn cancel_background(&self, why: &str) {
+        let cancelled = {
+            let mut st = self.state.borrow_mut();
+            let live: Vec<u64> = st.requests.keys().copied().collect();
+            let gone: Vec<(Instant, u64)> = st
+                .timers
+                .iter()
+                .filter(|(_, owner)| owner.is_none_or(|o| !live.contains(&o)))
+                .map(|(k, _)| *k)
+                .collect();
+            for key in &gone {
+                st.timers.remove(key);
+                st.timer_at.remove(&key.1);
+            }
+            gone.len()
+        };
+        if cancelled > 0 {
+            self.log(
+                "warn",
+                &format!("{why}; {cancelled} pending timer(s) cancelled"),
+            );
+        }
     }
 
     /// How request `req` is named in logs: this version's id and the request's number.

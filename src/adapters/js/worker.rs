@@ -216,7 +216,7 @@ impl<E: Engine> Worker<E> {
                 // version too); an isolate created for it goes again as soon as it is quiet.
                 slot.draining |= app.draining.load(Ordering::SeqCst);
                 let limits = &app.version.spec.limits;
-                slot.host.state.borrow_mut().requests.insert(
+                slot.host.add_request(
                     req,
                     ReqState {
                         reply: Some(reply),
@@ -562,6 +562,12 @@ impl<E: Engine> Worker<E> {
 
 /// Fires a slot's due timers and ends its requests past their wall (or waitUntil) deadline.
 fn tick<E: Engine>(inbox: &Inbox, slot: &mut Slot<E>, now: Instant) {
+    if slot.host.background_overdue(now) {
+        slot.host.cancel_background(&format!(
+            "background work ran past {} ms after the last request (wait_until_ms)",
+            slot.app.version.spec.limits.wait_until_ms
+        ));
+    }
     for (id, owner) in slot.host.due_timers(now) {
         if slot.dead {
             break;
@@ -617,15 +623,21 @@ fn turn<E: Engine>(
     }
     let limits = &slot.app.version.spec.limits;
     let cpu_limit = Duration::from_millis(limits.cpu_ms);
+    let background = slot.host.is_background(req);
     let budget = {
         let mut st = slot.host.state.borrow_mut();
         st.current = req;
-        // Work of no (or a finished) request still gets one request's worth of CPU per turn.
-        req.and_then(|r| st.requests.get(&r))
-            .map_or(cpu_limit, |r| cpu_limit.saturating_sub(r.cpu))
+        // Work of no (or a finished) request shares one request's worth of CPU, renewed when a request arrives.
+        match req.and_then(|r| st.requests.get(&r)) {
+            Some(r) => cpu_limit.saturating_sub(r.cpu),
+            None => cpu_limit.saturating_sub(st.background_cpu),
+        }
     };
     let began = Instant::now();
-    slot.last_used = began;
+    if !background {
+        // Only requests keep an isolate in use: one busy with its own timers alone is still evicted when idle.
+        slot.last_used = began;
+    }
     let start = thread_cpu_recent();
     let busy = inbox.load.enter(&slot.app, start);
     slot.cpu.arm(start, budget);
@@ -637,12 +649,25 @@ fn turn<E: Engine>(
         .counters
         .cpu_micros
         .fetch_add(used.as_micros() as u64, Ordering::Relaxed);
-    {
+    let background_spent = {
         let mut st = slot.host.state.borrow_mut();
         st.current = None;
-        if let Some(r) = req.and_then(|r| st.requests.get_mut(&r)) {
-            r.cpu += used;
+        match req.and_then(|r| st.requests.get_mut(&r)) {
+            Some(r) => {
+                r.cpu += used;
+                false
+            }
+            None => {
+                st.background_cpu += used;
+                st.background_cpu >= cpu_limit
+            }
         }
+    };
+    if background_spent {
+        slot.host.cancel_background(&format!(
+            "background work (timers and promise jobs after the response) used its {} ms of CPU",
+            limits.cpu_ms
+        ));
     }
     if slot.mem.out_of_memory() || matches!(result, Err(Fault::OutOfMemory)) {
         let reqs: Vec<u64> = slot.host.state.borrow().requests.keys().copied().collect();
