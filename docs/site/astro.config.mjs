@@ -42,6 +42,7 @@ export default defineConfig({
         { label: 'App runtime', link: '/runtime/' },
         { label: 'Hosting', link: '/hosting/' },
         { label: 'Tenancy and keys', link: '/tenancy/' },
+        { label: 'Security model', link: '/security/' },
         { label: 'Prod profile and scaling out', link: '/prod/' },
         { label: 'Benchmarks', link: '/benchmarks/' },
         { label: 'Architecture', link: '/architecture/' },

@@ -29,6 +29,30 @@ impl TestNano {
         }
     }
 
+    /// Starts the prod profile on the test PostgreSQL (a fresh schema) and Redis (a fresh key prefix); `adjust` may
+    /// change the config first.
+    pub async fn start_prod(adjust: impl FnOnce(&mut Config)) -> Self {
+        let schema = fresh_name("nt").replace('-', "_");
+        let prefix = fresh_name("np");
+        Self::start_with(move |c| {
+            *c = Config {
+                listen: c.listen,
+                data_dir: c.data_dir.clone(),
+                drain_timeout_secs: c.drain_timeout_secs,
+                ..Config::defaults(Profile::Prod)
+            };
+            c.postgres_url = Some(nano::app::config::Secret::new(pg_url()));
+            c.postgres_schema = Some(schema);
+            c.redis_url = Some(nano::app::config::Secret::new(
+                std::env::var("NANO_TEST_REDIS_URL")
+                    .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string()),
+            ));
+            c.redis_prefix = prefix;
+            adjust(c);
+        })
+        .await
+    }
+
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
