@@ -165,22 +165,26 @@ fn fetched(res: reqwest::Response, redirected: bool) -> Fetched {
     Fetched {
         status: res.status().as_u16(),
         status_text: res.status().canonical_reason().unwrap_or("").to_string(),
-        headers: res
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: header_pairs(res.headers()),
         redirected_to: redirected.then(|| res.url().to_string()),
         body: res
             .bytes_stream()
             .map(|r| r.map_err(|e| BodyError(e.to_string())))
             .boxed(),
     }
+}
+
+/// A response's headers as the glue takes them: lower-case names and values, in order.
+pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// A failed request as `<CODE> <message>`: the outbound policy (`EPOLICY`), a failed lookup (`ENOTFOUND`), a refused

@@ -651,16 +651,7 @@ impl Host {
                 Ok(res) => OpDone::Fetched {
                     status: res.status().as_u16(),
                     status_text: res.status().canonical_reason().unwrap_or("").to_string(),
-                    headers: res
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.as_str().to_string(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                            )
-                        })
-                        .collect(),
+                    headers: super::fetch::header_pairs(res.headers()),
                     url: None,
                     body: res.into_body().into_stream(),
                 },
