@@ -753,6 +753,14 @@ async fn redirects_and_fetch_failures_follow_the_fetch_standard() {
         let mut a = app("off", "prober", &off, &[]);
         a.outbound.none = true;
         c.apps.push(a);
+        // The tenant's own rules apply on top of the app's.
+        c.tenant_outbound.insert(
+            "prober".into(),
+            nano::core::outbound::HostRules {
+                deny: vec!["127.0.0.2".into()],
+                ..Default::default()
+            },
+        );
     })
     .await;
     let mut attacks = 0;
@@ -774,6 +782,16 @@ async fn redirects_and_fetch_failures_follow_the_fetch_standard() {
         assert_eq!(out["code"], "ECONNREFUSED", "{out}");
         let out = probe(&nano, engine, "http://nonexistent.invalid/", "follow").await;
         assert_eq!(out["code"], "ENOTFOUND", "{out}");
+        // Dev allows loopback, never link-local (cloud metadata); the tenant's deny rule holds too.
+        for (url, why) in [
+            ("http://169.254.169.254/latest/meta-data/", "link-local"),
+            ("http://127.0.0.2:1/", "tenant"),
+        ] {
+            let out = probe(&nano, engine, url, "follow").await;
+            attacks += 1;
+            assert_eq!(out["code"], "EPOLICY", "{out}");
+            assert!(out["message"].as_str().unwrap().contains(why), "{out}");
+        }
     }
     // `outbound = "none"`: nothing at all.
     let res: Value = client()
