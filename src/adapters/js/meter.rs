@@ -61,6 +61,18 @@ impl CpuMeter {
         self.deadline.get()
     }
 
+    /// `expired` from a CPU-clock reading up to `RECENT` old (no system call when one is that fresh), for checks
+    /// made often.
+    pub fn expired_recent(&self) -> bool {
+        match self.deadline.get() {
+            Some(d) if thread_cpu_recent() > d => {
+                self.fired.set(true);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// True once the deadline has passed; the engine then interrupts the running JS.
     pub fn expired(&self) -> bool {
         match self.deadline.get() {

@@ -2,6 +2,7 @@
 
 mod alloc;
 mod bind;
+mod builtins;
 mod loader;
 
 use super::engine::{Engine, Fault, Isolate, OpValue, RequestHead};
@@ -155,6 +156,8 @@ impl Engine for QuickJs {
             let glue: Function = module
                 .get("default")
                 .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;
+            builtins::guard(&ctx, cpu.clone())
+                .map_err(|e| format!("builtin guard: {}", describe(&ctx, e)))?;
             let ops = bind::ops_object(&ctx, host.clone()).map_err(|e| e.to_string())?;
             let host_obj: Object = glue
                 .call((ops,))
