@@ -153,7 +153,7 @@ pub struct Config {
     /// Seconds a client may take to send a request's head (on HTTP/1.1 also the longest wait for the next
     /// request on a keep-alive connection).
     pub header_read_timeout_secs: f64,
-    /// Seconds a connection may stay open with no request in flight and no byte moving.
+    /// Seconds a connection may stay open with no request being handled and no byte moving.
     pub idle_timeout_secs: f64,
     /// `pretty` (dev) or `json` (prod).
     pub log_format: LogFormat,

@@ -2,10 +2,6 @@
 //! open at once (in all and per client IP), how long a client may take to send its first request, and how long a
 //! connection may sit with nothing in flight and nothing moving.
 
-use super::body::{Body, BoxError};
-use bytes::Bytes;
-use http_body::{Frame, SizeHint};
-use http_body_util::BodyExt;
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
@@ -26,7 +22,7 @@ pub struct ConnLimits {
     /// How long a client may take to send a request's head (HTTP/1.1: every request's, the wait for the next one
     /// on a keep-alive connection included; any protocol: the first request's).
     pub header_read_timeout: Duration,
-    /// How long a connection may stay open with no request in flight and no byte read or written.
+    /// How long a connection may stay open with no request being handled and no byte read or written.
     pub idle_timeout: Duration,
 }
 
@@ -78,7 +74,8 @@ pub struct Activity {
     started: AtomicU64,
 }
 
-/// A request being answered, from its head until its response body ends or is dropped.
+/// A request being answered, from its head until its response head is ready (its body's bytes then count as the
+/// connection's activity: a body that sends nothing for the idle timeout is cut, as proxies do).
 pub struct InFlight(Arc<Activity>);
 
 impl Activity {
@@ -94,41 +91,6 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Relaxed);
     }
-}
-
-/// A response body that keeps its request in flight until it ends.
-struct Guarded {
-    inner: Body,
-    _in_flight: InFlight,
-}
-
-impl http_body::Body for Guarded {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// `body`, keeping `in_flight` alive until it ends.
-pub fn guard(body: Body, in_flight: InFlight) -> Body {
-    Guarded {
-        inner: body,
-        _in_flight: in_flight,
-    }
-    .boxed_unsync()
 }
 
 /// A connection's stream, counting reads and writes that moved bytes.

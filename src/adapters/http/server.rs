@@ -66,7 +66,9 @@ pub async fn serve(
                     let in_flight = in_service.begin();
                     async move {
                         let res = handle(state, req).await;
-                        Ok::<_, std::convert::Infallible>(res.map(|b| conn_limits::guard(b, in_flight)))
+                        // From here the response body's bytes are the connection's activity.
+                        drop(in_flight);
+                        Ok::<_, std::convert::Infallible>(res)
                     }
                 });
                 let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
