@@ -719,6 +719,40 @@ mod tests {
     }
 
     #[test]
+    fn outbound_rules_are_read_at_every_level_and_checked() {
+        let f = write(
+            "[outbound]\ndeny = [\"evil.example\"]\n[tenant_outbound.acme]\nallow = [\"*.stripe.com\"]\n[[apps]]\nname = \"a\"\ntenant = \"acme\"\nentry = \"a.js\"\noutbound = \"none\"\n[[apps]]\nname = \"b\"\ntenant = \"acme\"\nentry = \"b.js\"\noutbound = { deny = [\"api.example.com\"] }\n",
+        );
+        let c = Config::load(Profile::Prod, Some(f.path()), Dict::new()).unwrap();
+        assert!(
+            !c.outbound.private_networks,
+            "prod refuses private networks"
+        );
+        assert_eq!(c.outbound.deny, vec!["evil.example"]);
+        assert_eq!(c.tenant_outbound["acme"].allow, vec!["*.stripe.com"]);
+        assert!(c.apps[0].outbound.none);
+        assert_eq!(c.apps[1].outbound.deny, vec!["api.example.com"]);
+        let policy = c
+            .outbound
+            .resolve(&c.tenant_outbound)
+            .policy("acme", Some(&c.apps[1].outbound));
+        assert!(policy.refuses_host("api.stripe.com").is_none());
+        assert!(policy.refuses_host("evil.example").is_some());
+        assert!(policy.refuses_host("example.org").is_some());
+        for bad in [
+            "[[apps]]\nname = \"a\"\ntenant = \"acme\"\nentry = \"a.js\"\noutbound = \"all\"\n",
+            "[outbound]\nallow = [\"http://x/\"]\n",
+            "[tenant_outbound.Not_A_Tenant]\ndeny = [\"x\"]\n",
+        ] {
+            let f = write(bad);
+            let err = Config::load(Profile::Dev, Some(f.path()), Dict::new())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("outbound"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn overrides_win() {
         let f = write("listen = \"127.0.0.1:1\"\n");
         let overrides = Dict::from([("listen".to_string(), "127.0.0.1:2".into())]);
