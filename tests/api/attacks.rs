@@ -1165,7 +1165,7 @@ export default { fetch(req) {
 } };"#;
     let (nano, _files) = on_both_engines("long", code, |_| {}).await;
     let mut attacks = 0;
-    // Known gaps (on the security page): V8 stops loops of C++ builtins late once their code is optimized, and a
+    // Known gaps (on the security page): V8 stops loops of builtin calls late, depending on its code tier, and a
     // JSON.parse loop under GC pressure was seen running on; QuickJS has no WebAssembly, and one sort call of
     // millions of equal numbers cannot be stopped.
     let cases = [
