@@ -524,6 +524,27 @@ async fn idle_and_slow_connections_cannot_hold_descriptors() {
     .await;
     let mut attacks = 0;
     let connect = || tokio::net::TcpStream::connect(nano.addr);
+    // An h2c client that made one request and then sits idle on the connection.
+    let mut h2_after = connect().await.unwrap();
+    let mut frames =
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00".to_vec();
+    // HEADERS, END_STREAM | END_HEADERS, stream 1: GET http://neighbour.test/ in HPACK (indexed :method GET,
+    // :scheme http, :path /; :authority with an indexed name and a literal value).
+    let mut block = vec![0x82, 0x86, 0x84, 0x41, 14];
+    block.extend_from_slice(b"neighbour.test");
+    frames.extend_from_slice(&[0, 0, block.len() as u8, 0x01, 0x05, 0, 0, 0, 1]);
+    frames.extend_from_slice(&block);
+    h2_after.write_all(&frames).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(12).any(|w| w == b"neighbour ok") {
+        let n = tokio::time::timeout(Duration::from_secs(5), h2_after.read(&mut buf))
+            .await
+            .expect("the h2c request was answered")
+            .unwrap();
+        assert!(n > 0, "the h2c connection closed before answering");
+        seen.extend_from_slice(&buf[..n]);
+    }
     // A request that takes longer than the idle timeout is in flight, not idle: it is answered.
     let res = client()
         .get(nano.url("/"))
@@ -561,6 +582,7 @@ async fn idle_and_slow_connections_cannot_hold_descriptors() {
         ("silent", &mut silent),
         ("idle keep-alive", &mut idle),
         ("idle h2c", &mut h2),
+        ("h2c idle after a request", &mut h2_after),
     ] {
         attacks += 1;
         assert!(
