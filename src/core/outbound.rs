@@ -171,9 +171,7 @@ impl OutboundPolicy {
             .iter()
             .find_map(|(level, rules)| rules.refuses(host, level))
     }
-}
 
-impl OutboundPolicy {
     /// Why a request to `url` is refused before any connection, if it is: its scheme, its host's rules, and its
     /// address when the host is a literal IP address (the URL parser has already turned forms like `2130706433`
     /// and `127.1` into one; names are judged by address when they resolve).
@@ -185,15 +183,17 @@ impl OutboundPolicy {
             match url.host() {
                 None => Some("the URL has no host".to_string()),
                 Some(url::Host::Domain(d)) => self.refuses_host(d),
-                Some(url::Host::Ipv4(ip)) => self
-                    .refuses_host(&ip.to_string())
-                    .or_else(|| self.refuses_address(IpAddr::V4(ip))),
-                Some(url::Host::Ipv6(ip)) => self
-                    .refuses_host(&ip.to_string())
-                    .or_else(|| self.refuses_address(IpAddr::V6(ip))),
+                Some(url::Host::Ipv4(ip)) => self.refuses_ip(ip.into()),
+                Some(url::Host::Ipv6(ip)) => self.refuses_ip(ip.into()),
             }
         };
         why.map(|why| refused(host, &why))
+    }
+
+    /// A literal IP address as a URL's host: its host rules (IPs match literally), then the address rule.
+    fn refuses_ip(&self, ip: IpAddr) -> Option<String> {
+        self.refuses_host(&ip.to_string())
+            .or_else(|| self.refuses_address(ip))
     }
 }
 

@@ -674,8 +674,8 @@ async fn probe(nano: &TestNano, engine: &str, url: &str, redirect: &str) -> Valu
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apps_and_queues_cannot_reach_internal_addresses() {
+/// A receiver on loopback that answers every request 200, and its port.
+async fn receiver_answering_200() -> (crate::receiver::Receiver, String) {
     use crate::receiver::{Answer, Receiver};
     let receiver = Receiver::start(|_, _| Answer::Status(200)).await;
     let port = receiver
@@ -687,6 +687,12 @@ async fn apps_and_queues_cannot_reach_internal_addresses() {
         .next()
         .unwrap()
         .to_string();
+    (receiver, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_and_queues_cannot_reach_internal_addresses() {
+    let (receiver, port) = receiver_answering_200().await;
     let files = tempfile::tempdir().unwrap();
     let nano = TestNano::start_with(|c| {
         // The prod profile's address rule.
@@ -748,17 +754,7 @@ async fn apps_and_queues_cannot_reach_internal_addresses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_and_fetch_failures_follow_the_fetch_standard() {
-    use crate::receiver::{Answer, Receiver};
-    let receiver = Receiver::start(|_, _| Answer::Status(200)).await;
-    let port = receiver
-        .url
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let (receiver, port) = receiver_answering_200().await;
     let to_final = redirector(format!("http://127.0.0.1:{port}/final")).await;
     let to_denied = redirector(format!("http://localhost:{port}/denied")).await;
     let files = tempfile::tempdir().unwrap();

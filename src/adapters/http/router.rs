@@ -138,12 +138,7 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
             .await;
         return (res.unwrap_or_else(ApiError::into_response), None);
     }
-    let host = req
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .map(str::to_string);
+    let host = request_host(&req);
     let named = state.tenants.resolve(host.as_deref(), &raw).await;
     let query = Query::parse(req.uri().query());
     let signed = named.as_ref().is_some_and(|n| {

@@ -168,11 +168,6 @@ impl Host {
         st.quiet_since = None;
     }
 
-    /// Whether a turn for `req` is background work: of no request, or of one that has ended.
-    pub fn is_background(&self, req: Option<u64>) -> bool {
-        req.is_none_or(|r| !self.state.borrow().requests.contains_key(&r))
-    }
-
     /// Whether no request has been in flight for longer than `wait_until_ms`: background work must stop.
     pub fn background_overdue(&self, now: Instant) -> bool {
         let wait = Duration::from_millis(self.app.version.spec.limits.wait_until_ms);

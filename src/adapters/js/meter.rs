@@ -64,24 +64,21 @@ impl CpuMeter {
     /// `expired` from a CPU-clock reading up to `RECENT` old (no system call when one is that fresh), for checks
     /// made often.
     pub fn expired_recent(&self) -> bool {
-        match self.deadline.get() {
-            Some(d) if thread_cpu_recent() > d => {
-                self.fired.set(true);
-                true
-            }
-            _ => false,
-        }
+        self.passed(thread_cpu_recent)
     }
 
     /// True once the deadline has passed; the engine then interrupts the running JS.
     pub fn expired(&self) -> bool {
-        match self.deadline.get() {
-            Some(d) if thread_cpu() > d => {
-                self.fired.set(true);
-                true
-            }
-            _ => false,
+        self.passed(thread_cpu)
+    }
+
+    /// Whether the thread's CPU clock, as `read` gives it, is past an armed deadline (noting that it fired).
+    fn passed(&self, read: fn() -> Duration) -> bool {
+        let passed = self.deadline.get().is_some_and(|d| read() > d);
+        if passed {
+            self.fired.set(true);
         }
+        passed
     }
 }
 

@@ -623,14 +623,14 @@ fn turn<E: Engine>(
     }
     let limits = &slot.app.version.spec.limits;
     let cpu_limit = Duration::from_millis(limits.cpu_ms);
-    let background = slot.host.is_background(req);
-    let budget = {
+    // Work of no (or a finished) request is background work: it shares one request's worth of CPU, renewed when a
+    // request arrives.
+    let (budget, background) = {
         let mut st = slot.host.state.borrow_mut();
         st.current = req;
-        // Work of no (or a finished) request shares one request's worth of CPU, renewed when a request arrives.
         match req.and_then(|r| st.requests.get(&r)) {
-            Some(r) => cpu_limit.saturating_sub(r.cpu),
-            None => cpu_limit.saturating_sub(st.background_cpu),
+            Some(r) => (cpu_limit.saturating_sub(r.cpu), false),
+            None => (cpu_limit.saturating_sub(st.background_cpu), true),
         }
     };
     let began = Instant::now();
