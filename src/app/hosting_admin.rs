@@ -4,7 +4,7 @@ use super::config::AppConfig;
 use super::hosting::{AppDef, Hosting, Origin, PutError};
 use crate::adapters::http::admin_apps::AppControl;
 use crate::adapters::http::apps::LATENCY_BUCKETS;
-use crate::adapters::http::response::ApiError;
+use crate::services::ApiError;
 use crate::core::AppName;
 use crate::ports::Limit;
 use async_trait::async_trait;

@@ -24,6 +24,15 @@ pub enum MangoError {
     Union { field: String, msg: String },
 }
 
+impl crate::core::HasKind for MangoError {
+    fn kind(&self) -> crate::core::ErrorKind {
+        match self {
+            MangoError::Arguments { .. } => crate::core::ErrorKind::Invalid,
+            _ => crate::core::ErrorKind::Malformed,
+        }
+    }
+}
+
 fn invalid(msg: impl Into<String>) -> MangoError {
     MangoError::Invalid(msg.into())
 }

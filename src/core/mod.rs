@@ -5,6 +5,7 @@ pub mod app;
 pub mod cron;
 pub mod docid;
 pub mod error;
+pub mod js_json;
 pub mod jwt;
 pub mod keys;
 pub mod limits;
@@ -18,7 +19,7 @@ pub mod ttl;
 
 pub use app::{check_env, AppSpec, BindingSpec, EnvError, EnvValue, ServiceKind};
 pub use cron::{Cron, CronError};
-pub use error::CoreError;
+pub use error::{CoreError, ErrorKind, HasKind};
 pub use limits::Limits;
 pub use names::{AppName, DomainName, Hostname, TenantId};
 pub use scope::HostScope;

@@ -1,5 +1,6 @@
 //! The cache port: per-tenant key-value stores of JSON objects with optional TTL and `*` pattern queries.
 
+use crate::core::{ErrorKind, HasKind};
 use crate::core::{DomainName, HostScope};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -22,6 +23,17 @@ pub enum CacheError {
     Quota(String),
     #[error("cache backend failed: {0}")]
     Backend(String),
+}
+
+impl HasKind for CacheError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CacheError::StoreExists | CacheError::KeyExists => ErrorKind::Conflict,
+            CacheError::StoreNotFound => ErrorKind::NotFound,
+            CacheError::Quota(_) => ErrorKind::Quota,
+            CacheError::Backend(_) => ErrorKind::Backend,
+        }
+    }
 }
 
 /// Contract (every method is scoped to `scope`'s tenant; two tenants never see each other's stores or keys):

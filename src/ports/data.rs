@@ -1,6 +1,7 @@
 //! The data port: hyper's document databases per tenant (create/delete db, documents by `_id`, list, Mango query,
 //! indexes, bulk).
 
+use crate::core::{ErrorKind, HasKind};
 use crate::core::mango::{Query, SortKey};
 use crate::core::{DomainName, HostScope};
 use async_trait::async_trait;
@@ -39,6 +40,20 @@ pub enum DataError {
     Quota(String),
     #[error("data backend failed: {0}")]
     Backend(String),
+}
+
+impl HasKind for DataError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            DataError::DbExists | DataError::DocExists(_) | DataError::IndexConflict(_) => {
+                ErrorKind::Conflict
+            }
+            DataError::DbNotFound | DataError::DocNotFound(_) => ErrorKind::NotFound,
+            DataError::Invalid(_) => ErrorKind::Malformed,
+            DataError::Quota(_) => ErrorKind::Quota,
+            DataError::Backend(_) => ErrorKind::Backend,
+        }
+    }
 }
 
 /// Contract:

@@ -1,5 +1,6 @@
 //! The queue port: per-tenant named queues of JSON jobs, stored durably until a delivery succeeds.
 
+use crate::core::{ErrorKind, HasKind};
 use crate::core::{DomainName, HostScope};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -131,6 +132,18 @@ pub enum QueueError {
     Invalid(String),
     #[error("queue backend failed: {0}")]
     Backend(String),
+}
+
+impl HasKind for QueueError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            QueueError::QueueExists => ErrorKind::Conflict,
+            QueueError::QueueNotFound | QueueError::JobNotFound => ErrorKind::NotFound,
+            QueueError::Quota(_) => ErrorKind::Quota,
+            QueueError::Invalid(_) => ErrorKind::Invalid,
+            QueueError::Backend(_) => ErrorKind::Backend,
+        }
+    }
 }
 
 /// Contract (every method is scoped to `scope`'s tenant; two tenants never see each other's queues or jobs):

@@ -116,6 +116,21 @@ pub enum RegistryError {
     Backend(String),
 }
 
+impl crate::core::HasKind for RegistryError {
+    fn kind(&self) -> crate::core::ErrorKind {
+        use crate::core::ErrorKind;
+        match self {
+            RegistryError::TenantExists(_) | RegistryError::KeyExists(_) | RegistryError::AppExists(_) => {
+                ErrorKind::Conflict
+            }
+            RegistryError::TenantNotFound(_)
+            | RegistryError::KeyNotFound(_)
+            | RegistryError::AppNotFound(_) => ErrorKind::NotFound,
+            RegistryError::Backend(_) => ErrorKind::Backend,
+        }
+    }
+}
+
 /// Contract:
 /// - `create_tenant` fails with `TenantExists` when the id is taken; `ensure_tenant` never fails for that.
 /// - `get_tenant` returns `None` for unknown ids; `list_tenants` is ordered by id.

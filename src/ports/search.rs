@@ -1,5 +1,6 @@
 //! The search port: a tenant's full-text indexes of JSON documents, queried with ranked, typo-tolerant matching.
 
+use crate::core::{ErrorKind, HasKind};
 use crate::core::{DomainName, HostScope};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -25,6 +26,18 @@ pub enum SearchError {
     Quota(String),
     #[error("search backend failed: {0}")]
     Backend(String),
+}
+
+impl HasKind for SearchError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SearchError::IndexExists | SearchError::DocumentConflict => ErrorKind::Conflict,
+            SearchError::IndexNotFound | SearchError::NotFound => ErrorKind::NotFound,
+            SearchError::Invalid(_) => ErrorKind::Invalid,
+            SearchError::Quota(_) => ErrorKind::Quota,
+            SearchError::Backend(_) => ErrorKind::Backend,
+        }
+    }
 }
 
 /// How an index is built: the fields searched, the fields returned with each match, and per-field boosts.

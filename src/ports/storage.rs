@@ -1,5 +1,6 @@
 //! The storage port: a tenant's buckets of objects (blobs), streamed both ways, plus signed URLs.
 
+use crate::core::{ErrorKind, HasKind};
 use crate::core::{DomainName, HostScope};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -44,6 +45,20 @@ pub enum StorageError {
     Quota(String),
     #[error("storage backend failed: {0}")]
     Backend(String),
+}
+
+impl HasKind for StorageError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            StorageError::BucketExists | StorageError::Conflict(_) => ErrorKind::Conflict,
+            StorageError::BucketNotFound | StorageError::ObjectNotFound => ErrorKind::NotFound,
+            StorageError::InvalidObject(_) | StorageError::Upload(_) => ErrorKind::Malformed,
+            StorageError::RangeNotSatisfiable { .. } => ErrorKind::RangeNotSatisfiable,
+            StorageError::SignatureInvalid | StorageError::SignatureExpired => ErrorKind::Forbidden,
+            StorageError::Quota(_) => ErrorKind::Quota,
+            StorageError::Backend(_) => ErrorKind::Backend,
+        }
+    }
 }
 
 /// A validated object path inside a bucket: `/`-separated segments, none empty, `.` or `..`, no backslash,

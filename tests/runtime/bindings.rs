@@ -376,7 +376,12 @@ pub async fn queue_binding(rt: &Rt) {
     );
     assert_eq!(r["queued"]["jobs"][0]["status"], "READY");
     assert_eq!(r["errors"], json!({"ok": true, "jobs": []}));
-    assert_eq!(r["bad"]["status"], 400);
+    // The same 422 as `POST /queue/:name` with a body that is not an object.
+    assert_eq!(r["bad"]["status"], 422);
+    assert_eq!(
+        r["bad"]["msg"],
+        "Invalid Arguments 'job': Expected object, received string."
+    );
 }
 
 /// Only configured bindings exist; each reaches only its own domain and its app's tenant.

@@ -8,7 +8,7 @@ use super::response::{json, not_found, ApiError, RouteResult};
 use super::tenancy::TenantResolver;
 use crate::core::keys::KeyGrant;
 use crate::core::TenantId;
-use crate::ports::{ApiKey, Registry, RegistryError};
+use crate::ports::{ApiKey, Registry};
 use http::header::{AUTHORIZATION, HOST};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -36,18 +36,6 @@ pub struct Admin {
     pub services: crate::ports::Services,
     /// The hosted apps, for `/admin/apps`, `/admin/reload` and `/admin/metrics`.
     pub apps: Option<Arc<dyn super::admin_apps::AppControl>>,
-}
-
-fn registry_error(e: RegistryError) -> ApiError {
-    match e {
-        RegistryError::TenantExists(_)
-        | RegistryError::KeyExists(_)
-        | RegistryError::AppExists(_) => ApiError::conflict(e.to_string()),
-        RegistryError::TenantNotFound(_)
-        | RegistryError::KeyNotFound(_)
-        | RegistryError::AppNotFound(_) => ApiError::not_found(e.to_string()),
-        RegistryError::Backend(_) => ApiError::internal(e.to_string()),
-    }
 }
 
 fn tenant_json(id: &TenantId, created_ms: i64) -> Value {
@@ -108,7 +96,7 @@ impl Admin {
         }
         match (&method, segs.as_slice()) {
             (&Method::GET, ["tenants"]) => {
-                let list = self.registry.list_tenants().await.map_err(registry_error)?;
+                let list = self.registry.list_tenants().await.map_err(ApiError::from)?;
                 let list: Vec<Value> = list
                     .iter()
                     .map(|t| tenant_json(&t.id, t.created_ms))
@@ -128,7 +116,7 @@ impl Admin {
                     .registry
                     .create_tenant(&id)
                     .await
-                    .map_err(registry_error)?;
+                    .map_err(ApiError::from)?;
                 tenants.forget(&id);
                 Ok(json(
                     StatusCode::CREATED,
@@ -141,9 +129,9 @@ impl Admin {
                     .registry
                     .get_tenant(&id)
                     .await
-                    .map_err(registry_error)?
+                    .map_err(ApiError::from)?
                     .ok_or_else(|| ApiError::not_found(format!("tenant {id} does not exist")))?;
-                let keys = self.registry.list_keys(&id).await.map_err(registry_error)?;
+                let keys = self.registry.list_keys(&id).await.map_err(ApiError::from)?;
                 Ok(json(
                     StatusCode::OK,
                     &json!({ "ok": true, "tenant": tenant_json(&tenant.id, tenant.created_ms), "keys": keys.len() }),
@@ -157,7 +145,7 @@ impl Admin {
                 self.registry
                     .delete_tenant(&id)
                     .await
-                    .map_err(registry_error)?;
+                    .map_err(ApiError::from)?;
                 tenants.forget(&id);
                 Ok(json(StatusCode::OK, &json!({ "ok": true })))
             }
@@ -176,7 +164,7 @@ impl Admin {
             (&Method::GET, ["tenants", t, "keys"]) => {
                 let id = parse_tenant(t)?;
                 self.require_tenant(&id).await?;
-                let list = self.registry.list_keys(&id).await.map_err(registry_error)?;
+                let list = self.registry.list_keys(&id).await.map_err(ApiError::from)?;
                 let list: Vec<Value> = list.iter().map(key_json).collect();
                 Ok(json(StatusCode::OK, &json!({ "ok": true, "keys": list })))
             }
@@ -192,7 +180,7 @@ impl Admin {
                 let body = read_json(req.into_body(), ADMIN_BODY_LIMIT).await?;
                 let grant: KeyGrant = serde_json::from_value(body)
                     .map_err(|e| ApiError::bad_request(format!("invalid key grant: {e}")))?;
-                let (key, secret) = keys.issue(&id, grant).await.map_err(registry_error)?;
+                let (key, secret) = keys.issue(&id, grant).await.map_err(ApiError::from)?;
                 let domain = key.grant.domains.first().map_or("default", String::as_str);
                 Ok(json(
                     StatusCode::CREATED,
@@ -212,7 +200,7 @@ impl Admin {
                 self.registry
                     .delete_key(&id, key)
                     .await
-                    .map_err(registry_error)?;
+                    .map_err(ApiError::from)?;
                 keys.forget(key);
                 Ok(json(StatusCode::OK, &json!({ "ok": true })))
             }
@@ -221,7 +209,7 @@ impl Admin {
     }
 
     async fn require_tenant(&self, id: &TenantId) -> Result<(), ApiError> {
-        match self.registry.get_tenant(id).await.map_err(registry_error)? {
+        match self.registry.get_tenant(id).await.map_err(ApiError::from)? {
             Some(_) => Ok(()),
             None => Err(ApiError::not_found(format!("tenant {id} does not exist"))),
         }

@@ -13,7 +13,6 @@ pub mod body;
 mod cache;
 pub mod conn_limits;
 pub mod data;
-mod js_json;
 pub mod purge;
 mod queue;
 pub mod quota;

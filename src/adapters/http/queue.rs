@@ -1,316 +1,39 @@
-//! The queue service's routes (`/queue`, `/queue/:name`, `/queue/:name/:id`, `_cancel`, `_retry`), hyper's shapes.
+//! The queue service's routes (`/queue`, `/queue/:name`, `/queue/:name/:id`, `_cancel`, `_retry`): paths and
+//! bodies translated into `services::queue` calls.
 
-use super::js_json::stringify;
 use super::request::read_json;
-use super::response::{json, not_found, ApiError, RouteResult};
+use super::response::{not_found, reply, RouteResult};
 use super::router::ServiceRequest;
-use crate::core::DomainName;
-use crate::ports::{Job, JobStatus, QueueConfig, QueueError, QueueStore};
-use bytes::Bytes;
-use http::{Method, StatusCode};
-use serde_json::{json, Map, Value};
+use crate::ports::QueueStore;
+use crate::services::queue as service;
+use http::Method;
 
 /// Request bodies larger than this are refused with 413 (hyper's `express.json` limit).
 const BODY_LIMIT: usize = 10 * 1024 * 1024;
-const MAX_SECRET_CHARS: usize = 100;
-const MAX_ATTEMPTS: u64 = 100;
-const MAX_CONCURRENCY: u64 = 64;
-const MAX_BACKOFF_MS: u64 = 24 * 60 * 60 * 1000;
-
-impl From<QueueError> for ApiError {
-    fn from(e: QueueError) -> Self {
-        match e {
-            QueueError::QueueExists => ApiError::conflict(e.to_string()),
-            QueueError::QueueNotFound | QueueError::JobNotFound => {
-                ApiError::not_found(e.to_string())
-            }
-            QueueError::Quota(msg) => ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, msg),
-            QueueError::Invalid(msg) => ApiError::unprocessable(msg),
-            QueueError::Backend(msg) => {
-                tracing::error!(error = %msg, "queue backend failed");
-                ApiError::internal(msg)
-            }
-        }
-    }
-}
-
-fn created(value: Value) -> RouteResult {
-    Ok(json(StatusCode::CREATED, &value))
-}
 
 /// Answers a request below `/queue`.
 pub async fn route(queue: &dyn QueueStore, req: ServiceRequest) -> RouteResult {
     let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let scope = &req.scope;
-    match (&req.method, segments.as_slice()) {
-        (&Method::GET, []) => {
-            let queues = queue.list_queues(scope).await?;
-            Ok(json(
-                StatusCode::OK,
-                &json!({ "name": "queue", "version": "0.0.4", "queues": queues }),
-            ))
-        }
+    let answer = match (&req.method, segments.as_slice()) {
+        (&Method::GET, []) => service::list(queue, scope).await,
         (&Method::PUT, [name]) => {
-            let name = queue_name(&name.to_lowercase())?;
-            let config = create_args(read_json(req.body, BODY_LIMIT).await?)?;
-            queue.create_queue(scope, &name, &config).await?;
-            created(json!({ "ok": true }))
-        }
-        (&Method::DELETE, [name]) => {
-            queue.delete_queue(scope, &existing(name)?).await?;
-            created(json!({ "ok": true }))
-        }
-        (&Method::POST, [name]) => {
-            let name = existing(name)?;
             let body = read_json(req.body, BODY_LIMIT).await?;
-            let Value::Object(_) = body else {
-                return Err(invalid("job", "Expected object, received array"));
-            };
-            let bytes = Bytes::from(stringify(&body));
-            let id = queue.enqueue(scope, &name, bytes, now_ms()).await?;
-            created(json!({ "ok": true, "id": id }))
+            service::create(queue, scope, name, body).await
+        }
+        (&Method::DELETE, [name]) => service::delete(queue, scope, name).await,
+        (&Method::POST, [name]) => {
+            let body = read_json(req.body, BODY_LIMIT).await?;
+            service::enqueue(queue, scope, name, body).await
         }
         (&Method::GET, [name]) => {
-            let name = existing(name)?;
-            let status = match req.query.single("status")? {
-                None => return Err(invalid("status", "Required")),
-                Some(s) => JobStatus::parse(s).ok_or_else(|| {
-                    invalid(
-                        "status",
-                        format_args!(
-                            "Invalid enum value. Expected 'READY' | 'ERROR', received '{s}'"
-                        ),
-                    )
-                })?,
-            };
-            let jobs: Vec<Value> = queue
-                .list_jobs(scope, &name, status)
-                .await?
-                .iter()
-                .map(job_json)
-                .collect();
-            Ok(json(StatusCode::OK, &json!({ "ok": true, "jobs": jobs })))
+            let status = req.query.single("status")?;
+            service::jobs(queue, scope, name, status).await
         }
-        (&Method::GET, [name, id]) => {
-            let job = queue.get_job(scope, &existing(name)?, job_id(id)?).await?;
-            Ok(json(
-                StatusCode::OK,
-                &json!({ "ok": true, "job": job_json(&job) }),
-            ))
-        }
-        (&Method::POST, [name, id, "_cancel"]) => {
-            queue.cancel(scope, &existing(name)?, job_id(id)?).await?;
-            created(json!({ "ok": true }))
-        }
-        (&Method::POST, [name, id, "_retry"]) => {
-            queue.retry(scope, &existing(name)?, job_id(id)?).await?;
-            created(json!({ "ok": true }))
-        }
-        _ => Ok(not_found()),
-    }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// hyper's queue name rule (after lower-casing on create): lower-case letters, digits, `-`, `~`, `_`.
-pub fn is_valid_queue_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '~' | '_'))
-}
-
-fn queue_name(name: &str) -> Result<DomainName, ApiError> {
-    let bad = || ApiError::unprocessable("queue name is not valid!");
-    if !is_valid_queue_name(name) {
-        return Err(bad());
-    }
-    DomainName::parse(name).map_err(|_| bad())
-}
-
-/// A queue name outside create: one that cannot exist is simply not found.
-fn existing(name: &str) -> Result<DomainName, ApiError> {
-    DomainName::parse(name).map_err(|_| QueueError::QueueNotFound.into())
-}
-
-fn job_id(id: &str) -> Result<i64, ApiError> {
-    id.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| QueueError::JobNotFound.into())
-}
-
-fn invalid(field: &str, why: impl std::fmt::Display) -> ApiError {
-    ApiError::unprocessable(format!("Invalid Arguments '{field}': {why}."))
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// A target hyper's zod `url()` accepts and nano can deliver to: an absolute `http(s)` URL with a host, or
-/// `app://<app name>` (a hosted app of the tenant, whose `queue` handler gets the jobs).
-fn valid_target(target: &str) -> bool {
-    if let Some(app) = crate::ports::queue::app_target(target) {
-        return crate::core::AppName::parse(app).is_ok();
-    }
-    url::Url::parse(target).is_ok_and(|u| {
-        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
-    })
-}
-
-/// An optional positive integer setting of the create body, at most `max`.
-fn setting(body: &Map<String, Value>, field: &str, max: u64) -> Result<Option<u64>, ApiError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(v) if (1..=max).contains(&v) => Ok(Some(v)),
-            _ => Err(invalid(
-                field,
-                format_args!("Expected an integer from 1 to {max}"),
-            )),
-        },
-        Some(other) => Err(invalid(
-            field,
-            format_args!("Expected number, received {}", type_name(other)),
-        )),
-    }
-}
-
-/// The `{ target, secret?, maxAttempts?, backoffMs?, concurrency? }` body of `PUT /queue/:name`.
-fn create_args(body: Value) -> Result<QueueConfig, ApiError> {
-    let Value::Object(body) = body else {
-        return Err(invalid("target", "Required"));
+        (&Method::GET, [name, id]) => service::job(queue, scope, name, id).await,
+        (&Method::POST, [name, id, "_cancel"]) => service::cancel(queue, scope, name, id).await,
+        (&Method::POST, [name, id, "_retry"]) => service::retry(queue, scope, name, id).await,
+        _ => return Ok(not_found()),
     };
-    let target = match body.get("target") {
-        None => return Err(invalid("target", "Required")),
-        Some(Value::String(t)) if valid_target(t) => t.clone(),
-        Some(Value::String(_)) => return Err(invalid("target", "Invalid url")),
-        Some(other) => {
-            return Err(invalid(
-                "target",
-                format_args!("Expected string, received {}", type_name(other)),
-            ))
-        }
-    };
-    let secret = match body.get("secret") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.chars().count() > MAX_SECRET_CHARS => {
-            return Err(invalid(
-                "secret",
-                format_args!("String must contain at most {MAX_SECRET_CHARS} character(s)"),
-            ))
-        }
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => {
-            return Err(invalid(
-                "secret",
-                format_args!("Expected string, received {}", type_name(other)),
-            ))
-        }
-    };
-    let mut config = QueueConfig::new(target, secret);
-    if let Some(n) = setting(&body, "maxAttempts", MAX_ATTEMPTS)? {
-        config.max_attempts = n as u32;
-    }
-    if let Some(n) = setting(&body, "backoffMs", MAX_BACKOFF_MS)? {
-        config.backoff_ms = n;
-    }
-    if let Some(n) = setting(&body, "concurrency", MAX_CONCURRENCY)? {
-        config.concurrency = n as u32;
-    }
-    Ok(config)
-}
-
-/// A job as listed: hyper's `{ id, job, status, queue, timestmp }` plus nano's delivery state.
-fn job_json(job: &Job) -> Value {
-    let body: Value = serde_json::from_slice(&job.body).unwrap_or(Value::Null);
-    let mut out = json!({
-        "id": job.id,
-        "job": body,
-        "status": job.status.as_str(),
-        "queue": job.queue,
-        "timestmp": job.enqueued_ms,
-        "attempts": job.attempts,
-    });
-    if job.status == JobStatus::Ready {
-        out["nextAttempt"] = json!(job.next_attempt_ms);
-    }
-    if let Some(status) = job.last_status {
-        out["lastStatus"] = json!(status);
-    }
-    if let Some(error) = &job.last_error {
-        out["lastError"] = json!(error);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queue_names() {
-        assert!(is_valid_queue_name("jobs-1~x_y"));
-        for bad in ["", "Jobs", "a.b", "a b", "a/b"] {
-            assert!(!is_valid_queue_name(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn targets() {
-        assert!(valid_target("http://localhost:8000/"));
-        assert!(valid_target("https://example.com/hook?x=1"));
-        assert!(valid_target("app://consumer"));
-        assert!(!valid_target("app://"));
-        assert!(!valid_target("app://Not An App"));
-        for bad in ["", "localhost:8000", "not a url", "ftp://x/", "mailto:a@b"] {
-            assert!(!valid_target(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn create_bodies() {
-        let c = create_args(
-            json!({"target": "http://x/", "secret": "s", "maxAttempts": 3, "backoffMs": 10}),
-        )
-        .unwrap();
-        assert_eq!(
-            (c.max_attempts, c.backoff_ms, c.secret.as_deref()),
-            (3, 10, Some("s"))
-        );
-        assert_eq!(
-            create_args(json!({})).unwrap_err().msg,
-            "Invalid Arguments 'target': Required."
-        );
-        assert_eq!(
-            create_args(json!({"target": "nope"})).unwrap_err().msg,
-            "Invalid Arguments 'target': Invalid url."
-        );
-        let long = "x".repeat(101);
-        assert_eq!(
-            create_args(json!({"target": "http://x/", "secret": long}))
-                .unwrap_err()
-                .status,
-            422
-        );
-        assert_eq!(
-            create_args(json!({"target": "http://x/", "maxAttempts": 0}))
-                .unwrap_err()
-                .status,
-            422
-        );
-    }
+    answer.map(reply)
 }

@@ -30,47 +30,17 @@ pub fn not_found() -> Response<Body> {
     )
 }
 
-/// An error a route answers with: hyper's `{ ok: false, status, msg }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub msg: String,
-}
+pub use crate::services::{ApiError, Reply};
 
 impl ApiError {
-    pub fn new(status: StatusCode, msg: impl Into<String>) -> Self {
-        Self {
-            status,
-            msg: msg.into(),
-        }
-    }
-
-    pub fn bad_request(msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, msg)
-    }
-
-    pub fn unprocessable(msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, msg)
-    }
-
-    pub fn not_found(msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, msg)
-    }
-
-    pub fn conflict(msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, msg)
-    }
-
-    pub fn internal(msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, msg)
-    }
-
     pub fn into_response(self) -> Response<Body> {
-        json(
-            self.status,
-            &json!({ "ok": false, "status": self.status.as_u16(), "msg": self.msg }),
-        )
+        json(self.status, &self.to_json())
     }
+}
+
+/// A service's reply as a JSON response.
+pub fn reply(r: Reply) -> Response<Body> {
+    json(r.status, &r.body)
 }
 
 /// What a route returns: a response, or an error to render in hyper's shape.

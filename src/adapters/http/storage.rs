@@ -2,9 +2,10 @@
 //! `Range` downloads, and signed URLs nano serves itself.
 
 use super::body::{empty, Body, BoxError};
-use super::response::{json, ok, ApiError, RouteResult};
+use super::response::{json, reply, ApiError, RouteResult};
 use super::router::ServiceRequest;
-use super::storage_upload::{self as upload, storage_error, FORM_DATA_REQUIRED};
+use super::storage_upload::{self as upload, FORM_DATA_REQUIRED};
+use crate::services::storage::{self as service, bucket_name, object_key};
 use crate::core::{DomainName, HostScope};
 use crate::ports::storage::{ObjectKey, RangeSpec, SignedAccess, Storage, StorageError};
 use futures::TryStreamExt;
@@ -52,55 +53,25 @@ pub async fn route(storage: &dyn Storage, req: ServiceRequest) -> RouteResult {
     }
     let has_object = !has_no_object(&req.rest);
     let scope = &req.scope;
-    match (req.method.clone(), has_object) {
-        (Method::PUT, false) => {
-            storage
-                .create_bucket(scope, &bucket)
-                .await
-                .map_err(storage_error)?;
-            Ok(ok(StatusCode::CREATED))
+    let answer = match (req.method.clone(), has_object) {
+        (Method::PUT, false) => service::create_bucket(storage, scope, &raw_bucket).await,
+        (Method::DELETE, false) => service::delete_bucket(storage, scope, &raw_bucket).await,
+        (Method::GET, false) => {
+            let prefix = req.query.single("prefix")?.unwrap_or_default();
+            service::list(storage, scope, &raw_bucket, prefix).await
         }
-        (Method::DELETE, false) => {
-            storage
-                .delete_bucket(scope, &bucket)
-                .await
-                .map_err(storage_error)?;
-            Ok(ok(StatusCode::CREATED))
-        }
-        (Method::GET, false) => list(storage, scope, &bucket, &req).await,
-        (Method::POST, _) => post(storage, &bucket, req).await,
+        (Method::POST, _) => return post(storage, &bucket, req).await,
         (Method::GET | Method::HEAD, true) => {
             let object = object_key(&req.rest)?;
             if req.method == Method::GET && use_signed_url(&req) {
                 return signed_url(storage, &bucket, &object, SignedAccess::Download, &req).await;
             }
-            download(storage, scope, &bucket, &object, &req.method, &req.headers).await
+            return download(storage, scope, &bucket, &object, &req.method, &req.headers).await;
         }
-        (Method::DELETE, true) => {
-            let object = object_key(&req.rest)?;
-            storage
-                .delete_object(scope, &bucket, &object)
-                .await
-                .map_err(storage_error)?;
-            Ok(ok(StatusCode::CREATED))
-        }
-        _ => Ok(super::response::not_found()),
-    }
-}
-
-/// hyper's bucket rules (no slashes, no `..`), then nano's domain-name rules; all 400.
-fn bucket_name(raw: &str) -> Result<DomainName, ApiError> {
-    if raw.contains('/') || raw.contains('\\') {
-        return Err(ApiError::bad_request("bucket name cannot contain slashes"));
-    }
-    if raw.contains("..") {
-        return Err(ApiError::bad_request("cannot contain relative path parts"));
-    }
-    DomainName::parse(raw).map_err(|e| ApiError::bad_request(format!("bucket {e}")))
-}
-
-fn object_key(rest: &str) -> Result<ObjectKey, ApiError> {
-    ObjectKey::parse(rest).map_err(storage_error)
+        (Method::DELETE, true) => service::remove(storage, scope, &raw_bucket, &req.rest).await,
+        _ => return Ok(super::response::not_found()),
+    };
+    answer.map(reply)
 }
 
 fn use_signed_url(req: &ServiceRequest) -> bool {
@@ -137,28 +108,6 @@ async fn post(storage: &dyn Storage, bucket: &DomainName, req: ServiceRequest) -
     upload::raw(storage, &req.scope, bucket, &object, req.body).await
 }
 
-/// `GET /storage/:name?prefix=`: the bucket's objects, ordered by path.
-async fn list(
-    storage: &dyn Storage,
-    scope: &HostScope,
-    bucket: &DomainName,
-    req: &ServiceRequest,
-) -> RouteResult {
-    let prefix = req.query.single("prefix")?.unwrap_or_default();
-    let objects = storage
-        .list_objects(scope, bucket, prefix)
-        .await
-        .map_err(storage_error)?;
-    let objects: Vec<_> = objects
-        .into_iter()
-        .map(|o| json!({"name": o.name, "size": o.size, "modified": o.modified_ms}))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({"ok": true, "objects": objects}),
-    ))
-}
-
 /// `201 {ok:true, url}`: nano's own URL of the object with a signature granting `access` for the TTL.
 async fn signed_url(
     storage: &dyn Storage,
@@ -169,10 +118,9 @@ async fn signed_url(
 ) -> RouteResult {
     if !storage
         .bucket_exists(&req.scope, bucket)
-        .await
-        .map_err(storage_error)?
+        .await?
     {
-        return Err(storage_error(StorageError::BucketNotFound));
+        return Err(ApiError::from(StorageError::BucketNotFound));
     }
     let ttl = match req.query.single("expiresIn")? {
         None => SIGNED_URL_TTL,
@@ -189,8 +137,7 @@ async fn signed_url(
     let expires = now_unix() + ttl;
     let query = storage
         .sign(&req.scope, bucket, object, access, expires)
-        .await
-        .map_err(storage_error)?;
+        .await?;
     let scheme = match req.headers.get("x-forwarded-proto").map(|v| v.as_bytes()) {
         Some(b"https") => "https",
         _ => "http",
@@ -246,7 +193,7 @@ async fn signed_request(
         Method::PUT | Method::POST => SignedAccess::Upload,
         _ => return Ok(super::response::not_found()),
     };
-    let forbidden = || storage_error(StorageError::SignatureInvalid);
+    let forbidden = || ApiError::from(StorageError::SignatureInvalid);
     let expires = req
         .query
         .single("expires")
@@ -263,8 +210,7 @@ async fn signed_request(
             expires,
             signature.unwrap_or_default(),
         )
-        .await
-        .map_err(storage_error)?;
+        .await?;
     match access {
         SignedAccess::Download => {
             download(
@@ -308,7 +254,7 @@ async fn download(
             );
             return Ok(res);
         }
-        Err(e) => return Err(storage_error(e)),
+        Err(e) => return Err(ApiError::from(e)),
     };
     let length = found
         .range
@@ -421,22 +367,5 @@ mod tests {
         assert_eq!(parse_range("items=0-1"), None);
         assert_eq!(parse_range("bytes=9-1"), None);
         assert_eq!(parse_range("bytes=-"), None);
-    }
-
-    #[test]
-    fn bucket_rules() {
-        assert_eq!(
-            bucket_name("a/b").unwrap_err().msg,
-            "bucket name cannot contain slashes"
-        );
-        assert_eq!(
-            bucket_name("..").unwrap_err().msg,
-            "cannot contain relative path parts"
-        );
-        assert_eq!(
-            bucket_name("a b").unwrap_err().status,
-            StatusCode::BAD_REQUEST
-        );
-        assert!(bucket_name("photos").is_ok());
     }
 }

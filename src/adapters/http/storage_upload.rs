@@ -3,7 +3,7 @@
 
 use super::response::{ok, ApiError, RouteResult};
 use crate::core::{DomainName, HostScope};
-use crate::ports::storage::{ByteStream, ObjectKey, Storage, StorageError};
+use crate::ports::storage::{ByteStream, ObjectKey, Storage};
 use bytes::Bytes;
 use futures::StreamExt;
 use http::StatusCode;
@@ -26,24 +26,6 @@ pub fn body_stream(body: Incoming) -> ByteStream {
     }))
 }
 
-/// Maps a port error to hyper's status and message.
-pub fn storage_error(e: StorageError) -> ApiError {
-    let msg = e.to_string();
-    match e {
-        StorageError::BucketExists | StorageError::Conflict(_) => ApiError::conflict(msg),
-        StorageError::BucketNotFound | StorageError::ObjectNotFound => ApiError::not_found(msg),
-        StorageError::InvalidObject(_) | StorageError::Upload(_) => ApiError::bad_request(msg),
-        StorageError::RangeNotSatisfiable { .. } => {
-            ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, msg)
-        }
-        StorageError::SignatureInvalid | StorageError::SignatureExpired => {
-            ApiError::new(StatusCode::FORBIDDEN, msg)
-        }
-        StorageError::Quota(_) => ApiError::new(http::StatusCode::TOO_MANY_REQUESTS, msg),
-        StorageError::Backend(_) => ApiError::internal(msg),
-    }
-}
-
 /// Streams a raw body to `object`: `201 {ok:true}`.
 pub async fn raw(
     storage: &dyn Storage,
@@ -54,8 +36,7 @@ pub async fn raw(
 ) -> RouteResult {
     storage
         .put_object(scope, bucket, object, body_stream(body))
-        .await
-        .map_err(storage_error)?;
+        .await?;
     Ok(ok(StatusCode::CREATED))
 }
 
@@ -116,11 +97,10 @@ pub async fn multipart(
     }
     let dir = path.as_deref().unwrap_or(wildcard);
     let object =
-        ObjectKey::parse(&multipart_object_name(dir, &file_name)).map_err(storage_error)?;
+        ObjectKey::parse(&multipart_object_name(dir, &file_name))?;
     storage
         .put_object(scope, bucket, &object, file_then_rest(file, form))
-        .await
-        .map_err(storage_error)?;
+        .await?;
     Ok(ok(StatusCode::CREATED))
 }
 
