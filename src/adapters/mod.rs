@@ -6,5 +6,6 @@ pub mod http_client;
 pub mod js;
 pub mod postgres;
 pub mod redis;
+pub mod sql;
 pub mod sqlite;
 pub mod tantivy;

@@ -8,9 +8,10 @@ use crate::adapters::http::quota::RateQuotas;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
-use crate::adapters::postgres::{PgDataStore, PgQueue, PgRegistry, PgSearch, PgTarget};
+use crate::adapters::postgres::{self, PgDataStore, PgQueue, PgSearch, PgTarget};
 use crate::adapters::redis::{RedisCache, RedisTarget};
-use crate::adapters::sqlite::{SqliteCache, SqliteDataStore, SqliteQueue, SqliteRegistry};
+use crate::adapters::sql::SqlRegistry;
+use crate::adapters::sqlite::{self, SqliteCache, SqliteDataStore, SqliteQueue};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
 use crate::ports::{
@@ -160,18 +161,18 @@ pub async fn open_services(
             .ok_or_else(|| BuildError("the dev profile has no PostgreSQL".into()))
     };
     let registry: Arc<dyn Registry> = match config.profile {
-        Profile::Dev => Arc::new(
-            SqliteRegistry::open(&config.data_dir.join("registry.db"))
+        Profile::Dev => Arc::new(SqlRegistry::new(
+            sqlite::registry_pool(&config.data_dir.join("registry.db"))
                 .await
                 .map_err(|e| {
                     BuildError(format!("registry in {}: {e}", config.data_dir.display()))
                 })?,
-        ),
-        Profile::Prod => Arc::new(
-            PgRegistry::open(&shared_pg()?)
+        )),
+        Profile::Prod => Arc::new(SqlRegistry::new(
+            postgres::registry_pool(&shared_pg()?)
                 .await
                 .map_err(|e| BuildError(format!("registry: {e}")))?,
-        ),
+        )),
     };
     for name in config.default_tenant.iter().chain(&config.tenants) {
         let id = TenantId::parse(name).map_err(|e| BuildError(e.to_string()))?;

@@ -205,10 +205,10 @@ pub mod suite {
 
 async fn sqlite() -> (Arc<dyn Registry>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let registry = nano::adapters::sqlite::SqliteRegistry::open(&dir.path().join("registry.db"))
+    let pool = nano::adapters::sqlite::registry_pool(&dir.path().join("registry.db"))
         .await
         .unwrap();
-    (Arc::new(registry), dir)
+    (Arc::new(nano::adapters::sql::SqlRegistry::new(pool)), dir)
 }
 
 crate::contract_suite!(
@@ -232,10 +232,10 @@ crate::contract_suite!(
 
 async fn postgres() -> (Arc<dyn Registry>, ()) {
     let target = crate::support::pg_target();
-    let registry = nano::adapters::postgres::PgRegistry::open(&target)
+    let pool = nano::adapters::postgres::registry_pool(&target)
         .await
         .unwrap();
-    (Arc::new(registry), ())
+    (Arc::new(nano::adapters::sql::SqlRegistry::new(pool)), ())
 }
 
 crate::contract_suite!(

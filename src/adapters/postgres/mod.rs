@@ -6,7 +6,6 @@ mod migrate;
 mod pool;
 mod queue;
 mod registry;
-mod registry_apps;
 mod search;
 mod tenant;
 mod text;
@@ -14,7 +13,7 @@ mod text;
 pub use data::PgDataStore;
 pub use pool::{connect, PgTarget};
 pub use queue::PgQueue;
-pub use registry::PgRegistry;
+pub use registry::registry_pool;
 pub use search::PgSearch;
 
 /// Milliseconds since the Unix epoch, as every PostgreSQL table stores times.

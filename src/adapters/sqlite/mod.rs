@@ -8,10 +8,9 @@ mod migrate;
 mod pool;
 mod queue;
 mod registry;
-mod registry_apps;
 
 pub use cache::{SqliteCache, DEFAULT_PURGE_EVERY as CACHE_PURGE_EVERY};
 pub use data::SqliteDataStore;
 pub use pool::{open_pool, Durability};
 pub use queue::SqliteQueue;
-pub use registry::SqliteRegistry;
+pub use registry::registry_pool;
