@@ -1,7 +1,7 @@
 //! The cache port: per-tenant key-value stores of JSON objects with optional TTL and `*` pattern queries.
 
-use crate::core::{ErrorKind, HasKind};
 use crate::core::{DomainName, HostScope};
+use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use thiserror::Error;

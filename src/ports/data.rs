@@ -1,9 +1,9 @@
 //! The data port: hyper's document databases per tenant (create/delete db, documents by `_id`, list, Mango query,
 //! indexes, bulk).
 
-use crate::core::{ErrorKind, HasKind};
 use crate::core::mango::{Query, SortKey};
 use crate::core::{DomainName, HostScope};
+use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use serde_json::Value;
 use thiserror::Error;

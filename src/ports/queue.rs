@@ -1,7 +1,7 @@
 //! The queue port: per-tenant named queues of JSON jobs, stored durably until a delivery succeeds.
 
-use crate::core::{ErrorKind, HasKind};
 use crate::core::{DomainName, HostScope};
+use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use bytes::Bytes;
 use thiserror::Error;

@@ -120,9 +120,9 @@ impl crate::core::HasKind for RegistryError {
     fn kind(&self) -> crate::core::ErrorKind {
         use crate::core::ErrorKind;
         match self {
-            RegistryError::TenantExists(_) | RegistryError::KeyExists(_) | RegistryError::AppExists(_) => {
-                ErrorKind::Conflict
-            }
+            RegistryError::TenantExists(_)
+            | RegistryError::KeyExists(_)
+            | RegistryError::AppExists(_) => ErrorKind::Conflict,
             RegistryError::TenantNotFound(_)
             | RegistryError::KeyNotFound(_)
             | RegistryError::AppNotFound(_) => ErrorKind::NotFound,

@@ -1,7 +1,7 @@
 //! The search port: a tenant's full-text indexes of JSON documents, queried with ranked, typo-tolerant matching.
 
-use crate::core::{ErrorKind, HasKind};
 use crate::core::{DomainName, HostScope};
+use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -114,7 +114,7 @@ pub enum BulkOutcome {
 ///   `remove` deletes one (`NotFound` otherwise); `get` returns the stored document with `_id` set.
 /// - `bulk` adds or replaces each document under its `_id` or `id`, reporting each one.
 /// - `query` ranks by relevance (BM25 with per-field boosts), matches case- and accent-insensitively, by prefix,
-///   and with one typo for terms of 5 or more letters; ties keep no particular order.
+///   and with one typo for terms of 5 or more letters; equal scores are ordered by id.
 /// - Durability: a write is durable and visible to queries when the call returns.
 #[async_trait]
 pub trait Search: Send + Sync + 'static {

@@ -1,7 +1,7 @@
 //! The storage port: a tenant's buckets of objects (blobs), streamed both ways, plus signed URLs.
 
-use crate::core::{ErrorKind, HasKind};
 use crate::core::{DomainName, HostScope};
+use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;

@@ -89,7 +89,10 @@ pub async fn query(
         .into_iter()
         .map(|(key, value)| json!({ "key": key, "value": value }))
         .collect();
-    Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "docs": docs })))
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "docs": docs }),
+    ))
 }
 
 /// The value of a set: an object; nothing or `null` (Python's `None`) is the empty object, anything else is 422.

@@ -31,10 +31,18 @@ pub async fn delete_db(store: &dyn DataStore, scope: &HostScope, db: &str) -> An
 }
 
 /// The database's documents in `_id` order: `{ ok, docs }`.
-pub async fn list(store: &dyn DataStore, scope: &HostScope, db: &str, params: &ListParams) -> Answer {
+pub async fn list(
+    store: &dyn DataStore,
+    scope: &HostScope,
+    db: &str,
+    params: &ListParams,
+) -> Answer {
     let db = db_name(db)?;
     let docs = store.list_docs(scope, &db, &list_options(params)?).await?;
-    Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "docs": docs })))
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "docs": docs }),
+    ))
 }
 
 /// Adds a document, a non-empty object whose `_id` (a string) is made when missing or empty: `{ ok, id }`.
@@ -68,7 +76,10 @@ pub async fn add(store: &dyn DataStore, scope: &HostScope, db: &str, doc: Value)
 pub async fn get(store: &dyn DataStore, scope: &HostScope, db: &str, id: &str) -> Answer {
     let db = db_name(db)?;
     let doc = store.get_doc(scope, &db, doc_id(id)?).await?;
-    Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "doc": doc })))
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "doc": doc }),
+    ))
 }
 
 /// Replaces (or creates) the document `id` with `doc`, an object: `{ ok, id }`.
@@ -98,7 +109,10 @@ pub async fn query(store: &dyn DataStore, scope: &HostScope, db: &str, body: Val
     let db = db_name(db)?;
     let query = mango::parse_query(&body)?;
     let docs = store.query_docs(scope, &db, &query).await?;
-    Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "docs": docs })))
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "docs": docs }),
+    ))
 }
 
 /// Creates an index from `{ name, fields, partialFilter? }`.

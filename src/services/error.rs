@@ -74,7 +74,8 @@ impl<E: HasKind> From<E> for ApiError {
         if kind == crate::core::ErrorKind::Backend {
             tracing::error!(error = %e, "service backend failed");
         }
-        let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         ApiError::new(status, e.to_string())
     }
 }

@@ -51,7 +51,10 @@ pub async fn enqueue(queue: &dyn QueueStore, scope: &HostScope, name: &str, job:
     }
     let bytes = Bytes::from(stringify(&job));
     let id = queue.enqueue(scope, &name, bytes, now_ms()).await?;
-    Ok(Reply::new(StatusCode::CREATED, json!({ "ok": true, "id": id })))
+    Ok(Reply::new(
+        StatusCode::CREATED,
+        json!({ "ok": true, "id": id }),
+    ))
 }
 
 /// The queue's jobs with `status` (`READY` or `ERROR`, required).
@@ -77,7 +80,10 @@ pub async fn jobs(
         .iter()
         .map(job_json)
         .collect();
-    Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "jobs": jobs })))
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "jobs": jobs }),
+    ))
 }
 
 pub async fn job(queue: &dyn QueueStore, scope: &HostScope, name: &str, id: &str) -> Answer {

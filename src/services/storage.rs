@@ -63,7 +63,12 @@ pub async fn download(
 }
 
 /// Deletes an object (201, as hyper answers).
-pub async fn remove(storage: &dyn Storage, scope: &HostScope, bucket: &str, object: &str) -> Answer {
+pub async fn remove(
+    storage: &dyn Storage,
+    scope: &HostScope,
+    bucket: &str,
+    object: &str,
+) -> Answer {
     let bucket = bucket_name(bucket)?;
     storage
         .delete_object(scope, &bucket, &object_key(object)?)

@@ -14,6 +14,7 @@ mod hosting;
 mod isolation;
 mod lifecycle;
 mod multinode;
+mod parity;
 mod purge;
 mod queue;
 mod quotas;

@@ -171,6 +171,13 @@ pub mod suite {
         assert_eq!(hits[0].matched["dune"], vec!["title"]);
         assert_eq!(hits[0].stored["type"], "movie");
         assert!(hits[0].score > hits[1].score);
+        // Equal scores are ordered by id, whatever the order of the writes.
+        for k in ["t3", "t1", "t2"] {
+            s.add(&sc, &i, k, doc(json!({"title": "Twins", "type": "x"})))
+                .await
+                .unwrap();
+        }
+        assert_eq!(ids(s, &sc, &i, q("twins")).await, vec!["t1", "t2", "t3"]);
     }
 
     pub async fn fields_boosts_and_filters_shape_results(s: &Arc<dyn Search>) {

@@ -5,9 +5,9 @@ use super::body::{empty, Body, BoxError};
 use super::response::{json, reply, ApiError, RouteResult};
 use super::router::ServiceRequest;
 use super::storage_upload::{self as upload, FORM_DATA_REQUIRED};
-use crate::services::storage::{self as service, bucket_name, object_key};
 use crate::core::{DomainName, HostScope};
 use crate::ports::storage::{ObjectKey, RangeSpec, SignedAccess, Storage, StorageError};
+use crate::services::storage::{self as service, bucket_name, object_key};
 use futures::TryStreamExt;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
@@ -116,10 +116,7 @@ async fn signed_url(
     access: SignedAccess,
     req: &ServiceRequest,
 ) -> RouteResult {
-    if !storage
-        .bucket_exists(&req.scope, bucket)
-        .await?
-    {
+    if !storage.bucket_exists(&req.scope, bucket).await? {
         return Err(ApiError::from(StorageError::BucketNotFound));
     }
     let ttl = match req.query.single("expiresIn")? {

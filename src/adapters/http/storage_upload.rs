@@ -96,8 +96,7 @@ pub async fn multipart(
         return Err(ApiError::unprocessable(FORM_DATA_REQUIRED));
     }
     let dir = path.as_deref().unwrap_or(wildcard);
-    let object =
-        ObjectKey::parse(&multipart_object_name(dir, &file_name))?;
+    let object = ObjectKey::parse(&multipart_object_name(dir, &file_name))?;
     storage
         .put_object(scope, bucket, &object, file_then_rest(file, form))
         .await?;

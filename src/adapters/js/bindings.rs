@@ -256,7 +256,11 @@ async fn cache(
     use services::cache as s;
     match method {
         "add" => {
-            let fields = [("key", arg(args, 0)), ("value", arg(args, 1)), ("ttl", arg(args, 2))];
+            let fields = [
+                ("key", arg(args, 0)),
+                ("value", arg(args, 1)),
+                ("ttl", arg(args, 2)),
+            ];
             s::add(p, scope, store, body(&fields)).await
         }
         "get" => s::get(p, scope, store, text_arg(args, 0, "key")?).await,

@@ -545,7 +545,7 @@ impl Search for PgSearch {
                 stored,
             });
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         hits.truncate(query.limit);
         Ok(hits)
     }

@@ -353,6 +353,7 @@ impl OpenIndex {
                 break;
             }
         }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         Ok(hits)
     }
 
