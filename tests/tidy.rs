@@ -100,7 +100,7 @@ fn every_rust_file_opens_with_a_module_doc_line() {
 }
 
 #[test]
-fn host_scopes_are_made_only_by_tenant_resolution() {
+fn tenant_scopes_are_made_only_by_tenant_resolution() {
     let allowed = [
         "src/core/scope.rs",
         "src/adapters/http/tenancy.rs",
@@ -113,13 +113,13 @@ fn host_scopes_are_made_only_by_tenant_resolution() {
         if allowed.iter().any(|a| path.starts_with(a)) {
             continue;
         }
-        if code_of(&file).contains("HostScope::resolved") {
+        if code_of(&file).contains("TenantScope::resolved") {
             offences.push(path);
         }
     }
     assert!(
         offences.is_empty(),
-        "HostScope built outside tenant resolution: {offences:#?}"
+        "TenantScope built outside tenant resolution: {offences:#?}"
     );
 }
 
@@ -139,9 +139,9 @@ fn tenant_data_port_methods_take_the_scope_first() {
             continue;
         }
         for cap in method.captures_iter(&code_of(&file)) {
-            if !cap[2].trim_start().starts_with("scope: &HostScope") {
+            if !cap[2].trim_start().starts_with("scope: &TenantScope") {
                 offences.push(format!(
-                    "{path}: {} does not take `scope: &HostScope` first",
+                    "{path}: {} does not take `scope: &TenantScope` first",
                     &cap[1]
                 ));
             }

@@ -3,7 +3,7 @@
 
 use super::build::BuildError;
 use super::config::BootstrapConfig;
-use crate::core::{DomainName, HostScope, TenantId};
+use crate::core::{DomainName, TenantId, TenantScope};
 use crate::ports::search::IndexMapping;
 use crate::ports::{
     CacheError, DataError, QueueConfig, QueueError, SearchError, Services, StorageError,
@@ -19,7 +19,7 @@ pub async fn bootstrap(
     config: &BootstrapConfig,
 ) -> Result<Vec<Outcome>, BuildError> {
     let domain = DomainName::parse(&config.domain).map_err(|e| BuildError(e.to_string()))?;
-    let scope = HostScope::resolved(tenant.clone());
+    let scope = TenantScope::resolved(tenant.clone());
     let mut outcomes = Vec::new();
     for name in ["data", "cache", "storage", "search", "queue"] {
         if !config.services.iter().any(|s| s == name) {

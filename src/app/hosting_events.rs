@@ -3,7 +3,7 @@
 
 use super::hosting::Hosting;
 use super::queue_delivery::AppConsumer;
-use crate::core::{AppName, Cron, HostScope};
+use crate::core::{AppName, Cron, TenantScope};
 use crate::ports::{QueueBatch, QueueOutcome, RuntimeError, ScheduledEvent};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -17,13 +17,13 @@ const CRON_TICK: Duration = Duration::from_secs(1);
 impl AppConsumer for Hosting {
     async fn consume(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         app: &str,
         batch: QueueBatch,
     ) -> Result<QueueOutcome, String> {
-        let not_here = || format!("app {app} is not a hosted app of tenant {}", scope.host());
+        let not_here = || format!("app {app} is not a hosted app of tenant {}", scope.as_str());
         match self.code_app(app).await {
-            Some((tenant, _)) if tenant == scope.host() => {}
+            Some((tenant, _)) if tenant == scope.as_str() => {}
             _ => return Err(not_here()),
         }
         let name = AppName::parse(app).map_err(|_| not_here())?;

@@ -10,7 +10,7 @@
 //! queue's retry rules like a failed POST.
 
 use crate::core::outbound::Outbound;
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{
     Claimed, Failure, Job, JobStatus, MessageOutcome, PendingQueue, QueueBatch, QueueConfig,
     QueueError, QueueMessage, QueueOutcome, QueueStore, Registry, WebhookRequest, WebhookSender,
@@ -33,7 +33,7 @@ const MAX_RETRY_DELAY_S: u64 = 12 * 60 * 60;
 /// How often every tenant with pending jobs is looked at even when nothing woke the worker.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-type QueueKey = (HostScope, DomainName);
+type QueueKey = (TenantScope, DomainName);
 
 enum Event {
     /// Jobs may be due now in this queue (enqueued, retried).
@@ -49,7 +49,7 @@ pub trait AppConsumer: Send + Sync + 'static {
     /// none) is an error naming the app.
     async fn consume(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         app: &str,
         batch: QueueBatch,
     ) -> Result<QueueOutcome, String>;
@@ -92,12 +92,12 @@ pub fn start(
 
 /// Why the outbound policy refuses a queue's `target` for the scope's tenant, if it does (`app://` targets are
 /// never fetched).
-fn refused_target(outbound: &Outbound, scope: &HostScope, target: &str) -> Option<String> {
+fn refused_target(outbound: &Outbound, scope: &TenantScope, target: &str) -> Option<String> {
     if crate::ports::queue::app_target(target).is_some() {
         return None;
     }
     let url = url::Url::parse(target).ok()?;
-    outbound.policy(scope.host(), None).refuses_url(&url)
+    outbound.policy(scope.as_str(), None).refuses_url(&url)
 }
 
 /// `X-HYPER-SIGNATURE` for a job: `t=<t>,sig=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
@@ -133,7 +133,7 @@ struct Worker {
     apps: AppConsumerSlot,
     tx: mpsc::UnboundedSender<Event>,
     /// Tenants that may have pending jobs: swept on every timer.
-    active: HashSet<HostScope>,
+    active: HashSet<TenantScope>,
     /// Queues that may have due jobs: claimed from before the worker sleeps.
     dirty: HashSet<QueueKey>,
     inflight: HashMap<QueueKey, u32>,
@@ -148,7 +148,7 @@ impl Worker {
         match registry.list_tenants().await {
             Ok(tenants) => {
                 for t in tenants {
-                    self.active.insert(HostScope::resolved(t.id));
+                    self.active.insert(TenantScope::resolved(t.id));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "queue delivery: cannot list tenants"),
@@ -208,7 +208,7 @@ impl Worker {
             let pending: Vec<PendingQueue> = match self.store.pending_queues(&scope).await {
                 Ok(p) => p,
                 Err(e) => {
-                    tracing::warn!(tenant = scope.host(), error = %e, "queue delivery: cannot list pending queues");
+                    tracing::warn!(tenant = scope.as_str(), error = %e, "queue delivery: cannot list pending queues");
                     continue;
                 }
             };
@@ -245,7 +245,7 @@ impl Worker {
                 let claimed = match self.store.claim(&key.0, &key.1, now, wanted).await {
                     Ok(c) => c,
                     Err(e) => {
-                        tracing::warn!(tenant = key.0.host(), queue = %key.1, error = %e, "queue delivery: claim failed");
+                        tracing::warn!(tenant = key.0.as_str(), queue = %key.1, error = %e, "queue delivery: claim failed");
                         break;
                     }
                 };
@@ -350,7 +350,7 @@ async fn record(
             });
             retry_due = retry_at_ms;
             tracing::info!(
-                tenant = scope.host(), queue = %name, job = job.id, attempt = failed,
+                tenant = scope.as_str(), queue = %name, job = job.id, attempt = failed,
                 gave_up = retry_at_ms.is_none(), error = %error, "queue delivery failed"
             );
             store
@@ -368,7 +368,7 @@ async fn record(
         }
     };
     if let Err(e) = recorded {
-        tracing::warn!(tenant = scope.host(), queue = %name, job = job.id, error = %e, "queue delivery: cannot record the outcome");
+        tracing::warn!(tenant = scope.as_str(), queue = %name, job = job.id, error = %e, "queue delivery: cannot record the outcome");
     }
     retry_due
 }
@@ -434,36 +434,36 @@ struct Waking {
 }
 
 impl Waking {
-    fn wake(&self, scope: &HostScope, name: &DomainName) {
+    fn wake(&self, scope: &TenantScope, name: &DomainName) {
         let _ = self.tx.send(Event::Work((scope.clone(), name.clone())));
     }
 }
 
 #[async_trait]
 impl QueueStore for Waking {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), QueueError> {
         self.inner.purge_tenant(scope).await
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, QueueError> {
         self.inner.usage(scope).await
     }
 
     async fn queue_config(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
     ) -> Result<QueueConfig, QueueError> {
         self.inner.queue_config(scope, name).await
     }
 
-    async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
+    async fn list_queues(&self, scope: &TenantScope) -> Result<Vec<String>, QueueError> {
         self.inner.list_queues(scope).await
     }
 
     async fn create_queue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError> {
@@ -473,13 +473,13 @@ impl QueueStore for Waking {
         self.inner.create_queue(scope, name, config).await
     }
 
-    async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError> {
+    async fn delete_queue(&self, scope: &TenantScope, name: &DomainName) -> Result<(), QueueError> {
         self.inner.delete_queue(scope, name).await
     }
 
     async fn enqueue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         body: Bytes,
         now_ms: i64,
@@ -491,7 +491,7 @@ impl QueueStore for Waking {
 
     async fn restore_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         job: &Job,
     ) -> Result<i64, QueueError> {
@@ -502,7 +502,7 @@ impl QueueStore for Waking {
 
     async fn list_jobs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         status: JobStatus,
     ) -> Result<Vec<Job>, QueueError> {
@@ -511,7 +511,7 @@ impl QueueStore for Waking {
 
     async fn get_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<Job, QueueError> {
@@ -520,26 +520,31 @@ impl QueueStore for Waking {
 
     async fn cancel(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
         self.inner.cancel(scope, name, id).await
     }
 
-    async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError> {
+    async fn retry(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError> {
         self.inner.retry(scope, name, id).await?;
         self.wake(scope, name);
         Ok(())
     }
 
-    async fn pending_queues(&self, scope: &HostScope) -> Result<Vec<PendingQueue>, QueueError> {
+    async fn pending_queues(&self, scope: &TenantScope) -> Result<Vec<PendingQueue>, QueueError> {
         self.inner.pending_queues(scope).await
     }
 
     async fn claim(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         now_ms: i64,
         limit: u32,
@@ -549,7 +554,7 @@ impl QueueStore for Waking {
 
     async fn delivered(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
@@ -558,7 +563,7 @@ impl QueueStore for Waking {
 
     async fn failed(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
         failure: &Failure,

@@ -1,4 +1,4 @@
-//! The pure domain: validated names, the host scope, limits, TTL parsing, cron expressions, the Mango query model,
+//! The pure domain: validated names, the tenant scope, limits, TTL parsing, cron expressions, the Mango query model,
 //! document ids and core errors. No I/O.
 
 pub mod app;
@@ -22,4 +22,4 @@ pub use cron::{Cron, CronError};
 pub use error::{CoreError, ErrorKind, HasKind};
 pub use limits::Limits;
 pub use names::{AppName, DomainName, Hostname, TenantId};
-pub use scope::HostScope;
+pub use scope::TenantScope;

@@ -1,4 +1,4 @@
-//! `HostScope`: the proof that a request was resolved to one tenant. Every tenant-data port method takes it first.
+//! `TenantScope`: the proof that a request was resolved to one tenant. Every tenant-data port method takes it first.
 
 use crate::core::TenantId;
 
@@ -6,11 +6,11 @@ use crate::core::TenantId;
 /// (Host header, hyper cloud path prefix, verified key, or an app's own tenant) against the tenant registry.
 /// Adapters read the tenant from here and nowhere else.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HostScope {
+pub struct TenantScope {
     tenant: TenantId,
 }
 
-impl HostScope {
+impl TenantScope {
     /// Builds a scope for a tenant the caller has resolved against the registry.
     /// Only tenant resolution (`src/app`, `adapters::http::tenancy`), app bindings and tests call this;
     /// `tests/tidy.rs` enforces that.
@@ -24,8 +24,8 @@ impl HostScope {
         &self.tenant
     }
 
-    /// The tenant id as text.
-    pub fn host(&self) -> &str {
+    /// The tenant id as text, as stored in every `host` column.
+    pub fn as_str(&self) -> &str {
         self.tenant.as_str()
     }
 }

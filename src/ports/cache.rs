@@ -1,6 +1,6 @@
 //! The cache port: per-tenant key-value stores of JSON objects with optional TTL and `*` pattern queries.
 
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -51,23 +51,25 @@ impl HasKind for CacheError {
 #[async_trait]
 pub trait CacheStore: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), CacheError>;
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), CacheError>;
     /// How many live (unexpired) keys the scope's tenant has, over all its stores (the `cache_keys` quota).
-    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError>;
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, CacheError>;
 
-    async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError>;
+    async fn list_stores(&self, scope: &TenantScope) -> Result<Vec<String>, CacheError>;
     /// Every live key of the store with its value and remaining TTL in milliseconds (`None`: never expires),
     /// ordered by key (tenant export).
     async fn dump(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
     ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError>;
-    async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
-    async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError>;
+    async fn create_store(&self, scope: &TenantScope, store: &DomainName)
+        -> Result<(), CacheError>;
+    async fn delete_store(&self, scope: &TenantScope, store: &DomainName)
+        -> Result<(), CacheError>;
     async fn create(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -75,13 +77,13 @@ pub trait CacheStore: Send + Sync + 'static {
     ) -> Result<(), CacheError>;
     async fn get(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<Option<CacheValue>, CacheError>;
     async fn set(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -89,13 +91,13 @@ pub trait CacheStore: Send + Sync + 'static {
     ) -> Result<(), CacheError>;
     async fn delete(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<(), CacheError>;
     async fn query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         pattern: &str,
     ) -> Result<Vec<(String, CacheValue)>, CacheError>;

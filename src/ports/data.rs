@@ -2,7 +2,7 @@
 //! indexes, bulk).
 
 use crate::core::mango::{Query, SortKey};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -73,62 +73,62 @@ impl HasKind for DataError {
 #[async_trait]
 pub trait DataStore: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError>;
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), DataError>;
     /// How many documents the scope's tenant stores, over all its databases (what the `documents` quota counts).
-    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError>;
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, DataError>;
 
     /// The tenant's databases, ordered by name (tenant export).
-    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError>;
-    async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
+    async fn list_dbs(&self, scope: &TenantScope) -> Result<Vec<String>, DataError>;
+    async fn create_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError>;
     /// The database's named indexes with their fields, ordered by name (tenant export).
     async fn list_indexes(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
     ) -> Result<Vec<(String, Vec<SortKey>)>, DataError>;
-    async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError>;
+    async fn delete_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError>;
     /// Stores `doc` (an object with a string `_id`) as a new document.
     async fn create_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         doc: &Value,
     ) -> Result<(), DataError>;
     async fn get_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> Result<Value, DataError>;
     /// Replaces (or creates) the document `id` with `doc`, whose `_id` is set to `id`.
     async fn put_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
         doc: &Value,
     ) -> Result<(), DataError>;
     async fn delete_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> Result<(), DataError>;
     async fn list_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         options: &ListOptions,
     ) -> Result<Vec<Value>, DataError>;
     async fn query_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         query: &Query,
     ) -> Result<Vec<Value>, DataError>;
     async fn create_index(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         name: &str,
         fields: &[SortKey],
@@ -136,7 +136,7 @@ pub trait DataStore: Send + Sync + 'static {
     /// Applies every document in one transaction; returns their ids in order.
     async fn bulk(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         docs: &[Value],
     ) -> Result<Vec<String>, DataError>;

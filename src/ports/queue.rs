@@ -1,6 +1,6 @@
 //! The queue port: per-tenant named queues of JSON jobs, stored durably until a delivery succeeds.
 
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -163,27 +163,27 @@ impl HasKind for QueueError {
 #[async_trait]
 pub trait QueueStore: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError>;
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), QueueError>;
     /// How many jobs (`READY` and `ERROR`) the scope's tenant has, over all its queues (the `queue_jobs` quota).
-    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError>;
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, QueueError>;
 
-    async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError>;
+    async fn list_queues(&self, scope: &TenantScope) -> Result<Vec<String>, QueueError>;
     async fn create_queue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError>;
-    async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError>;
+    async fn delete_queue(&self, scope: &TenantScope, name: &DomainName) -> Result<(), QueueError>;
     /// The queue's delivery settings (tenant export).
     async fn queue_config(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
     ) -> Result<QueueConfig, QueueError>;
     async fn enqueue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         body: Bytes,
         now_ms: i64,
@@ -192,45 +192,54 @@ pub trait QueueStore: Send + Sync + 'static {
     /// under a new id, durably before returning (tenant import).
     async fn restore_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         job: &Job,
     ) -> Result<i64, QueueError>;
     async fn list_jobs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         status: JobStatus,
     ) -> Result<Vec<Job>, QueueError>;
     async fn get_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<Job, QueueError>;
-    async fn cancel(&self, scope: &HostScope, name: &DomainName, id: i64)
-        -> Result<(), QueueError>;
-    async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError>;
+    async fn cancel(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError>;
+    async fn retry(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError>;
 
     /// Queues of the tenant with unclaimed `READY` jobs.
-    async fn pending_queues(&self, scope: &HostScope) -> Result<Vec<PendingQueue>, QueueError>;
+    async fn pending_queues(&self, scope: &TenantScope) -> Result<Vec<PendingQueue>, QueueError>;
     /// Claims up to `limit` `READY` jobs of `name` due at `now_ms`.
     async fn claim(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<Claimed>, QueueError>;
     async fn delivered(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError>;
     async fn failed(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
         failure: &Failure,

@@ -1,6 +1,6 @@
 //! The search port: a tenant's full-text indexes of JSON documents, queried with ranked, typo-tolerant matching.
 
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -119,60 +119,64 @@ pub enum BulkOutcome {
 #[async_trait]
 pub trait Search: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError>;
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), SearchError>;
     /// How many documents the scope's tenant has indexed, over all its indexes (the `search_docs` quota).
-    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError>;
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, SearchError>;
 
     /// The tenant's indexes, ordered by name (tenant export).
-    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError>;
+    async fn list_indexes(&self, scope: &TenantScope) -> Result<Vec<String>, SearchError>;
     /// The index's mapping and every stored document (with `_id`), ordered by id (tenant export).
     async fn dump(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
     ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError>;
     async fn create_index(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         mapping: IndexMapping,
     ) -> Result<(), SearchError>;
-    async fn delete_index(&self, scope: &HostScope, index: &DomainName) -> Result<(), SearchError>;
+    async fn delete_index(
+        &self,
+        scope: &TenantScope,
+        index: &DomainName,
+    ) -> Result<(), SearchError>;
     async fn add(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
         doc: Map<String, Value>,
     ) -> Result<(), SearchError>;
     async fn get(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
     ) -> Result<Map<String, Value>, SearchError>;
     async fn update(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
         doc: Map<String, Value>,
     ) -> Result<(), SearchError>;
     async fn remove(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
     ) -> Result<(), SearchError>;
     async fn bulk(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         docs: Vec<Value>,
     ) -> Result<Vec<BulkOutcome>, SearchError>;
     async fn query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         query: SearchQuery,
     ) -> Result<Vec<SearchHit>, SearchError>;

@@ -1,6 +1,6 @@
 //! The storage port: a tenant's buckets of objects (blobs), streamed both ways, plus signed URLs.
 
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -191,62 +191,62 @@ impl SignedAccess {
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), StorageError>;
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), StorageError>;
     /// The bytes of every object the scope's tenant stores, over all its buckets (the `storage_bytes` quota).
-    async fn usage(&self, scope: &HostScope) -> Result<u64, StorageError>;
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, StorageError>;
 
     /// The tenant's buckets, ordered by name (tenant export).
-    async fn list_buckets(&self, scope: &HostScope) -> Result<Vec<String>, StorageError>;
+    async fn list_buckets(&self, scope: &TenantScope) -> Result<Vec<String>, StorageError>;
     async fn create_bucket(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<(), StorageError>;
     async fn delete_bucket(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<(), StorageError>;
     async fn bucket_exists(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<bool, StorageError>;
     async fn put_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         body: ByteStream,
     ) -> Result<u64, StorageError>;
     async fn head_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
     ) -> Result<ObjectInfo, StorageError>;
     async fn get_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         range: Option<RangeSpec>,
     ) -> Result<ObjectBody, StorageError>;
     async fn delete_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
     ) -> Result<(), StorageError>;
     async fn list_objects(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         prefix: &str,
     ) -> Result<Vec<ObjectInfo>, StorageError>;
     async fn sign(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         access: SignedAccess,
@@ -254,7 +254,7 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<String, StorageError>;
     async fn verify(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         access: SignedAccess,

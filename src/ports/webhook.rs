@@ -1,6 +1,6 @@
 //! The webhook port: one outbound HTTP POST on behalf of a tenant (queue deliveries), with a time limit.
 
-use crate::core::HostScope;
+use crate::core::TenantScope;
 use async_trait::async_trait;
 use bytes::Bytes;
 use thiserror::Error;
@@ -36,7 +36,7 @@ pub enum WebhookError {
 pub trait WebhookSender: Send + Sync + 'static {
     async fn post(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         request: &WebhookRequest,
     ) -> Result<WebhookResponse, WebhookError>;
 }

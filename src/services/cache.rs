@@ -3,13 +3,13 @@
 
 use super::{invalid, type_name, Answer, ApiError, Reply};
 use crate::core::ttl::parse_ttl_ms;
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use http::StatusCode;
 use serde_json::{json, Value};
 
 /// The tenant's stores, hyper's service description.
-pub async fn list(cache: &dyn CacheStore, scope: &HostScope) -> Answer {
+pub async fn list(cache: &dyn CacheStore, scope: &TenantScope) -> Answer {
     let stores = cache.list_stores(scope).await?;
     Ok(Reply::new(
         StatusCode::OK,
@@ -18,20 +18,20 @@ pub async fn list(cache: &dyn CacheStore, scope: &HostScope) -> Answer {
 }
 
 /// Creates store `name` (lower-cased).
-pub async fn create_store(cache: &dyn CacheStore, scope: &HostScope, name: &str) -> Answer {
+pub async fn create_store(cache: &dyn CacheStore, scope: &TenantScope, name: &str) -> Answer {
     cache
         .create_store(scope, &store_name(&name.to_lowercase())?)
         .await?;
     Ok(Reply::ok(StatusCode::CREATED))
 }
 
-pub async fn delete_store(cache: &dyn CacheStore, scope: &HostScope, name: &str) -> Answer {
+pub async fn delete_store(cache: &dyn CacheStore, scope: &TenantScope, name: &str) -> Answer {
     cache.delete_store(scope, &store_name(name)?).await?;
     Ok(Reply::ok(StatusCode::OK))
 }
 
 /// Creates a key from hyper's `{ key, value, ttl? }`; 409 when a live key exists.
-pub async fn add(cache: &dyn CacheStore, scope: &HostScope, store: &str, body: Value) -> Answer {
+pub async fn add(cache: &dyn CacheStore, scope: &TenantScope, store: &str, body: Value) -> Answer {
     let store = existing_store(store)?;
     let (key, value, ttl) = create_args(body)?;
     cache.create(scope, &store, &key, &value, ttl).await?;
@@ -39,7 +39,7 @@ pub async fn add(cache: &dyn CacheStore, scope: &HostScope, store: &str, body: V
 }
 
 /// `{ ok, doc }` for a live key.
-pub async fn get(cache: &dyn CacheStore, scope: &HostScope, store: &str, key: &str) -> Answer {
+pub async fn get(cache: &dyn CacheStore, scope: &TenantScope, store: &str, key: &str) -> Answer {
     let store = existing_store(store)?;
     check_key(key)?;
     match cache.get(scope, &store, key).await? {
@@ -54,7 +54,7 @@ pub async fn get(cache: &dyn CacheStore, scope: &HostScope, store: &str, key: &s
 /// Sets a key to `value` (an object; nothing or `null` is the empty object) with an optional TTL.
 pub async fn set(
     cache: &dyn CacheStore,
-    scope: &HostScope,
+    scope: &TenantScope,
     store: &str,
     key: &str,
     value: Option<Value>,
@@ -68,7 +68,7 @@ pub async fn set(
     Ok(Reply::ok(StatusCode::OK))
 }
 
-pub async fn remove(cache: &dyn CacheStore, scope: &HostScope, store: &str, key: &str) -> Answer {
+pub async fn remove(cache: &dyn CacheStore, scope: &TenantScope, store: &str, key: &str) -> Answer {
     let store = existing_store(store)?;
     check_key(key)?;
     cache.delete(scope, &store, key).await?;
@@ -78,7 +78,7 @@ pub async fn remove(cache: &dyn CacheStore, scope: &HostScope, store: &str, key:
 /// The live keys matching `pattern` (`*` when none), `{ ok, docs: [{ key, value }] }`.
 pub async fn query(
     cache: &dyn CacheStore,
-    scope: &HostScope,
+    scope: &TenantScope,
     store: &str,
     pattern: Option<&str>,
 ) -> Answer {

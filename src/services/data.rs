@@ -4,7 +4,7 @@
 use super::{Answer, ApiError, Reply};
 use crate::core::docid::new_doc_id;
 use crate::core::mango::{self, parse_float_prefix};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{DataStore, ListOptions};
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -20,12 +20,12 @@ pub struct ListParams {
     pub descending: Option<String>,
 }
 
-pub async fn create_db(store: &dyn DataStore, scope: &HostScope, db: &str) -> Answer {
+pub async fn create_db(store: &dyn DataStore, scope: &TenantScope, db: &str) -> Answer {
     store.create_db(scope, &db_name(db)?).await?;
     Ok(Reply::ok(StatusCode::CREATED))
 }
 
-pub async fn delete_db(store: &dyn DataStore, scope: &HostScope, db: &str) -> Answer {
+pub async fn delete_db(store: &dyn DataStore, scope: &TenantScope, db: &str) -> Answer {
     store.delete_db(scope, &db_name(db)?).await?;
     Ok(Reply::ok(StatusCode::OK))
 }
@@ -33,7 +33,7 @@ pub async fn delete_db(store: &dyn DataStore, scope: &HostScope, db: &str) -> An
 /// The database's documents in `_id` order: `{ ok, docs }`.
 pub async fn list(
     store: &dyn DataStore,
-    scope: &HostScope,
+    scope: &TenantScope,
     db: &str,
     params: &ListParams,
 ) -> Answer {
@@ -46,7 +46,7 @@ pub async fn list(
 }
 
 /// Adds a document, a non-empty object whose `_id` (a string) is made when missing or empty: `{ ok, id }`.
-pub async fn add(store: &dyn DataStore, scope: &HostScope, db: &str, doc: Value) -> Answer {
+pub async fn add(store: &dyn DataStore, scope: &TenantScope, db: &str, doc: Value) -> Answer {
     let db = db_name(db)?;
     let Value::Object(mut doc) = doc else {
         return Err(ApiError::bad_request("document must be a JSON object"));
@@ -73,7 +73,7 @@ pub async fn add(store: &dyn DataStore, scope: &HostScope, db: &str, doc: Value)
 }
 
 /// `{ ok, doc }` for the document `id`.
-pub async fn get(store: &dyn DataStore, scope: &HostScope, db: &str, id: &str) -> Answer {
+pub async fn get(store: &dyn DataStore, scope: &TenantScope, db: &str, id: &str) -> Answer {
     let db = db_name(db)?;
     let doc = store.get_doc(scope, &db, doc_id(id)?).await?;
     Ok(Reply::new(
@@ -85,7 +85,7 @@ pub async fn get(store: &dyn DataStore, scope: &HostScope, db: &str, id: &str) -
 /// Replaces (or creates) the document `id` with `doc`, an object: `{ ok, id }`.
 pub async fn update(
     store: &dyn DataStore,
-    scope: &HostScope,
+    scope: &TenantScope,
     db: &str,
     id: &str,
     doc: Value,
@@ -98,14 +98,14 @@ pub async fn update(
     Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "id": id })))
 }
 
-pub async fn remove(store: &dyn DataStore, scope: &HostScope, db: &str, id: &str) -> Answer {
+pub async fn remove(store: &dyn DataStore, scope: &TenantScope, db: &str, id: &str) -> Answer {
     let db = db_name(db)?;
     store.delete_doc(scope, &db, doc_id(id)?).await?;
     Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "id": id })))
 }
 
 /// A Mango query (`{ selector, fields?, sort?, limit?, use_index? }`): `{ ok, docs }`.
-pub async fn query(store: &dyn DataStore, scope: &HostScope, db: &str, body: Value) -> Answer {
+pub async fn query(store: &dyn DataStore, scope: &TenantScope, db: &str, body: Value) -> Answer {
     let db = db_name(db)?;
     let query = mango::parse_query(&body)?;
     let docs = store.query_docs(scope, &db, &query).await?;
@@ -116,7 +116,7 @@ pub async fn query(store: &dyn DataStore, scope: &HostScope, db: &str, body: Val
 }
 
 /// Creates an index from `{ name, fields, partialFilter? }`.
-pub async fn index(store: &dyn DataStore, scope: &HostScope, db: &str, body: Value) -> Answer {
+pub async fn index(store: &dyn DataStore, scope: &TenantScope, db: &str, body: Value) -> Answer {
     let db = db_name(db)?;
     let (name, fields) = index_request(&body)?;
     store.create_index(scope, &db, &name, &fields).await?;
@@ -124,7 +124,7 @@ pub async fn index(store: &dyn DataStore, scope: &HostScope, db: &str, body: Val
 }
 
 /// Writes an array of documents (each with `_id`; `_deleted: true` removes): `{ ok, results: [{ ok, id }] }`.
-pub async fn bulk(store: &dyn DataStore, scope: &HostScope, db: &str, body: Value) -> Answer {
+pub async fn bulk(store: &dyn DataStore, scope: &TenantScope, db: &str, body: Value) -> Answer {
     let db = db_name(db)?;
     let Value::Array(docs) = body else {
         return Err(ApiError::bad_request(

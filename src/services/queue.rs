@@ -3,7 +3,7 @@
 
 use super::{invalid, now_ms, type_name, Answer, ApiError, Reply};
 use crate::core::js_json::stringify;
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{Job, JobStatus, QueueConfig, QueueError, QueueStore};
 use bytes::Bytes;
 use http::StatusCode;
@@ -19,7 +19,7 @@ fn created() -> Answer {
 }
 
 /// The tenant's queues, hyper's service description.
-pub async fn list(queue: &dyn QueueStore, scope: &HostScope) -> Answer {
+pub async fn list(queue: &dyn QueueStore, scope: &TenantScope) -> Answer {
     let queues = queue.list_queues(scope).await?;
     Ok(Reply::new(
         StatusCode::OK,
@@ -28,20 +28,30 @@ pub async fn list(queue: &dyn QueueStore, scope: &HostScope) -> Answer {
 }
 
 /// Creates queue `name` (lower-cased) from hyper's `{ target, secret?, maxAttempts?, backoffMs?, concurrency? }`.
-pub async fn create(queue: &dyn QueueStore, scope: &HostScope, name: &str, body: Value) -> Answer {
+pub async fn create(
+    queue: &dyn QueueStore,
+    scope: &TenantScope,
+    name: &str,
+    body: Value,
+) -> Answer {
     let name = queue_name(&name.to_lowercase())?;
     let config = create_args(body)?;
     queue.create_queue(scope, &name, &config).await?;
     created()
 }
 
-pub async fn delete(queue: &dyn QueueStore, scope: &HostScope, name: &str) -> Answer {
+pub async fn delete(queue: &dyn QueueStore, scope: &TenantScope, name: &str) -> Answer {
     queue.delete_queue(scope, &existing(name)?).await?;
     created()
 }
 
 /// Enqueues a job, an object stored as `JSON.stringify(job)` writes it: `{ ok, id }`.
-pub async fn enqueue(queue: &dyn QueueStore, scope: &HostScope, name: &str, job: Value) -> Answer {
+pub async fn enqueue(
+    queue: &dyn QueueStore,
+    scope: &TenantScope,
+    name: &str,
+    job: Value,
+) -> Answer {
     let name = existing(name)?;
     if !job.is_object() {
         return Err(invalid(
@@ -60,7 +70,7 @@ pub async fn enqueue(queue: &dyn QueueStore, scope: &HostScope, name: &str, job:
 /// The queue's jobs with `status` (`READY` or `ERROR`, required).
 pub async fn jobs(
     queue: &dyn QueueStore,
-    scope: &HostScope,
+    scope: &TenantScope,
     name: &str,
     status: Option<&str>,
 ) -> Answer {
@@ -86,7 +96,7 @@ pub async fn jobs(
     ))
 }
 
-pub async fn job(queue: &dyn QueueStore, scope: &HostScope, name: &str, id: &str) -> Answer {
+pub async fn job(queue: &dyn QueueStore, scope: &TenantScope, name: &str, id: &str) -> Answer {
     let job = queue.get_job(scope, &existing(name)?, job_id(id)?).await?;
     Ok(Reply::new(
         StatusCode::OK,
@@ -94,12 +104,12 @@ pub async fn job(queue: &dyn QueueStore, scope: &HostScope, name: &str, id: &str
     ))
 }
 
-pub async fn cancel(queue: &dyn QueueStore, scope: &HostScope, name: &str, id: &str) -> Answer {
+pub async fn cancel(queue: &dyn QueueStore, scope: &TenantScope, name: &str, id: &str) -> Answer {
     queue.cancel(scope, &existing(name)?, job_id(id)?).await?;
     created()
 }
 
-pub async fn retry(queue: &dyn QueueStore, scope: &HostScope, name: &str, id: &str) -> Answer {
+pub async fn retry(queue: &dyn QueueStore, scope: &TenantScope, name: &str, id: &str) -> Answer {
     queue.retry(scope, &existing(name)?, job_id(id)?).await?;
     created()
 }

@@ -2,7 +2,7 @@
 //! their limits, bulk loads, and MiniSearch's result shape.
 
 use super::{Answer, ApiError, Reply};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::search::{BulkOutcome, IndexMapping, Search, SearchHit, SearchQuery};
 use http::StatusCode;
 use serde_json::{json, Map, Value};
@@ -12,19 +12,19 @@ const DEFAULT_LIMIT: usize = 1_000;
 const MAX_LIMIT: usize = 10_000;
 
 /// Creates an index from `{ fields, storeFields?, boost? }`.
-pub async fn create(search: &dyn Search, scope: &HostScope, index: &str, body: Value) -> Answer {
+pub async fn create(search: &dyn Search, scope: &TenantScope, index: &str, body: Value) -> Answer {
     let index = index_name(index)?;
     search.create_index(scope, &index, mapping(body)?).await?;
     Ok(Reply::ok(StatusCode::CREATED))
 }
 
-pub async fn delete(search: &dyn Search, scope: &HostScope, index: &str) -> Answer {
+pub async fn delete(search: &dyn Search, scope: &TenantScope, index: &str) -> Answer {
     search.delete_index(scope, &index_name(index)?).await?;
     Ok(Reply::ok(StatusCode::OK))
 }
 
 /// Adds `{ key, doc }`; 409 when the key is indexed already.
-pub async fn add(search: &dyn Search, scope: &HostScope, index: &str, body: Value) -> Answer {
+pub async fn add(search: &dyn Search, scope: &TenantScope, index: &str, body: Value) -> Answer {
     let index = index_name(index)?;
     let key = match body.get("key") {
         Some(Value::String(k)) if !k.is_empty() => k.clone(),
@@ -36,7 +36,7 @@ pub async fn add(search: &dyn Search, scope: &HostScope, index: &str, body: Valu
 }
 
 /// `{ ok, key, doc }` for an indexed document.
-pub async fn get(search: &dyn Search, scope: &HostScope, index: &str, key: &str) -> Answer {
+pub async fn get(search: &dyn Search, scope: &TenantScope, index: &str, key: &str) -> Answer {
     let index = index_name(index)?;
     let doc = search.get(scope, &index, key).await?;
     Ok(Reply::new(
@@ -48,7 +48,7 @@ pub async fn get(search: &dyn Search, scope: &HostScope, index: &str, key: &str)
 /// Replaces the document at `key` with `doc`, an object.
 pub async fn update(
     search: &dyn Search,
-    scope: &HostScope,
+    scope: &TenantScope,
     index: &str,
     key: &str,
     doc: Value,
@@ -59,13 +59,13 @@ pub async fn update(
     Ok(Reply::ok(StatusCode::OK))
 }
 
-pub async fn remove(search: &dyn Search, scope: &HostScope, index: &str, key: &str) -> Answer {
+pub async fn remove(search: &dyn Search, scope: &TenantScope, index: &str, key: &str) -> Answer {
     search.remove(scope, &index_name(index)?, key).await?;
     Ok(Reply::ok(StatusCode::OK))
 }
 
 /// Runs `{ query, fields?, filter?, limit? }`: `{ ok, matches }` in MiniSearch's shape.
-pub async fn query(search: &dyn Search, scope: &HostScope, index: &str, body: Value) -> Answer {
+pub async fn query(search: &dyn Search, scope: &TenantScope, index: &str, body: Value) -> Answer {
     let index = index_name(index)?;
     let hits = search.query(scope, &index, query_of(&body)?).await?;
     let matches: Vec<Value> = hits.into_iter().map(hit_json).collect();
@@ -76,7 +76,7 @@ pub async fn query(search: &dyn Search, scope: &HostScope, index: &str, body: Va
 }
 
 /// Indexes an array of documents, each with `_id` or `id`: `{ ok, results: [{ ok, id } | { ok: false, msg }] }`.
-pub async fn bulk(search: &dyn Search, scope: &HostScope, index: &str, body: Value) -> Answer {
+pub async fn bulk(search: &dyn Search, scope: &TenantScope, index: &str, body: Value) -> Answer {
     let index = index_name(index)?;
     let Value::Array(docs) = body else {
         return Err(ApiError::unprocessable(

@@ -2,24 +2,29 @@
 //! delete, listing, upload, download and delete. Signed URLs, ranges and multipart forms are REST's own.
 
 use super::{Answer, ApiError, Reply};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{ByteStream, ObjectBody, ObjectKey, RangeSpec, Storage};
 use http::StatusCode;
 use serde_json::json;
 
-pub async fn create_bucket(storage: &dyn Storage, scope: &HostScope, bucket: &str) -> Answer {
+pub async fn create_bucket(storage: &dyn Storage, scope: &TenantScope, bucket: &str) -> Answer {
     storage.create_bucket(scope, &bucket_name(bucket)?).await?;
     Ok(Reply::ok(StatusCode::CREATED))
 }
 
 /// Deletes an empty bucket (201, as hyper answers).
-pub async fn delete_bucket(storage: &dyn Storage, scope: &HostScope, bucket: &str) -> Answer {
+pub async fn delete_bucket(storage: &dyn Storage, scope: &TenantScope, bucket: &str) -> Answer {
     storage.delete_bucket(scope, &bucket_name(bucket)?).await?;
     Ok(Reply::ok(StatusCode::CREATED))
 }
 
 /// The bucket's objects whose path starts with `prefix`, ordered by path: `{ ok, objects: [{ name, size, modified }] }`.
-pub async fn list(storage: &dyn Storage, scope: &HostScope, bucket: &str, prefix: &str) -> Answer {
+pub async fn list(
+    storage: &dyn Storage,
+    scope: &TenantScope,
+    bucket: &str,
+    prefix: &str,
+) -> Answer {
     let bucket = bucket_name(bucket)?;
     let objects: Vec<_> = storage
         .list_objects(scope, &bucket, prefix)
@@ -36,7 +41,7 @@ pub async fn list(storage: &dyn Storage, scope: &HostScope, bucket: &str, prefix
 /// Streams `body` into the object at `object`; nothing is visible unless the whole stream arrives.
 pub async fn upload(
     storage: &dyn Storage,
-    scope: &HostScope,
+    scope: &TenantScope,
     bucket: &str,
     object: &str,
     body: ByteStream,
@@ -51,7 +56,7 @@ pub async fn upload(
 /// The object's bytes (or the asked range) as a stream.
 pub async fn download(
     storage: &dyn Storage,
-    scope: &HostScope,
+    scope: &TenantScope,
     bucket: &str,
     object: &str,
     range: Option<RangeSpec>,
@@ -65,7 +70,7 @@ pub async fn download(
 /// Deletes an object (201, as hyper answers).
 pub async fn remove(
     storage: &dyn Storage,
-    scope: &HostScope,
+    scope: &TenantScope,
     bucket: &str,
     object: &str,
 ) -> Answer {

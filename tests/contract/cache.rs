@@ -1,7 +1,7 @@
 //! The cache port's contract, run against every cache adapter: stores, keys, TTL, patterns, tenant isolation.
 
 use crate::support::fresh_name;
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::{CacheError, CacheStore, CacheValue};
 use serde_json::json;
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use std::time::Duration;
 pub mod suite {
     use super::*;
 
-    pub fn scope() -> HostScope {
-        HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
+    pub fn scope() -> TenantScope {
+        TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
     }
 
     pub fn store() -> DomainName {
@@ -22,7 +22,7 @@ pub mod suite {
         v.as_object().unwrap().clone()
     }
 
-    async fn with_store(c: &Arc<dyn CacheStore>) -> (HostScope, DomainName) {
+    async fn with_store(c: &Arc<dyn CacheStore>) -> (TenantScope, DomainName) {
         let (s, name) = (scope(), store());
         c.create_store(&s, &name).await.unwrap();
         (s, name)
@@ -281,7 +281,7 @@ async fn sqlite_purges_expired_keys_in_the_background() {
     let mut remaining = i64::MAX;
     for _ in 0..500 {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM cache_entries WHERE host = ?")
-            .bind(s.host())
+            .bind(s.as_str())
             .fetch_one(&raw)
             .await
             .unwrap();

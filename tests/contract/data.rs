@@ -3,13 +3,13 @@
 
 use crate::support::fresh_name;
 use nano::core::mango::{parse_index_fields, parse_query};
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::{DataError, DataStore, ListOptions};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-pub fn scope() -> HostScope {
-    HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
+pub fn scope() -> TenantScope {
+    TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
 }
 
 pub fn db() -> DomainName {
@@ -27,13 +27,13 @@ pub mod suite {
 
     type Store = Arc<dyn DataStore>;
 
-    async fn fresh(s: &Store) -> (HostScope, DomainName) {
+    async fn fresh(s: &Store) -> (TenantScope, DomainName) {
         let (scope, db) = (scope(), db());
         s.create_db(&scope, &db).await.unwrap();
         (scope, db)
     }
 
-    async fn query(s: &Store, scope: &HostScope, db: &DomainName, body: Value) -> Vec<String> {
+    async fn query(s: &Store, scope: &TenantScope, db: &DomainName, body: Value) -> Vec<String> {
         let q = parse_query(&body).unwrap();
         let mut found = ids(&s.query_docs(scope, db, &q).await.unwrap());
         if body.get("sort").is_none() {
@@ -644,7 +644,7 @@ async fn postgres_row_level_security_needs_the_host_setting() {
     for s in [&a, &b] {
         store.create_db(s, &db).await.unwrap();
         store
-            .create_doc(s, &db, &json!({"_id": "x", "v": s.host()}))
+            .create_doc(s, &db, &json!({"_id": "x", "v": s.as_str()}))
             .await
             .unwrap();
     }
@@ -688,7 +688,7 @@ async fn postgres_row_level_security_needs_the_host_setting() {
         }
     };
     assert_eq!(count(None).await, 0, "rows visible without nano.host");
-    assert_eq!(count(Some(a.host().to_string())).await, 2);
+    assert_eq!(count(Some(a.as_str().to_string())).await, 2);
     assert_eq!(count(Some("nobody".to_string())).await, 0);
     let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM data_docs")
         .fetch_one(&pool)

@@ -3,7 +3,7 @@
 //! on every adapter: they return what the tenant wrote, ordered, and nothing of a tenant that uses the same names.
 
 use bytes::Bytes;
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::search::IndexMapping;
 use nano::ports::storage::{ByteStream, ObjectKey};
 use nano::ports::{
@@ -12,8 +12,9 @@ use nano::ports::{
 use serde_json::json;
 use std::sync::Arc;
 
-fn two() -> (HostScope, HostScope, DomainName, DomainName) {
-    let t = |p: &str| HostScope::resolved(TenantId::parse(&crate::support::fresh_name(p)).unwrap());
+fn two() -> (TenantScope, TenantScope, DomainName, DomainName) {
+    let t =
+        |p: &str| TenantScope::resolved(TenantId::parse(&crate::support::fresh_name(p)).unwrap());
     (
         t("dumped"),
         t("other"),

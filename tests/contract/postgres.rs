@@ -4,7 +4,7 @@
 use crate::support::{fresh_name, pg_target};
 use bytes::Bytes;
 use nano::adapters::postgres::{PgDataStore, PgQueue, PgSearch};
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::search::IndexMapping;
 use nano::ports::{DataStore, QueueConfig, QueueStore, Search};
 use serde_json::json;
@@ -15,7 +15,7 @@ async fn every_tenant_table_forces_row_level_security() {
     let data = PgDataStore::open(&target).await.unwrap();
     let queue = PgQueue::open(&target).await.unwrap();
     let search = PgSearch::open(&target).await.unwrap();
-    let scope = HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap());
+    let scope = TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap());
     let name = DomainName::parse(&fresh_name("n")).unwrap();
     data.create_db(&scope, &name).await.unwrap();
     data.create_doc(&scope, &name, &json!({"_id": "a"}))

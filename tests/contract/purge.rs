@@ -3,7 +3,7 @@
 //! Every adapter of these ports must pass these behaviours.
 
 use bytes::Bytes;
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::search::IndexMapping;
 use nano::ports::storage::{ByteStream, ObjectKey};
 use nano::ports::{
@@ -13,8 +13,9 @@ use nano::ports::{
 use serde_json::json;
 use std::sync::Arc;
 
-fn two() -> (HostScope, HostScope, DomainName) {
-    let t = |p: &str| HostScope::resolved(TenantId::parse(&crate::support::fresh_name(p)).unwrap());
+fn two() -> (TenantScope, TenantScope, DomainName) {
+    let t =
+        |p: &str| TenantScope::resolved(TenantId::parse(&crate::support::fresh_name(p)).unwrap());
     (t("gone"), t("kept"), DomainName::parse("movies").unwrap())
 }
 
@@ -26,7 +27,7 @@ pub mod suite {
         for s in [&gone, &kept] {
             store.create_db(s, &db).await.unwrap();
             store
-                .create_doc(s, &db, &json!({ "_id": "d1", "t": s.host() }))
+                .create_doc(s, &db, &json!({ "_id": "d1", "t": s.as_str() }))
                 .await
                 .unwrap();
         }
@@ -43,7 +44,7 @@ pub mod suite {
         );
         assert_eq!(
             store.get_doc(&kept, &db, "d1").await.unwrap()["t"],
-            kept.host()
+            kept.as_str()
         );
     }
 

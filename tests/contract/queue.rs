@@ -2,7 +2,7 @@
 
 use crate::support::fresh_name;
 use bytes::Bytes;
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::{Failure, JobStatus, QueueConfig, QueueError, QueueStore};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +10,8 @@ use std::time::Duration;
 pub mod suite {
     use super::*;
 
-    pub fn scope() -> HostScope {
-        HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
+    pub fn scope() -> TenantScope {
+        TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
     }
 
     pub fn queue() -> DomainName {
@@ -26,7 +26,7 @@ pub mod suite {
         Bytes::from(format!(r#"{{"n":{n}}}"#))
     }
 
-    async fn with_queue(q: &Arc<dyn QueueStore>) -> (HostScope, DomainName) {
+    async fn with_queue(q: &Arc<dyn QueueStore>) -> (TenantScope, DomainName) {
         let (s, name) = (scope(), queue());
         q.create_queue(&s, &name, &config()).await.unwrap();
         (s, name)

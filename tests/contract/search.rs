@@ -1,7 +1,7 @@
 //! The search port's contract, run against every search adapter.
 
 use crate::support::fresh_name;
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::search::{BulkOutcome, IndexMapping, SearchQuery};
 use nano::ports::{Search, SearchError};
 use serde_json::{json, Map, Value};
@@ -10,8 +10,8 @@ use std::sync::Arc;
 pub mod suite {
     use super::*;
 
-    fn scope() -> HostScope {
-        HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
+    fn scope() -> TenantScope {
+        TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
     }
 
     fn index() -> DomainName {
@@ -40,7 +40,7 @@ pub mod suite {
 
     async fn ids(
         s: &Arc<dyn Search>,
-        sc: &HostScope,
+        sc: &TenantScope,
         i: &DomainName,
         query: SearchQuery,
     ) -> Vec<String> {
@@ -52,7 +52,7 @@ pub mod suite {
             .collect()
     }
 
-    async fn movies(s: &Arc<dyn Search>) -> (HostScope, DomainName) {
+    async fn movies(s: &Arc<dyn Search>) -> (TenantScope, DomainName) {
         let (sc, i) = (scope(), index());
         s.create_index(&sc, &i, mapping(&["title", "type"], &["title", "type"]))
             .await
@@ -366,7 +366,7 @@ crate::contract_suite!(
 async fn tantivy_indexes_reload_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("search");
-    let sc = HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap());
+    let sc = TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap());
     let i = DomainName::parse("books").unwrap();
     {
         let s = nano::adapters::tantivy::TantivySearch::open(&root).unwrap();

@@ -3,7 +3,7 @@
 use crate::support::fresh_name;
 use bytes::Bytes;
 use futures::{stream, StreamExt};
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::storage::{ByteStream, ObjectKey, RangeSpec, SignedAccess};
 use nano::ports::{Storage, StorageError};
 use std::sync::Arc;
@@ -11,8 +11,8 @@ use std::sync::Arc;
 pub mod suite {
     use super::*;
 
-    fn scope() -> HostScope {
-        HostScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
+    fn scope() -> TenantScope {
+        TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap())
     }
 
     fn bucket() -> DomainName {
@@ -29,7 +29,7 @@ pub mod suite {
         Box::pin(stream::iter(chunks))
     }
 
-    async fn read(s: &Arc<dyn Storage>, scope: &HostScope, b: &DomainName, k: &str) -> Vec<u8> {
+    async fn read(s: &Arc<dyn Storage>, scope: &TenantScope, b: &DomainName, k: &str) -> Vec<u8> {
         let found = s.get_object(scope, b, &key(k), None).await.unwrap();
         let mut out = Vec::new();
         let mut stream = found.stream;
@@ -217,7 +217,7 @@ pub mod suite {
             .unwrap();
         let signature = query.split("signature=").nth(1).unwrap();
         assert!(query.starts_with(&format!("expires={far}&")));
-        let verify = |scope: HostScope, k: &'static str, access, expires| {
+        let verify = |scope: TenantScope, k: &'static str, access, expires| {
             let s = s.clone();
             let b = b.clone();
             let signature = signature.to_string();

@@ -3,15 +3,16 @@
 //! Every adapter of these ports must pass these behaviours.
 
 use bytes::Bytes;
-use nano::core::{DomainName, HostScope, TenantId};
+use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::search::IndexMapping;
 use nano::ports::storage::{ByteStream, ObjectKey};
 use nano::ports::{CacheStore, DataStore, QueueConfig, QueueStore, Search, Storage};
 use serde_json::json;
 use std::sync::Arc;
 
-fn two() -> (HostScope, HostScope, DomainName, DomainName) {
-    let t = |p: &str| HostScope::resolved(TenantId::parse(&crate::support::fresh_name(p)).unwrap());
+fn two() -> (TenantScope, TenantScope, DomainName, DomainName) {
+    let t =
+        |p: &str| TenantScope::resolved(TenantId::parse(&crate::support::fresh_name(p)).unwrap());
     (
         t("used"),
         t("other"),

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use nano::core::{HostScope, TenantId};
+use nano::core::{TenantId, TenantScope};
 use nano::ports::{WebhookError, WebhookRequest, WebhookSender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,8 +54,8 @@ async fn target(status: u16, body: &'static str, delay: Duration) -> (String, Se
     (url, seen)
 }
 
-fn scope() -> HostScope {
-    HostScope::resolved(TenantId::parse(&crate::support::fresh_name("t")).unwrap())
+fn scope() -> TenantScope {
+    TenantScope::resolved(TenantId::parse(&crate::support::fresh_name("t")).unwrap())
 }
 
 fn request(url: String) -> WebhookRequest {

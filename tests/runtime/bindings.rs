@@ -7,7 +7,7 @@ use crate::support::fresh_name;
 use nano::adapters::fs::FsStorage;
 use nano::adapters::sqlite::{SqliteCache, SqliteDataStore, SqliteQueue};
 use nano::adapters::tantivy::TantivySearch;
-use nano::core::{AppName, BindingSpec, DomainName, HostScope, Limits, ServiceKind, TenantId};
+use nano::core::{AppName, BindingSpec, DomainName, Limits, ServiceKind, TenantId, TenantScope};
 use nano::ports::search::IndexMapping;
 use nano::ports::{AppBindings, QueueConfig};
 use serde_json::{json, Value};
@@ -49,7 +49,7 @@ impl World {
     /// Creates the domain under every service for a new tenant and returns the tenant.
     pub async fn tenant(&self) -> TenantId {
         let t = TenantId::parse(&fresh_name("t")).unwrap();
-        let s = HostScope::resolved(t.clone());
+        let s = TenantScope::resolved(t.clone());
         let d = &self.domain;
         let p = &self.ports;
         p.data.as_ref().unwrap().create_db(&s, d).await.unwrap();

@@ -1,15 +1,15 @@
 //! Where a tenant's buckets and objects live on disk, and the walk that reaches an object without ever
 //! leaving its bucket or following a symbolic link. Blocking: call from `spawn_blocking`.
 
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{ObjectKey, StorageError};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// `<root>/<tenant>/<bucket>`: the tenant comes from the scope only.
-pub fn bucket_dir(root: &Path, scope: &HostScope, bucket: &DomainName) -> PathBuf {
-    root.join(scope.host()).join(bucket.as_str())
+pub fn bucket_dir(root: &Path, scope: &TenantScope, bucket: &DomainName) -> PathBuf {
+    root.join(scope.as_str()).join(bucket.as_str())
 }
 
 pub fn backend(e: io::Error) -> StorageError {

@@ -3,7 +3,7 @@
 
 use super::paths::{self, backend, bucket_dir};
 use super::signing::{self, Claim};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{
     ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, Storage, StorageError,
 };
@@ -47,7 +47,7 @@ impl FsStorage {
         })
     }
 
-    fn bucket(&self, scope: &HostScope, bucket: &DomainName) -> PathBuf {
+    fn bucket(&self, scope: &TenantScope, bucket: &DomainName) -> PathBuf {
         bucket_dir(&self.root, scope, bucket)
     }
 }
@@ -142,8 +142,8 @@ fn list_files(bucket: &Path, prefix: &str) -> Result<Vec<ObjectInfo>, StorageErr
 
 #[async_trait]
 impl Storage for FsStorage {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), StorageError> {
-        let dir = self.root.join(scope.host());
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), StorageError> {
+        let dir = self.root.join(scope.as_str());
         let buckets = match std::fs::read_dir(&dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok())
@@ -167,8 +167,8 @@ impl Storage for FsStorage {
         }
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, StorageError> {
-        let dir = self.root.join(scope.host());
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, StorageError> {
+        let dir = self.root.join(scope.as_str());
         blocking(move || match std::fs::symlink_metadata(&dir) {
             Ok(m) if m.is_dir() => Ok(list_files(&dir, "")?.iter().map(|o| o.size).sum()),
             Ok(_) => Ok(0),
@@ -178,8 +178,8 @@ impl Storage for FsStorage {
         .await
     }
 
-    async fn list_buckets(&self, scope: &HostScope) -> Result<Vec<String>, StorageError> {
-        let dir = self.root.join(scope.host());
+    async fn list_buckets(&self, scope: &TenantScope) -> Result<Vec<String>, StorageError> {
+        let dir = self.root.join(scope.as_str());
         blocking(move || {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
@@ -206,7 +206,7 @@ impl Storage for FsStorage {
 
     async fn create_bucket(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<(), StorageError> {
         let dir = self.bucket(scope, bucket);
@@ -227,7 +227,7 @@ impl Storage for FsStorage {
 
     async fn delete_bucket(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<(), StorageError> {
         let dir = self.bucket(scope, bucket);
@@ -241,7 +241,7 @@ impl Storage for FsStorage {
 
     async fn bucket_exists(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<bool, StorageError> {
         let dir = self.bucket(scope, bucket);
@@ -255,7 +255,7 @@ impl Storage for FsStorage {
 
     async fn put_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         body: ByteStream,
@@ -284,7 +284,7 @@ impl Storage for FsStorage {
 
     async fn head_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
     ) -> Result<ObjectInfo, StorageError> {
@@ -304,7 +304,7 @@ impl Storage for FsStorage {
 
     async fn get_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         range: Option<RangeSpec>,
@@ -340,7 +340,7 @@ impl Storage for FsStorage {
 
     async fn delete_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
     ) -> Result<(), StorageError> {
@@ -357,7 +357,7 @@ impl Storage for FsStorage {
 
     async fn list_objects(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         prefix: &str,
     ) -> Result<Vec<ObjectInfo>, StorageError> {
@@ -372,14 +372,14 @@ impl Storage for FsStorage {
 
     async fn sign(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         access: SignedAccess,
         expires_unix: u64,
     ) -> Result<String, StorageError> {
         let claim = Claim {
-            tenant: scope.host(),
+            tenant: scope.as_str(),
             access,
             bucket: bucket.as_str(),
             object: object.as_str(),
@@ -391,7 +391,7 @@ impl Storage for FsStorage {
 
     async fn verify(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         access: SignedAccess,
@@ -399,7 +399,7 @@ impl Storage for FsStorage {
         signature: &str,
     ) -> Result<(), StorageError> {
         let claim = Claim {
-            tenant: scope.host(),
+            tenant: scope.as_str(),
             access,
             bucket: bucket.as_str(),
             object: object.as_str(),

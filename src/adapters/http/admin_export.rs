@@ -17,7 +17,7 @@
 
 use super::body::{Body, BoxError};
 use crate::core::mango::SortDir;
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::ObjectKey;
 use crate::ports::{JobStatus, ListOptions, Services};
 use base64::Engine;
@@ -54,9 +54,9 @@ impl Out {
 }
 
 /// The streamed export response of `scope`'s tenant.
-pub fn export(services: Services, scope: HostScope) -> Response<Body> {
+pub fn export(services: Services, scope: TenantScope) -> Response<Body> {
     let (tx, rx) = mpsc::channel::<Result<Bytes, BoxError>>(8);
-    let tenant = scope.host().to_string();
+    let tenant = scope.as_str().to_string();
     tokio::spawn(async move {
         let mut out = Out {
             tx: tx.clone(),
@@ -64,10 +64,10 @@ pub fn export(services: Services, scope: HostScope) -> Response<Body> {
         };
         if let Err(e) = write_all(&services, &scope, &mut out).await {
             if tx.is_closed() {
-                tracing::info!(tenant = %scope.host(), "tenant export ended: the client went away");
+                tracing::info!(tenant = %scope.as_str(), "tenant export ended: the client went away");
                 return;
             }
-            tracing::error!(tenant = %scope.host(), error = %e, "tenant export failed");
+            tracing::error!(tenant = %scope.as_str(), error = %e, "tenant export failed");
             // The body ends with an error: the client sees a cut-off archive without its end record.
             let _ = tx.send(Err(e.into())).await;
         }
@@ -98,8 +98,8 @@ fn domain(name: &str) -> Result<DomainName, String> {
     DomainName::parse(name).map_err(|e| format!("stored name {name}: {e}"))
 }
 
-async fn write_all(services: &Services, scope: &HostScope, out: &mut Out) -> Result<(), String> {
-    out.record(json!({ "nano": "tenant-export", "version": 1, "tenant": scope.host() }))
+async fn write_all(services: &Services, scope: &TenantScope, out: &mut Out) -> Result<(), String> {
+    out.record(json!({ "nano": "tenant-export", "version": 1, "tenant": scope.as_str() }))
         .await?;
     if let Some(data) = &services.data {
         for name in data.list_dbs(scope).await.map_err(|e| e.to_string())? {

@@ -8,7 +8,7 @@
 use super::admin_records::{index_mapping, job_of, name_of, queue_config, text};
 use super::response::{json, ApiError, RouteResult};
 use super::storage_upload::body_stream;
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::search::BulkOutcome;
 use crate::ports::storage::{ByteStream, ObjectKey};
 use crate::ports::{CacheError, DataError, QueueError, SearchError, Services, StorageError};
@@ -46,7 +46,7 @@ struct Upload {
 
 struct Importer<'a> {
     services: &'a Services,
-    scope: &'a HostScope,
+    scope: &'a TenantScope,
     line: u64,
     created: Vec<Created>,
     counts: BTreeMap<&'static str, u64>,
@@ -71,7 +71,7 @@ impl<'a> Importer<'a> {
     fn exists(&self, what: &str, name: &DomainName) -> ApiError {
         ApiError::conflict(format!(
             "tenant {} already has a {what} named {name}; import into a tenant without it",
-            self.scope.host()
+            self.scope.as_str()
         ))
     }
 
@@ -504,14 +504,14 @@ impl<'a> Importer<'a> {
                 },
             };
             if let Some(e) = undone {
-                tracing::error!(tenant = %self.scope.host(), error = %e, "could not undo part of a failed import");
+                tracing::error!(tenant = %self.scope.as_str(), error = %e, "could not undo part of a failed import");
             }
         }
     }
 }
 
 /// Restores the archive in `body` into `scope`'s tenant.
-pub async fn import(services: &Services, scope: &HostScope, body: Incoming) -> RouteResult {
+pub async fn import(services: &Services, scope: &TenantScope, body: Incoming) -> RouteResult {
     let mut reader = tokio_util::io::StreamReader::new(body_stream(body));
     let mut importer = Importer {
         services,

@@ -1,14 +1,14 @@
 //! Tenant deletion's data side: every enabled service forgets everything the tenant owns.
 
 use super::response::ApiError;
-use crate::core::HostScope;
+use crate::core::TenantScope;
 use crate::ports::Services;
 
 /// Purges the tenant from every enabled service, stopping at the first failure (500 naming the service; a retry
 /// of the deletion purges the rest, as purging is idempotent).
-pub async fn purge_tenant(services: &Services, scope: &HostScope) -> Result<(), ApiError> {
+pub async fn purge_tenant(services: &Services, scope: &TenantScope) -> Result<(), ApiError> {
     let fail = |service: &str, e: String| {
-        tracing::error!(tenant = scope.host(), service, error = %e, "tenant purge failed");
+        tracing::error!(tenant = scope.as_str(), service, error = %e, "tenant purge failed");
         ApiError::internal(format!("purging the tenant's {service} failed: {e}"))
     };
     if let Some(p) = &services.cache {

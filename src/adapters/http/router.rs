@@ -8,7 +8,7 @@ use super::request::Query;
 use super::response::{not_found, ApiError};
 use super::root;
 use super::tenancy::TenantResolver;
-use crate::core::HostScope;
+use crate::core::TenantScope;
 use crate::ports::Services;
 use http::header::{HeaderValue, AUTHORIZATION, HOST};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -39,7 +39,7 @@ pub struct HttpState {
 
 /// A services request after tenant resolution: the scope, and the path below `/<service>`.
 pub struct ServiceRequest {
-    pub scope: HostScope,
+    pub scope: TenantScope,
     pub method: Method,
     pub headers: HeaderMap,
     pub query: Query,
@@ -164,7 +164,7 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
             || !grant_allows(&key, &raw[resolved.prefix_segments..], req.method())
         {
             tracing::debug!(key = %key.id, "key does not grant this request");
-            return (unauthorized(), Some(resolved.scope.host().to_string()));
+            return (unauthorized(), Some(resolved.scope.as_str().to_string()));
         }
         resolved
     } else {
@@ -173,7 +173,7 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
         };
         resolved
     };
-    let tenant = Some(resolved.scope.host().to_string());
+    let tenant = Some(resolved.scope.as_str().to_string());
     let raw = &raw[resolved.prefix_segments..];
     let Some((service, below)) = raw.split_first() else {
         return (not_found(), tenant);
@@ -197,7 +197,7 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
         rest,
         body,
     };
-    if let Err(e) = state.rates.admit(service_req.scope.host()) {
+    if let Err(e) = state.rates.admit(service_req.scope.as_str()) {
         return (e.into_response(), tenant);
     }
     let result = route_service(&state.services, &service, service_req).await;

@@ -5,7 +5,7 @@ use super::body::{empty, Body, BoxError};
 use super::response::{json, reply, ApiError, RouteResult};
 use super::router::ServiceRequest;
 use super::storage_upload::{self as upload, FORM_DATA_REQUIRED};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{ObjectKey, RangeSpec, SignedAccess, Storage, StorageError};
 use crate::services::storage::{self as service, bucket_name, object_key};
 use futures::TryStreamExt;
@@ -150,7 +150,7 @@ async fn signed_url(
         .collect();
     let url = format!(
         "{scheme}://{host}/{}/storage/{}/{}?{query}",
-        req.scope.host(),
+        req.scope.as_str(),
         bucket.as_str(),
         path.join("/")
     );
@@ -227,7 +227,7 @@ async fn signed_request(
 /// Streams an object (or the asked range) with its type, length and range headers.
 async fn download(
     storage: &dyn Storage,
-    scope: &HostScope,
+    scope: &TenantScope,
     bucket: &DomainName,
     object: &ObjectKey,
     method: &Method,

@@ -2,7 +2,7 @@
 //! `path`), streamed into the port without buffering the object.
 
 use super::response::{ok, ApiError, RouteResult};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{ByteStream, ObjectKey, Storage};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -29,7 +29,7 @@ pub fn body_stream(body: Incoming) -> ByteStream {
 /// Streams a raw body to `object`: `201 {ok:true}`.
 pub async fn raw(
     storage: &dyn Storage,
-    scope: &HostScope,
+    scope: &TenantScope,
     bucket: &DomainName,
     object: &ObjectKey,
     body: Incoming,
@@ -63,7 +63,7 @@ pub fn multipart_object_name(dir: &str, file_name: &str) -> String {
 /// The `path` field must come before `file` (FormData sends fields in the order they were appended).
 pub async fn multipart(
     storage: &dyn Storage,
-    scope: &HostScope,
+    scope: &TenantScope,
     bucket: &DomainName,
     wildcard: &str,
     content_type: &str,

@@ -1,7 +1,7 @@
-//! Resolving a services request to a `HostScope`: hyper's cloud path prefix, then the Host header, then the dev default.
+//! Resolving a services request to a `TenantScope`: hyper's cloud path prefix, then the Host header, then the dev default.
 
 use crate::core::names::strip_port;
-use crate::core::{HostScope, TenantId};
+use crate::core::{TenantId, TenantScope};
 use crate::ports::Registry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,7 @@ pub struct TenantResolver {
 /// A request's tenant and how many leading path segments named it (1 for the cloud layout, else 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
-    pub scope: HostScope,
+    pub scope: TenantScope,
     pub prefix_segments: usize,
     /// True when neither the path nor the Host named the tenant and the dev default was used.
     pub from_default: bool,
@@ -48,7 +48,7 @@ impl TenantResolver {
                 if let Ok(tenant) = TenantId::parse(first) {
                     if self.is_tenant(&tenant).await {
                         return Some(Resolved {
-                            scope: HostScope::resolved(tenant),
+                            scope: TenantScope::resolved(tenant),
                             prefix_segments: 1,
                             from_default: false,
                         });
@@ -59,14 +59,14 @@ impl TenantResolver {
         if let Some(tenant) = host.and_then(tenant_label) {
             if self.is_tenant(&tenant).await {
                 return Some(Resolved {
-                    scope: HostScope::resolved(tenant),
+                    scope: TenantScope::resolved(tenant),
                     prefix_segments: 0,
                     from_default: false,
                 });
             }
         }
         self.default_tenant.clone().map(|tenant| Resolved {
-            scope: HostScope::resolved(tenant),
+            scope: TenantScope::resolved(tenant),
             prefix_segments: 0,
             from_default: true,
         })
@@ -75,7 +75,7 @@ impl TenantResolver {
     /// The scope of a tenant proven by a verified key, when the request itself named none.
     pub fn scope_of_key(&self, tenant: &TenantId) -> Resolved {
         Resolved {
-            scope: HostScope::resolved(tenant.clone()),
+            scope: TenantScope::resolved(tenant.clone()),
             prefix_segments: 0,
             from_default: false,
         }

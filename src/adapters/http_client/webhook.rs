@@ -1,7 +1,7 @@
 //! The webhook port on reqwest: JSON POSTs with a connect timeout and an overall time limit per request.
 
 use crate::core::outbound::OutboundPolicy;
-use crate::core::HostScope;
+use crate::core::TenantScope;
 use crate::ports::{WebhookError, WebhookRequest, WebhookResponse, WebhookSender};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -33,7 +33,7 @@ impl ReqwestWebhook {
 impl WebhookSender for ReqwestWebhook {
     async fn post(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         request: &WebhookRequest,
     ) -> Result<WebhookResponse, WebhookError> {
         let mut req = self
@@ -46,7 +46,7 @@ impl WebhookSender for ReqwestWebhook {
         }
         let timed_out = |e: &reqwest::Error| e.is_timeout();
         let res = req.send().await.map_err(|e| {
-            tracing::debug!(tenant = scope.host(), url = %request.url, error = %e, "webhook failed");
+            tracing::debug!(tenant = scope.as_str(), url = %request.url, error = %e, "webhook failed");
             if timed_out(&e) {
                 WebhookError::Timeout(self.timeout.as_millis() as u64)
             } else {

@@ -2,7 +2,7 @@
 //! that translates hyper-connect's method calls into the same `services` calls REST makes, for the app's own
 //! tenant, so a binding answers exactly what REST answers; and `env.ASSETS`, the app's static assets.
 
-use crate::core::{BindingSpec, HostScope, ServiceKind};
+use crate::core::{BindingSpec, ServiceKind, TenantScope};
 use crate::ports::storage::ByteStream;
 use crate::ports::AppBindings;
 use crate::services::{self, Answer, ApiError};
@@ -152,7 +152,7 @@ pub async fn call(
             crate::core::nul::NUL_REFUSED,
         ));
     }
-    let scope = HostScope::resolved(tenant);
+    let scope = TenantScope::resolved(tenant);
     let d = spec.domain.as_str();
     let disabled = |service: &str| {
         Err(ApiError::not_found(format!(
@@ -194,7 +194,7 @@ fn unknown(service: &str, method: &str) -> Answer {
 /// `query(selector, options)`, `bulk(docs)`, `index(name, fields)`.
 async fn data(
     p: &dyn crate::ports::DataStore,
-    scope: &HostScope,
+    scope: &TenantScope,
     db: &str,
     method: &str,
     args: &[Value],
@@ -248,7 +248,7 @@ fn list_params(o: &Value) -> services::data::ListParams {
 /// `query(pattern)`.
 async fn cache(
     p: &dyn crate::ports::CacheStore,
-    scope: &HostScope,
+    scope: &TenantScope,
     store: &str,
     method: &str,
     args: &[Value],
@@ -279,7 +279,7 @@ async fn cache(
 /// `query(text, options)`, `load(docs)`.
 async fn search(
     p: &dyn crate::ports::Search,
-    scope: &HostScope,
+    scope: &TenantScope,
     index: &str,
     method: &str,
     args: &[Value],
@@ -308,7 +308,7 @@ async fn search(
 /// hyper-connect's `queue` methods: `enqueue(job)`, `queued()`, `errors()`.
 async fn queue(
     p: &dyn crate::ports::QueueStore,
-    scope: &HostScope,
+    scope: &TenantScope,
     name: &str,
     method: &str,
     args: &[Value],
@@ -325,7 +325,7 @@ async fn queue(
 /// hyper-connect's `storage` methods: `upload(name, data)`, `download(name)`, `remove(name)`, plus `list(prefix)`.
 async fn storage(
     p: &dyn crate::ports::Storage,
-    scope: &HostScope,
+    scope: &TenantScope,
     bucket: &str,
     method: &str,
     args: &[Value],

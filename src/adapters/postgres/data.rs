@@ -8,7 +8,7 @@ use super::now_ms;
 use super::pool::{connect, PgTarget};
 use super::tenant;
 use crate::core::mango::{project, Query, SortDir, SortKey};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{DataError, DataStore, ListOptions};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -89,13 +89,13 @@ fn fields_text(fields: &[SortKey]) -> String {
 
 /// The SELECT for a Mango query of one tenant's database, with its arguments.
 fn query_sql(
-    scope: &HostScope,
+    scope: &TenantScope,
     db: &DomainName,
     query: &Query,
 ) -> Result<(String, PgArguments), DataError> {
     let compiled = Compiler::new(3).selector(&query.selector);
     let mut params = vec![
-        Param::Text(scope.host().to_string()),
+        Param::Text(scope.as_str().to_string()),
         Param::Text(db.as_str().to_string()),
     ];
     params.extend(compiled.params);
@@ -128,12 +128,12 @@ const UPSERT_DOC: &str = "INSERT INTO data_docs (host, db, id, doc) VALUES ($1, 
 
 async fn db_exists(
     tx: &mut Transaction<'static, Postgres>,
-    scope: &HostScope,
+    scope: &TenantScope,
     db: &DomainName,
 ) -> Result<bool, DataError> {
     let row: Option<(i32,)> =
         sqlx::query_as("SELECT 1 FROM data_databases WHERE host = $1 AND db = $2")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(db.as_str())
             .fetch_optional(&mut **tx)
             .await
@@ -143,7 +143,7 @@ async fn db_exists(
 
 async fn require_db(
     tx: &mut Transaction<'static, Postgres>,
-    scope: &HostScope,
+    scope: &TenantScope,
     db: &DomainName,
 ) -> Result<(), DataError> {
     if db_exists(tx, scope, db).await? {
@@ -163,8 +163,11 @@ impl PgDataStore {
         Ok(Self { pool, use_role })
     }
 
-    async fn begin(&self, scope: &HostScope) -> Result<Transaction<'static, Postgres>, DataError> {
-        tenant::begin(&self.pool, scope.host(), self.use_role)
+    async fn begin(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Transaction<'static, Postgres>, DataError> {
+        tenant::begin(&self.pool, scope.as_str(), self.use_role)
             .await
             .map_err(backend)
     }
@@ -172,7 +175,7 @@ impl PgDataStore {
     /// The query plan PostgreSQL picks for `query` (one line per plan step), for tests and diagnostics.
     pub async fn explain_query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         query: &Query,
     ) -> Result<Vec<String>, DataError> {
@@ -192,7 +195,7 @@ impl PgDataStore {
     /// The error for a missing document: the database's absence wins.
     async fn missing_doc(
         tx: &mut Transaction<'static, Postgres>,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> DataError {
@@ -205,10 +208,10 @@ impl PgDataStore {
 
 #[async_trait]
 impl DataStore for PgDataStore {
-    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, DataError> {
         let mut tx = self.begin(scope).await?;
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM data_docs WHERE host = $1")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
@@ -216,10 +219,10 @@ impl DataStore for PgDataStore {
         Ok(n.max(0) as u64)
     }
 
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), DataError> {
         tenant::purge(
             &self.pool,
-            scope.host(),
+            scope.as_str(),
             self.use_role,
             &["data_docs", "data_indexes", "data_databases"],
         )
@@ -227,12 +230,12 @@ impl DataStore for PgDataStore {
         .map_err(backend)
     }
 
-    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {
+    async fn list_dbs(&self, scope: &TenantScope) -> Result<Vec<String>, DataError> {
         let mut tx = self.begin(scope).await?;
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT db FROM data_databases WHERE host = $1 ORDER BY db COLLATE \"C\"",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
@@ -242,7 +245,7 @@ impl DataStore for PgDataStore {
 
     async fn list_indexes(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
     ) -> Result<Vec<(String, Vec<SortKey>)>, DataError> {
         let mut tx = self.begin(scope).await?;
@@ -250,7 +253,7 @@ impl DataStore for PgDataStore {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT name, fields FROM data_indexes WHERE host = $1 AND db = $2 ORDER BY name COLLATE \"C\"",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .fetch_all(&mut *tx)
         .await
@@ -261,12 +264,12 @@ impl DataStore for PgDataStore {
             .collect()
     }
 
-    async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+    async fn create_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let mut tx = self.begin(scope).await?;
         let done = sqlx::query(
             "INSERT INTO data_databases (host, db, created_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .bind(now_ms())
         .execute(&mut *tx)
@@ -278,10 +281,10 @@ impl DataStore for PgDataStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+    async fn delete_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let mut tx = self.begin(scope).await?;
         let done = sqlx::query("DELETE FROM data_databases WHERE host = $1 AND db = $2")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(db.as_str())
             .execute(&mut *tx)
             .await
@@ -294,7 +297,7 @@ impl DataStore for PgDataStore {
 
     async fn create_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         doc: &Value,
     ) -> Result<(), DataError> {
@@ -304,7 +307,7 @@ impl DataStore for PgDataStore {
         let done = sqlx::query(
             "INSERT INTO data_docs (host, db, id, doc) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .bind(id)
         .bind(doc)
@@ -322,14 +325,14 @@ impl DataStore for PgDataStore {
 
     async fn get_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> Result<Value, DataError> {
         let mut tx = self.begin(scope).await?;
         let row: Option<(Value,)> =
             sqlx::query_as("SELECT doc FROM data_docs WHERE host = $1 AND db = $2 AND id = $3")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(db.as_str())
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -343,7 +346,7 @@ impl DataStore for PgDataStore {
 
     async fn put_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
         doc: &Value,
@@ -356,7 +359,7 @@ impl DataStore for PgDataStore {
         let mut tx = self.begin(scope).await?;
         require_db(&mut tx, scope, db).await?;
         sqlx::query(UPSERT_DOC)
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(db.as_str())
             .bind(id)
             .bind(Value::Object(fields))
@@ -371,13 +374,13 @@ impl DataStore for PgDataStore {
 
     async fn delete_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> Result<(), DataError> {
         let mut tx = self.begin(scope).await?;
         let done = sqlx::query("DELETE FROM data_docs WHERE host = $1 AND db = $2 AND id = $3")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(db.as_str())
             .bind(id)
             .execute(&mut *tx)
@@ -391,7 +394,7 @@ impl DataStore for PgDataStore {
 
     async fn list_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         options: &ListOptions,
     ) -> Result<Vec<Value>, DataError> {
@@ -400,7 +403,7 @@ impl DataStore for PgDataStore {
         let mut sql = String::from("SELECT doc FROM data_docs WHERE host = $1 AND db = $2");
         let mut args = PgArguments::default();
         let mut n = 2;
-        push(&mut args, scope.host().to_string())?;
+        push(&mut args, scope.as_str().to_string())?;
         push(&mut args, db.as_str().to_string())?;
         if let Some(start) = &options.startkey {
             n += 1;
@@ -439,7 +442,7 @@ impl DataStore for PgDataStore {
 
     async fn query_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         query: &Query,
     ) -> Result<Vec<Value>, DataError> {
@@ -466,7 +469,7 @@ impl DataStore for PgDataStore {
 
     async fn create_index(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         name: &str,
         fields: &[SortKey],
@@ -488,14 +491,14 @@ impl DataStore for PgDataStore {
             .await
             .map_err(backend)?;
         sqlx::query(&ddl).execute(&mut *tx).await.map_err(backend)?;
-        tenant::confine(&mut tx, scope.host(), self.use_role)
+        tenant::confine(&mut tx, scope.as_str(), self.use_role)
             .await
             .map_err(backend)?;
         require_db(&mut tx, scope, db).await?;
         let existing: Option<(String,)> = sqlx::query_as(
             "SELECT fields FROM data_indexes WHERE host = $1 AND db = $2 AND name = $3",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .bind(name)
         .fetch_optional(&mut *tx)
@@ -509,7 +512,7 @@ impl DataStore for PgDataStore {
         sqlx::query(
             "INSERT INTO data_indexes (host, db, name, fields, physical) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .bind(name)
         .bind(&wanted)
@@ -522,7 +525,7 @@ impl DataStore for PgDataStore {
 
     async fn bulk(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         docs: &[Value],
     ) -> Result<Vec<String>, DataError> {
@@ -541,7 +544,7 @@ impl DataStore for PgDataStore {
         // Lock the database row so a concurrent delete_db waits for this bulk (or this bulk sees it gone).
         let row: Option<(i32,)> =
             sqlx::query_as("SELECT 1 FROM data_databases WHERE host = $1 AND db = $2 FOR SHARE")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(db.as_str())
                 .fetch_optional(&mut *tx)
                 .await
@@ -552,7 +555,7 @@ impl DataStore for PgDataStore {
         for (doc, id) in docs.iter().zip(&ids) {
             if doc.get("_deleted") == Some(&Value::Bool(true)) {
                 sqlx::query("DELETE FROM data_docs WHERE host = $1 AND db = $2 AND id = $3")
-                    .bind(scope.host())
+                    .bind(scope.as_str())
                     .bind(db.as_str())
                     .bind(id)
                     .execute(&mut *tx)
@@ -562,7 +565,7 @@ impl DataStore for PgDataStore {
                 let mut fields = doc.as_object().cloned().unwrap_or_default();
                 fields.remove("_update");
                 sqlx::query(UPSERT_DOC)
-                    .bind(scope.host())
+                    .bind(scope.as_str())
                     .bind(db.as_str())
                     .bind(id)
                     .bind(Value::Object(fields))

@@ -5,7 +5,7 @@
 use super::now_ms;
 use super::pool::{connect, PgTarget};
 use super::tenant;
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{
     Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
@@ -92,12 +92,12 @@ fn config_from(row: &PgRow) -> Result<QueueConfig, QueueError> {
 
 async fn queue_exists(
     tx: &mut Transaction<'static, Postgres>,
-    scope: &HostScope,
+    scope: &TenantScope,
     name: &DomainName,
 ) -> Result<bool, QueueError> {
     let found: Option<(i32,)> =
         sqlx::query_as("SELECT 1 FROM queues WHERE host = $1 AND name = $2")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .fetch_optional(&mut **tx)
             .await
@@ -107,7 +107,7 @@ async fn queue_exists(
 
 async fn require_queue(
     tx: &mut Transaction<'static, Postgres>,
-    scope: &HostScope,
+    scope: &TenantScope,
     name: &DomainName,
 ) -> Result<(), QueueError> {
     if queue_exists(tx, scope, name).await? {
@@ -120,7 +120,7 @@ async fn require_queue(
 /// The error for a job statement that touched no row: the queue or the job is missing.
 async fn missing_job(
     tx: &mut Transaction<'static, Postgres>,
-    scope: &HostScope,
+    scope: &TenantScope,
     name: &DomainName,
 ) -> QueueError {
     match require_queue(tx, scope, name).await {
@@ -157,8 +157,11 @@ impl PgQueue {
         })
     }
 
-    async fn begin(&self, scope: &HostScope) -> Result<Transaction<'static, Postgres>, QueueError> {
-        tenant::begin(&self.pool, scope.host(), self.use_role)
+    async fn begin(
+        &self,
+        scope: &TenantScope,
+    ) -> Result<Transaction<'static, Postgres>, QueueError> {
+        tenant::begin(&self.pool, scope.as_str(), self.use_role)
             .await
             .map_err(backend)
     }
@@ -166,10 +169,10 @@ impl PgQueue {
 
 #[async_trait]
 impl QueueStore for PgQueue {
-    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, QueueError> {
         let mut tx = self.begin(scope).await?;
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE host = $1")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
@@ -177,10 +180,10 @@ impl QueueStore for PgQueue {
         Ok(n.max(0) as u64)
     }
 
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), QueueError> {
         tenant::purge(
             &self.pool,
-            scope.host(),
+            scope.as_str(),
             self.use_role,
             &["queue_jobs", "queues", "queue_ids"],
         )
@@ -190,14 +193,14 @@ impl QueueStore for PgQueue {
 
     async fn queue_config(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
     ) -> Result<QueueConfig, QueueError> {
         let mut tx = self.begin(scope).await?;
         let row: Option<(String, Option<String>, i32, i64, i32)> = sqlx::query_as(
             "SELECT target, secret, max_attempts, backoff_ms, concurrency FROM queues WHERE host = $1 AND name = $2",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .fetch_optional(&mut *tx)
         .await
@@ -214,11 +217,11 @@ impl QueueStore for PgQueue {
         })
     }
 
-    async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
+    async fn list_queues(&self, scope: &TenantScope) -> Result<Vec<String>, QueueError> {
         let mut tx = self.begin(scope).await?;
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM queues WHERE host = $1 ORDER BY name COLLATE \"C\"")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(backend)?;
@@ -227,7 +230,7 @@ impl QueueStore for PgQueue {
 
     async fn create_queue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError> {
@@ -236,7 +239,7 @@ impl QueueStore for PgQueue {
             "INSERT INTO queues (host, name, target, secret, max_attempts, backoff_ms, concurrency, created_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(&config.target)
         .bind(&config.secret)
@@ -253,10 +256,10 @@ impl QueueStore for PgQueue {
         tx.commit().await.map_err(backend)
     }
 
-    async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError> {
+    async fn delete_queue(&self, scope: &TenantScope, name: &DomainName) -> Result<(), QueueError> {
         let mut tx = self.begin(scope).await?;
         let done = sqlx::query("DELETE FROM queues WHERE host = $1 AND name = $2")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .execute(&mut *tx)
             .await
@@ -265,7 +268,7 @@ impl QueueStore for PgQueue {
             return Err(QueueError::QueueNotFound);
         }
         sqlx::query("DELETE FROM queue_jobs WHERE host = $1 AND queue = $2")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .execute(&mut *tx)
             .await
@@ -275,7 +278,7 @@ impl QueueStore for PgQueue {
 
     async fn enqueue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         body: Bytes,
         now_ms: i64,
@@ -284,7 +287,7 @@ impl QueueStore for PgQueue {
         // FOR SHARE: a concurrent delete_queue waits for this enqueue (or this enqueue sees the queue gone).
         let exists: Option<(i32,)> =
             sqlx::query_as("SELECT 1 FROM queues WHERE host = $1 AND name = $2 FOR SHARE")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(name.as_str())
                 .fetch_optional(&mut *tx)
                 .await
@@ -296,7 +299,7 @@ impl QueueStore for PgQueue {
             "INSERT INTO queue_ids (host, last_id) VALUES ($1, 1) \
              ON CONFLICT (host) DO UPDATE SET last_id = queue_ids.last_id + 1 RETURNING last_id",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
@@ -304,7 +307,7 @@ impl QueueStore for PgQueue {
             "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, next_ms) \
              VALUES ($1, $2, $3, $4, 'READY', $5, $5)",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(id)
         .bind(name.as_str())
         .bind(body.as_ref())
@@ -318,14 +321,14 @@ impl QueueStore for PgQueue {
 
     async fn restore_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         job: &Job,
     ) -> Result<i64, QueueError> {
         let mut tx = self.begin(scope).await?;
         let exists: Option<(i32,)> =
             sqlx::query_as("SELECT 1 FROM queues WHERE host = $1 AND name = $2 FOR SHARE")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(name.as_str())
                 .fetch_optional(&mut *tx)
                 .await
@@ -337,7 +340,7 @@ impl QueueStore for PgQueue {
             "INSERT INTO queue_ids (host, last_id) VALUES ($1, 1) \
              ON CONFLICT (host) DO UPDATE SET last_id = queue_ids.last_id + 1 RETURNING last_id",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
@@ -345,7 +348,7 @@ impl QueueStore for PgQueue {
             "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, attempts, next_ms, last_status, last_error) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(id)
         .bind(name.as_str())
         .bind(job.body.as_ref())
@@ -364,7 +367,7 @@ impl QueueStore for PgQueue {
 
     async fn list_jobs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         status: JobStatus,
     ) -> Result<Vec<Job>, QueueError> {
@@ -373,7 +376,7 @@ impl QueueStore for PgQueue {
         let rows = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM queue_jobs WHERE host = $1 AND queue = $2 AND status = $3 ORDER BY id"
         ))
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(status.as_str())
         .fetch_all(&mut *tx)
@@ -384,7 +387,7 @@ impl QueueStore for PgQueue {
 
     async fn get_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<Job, QueueError> {
@@ -392,7 +395,7 @@ impl QueueStore for PgQueue {
         let row = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM queue_jobs WHERE host = $1 AND queue = $2 AND id = $3"
         ))
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -406,13 +409,13 @@ impl QueueStore for PgQueue {
 
     async fn cancel(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
         let mut tx = self.begin(scope).await?;
         let done = sqlx::query("DELETE FROM queue_jobs WHERE host = $1 AND queue = $2 AND id = $3")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .bind(id)
             .execute(&mut *tx)
@@ -424,14 +427,19 @@ impl QueueStore for PgQueue {
         tx.commit().await.map_err(backend)
     }
 
-    async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError> {
+    async fn retry(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError> {
         let mut tx = self.begin(scope).await?;
         let done = sqlx::query(
             "UPDATE queue_jobs SET status = 'READY', attempts = 0, next_ms = $1 \
              WHERE host = $2 AND queue = $3 AND id = $4",
         )
         .bind(now_ms())
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(id)
         .execute(&mut *tx)
@@ -443,7 +451,7 @@ impl QueueStore for PgQueue {
         tx.commit().await.map_err(backend)
     }
 
-    async fn pending_queues(&self, scope: &HostScope) -> Result<Vec<PendingQueue>, QueueError> {
+    async fn pending_queues(&self, scope: &TenantScope) -> Result<Vec<PendingQueue>, QueueError> {
         let mut tx = self.begin(scope).await?;
         let rows: Vec<(String, i64, i32)> = sqlx::query_as(&format!(
             "SELECT j.queue, MIN(j.next_ms), MIN(q.concurrency) FROM queue_jobs j \
@@ -451,7 +459,7 @@ impl QueueStore for PgQueue {
              WHERE j.host = $1 AND j.status = 'READY' AND {UNCLAIMED} \
              GROUP BY j.queue ORDER BY j.queue"
         ))
-        .bind(scope.host())
+        .bind(scope.as_str())
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
@@ -469,7 +477,7 @@ impl QueueStore for PgQueue {
 
     async fn claim(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         now_ms: i64,
         limit: u32,
@@ -482,7 +490,7 @@ impl QueueStore for PgQueue {
                   FOR UPDATE SKIP LOCKED) \
              RETURNING {JOB_COLUMNS}"
         ))
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(now_ms)
         .bind(i64::from(limit))
@@ -495,7 +503,7 @@ impl QueueStore for PgQueue {
             return Ok(Vec::new());
         }
         let queue = sqlx::query("SELECT * FROM queues WHERE host = $1 AND name = $2")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .fetch_one(&mut *tx)
             .await
@@ -515,13 +523,13 @@ impl QueueStore for PgQueue {
 
     async fn delivered(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
         let mut tx = self.begin(scope).await?;
         sqlx::query("DELETE FROM queue_jobs WHERE host = $1 AND queue = $2 AND id = $3")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .bind(id)
             .execute(&mut *tx)
@@ -532,7 +540,7 @@ impl QueueStore for PgQueue {
 
     async fn failed(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
         failure: &Failure,
@@ -547,7 +555,7 @@ impl QueueStore for PgQueue {
         .bind(failure.status.map(i32::from))
         .bind(&failure.error)
         .bind(failure.retry_at_ms)
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(id)
         .execute(&mut *tx)

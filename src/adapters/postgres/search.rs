@@ -7,7 +7,7 @@ use super::pool::{connect, PgTarget};
 use super::tenant;
 use super::text::{deletions, text_of, tokens, value_at, within_one_edit};
 use super::text::{FUZZY_MIN_CHARS, PREFIX_MIN_CHARS};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchHit, SearchQuery};
 use crate::ports::{Search, SearchError};
 use async_trait::async_trait;
@@ -114,9 +114,9 @@ impl PgSearch {
 
     async fn begin(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
     ) -> Result<Transaction<'static, Postgres>, SearchError> {
-        tenant::begin(&self.pool, scope.host(), self.use_role)
+        tenant::begin(&self.pool, scope.as_str(), self.use_role)
             .await
             .map_err(backend)
     }
@@ -124,13 +124,13 @@ impl PgSearch {
     /// The index's mapping, locking its row against a concurrent delete (`IndexNotFound` when missing).
     async fn mapping(
         tx: &mut Transaction<'static, Postgres>,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
     ) -> Result<IndexMapping, SearchError> {
         let row: Option<(Value,)> = sqlx::query_as(
             "SELECT mapping FROM search_indexes WHERE host = $1 AND name = $2 FOR SHARE",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(index.as_str())
         .fetch_optional(&mut **tx)
         .await
@@ -143,7 +143,7 @@ impl PgSearch {
     /// Returns whether a row was written.
     async fn write(
         tx: &mut Transaction<'static, Postgres>,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         mapping: &IndexMapping,
         id: &str,
@@ -168,7 +168,7 @@ impl PgSearch {
             }
         };
         let done = sqlx::query(sql)
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(index.as_str())
             .bind(id)
             .bind(Value::Object(doc))
@@ -183,10 +183,10 @@ impl PgSearch {
 
 #[async_trait]
 impl Search for PgSearch {
-    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, SearchError> {
         let mut tx = self.begin(scope).await?;
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search_docs WHERE host = $1")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
@@ -194,10 +194,10 @@ impl Search for PgSearch {
         Ok(n.max(0) as u64)
     }
 
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), SearchError> {
         tenant::purge(
             &self.pool,
-            scope.host(),
+            scope.as_str(),
             self.use_role,
             &["search_docs", "search_indexes"],
         )
@@ -205,12 +205,12 @@ impl Search for PgSearch {
         .map_err(backend)
     }
 
-    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError> {
+    async fn list_indexes(&self, scope: &TenantScope) -> Result<Vec<String>, SearchError> {
         let mut tx = self.begin(scope).await?;
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT name FROM search_indexes WHERE host = $1 ORDER BY name COLLATE \"C\"",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
@@ -220,7 +220,7 @@ impl Search for PgSearch {
 
     async fn dump(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
     ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError> {
         let mut tx = self.begin(scope).await?;
@@ -228,7 +228,7 @@ impl Search for PgSearch {
         let rows: Vec<(Value,)> = sqlx::query_as(
             "SELECT doc FROM search_docs WHERE host = $1 AND idx = $2 ORDER BY id COLLATE \"C\"",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(index.as_str())
         .fetch_all(&mut *tx)
         .await
@@ -246,7 +246,7 @@ impl Search for PgSearch {
 
     async fn create_index(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         mapping: IndexMapping,
     ) -> Result<(), SearchError> {
@@ -259,7 +259,7 @@ impl Search for PgSearch {
         let done = sqlx::query(
             "INSERT INTO search_indexes (host, name, mapping) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(index.as_str())
         .bind(mapping_json(&mapping))
         .execute(&mut *tx)
@@ -271,10 +271,14 @@ impl Search for PgSearch {
         tx.commit().await.map_err(backend)
     }
 
-    async fn delete_index(&self, scope: &HostScope, index: &DomainName) -> Result<(), SearchError> {
+    async fn delete_index(
+        &self,
+        scope: &TenantScope,
+        index: &DomainName,
+    ) -> Result<(), SearchError> {
         let mut tx = self.begin(scope).await?;
         sqlx::query("DELETE FROM search_indexes WHERE host = $1 AND name = $2")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(index.as_str())
             .execute(&mut *tx)
             .await
@@ -284,7 +288,7 @@ impl Search for PgSearch {
 
     async fn add(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
         doc: Map<String, Value>,
@@ -303,7 +307,7 @@ impl Search for PgSearch {
 
     async fn get(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
     ) -> Result<Map<String, Value>, SearchError> {
@@ -311,7 +315,7 @@ impl Search for PgSearch {
         Self::mapping(&mut tx, scope, index).await?;
         let row: Option<(Value,)> =
             sqlx::query_as("SELECT doc FROM search_docs WHERE host = $1 AND idx = $2 AND id = $3")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(index.as_str())
                 .bind(key)
                 .fetch_optional(&mut *tx)
@@ -325,7 +329,7 @@ impl Search for PgSearch {
 
     async fn update(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
         doc: Map<String, Value>,
@@ -340,14 +344,14 @@ impl Search for PgSearch {
 
     async fn remove(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
     ) -> Result<(), SearchError> {
         let mut tx = self.begin(scope).await?;
         Self::mapping(&mut tx, scope, index).await?;
         let done = sqlx::query("DELETE FROM search_docs WHERE host = $1 AND idx = $2 AND id = $3")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(index.as_str())
             .bind(key)
             .execute(&mut *tx)
@@ -361,7 +365,7 @@ impl Search for PgSearch {
 
     async fn bulk(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         docs: Vec<Value>,
     ) -> Result<Vec<BulkOutcome>, SearchError> {
@@ -391,7 +395,7 @@ impl Search for PgSearch {
 
     async fn query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         query: SearchQuery,
     ) -> Result<Vec<SearchHit>, SearchError> {
@@ -432,7 +436,7 @@ impl Search for PgSearch {
             "SELECT id, doc FROM search_docs WHERE host = $1 AND idx = $2 \
              AND (tsv @@ to_tsquery('simple', $3) OR keys && $4)",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(index.as_str())
         .bind(prefixes.join(" | "))
         .bind(&fuzzy)
@@ -441,7 +445,7 @@ impl Search for PgSearch {
         .map_err(backend)?;
         let (total,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM search_docs WHERE host = $1 AND idx = $2")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(index.as_str())
                 .fetch_one(&mut *tx)
                 .await

@@ -2,7 +2,7 @@
 //! tenant (`<prefix>:<tenant>:cache:<store>:<key>`) and one set of store names per tenant.
 
 use super::glob;
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -76,15 +76,20 @@ impl RedisCache {
         })
     }
 
-    fn stores_key(&self, scope: &HostScope) -> String {
-        format!("{}:{}:caches", self.prefix, scope.host())
+    fn stores_key(&self, scope: &TenantScope) -> String {
+        format!("{}:{}:caches", self.prefix, scope.as_str())
     }
 
-    fn store_prefix(&self, scope: &HostScope, store: &DomainName) -> String {
-        format!("{}:{}:cache:{}:", self.prefix, scope.host(), store.as_str())
+    fn store_prefix(&self, scope: &TenantScope, store: &DomainName) -> String {
+        format!(
+            "{}:{}:cache:{}:",
+            self.prefix,
+            scope.as_str(),
+            store.as_str()
+        )
     }
 
-    async fn has_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+    async fn has_store(&self, scope: &TenantScope, store: &DomainName) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let exists: bool = conn
             .sismember(self.stores_key(scope), store.as_str())
@@ -100,7 +105,7 @@ impl RedisCache {
     /// Every Redis key of `store` matching `pattern` (a Redis glob for the key part), without duplicates.
     async fn scan(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key_glob: &str,
     ) -> Result<BTreeSet<String>, CacheError> {
@@ -132,7 +137,7 @@ impl RedisCache {
 
     async fn write(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -166,7 +171,7 @@ fn parse(json: &str) -> Result<CacheValue, CacheError> {
 
 #[async_trait]
 impl CacheStore for RedisCache {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), CacheError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), CacheError> {
         for store in self.list_stores(scope).await? {
             let store =
                 DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
@@ -178,7 +183,7 @@ impl CacheStore for RedisCache {
         Ok(())
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, CacheError> {
         let mut live = 0;
         for store in self.list_stores(scope).await? {
             let store =
@@ -188,7 +193,7 @@ impl CacheStore for RedisCache {
         Ok(live)
     }
 
-    async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
+    async fn list_stores(&self, scope: &TenantScope) -> Result<Vec<String>, CacheError> {
         let mut conn = self.conn.clone();
         let mut names: Vec<String> = conn
             .smembers(self.stores_key(scope))
@@ -200,7 +205,7 @@ impl CacheStore for RedisCache {
 
     async fn dump(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
     ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
         let entries = self.query(scope, store, "*").await?;
@@ -225,7 +230,11 @@ impl CacheStore for RedisCache {
         Ok(out)
     }
 
-    async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+    async fn create_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let added: i64 = conn
             .sadd(self.stores_key(scope), store.as_str())
@@ -237,7 +246,11 @@ impl CacheStore for RedisCache {
         Ok(())
     }
 
-    async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+    async fn delete_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
         let mut conn = self.conn.clone();
         let removed: i64 = conn
             .srem(self.stores_key(scope), store.as_str())
@@ -256,7 +269,7 @@ impl CacheStore for RedisCache {
 
     async fn create(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -267,7 +280,7 @@ impl CacheStore for RedisCache {
 
     async fn get(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<Option<CacheValue>, CacheError> {
@@ -287,7 +300,7 @@ impl CacheStore for RedisCache {
 
     async fn set(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -298,7 +311,7 @@ impl CacheStore for RedisCache {
 
     async fn delete(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<(), CacheError> {
@@ -313,7 +326,7 @@ impl CacheStore for RedisCache {
 
     async fn query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         pattern: &str,
     ) -> Result<Vec<(String, CacheValue)>, CacheError> {

@@ -3,7 +3,7 @@
 use super::cache_hot::{entry_key, HotEntries};
 use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
@@ -96,12 +96,12 @@ impl SqliteCache {
 
     async fn store_exists(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
     ) -> Result<bool, CacheError> {
         let found: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM cache_stores WHERE host = ? AND name = ?")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(store.as_str())
                 .fetch_optional(&self.pool)
                 .await
@@ -109,7 +109,11 @@ impl SqliteCache {
         Ok(found.is_some())
     }
 
-    async fn require_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+    async fn require_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
         if self.store_exists(scope, store).await? {
             Ok(())
         } else {
@@ -154,7 +158,7 @@ async fn purge_loop(
 
 #[async_trait]
 impl CacheStore for SqliteCache {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), CacheError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), CacheError> {
         for store in self.list_stores(scope).await? {
             let store =
                 DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
@@ -166,11 +170,11 @@ impl CacheStore for SqliteCache {
         Ok(())
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, CacheError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM cache_entries WHERE host = ? AND (expires_ms IS NULL OR expires_ms > ?)",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await
@@ -178,10 +182,10 @@ impl CacheStore for SqliteCache {
         Ok(n.max(0) as u64)
     }
 
-    async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
+    async fn list_stores(&self, scope: &TenantScope) -> Result<Vec<String>, CacheError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM cache_stores WHERE host = ? ORDER BY name")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
@@ -190,7 +194,7 @@ impl CacheStore for SqliteCache {
 
     async fn dump(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
     ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
         self.require_store(scope, store).await?;
@@ -199,7 +203,7 @@ impl CacheStore for SqliteCache {
             "SELECT key, value, expires_ms FROM cache_entries WHERE host = ? AND store = ? \
              AND (expires_ms IS NULL OR expires_ms > ?) ORDER BY key",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(store.as_str())
         .bind(now)
         .fetch_all(&self.pool)
@@ -215,12 +219,16 @@ impl CacheStore for SqliteCache {
             .collect()
     }
 
-    async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+    async fn create_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
         let mut conn = self.writer.lock().await;
         let done = sqlx::query(
             "INSERT INTO cache_stores (host, name, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(store.as_str())
         .bind(now_ms())
         .execute(&mut *conn)
@@ -232,11 +240,15 @@ impl CacheStore for SqliteCache {
         Ok(())
     }
 
-    async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+    async fn delete_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
         let mut conn = self.writer.lock().await;
         let mut tx = conn.begin().await.map_err(backend)?;
         let done = sqlx::query("DELETE FROM cache_stores WHERE host = ? AND name = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(store.as_str())
             .execute(&mut *tx)
             .await
@@ -245,20 +257,20 @@ impl CacheStore for SqliteCache {
             return Err(CacheError::StoreNotFound);
         }
         sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(store.as_str())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         self.hot
-            .forget_prefix(&entry_key(scope.host(), store.as_str(), ""));
+            .forget_prefix(&entry_key(scope.as_str(), store.as_str(), ""));
         Ok(())
     }
 
     async fn create(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -274,7 +286,7 @@ impl CacheStore for SqliteCache {
                SET value = excluded.value, expires_ms = excluded.expires_ms \
                WHERE cache_entries.expires_ms IS NOT NULL AND cache_entries.expires_ms <= ?6",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(store.as_str())
         .bind(key)
         .bind(to_text(value))
@@ -288,18 +300,18 @@ impl CacheStore for SqliteCache {
             return Err(CacheError::KeyExists);
         }
         self.hot
-            .forget(&entry_key(scope.host(), store.as_str(), key));
+            .forget(&entry_key(scope.as_str(), store.as_str(), key));
         Ok(())
     }
 
     async fn get(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<Option<CacheValue>, CacheError> {
         let now = now_ms();
-        let hot_key = entry_key(scope.host(), store.as_str(), key);
+        let hot_key = entry_key(scope.as_str(), store.as_str(), key);
         let ticket = match self.hot.lookup(&hot_key, now) {
             Ok(value) => return Ok(Some((*value).clone())),
             Err(ticket) => ticket,
@@ -309,7 +321,7 @@ impl CacheStore for SqliteCache {
              FROM (SELECT 1) LEFT JOIN cache_entries e ON e.host = ?1 AND e.store = ?2 AND e.key = ?3 \
                AND (e.expires_ms IS NULL OR e.expires_ms > ?4)",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(store.as_str())
         .bind(key)
         .bind(now)
@@ -330,7 +342,7 @@ impl CacheStore for SqliteCache {
 
     async fn set(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -344,7 +356,7 @@ impl CacheStore for SqliteCache {
              ON CONFLICT (host, store, key) DO UPDATE \
                SET value = excluded.value, expires_ms = excluded.expires_ms",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(store.as_str())
         .bind(key)
         .bind(to_text(value))
@@ -356,27 +368,27 @@ impl CacheStore for SqliteCache {
             return Err(CacheError::StoreNotFound);
         }
         self.hot
-            .forget(&entry_key(scope.host(), store.as_str(), key));
+            .forget(&entry_key(scope.as_str(), store.as_str(), key));
         Ok(())
     }
 
     async fn delete(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<(), CacheError> {
         let mut conn = self.writer.lock().await;
         let done =
             sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ? AND key = ?")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(store.as_str())
                 .bind(key)
                 .execute(&mut *conn)
                 .await
                 .map_err(backend)?;
         self.hot
-            .forget(&entry_key(scope.host(), store.as_str(), key));
+            .forget(&entry_key(scope.as_str(), store.as_str(), key));
         if done.rows_affected() == 0 {
             self.require_store(scope, store).await?;
         }
@@ -385,7 +397,7 @@ impl CacheStore for SqliteCache {
 
     async fn query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         pattern: &str,
     ) -> Result<Vec<(String, CacheValue)>, CacheError> {
@@ -394,7 +406,7 @@ impl CacheStore for SqliteCache {
             "SELECT key, value FROM cache_entries WHERE host = ? AND store = ? AND key GLOB ? \
                AND (expires_ms IS NULL OR expires_ms > ?) ORDER BY key",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(store.as_str())
         .bind(glob_of(pattern))
         .bind(now_ms())

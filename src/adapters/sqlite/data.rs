@@ -5,7 +5,7 @@ use super::mango_sql::{extract_expr, order_by, Compiler, Param};
 use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
 use crate::core::mango::{project, Query, SortDir, SortKey};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{DataError, DataStore, ListOptions};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -94,7 +94,7 @@ impl SqliteDataStore {
     /// The query plan SQLite picks for `query` (one line per plan step), for tests and diagnostics.
     pub async fn explain_query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         query: &Query,
     ) -> Result<Vec<String>, DataError> {
@@ -116,12 +116,12 @@ impl SqliteDataStore {
 
     async fn db_exists(
         conn: &mut SqliteConnection,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
     ) -> Result<bool, DataError> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM data_databases WHERE host = ? AND db = ?")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(db.as_str())
                 .fetch_optional(&mut *conn)
                 .await
@@ -129,7 +129,7 @@ impl SqliteDataStore {
         Ok(row.is_some())
     }
 
-    async fn require_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+    async fn require_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
         if Self::db_exists(&mut conn, scope, db).await? {
             Ok(())
@@ -139,7 +139,7 @@ impl SqliteDataStore {
     }
 
     /// The error for a missing document: the database's absence wins.
-    async fn missing_doc(&self, scope: &HostScope, db: &DomainName, id: &str) -> DataError {
+    async fn missing_doc(&self, scope: &TenantScope, db: &DomainName, id: &str) -> DataError {
         match self.require_db(scope, db).await {
             Ok(()) => DataError::DocNotFound(id.to_string()),
             Err(e) => e,
@@ -149,13 +149,13 @@ impl SqliteDataStore {
 
 /// The SELECT for a Mango query of one tenant's database, with its arguments.
 fn query_sql(
-    scope: &HostScope,
+    scope: &TenantScope,
     db: &DomainName,
     query: &Query,
 ) -> Result<(String, SqliteArguments<'static>), DataError> {
     let compiled = Compiler::default().selector(&query.selector);
     let mut params = vec![
-        Param::Text(scope.host().to_string()),
+        Param::Text(scope.as_str().to_string()),
         Param::Text(db.as_str().to_string()),
     ];
     params.extend(compiled.params);
@@ -181,9 +181,9 @@ const UPSERT_DOC: &str = "INSERT INTO data_docs (host, db, id, doc) \
 
 #[async_trait]
 impl DataStore for SqliteDataStore {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), DataError> {
         let dbs: Vec<(String,)> = sqlx::query_as("SELECT db FROM data_databases WHERE host = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
@@ -197,19 +197,19 @@ impl DataStore for SqliteDataStore {
         Ok(())
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, DataError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM data_docs WHERE host = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
         Ok(n.max(0) as u64)
     }
 
-    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {
+    async fn list_dbs(&self, scope: &TenantScope) -> Result<Vec<String>, DataError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT db FROM data_databases WHERE host = ? ORDER BY db")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
@@ -218,14 +218,14 @@ impl DataStore for SqliteDataStore {
 
     async fn list_indexes(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
     ) -> Result<Vec<(String, Vec<SortKey>)>, DataError> {
         self.require_db(scope, db).await?;
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT name, fields FROM data_indexes WHERE host = ? AND db = ? ORDER BY name",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .fetch_all(&self.pool)
         .await
@@ -235,11 +235,11 @@ impl DataStore for SqliteDataStore {
             .collect()
     }
 
-    async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+    async fn create_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let done = sqlx::query(
             "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .bind(now_ms())
         .execute(&self.pool)
@@ -251,7 +251,7 @@ impl DataStore for SqliteDataStore {
         Ok(())
     }
 
-    async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+    async fn delete_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -259,21 +259,21 @@ impl DataStore for SqliteDataStore {
             .map_err(backend)?;
         let physicals: Vec<(String,)> =
             sqlx::query_as("SELECT DISTINCT physical FROM data_indexes WHERE host = ? AND db = ?")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(db.as_str())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(backend)?;
         for table in ["data_docs", "data_indexes"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE host = ? AND db = ?"))
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(db.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
         }
         let done = sqlx::query("DELETE FROM data_databases WHERE host = ? AND db = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(db.as_str())
             .execute(&mut *tx)
             .await
@@ -300,13 +300,13 @@ impl DataStore for SqliteDataStore {
 
     async fn create_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         doc: &Value,
     ) -> Result<(), DataError> {
         let id = doc_id(doc)?;
         let done = sqlx::query(INSERT_DOC)
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(db.as_str())
             .bind(id)
             .bind(doc.to_string())
@@ -324,13 +324,13 @@ impl DataStore for SqliteDataStore {
 
     async fn get_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> Result<Value, DataError> {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT doc FROM data_docs WHERE host = ? AND db = ? AND id = ?")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(db.as_str())
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -344,7 +344,7 @@ impl DataStore for SqliteDataStore {
 
     async fn put_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
         doc: &Value,
@@ -355,7 +355,7 @@ impl DataStore for SqliteDataStore {
         let mut fields = fields.clone();
         fields.insert("_id".into(), Value::String(id.to_string()));
         let done = sqlx::query(UPSERT_DOC)
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(db.as_str())
             .bind(id)
             .bind(Value::Object(fields).to_string())
@@ -370,12 +370,12 @@ impl DataStore for SqliteDataStore {
 
     async fn delete_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> Result<(), DataError> {
         let done = sqlx::query("DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(db.as_str())
             .bind(id)
             .execute(&self.pool)
@@ -389,14 +389,14 @@ impl DataStore for SqliteDataStore {
 
     async fn list_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         options: &ListOptions,
     ) -> Result<Vec<Value>, DataError> {
         self.require_db(scope, db).await?;
         let mut sql = String::from("SELECT doc FROM data_docs WHERE host = ? AND db = ?");
         let mut params = vec![
-            Param::Text(scope.host().to_string()),
+            Param::Text(scope.as_str().to_string()),
             Param::Text(db.as_str().to_string()),
         ];
         if let Some(start) = &options.startkey {
@@ -432,7 +432,7 @@ impl DataStore for SqliteDataStore {
 
     async fn query_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         query: &Query,
     ) -> Result<Vec<Value>, DataError> {
@@ -455,7 +455,7 @@ impl DataStore for SqliteDataStore {
 
     async fn create_index(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         name: &str,
         fields: &[SortKey],
@@ -478,7 +478,7 @@ impl DataStore for SqliteDataStore {
         let existing: Option<(String,)> = sqlx::query_as(
             "SELECT fields FROM data_indexes WHERE host = ? AND db = ? AND name = ?",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .bind(name)
         .fetch_optional(&mut *tx)
@@ -493,7 +493,7 @@ impl DataStore for SqliteDataStore {
         sqlx::query(
             "INSERT INTO data_indexes (host, db, name, fields, physical) VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(db.as_str())
         .bind(name)
         .bind(&wanted)
@@ -506,7 +506,7 @@ impl DataStore for SqliteDataStore {
 
     async fn bulk(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         docs: &[Value],
     ) -> Result<Vec<String>, DataError> {
@@ -532,7 +532,7 @@ impl DataStore for SqliteDataStore {
         for (doc, id) in docs.iter().zip(&ids) {
             if doc.get("_deleted") == Some(&Value::Bool(true)) {
                 sqlx::query("DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?")
-                    .bind(scope.host())
+                    .bind(scope.as_str())
                     .bind(db.as_str())
                     .bind(id)
                     .execute(&mut *tx)
@@ -542,7 +542,7 @@ impl DataStore for SqliteDataStore {
                 let mut fields = doc.as_object().cloned().unwrap_or_default();
                 fields.remove("_update");
                 sqlx::query(UPSERT_DOC)
-                    .bind(scope.host())
+                    .bind(scope.as_str())
                     .bind(db.as_str())
                     .bind(id)
                     .bind(Value::Object(fields).to_string())

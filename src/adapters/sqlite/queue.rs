@@ -2,7 +2,7 @@
 
 use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{
     Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
@@ -101,10 +101,14 @@ impl SqliteQueue {
         })
     }
 
-    async fn queue_exists(&self, scope: &HostScope, name: &DomainName) -> Result<bool, QueueError> {
+    async fn queue_exists(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+    ) -> Result<bool, QueueError> {
         let found: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM queues WHERE host = ? AND name = ?")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(name.as_str())
                 .fetch_optional(&self.pool)
                 .await
@@ -112,7 +116,11 @@ impl SqliteQueue {
         Ok(found.is_some())
     }
 
-    async fn require_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError> {
+    async fn require_queue(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+    ) -> Result<(), QueueError> {
         if self.queue_exists(scope, name).await? {
             Ok(())
         } else {
@@ -196,7 +204,7 @@ impl SqliteQueue {
     }
 
     /// The error for a job statement that touched no row: the queue or the job is missing.
-    async fn missing_job(&self, scope: &HostScope, name: &DomainName) -> QueueError {
+    async fn missing_job(&self, scope: &TenantScope, name: &DomainName) -> QueueError {
         match self.require_queue(scope, name).await {
             Ok(()) => QueueError::JobNotFound,
             Err(e) => e,
@@ -206,7 +214,7 @@ impl SqliteQueue {
 
 #[async_trait]
 impl QueueStore for SqliteQueue {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), QueueError> {
         for name in self.list_queues(scope).await? {
             let name = DomainName::parse(&name).map_err(|e| QueueError::Backend(e.to_string()))?;
             match self.delete_queue(scope, &name).await {
@@ -216,16 +224,16 @@ impl QueueStore for SqliteQueue {
         }
         let mut conn = self.writer.lock().await;
         sqlx::query("DELETE FROM queue_ids WHERE host = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .execute(&mut *conn)
             .await
             .map_err(backend)?;
         Ok(())
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, QueueError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM queue_jobs WHERE host = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .fetch_one(&self.pool)
             .await
             .map_err(backend)?;
@@ -234,13 +242,13 @@ impl QueueStore for SqliteQueue {
 
     async fn queue_config(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
     ) -> Result<QueueConfig, QueueError> {
         let row: Option<(String, Option<String>, i64, i64, i64)> = sqlx::query_as(
             "SELECT target, secret, max_attempts, backoff_ms, concurrency FROM queues WHERE host = ? AND name = ?",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .fetch_optional(&self.pool)
         .await
@@ -256,10 +264,10 @@ impl QueueStore for SqliteQueue {
         })
     }
 
-    async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
+    async fn list_queues(&self, scope: &TenantScope) -> Result<Vec<String>, QueueError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM queues WHERE host = ? ORDER BY name")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;
@@ -268,7 +276,7 @@ impl QueueStore for SqliteQueue {
 
     async fn create_queue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError> {
@@ -277,7 +285,7 @@ impl QueueStore for SqliteQueue {
             "INSERT INTO queues (host, name, target, secret, max_attempts, backoff_ms, concurrency, created_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(&config.target)
         .bind(&config.secret)
@@ -294,11 +302,11 @@ impl QueueStore for SqliteQueue {
         Ok(())
     }
 
-    async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError> {
+    async fn delete_queue(&self, scope: &TenantScope, name: &DomainName) -> Result<(), QueueError> {
         let mut conn = self.writer.lock().await;
         let mut tx = conn.begin().await.map_err(backend)?;
         let done = sqlx::query("DELETE FROM queues WHERE host = ? AND name = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .execute(&mut *tx)
             .await
@@ -307,7 +315,7 @@ impl QueueStore for SqliteQueue {
             return Err(QueueError::QueueNotFound);
         }
         sqlx::query("DELETE FROM queue_jobs WHERE host = ? AND queue = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .execute(&mut *tx)
             .await
@@ -317,7 +325,7 @@ impl QueueStore for SqliteQueue {
 
     async fn enqueue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         body: Bytes,
         now_ms: i64,
@@ -325,7 +333,7 @@ impl QueueStore for SqliteQueue {
         // Group commit, as for removals: one transaction (one sync to disk) for every enqueue waiting its turn.
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         self.lock_inserts().push(Insert {
-            host: scope.host().to_string(),
+            host: scope.as_str().to_string(),
             queue: name.to_string(),
             body,
             now_ms,
@@ -356,7 +364,7 @@ impl QueueStore for SqliteQueue {
 
     async fn restore_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         job: &Job,
     ) -> Result<i64, QueueError> {
@@ -364,7 +372,7 @@ impl QueueStore for SqliteQueue {
         let mut tx = conn.begin().await.map_err(backend)?;
         let exists: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM queues WHERE host = ? AND name = ?")
-                .bind(scope.host())
+                .bind(scope.as_str())
                 .bind(name.as_str())
                 .fetch_optional(&mut *tx)
                 .await
@@ -376,7 +384,7 @@ impl QueueStore for SqliteQueue {
             "INSERT INTO queue_ids (host, last_id) VALUES (?, 1) \
              ON CONFLICT (host) DO UPDATE SET last_id = last_id + 1 RETURNING last_id",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(backend)?;
@@ -384,7 +392,7 @@ impl QueueStore for SqliteQueue {
             "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, attempts, next_ms, last_status, last_error) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(id)
         .bind(name.as_str())
         .bind(job.body.as_ref())
@@ -403,7 +411,7 @@ impl QueueStore for SqliteQueue {
 
     async fn list_jobs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         status: JobStatus,
     ) -> Result<Vec<Job>, QueueError> {
@@ -411,7 +419,7 @@ impl QueueStore for SqliteQueue {
         let rows = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM queue_jobs WHERE host = ? AND queue = ? AND status = ? ORDER BY id"
         ))
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(status.as_str())
         .fetch_all(&self.pool)
@@ -422,14 +430,14 @@ impl QueueStore for SqliteQueue {
 
     async fn get_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<Job, QueueError> {
         let row = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM queue_jobs WHERE host = ? AND queue = ? AND id = ?"
         ))
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(id)
         .fetch_optional(&self.pool)
@@ -443,13 +451,13 @@ impl QueueStore for SqliteQueue {
 
     async fn cancel(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
         let mut conn = self.writer.lock().await;
         let done = sqlx::query("DELETE FROM queue_jobs WHERE host = ? AND queue = ? AND id = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .bind(id)
             .execute(&mut *conn)
@@ -461,14 +469,19 @@ impl QueueStore for SqliteQueue {
         Ok(())
     }
 
-    async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError> {
+    async fn retry(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError> {
         let mut conn = self.writer.lock().await;
         let done = sqlx::query(
             "UPDATE queue_jobs SET status = 'READY', attempts = 0, next_ms = ? \
              WHERE host = ? AND queue = ? AND id = ?",
         )
         .bind(now_ms())
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(id)
         .execute(&mut *conn)
@@ -480,14 +493,14 @@ impl QueueStore for SqliteQueue {
         Ok(())
     }
 
-    async fn pending_queues(&self, scope: &HostScope) -> Result<Vec<PendingQueue>, QueueError> {
+    async fn pending_queues(&self, scope: &TenantScope) -> Result<Vec<PendingQueue>, QueueError> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT j.queue, MIN(j.next_ms), q.concurrency FROM queue_jobs j \
              JOIN queues q ON q.host = j.host AND q.name = j.queue \
              WHERE j.host = ? AND j.status = 'READY' AND j.claimed = 0 \
              GROUP BY j.queue ORDER BY j.queue",
         )
-        .bind(scope.host())
+        .bind(scope.as_str())
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
@@ -505,7 +518,7 @@ impl QueueStore for SqliteQueue {
 
     async fn claim(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         now_ms: i64,
         limit: u32,
@@ -518,7 +531,7 @@ impl QueueStore for SqliteQueue {
                   AND claimed = 0 AND next_ms <= ?3 ORDER BY next_ms, id LIMIT ?4) \
              RETURNING {JOB_COLUMNS}"
         ))
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(now_ms)
         .bind(i64::from(limit))
@@ -530,7 +543,7 @@ impl QueueStore for SqliteQueue {
             return Ok(Vec::new());
         }
         let queue = sqlx::query("SELECT * FROM queues WHERE host = ? AND name = ?")
-            .bind(scope.host())
+            .bind(scope.as_str())
             .bind(name.as_str())
             .fetch_one(&mut *tx)
             .await
@@ -550,7 +563,7 @@ impl QueueStore for SqliteQueue {
 
     async fn delivered(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
@@ -558,7 +571,7 @@ impl QueueStore for SqliteQueue {
         // by whichever caller gets the writer's turn first; the others find their removal done.
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         self.lock_removals()
-            .push((scope.host().to_string(), name.to_string(), id, done_tx));
+            .push((scope.as_str().to_string(), name.to_string(), id, done_tx));
         {
             let mut conn = self.writer.lock().await;
             let batch = std::mem::take(&mut *self.lock_removals());
@@ -576,7 +589,7 @@ impl QueueStore for SqliteQueue {
 
     async fn failed(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
         failure: &Failure,
@@ -590,7 +603,7 @@ impl QueueStore for SqliteQueue {
         .bind(failure.status.map(i64::from))
         .bind(&failure.error)
         .bind(failure.retry_at_ms)
-        .bind(scope.host())
+        .bind(scope.as_str())
         .bind(name.as_str())
         .bind(id)
         .execute(&mut *conn)

@@ -3,7 +3,7 @@
 //! (so they reload from disk after a restart) and every call runs on the blocking pool.
 
 use super::index::{backend, OpenIndex};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::search::{
     BulkOutcome, IndexMapping, Search, SearchError, SearchHit, SearchQuery,
 };
@@ -40,8 +40,8 @@ impl TantivySearch {
         })
     }
 
-    fn dir(&self, scope: &HostScope, index: &DomainName) -> PathBuf {
-        self.root.join(scope.host()).join(index.as_str())
+    fn dir(&self, scope: &TenantScope, index: &DomainName) -> PathBuf {
+        self.root.join(scope.as_str()).join(index.as_str())
     }
 
     /// Runs `f` on the open index at `dir` (opening it from disk if needed) on the blocking pool.
@@ -149,8 +149,8 @@ fn document_id(key: &str, doc: &mut Map<String, Value>) -> Result<String, Search
 
 #[async_trait]
 impl Search for TantivySearch {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError> {
-        let dir = self.root.join(scope.host());
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), SearchError> {
+        let dir = self.root.join(scope.as_str());
         let indexes = match std::fs::read_dir(&dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok())
@@ -171,8 +171,8 @@ impl Search for TantivySearch {
         }
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError> {
-        let dir = self.root.join(scope.host());
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, SearchError> {
+        let dir = self.root.join(scope.as_str());
         let indexes = match std::fs::read_dir(&dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok())
@@ -189,8 +189,8 @@ impl Search for TantivySearch {
         Ok(docs)
     }
 
-    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError> {
-        let dir = self.root.join(scope.host());
+    async fn list_indexes(&self, scope: &TenantScope) -> Result<Vec<String>, SearchError> {
+        let dir = self.root.join(scope.as_str());
         let mut names = match std::fs::read_dir(&dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok())
@@ -207,7 +207,7 @@ impl Search for TantivySearch {
 
     async fn dump(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
     ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError> {
         let dir = self.dir(scope, index);
@@ -218,7 +218,7 @@ impl Search for TantivySearch {
 
     async fn create_index(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         mapping: IndexMapping,
     ) -> Result<(), SearchError> {
@@ -243,7 +243,11 @@ impl Search for TantivySearch {
         .await
     }
 
-    async fn delete_index(&self, scope: &HostScope, index: &DomainName) -> Result<(), SearchError> {
+    async fn delete_index(
+        &self,
+        scope: &TenantScope,
+        index: &DomainName,
+    ) -> Result<(), SearchError> {
         let dir = self.dir(scope, index);
         let open = self.open.clone();
         blocking(move || {
@@ -262,7 +266,7 @@ impl Search for TantivySearch {
 
     async fn add(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
         mut doc: Map<String, Value>,
@@ -274,7 +278,7 @@ impl Search for TantivySearch {
 
     async fn get(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
     ) -> Result<Map<String, Value>, SearchError> {
@@ -285,7 +289,7 @@ impl Search for TantivySearch {
 
     async fn update(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
         mut doc: Map<String, Value>,
@@ -299,7 +303,7 @@ impl Search for TantivySearch {
 
     async fn remove(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
     ) -> Result<(), SearchError> {
@@ -310,7 +314,7 @@ impl Search for TantivySearch {
 
     async fn bulk(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         docs: Vec<Value>,
     ) -> Result<Vec<BulkOutcome>, SearchError> {
@@ -320,7 +324,7 @@ impl Search for TantivySearch {
 
     async fn query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         query: SearchQuery,
     ) -> Result<Vec<SearchHit>, SearchError> {

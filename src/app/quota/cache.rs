@@ -2,7 +2,7 @@
 //! Keys that expire are noticed when the count is next read from the store (within `REFRESH`).
 
 use super::{Kind, Limits, Meter};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ impl QuotaCache {
     /// Whether the key is live now (only asked for limited tenants).
     async fn exists(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<bool, CacheError> {
@@ -36,33 +36,41 @@ impl QuotaCache {
 
 #[async_trait]
 impl CacheStore for QuotaCache {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), CacheError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), CacheError> {
         let done = self.inner.purge_tenant(scope).await;
         self.meter.forget(scope);
         done
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, CacheError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, CacheError> {
         self.inner.usage(scope).await
     }
 
-    async fn list_stores(&self, scope: &HostScope) -> Result<Vec<String>, CacheError> {
+    async fn list_stores(&self, scope: &TenantScope) -> Result<Vec<String>, CacheError> {
         self.inner.list_stores(scope).await
     }
 
     async fn dump(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
     ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
         self.inner.dump(scope, store).await
     }
 
-    async fn create_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+    async fn create_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
         self.inner.create_store(scope, store).await
     }
 
-    async fn delete_store(&self, scope: &HostScope, store: &DomainName) -> Result<(), CacheError> {
+    async fn delete_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
         let done = self.inner.delete_store(scope, store).await;
         self.meter.forget(scope);
         done
@@ -70,7 +78,7 @@ impl CacheStore for QuotaCache {
 
     async fn create(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -87,7 +95,7 @@ impl CacheStore for QuotaCache {
 
     async fn get(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<Option<CacheValue>, CacheError> {
@@ -96,7 +104,7 @@ impl CacheStore for QuotaCache {
 
     async fn set(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
         value: &CacheValue,
@@ -114,7 +122,7 @@ impl CacheStore for QuotaCache {
 
     async fn delete(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         key: &str,
     ) -> Result<(), CacheError> {
@@ -128,7 +136,7 @@ impl CacheStore for QuotaCache {
 
     async fn query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         store: &DomainName,
         pattern: &str,
     ) -> Result<Vec<(String, CacheValue)>, CacheError> {

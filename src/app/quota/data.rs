@@ -3,7 +3,7 @@
 
 use super::{Kind, Limits, Meter};
 use crate::core::mango::{Query, SortKey};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{DataError, DataStore, ListOptions};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -26,7 +26,7 @@ impl QuotaData {
     /// How many documents a bulk adds (ids not stored yet) and removes (stored ids marked `_deleted`).
     async fn bulk_delta(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         docs: &[Value],
     ) -> Result<(u64, u64), DataError> {
@@ -61,33 +61,33 @@ impl QuotaData {
 
 #[async_trait]
 impl DataStore for QuotaData {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), DataError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), DataError> {
         let done = self.inner.purge_tenant(scope).await;
         self.meter.forget(scope);
         done
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, DataError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, DataError> {
         self.inner.usage(scope).await
     }
 
-    async fn list_dbs(&self, scope: &HostScope) -> Result<Vec<String>, DataError> {
+    async fn list_dbs(&self, scope: &TenantScope) -> Result<Vec<String>, DataError> {
         self.inner.list_dbs(scope).await
     }
 
     async fn list_indexes(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
     ) -> Result<Vec<(String, Vec<SortKey>)>, DataError> {
         self.inner.list_indexes(scope, db).await
     }
 
-    async fn create_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+    async fn create_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         self.inner.create_db(scope, db).await
     }
 
-    async fn delete_db(&self, scope: &HostScope, db: &DomainName) -> Result<(), DataError> {
+    async fn delete_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let done = self.inner.delete_db(scope, db).await;
         self.meter.forget(scope);
         done
@@ -95,7 +95,7 @@ impl DataStore for QuotaData {
 
     async fn create_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         doc: &Value,
     ) -> Result<(), DataError> {
@@ -110,7 +110,7 @@ impl DataStore for QuotaData {
 
     async fn get_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> Result<Value, DataError> {
@@ -119,7 +119,7 @@ impl DataStore for QuotaData {
 
     async fn put_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
         doc: &Value,
@@ -143,7 +143,7 @@ impl DataStore for QuotaData {
 
     async fn delete_doc(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         id: &str,
     ) -> Result<(), DataError> {
@@ -154,7 +154,7 @@ impl DataStore for QuotaData {
 
     async fn list_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         options: &ListOptions,
     ) -> Result<Vec<Value>, DataError> {
@@ -163,7 +163,7 @@ impl DataStore for QuotaData {
 
     async fn query_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         query: &Query,
     ) -> Result<Vec<Value>, DataError> {
@@ -172,7 +172,7 @@ impl DataStore for QuotaData {
 
     async fn create_index(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         name: &str,
         fields: &[SortKey],
@@ -182,7 +182,7 @@ impl DataStore for QuotaData {
 
     async fn bulk(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         db: &DomainName,
         docs: &[Value],
     ) -> Result<Vec<String>, DataError> {

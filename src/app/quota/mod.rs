@@ -15,7 +15,7 @@ mod search;
 mod storage;
 
 use super::config::{Config, QuotaConfig};
-use crate::core::HostScope;
+use crate::core::TenantScope;
 use crate::ports::Services;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -168,8 +168,8 @@ impl<E> Meter<E> {
     }
 
     /// The scope's tenant's limit of this kind, if it has one.
-    pub fn limit(&self, scope: &HostScope) -> Option<u64> {
-        self.limits.limit(self.kind, scope.host())
+    pub fn limit(&self, scope: &TenantScope) -> Option<u64> {
+        self.limits.limit(self.kind, scope.as_str())
     }
 
     fn refusal(&self, tenant: &str, limit: u64) -> E {
@@ -184,14 +184,14 @@ impl<E> Meter<E> {
     /// (or stale); refuses when the write would take the tenant past its limit. Unlimited tenants are not counted.
     pub async fn reserve<F>(
         self: &Arc<Self>,
-        scope: &HostScope,
+        scope: &TenantScope,
         n: u64,
         read: impl FnOnce() -> F,
     ) -> Result<Held<E>, E>
     where
         F: Future<Output = Result<u64, E>>,
     {
-        let tenant = scope.host();
+        let tenant = scope.as_str();
         let Some(limit) = self.limit(scope) else {
             return Ok(Held::detached());
         };
@@ -231,16 +231,16 @@ impl<E> Meter<E> {
     }
 
     /// Counts `n` units the scope's tenant freed (a delete that succeeded).
-    pub fn release(&self, scope: &HostScope, n: u64) {
-        if let Some(count) = self.lock().get_mut(scope.host()) {
+    pub fn release(&self, scope: &TenantScope, n: u64) {
+        if let Some(count) = self.lock().get_mut(scope.as_str()) {
             count.used = count.used.saturating_sub(n);
         }
     }
 
     /// Drops what is known of the tenant's usage, after a write whose effect on it is not known (a database,
     /// store, bucket, index or queue deleted); the next limited write reads it from the store.
-    pub fn forget(&self, scope: &HostScope) {
-        self.lock().remove(scope.host());
+    pub fn forget(&self, scope: &TenantScope) {
+        self.lock().remove(scope.as_str());
     }
 }
 

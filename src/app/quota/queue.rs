@@ -2,7 +2,7 @@
 //! cancelled jobs make room again.
 
 use super::{Kind, Limits, Meter};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::{
     Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
@@ -26,38 +26,38 @@ impl QuotaQueue {
 
 #[async_trait]
 impl QueueStore for QuotaQueue {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), QueueError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), QueueError> {
         let done = self.inner.purge_tenant(scope).await;
         self.meter.forget(scope);
         done
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, QueueError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, QueueError> {
         self.inner.usage(scope).await
     }
 
     async fn queue_config(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
     ) -> Result<QueueConfig, QueueError> {
         self.inner.queue_config(scope, name).await
     }
 
-    async fn list_queues(&self, scope: &HostScope) -> Result<Vec<String>, QueueError> {
+    async fn list_queues(&self, scope: &TenantScope) -> Result<Vec<String>, QueueError> {
         self.inner.list_queues(scope).await
     }
 
     async fn create_queue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError> {
         self.inner.create_queue(scope, name, config).await
     }
 
-    async fn delete_queue(&self, scope: &HostScope, name: &DomainName) -> Result<(), QueueError> {
+    async fn delete_queue(&self, scope: &TenantScope, name: &DomainName) -> Result<(), QueueError> {
         let done = self.inner.delete_queue(scope, name).await;
         self.meter.forget(scope);
         done
@@ -65,7 +65,7 @@ impl QueueStore for QuotaQueue {
 
     async fn enqueue(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         body: Bytes,
         now_ms: i64,
@@ -81,7 +81,7 @@ impl QueueStore for QuotaQueue {
 
     async fn restore_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         job: &Job,
     ) -> Result<i64, QueueError> {
@@ -96,7 +96,7 @@ impl QueueStore for QuotaQueue {
 
     async fn list_jobs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         status: JobStatus,
     ) -> Result<Vec<Job>, QueueError> {
@@ -105,7 +105,7 @@ impl QueueStore for QuotaQueue {
 
     async fn get_job(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<Job, QueueError> {
@@ -114,7 +114,7 @@ impl QueueStore for QuotaQueue {
 
     async fn cancel(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
@@ -123,17 +123,22 @@ impl QueueStore for QuotaQueue {
         Ok(())
     }
 
-    async fn retry(&self, scope: &HostScope, name: &DomainName, id: i64) -> Result<(), QueueError> {
+    async fn retry(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<(), QueueError> {
         self.inner.retry(scope, name, id).await
     }
 
-    async fn pending_queues(&self, scope: &HostScope) -> Result<Vec<PendingQueue>, QueueError> {
+    async fn pending_queues(&self, scope: &TenantScope) -> Result<Vec<PendingQueue>, QueueError> {
         self.inner.pending_queues(scope).await
     }
 
     async fn claim(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         now_ms: i64,
         limit: u32,
@@ -143,7 +148,7 @@ impl QueueStore for QuotaQueue {
 
     async fn delivered(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
@@ -155,7 +160,7 @@ impl QueueStore for QuotaQueue {
 
     async fn failed(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         name: &DomainName,
         id: i64,
         failure: &Failure,

@@ -2,7 +2,7 @@
 //! refused whole before anything is indexed.
 
 use super::{Kind, Limits, Meter};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchHit, SearchQuery};
 use crate::ports::{Search, SearchError};
 use async_trait::async_trait;
@@ -26,7 +26,7 @@ impl QuotaSearch {
     /// How many documents of a bulk are not indexed yet (only asked for limited tenants).
     async fn new_docs(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         docs: &[Value],
     ) -> Result<u64, SearchError> {
@@ -48,23 +48,23 @@ impl QuotaSearch {
 
 #[async_trait]
 impl Search for QuotaSearch {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), SearchError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), SearchError> {
         let done = self.inner.purge_tenant(scope).await;
         self.meter.forget(scope);
         done
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, SearchError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, SearchError> {
         self.inner.usage(scope).await
     }
 
-    async fn list_indexes(&self, scope: &HostScope) -> Result<Vec<String>, SearchError> {
+    async fn list_indexes(&self, scope: &TenantScope) -> Result<Vec<String>, SearchError> {
         self.inner.list_indexes(scope).await
     }
 
     async fn dump(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
     ) -> Result<(IndexMapping, Vec<Map<String, Value>>), SearchError> {
         self.inner.dump(scope, index).await
@@ -72,14 +72,18 @@ impl Search for QuotaSearch {
 
     async fn create_index(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         mapping: IndexMapping,
     ) -> Result<(), SearchError> {
         self.inner.create_index(scope, index, mapping).await
     }
 
-    async fn delete_index(&self, scope: &HostScope, index: &DomainName) -> Result<(), SearchError> {
+    async fn delete_index(
+        &self,
+        scope: &TenantScope,
+        index: &DomainName,
+    ) -> Result<(), SearchError> {
         let done = self.inner.delete_index(scope, index).await;
         self.meter.forget(scope);
         done
@@ -87,7 +91,7 @@ impl Search for QuotaSearch {
 
     async fn add(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
         doc: Map<String, Value>,
@@ -103,7 +107,7 @@ impl Search for QuotaSearch {
 
     async fn get(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
     ) -> Result<Map<String, Value>, SearchError> {
@@ -112,7 +116,7 @@ impl Search for QuotaSearch {
 
     async fn update(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
         doc: Map<String, Value>,
@@ -122,7 +126,7 @@ impl Search for QuotaSearch {
 
     async fn remove(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         key: &str,
     ) -> Result<(), SearchError> {
@@ -133,7 +137,7 @@ impl Search for QuotaSearch {
 
     async fn bulk(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         docs: Vec<Value>,
     ) -> Result<Vec<BulkOutcome>, SearchError> {
@@ -159,7 +163,7 @@ impl Search for QuotaSearch {
 
     async fn query(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         index: &DomainName,
         query: SearchQuery,
     ) -> Result<Vec<SearchHit>, SearchError> {

@@ -2,7 +2,7 @@
 //! chunk that would take the tenant past its limit fails the upload, so the store keeps nothing of it.
 
 use super::{Held, Kind, Limits, Meter};
-use crate::core::{DomainName, HostScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{
     ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess,
 };
@@ -25,7 +25,7 @@ impl QuotaStorage {
     }
 
     /// The size of the stored object, 0 when there is none (only asked for limited tenants).
-    async fn size_of(&self, scope: &HostScope, bucket: &DomainName, object: &ObjectKey) -> u64 {
+    async fn size_of(&self, scope: &TenantScope, bucket: &DomainName, object: &ObjectKey) -> u64 {
         match self.meter.limit(scope) {
             None => 0,
             Some(_) => self
@@ -46,23 +46,23 @@ fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, (Held<StorageError>, Optio
 
 #[async_trait]
 impl Storage for QuotaStorage {
-    async fn purge_tenant(&self, scope: &HostScope) -> Result<(), StorageError> {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), StorageError> {
         let done = self.inner.purge_tenant(scope).await;
         self.meter.forget(scope);
         done
     }
 
-    async fn usage(&self, scope: &HostScope) -> Result<u64, StorageError> {
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, StorageError> {
         self.inner.usage(scope).await
     }
 
-    async fn list_buckets(&self, scope: &HostScope) -> Result<Vec<String>, StorageError> {
+    async fn list_buckets(&self, scope: &TenantScope) -> Result<Vec<String>, StorageError> {
         self.inner.list_buckets(scope).await
     }
 
     async fn create_bucket(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<(), StorageError> {
         self.inner.create_bucket(scope, bucket).await
@@ -70,7 +70,7 @@ impl Storage for QuotaStorage {
 
     async fn delete_bucket(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<(), StorageError> {
         let done = self.inner.delete_bucket(scope, bucket).await;
@@ -80,7 +80,7 @@ impl Storage for QuotaStorage {
 
     async fn bucket_exists(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
     ) -> Result<bool, StorageError> {
         self.inner.bucket_exists(scope, bucket).await
@@ -88,7 +88,7 @@ impl Storage for QuotaStorage {
 
     async fn put_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         body: ByteStream,
@@ -132,7 +132,7 @@ impl Storage for QuotaStorage {
 
     async fn head_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
     ) -> Result<ObjectInfo, StorageError> {
@@ -141,7 +141,7 @@ impl Storage for QuotaStorage {
 
     async fn get_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         range: Option<RangeSpec>,
@@ -151,7 +151,7 @@ impl Storage for QuotaStorage {
 
     async fn delete_object(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
     ) -> Result<(), StorageError> {
@@ -163,7 +163,7 @@ impl Storage for QuotaStorage {
 
     async fn list_objects(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         prefix: &str,
     ) -> Result<Vec<ObjectInfo>, StorageError> {
@@ -172,7 +172,7 @@ impl Storage for QuotaStorage {
 
     async fn sign(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         access: SignedAccess,
@@ -185,7 +185,7 @@ impl Storage for QuotaStorage {
 
     async fn verify(
         &self,
-        scope: &HostScope,
+        scope: &TenantScope,
         bucket: &DomainName,
         object: &ObjectKey,
         access: SignedAccess,
