@@ -292,8 +292,8 @@ pub async fn open_queue(
 }
 
 /// The `services_hosts` of the config as a Host table (invalid names were refused when the config loaded).
-fn services_hosts(config: &Config) -> crate::core::routing::HostTable<()> {
-    let mut table = crate::core::routing::HostTable::new();
+fn services_hosts(config: &Config) -> crate::core::routing::HostnameTable<()> {
+    let mut table = crate::core::routing::HostnameTable::new();
     for h in &config.services_hosts {
         if let Ok(host) = crate::core::Hostname::parse(h) {
             table.insert(&host, ());

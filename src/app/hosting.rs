@@ -3,7 +3,7 @@
 
 use super::config::{AppConfig, Config, Profile};
 use crate::adapters::fs::FsAssets;
-use crate::adapters::http::apps::{AppHosts, HostRoutes, HostedApp};
+use crate::adapters::http::apps::{AppRoutes, HostedApp, RouteTable};
 use crate::core::{AppName, Hostname, TenantId};
 use crate::ports::{AppAssets, AppRecord, AppRuntime, AppVersion, Registry, Services};
 use serde::Serialize;
@@ -81,7 +81,7 @@ struct Sources {
 
 /// The apps nano serves and the machinery that changes them.
 pub struct Hosting {
-    hosts: Arc<AppHosts>,
+    hosts: Arc<AppRoutes>,
     /// Where admin-created apps are stored, so they survive a restart.
     registry: Arc<dyn Registry>,
     runtime: Arc<dyn AppRuntime>,
@@ -104,7 +104,7 @@ impl Hosting {
         config: &Config,
     ) -> Arc<Self> {
         let expose_errors = config.profile == crate::app::Profile::Dev;
-        let hosts = Arc::new(AppHosts::new(runtime.clone(), Vec::new(), expose_errors));
+        let hosts = Arc::new(AppRoutes::new(runtime.clone(), Vec::new(), expose_errors));
         Arc::new(Self {
             hosts,
             registry,
@@ -156,7 +156,7 @@ impl Hosting {
         lock(&self.sources).default_tenant.clone()
     }
 
-    pub fn hosts(&self) -> Arc<AppHosts> {
+    pub fn hosts(&self) -> Arc<AppRoutes> {
         self.hosts.clone()
     }
 
@@ -551,8 +551,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The Host table of these apps; a hostname two apps claim goes to the first by name.
-fn table(apps: &BTreeMap<String, Loaded>) -> HostRoutes {
-    let mut table = HostRoutes::new();
+fn table(apps: &BTreeMap<String, Loaded>) -> RouteTable {
+    let mut table = RouteTable::new();
     for l in apps.values() {
         let Ok(name) = AppName::parse(&l.def.config.name) else {
             continue;

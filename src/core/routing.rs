@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 /// Hostnames and wildcards mapped to values (app versions, in practice).
 #[derive(Debug, Clone)]
-pub struct HostTable<T> {
+pub struct HostnameTable<T> {
     exact: HashMap<String, T>,
     /// Keyed by the suffix after `*.`: `*.example.com` is stored as `example.com`.
     wildcard: HashMap<String, T>,
 }
 
-impl<T> Default for HostTable<T> {
+impl<T> Default for HostnameTable<T> {
     fn default() -> Self {
         Self {
             exact: HashMap::new(),
@@ -21,7 +21,7 @@ impl<T> Default for HostTable<T> {
     }
 }
 
-impl<T> HostTable<T> {
+impl<T> HostnameTable<T> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn exact_then_most_specific_wildcard() {
-        let mut t = HostTable::new();
+        let mut t = HostnameTable::new();
         t.insert(&h("shop.example.com"), "shop");
         t.insert(&h("*.example.com"), "any");
         t.insert(&h("*.eu.example.com"), "eu");
@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn insert_replaces_and_remove_forgets() {
-        let mut t = HostTable::new();
+        let mut t = HostnameTable::new();
         assert_eq!(t.insert(&h("a.test"), 1), None);
         assert_eq!(t.insert(&h("a.test"), 2), Some(1));
         assert_eq!(t.len(), 1);
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn thousands_of_apps() {
-        let mut t = HostTable::new();
+        let mut t = HostnameTable::new();
         for i in 0..5000 {
             t.insert(&h(&format!("app{i}.test")), i);
         }

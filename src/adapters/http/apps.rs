@@ -3,7 +3,7 @@
 
 use super::body::{Body, BoxError};
 use crate::core::outbound;
-use crate::core::routing::HostTable;
+use crate::core::routing::HostnameTable;
 use crate::core::{AppName, Hostname};
 use crate::ports::{AppAssets, AppRuntime, BodyError, RuntimeError};
 use futures::{StreamExt, TryStreamExt};
@@ -53,28 +53,28 @@ impl std::fmt::Debug for HostedApp {
 }
 
 /// The routing table requests read: replaced whole (never edited in place) so a reload is one pointer swap.
-pub type HostRoutes = HostTable<Arc<HostedApp>>;
+pub type RouteTable = HostnameTable<Arc<HostedApp>>;
 
 /// The apps nano hosts, by hostname, and the runtime that runs them.
-pub struct AppHosts {
+pub struct AppRoutes {
     runtime: Arc<dyn AppRuntime>,
     /// Whether an app's uncaught exception is shown to the client (dev) or only logged, the client getting a
     /// generic 500 with a request id (prod: an app's error text may hold secrets or internals).
     expose_errors: bool,
-    table: RwLock<Arc<HostRoutes>>,
+    table: RwLock<Arc<RouteTable>>,
     latency: Mutex<HashMap<String, Latency>>,
 }
 
-impl AppHosts {
+impl AppRoutes {
     /// `routes` gives each hostname (exact or `*.` wildcard) its app and the app's tenant.
     pub fn new(runtime: Arc<dyn AppRuntime>, routes: Vec<AppRoute>, expose_errors: bool) -> Self {
         let hosts = Self {
             runtime,
             expose_errors,
-            table: RwLock::new(Arc::new(HostTable::new())),
+            table: RwLock::new(Arc::new(HostnameTable::new())),
             latency: Mutex::new(HashMap::new()),
         };
-        let mut table = HostTable::new();
+        let mut table = HostnameTable::new();
         for (host, name, tenant) in routes {
             let app = Arc::new(HostedApp {
                 name,
@@ -93,7 +93,7 @@ impl AppHosts {
     }
 
     /// Replaces the routing table: requests that already looked up their app keep it.
-    pub fn swap(&self, table: HostRoutes) {
+    pub fn swap(&self, table: RouteTable) {
         let table = Arc::new(table);
         match self.table.write() {
             Ok(mut t) => *t = table,
@@ -102,7 +102,7 @@ impl AppHosts {
     }
 
     /// The current routing table.
-    pub fn table(&self) -> Arc<HostRoutes> {
+    pub fn table(&self) -> Arc<RouteTable> {
         match self.table.read() {
             Ok(t) => t.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

@@ -26,11 +26,11 @@ pub struct HttpState {
     /// Whether services requests need a valid key of the addressed tenant.
     pub auth: bool,
     /// Hosted JS apps; a request whose Host maps to one goes to it before anything else.
-    pub apps: Option<Arc<super::apps::AppHosts>>,
+    pub apps: Option<Arc<super::apps::AppRoutes>>,
     /// Hosts that map to no app and are not `services_hosts`, an IP address or `localhost`: 404 when set.
     pub unknown_host_404: bool,
     /// Hosts (exact or `*.` wildcard) that reach the services API even when unknown hosts get 404.
-    pub services_hosts: crate::core::routing::HostTable<()>,
+    pub services_hosts: crate::core::routing::HostnameTable<()>,
     /// Whether responses name the tenant that answered in `X-Tenant-Host`.
     pub tenant_header: bool,
     /// Per-tenant request-rate quotas.
@@ -218,7 +218,7 @@ fn tenant_header(res: &mut Response<Body>, tenant: &str) {
 /// Whether a Host no app claims may reach the services API when unknown hosts get 404: no Host, an IP address,
 /// `localhost` (and `*.localhost`), or one of `services_hosts`.
 fn reaches_services(
-    services_hosts: &crate::core::routing::HostTable<()>,
+    services_hosts: &crate::core::routing::HostnameTable<()>,
     host: Option<&str>,
 ) -> bool {
     let Some(host) = host else { return true };

@@ -1,6 +1,6 @@
 //! What a JS engine adapter provides to the engine-neutral worker loop: compiling, creating and driving isolates.
 
-use super::host::Host;
+use super::isolate_state::IsolateState;
 use super::meter::{CpuMeter, MemMeter};
 use super::Loaded;
 use std::rc::Rc;
@@ -89,7 +89,7 @@ pub trait Engine: 'static {
     /// to the glue.
     fn create(
         app: &Arc<Loaded>,
-        host: Rc<Host>,
+        host: Rc<IsolateState>,
         cpu: Rc<CpuMeter>,
         mem: Arc<MemMeter>,
         spare: &mut Self::Spare,

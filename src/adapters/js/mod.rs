@@ -7,7 +7,7 @@
 pub mod bindings;
 pub mod engine;
 mod fetch;
-pub mod host;
+pub mod isolate_state;
 pub mod meter;
 pub mod ops;
 #[cfg(feature = "quickjs")]
@@ -180,12 +180,12 @@ pub enum Msg {
         req: u64,
         head: RequestHead,
         body: Option<Body>,
-        reply: host::Reply,
+        reply: isolate_state::Reply,
     },
     OpDone {
         instance: u64,
         op: u64,
-        result: host::OpDone,
+        result: isolate_state::OpDone,
     },
     Drain {
         version_id: u64,

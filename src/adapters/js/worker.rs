@@ -1,7 +1,7 @@
 //! One worker thread's loop: owns isolates, runs their turns for requests, op completions, timers and deadlines.
 
 use super::engine::{Engine, Fault, Isolate, OpValue};
-use super::host::{Host, OpDone, ReqState};
+use super::isolate_state::{IsolateState, OpDone, ReqState};
 use super::meter::{thread_cpu, thread_cpu_recent, CpuMeter, MemMeter};
 use super::sched::{self, Inbox};
 use super::{Loaded, Msg, Shared};
@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 struct Slot<E: Engine> {
     iso: E::Isolate,
-    host: Rc<Host>,
+    host: Rc<IsolateState>,
     cpu: Rc<CpuMeter>,
     mem: Arc<MemMeter>,
     app: Arc<Loaded>,
@@ -309,7 +309,7 @@ impl<E: Engine> Worker<E> {
             (limits.memory_mb as usize).saturating_mul(1024 * 1024),
             app.counters.heap_bytes.clone(),
         ));
-        let host = Rc::new(Host::new(
+        let host = Rc::new(IsolateState::new(
             instance,
             app.clone(),
             self.inbox.clone(),

@@ -1,6 +1,6 @@
-//! The ops object QuickJS hands to the Web API glue: thin conversions onto `Host` and the engine-neutral `ops`.
+//! The ops object QuickJS hands to the Web API glue: thin conversions onto `IsolateState` and the engine-neutral `ops`.
 
-use crate::adapters::js::host::Host;
+use crate::adapters::js::isolate_state::IsolateState;
 use crate::adapters::js::ops;
 use rquickjs::function::Opt;
 use rquickjs::{Ctx, Exception, Function, Object, Result, TypedArray, Value};
@@ -46,7 +46,7 @@ fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<Host>) -> Result<Object<'js>> {
+pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<IsolateState>) -> Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     let c = ctx.clone();
     macro_rules! op {

@@ -6,7 +6,7 @@ mod builtins;
 mod loader;
 
 use super::engine::{Engine, Fault, Isolate, OpValue, RequestHead};
-use super::host::Host;
+use super::isolate_state::IsolateState;
 use super::meter::{CpuMeter, MemMeter};
 use super::Loaded;
 use rquickjs::promise::PromiseState;
@@ -25,7 +25,7 @@ type Rejections = Rc<RefCell<Vec<(Persistent<Value<'static>>, String)>>>;
 
 pub struct QjsIsolate {
     rejections: Rejections,
-    host: Rc<Host>,
+    host: Rc<IsolateState>,
     host_fns: Persistent<Object<'static>>,
     ctx: Context,
     rt: Runtime,
@@ -98,7 +98,7 @@ impl Engine for QuickJs {
 
     fn create(
         app: &Arc<Loaded>,
-        host: Rc<Host>,
+        host: Rc<IsolateState>,
         cpu: Rc<CpuMeter>,
         mem: Arc<MemMeter>,
         _spare: &mut (),

@@ -1,11 +1,11 @@
-//! The ops object V8 hands to the Web API glue: one table of `(name, op)` rows, each a thin conversion onto `Host`
+//! The ops object V8 hands to the Web API glue: one table of `(name, op)` rows, each a thin conversion onto `IsolateState`
 //! and the engine-neutral `ops`, all reached through one trampoline. An op function carries only its row's index,
 //! and the isolate's `OpCtx` sits in an isolate slot, so the ops object can live in the startup snapshot.
 //!
 //! To add an op: write one row in `OPS` reading its arguments with `Call`'s readers (`str`, `num`, `id`, `bool`,
 //! `bytes`, `opt_*`, `pairs`) and returning anything that converts into `Ret`; throw with `Throw::Type`/`Throw::Error`.
 
-use crate::adapters::js::host::Host;
+use crate::adapters::js::isolate_state::IsolateState;
 use crate::adapters::js::ops;
 use std::rc::Rc;
 use std::time::Instant;
@@ -80,7 +80,7 @@ fn plain_err<T: Into<Ret>>(r: Result<T, String>) -> OpResult {
 
 /// What every op of one isolate shares; kept in the isolate's slot by `bind_isolate`.
 pub struct OpCtx {
-    pub host: Rc<Host>,
+    pub host: Rc<IsolateState>,
     pub origin: Instant,
 }
 
@@ -449,7 +449,7 @@ pub fn trampoline<'s>(
 }
 
 /// Gives the isolate's op functions their context: the host they serve, and the origin of `ops.now()`.
-pub fn bind_isolate(isolate: &mut v8::Isolate, host: Rc<Host>) {
+pub fn bind_isolate(isolate: &mut v8::Isolate, host: Rc<IsolateState>) {
     isolate.set_slot(Rc::new(OpCtx {
         host,
         origin: Instant::now(),

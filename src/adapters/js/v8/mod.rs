@@ -10,7 +10,7 @@ mod spare;
 mod watchdog;
 
 use super::engine::{Engine, Fault, Isolate, OpValue, RequestHead};
-use super::host::Host;
+use super::isolate_state::IsolateState;
 use super::meter::{CpuMeter, MemMeter};
 use super::Loaded;
 use std::cell::RefCell;
@@ -174,7 +174,7 @@ pub struct V8Isolate {
     isolate: v8::OwnedIsolate,
     handle: v8::IsolateHandle,
     watchdog: Rc<Watchdog>,
-    host: Rc<Host>,
+    host: Rc<IsolateState>,
     cpu: Rc<CpuMeter>,
     mem: Arc<MemMeter>,
     /// Heap bytes last reported to the MemMeter.
@@ -256,7 +256,7 @@ impl Engine for V8 {
 
     fn create(
         app: &Arc<Loaded>,
-        host: Rc<Host>,
+        host: Rc<IsolateState>,
         cpu: Rc<CpuMeter>,
         mem: Arc<MemMeter>,
         spare: &mut spare::Spare,

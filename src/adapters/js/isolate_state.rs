@@ -51,7 +51,7 @@ pub struct ReqState {
 }
 
 #[derive(Default)]
-pub struct HostState {
+pub struct IsolateTables {
     pub current: Option<u64>,
     pub requests: HashMap<u64, ReqState>,
     resources: HashMap<u64, Resource>,
@@ -73,17 +73,18 @@ pub struct HostState {
     quiet_since: Option<Instant>,
 }
 
-/// Host state plus what ops need to reach the outside: the worker's inbox and the shared tokio handle and client.
-pub struct Host {
+/// One isolate's state: its bookkeeping tables plus what ops need to reach the outside: the worker's inbox and the
+/// shared tokio handle and client.
+pub struct IsolateState {
     pub instance: u64,
     pub app: Arc<Loaded>,
     inbox: Inbox,
     shared: Arc<Shared>,
     mem: Arc<MemMeter>,
-    pub state: RefCell<HostState>,
+    pub state: RefCell<IsolateTables>,
 }
 
-impl Host {
+impl IsolateState {
     pub fn new(
         instance: u64,
         app: Arc<Loaded>,
@@ -97,7 +98,7 @@ impl Host {
             inbox,
             shared,
             mem,
-            state: RefCell::new(HostState::default()),
+            state: RefCell::new(IsolateTables::default()),
         }
     }
 
