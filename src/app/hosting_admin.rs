@@ -2,9 +2,9 @@
 
 use super::config::AppConfig;
 use super::hosting::{AppDef, Hosting, Origin, PutError};
-use crate::adapters::http::admin_apps::AppControl;
 use crate::adapters::http::apps::LATENCY_BUCKETS;
 use crate::core::AppName;
+use crate::ports::AppControl;
 use crate::ports::Limit;
 use crate::services::ApiError;
 use async_trait::async_trait;

@@ -1,5 +1,7 @@
 //! Ports: one trait per file, each the contract its adapters must honour. Vocabulary crates only; no engines.
 
+pub mod answer;
+pub mod app_control;
 pub mod assets;
 pub mod cache;
 pub mod data;
@@ -12,6 +14,7 @@ pub mod webhook;
 
 use std::sync::Arc;
 
+pub use app_control::AppControl;
 pub use assets::AppAssets;
 pub use cache::{CacheError, CacheStore, CacheValue};
 pub use data::{DataError, DataStore, ListOptions};

@@ -4,12 +4,11 @@
 
 pub mod cache;
 pub mod data;
-mod error;
 pub mod queue;
 pub mod search;
 pub mod storage;
 
-pub use error::{Answer, ApiError, Reply};
+pub use crate::ports::answer::{Answer, ApiError, Reply};
 
 use serde_json::Value;
 

@@ -35,7 +35,7 @@ pub struct Admin {
     /// The services whose data a deleted tenant loses.
     pub services: crate::ports::Services,
     /// The hosted apps, for `/admin/apps`, `/admin/reload` and `/admin/metrics`.
-    pub apps: Option<Arc<dyn super::admin_apps::AppControl>>,
+    pub apps: Option<Arc<dyn crate::ports::AppControl>>,
 }
 
 fn tenant_json(id: &TenantId, created_ms: i64) -> Value {

@@ -1,39 +1,17 @@
 //! The admin API's app routes: list, get, create, replace and delete apps, reload, recent logs, running an app's
-//! `scheduled` handler now, and metrics in Prometheus text. The hosting side implements `AppControl`; these routes
-//! only speak HTTP.
+//! `scheduled` handler now, and metrics in Prometheus text. The hosting side implements the `AppControl` port; these
+//! routes only speak HTTP.
 
 use super::body::full;
 use super::request::{read_json, Query};
 use super::response::{json, not_found, ApiError, RouteResult};
-use async_trait::async_trait;
+use crate::ports::AppControl;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Uploaded bundles are JSON bodies of module sources; larger apps belong in a folder.
 const APP_BODY_LIMIT: usize = 16 * 1024 * 1024;
-
-/// What the admin routes can do to the hosted apps.
-#[async_trait]
-pub trait AppControl: Send + Sync + 'static {
-    /// Every app, served or failed to load.
-    async fn list(&self) -> Vec<Value>;
-    /// One app, with its load error if it failed; `None` when unknown.
-    async fn get(&self, name: &str) -> Option<Value>;
-    /// Creates (`replace` false) or replaces an app from an admin body; the app as `get` shows it.
-    async fn put(&self, name: Option<&str>, body: Value, replace: bool) -> Result<Value, ApiError>;
-    /// Removes an app once it has drained.
-    async fn delete(&self, name: &str) -> Result<(), ApiError>;
-    /// Reloads apps and the config file now: `{ loaded, removed, failed }`.
-    async fn reload(&self) -> Value;
-    /// Recent log lines of an app; `None` when unknown.
-    async fn logs(&self, name: &str) -> Option<Vec<Value>>;
-    /// Metrics in Prometheus text format.
-    async fn metrics(&self) -> String;
-    /// Runs the app's `scheduled` handler now for `cron` (default: the app's first cron trigger):
-    /// `{ app, cron, scheduledTime }` once the handler has settled.
-    async fn scheduled(&self, name: &str, cron: Option<&str>) -> Result<Value, ApiError>;
-}
 
 /// Answers `/admin/apps…`, `/admin/reload` and `/admin/metrics`; `None` for other admin paths.
 pub async fn route(

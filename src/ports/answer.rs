@@ -1,5 +1,6 @@
-//! What a service call answers: `Reply` (a status and hyper's result body) or `ApiError` (hyper's
-//! `{ ok: false, status, msg }`). Port errors become `ApiError` through their `ErrorKind`, in one place.
+//! What a driving port answers (a service call, an admin action): `Reply` (a status and hyper's result body) or
+//! `ApiError` (hyper's `{ ok: false, status, msg }`). Port errors become `ApiError` through their `ErrorKind`,
+//! in one place.
 
 use crate::core::HasKind;
 use http::StatusCode;

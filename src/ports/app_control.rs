@@ -1,0 +1,28 @@
+//! `AppControl`: the driving port of the admin API's app routes, what an operator can do to the hosted apps.
+//! The hosting side (`app::hosting_admin`) implements it; the HTTP adapter only translates requests into it.
+
+use super::answer::ApiError;
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// What the admin routes can do to the hosted apps.
+#[async_trait]
+pub trait AppControl: Send + Sync + 'static {
+    /// Every app, served or failed to load.
+    async fn list(&self) -> Vec<Value>;
+    /// One app, with its load error if it failed; `None` when unknown.
+    async fn get(&self, name: &str) -> Option<Value>;
+    /// Creates (`replace` false) or replaces an app from an admin body; the app as `get` shows it.
+    async fn put(&self, name: Option<&str>, body: Value, replace: bool) -> Result<Value, ApiError>;
+    /// Removes an app once it has drained.
+    async fn delete(&self, name: &str) -> Result<(), ApiError>;
+    /// Reloads apps and the config file now: `{ loaded, removed, failed }`.
+    async fn reload(&self) -> Value;
+    /// Recent log lines of an app; `None` when unknown.
+    async fn logs(&self, name: &str) -> Option<Vec<Value>>;
+    /// Metrics in Prometheus text format.
+    async fn metrics(&self) -> String;
+    /// Runs the app's `scheduled` handler now for `cron` (default: the app's first cron trigger):
+    /// `{ app, cron, scheduledTime }` once the handler has settled.
+    async fn scheduled(&self, name: &str, cron: Option<&str>) -> Result<Value, ApiError>;
+}
