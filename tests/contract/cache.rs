@@ -217,22 +217,6 @@ pub(crate) async fn sqlite() -> (Arc<dyn CacheStore>, tempfile::TempDir) {
     (Arc::new(cache), dir)
 }
 
-crate::contract_suite!(
-    sqlite,
-    super::sqlite,
-    super::suite,
-    [
-        creates_lists_and_deletes_stores,
-        key_operations_need_the_store,
-        create_get_set_delete,
-        deleting_a_store_removes_its_keys,
-        expired_keys_are_not_returned_and_can_be_recreated,
-        set_without_ttl_clears_the_ttl,
-        patterns_match_exactly,
-        tenants_are_isolated,
-    ]
-);
-
 /// Redis: each test under its own random key prefix, so tests run in parallel on one server.
 pub(crate) async fn redis() -> (Arc<dyn CacheStore>, ()) {
     let target = nano::adapters::redis::RedisTarget {
@@ -245,22 +229,6 @@ pub(crate) async fn redis() -> (Arc<dyn CacheStore>, ()) {
         .expect("Redis at 127.0.0.1:6379 (scripts/ci-services.sh starts it)");
     (Arc::new(cache), ())
 }
-
-crate::contract_suite!(
-    redis,
-    super::redis,
-    super::suite,
-    [
-        creates_lists_and_deletes_stores,
-        key_operations_need_the_store,
-        create_get_set_delete,
-        deleting_a_store_removes_its_keys,
-        expired_keys_are_not_returned_and_can_be_recreated,
-        set_without_ttl_clears_the_ttl,
-        patterns_match_exactly,
-        tenants_are_isolated,
-    ]
-);
 
 /// SQLite only: expired rows leave the file without anyone reading them (the background purge).
 #[tokio::test]
@@ -294,3 +262,28 @@ async fn sqlite_purges_expired_keys_in_the_background() {
     assert_eq!(remaining, 1, "the expired key was never purged");
     assert_eq!(cache.get(&s, &name, "kept").await.unwrap(), Some(v));
 }
+
+/// The quota decorator over SQLite, with limits no behaviour reaches.
+pub(crate) async fn quota() -> (Arc<dyn CacheStore>, tempfile::TempDir) {
+    let (inner, guard) = sqlite().await;
+    let limits = crate::generous_quotas();
+    (
+        Arc::new(nano::app::quota::QuotaCache::new(inner, &limits)),
+        guard,
+    )
+}
+
+crate::contract_suite!(
+    super::suite,
+    [sqlite => super::sqlite, redis => super::redis, quota => super::quota],
+    [
+        creates_lists_and_deletes_stores,
+        key_operations_need_the_store,
+        create_get_set_delete,
+        deleting_a_store_removes_its_keys,
+        expired_keys_are_not_returned_and_can_be_recreated,
+        set_without_ttl_clears_the_ttl,
+        patterns_match_exactly,
+        tenants_are_isolated,
+    ]
+);

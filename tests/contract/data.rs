@@ -499,25 +499,6 @@ pub(crate) async fn sqlite() -> (Arc<dyn DataStore>, tempfile::TempDir) {
     (Arc::new(store), dir)
 }
 
-crate::contract_suite!(
-    sqlite,
-    super::sqlite,
-    super::suite,
-    [
-        databases_are_created_once_and_deleted,
-        documents_are_created_read_replaced_and_deleted,
-        document_operations_on_a_missing_database_fail,
-        list_follows_hypers_options,
-        queries_compare_by_type,
-        queries_combine_logic_paths_and_arrays,
-        queries_sort_page_and_project,
-        indexes_are_idempotent_and_conflict_on_other_fields,
-        bulk_upserts_and_deletes_all_or_nothing,
-        deleting_a_database_deletes_its_documents,
-        tenants_never_see_each_others_data,
-    ]
-);
-
 /// SQLite only: an indexed `_query` searches the expression index instead of scanning the tenant's documents.
 #[tokio::test]
 async fn sqlite_indexed_query_uses_the_expression_index() {
@@ -575,25 +556,6 @@ pub(crate) async fn postgres() -> (Arc<dyn DataStore>, ()) {
         .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");
     (Arc::new(store), ())
 }
-
-crate::contract_suite!(
-    postgres,
-    super::postgres,
-    super::suite,
-    [
-        databases_are_created_once_and_deleted,
-        documents_are_created_read_replaced_and_deleted,
-        document_operations_on_a_missing_database_fail,
-        list_follows_hypers_options,
-        queries_compare_by_type,
-        queries_combine_logic_paths_and_arrays,
-        queries_sort_page_and_project,
-        indexes_are_idempotent_and_conflict_on_other_fields,
-        bulk_upserts_and_deletes_all_or_nothing,
-        deleting_a_database_deletes_its_documents,
-        tenants_never_see_each_others_data,
-    ]
-);
 
 /// PostgreSQL only: an indexed `_query` is an index scan on the shared expression index, never a sequential scan.
 #[tokio::test]
@@ -696,3 +658,31 @@ async fn postgres_row_level_security_needs_the_host_setting() {
         .unwrap();
     assert_eq!(total, 2, "both tenants' rows are stored");
 }
+
+/// The quota decorator over SQLite, with limits no behaviour reaches.
+pub(crate) async fn quota() -> (Arc<dyn DataStore>, tempfile::TempDir) {
+    let (inner, guard) = sqlite().await;
+    let limits = crate::generous_quotas();
+    (
+        Arc::new(nano::app::quota::QuotaData::new(inner, &limits)),
+        guard,
+    )
+}
+
+crate::contract_suite!(
+    super::suite,
+    [sqlite => super::sqlite, postgres => super::postgres, quota => super::quota],
+    [
+        databases_are_created_once_and_deleted,
+        documents_are_created_read_replaced_and_deleted,
+        document_operations_on_a_missing_database_fail,
+        list_follows_hypers_options,
+        queries_compare_by_type,
+        queries_combine_logic_paths_and_arrays,
+        queries_sort_page_and_project,
+        indexes_are_idempotent_and_conflict_on_other_fields,
+        bulk_upserts_and_deletes_all_or_nothing,
+        deleting_a_database_deletes_its_documents,
+        tenants_never_see_each_others_data,
+    ]
+);

@@ -1,17 +1,22 @@
 //! Contract suites: every adapter of every port runs the same behaviours, including cross-tenant isolation.
 //!
 //! Each port's module defines `pub async fn` behaviours taking the adapter under test, and instantiates them per
-//! adapter with `contract_suite!`, which makes one named `#[tokio::test]` per behaviour.
+//! port once with `contract_suite!`, listing the behaviours once and the adapters (and decorators) that run them;
+//! it makes one named `#[tokio::test]` per adapter and behaviour.
 
 #[path = "../support/mod.rs"]
 mod support;
 
-/// `contract_suite!(adapter_module, factory, Suite::path, [behaviour, ...])` makes, in `mod adapter_module`,
-/// one `#[tokio::test] async fn behaviour()` per behaviour, each calling `suite::behaviour(&subject)` on a fresh
-/// subject built by `factory().await` (which returns the subject and a guard kept alive for the test).
+/// `contract_suite!(suite_path, [adapter => factory, ...], [behaviour, ...])` names a port's behaviours once and
+/// runs them on every adapter: in `mod adapter`, one `#[tokio::test] async fn behaviour()` per behaviour, each
+/// calling `suite::behaviour(&subject)` on a fresh subject built by `factory().await` (which returns the subject and
+/// a guard kept alive for the test). Decorators (quotas) are adapters here too: each wraps a real adapter.
 #[macro_export]
 macro_rules! contract_suite {
-    ($adapter:ident, $factory:path, $suite:path, [$($behaviour:ident),* $(,)?]) => {
+    ($suite:path, [$($adapter:ident => $factory:path),* $(,)?], $behaviours:tt) => {
+        $( $crate::contract_suite!(@adapter $adapter, $factory, $suite, $behaviours); )*
+    };
+    (@adapter $adapter:ident, $factory:path, $suite:path, [$($behaviour:ident),* $(,)?]) => {
         mod $adapter {
             #[allow(unused_imports)]
             use super::*;
@@ -24,6 +29,20 @@ macro_rules! contract_suite {
             )*
         }
     };
+}
+
+/// Quota limits no contract behaviour reaches, so a quota decorator must behave exactly as the adapter it wraps.
+pub fn generous_quotas() -> nano::app::quota::Limits {
+    let mut config = nano::app::Config::defaults(nano::app::Profile::Dev);
+    config.quotas = nano::app::config::QuotaConfig {
+        requests_per_second: None,
+        documents: Some(1_000_000),
+        cache_keys: Some(1_000_000),
+        storage_bytes: Some(1 << 40),
+        search_docs: Some(1_000_000),
+        queue_jobs: Some(1_000_000),
+    };
+    nano::app::quota::Limits::from_config(&config)
 }
 
 /// `every_service_adapter!(suite)` makes one `#[tokio::test]` per adapter of the five tenant-data service ports

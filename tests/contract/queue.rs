@@ -287,23 +287,6 @@ pub(crate) async fn sqlite() -> (Arc<dyn QueueStore>, tempfile::TempDir) {
     (Arc::new(queue), dir)
 }
 
-crate::contract_suite!(
-    sqlite,
-    super::sqlite,
-    super::suite,
-    [
-        creates_lists_and_deletes_queues,
-        job_operations_need_the_queue_and_the_job,
-        enqueued_jobs_are_ready_with_new_ids,
-        cancel_removes_the_job,
-        claims_hide_jobs_until_an_outcome,
-        failures_retry_then_move_to_error,
-        outcomes_of_cancelled_jobs_do_nothing,
-        deleting_a_queue_deletes_its_jobs,
-        tenants_are_isolated,
-    ]
-);
-
 /// PostgreSQL: each test in its own fresh schema.
 pub(crate) async fn postgres() -> (Arc<dyn QueueStore>, ()) {
     let queue = nano::adapters::postgres::PgQueue::open(&crate::support::pg_target())
@@ -311,23 +294,6 @@ pub(crate) async fn postgres() -> (Arc<dyn QueueStore>, ()) {
         .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");
     (Arc::new(queue), ())
 }
-
-crate::contract_suite!(
-    postgres,
-    super::postgres,
-    super::suite,
-    [
-        creates_lists_and_deletes_queues,
-        job_operations_need_the_queue_and_the_job,
-        enqueued_jobs_are_ready_with_new_ids,
-        cancel_removes_the_job,
-        claims_hide_jobs_until_an_outcome,
-        failures_retry_then_move_to_error,
-        outcomes_of_cancelled_jobs_do_nothing,
-        deleting_a_queue_deletes_its_jobs,
-        tenants_are_isolated,
-    ]
-);
 
 /// PostgreSQL only: two nodes on one schema never claim the same job, and a node's claims end with the node.
 #[tokio::test]
@@ -408,3 +374,29 @@ async fn sqlite_releases_claims_when_reopened() {
         vec![id]
     );
 }
+
+/// The quota decorator over SQLite, with limits no behaviour reaches.
+pub(crate) async fn quota() -> (Arc<dyn QueueStore>, tempfile::TempDir) {
+    let (inner, guard) = sqlite().await;
+    let limits = crate::generous_quotas();
+    (
+        Arc::new(nano::app::quota::QuotaQueue::new(inner, &limits)),
+        guard,
+    )
+}
+
+crate::contract_suite!(
+    super::suite,
+    [sqlite => super::sqlite, postgres => super::postgres, quota => super::quota],
+    [
+        creates_lists_and_deletes_queues,
+        job_operations_need_the_queue_and_the_job,
+        enqueued_jobs_are_ready_with_new_ids,
+        cancel_removes_the_job,
+        claims_hide_jobs_until_an_outcome,
+        failures_retry_then_move_to_error,
+        outcomes_of_cancelled_jobs_do_nothing,
+        deleting_a_queue_deletes_its_jobs,
+        tenants_are_isolated,
+    ]
+);

@@ -211,25 +211,6 @@ async fn sqlite() -> (Arc<dyn Registry>, tempfile::TempDir) {
     (Arc::new(nano::adapters::sql::SqlRegistry::new(pool)), dir)
 }
 
-crate::contract_suite!(
-    sqlite,
-    super::sqlite,
-    super::suite,
-    [
-        creates_gets_and_deletes_tenants,
-        create_twice_conflicts_but_ensure_does_not,
-        delete_unknown_tenant_is_not_found,
-        lists_tenants_in_order,
-        deleting_one_tenant_leaves_another,
-        keys_are_created_found_listed_and_deleted,
-        keys_need_an_existing_tenant_and_go_with_it,
-        tenants_cannot_list_or_revoke_each_others_keys,
-        apps_are_stored_replaced_listed_and_deleted,
-        apps_need_an_existing_tenant_and_go_with_it,
-        tenants_cannot_see_overwrite_or_delete_each_others_apps,
-    ]
-);
-
 async fn postgres() -> (Arc<dyn Registry>, ()) {
     let target = crate::support::pg_target();
     let pool = nano::adapters::postgres::registry_pool(&target)
@@ -239,9 +220,8 @@ async fn postgres() -> (Arc<dyn Registry>, ()) {
 }
 
 crate::contract_suite!(
-    postgres,
-    super::postgres,
     super::suite,
+    [sqlite => super::sqlite, postgres => super::postgres],
     [
         creates_gets_and_deletes_tenants,
         create_twice_conflicts_but_ensure_does_not,

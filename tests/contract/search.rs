@@ -321,22 +321,6 @@ pub(crate) async fn tantivy() -> (Arc<dyn Search>, tempfile::TempDir) {
     (Arc::new(search), dir)
 }
 
-crate::contract_suite!(
-    tantivy,
-    super::tantivy,
-    super::suite,
-    [
-        indexes_are_created_once_and_need_fields,
-        documents_are_added_got_updated_and_removed,
-        a_documents_own_id_wins_over_the_key,
-        queries_fold_case_and_accents_match_prefixes_and_typos,
-        fields_boosts_and_filters_shape_results,
-        bulk_loads_by_id_and_reports_each_document,
-        concurrent_writes_are_all_kept_and_conflict_once,
-        tenants_never_see_each_others_indexes,
-    ]
-);
-
 /// PostgreSQL: each test in its own fresh schema.
 pub(crate) async fn postgres() -> (Arc<dyn Search>, ()) {
     let search = nano::adapters::postgres::PgSearch::open(&crate::support::pg_target())
@@ -344,22 +328,6 @@ pub(crate) async fn postgres() -> (Arc<dyn Search>, ()) {
         .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");
     (Arc::new(search), ())
 }
-
-crate::contract_suite!(
-    postgres,
-    super::postgres,
-    super::suite,
-    [
-        indexes_are_created_once_and_need_fields,
-        documents_are_added_got_updated_and_removed,
-        a_documents_own_id_wins_over_the_key,
-        queries_fold_case_and_accents_match_prefixes_and_typos,
-        fields_boosts_and_filters_shape_results,
-        bulk_loads_by_id_and_reports_each_document,
-        concurrent_writes_are_all_kept_and_conflict_once,
-        tenants_never_see_each_others_indexes,
-    ]
-);
 
 /// Specific to tantivy: indexes written by one adapter instance are there for the next (reload at start).
 #[tokio::test]
@@ -400,3 +368,28 @@ async fn tantivy_indexes_reload_after_reopen() {
         .unwrap();
     assert_eq!(hits.len(), 1);
 }
+
+/// The quota decorator over tantivy, with limits no behaviour reaches.
+pub(crate) async fn quota() -> (Arc<dyn Search>, tempfile::TempDir) {
+    let (inner, guard) = tantivy().await;
+    let limits = crate::generous_quotas();
+    (
+        Arc::new(nano::app::quota::QuotaSearch::new(inner, &limits)),
+        guard,
+    )
+}
+
+crate::contract_suite!(
+    super::suite,
+    [tantivy => super::tantivy, postgres => super::postgres, quota => super::quota],
+    [
+        indexes_are_created_once_and_need_fields,
+        documents_are_added_got_updated_and_removed,
+        a_documents_own_id_wins_over_the_key,
+        queries_fold_case_and_accents_match_prefixes_and_typos,
+        fields_boosts_and_filters_shape_results,
+        bulk_loads_by_id_and_reports_each_document,
+        concurrent_writes_are_all_kept_and_conflict_once,
+        tenants_never_see_each_others_indexes,
+    ]
+);

@@ -325,10 +325,19 @@ pub(crate) async fn fs() -> (Arc<dyn Storage>, tempfile::TempDir) {
     (Arc::new(storage), dir)
 }
 
+/// The quota decorator over the filesystem, with limits no behaviour reaches.
+pub(crate) async fn quota() -> (Arc<dyn Storage>, tempfile::TempDir) {
+    let (inner, guard) = fs().await;
+    let limits = crate::generous_quotas();
+    (
+        Arc::new(nano::app::quota::QuotaStorage::new(inner, &limits)),
+        guard,
+    )
+}
+
 crate::contract_suite!(
-    fs,
-    super::fs,
     super::suite,
+    [fs => super::fs, quota => super::quota],
     [
         buckets_are_created_once_and_deleted_with_their_objects,
         objects_round_trip_and_are_replaced,

@@ -144,9 +144,8 @@ async fn reqwest_sender() -> (Arc<dyn WebhookSender>, ()) {
 }
 
 crate::contract_suite!(
-    http_client,
-    super::reqwest_sender,
     super::suite,
+    [http_client => super::reqwest_sender],
     [
         posts_the_body_verbatim_as_json_with_the_headers,
         returns_other_statuses_with_the_start_of_the_answer,

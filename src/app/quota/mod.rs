@@ -14,6 +14,12 @@ mod queue;
 mod search;
 mod storage;
 
+pub use cache::QuotaCache;
+pub use data::QuotaData;
+pub use queue::QuotaQueue;
+pub use search::QuotaSearch;
+pub use storage::QuotaStorage;
+
 use super::config::{Config, QuotaConfig};
 use crate::core::TenantScope;
 use crate::ports::Services;
