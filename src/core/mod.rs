@@ -15,6 +15,7 @@ pub mod nul;
 pub mod outbound;
 pub mod routing;
 pub mod scope;
+pub mod search_text;
 pub mod ttl;
 
 pub use app::{check_env, AppSpec, BindingSpec, EnvError, EnvValue, ServiceKind};

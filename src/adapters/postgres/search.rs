@@ -5,8 +5,10 @@
 
 use super::pool::{connect, PgTarget};
 use super::tenant;
-use super::text::{deletions, text_of, tokens, value_at, within_one_edit};
-use super::text::{FUZZY_MIN_CHARS, PREFIX_MIN_CHARS};
+use super::text::{deletions, tokens};
+use crate::core::search_text::{
+    text_of, value_at, within_one_edit, FUZZY_MIN_CHARS, PREFIX_MIN_CHARS,
+};
 use crate::core::{DomainName, TenantScope};
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchHit, SearchQuery};
 use crate::ports::{Search, SearchError};

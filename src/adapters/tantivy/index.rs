@@ -1,7 +1,13 @@
 //! One open search index: its tantivy index, reader and writer, and the blocking operations on it.
 //! Every write commits (fsync) and reloads the reader before returning: acknowledged means durable and visible.
+//!
+//! A query ORs, per query term and searched field, a BM25 `TermQuery` (weight 1), a prefix query (weight 0.5, terms of
+//! `PREFIX_MIN_CHARS` or more) and a one-edit fuzzy query (weight 0.3, terms of `FUZZY_MIN_CHARS` or more), each times
+//! the field's boost. `filter` runs on the stored documents of the ranked candidates, at most `FILTER_CANDIDATES`
+//! (10,000). Each open index has one indexing thread, one merge thread and a 32 MB writer budget.
 
-use super::analysis::{self, ANALYZER, FUZZY_MIN_CHARS, PREFIX_MIN_CHARS};
+use super::analysis::{self, ANALYZER};
+use crate::core::search_text::{self, FUZZY_MIN_CHARS, PREFIX_MIN_CHARS};
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchError, SearchHit, SearchQuery};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -150,8 +156,8 @@ impl OpenIndex {
         d.add_text(self.id, id);
         d.add_text(self.doc, Value::Object(doc.clone()).to_string());
         for f in &self.fields {
-            if let Some(v) = analysis::value_at(doc, &f.name) {
-                d.add_text(f.field, analysis::text_of(v));
+            if let Some(v) = search_text::value_at(doc, &f.name) {
+                d.add_text(f.field, search_text::text_of(v));
             }
         }
         d
@@ -344,7 +350,7 @@ impl OpenIndex {
             let passes = q
                 .filter
                 .iter()
-                .all(|(k, v)| analysis::value_at(&doc, k) == Some(v));
+                .all(|(k, v)| search_text::value_at(&doc, k) == Some(v));
             if !passes {
                 continue;
             }
@@ -370,12 +376,12 @@ impl OpenIndex {
         let mut terms: Vec<String> = Vec::new();
         let mut used: Vec<String> = Vec::new();
         for f in fields {
-            let Some(value) = analysis::value_at(doc, &f.name) else {
+            let Some(value) = search_text::value_at(doc, &f.name) else {
                 continue;
             };
-            for doc_term in analysis::terms(analyzer, &analysis::text_of(value)) {
+            for doc_term in analysis::terms(analyzer, &search_text::text_of(value)) {
                 for qt in query_terms {
-                    if analysis::term_matches(&doc_term, qt) {
+                    if search_text::term_matches(&doc_term, qt) {
                         let in_fields = matched.entry(doc_term.clone()).or_default();
                         if !in_fields.contains(&f.name) {
                             in_fields.push(f.name.clone());
@@ -392,7 +398,7 @@ impl OpenIndex {
         }
         let mut stored = Map::new();
         for name in &self.store_fields {
-            if let Some(v) = analysis::value_at(doc, name) {
+            if let Some(v) = search_text::value_at(doc, name) {
                 stored.insert(name.clone(), v.clone());
             }
         }
