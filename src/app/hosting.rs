@@ -1,5 +1,19 @@
 //! The hosted apps of a running nano: gathered from `[[apps]]`, the apps folder and the admin API, loaded into the
 //! runtime before they take traffic, swapped into the Host table atomically, and drained when replaced or removed.
+//!
+//! `desired()` gathers the `AppDef`s (config, origin, code or bundle, assets folder) from three sources. `[[apps]]` is
+//! re-read from the config file. Admin-created apps are kept in the registry as the JSON of their `AppConfig`, so
+//! fields added to it flow through. App folders come from `discover.rs`.
+//!
+//! `reload()` fingerprints each definition: its config, its bundle, and its module files' names, sizes and mtimes
+//! (assets are served live, so they are not part of it). It loads only changed definitions into the runtime. Then it
+//! swaps the HTTP adapter's `RouteTable` in one step (`AppRoutes::swap`) and unloads, which drains, removed apps.
+//! `run.rs` calls it every 500 ms through `watch`; the admin API calls it on demand.
+//!
+//! Invariants: a version that fails to load is never routed. The old version keeps serving, and the failure is not
+//! retried until its fingerprint changes. Reloads are serialized by one async mutex. App names are unique across
+//! tenants, since the runtime names apps alone. An app's assets folder becomes an `FsAssets` port, served before its
+//! code for GET and HEAD and handed to it as `env.ASSETS`.
 
 use super::config::{AppConfig, Config, Profile};
 use crate::adapters::fs::FsAssets;

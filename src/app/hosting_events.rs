@@ -1,5 +1,9 @@
 //! Hosted apps' handlers besides `fetch`: `queue` batches of `app://<name>` queues (the queue delivery's
 //! `AppConsumer`) and `scheduled` runs, fired by the apps' cron triggers or by the admin API.
+//!
+//! Crons: a loop ticks every second, reads the served apps' `triggers.crons` and keeps each `(app, cron)`'s next time
+//! (`Cron::next_after`). When it comes, `dispatch_scheduled` runs in its own task. `run_scheduled` serves the admin
+//! API's `POST /admin/apps/{name}/scheduled`.
 
 use super::hosting::Hosting;
 use super::queue_delivery::AppConsumer;

@@ -8,6 +8,18 @@
 //! the queue's concurrency) go to its `queue` handler as one batch through an `AppConsumer`; acknowledged jobs are
 //! removed, retried ones (and every unacknowledged one when the handler throws or breaks a limit) follow the
 //! queue's retry rules like a failed POST.
+//!
+//! The worker wakes on enqueues and retries (through the wrapped store), on finished deliveries, when the earliest
+//! retry comes due, and on a sweep every `SWEEP_EVERY` (1 s) of the tenants with pending jobs. At start it looks at
+//! every tenant in the registry, so jobs left by an earlier process are delivered. Per queue it claims due jobs up to
+//! the queue's concurrency and delivers each in its own task. A delivered job is removed. A failed one is retried after
+//! exponential backoff with jitter, or set to `ERROR` after `maxAttempts`.
+//!
+//! The wrapped store refuses (422) a queue whose target the outbound policy refuses; a delivery to a target refused
+//! since then fails. The `app://` consumer (`hosting_events.rs`) checks that the app belongs to the queue's tenant.
+//!
+//! Invariants: the worker never awaits a delivery itself, so a slow target only occupies its own queue's slots. A job
+//! leaves the store only after a 2xx or an acknowledgement.
 
 use crate::core::outbound::Outbound;
 use crate::core::{DomainName, TenantScope};

@@ -1,5 +1,9 @@
 //! `nano repl`: a JavaScript prompt on the app runtime. The REPL loads a synthetic app version (the chosen app's
 //! tenant, env and bindings, with `repl.js` as its code and limits for interactive use); each input is one request.
+//!
+//! The runtime has one thread, and its isolate is never evicted. `repl.js` evaluates each input in global scope and
+//! answers `{ out, value, error }`. The terminal side (rustyline, history, continuation lines, pipes) is here. Services
+//! open without queue delivery; the queue store opens only for an app bound to it.
 
 use super::build::{open_services, BuildError};
 use super::config::{AppConfig, Config};

@@ -1,4 +1,8 @@
 //! Running nano: bind, serve, and stop gracefully on SIGTERM or SIGINT (or when a test asks).
+//!
+//! `start` binds the plain listener and, with `tls_listen`, an HTTPS listener beside it; both stop on the same signal.
+//! `run` logs the start-up banner (apps and their URLs), and the apps are re-read every `WATCH_EVERY` (500 ms). On
+//! stop, the listeners drain first, then the hosted apps (`waitUntil` work), within the drain timeout.
 
 use super::build::{App, BuildError};
 use super::config::Config;

@@ -3,4 +3,5 @@
 mod admin;
 mod config;
 mod limits;
+mod map;
 mod pages;

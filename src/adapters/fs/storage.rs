@@ -1,5 +1,10 @@
 //! `FsStorage`: the storage port on the local filesystem, `<root>/<tenant>/<bucket>/<object path>`.
 //! Uploads stream into `<root>/.uploads/` and are renamed into place when complete; downloads stream from disk.
+//!
+//! Uploads stream through a 256 KiB buffer into a random file under `.uploads`, are `fdatasync`ed, then renamed into
+//! place. A failed or interrupted upload deletes its temp file, and `.uploads` is emptied at start. Downloads stream in
+//! 64 KiB chunks, seeked and length-limited for ranges. All filesystem calls run on `spawn_blocking` or tokio's file
+//! I/O.
 
 use super::paths::{self, backend, bucket_dir};
 use super::signing::{self, Claim};

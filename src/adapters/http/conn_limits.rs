@@ -1,6 +1,12 @@
 //! Connection limits of a listener, so slow or idle clients cannot exhaust descriptors: how many connections may be
 //! open at once (in all and per client IP), how long a client may take to send its first request, and how long a
 //! connection may sit with nothing in flight and nothing moving.
+//!
+//! At `max_connections` the accept loop stops accepting; new clients wait in the backlog. Past
+//! `max_connections_per_ip`, a new connection is closed at once. A watchdog per connection closes it when no request
+//! started within `header_read_timeout_secs`, or when nothing was in flight and no byte moved for `idle_timeout_secs`.
+//! A stream wrapper counts reads and writes. A request is in flight until its response head is ready; then its body's
+//! bytes are the activity. hyper's own HTTP/1.1 header-read timeout covers every later request head.
 
 use std::collections::HashMap;
 use std::io;

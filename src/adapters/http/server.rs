@@ -1,5 +1,8 @@
 //! The listener: accepts connections (HTTP/1.1 or h2c, or either over TLS) within its connection limits, serves
 //! them, and drains in-flight requests on shutdown.
+//!
+//! With a TLS acceptor (`tls.rs`), each connection is handshaken in its own task within 10 s, then joins the same
+//! graceful drain.
 
 use super::conn_limits::{self, Activity, ConnLimits, PerIp, Tracked};
 use super::router::{handle, HttpState};

@@ -1,6 +1,12 @@
 //! App bindings (`env.DATA`, `env.CACHE`, `env.STORAGE`, `env.SEARCH`, `env.QUEUE`): one engine-neutral async op
 //! that translates hyper-connect's method calls into the same `services` calls REST makes, for the app's own
 //! tenant, so a binding answers exactly what REST answers; and `env.ASSETS`, the app's static assets.
+//!
+//! An engine binds one generic async op, `binding(name, method, argsJson, streaming)`, plus the sync `bindingNames`.
+//! The op finds the binding in the version's `AppBindings` (the service ports and the tenant), builds the tenant's
+//! `TenantScope` and runs the `services` call on the tokio handle. It completes with JSON bytes in hyper's result
+//! shape. Storage uploads stream through the sink streaming `fetch` uses; downloads complete like a `fetch` response,
+//! their body a resource.
 
 use crate::core::{BindingSpec, ServiceKind, TenantScope};
 use crate::ports::storage::ByteStream;

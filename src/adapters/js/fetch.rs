@@ -2,6 +2,10 @@
 //! again by address when the client resolves them), redirects followed, handed back or refused as the request's
 //! `redirect` mode says (the Fetch standard's HTTP-redirect fetch), the hop count carried so request chains back
 //! into nano cannot multiply, and failures told apart by a code the glue puts on `e.cause.code`.
+//!
+//! The client is built by the composition root with `http_client::guarded`, which checks every connection's resolved
+//! addresses. At most `MAX_OUTBOUND_PER_APP` (128) fetches of one app are under way at once, a semaphore in its
+//! counters.
 
 use crate::core::outbound::{OutboundPolicy, HOPS_HEADER};
 use crate::ports::BodyError;

@@ -1,4 +1,16 @@
 //! The host side of one isolate: its requests, resources, timers and pending ops, reached by the engine's ops.
+//!
+//! Async ops (body reads, response writes, `fetch`, bindings) run on the tokio handle and post their results back to
+//! the worker thread's channel; a later turn completes them in JS.
+//!
+//! Background work is a turn of no live request: timers and promise jobs after the response. It draws on one CPU
+//! limit's worth of CPU, renewed by each incoming request. When that is spent, or `wait_until_ms` after the last
+//! request ended, the timers no live request owns are cancelled (`cancel_background`, with a log line). Only request
+//! turns update an isolate's last use.
+//!
+//! A streamed response ends cleanly only through `close`. A body whose sender goes any other way fails on the wire (no
+//! final chunk on HTTP/1.1, a reset stream on h2), never as a short body that looks whole. `wall_ms` applies until
+//! `close`. A console line is cut at `MAX_LOG_LINE_BYTES` (16 KB).
 
 use super::engine::OpValue;
 use super::meter::MemMeter;

@@ -1,4 +1,17 @@
 //! CPU and memory meters shared between the worker loop and an engine's interrupt handler and allocator.
+//!
+//! CPU: a `CpuMeter` holds the running turn's deadline in thread CPU time. QuickJS's interrupt handler polls it, and
+//! `quickjs/builtins.rs` checks it before long builtins. V8 has no such hook: a watchdog thread reads the worker's CPU
+//! clock and terminates the turn (`v8/watchdog.rs`). Reading the clock is a system call, so a turn may start from a
+//! reading up to `RECENT` (1 ms) old.
+//!
+//! Memory: a `MemMeter` counts one isolate's heap against its app's limit. QuickJS's allocator (`quickjs/alloc.rs`)
+//! refuses past the limit and flags the isolate. V8 limits its own heap, and `v8/buffers.rs` counts ArrayBuffer backing
+//! stores into the meter. A flagged isolate ends its requests (503) and is replaced after the turn.
+//!
+//! Budget: the `MemoryBudget` (`max_memory_mb`; 0 means three quarters of the machine's memory) caps the sum of live
+//! isolates' memory limits over every engine. A worker admits an isolate into it before starting it (`worker.rs`), so
+//! the process stays within what it admitted instead of being killed by the kernel.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

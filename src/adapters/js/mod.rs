@@ -1,8 +1,21 @@
 //! The JS app runtime, engine-neutral part: a pool of worker threads owning isolates, fed requests over channels.
 //!
 //! Each engine (QuickJS, V8) implements `engine::Engine`; the Web API is JS glue in `web/` plus the ops in
-//! `host.rs` and `ops.rs`, shared by every engine. An app version may have isolates on several worker threads
-//! (`sched.rs` picks the thread for each request); JS globals are per isolate, as in Workers.
+//! `isolate_state.rs` and `ops.rs`, shared by every engine. An app version may have isolates on several worker
+//! threads (`sched.rs` picks the thread for each request); JS globals are per isolate, as in Workers.
+//!
+//! The port, `JsRuntime<E: Engine>`:
+//! - `load` checks the env limits, then compiles the version on the least loaded background thread (bytecode into the
+//!   version's code cache). It evaluates the modules once in a throw-away isolate under the start-up limit, so a
+//!   version that cannot start fails to load. A new version replaces the old one at once; the old one drains.
+//! - `dispatch` refuses a declared body over the limit (413) and counts the streamed rest. It sends the request to the
+//!   thread `sched::pick` chooses, records that thread in the version's `homes` bit set, and awaits the reply.
+//! - `dispatch_queue` and `dispatch_scheduled` send their event down the same path: a request whose method is
+//!   `nano:queue` or `nano:scheduled` (no HTTP client can send those), the event as JSON. So an event gets a request's
+//!   CPU, wall and memory limits and `waitUntil`. The glue answers with a JSON report that these methods read back.
+//! - `unload`, and `load` of a new version, mark the old version draining and send `Drain` to every thread in its
+//!   `homes`.
+//! - `stats` reads shared counters.
 
 pub mod bindings;
 pub mod engine;

@@ -1,6 +1,27 @@
 //! Choosing a worker thread for a request: each thread publishes its queue depth and the turn it is in, and the
 //! dispatcher sends the request where it expects the shortest wait. Apps whose turns run long are served only by
 //! the background threads, which run at the lowest CPU priority, so they cannot slow the apps on the others.
+//!
+//! Two kinds of worker thread. Foreground threads (`js_threads`; by default two more than the cores, at most 42) serve
+//! apps whose turns are short. Half as many background threads (at least one), lowered to nice 19, serve long-turn apps
+//! and compile new versions (`least_loaded`). An app is long-turn once its turns average `LONG_TURN_US` (5 ms) of CPU,
+//! until the average falls under a quarter of that. So a spinning or allocating app only gets the CPU the others leave.
+//!
+//! Every worker thread runs in the `SCHED_BATCH` class: the same CPU share, but waking it does not preempt the waker.
+//! An HTTP thread that hands over a request goes on serving its other connections. The worker then takes what queued
+//! meanwhile in one wake-up.
+//!
+//! `pick` estimates each thread's wait from its `ThreadLoad`: messages queued, and the turn running (since when, which
+//! version, that version's average turn). A thread where the app has no isolate yet costs an isolate start. An app
+//! stays on the threads where it has an isolate until it has more than `SPREAD_AT` (8) requests in flight per such
+//! thread, or all of them are stuck. So many apps with a little traffic each do not multiply isolates, while one busy
+//! app spreads. Ties go to the thread with the fewest isolates. An app version may thus have an isolate on several
+//! threads.
+//!
+//! Within its kind, an app whose long turns (`STUCK_US`, 10 ms of CPU so far) or unfinished first turns already hold
+//! about half the threads queues behind itself. A foreground thread that takes a request of an app found long-turn
+//! after the request was queued hands it on (`worker.rs`). So a new spinning app's queued requests do not hold a
+//! foreground thread, and the requests behind them, for a CPU limit each.
 
 use super::meter::thread_cpu;
 use super::{Loaded, Msg};

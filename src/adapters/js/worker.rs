@@ -1,4 +1,30 @@
 //! One worker thread's loop: owns isolates, runs their turns for requests, op completions, timers and deadlines.
+//!
+//! A *turn* is one event (a request, an op completion, a due timer): the JS call plus every microtask, with the CPU
+//! meter armed for the owning request's remaining budget. A turn of no live request is background work
+//! (`isolate_state.rs`).
+//!
+//! A message touches only the isolate it concerns plus what is due. Timers and request deadlines wait in a queue
+//! ordered by instant. Isolates with no request in flight wait in an index ordered by last use. Only isolates with
+//! requests in flight are checked: every 100 ms for clients that went away, and after 5 ms without a turn for work
+//! their engine queued meanwhile (`Isolate::run_queued`, such as the end of a V8 async WebAssembly compile). So the
+//! cost of a message does not grow with the number of isolates on the thread.
+//!
+//! The loop owns at most one isolate per app version, created on its first request. It ends requests past their wall or
+//! `waitUntil` deadline, and requests whose client went away (reply or body channel closed), aborting their
+//! `request.signal`. It replaces an isolate whose heap hit the limit. It drops drained versions; a request that picked
+//! a version just before it was replaced is still served. It evicts isolates idle longer than
+//! `RuntimeOptions::idle_evict` (default 5 min); the next request re-creates them from cached bytecode.
+//!
+//! Before it starts an isolate it admits the app's `memory_mb` into the process's `MemoryBudget` (`meter.rs`), dropping
+//! its own idle isolates first; if it still does not fit, the request gets 503. At the runtime's cap on live isolates
+//! (`RuntimeOptions::max_isolates`) it also evicts its own least recently used idle ones first. By default that cap is
+//! what `vm.max_map_count` leaves room for at `Engine::MAPS_PER_ISOLATE` mappings each: about 4,000 V8 isolates at the
+//! usual 65,530, no cap for QuickJS. A V8 isolate that cannot map memory takes the process down.
+//!
+//! When no message is queued and nothing is due, the thread readies its engine's spare (`Engine::prepare`), which its
+//! next isolate start takes. After compiling a version or evicting isolates it hands free memory back to the system
+//! (mimalloc's, and malloc's after evictions).
 
 use super::engine::{Engine, Fault, Isolate, OpValue};
 use super::isolate_state::{IsolateState, OpDone, ReqState};

@@ -1,5 +1,10 @@
 //! The cache port on Redis: native TTL (`PX`), `SCAN MATCH` pattern queries, JSON values, one key namespace per
 //! tenant (`<prefix>:<tenant>:cache:<store>:<key>`) and one set of store names per tenant.
+//!
+//! Writes run a Lua script that checks the store is in the tenant's set and `SET`s (`NX` for create) atomically, so no
+//! write lands in a store being deleted. `delete_store` removes the name, then `SCAN`s and `DEL`s its keys. Queries
+//! `SCAN MATCH` with `glob.rs`'s escaping and `MGET` the values. The key prefix (`redis_prefix`) lets tests and
+//! deployments share one Redis.
 
 use super::glob;
 use crate::core::{DomainName, TenantScope};

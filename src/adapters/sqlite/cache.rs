@@ -1,4 +1,8 @@
 //! The cache port on SQLite: stores and entries in `cache.db`, TTL checked on read and purged in the background.
+//!
+//! `cache.db` runs at `synchronous=NORMAL`. A task the adapter owns purges expired rows every second. Every write goes
+//! through one dedicated connection behind an async mutex, so writers take turns there instead of in SQLite's sleeping
+//! busy handler; reads use the pool. `cache_hot.rs` is the in-memory read layer.
 
 use super::cache_hot::{entry_key, HotEntries};
 use super::migrate::now_ms;

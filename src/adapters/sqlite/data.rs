@@ -1,5 +1,11 @@
 //! The data port on SQLite: documents as JSON text in `data_docs` keyed `(host, db, id)`, Mango queries compiled to
 //! SQL over `json_extract`, named indexes backed by shared expression indexes on `(host, db, json_extract(...))`.
+//!
+//! Tables: `data_databases (host, db)`, `data_docs (host, db, id, doc)` and `data_indexes (host, db, name, fields,
+//! physical)`. A named index maps to a physical expression index `data_ix_<hash>` on `data_docs (host, db,
+//! json_extract(doc, '$."f"')...)`. It is shared by every tenant and database with the same fields, since SQLite cannot
+//! bind parameters in a partial index's WHERE. It is dropped when no named index uses it. Bulk writes, index creation
+//! and database deletion each run in one `BEGIN IMMEDIATE` transaction.
 
 use super::mango_sql::{extract_expr, order_by, Compiler, Param};
 use super::migrate::now_ms;

@@ -1,4 +1,8 @@
 //! The queue port on SQLite: queues and jobs in `queue.db` (`synchronous=FULL`: an acknowledged job survives a crash).
+//!
+//! Enqueues and removals of delivered jobs are group-committed, many per transaction. Every write goes through one
+//! dedicated connection behind an async mutex; reads use the pool. Claims left by an earlier process are released when
+//! the file is opened.
 
 use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};

@@ -7,6 +7,11 @@
 //! reserves its units under a lock before it runs and gives them back when it fails, so concurrent writes on one
 //! node never pass the limit together. Several nodes sharing a store each count their own writes between reads:
 //! together they can overshoot by what the other nodes wrote within one refresh interval.
+//!
+//! `wrap` (called by `build.rs`) wraps a port only when some tenant has a limit of its kind. `wrap_queue` wraps the
+//! queue store inside queue delivery's wrapper, so deliveries count down. Usage comes from the port's `usage(scope)`: a
+//! COUNT of the tenant's rows, a walk of its storage folder, or the sum of its tantivy indexes' document counts. A
+//! refusal is the port's `Quota` error, answered 429 by REST and bindings alike.
 
 mod cache;
 mod data;

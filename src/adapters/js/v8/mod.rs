@@ -1,6 +1,18 @@
 //! The V8 engine (the `v8` crate): isolates under the app's heap limit started from a snapshot holding the Web API
 //! glue, a CPU watchdog, ES modules from the app's files with a per-version code cache, explicit microtask
 //! checkpoints after every turn.
+//!
+//! `init_once` sets V8's flags once per process, `--single-threaded-gc` among them: an isolate's collections run on its
+//! own worker thread at that thread's priority, never on V8's shared helper threads. Then it makes the startup snapshot
+//! (`snapshot.rs`). Isolates come from `spare.rs` with the app's heap limit and a near-heap-limit callback. The
+//! callback flags the `MemMeter`, terminates the JS and raises the limit, so V8 never aborts.
+//!
+//! A turn calls one of the glue's entry points (`dispatch`, `complete`, `timer`, `abort`; handles made once per
+//! isolate), then runs an explicit microtask checkpoint, then the foreground tasks V8 posted for the isolate.
+//! `run_queued` also pumps those tasks between turns, so GC, finalizer and async-compile tasks neither pile up nor wait
+//! for a request. Heap usage is read for the app's stats every `HEAP_READ_EVERY` (16) turns; the limit itself is V8's
+//! to enforce. Unhandled rejections are logged from the promise-reject callback. An isolate is entered only during its
+//! turns, since several share a thread and are dropped in any order. CPU limits are `watchdog.rs`'s.
 
 mod bind;
 mod buffers;

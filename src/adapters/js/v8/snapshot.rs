@@ -5,6 +5,11 @@
 //! one native callback, the op trampoline, is the only external reference). What it must not hold: anything of one
 //! isolate (the host, meters, the clock origin): those live in the isolate's slots, set after restore, and the glue
 //! reads the clock and randomness only when called, never while it is evaluated.
+//!
+//! `init_once` (`mod.rs`) makes it on the thread that starts the runtime, before any worker creates an isolate. The
+//! glue is compiled eagerly into it (`modules.rs`, `Mode::Snapshot`), so no glue function is compiled on a first
+//! request: about 1.5 ms less on it, for about 270 KB more heap per isolate. An isolate made from it (`spare.rs`)
+//! evaluates only the app's module and calls the glue's `init`.
 
 use super::{bind, modules};
 use std::borrow::Cow;

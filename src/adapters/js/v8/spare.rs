@@ -1,6 +1,14 @@
 //! A fresh isolate from the startup snapshot, its context made and the glue's host object at hand, nothing of any app
 //! bound yet: made when an app needs one, or ahead of time by an idle worker thread as its spare; and the isolate a
 //! thread compiles new versions in, kept between versions.
+//!
+//! V8 fixes an isolate's heap limit when it makes the isolate. So a worker thread keeps one `Fresh` as its `Spare`,
+//! made for the heap limit of the last app started there (none before its first). The thread makes it while idle
+//! (`worker.rs`) and counts as busy only meanwhile. An app whose limit matches takes it and binds only its own state
+//! (host slot, heap callback, module). Any other app gets a fresh one made on the spot.
+//!
+//! The `Spare` also holds the thread's compiler: an isolate and one context of it, made on its first compile and kept.
+//! Each new version's modules are compiled there, never evaluated, into the version's code cache.
 
 use super::buffers::Buffers;
 use super::snapshot::Snapshot;

@@ -1,4 +1,10 @@
 //! The Web API glue, written once in JS for every engine; it reaches the host only through the `ops` object.
+//!
+//! The files, concatenated in this order: `core.js`, `events.js`, `encoding.js`, `url.js`, `urlpattern.js` (URLPattern:
+//! tokenizer, pattern and constructor-string parsers, per-component regexps), `streams.js`, `compression.js`,
+//! `blob.js`, `fetch.js`, `crypto.js`, `bindings.js` (the `env.*` bindings over the one `binding` op) and `host.js`.
+//! `host.js` holds the entry points and runs the `fetch`, `queue` and `scheduled` handlers; an event is answered with a
+//! JSON report (per-message outcomes, the handler's error).
 
 /// The glue as one ES module whose default export is `function(ops) -> host`, `host` being
 /// `{ init, dispatch, complete, timer, abort }`. Engines may compile it once and reuse the bytecode.
