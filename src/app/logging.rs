@@ -19,6 +19,6 @@ pub fn init_logging(config: &Config) {
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
-        .with(super::app_logs::AppLogLayer)
+        .with(super::hosting::logs::AppLogLayer)
         .try_init();
 }

@@ -1,21 +1,24 @@
-//! The composition root: configuration, profiles, building the adapters for a profile, and running until stopped.
-//! The only module that names concrete adapters.
+//! The application: its composition root and the application services the root wires. The only module that
+//! names concrete adapters.
+//!
+//! Composition root: `config.rs` (configuration and profiles), `build.rs` (a profile's adapters behind the ports),
+//! `engines.rs` (one runtime per JS engine), `bootstrap.rs` (hyper-nano's start-up flags), `run.rs` (serve until
+//! stopped), `logging.rs` and `repl.rs`.
+//!
+//! Application services: `hosting/` (the hosted apps' lifecycle, admin view, events and logs), `queue_delivery.rs`
+//! (jobs to their targets) and `quota/` (per-tenant quotas as decorators of the service ports).
 
-pub mod app_logs;
-mod apps;
 mod bootstrap;
 mod build;
 pub mod config;
-pub mod discover;
 pub mod engines;
-pub mod hosting;
-mod hosting_admin;
-pub mod hosting_events;
 mod logging;
-pub mod queue_delivery;
-pub mod quota;
 pub mod repl;
 mod run;
+
+pub mod hosting;
+pub mod queue_delivery;
+pub mod quota;
 
 pub use build::App;
 pub use config::{AppConfig, Config, ConfigError, Profile};

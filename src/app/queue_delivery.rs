@@ -16,7 +16,7 @@
 //! exponential backoff with jitter, or set to `ERROR` after `maxAttempts`.
 //!
 //! The wrapped store refuses (422) a queue whose target the outbound policy refuses; a delivery to a target refused
-//! since then fails. The `app://` consumer (`hosting_events.rs`) checks that the app belongs to the queue's tenant.
+//! since then fails. The `app://` consumer (`hosting/events.rs`) checks that the app belongs to the queue's tenant.
 //!
 //! Invariants: the worker never awaits a delivery itself, so a slow target only occupies its own queue's slots. A job
 //! leaves the store only after a 2xx or an acknowledgement.

@@ -128,7 +128,8 @@ impl Repl {
         cfg.limits.cpu_ms = cfg.limits.cpu_ms.max(INPUT_CPU_MS);
         cfg.limits.wall_ms = cfg.limits.wall_ms.max(INPUT_WALL_MS);
         let modules = BTreeMap::from([(MODULE.to_string(), REPL_JS.to_string())]);
-        let mut version = super::apps::version_from(&cfg, MODULE.into(), modules, &services)?;
+        let mut version =
+            super::hosting::versions::version_from(&cfg, MODULE.into(), modules, &services)?;
         version.bindings.assets = super::hosting::assets_port(assets.as_deref());
         let app = version.spec.name.clone();
         let mut bindings: Vec<String> = version.spec.bindings.keys().cloned().collect();

@@ -1,5 +1,5 @@
 //! `AppControl`: the driving port of the admin API's app routes, what an operator can do to the hosted apps.
-//! The hosting side (`app::hosting_admin`) implements it; the HTTP adapter only translates requests into it.
+//! The hosting side (`app::hosting::admin`) implements it; the HTTP adapter only translates requests into it.
 
 use super::answer::ApiError;
 use async_trait::async_trait;

@@ -885,7 +885,7 @@ async fn console_output_cannot_flood_the_logs() {
         let _ = tracing::subscriber::set_global_default(
             tracing_subscriber::registry()
                 .with(tracing_subscriber::EnvFilter::new("nano::app=info"))
-                .with(nano::app::app_logs::AppLogLayer),
+                .with(nano::app::hosting::logs::AppLogLayer),
         );
     }
     let c = client();

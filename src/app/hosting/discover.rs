@@ -2,8 +2,8 @@
 //! `[[apps]]` key, plus `main` and `assets`) or `wrangler.toml`/`wrangler.jsonc` (`name`, `main`, `vars`, `routes`,
 //! `assets.directory`, `triggers.crons`), and its optional `public/` folder of static assets.
 
-use super::config::AppConfig;
-use super::hosting::{AppDef, Origin};
+use super::{AppDef, Origin};
+use crate::app::config::AppConfig;
 use std::path::{Path, PathBuf};
 
 /// Entry modules looked for, in order, when the folder's config names none.
@@ -116,7 +116,7 @@ pub fn read_folder(folder: &Path, name: &str, default_tenant: &str) -> Result<Ap
     let config: AppConfig = toml::Value::Table(table)
         .try_into()
         .map_err(|e| format!("app config: {e}"))?;
-    super::hosting::check_app(&config)?;
+    super::check_app(&config)?;
     Ok(AppDef {
         config,
         origin: Origin::Folder,

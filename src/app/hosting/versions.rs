@@ -1,7 +1,7 @@
 //! Reading an app's folder into an app version for the JS runtime.
 
-use super::build::BuildError;
-use super::config::AppConfig;
+use crate::app::build::BuildError;
+use crate::app::config::AppConfig;
 use crate::core::{AppName, AppSpec, BindingSpec, DomainName, Hostname, TenantId};
 use crate::ports::{AppBindings, AppVersion, Services};
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 //! The admin API's view of the hosted apps: app bodies in and out as JSON, reloads, logs and Prometheus metrics.
 
-use super::config::AppConfig;
-use super::hosting::{AppDef, Hosting, Origin, PutError};
+use super::{AppDef, Hosting, Origin, PutError};
 use crate::adapters::http::apps::LATENCY_BUCKETS;
+use crate::app::config::AppConfig;
 use crate::core::AppName;
 use crate::ports::AppControl;
 use crate::ports::Limit;
@@ -181,7 +181,7 @@ fn config_from(body: Map<String, Value>) -> Result<AppConfig, ApiError> {
 #[async_trait]
 impl AppControl for Hosting {
     async fn scheduled(&self, name: &str, cron: Option<&str>) -> Result<Value, ApiError> {
-        use super::hosting_events::ScheduledError;
+        use super::events::ScheduledError;
         match self.run_scheduled(name, cron).await {
             Ok((cron, at)) => Ok(json!({ "app": name, "cron": cron, "scheduledTime": at })),
             Err(ScheduledError::NotFound) => {
@@ -237,7 +237,7 @@ impl AppControl for Hosting {
         let (defs, _) = self.apps().await;
         defs.iter()
             .any(|d| d.config.name == name)
-            .then(|| super::app_logs::recent(name))
+            .then(|| super::logs::recent(name))
     }
 
     async fn metrics(&self) -> String {

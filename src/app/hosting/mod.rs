@@ -15,9 +15,15 @@
 //! tenants, since the runtime names apps alone. An app's assets folder becomes an `FsAssets` port, served before its
 //! code for GET and HEAD and handed to it as `env.ASSETS`.
 
-use super::config::{AppConfig, Config, Profile};
+mod admin;
+pub mod discover;
+pub mod events;
+pub mod logs;
+pub(crate) mod versions;
+
 use crate::adapters::fs::FsAssets;
 use crate::adapters::http::apps::{AppRoutes, HostedApp, RouteTable};
+use crate::app::config::{AppConfig, Config, Profile};
 use crate::core::{AppName, Hostname, TenantId};
 use crate::ports::{AppAssets, AppRecord, AppRuntime, AppVersion, Registry, Services};
 use serde::Serialize;
@@ -228,7 +234,7 @@ impl Hosting {
             })
             .collect();
         defs.extend(lock(&self.api_apps).values().cloned());
-        let (folders, errors) = super::discover::discover(&apps_dir, &tenant);
+        let (folders, errors) = discover::discover(&apps_dir, &tenant);
         defs.extend(folders);
         let mut seen = std::collections::HashSet::new();
         defs.retain(|d| seen.insert(d.config.name.clone()));
@@ -331,10 +337,8 @@ impl Hosting {
         }
         let mut version = match &def.bundle {
             Some(files) => bundle_version(&def.config, files, &self.services)?,
-            None => {
-                super::apps::read_app_skipping(&def.config, def.assets.as_deref(), &self.services)
-                    .map_err(|e| e.0)?
-            }
+            None => versions::read_app_skipping(&def.config, def.assets.as_deref(), &self.services)
+                .map_err(|e| e.0)?,
         };
         version.bindings.assets = assets_port(def.assets.as_deref());
         self.runtime.load(version).await.map_err(|e| e.to_string())
@@ -605,7 +609,7 @@ fn bundle_version(
     if !files.contains_key(&entry) {
         return Err(format!("entry {entry} is not one of the uploaded files"));
     }
-    super::apps::version_from(cfg, entry, files.clone(), services).map_err(|e| e.0)
+    versions::version_from(cfg, entry, files.clone(), services).map_err(|e| e.0)
 }
 
 /// A hash of everything that makes an app's version: its config, its uploaded files, and the names, sizes and

@@ -5,8 +5,8 @@
 //! (`Cron::next_after`). When it comes, `dispatch_scheduled` runs in its own task. `run_scheduled` serves the admin
 //! API's `POST /admin/apps/{name}/scheduled`.
 
-use super::hosting::Hosting;
-use super::queue_delivery::AppConsumer;
+use super::Hosting;
+use crate::app::queue_delivery::AppConsumer;
 use crate::core::{AppName, Cron, TenantScope};
 use crate::ports::{QueueBatch, QueueOutcome, RuntimeError, ScheduledEvent};
 use async_trait::async_trait;
