@@ -6,6 +6,7 @@ pub mod http_client;
 pub mod js;
 pub mod postgres;
 pub mod redis;
+pub mod s3;
 pub mod sql;
 pub mod sqlite;
 pub mod tantivy;

@@ -1,6 +1,6 @@
 //! `App::build`: assembles the adapters of a profile into the ports the HTTP adapter serves.
 
-use super::config::{Config, Profile};
+use super::config::{Config, Profile, StorageBackend};
 use crate::adapters::fs::FsStorage;
 use crate::adapters::http::admin::{Admin, AdminAccess};
 use crate::adapters::http::auth::Keys;
@@ -10,6 +10,7 @@ use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
 use crate::adapters::postgres::{self, PgDataStore, PgQueue, PgSearch, PgTarget};
 use crate::adapters::redis::{RedisCache, RedisTarget};
+use crate::adapters::s3::{S3Storage, S3Target};
 use crate::adapters::sql::SqlRegistry;
 use crate::adapters::sqlite::{self, SqliteCache, SqliteDataStore, SqliteQueue};
 use crate::adapters::tantivy::TantivySearch;
@@ -214,13 +215,19 @@ pub async fn open_services(
                 .map_err(|e| BuildError(format!("data store: {e}")))?,
         )),
     };
-    let storage: Option<Arc<dyn Storage>> = if config.services.storage {
-        let root = config.data_dir.join("storage");
-        Some(Arc::new(FsStorage::open(&root).map_err(|e| {
-            BuildError(format!("storage in {}: {e}", root.display()))
-        })?))
-    } else {
-        None
+    let storage: Option<Arc<dyn Storage>> = match (config.services.storage, config.storage) {
+        (false, _) => None,
+        (true, StorageBackend::Fs) => {
+            let root = config.data_dir.join("storage");
+            Some(Arc::new(FsStorage::open(&root).map_err(|e| {
+                BuildError(format!("storage in {}: {e}", root.display()))
+            })?))
+        }
+        (true, StorageBackend::S3) => Some(Arc::new(
+            S3Storage::open(&s3_target(config)?)
+                .await
+                .map_err(|e| BuildError(format!("storage: {e}")))?,
+        )),
     };
     let search: Option<Arc<dyn Search>> = match (config.services.search, config.profile) {
         (false, _) => None,
@@ -321,6 +328,30 @@ fn redis_target(config: &Config) -> Result<RedisTarget, BuildError> {
     Ok(RedisTarget {
         url: url.expose().to_string(),
         prefix: config.redis_prefix.clone(),
+    })
+}
+
+/// The S3 bucket of `storage = "s3"`: `s3.bucket` and both keys are required.
+fn s3_target(config: &Config) -> Result<S3Target, BuildError> {
+    let s3 = &config.s3;
+    let missing = |key: &str| {
+        BuildError(format!(
+            "storage = \"s3\" needs s3.{key} (or NANO_S3__{})",
+            key.to_uppercase()
+        ))
+    };
+    Ok(S3Target {
+        endpoint: s3.endpoint.clone(),
+        region: s3.region.clone(),
+        bucket: s3.bucket.clone().ok_or_else(|| missing("bucket"))?,
+        access_key: s3.access_key.clone().ok_or_else(|| missing("access_key"))?,
+        secret_key: s3
+            .secret_key
+            .as_ref()
+            .map(|s| s.expose().to_string())
+            .ok_or_else(|| missing("secret_key"))?,
+        path_style: s3.path_style,
+        prefix: s3.prefix.clone(),
     })
 }
 

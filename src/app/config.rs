@@ -179,6 +179,11 @@ pub struct Config {
     /// First segment of every Redis key nano writes (`<prefix>:<tenant>:cache:<store>:<key>`).
     pub redis_prefix: String,
     pub services: ServicesConfig,
+    /// Where the storage service keeps objects: `fs` (files under `data_dir`, shared by nodes only through a shared
+    /// volume) or `s3` (the `[s3]` bucket, shared by every node).
+    pub storage: StorageBackend,
+    /// The S3 bucket of `storage = "s3"`.
+    pub s3: S3Config,
     /// Services created at start (hyper-nano's `--data --cache ...` flags).
     pub bootstrap: BootstrapConfig,
     /// Quotas every tenant gets unless `tenant_quotas` names it; unset means unlimited.
@@ -215,6 +220,30 @@ pub struct Config {
     /// The config file these values were read from, watched for app changes (set by nano, not by the file).
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
+}
+
+/// Where the storage service keeps objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Fs,
+    S3,
+}
+
+/// `[s3]`: an S3-compatible bucket holding every tenant's objects under `<prefix>/<tenant>/<bucket>/<object>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// `http(s)://host:port` of an S3-compatible service (MinIO, SeaweedFS, R2, Ceph RGW); unset is AWS S3.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<Secret>,
+    /// Path-style requests (`endpoint/bucket/key`), as MinIO and SeaweedFS expect; else virtual-hosted style.
+    pub path_style: bool,
+    /// First segments of every key nano writes; give deployments sharing a bucket different prefixes.
+    pub prefix: String,
 }
 
 /// `[outbound]`: the address rule and the node's host rules of apps' fetches and queue deliveries.
@@ -363,6 +392,16 @@ impl Config {
             redis_url: None,
             redis_prefix: "nano".to_string(),
             services: ServicesConfig::default(),
+            storage: StorageBackend::Fs,
+            s3: S3Config {
+                endpoint: None,
+                region: "us-east-1".to_string(),
+                bucket: None,
+                access_key: None,
+                secret_key: None,
+                path_style: false,
+                prefix: "nano".to_string(),
+            },
             bootstrap: BootstrapConfig::default(),
             quotas: QuotaConfig::default(),
             tenant_quotas: Default::default(),

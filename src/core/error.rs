@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Quota,
     /// The engine behind the port failed (500).
     Backend,
+    /// The engine behind the port did not answer in time, even after retries (503).
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -46,6 +48,7 @@ impl ErrorKind {
             ErrorKind::Invalid => 422,
             ErrorKind::Quota => 429,
             ErrorKind::Backend => 500,
+            ErrorKind::Unavailable => 503,
         }
     }
 }

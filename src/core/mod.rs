@@ -16,6 +16,7 @@ pub mod outbound;
 pub mod routing;
 pub mod scope;
 pub mod search_text;
+pub mod signing;
 pub mod ttl;
 
 pub use app::{check_env, AppSpec, BindingSpec, EnvError, EnvValue, ServiceKind};

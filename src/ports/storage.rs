@@ -45,6 +45,18 @@ pub enum StorageError {
     Quota(String),
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// The storage service did not answer, even after retries (a network error, throttling); the message says so.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<crate::core::signing::SignatureError> for StorageError {
+    fn from(e: crate::core::signing::SignatureError) -> Self {
+        match e {
+            crate::core::signing::SignatureError::Invalid => StorageError::SignatureInvalid,
+            crate::core::signing::SignatureError::Expired => StorageError::SignatureExpired,
+        }
+    }
 }
 
 impl HasKind for StorageError {
@@ -57,6 +69,7 @@ impl HasKind for StorageError {
             StorageError::SignatureInvalid | StorageError::SignatureExpired => ErrorKind::Forbidden,
             StorageError::Quota(_) => ErrorKind::Quota,
             StorageError::Backend(_) => ErrorKind::Backend,
+            StorageError::Unavailable(_) => ErrorKind::Unavailable,
         }
     }
 }
@@ -168,6 +181,66 @@ impl SignedAccess {
             SignedAccess::Download => "download",
             SignedAccess::Upload => "upload",
         }
+    }
+}
+
+/// Signs and checks nano's own signed URLs with one key; every storage adapter keeps one (`core::signing` is the
+/// signature itself).
+#[derive(Clone)]
+pub struct UrlSigner {
+    key: Vec<u8>,
+}
+
+impl UrlSigner {
+    pub fn new(key: Vec<u8>) -> Self {
+        Self { key }
+    }
+
+    fn claim<'a>(
+        scope: &'a TenantScope,
+        bucket: &'a DomainName,
+        object: &'a ObjectKey,
+        access: SignedAccess,
+        expires_unix: u64,
+    ) -> crate::core::signing::Claim<'a> {
+        crate::core::signing::Claim {
+            tenant: scope.as_str(),
+            access: access.as_str(),
+            bucket: bucket.as_str(),
+            object: object.as_str(),
+            expires_unix,
+        }
+    }
+
+    /// The query string `expires=<unix secs>&signature=<hex>` granting `access` until `expires_unix`.
+    pub fn sign(
+        &self,
+        scope: &TenantScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        access: SignedAccess,
+        expires_unix: u64,
+    ) -> String {
+        let claim = Self::claim(scope, bucket, object, access, expires_unix);
+        let signature = crate::core::signing::sign(&self.key, &claim);
+        format!("expires={expires_unix}&signature={signature}")
+    }
+
+    /// Checks a signature against the claim and the clock.
+    pub fn verify(
+        &self,
+        scope: &TenantScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        access: SignedAccess,
+        expires_unix: u64,
+        signature: &str,
+        now_unix: u64,
+    ) -> Result<(), StorageError> {
+        let claim = Self::claim(scope, bucket, object, access, expires_unix);
+        Ok(crate::core::signing::verify(
+            &self.key, &claim, signature, now_unix,
+        )?)
     }
 }
 

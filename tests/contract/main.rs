@@ -69,6 +69,11 @@ macro_rules! every_service_adapter {
                 suite::storage(&store).await;
             }
             #[tokio::test]
+            async fn s3_storage() {
+                let (store, _guard) = $crate::storage::s3().await;
+                suite::storage(&store).await;
+            }
+            #[tokio::test]
             async fn tantivy_search() {
                 let (store, _guard) = $crate::search::tantivy().await;
                 suite::search(&store).await;

@@ -325,6 +325,14 @@ pub(crate) async fn fs() -> (Arc<dyn Storage>, tempfile::TempDir) {
     (Arc::new(storage), dir)
 }
 
+/// S3 on SeaweedFS (`scripts/s3-server.sh` starts it): each test under its own key prefix in one bucket.
+pub(crate) async fn s3() -> (Arc<dyn Storage>, ()) {
+    let storage = nano::adapters::s3::S3Storage::open(&crate::support::s3_target())
+        .await
+        .expect("an S3 server at 127.0.0.1:8333 (scripts/s3-server.sh starts it)");
+    (Arc::new(storage), ())
+}
+
 /// The quota decorator over the filesystem, with limits no behaviour reaches.
 pub(crate) async fn quota() -> (Arc<dyn Storage>, tempfile::TempDir) {
     let (inner, guard) = fs().await;
@@ -337,7 +345,7 @@ pub(crate) async fn quota() -> (Arc<dyn Storage>, tempfile::TempDir) {
 
 crate::contract_suite!(
     super::suite,
-    [fs => super::fs, quota => super::quota],
+    [fs => super::fs, s3 => super::s3, quota => super::quota],
     [
         buckets_are_created_once_and_deleted_with_their_objects,
         objects_round_trip_and_are_replaced,

@@ -97,3 +97,20 @@ pub fn pg_url() -> String {
     std::env::var("NANO_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
+
+/// The test S3 server (`NANO_TEST_S3_ENDPOINT`, default the SeaweedFS `scripts/s3-server.sh` starts) with its
+/// bucket `nano-test`, under a fresh key prefix so tests run in parallel without seeing each other's objects.
+pub fn s3_target() -> nano::adapters::s3::S3Target {
+    nano::adapters::s3::S3Target {
+        endpoint: Some(
+            std::env::var("NANO_TEST_S3_ENDPOINT")
+                .unwrap_or_else(|_| "http://127.0.0.1:8333".to_string()),
+        ),
+        region: "us-east-1".into(),
+        bucket: "nano-test".into(),
+        access_key: "nano-test".into(),
+        secret_key: "nano-test-secret".into(),
+        path_style: true,
+        prefix: fresh_name("nanotest"),
+    }
+}

@@ -7,10 +7,11 @@
 //! I/O.
 
 use super::paths::{self, backend, bucket_dir};
-use super::signing::{self, Claim};
+use super::signing;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{
     ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, Storage, StorageError,
+    UrlSigner,
 };
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -27,7 +28,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Buckets as folders under one root, one folder per tenant.
 pub struct FsStorage {
     root: Arc<PathBuf>,
-    key: Vec<u8>,
+    signer: UrlSigner,
 }
 
 impl FsStorage {
@@ -48,7 +49,7 @@ impl FsStorage {
         std::fs::create_dir_all(&uploads)?;
         Ok(Self {
             root: Arc::new(root.to_path_buf()),
-            key,
+            signer: UrlSigner::new(key),
         })
     }
 
@@ -383,15 +384,9 @@ impl Storage for FsStorage {
         access: SignedAccess,
         expires_unix: u64,
     ) -> Result<String, StorageError> {
-        let claim = Claim {
-            tenant: scope.as_str(),
-            access,
-            bucket: bucket.as_str(),
-            object: object.as_str(),
-            expires_unix,
-        };
-        let signature = signing::sign(&self.key, &claim);
-        Ok(format!("expires={expires_unix}&signature={signature}"))
+        Ok(self
+            .signer
+            .sign(scope, bucket, object, access, expires_unix))
     }
 
     async fn verify(
@@ -403,14 +398,15 @@ impl Storage for FsStorage {
         expires_unix: u64,
         signature: &str,
     ) -> Result<(), StorageError> {
-        let claim = Claim {
-            tenant: scope.as_str(),
+        self.signer.verify(
+            scope,
+            bucket,
+            object,
             access,
-            bucket: bucket.as_str(),
-            object: object.as_str(),
             expires_unix,
-        };
-        signing::verify(&self.key, &claim, signature, now_unix())
+            signature,
+            now_unix(),
+        )
     }
 }
 
