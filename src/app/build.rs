@@ -8,11 +8,11 @@ use crate::adapters::http::quota::RateQuotas;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
-use crate::adapters::postgres::{self, PgDataStore, PgQueue, PgSearch, PgTarget};
+use crate::adapters::postgres::{self, PgDataStore, PgSearch, PgTarget};
 use crate::adapters::redis::{RedisCache, RedisTarget};
 use crate::adapters::s3::{S3Storage, S3Target};
-use crate::adapters::sql::SqlRegistry;
-use crate::adapters::sqlite::{self, SqliteCache, SqliteDataStore, SqliteQueue};
+use crate::adapters::sql::{SqlQueue, SqlRegistry};
+use crate::adapters::sqlite::{self, SqliteCache, SqliteDataStore};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
 use crate::ports::{
@@ -264,21 +264,21 @@ pub async fn open_queue(
     deliver: Option<(&Arc<dyn Registry>, &super::queue_delivery::AppConsumerSlot)>,
 ) -> Result<Arc<dyn QueueStore>, BuildError> {
     let store: Arc<dyn QueueStore> = match config.profile {
-        Profile::Dev => Arc::new(
-            SqliteQueue::open(&config.data_dir.join("queue.db"))
+        Profile::Dev => {
+            let failed = |e| BuildError(format!("queue in {}: {e}", config.data_dir.display()));
+            let pool = sqlite::queue_pool(&config.data_dir.join("queue.db"))
                 .await
-                .map_err(|e| BuildError(format!("queue in {}: {e}", config.data_dir.display())))?,
-        ),
+                .map_err(failed)?;
+            Arc::new(SqlQueue::sqlite(pool).await.map_err(failed)?)
+        }
         Profile::Prod => {
             let pg = match pg {
                 Some(pg) => pg,
                 None => pg_target(config)?,
             };
-            Arc::new(
-                PgQueue::open(&pg)
-                    .await
-                    .map_err(|e| BuildError(format!("queue: {e}")))?,
-            )
+            let failed = |e| BuildError(format!("queue: {e}"));
+            let (pool, confine) = postgres::queue_tables(&pg).await.map_err(failed)?;
+            Arc::new(SqlQueue::postgres(pool, confine).await.map_err(failed)?)
         }
     };
     // Quota first, so jobs that delivery removes count down.

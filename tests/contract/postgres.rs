@@ -3,7 +3,7 @@
 
 use crate::support::{fresh_name, pg_target};
 use bytes::Bytes;
-use nano::adapters::postgres::{PgDataStore, PgQueue, PgSearch};
+use nano::adapters::postgres::{PgDataStore, PgSearch};
 use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::search::IndexMapping;
 use nano::ports::{DataStore, QueueConfig, QueueStore, Search};
@@ -13,7 +13,7 @@ use serde_json::json;
 async fn every_tenant_table_forces_row_level_security() {
     let target = pg_target();
     let data = PgDataStore::open(&target).await.unwrap();
-    let queue = PgQueue::open(&target).await.unwrap();
+    let queue = crate::queue::postgres_at(&target).await;
     let search = PgSearch::open(&target).await.unwrap();
     let scope = TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap());
     let name = DomainName::parse(&fresh_name("n")).unwrap();

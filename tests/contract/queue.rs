@@ -2,8 +2,11 @@
 
 use crate::support::fresh_name;
 use bytes::Bytes;
+use nano::adapters::postgres::PgTarget;
+use nano::adapters::sql::SqlQueue;
 use nano::core::{DomainName, TenantId, TenantScope};
 use nano::ports::{Failure, JobStatus, QueueConfig, QueueError, QueueStore};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -279,19 +282,29 @@ pub mod suite {
     }
 }
 
+/// The SQL queue on the SQLite database file at `path`, as the dev profile opens it.
+async fn sqlite_at(path: &Path) -> impl QueueStore {
+    let pool = nano::adapters::sqlite::queue_pool(path).await.unwrap();
+    SqlQueue::sqlite(pool).await.unwrap()
+}
+
+/// The SQL queue on PostgreSQL at `target`, as the prod profile opens it.
+pub(crate) async fn postgres_at(target: &PgTarget) -> impl QueueStore {
+    let (pool, confine) = nano::adapters::postgres::queue_tables(target)
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");
+    SqlQueue::postgres(pool, confine).await.unwrap()
+}
+
 pub(crate) async fn sqlite() -> (Arc<dyn QueueStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let queue = nano::adapters::sqlite::SqliteQueue::open(&dir.path().join("queue.db"))
-        .await
-        .unwrap();
+    let queue = sqlite_at(&dir.path().join("queue.db")).await;
     (Arc::new(queue), dir)
 }
 
 /// PostgreSQL: each test in its own fresh schema.
 pub(crate) async fn postgres() -> (Arc<dyn QueueStore>, ()) {
-    let queue = nano::adapters::postgres::PgQueue::open(&crate::support::pg_target())
-        .await
-        .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");
+    let queue = postgres_at(&crate::support::pg_target()).await;
     (Arc::new(queue), ())
 }
 
@@ -299,12 +312,8 @@ pub(crate) async fn postgres() -> (Arc<dyn QueueStore>, ()) {
 #[tokio::test]
 async fn postgres_nodes_share_jobs_without_double_claims_and_claims_end_with_the_node() {
     let target = crate::support::pg_target();
-    let a = nano::adapters::postgres::PgQueue::open(&target)
-        .await
-        .unwrap();
-    let b = nano::adapters::postgres::PgQueue::open(&target)
-        .await
-        .unwrap();
+    let a = postgres_at(&target).await;
+    let b = postgres_at(&target).await;
     let (s, name) = (suite::scope(), suite::queue());
     a.create_queue(&s, &name, &suite::config()).await.unwrap();
     let mut ids = Vec::new();
@@ -353,9 +362,7 @@ async fn sqlite_releases_claims_when_reopened() {
     let path = dir.path().join("queue.db");
     let (s, name) = (suite::scope(), suite::queue());
     let id = {
-        let q = nano::adapters::sqlite::SqliteQueue::open(&path)
-            .await
-            .unwrap();
+        let q = sqlite_at(&path).await;
         q.create_queue(&s, &name, &suite::config()).await.unwrap();
         let id = q
             .enqueue(&s, &name, Bytes::from_static(b"{}"), 1)
@@ -365,9 +372,7 @@ async fn sqlite_releases_claims_when_reopened() {
         assert!(q.claim(&s, &name, 1, 1).await.unwrap().is_empty());
         id
     };
-    let q = nano::adapters::sqlite::SqliteQueue::open(&path)
-        .await
-        .unwrap();
+    let q = sqlite_at(&path).await;
     let claimed = q.claim(&s, &name, 1, 1).await.unwrap();
     assert_eq!(
         claimed.iter().map(|c| c.job.id).collect::<Vec<_>>(),

@@ -5,7 +5,8 @@
 use crate::harness::{get, version, Rt};
 use crate::support::fresh_name;
 use nano::adapters::fs::FsStorage;
-use nano::adapters::sqlite::{SqliteCache, SqliteDataStore, SqliteQueue};
+use nano::adapters::sql::SqlQueue;
+use nano::adapters::sqlite::{self, SqliteCache, SqliteDataStore};
 use nano::adapters::tantivy::TantivySearch;
 use nano::core::{AppName, BindingSpec, DomainName, Limits, ServiceKind, TenantId, TenantScope};
 use nano::ports::search::IndexMapping;
@@ -35,7 +36,9 @@ impl World {
             storage: Some(Arc::new(FsStorage::open(&p.join("storage")).unwrap())),
             search: Some(Arc::new(TantivySearch::open(&p.join("search")).unwrap())),
             queue: Some(Arc::new(
-                SqliteQueue::open(&p.join("queue.db")).await.unwrap(),
+                SqlQueue::sqlite(sqlite::queue_pool(&p.join("queue.db")).await.unwrap())
+                    .await
+                    .unwrap(),
             )),
             assets: None,
         };

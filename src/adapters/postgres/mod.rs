@@ -12,7 +12,7 @@ mod text;
 
 pub use data::PgDataStore;
 pub use pool::{connect, PgTarget};
-pub use queue::PgQueue;
+pub use queue::queue_tables;
 pub use registry::registry_pool;
 pub use search::PgSearch;
 

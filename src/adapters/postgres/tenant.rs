@@ -2,7 +2,7 @@
 //! the row-level security policies and, when nano's own user would bypass them (superuser or BYPASSRLS), switches
 //! to the `nano_tenant` role for the transaction.
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 /// Whether transactions must `SET LOCAL ROLE nano_tenant` for the policies to apply to nano's user.
 pub async fn needs_role(pool: &PgPool) -> Result<bool, sqlx::Error> {
@@ -26,19 +26,19 @@ pub async fn begin(
     Ok(tx)
 }
 
-/// Confines an open transaction to `host` (after any DDL it had to run as nano's own user).
+/// Confines the open transaction of `conn` to `host` (after any DDL it had to run as nano's own user).
 pub async fn confine(
-    tx: &mut Transaction<'static, Postgres>,
+    conn: &mut PgConnection,
     host: &str,
     use_role: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT set_config('nano.host', $1, true)")
         .bind(host)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     if use_role {
         sqlx::query("SET LOCAL ROLE nano_tenant")
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
     }
     Ok(())

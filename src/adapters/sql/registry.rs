@@ -2,6 +2,7 @@
 //! adapters' registry migrations create. Every statement numbers its parameters `$1..$N` in order of appearance,
 //! which PostgreSQL and sqlx's SQLite driver (binding `$N` to the N-th argument) both read the same way.
 
+use super::{now_ms, SqlDatabase};
 use crate::core::TenantId;
 use crate::ports::registry::{AppRow, KeyRow};
 use crate::ports::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
@@ -9,24 +10,6 @@ use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 const APP_COLUMNS: &str = AppRecord::COLUMNS;
-
-/// A database the registry runs on: what sqlx offers for every one, plus the count of rows a statement changed
-/// (which sqlx leaves to each driver's result type).
-pub trait RegistryDatabase: Database {
-    fn rows_affected(done: &Self::QueryResult) -> u64;
-}
-
-impl RegistryDatabase for sqlx::Sqlite {
-    fn rows_affected(done: &Self::QueryResult) -> u64 {
-        done.rows_affected()
-    }
-}
-
-impl RegistryDatabase for sqlx::Postgres {
-    fn rows_affected(done: &Self::QueryResult) -> u64 {
-        done.rows_affected()
-    }
-}
 
 /// The registry over a pool whose database holds the registry's tables.
 pub struct SqlRegistry<DB: Database> {
@@ -44,17 +27,10 @@ fn backend(e: sqlx::Error) -> RegistryError {
     RegistryError::Backend(e.to_string())
 }
 
-/// Milliseconds since the Unix epoch, as the registry's tables store times.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 #[async_trait]
 impl<DB> Registry for SqlRegistry<DB>
 where
-    DB: RegistryDatabase,
+    DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,

@@ -12,5 +12,5 @@ mod registry;
 pub use cache::{SqliteCache, DEFAULT_PURGE_EVERY as CACHE_PURGE_EVERY};
 pub use data::SqliteDataStore;
 pub use pool::{open_pool, Durability};
-pub use queue::SqliteQueue;
+pub use queue::queue_pool;
 pub use registry::registry_pool;
