@@ -200,9 +200,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(app::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
+        // nano could not start: a store it cannot reach, a listener it cannot bind, a setting that does not hold.
         Err(e) => {
             eprintln!("nano: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

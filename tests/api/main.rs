@@ -21,6 +21,7 @@ mod quotas;
 mod receiver;
 mod repl;
 mod root;
+mod s3;
 mod search;
 mod storage;
 mod tenancy;

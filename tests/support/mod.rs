@@ -34,6 +34,17 @@ impl TestNano {
     pub async fn start_prod(adjust: impl FnOnce(&mut Config)) -> Self {
         let schema = fresh_name("nt").replace('-', "_");
         let prefix = fresh_name("np");
+        Self::start_prod_on(&schema, &prefix, adjust).await
+    }
+
+    /// Starts the prod profile on the test PostgreSQL in `schema` and Redis under `prefix`: nodes started with the
+    /// same two share their state, each with its own data folder.
+    pub async fn start_prod_on(
+        schema: &str,
+        prefix: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        let (schema, prefix) = (schema.to_string(), prefix.to_string());
         Self::start_with(move |c| {
             *c = Config {
                 listen: c.listen,
@@ -96,6 +107,17 @@ pub fn pg_target() -> nano::adapters::postgres::PgTarget {
 pub fn pg_url() -> String {
     std::env::var("NANO_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Configures `storage = "s3"` on the test S3 server, under `target`'s key prefix.
+pub fn use_s3(c: &mut Config, target: &nano::adapters::s3::S3Target) {
+    c.storage = nano::app::config::StorageBackend::S3;
+    c.s3.endpoint = target.endpoint.clone();
+    c.s3.bucket = Some(target.bucket.clone());
+    c.s3.access_key = Some(target.access_key.clone());
+    c.s3.secret_key = Some(nano::app::config::Secret::new(target.secret_key.clone()));
+    c.s3.path_style = target.path_style;
+    c.s3.prefix = target.prefix.clone();
 }
 
 /// The test S3 server (`NANO_TEST_S3_ENDPOINT`, default the SeaweedFS `scripts/s3-server.sh` starts) with its

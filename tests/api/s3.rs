@@ -1,0 +1,145 @@
+//! Storage on S3 (SeaweedFS from `scripts/s3-server.sh`): two prod nodes with their own data folders serve one
+//! tenant's objects through either node, signed URLs included; a wrong key stops `nano run` with exit 2, naming
+//! the endpoint and never the secret.
+
+use crate::support::{client, fresh_name, nano_bin, s3_target, use_s3, TestNano};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn two_prod_nodes_share_objects_through_s3_with_no_shared_folder() {
+    let schema = fresh_name("nt").replace('-', "_");
+    let prefix = fresh_name("np");
+    let tenant = fresh_name("t");
+    let s3 = s3_target();
+    let node = |s3: nano::adapters::s3::S3Target, tenant: String| {
+        let (schema, prefix) = (schema.clone(), prefix.clone());
+        async move {
+            TestNano::start_prod_on(&schema, &prefix, move |c| {
+                use_s3(c, &s3);
+                c.auth = false;
+                c.default_tenant = Some(tenant);
+            })
+            .await
+        }
+    };
+    let a = node(s3.clone(), tenant.clone()).await;
+    let b = node(s3.clone(), tenant.clone()).await;
+    assert_ne!(a.dir.path(), b.dir.path());
+    let c = client();
+    let res = c.put(a.url("/storage/photos")).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let res = c.put(b.url("/storage/photos")).send().await.unwrap();
+    assert_eq!(res.status(), 409, "the bucket made through A exists for B");
+    // An object written through A is read, listed and ranged through B.
+    let body = vec![7u8; 6 * 1024 * 1024 + 11];
+    let res = c
+        .post(a.url("/storage/photos/trip/day1.bin"))
+        .header("content-type", "application/octet-stream")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let got = c
+        .get(b.url("/storage/photos/trip/day1.bin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), body);
+    let ranged = c
+        .get(b.url("/storage/photos/trip/day1.bin"))
+        .header("range", "bytes=-5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(ranged.bytes().await.unwrap().len(), 5);
+    let listed: Value = c
+        .get(b.url("/storage/photos?prefix=trip/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["objects"][0]["name"], "trip/day1.bin");
+    assert_eq!(listed["objects"][0]["size"], body.len());
+    // A signed upload URL from B works on A, and the download URL from A on B.
+    let up: Value = c
+        .post(b.url("/storage/photos/signed.txt?useSignedUrl=true"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = up["url"].as_str().unwrap().replace(&b.url(""), &a.url(""));
+    let res = c.put(&url).body("signed bytes").send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let down: Value = c
+        .get(a.url("/storage/photos/signed.txt?useSignedUrl=true"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = down["url"]
+        .as_str()
+        .unwrap()
+        .replace(&a.url(""), &b.url(""));
+    let res = c.get(&url).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "signed bytes");
+    // A delete through B is seen by A.
+    let res = c
+        .delete(b.url("/storage/photos/trip/day1.bin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = c
+        .get(a.url("/storage/photos/trip/day1.bin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let msg: Value = res.json().await.unwrap();
+    assert_eq!(
+        msg,
+        json!({"ok": false, "status": 404, "msg": "object does not exist"})
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_s3_key_stops_nano_with_exit_2_naming_the_endpoint_not_the_secret() {
+    let s3 = s3_target();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "do-not-print-this-secret";
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::process::Command::new(nano_bin())
+            .args(["run", "--profile", "dev", "--listen", "127.0.0.1:0"])
+            .env("NANO_DATA_DIR", dir.path())
+            .env("NANO_STORAGE", "s3")
+            .env("NANO_S3__ENDPOINT", s3.endpoint.as_deref().unwrap())
+            .env("NANO_S3__BUCKET", &s3.bucket)
+            .env("NANO_S3__ACCESS_KEY", "no-such-key")
+            .env("NANO_S3__SECRET_KEY", secret)
+            .env("NANO_S3__PATH_STYLE", "true")
+            .current_dir(dir.path())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("nano gave up on S3 within 60 s")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:8333"), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains(secret), "{stdout}");
+}
