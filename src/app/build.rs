@@ -352,6 +352,7 @@ fn s3_target(config: &Config) -> Result<S3Target, BuildError> {
             .ok_or_else(|| missing("secret_key"))?,
         path_style: s3.path_style,
         prefix: s3.prefix.clone(),
+        presign: s3.presign,
     })
 }
 

@@ -244,6 +244,9 @@ pub struct S3Config {
     pub path_style: bool,
     /// First segments of every key nano writes; give deployments sharing a bucket different prefixes.
     pub prefix: String,
+    /// Whether `useSignedUrl` answers S3 presigned URLs; `false` gives nano's own (for endpoints clients cannot
+    /// reach).
+    pub presign: bool,
 }
 
 /// `[outbound]`: the address rule and the node's host rules of apps' fetches and queue deliveries.
@@ -401,6 +404,7 @@ impl Config {
                 secret_key: None,
                 path_style: false,
                 prefix: "nano".to_string(),
+                presign: true,
             },
             bootstrap: BootstrapConfig::default(),
             quotas: QuotaConfig::default(),

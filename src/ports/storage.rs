@@ -261,6 +261,8 @@ impl UrlSigner {
 /// - `sign` returns the query string (`expires=<unix secs>&signature=<hex>`) that, appended to nano's own URL of
 ///   this object, grants `access` to it for this tenant until `expires`; `verify` fails with `SignatureExpired`
 ///   after that and `SignatureInvalid` for any other tenant, bucket, object, access or a tampered value.
+/// - `presign`, when the store answers one, is a URL of the store that grants `access` to this tenant's object
+///   alone until it expires.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
     /// Removes everything the scope's tenant owns in this service (tenant deletion); other tenants are untouched.
@@ -325,6 +327,18 @@ pub trait Storage: Send + Sync + 'static {
         access: SignedAccess,
         expires_unix: u64,
     ) -> Result<String, StorageError>;
+    /// A URL of the object store itself granting `access` to the object for `expires_in_secs` (an S3 presigned
+    /// URL), for clients to use directly; `None` when nano serves signed URLs itself (`sign`).
+    async fn presign(
+        &self,
+        _scope: &TenantScope,
+        _bucket: &DomainName,
+        _object: &ObjectKey,
+        _access: SignedAccess,
+        _expires_in_secs: u64,
+    ) -> Result<Option<String>, StorageError> {
+        Ok(None)
+    }
     async fn verify(
         &self,
         scope: &TenantScope,

@@ -74,6 +74,14 @@ async fn two_prod_nodes_share_objects_through_s3_with_no_shared_folder() {
         .json()
         .await
         .unwrap();
+    // S3 presigned URLs: the client goes straight to the S3 endpoint, whichever node answered.
+    assert!(
+        up["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:8333/nano-test/"),
+        "{up}"
+    );
     let url = up["url"].as_str().unwrap().replace(&b.url(""), &a.url(""));
     let res = c.put(&url).body("signed bytes").send().await.unwrap();
     assert!(res.status().is_success(), "{}", res.status());
@@ -142,4 +150,32 @@ async fn a_wrong_s3_key_stops_nano_with_exit_2_naming_the_endpoint_not_the_secre
     assert!(!stderr.contains(secret), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains(secret), "{stdout}");
+}
+
+/// A presigned upload would go straight to S3, past the `storage_bytes` quota: a tenant with that quota gets
+/// nano's own signed URL, whose upload streams through it.
+#[tokio::test]
+async fn a_tenant_with_a_storage_quota_gets_nanos_own_signed_urls() {
+    let s3 = s3_target();
+    let nano = TestNano::start_with(move |c| {
+        use_s3(c, &s3);
+        c.quotas.storage_bytes = Some(1_000);
+    })
+    .await;
+    let c = client();
+    let res = c.put(nano.url("/storage/docs")).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let up: Value = c
+        .post(nano.url("/storage/docs/big.bin?useSignedUrl=true"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = up["url"].as_str().unwrap();
+    assert!(url.starts_with(&nano.url("/")), "{up}");
+    let res = c.put(url).body(vec![0u8; 2_000]).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    nano.stop().await;
 }

@@ -333,6 +333,39 @@ pub(crate) async fn s3() -> (Arc<dyn Storage>, ()) {
     (Arc::new(storage), ())
 }
 
+/// Specific to S3: presigned URLs reach the object alone, for the method signed, and a tampered one is refused.
+#[tokio::test]
+async fn s3_presigned_urls_grant_one_object_and_method() {
+    let (s, _) = s3().await;
+    let sc = TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap());
+    let b = DomainName::parse("presigned").unwrap();
+    s.create_bucket(&sc, &b).await.unwrap();
+    let key = ObjectKey::parse("a/x.txt").unwrap();
+    let http = reqwest::Client::new();
+    let put = s
+        .presign(&sc, &b, &key, SignedAccess::Upload, 60)
+        .await
+        .unwrap()
+        .expect("S3 presigns");
+    let res = http.put(&put).body("direct").send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let got = s.get_object(&sc, &b, &key, None).await.unwrap();
+    assert_eq!(got.size, 6);
+    let get = s
+        .presign(&sc, &b, &key, SignedAccess::Download, 60)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        http.get(&get).send().await.unwrap().text().await.unwrap(),
+        "direct"
+    );
+    // The download URL does not upload, and a changed signature is refused.
+    assert_eq!(http.put(&get).body("x").send().await.unwrap().status(), 403);
+    let tampered = get.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+    assert_eq!(http.get(&tampered).send().await.unwrap().status(), 403);
+}
+
 /// The quota decorator over the filesystem, with limits no behaviour reaches.
 pub(crate) async fn quota() -> (Arc<dyn Storage>, tempfile::TempDir) {
     let (inner, guard) = fs().await;

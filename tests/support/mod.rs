@@ -118,6 +118,7 @@ pub fn use_s3(c: &mut Config, target: &nano::adapters::s3::S3Target) {
     c.s3.secret_key = Some(nano::app::config::Secret::new(target.secret_key.clone()));
     c.s3.path_style = target.path_style;
     c.s3.prefix = target.prefix.clone();
+    c.s3.presign = target.presign;
 }
 
 /// The test S3 server (`NANO_TEST_S3_ENDPOINT`, default the SeaweedFS `scripts/s3-server.sh` starts) with its
@@ -134,5 +135,6 @@ pub fn s3_target() -> nano::adapters::s3::S3Target {
         secret_key: "nano-test-secret".into(),
         path_style: true,
         prefix: fresh_name("nanotest"),
+        presign: true,
     }
 }

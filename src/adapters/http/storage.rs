@@ -108,7 +108,8 @@ async fn post(storage: &dyn Storage, bucket: &DomainName, req: ServiceRequest) -
     upload::raw(storage, &req.scope, bucket, &object, req.body).await
 }
 
-/// `201 {ok:true, url}`: nano's own URL of the object with a signature granting `access` for the TTL.
+/// `201 {ok:true, url}`: the store's presigned URL when it answers one, else nano's own URL of the object with a
+/// signature granting `access` for the TTL.
 async fn signed_url(
     storage: &dyn Storage,
     bucket: &DomainName,
@@ -131,6 +132,17 @@ async fn signed_url(
                 ))
             })?,
     };
+    let status = if access == SignedAccess::Upload {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    if let Some(url) = storage
+        .presign(&req.scope, bucket, object, access, ttl)
+        .await?
+    {
+        return Ok(json(status, &json!({"ok": true, "url": url})));
+    }
     let expires = now_unix() + ttl;
     let query = storage
         .sign(&req.scope, bucket, object, access, expires)
@@ -154,11 +166,6 @@ async fn signed_url(
         bucket.as_str(),
         path.join("/")
     );
-    let status = if access == SignedAccess::Upload {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
     Ok(json(status, &json!({"ok": true, "url": url})))
 }
 

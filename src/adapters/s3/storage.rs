@@ -5,8 +5,8 @@
 //! two parts in flight, aborted when the body fails, so a half-written object is never visible. Downloads stream,
 //! with `Range` passed to S3 once the object's size has resolved it. As on the filesystem, a path cannot be both an
 //! object and a folder of objects (`Conflict`). Throttling and network errors are retried with backoff for a few
-//! seconds and then answered as `Unavailable` (503), never a hang. The signed-URL key lives in the bucket, so every
-//! node signs alike.
+//! seconds and then answered as `Unavailable` (503), never a hang. Signed URLs are S3 presigned URLs unless
+//! `presign` is off; nano's own signed-URL key then lives in the bucket, so every node signs alike.
 
 use super::keys::{name_below, Layout};
 use crate::core::{DomainName, TenantScope};
@@ -19,6 +19,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
+use object_store::signer::Signer;
 use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig,
     WriteMultipart,
@@ -44,6 +45,8 @@ pub struct S3Target {
     pub path_style: bool,
     /// First segments of every key nano writes.
     pub prefix: String,
+    /// Whether signed URLs are S3 presigned URLs (clients reach the endpoint), else nano's own.
+    pub presign: bool,
 }
 
 impl S3Target {
@@ -61,6 +64,7 @@ pub struct S3Storage {
     store: Arc<AmazonS3>,
     layout: Layout,
     signer: UrlSigner,
+    presign: bool,
 }
 
 fn unavailable(e: object_store::Error) -> StorageError {
@@ -125,6 +129,7 @@ impl S3Storage {
             store: Arc::new(store),
             layout,
             signer: UrlSigner::new(key),
+            presign: target.presign,
         })
     }
 
@@ -444,6 +449,34 @@ impl Storage for S3Storage {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+
+    async fn presign(
+        &self,
+        scope: &TenantScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        access: SignedAccess,
+        expires_in_secs: u64,
+    ) -> Result<Option<String>, StorageError> {
+        if !self.presign {
+            return Ok(None);
+        }
+        self.require_bucket(scope, bucket).await?;
+        let method = match access {
+            SignedAccess::Download => http::Method::GET,
+            SignedAccess::Upload => http::Method::PUT,
+        };
+        let url = self
+            .store
+            .signed_url(
+                method,
+                &self.layout.object(scope, bucket, object),
+                Duration::from_secs(expires_in_secs),
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(Some(url.to_string()))
     }
 
     async fn sign(

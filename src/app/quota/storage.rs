@@ -170,6 +170,24 @@ impl Storage for QuotaStorage {
         self.inner.list_objects(scope, bucket, prefix).await
     }
 
+    /// A tenant with a `storage_bytes` limit gets nano's own signed URLs, whose uploads stream through the quota;
+    /// a presigned upload would go straight to the store, past it.
+    async fn presign(
+        &self,
+        scope: &TenantScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        access: SignedAccess,
+        expires_in_secs: u64,
+    ) -> Result<Option<String>, StorageError> {
+        if self.meter.limit(scope).is_some() {
+            return Ok(None);
+        }
+        self.inner
+            .presign(scope, bucket, object, access, expires_in_secs)
+            .await
+    }
+
     async fn sign(
         &self,
         scope: &TenantScope,

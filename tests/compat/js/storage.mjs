@@ -30,17 +30,17 @@ assert.equal(r.ok, false);
 assert.equal(r.status, 404);
 assert.equal(r.msg, "object does not exist");
 
-// Signed URLs: nano serves them itself.
+// Signed URLs: nano's own (a PUT answers 201), or S3's presigned ones when storage is on S3 (200).
 r = await hyper.storage.signedUrl("docs/signed.txt", { type: "upload" });
 assert.equal(r.ok, true, JSON.stringify(r));
 let res = await fetch(r.url, { method: "PUT", body: "signed upload" });
-assert.equal(res.status, 201);
+assert.ok([200, 201].includes(res.status), `signed upload answered ${res.status}`);
 r = await hyper.storage.signedUrl("docs/signed.txt", { type: "download" });
 assert.equal(r.ok, true, JSON.stringify(r));
 res = await fetch(r.url);
 assert.equal(res.status, 200);
 assert.equal(await res.text(), "signed upload");
-res = await fetch(r.url.replace("signature=", "signature=0"));
+res = await fetch(r.url.replace(/signature=/i, "$&0"));
 assert.equal(res.status, 403);
 
 r = await hyper.storage.remove("docs/hello.txt");
