@@ -366,6 +366,62 @@ async fn s3_presigned_urls_grant_one_object_and_method() {
     assert_eq!(http.get(&tampered).send().await.unwrap().status(), 403);
 }
 
+/// Specific to S3: a store that keeps answering 503 (throttling) is retried with backoff, then refused as
+/// `Unavailable` (503 to the client) in bounded time, never a hang.
+#[tokio::test]
+async fn s3_throttling_ends_as_unavailable_after_bounded_retries() {
+    use http_body_util::Full;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let seen = seen.clone();
+                        async move {
+                            // The signing key is served, so the store opens; everything else is throttled.
+                            let (status, body) = if req.uri().path().ends_with("signing-key") {
+                                (200, "00112233445566778899aabbccddeeff".to_string())
+                            } else {
+                                seen.fetch_add(1, Ordering::SeqCst);
+                                (503, "<Error><Code>SlowDown</Code></Error>".to_string())
+                            };
+                            let mut res = hyper::Response::new(Full::new(Bytes::from(body)));
+                            *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                            Ok::<_, std::convert::Infallible>(res)
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let mut target = crate::support::s3_target();
+    target.endpoint = Some(format!("http://{addr}"));
+    let s = nano::adapters::s3::S3Storage::open(&target).await.unwrap();
+    let sc = TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap());
+    let started = std::time::Instant::now();
+    let err = tokio::time::timeout(std::time::Duration::from_secs(60), s.list_buckets(&sc))
+        .await
+        .expect("gave up in bounded time")
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
+    assert_eq!(nano::core::HasKind::kind(&err).status(), 503);
+    assert!(calls.load(Ordering::SeqCst) > 1, "retried");
+    println!(
+        "throttled S3: {} attempts, refused after {:?}",
+        calls.load(Ordering::SeqCst),
+        started.elapsed()
+    );
+}
+
 /// The quota decorator over the filesystem, with limits no behaviour reaches.
 pub(crate) async fn quota() -> (Arc<dyn Storage>, tempfile::TempDir) {
     let (inner, guard) = fs().await;
