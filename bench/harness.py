@@ -442,6 +442,74 @@ def storage_transfer(base, tmp):
             ("services", "storage download 100 MB, MB/s", mb / down, "curl file:// read", mb / local_read, True)]
 
 
+def peak_rss_mb(pid):
+    """The process's peak resident set (VmHWM), in MB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def scenario_s3():
+    """Storage on S3 (SeaweedFS from scripts/s3-server.sh): 100 MB up and down through nano, against the same
+    transfer straight to the S3 server with curl's own SigV4 signing; and nano's peak RSS growth over a 1 GB round
+    trip."""
+    started = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8333/"],
+                             capture_output=True, text=True).stdout == "000"
+    if started:
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "s3-server.sh"), "start"], check=True)
+    rows, note = [], None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            prefix = f"bench-{os.getpid()}-{int(time.time())}"
+            s3 = (f'storage = "s3"\n[s3]\nendpoint = "http://127.0.0.1:8333"\nbucket = "nano-test"\n'
+                  f'access_key = "nano-test"\nsecret_key = "nano-test-secret"\npath_style = true\nprefix = "{prefix}"\n')
+            size = 100 * 1024 * 1024
+            src = os.path.join(tmp, "object.bin")
+            with open(src, "wb") as f:
+                for _ in range(size // (1024 * 1024)):
+                    f.write(os.urandom(1024 * 1024))
+            mb = size / (1024 * 1024)
+            with nano_server(tmp, 18070, s3) as nano:
+                base = "http://127.0.0.1:18070"
+                http("PUT", base + "/storage/bench")
+                up, down = curl_round_trip(base + "/storage/bench/big.bin", src, size, [], 201)
+                rss_before = rss_kb(nano.proc.pid) / 1024
+                big = os.path.join(tmp, "big.bin")
+                with open(big, "wb") as f:
+                    f.truncate(1024 * 1024 * 1024)
+                curl_round_trip(base + "/storage/bench/huge.bin", big, 1024 * 1024 * 1024, [], 201)
+                growth = peak_rss_mb(nano.proc.pid) - rss_before
+            sig = ["--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "nano-test:nano-test-secret"]
+            d_up, d_down = curl_round_trip(f"http://127.0.0.1:8333/nano-test/{prefix}-direct/big.bin", src, size,
+                                           sig, 200, method="PUT")
+            rows = [("storage on S3", "upload 100 MB, MB/s", mb / up, "curl PUT to S3", mb / d_up, True),
+                    ("storage on S3", "download 100 MB, MB/s", mb / down, "curl GET from S3", mb / d_down, True)]
+            note = (f"a 1 GB upload and download through nano on S3 grew its peak RSS by {growth:.0f} MB "
+                    f"(from {rss_before:.0f} MB)")
+    finally:
+        if started:
+            subprocess.run(["bash", os.path.join(ROOT, "scripts", "s3-server.sh"), "stop"], check=False)
+    return rows, note
+
+
+def curl_round_trip(url, src, size, extra, up_status, method="POST"):
+    """Seconds to upload `src` to `url` and to download it again with curl."""
+    t0 = time.perf_counter()
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, *extra, "-H",
+                          "Content-Type: application/octet-stream", "-T", src, url],
+                         capture_output=True, text=True, timeout=900)
+    up = time.perf_counter() - t0
+    assert out.stdout == str(up_status), out
+    t0 = time.perf_counter()
+    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", *extra, url],
+                         capture_output=True, text=True, timeout=900)
+    down = time.perf_counter() - t0
+    assert out.stdout == f"200 {size}", out
+    return up, down
+
+
 def queue_delivery(base, jobs=1000):
     """Jobs enqueued over HTTP until all reach a loopback receiver, against POSTing them to the receiver directly."""
     import http.server as httpserver
@@ -528,6 +596,7 @@ SCENARIOS = {
     "noisy": scenario_noisy,
     "services": scenario_services,
     "reload": scenario_reload,
+    "s3": scenario_s3,
 }
 
 
@@ -535,6 +604,26 @@ def fmt(v):
     if v is None:
         return "–"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
+
+
+def kept_rows(lines, notes, chosen):
+    """A run of some scenarios keeps the rows and notes of RESULTS.md that it did not measure again."""
+    path = os.path.join(BENCH, "RESULTS.md")
+    if not os.path.exists(path):
+        return lines, notes
+    with open(path) as f:
+        old = f.read().splitlines()
+    new_keys = {tuple(c.strip() for c in l.split("|")[1:3]) for l in lines if l.startswith("| ") and "---" not in l}
+    kept = [l for l in old if l.startswith("| ") and "---" not in l and not l.startswith("| scenario")
+            and tuple(c.strip() for c in l.split("|")[1:3]) not in new_keys]
+    ran = {n for n in chosen}
+    kept_notes = [l for l in old if l.startswith("- ") and ":" in l and l[2:].split(":")[0] in SCENARIOS
+                  and l[2:].split(":")[0] not in ran]
+    header = [l for l in lines if not (l.startswith("| ") and "---" not in l and not l.startswith("| scenario"))]
+    measured = [l for l in lines if l not in header]
+    earlier = ", ".join(l[2:] for l in old if l.startswith(("- date:", "- commit:")))
+    header.insert(4, f"- this run measured: {', '.join(chosen)}; the other rows are kept from the run of {earlier}")
+    return header + kept + measured, kept_notes + notes
 
 
 def main(argv):
@@ -564,6 +653,8 @@ def main(argv):
         for scenario, metric, ours, peer, theirs, higher in rows:
             ratio = "–" if ours is None or not theirs else f"{(ours / theirs) if higher else (theirs / ours):.2f}x"
             lines.append(f"| {scenario} | {metric} | {fmt(ours)} | {peer} | {fmt(theirs)} | {ratio} |")
+    if args:
+        lines, notes = kept_rows(lines, notes, chosen)
     if notes:
         lines += ["", "Notes:", *notes]
     text = "\n".join(lines) + "\n"
