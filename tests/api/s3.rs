@@ -179,3 +179,93 @@ async fn a_tenant_with_a_storage_quota_gets_nanos_own_signed_urls() {
     assert_eq!(res.status(), 429);
     nano.stop().await;
 }
+
+/// `env.STORAGE` works on S3 as on files: what the app uploads through its binding, REST downloads, and the reverse.
+#[tokio::test]
+async fn the_storage_binding_works_on_s3() {
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(
+        files.path().join("index.js"),
+        r#"export default { async fetch(req, env) {
+  const name = new URL(req.url).pathname.slice(1);
+  if (req.method === 'PUT') return Response.json(await env.FILES.upload(name, await req.text()));
+  const got = await env.FILES.download(name);
+  return got.ok ? new Response(got.object) : Response.json(got, { status: got.status });
+} };"#,
+    )
+    .unwrap();
+    let entry = files.path().join("index.js");
+    let s3 = s3_target();
+    let nano = TestNano::start_with(move |c| {
+        use_s3(c, &s3);
+        c.apps.push(nano::app::AppConfig {
+            name: "files".into(),
+            tenant: "default".into(),
+            hostnames: vec!["files.test".into()],
+            entry,
+            env: Default::default(),
+            limits: Default::default(),
+            engine: None,
+            triggers: Default::default(),
+            bindings: [(
+                "FILES".to_string(),
+                nano::app::config::BindingConfig {
+                    service: nano::core::ServiceKind::Storage,
+                    domain: "uploads".into(),
+                },
+            )]
+            .into(),
+            outbound: Default::default(),
+        });
+    })
+    .await;
+    let c = client();
+    assert_eq!(
+        c.put(nano.url("/storage/uploads"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let up: Value = c
+        .put(nano.url("/notes/a.txt"))
+        .header("host", "files.test")
+        .body("from the app")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(up, json!({"ok": true}));
+    let rest = c
+        .get(nano.url("/storage/uploads/notes/a.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.text().await.unwrap(), "from the app");
+    let res = c
+        .post(nano.url("/storage/uploads/b.txt"))
+        .header("content-type", "text/plain")
+        .body("from REST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let got = c
+        .get(nano.url("/b.txt"))
+        .header("host", "files.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.text().await.unwrap(), "from REST");
+    let missing = c
+        .get(nano.url("/none.txt"))
+        .header("host", "files.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    nano.stop().await;
+}
