@@ -126,6 +126,8 @@ impl App {
                 registry,
                 services: self.services.clone(),
                 apps: Some(self.hosting.clone()),
+                node: http::HeaderValue::from_str(&self.config.node())
+                    .unwrap_or_else(|_| http::HeaderValue::from_static("nano")),
             },
             auth: self.config.auth,
             tenant_header: self.config.tenant_host_header,
@@ -219,9 +221,21 @@ pub async fn open_services(
         (false, _) => None,
         (true, StorageBackend::Fs) => {
             let root = config.data_dir.join("storage");
-            Some(Arc::new(FsStorage::open(&root).map_err(|e| {
-                BuildError(format!("storage in {}: {e}", root.display()))
-            })?))
+            let key = match (&config.storage_signing_key, config.profile) {
+                (Some(key), _) => Some(key.expose().as_bytes().to_vec()),
+                (None, Profile::Dev) => None,
+                (None, Profile::Prod) => {
+                    return Err(BuildError(
+                        "storage = \"fs\" in prod needs storage_signing_key (or NANO_STORAGE_SIGNING_KEY), the same \
+                         on every node sharing the volume, so no node creates its own"
+                            .into(),
+                    ))
+                }
+            };
+            Some(Arc::new(
+                FsStorage::open_node(&root, &config.node(), key)
+                    .map_err(|e| BuildError(format!("storage in {}: {e}", root.display())))?,
+            ))
         }
         (true, StorageBackend::S3) => Some(Arc::new(
             S3Storage::open(&s3_target(config)?)
@@ -356,11 +370,18 @@ fn s3_target(config: &Config) -> Result<S3Target, BuildError> {
     })
 }
 
-/// The master key: `master_key` from config (required when several nodes share state), else the file
+/// The master key: `master_key` from config (required in prod, where nodes share state), else (dev) the file
 /// `<data_dir>/master.key`, created with 32 random bytes (mode 0600) on first start.
 fn master_key(config: &Config) -> Result<Vec<u8>, BuildError> {
     if let Some(key) = &config.master_key {
         return Ok(key.expose().as_bytes().to_vec());
+    }
+    if config.profile == Profile::Prod {
+        return Err(BuildError(
+            "the prod profile needs master_key (or NANO_MASTER_KEY), the same on every node, so no node creates its \
+             own"
+            .into(),
+        ));
     }
     let path = config.data_dir.join("master.key");
     match std::fs::read(&path) {

@@ -170,6 +170,12 @@ pub struct Config {
     /// Key that API-key secrets derive from; set the same value on every node sharing state.
     /// Unset: `<data_dir>/master.key`, created on first start.
     pub master_key: Option<Secret>,
+    /// Key of nano's own signed storage URLs (files storage); set the same value on every node sharing a volume.
+    /// Unset: `<data_dir>/storage/.signing-key`, created on first start (dev only: prod needs it set).
+    pub storage_signing_key: Option<Secret>,
+    /// This node's name in logs, admin answers (`X-Nano-Node`) and metrics, and its own upload folder; unset: the
+    /// machine's host name.
+    pub node_name: Option<String>,
     /// PostgreSQL URL (prod profile).
     pub postgres_url: Option<Secret>,
     /// PostgreSQL schema for nano's tables (created if missing); unset means the server's default (`public`).
@@ -390,6 +396,8 @@ impl Config {
             auth: !dev,
             admin_token: None,
             master_key: None,
+            storage_signing_key: None,
+            node_name: None,
             postgres_url: None,
             postgres_schema: None,
             redis_url: None,
@@ -427,6 +435,17 @@ impl Config {
             services_hosts: Vec::new(),
             config_file: None,
         }
+    }
+
+    /// This node's name: `node_name`, else the machine's host name, else `nano`.
+    pub fn node(&self) -> String {
+        self.node_name
+            .clone()
+            .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "nano".to_string())
     }
 
     /// Resolves the configuration of `profile` from defaults, the optional file, `NANO_*` env vars and `overrides`

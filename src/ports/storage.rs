@@ -235,8 +235,10 @@ impl UrlSigner {
         access: SignedAccess,
         expires_unix: u64,
         signature: &str,
-        now_unix: u64,
     ) -> Result<(), StorageError> {
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let claim = Self::claim(scope, bucket, object, access, expires_unix);
         Ok(crate::core::signing::verify(
             &self.key, &claim, signature, now_unix,
@@ -331,12 +333,13 @@ pub trait Storage: Send + Sync + 'static {
     /// URL), for clients to use directly; `None` when nano serves signed URLs itself (`sign`).
     async fn presign(
         &self,
-        _scope: &TenantScope,
-        _bucket: &DomainName,
-        _object: &ObjectKey,
-        _access: SignedAccess,
-        _expires_in_secs: u64,
+        scope: &TenantScope,
+        bucket: &DomainName,
+        object: &ObjectKey,
+        access: SignedAccess,
+        expires_in_secs: u64,
     ) -> Result<Option<String>, StorageError> {
+        let _ = (scope, bucket, object, access, expires_in_secs);
         Ok(None)
     }
     async fn verify(

@@ -271,3 +271,25 @@ async fn dev_without_auth_ignores_junk_authorization() {
     assert_eq!(status_with(&nano, "/", Some("null"), None).await, 200);
     assert_ne!(status_with(&nano, "/data/x", Some("null"), None).await, 401);
 }
+
+/// Logs and metrics are per node, so every admin answer, errors included, names the node that gave it.
+#[tokio::test]
+async fn admin_answers_name_the_node() {
+    let nano = TestNano::start_with(|c| c.node_name = Some("node-a".into())).await;
+    for path in [
+        "/admin/tenants",
+        "/admin/metrics",
+        "/admin/tenants/no-such-tenant",
+    ] {
+        let res = client().get(nano.url(path)).send().await.unwrap();
+        assert_eq!(
+            res.headers()
+                .get("x-nano-node")
+                .map(|v| v.to_str().unwrap()),
+            Some("node-a"),
+            "{path}: {}",
+            res.status()
+        );
+    }
+    nano.stop().await;
+}

@@ -144,6 +144,41 @@ fn prod_with_unreachable_database_names_the_host_not_the_password() {
     assert!(!stderr.contains("sekrit-pw"), "{stderr}");
 }
 
+/// Prod takes its keys from configuration: a node that would make up its own storage signing key (on files) or
+/// master key, which other nodes do not share, refuses to start with exit 2, naming the key.
+#[test]
+fn prod_without_shared_keys_exits_2_naming_them() {
+    let schema = crate::support::fresh_name("nt").replace('-', "_");
+    let redis = std::env::var("NANO_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string());
+    for (given, missing) in [
+        (None, "storage_signing_key"),
+        (
+            Some(("NANO_STORAGE_SIGNING_KEY", "shared-signing-key")),
+            "master_key",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(nano_bin());
+        cmd.args(["run", "--profile", "prod", "--listen", "127.0.0.1:0"])
+            .env("NANO_POSTGRES_URL", crate::support::pg_url())
+            .env("NANO_POSTGRES_SCHEMA", &schema)
+            .env("NANO_REDIS_URL", &redis)
+            .current_dir(dir.path());
+        if let Some((k, v)) = given {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(missing), "{stderr}");
+        assert!(
+            !dir.path().join(".nano/master.key").exists(),
+            "no key was made up"
+        );
+    }
+}
+
 #[test]
 fn bad_bootstrap_flags_exit_2_naming_the_problem() {
     let dir = tempfile::tempdir().unwrap();

@@ -29,6 +29,7 @@ async fn start_node(shared: &Path, schema: &str, prefix: &str, tenant: &str) -> 
         .env("NANO_REDIS_PREFIX", prefix)
         .env("NANO_DATA_DIR", shared)
         .env("NANO_MASTER_KEY", "multinode-test-master-key")
+        .env("NANO_STORAGE_SIGNING_KEY", "multinode-test-signing-key")
         .env("NANO_AUTH", "false")
         // The queue's receiver listens on loopback, which prod's outbound policy refuses unless allowed.
         .env("NANO_OUTBOUND__PRIVATE_NETWORKS", "true")

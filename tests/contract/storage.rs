@@ -448,3 +448,38 @@ crate::contract_suite!(
         tenants_never_see_each_others_buckets,
     ]
 );
+
+/// Specific to files on a shared volume: a node starting empties only its own upload folder, so an upload in
+/// flight on another node sharing the root completes.
+#[tokio::test]
+async fn fs_nodes_sharing_a_root_keep_each_others_uploads_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("storage");
+    let key = Some(b"shared-signing-key".to_vec());
+    let a = nano::adapters::fs::FsStorage::open_node(&root, "node-a", key.clone()).unwrap();
+    let sc = TenantScope::resolved(TenantId::parse(&fresh_name("t")).unwrap());
+    let b = DomainName::parse("shared").unwrap();
+    a.create_bucket(&sc, &b).await.unwrap();
+    let (tx, rx) = futures::channel::mpsc::unbounded::<std::io::Result<Bytes>>();
+    tx.unbounded_send(Ok(Bytes::from_static(b"first half, ")))
+        .unwrap();
+    let upload = {
+        let (sc, b) = (sc.clone(), b.clone());
+        tokio::spawn(async move {
+            a.put_object(&sc, &b, &ObjectKey::parse("big.txt").unwrap(), Box::pin(rx))
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Node B starts on the same root while A's upload is half written.
+    let node_b = nano::adapters::fs::FsStorage::open_node(&root, "node-b", key).unwrap();
+    tx.unbounded_send(Ok(Bytes::from_static(b"second half")))
+        .unwrap();
+    drop(tx);
+    assert_eq!(upload.await.unwrap().unwrap(), 23);
+    let got = node_b
+        .get_object(&sc, &b, &ObjectKey::parse("big.txt").unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(got.size, 23);
+}

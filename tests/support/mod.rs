@@ -59,6 +59,10 @@ impl TestNano {
                     .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string()),
             ));
             c.redis_prefix = prefix;
+            // Prod takes both keys from configuration, the same on every node.
+            c.master_key = Some(nano::app::config::Secret::new("test-master-key"));
+            c.storage_signing_key =
+                Some(nano::app::config::Secret::new("test-storage-signing-key"));
             adjust(c);
         })
         .await

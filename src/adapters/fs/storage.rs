@@ -1,8 +1,9 @@
 //! `FsStorage`: the storage port on the local filesystem, `<root>/<tenant>/<bucket>/<object path>`.
 //! Uploads stream into `<root>/.uploads/` and are renamed into place when complete; downloads stream from disk.
 //!
-//! Uploads stream through a 256 KiB buffer into a random file under `.uploads`, are `fdatasync`ed, then renamed into
-//! place. A failed or interrupted upload deletes its temp file, and `.uploads` is emptied at start. Downloads stream in
+//! Uploads stream through a 256 KiB buffer into a random file under the node's `.uploads/<node>`, are `fdatasync`ed, then renamed into
+//! place. A failed or interrupted upload deletes its temp file, and each node empties its own `.uploads/<node>` at
+//! start. Downloads stream in
 //! 64 KiB chunks, seeked and length-limited for ranges. All filesystem calls run on `spawn_blocking` or tokio's file
 //! I/O.
 
@@ -18,7 +19,7 @@ use futures::StreamExt;
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 use tokio::io::AsyncWriteExt;
 
 const UPLOADS: &str = ".uploads";
@@ -28,27 +29,49 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Buckets as folders under one root, one folder per tenant.
 pub struct FsStorage {
     root: Arc<PathBuf>,
+    /// This node's own folder of uploads in progress, `<root>/.uploads/<node>`.
+    uploads: PathBuf,
     signer: UrlSigner,
 }
 
 impl FsStorage {
-    /// Opens (creating) the storage root, removes uploads a previous run left unfinished, and loads the
-    /// signed-URL key from `<root>/.signing-key` (generated on first start).
+    /// Opens (creating) the storage root for a single node, removes uploads a previous run left unfinished, and
+    /// loads the signed-URL key from `<root>/.signing-key` (generated on first start).
     pub fn open(root: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(root)?;
-        let key = signing::load_or_create_key(root)?;
-        Self::open_with_key(root, key)
+        Self::open_node(root, "local", None)
     }
 
-    /// Like [`FsStorage::open`], with a signing key from configuration.
-    pub fn open_with_key(root: &Path, key: Vec<u8>) -> std::io::Result<Self> {
-        let uploads = root.join(UPLOADS);
+    /// Opens the storage root as node `node`, whose unfinished uploads (and only those) are removed: nodes sharing
+    /// the root through a volume never delete each other's uploads in flight. `key` signs URLs; `None` reads or
+    /// creates `<root>/.signing-key`.
+    pub fn open_node(root: &Path, node: &str, key: Option<Vec<u8>>) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root)?;
+        let key = match key {
+            Some(key) => key,
+            None => signing::load_or_create_key(root)?,
+        };
+        let folder: String = node
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let folder = match folder.trim_start_matches('.') {
+            "" => "node",
+            f => f,
+        };
+        let uploads = root.join(UPLOADS).join(folder);
         if uploads.exists() {
             std::fs::remove_dir_all(&uploads)?;
         }
         std::fs::create_dir_all(&uploads)?;
         Ok(Self {
             root: Arc::new(root.to_path_buf()),
+            uploads,
             signer: UrlSigner::new(key),
         })
     }
@@ -64,13 +87,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| StorageError::Backend(format!("storage task failed: {e}")))?
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 fn modified_ms(meta: &std::fs::Metadata) -> i64 {
@@ -272,7 +288,7 @@ impl Storage for FsStorage {
             // Fail fast (before reading the body) on a missing bucket or an unusable path.
             blocking(move || paths::writable_object(&dir, &key, false).map(drop)).await?;
         }
-        let (temp, size) = spool(&self.root.join(UPLOADS), body).await?;
+        let (temp, size) = spool(&self.uploads, body).await?;
         let key = object.clone();
         let placed = blocking({
             let temp = temp.clone();
@@ -398,15 +414,8 @@ impl Storage for FsStorage {
         expires_unix: u64,
         signature: &str,
     ) -> Result<(), StorageError> {
-        self.signer.verify(
-            scope,
-            bucket,
-            object,
-            access,
-            expires_unix,
-            signature,
-            now_unix(),
-        )
+        self.signer
+            .verify(scope, bucket, object, access, expires_unix, signature)
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Admin {
     pub services: crate::ports::Services,
     /// The hosted apps, for `/admin/apps`, `/admin/reload` and `/admin/metrics`.
     pub apps: Option<Arc<dyn crate::ports::AppControl>>,
+    /// This node's name, sent as `X-Nano-Node` with every admin answer: logs and metrics are per node.
+    pub node: http::HeaderValue,
 }
 
 fn tenant_json(id: &TenantId, created_ms: i64) -> Value {
@@ -78,8 +80,24 @@ impl Admin {
         }
     }
 
-    /// Answers a request below `/admin` (`segments` are the path parts after `admin`).
+    /// Answers a request below `/admin` (`segments` are the path parts after `admin`), naming this node in
+    /// `X-Nano-Node`.
     pub async fn handle(
+        &self,
+        keys: &Keys,
+        tenants: &TenantResolver,
+        req: Request<Incoming>,
+        segments: &[String],
+    ) -> RouteResult {
+        let mut res = match self.answer(keys, tenants, req, segments).await {
+            Ok(res) => res,
+            Err(e) => e.into_response(),
+        };
+        res.headers_mut().insert("x-nano-node", self.node.clone());
+        Ok(res)
+    }
+
+    async fn answer(
         &self,
         keys: &Keys,
         tenants: &TenantResolver,

@@ -25,7 +25,7 @@ use object_store::{
     WriteMultipart,
 };
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// S3's smallest part of a multipart upload (but the last), and the most an upload buffers.
 const PART_BYTES: usize = 5 * 1024 * 1024;
@@ -81,12 +81,6 @@ fn or_missing(missing: StorageError) -> impl FnOnce(object_store::Error) -> Stor
         object_store::Error::NotFound { .. } => missing,
         e => unavailable(e),
     }
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl S3Storage {
@@ -501,14 +495,7 @@ impl Storage for S3Storage {
         expires_unix: u64,
         signature: &str,
     ) -> Result<(), StorageError> {
-        self.signer.verify(
-            scope,
-            bucket,
-            object,
-            access,
-            expires_unix,
-            signature,
-            now_unix(),
-        )
+        self.signer
+            .verify(scope, bucket, object, access, expires_unix, signature)
     }
 }
