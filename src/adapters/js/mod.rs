@@ -22,6 +22,7 @@ pub mod engine;
 mod fetch;
 pub mod isolate_state;
 pub mod meter;
+pub mod op_table;
 pub mod ops;
 #[cfg(feature = "quickjs")]
 pub mod quickjs;

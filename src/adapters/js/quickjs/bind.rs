@@ -1,11 +1,43 @@
-//! The ops object QuickJS hands to the Web API glue: thin conversions onto `IsolateState` and the engine-neutral `ops`.
+//! The ops object QuickJS hands to the Web API glue: the engine-neutral `op_table`, read through `QjsArgs`, one
+//! rquickjs function per row.
 
 use crate::adapters::js::isolate_state::IsolateState;
-use crate::adapters::js::ops;
-use rquickjs::function::Opt;
-use rquickjs::{Ctx, Exception, Function, Object, Result, TypedArray, Value};
+use crate::adapters::js::op_table::{self, Args, OpCtx, Ret, Throw};
+use rquickjs::function::{IntoJsFunc, ParamRequirement, Params};
+use rquickjs::{Ctx, Exception, FromJs, Function, IntoJs, Object, Result, TypedArray, Value};
 use std::rc::Rc;
-use std::time::Instant;
+
+/// One op call's arguments, read with rquickjs's own conversions (a string, number, boolean or `Uint8Array` only,
+/// none coerced). A conversion that fails keeps rquickjs's error, so the op throws it as a typed closure would.
+struct QjsArgs<'a, 'js> {
+    params: Params<'a, 'js>,
+    failed: Option<rquickjs::Error>,
+}
+
+impl<'js> QjsArgs<'_, 'js> {
+    fn arg(&self, i: usize) -> Value<'js> {
+        self.params
+            .arg(i)
+            .unwrap_or_else(|| Value::new_undefined(self.params.ctx().clone()))
+    }
+
+    fn absent(&self, i: usize) -> bool {
+        self.params
+            .arg(i)
+            .is_none_or(|v| v.is_undefined() || v.is_null())
+    }
+
+    fn fail(&mut self, e: rquickjs::Error) -> Throw {
+        let t = Throw::Type(e.to_string());
+        self.failed = Some(e);
+        t
+    }
+
+    fn get<T: FromJs<'js>>(&mut self, i: usize) -> std::result::Result<T, Throw> {
+        let v = self.arg(i);
+        T::from_js(self.params.ctx(), v).map_err(|e| self.fail(e))
+    }
+}
 
 /// Copies a typed array's bytes out of the engine's memory (an empty vector when detached).
 fn bytes(v: &TypedArray<'_, u8>) -> Vec<u8> {
@@ -15,287 +47,116 @@ fn bytes(v: &TypedArray<'_, u8>) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// A body: a typed array's bytes, or a (well-formed) string's UTF-8 bytes; None for anything else.
-fn body_bytes(v: &Value<'_>) -> Result<Option<Vec<u8>>> {
-    if let Some(s) = v.as_string() {
-        return Ok(Some(s.to_string()?.into_bytes()));
+type Read<T> = std::result::Result<T, Throw>;
+
+impl Args for QjsArgs<'_, '_> {
+    fn str(&mut self, i: usize) -> Read<String> {
+        self.get(i)
     }
-    Ok(TypedArray::<u8>::from_value(v.clone())
-        .ok()
-        .map(|b| bytes(&b)))
-}
 
-fn u8array<'js>(ctx: &Ctx<'js>, v: Vec<u8>) -> Result<TypedArray<'js, u8>> {
-    TypedArray::new(ctx.clone(), v)
-}
+    fn opt_str(&mut self, i: usize) -> Read<Option<String>> {
+        if self.absent(i) {
+            return Ok(None);
+        }
+        self.str(i).map(Some)
+    }
 
-fn ok_bytes<'js>(
-    ctx: &Ctx<'js>,
-    r: std::result::Result<Vec<u8>, String>,
-) -> Result<TypedArray<'js, u8>> {
-    match r {
-        Ok(v) => u8array(ctx, v),
-        Err(e) => Err(Exception::throw_type(ctx, &e)),
+    fn num(&mut self, i: usize) -> Read<f64> {
+        self.get(i)
+    }
+
+    /// An argument left out reads as false (as an optional one did); one passed must be a boolean.
+    fn bool(&mut self, i: usize) -> Read<bool> {
+        if i >= self.params.len() {
+            return Ok(false);
+        }
+        self.get(i)
+    }
+
+    fn bytes(&mut self, i: usize) -> Read<Vec<u8>> {
+        self.get::<TypedArray<u8>>(i).map(|a| bytes(&a))
+    }
+
+    fn opt_bytes(&mut self, i: usize) -> Read<Option<Vec<u8>>> {
+        if self.absent(i) {
+            return Ok(None);
+        }
+        self.bytes(i).map(Some)
+    }
+
+    /// A string's UTF-8 bytes, a `Uint8Array`'s bytes, or None for anything else.
+    fn opt_body(&mut self, i: usize) -> Read<Option<Vec<u8>>> {
+        let v = self.arg(i);
+        if let Some(s) = v.as_string() {
+            return match s.to_string() {
+                Ok(s) => Ok(Some(s.into_bytes())),
+                Err(e) => Err(self.fail(e)),
+            };
+        }
+        Ok(TypedArray::<u8>::from_value(v).ok().map(|b| bytes(&b)))
+    }
+
+    fn pairs(&mut self, i: usize) -> Read<Vec<(String, String)>> {
+        self.get::<Vec<String>>(i).map(op_table::pairs_of)
     }
 }
 
-fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
-    flat.chunks(2)
-        .filter(|c| c.len() == 2)
-        .map(|c| (c[0].clone(), c[1].clone()))
-        .collect()
+fn to_js<'js>(ctx: &Ctx<'js>, r: Ret) -> Result<Value<'js>> {
+    Ok(match r {
+        Ret::Undefined => Value::new_undefined(ctx.clone()),
+        Ret::Null => Value::new_null(ctx.clone()),
+        Ret::Bool(b) => Value::new_bool(ctx.clone(), b),
+        Ret::Num(n) => Value::new_float(ctx.clone(), n),
+        Ret::Str(s) => rquickjs::String::from_str(ctx.clone(), &s)?.into_value(),
+        Ret::Bytes(b) => TypedArray::<u8>::new(ctx.clone(), b)?.into_value(),
+        Ret::Strings(v) => v.into_js(ctx)?,
+    })
 }
 
+/// One op function: its row in the op table, and the isolate's `OpCtx`.
+struct QjsOp {
+    row: usize,
+    cx: Rc<OpCtx>,
+}
+
+impl<'js> IntoJsFunc<'js, QjsOp> for QjsOp {
+    fn param_requirements() -> ParamRequirement {
+        ParamRequirement::any()
+    }
+
+    fn call<'a>(&self, params: Params<'a, 'js>) -> Result<Value<'js>> {
+        let ctx = params.ctx().clone();
+        let Some(op) = op_table::op::<QjsArgs<'a, 'js>>(self.row) else {
+            return Ok(Value::new_undefined(ctx));
+        };
+        let mut args = QjsArgs {
+            params,
+            failed: None,
+        };
+        match op(&mut args, &self.cx) {
+            Ok(r) => to_js(&ctx, r),
+            Err(t) => Err(match (args.failed, t) {
+                (Some(e), _) => e,
+                (None, Throw::Type(m)) => Exception::throw_type(&ctx, &m),
+                (None, Throw::Error(m)) => Exception::throw_message(&ctx, &m),
+            }),
+        }
+    }
+}
+
+/// Builds the ops object: one function per row of the op table.
 pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<IsolateState>) -> Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
-    let c = ctx.clone();
-    macro_rules! op {
-        ($name:literal, $f:expr) => {
-            o.set($name, Function::new(c.clone(), $f)?)?;
-        };
+    let cx = Rc::new(OpCtx::new(host));
+    for (row, name) in op_table::NAMES.iter().enumerate() {
+        let f = Function::new(
+            ctx.clone(),
+            QjsOp {
+                row,
+                cx: cx.clone(),
+            },
+        )?;
+        o.set(*name, f)?;
     }
-    let h = host.clone();
-    op!("log", move |level: String, msg: String| h.log(&level, &msg));
-    let origin = Instant::now();
-    op!("now", move || origin.elapsed().as_secs_f64() * 1000.0);
-    op!("randomBytes", |ctx: Ctx<'js>, n: usize| u8array(
-        &ctx,
-        ops::random_bytes(n.min(65536))
-    ));
-    op!("randomUUID", ops::random_uuid);
-    op!("digest", |ctx: Ctx<'js>,
-                   alg: String,
-                   data: TypedArray<'js, u8>| {
-        match ops::digest(&alg, &bytes(&data)) {
-            Ok(v) => u8array(&ctx, v),
-            Err(e) => Err(Exception::throw_message(&ctx, &e)),
-        }
-    });
-    op!("hmac", |ctx: Ctx<'js>,
-                 alg: String,
-                 key: TypedArray<'js, u8>,
-                 data: TypedArray<'js, u8>| {
-        match ops::hmac(&alg, &bytes(&key), &bytes(&data)) {
-            Ok(v) => u8array(&ctx, v),
-            Err(e) => Err(Exception::throw_message(&ctx, &e)),
-        }
-    });
-    op!("pbkdf2", |ctx: Ctx<'js>,
-                   hash: String,
-                   pw: TypedArray<'js, u8>,
-                   salt: TypedArray<'js, u8>,
-                   iterations: u32,
-                   bits: usize| {
-        match ops::pbkdf2(&hash, &bytes(&pw), &bytes(&salt), iterations, bits) {
-            Ok(v) => u8array(&ctx, v),
-            Err(e) => Err(Exception::throw_type(&ctx, &e)),
-        }
-    });
-    op!("hkdf", |ctx: Ctx<'js>,
-                 hash: String,
-                 ikm: TypedArray<'js, u8>,
-                 salt: TypedArray<'js, u8>,
-                 info: TypedArray<'js, u8>,
-                 bits: usize| {
-        match ops::hkdf(&hash, &bytes(&ikm), &bytes(&salt), &bytes(&info), bits) {
-            Ok(v) => u8array(&ctx, v),
-            Err(e) => Err(Exception::throw_type(&ctx, &e)),
-        }
-    });
-    op!("aesGcm", |ctx: Ctx<'js>,
-                   encrypt: bool,
-                   key: TypedArray<'js, u8>,
-                   iv: TypedArray<'js, u8>,
-                   data: TypedArray<'js, u8>,
-                   aad: TypedArray<'js, u8>| {
-        match ops::aes_gcm(
-            encrypt,
-            &bytes(&key),
-            &bytes(&iv),
-            &bytes(&data),
-            &bytes(&aad),
-        ) {
-            Ok(v) => u8array(&ctx, v),
-            Err(e) => Err(Exception::throw_type(&ctx, &e)),
-        }
-    });
-    op!("ecGenerate", |ctx: Ctx<'js>, alg: String| ok_bytes(
-        &ctx,
-        ops::ec::generate(&alg)
-    ));
-    op!("ecPublic", |ctx: Ctx<'js>,
-                     alg: String,
-                     d: TypedArray<'js, u8>| {
-        ok_bytes(&ctx, ops::ec::public_of(&alg, &bytes(&d)))
-    });
-    op!(
-        "ecCheckPublic",
-        |ctx: Ctx<'js>, alg: String, raw: TypedArray<'js, u8>| ok_bytes(
-            &ctx,
-            ops::ec::check_public(&alg, &bytes(&raw))
-        )
-    );
-    op!(
-        "ecFromDer",
-        |ctx: Ctx<'js>, alg: String, format: String, der: TypedArray<'js, u8>| ok_bytes(
-            &ctx,
-            ops::ec::from_der(&alg, &format, &bytes(&der))
-        )
-    );
-    op!("ecToDer", |ctx: Ctx<'js>,
-                    alg: String,
-                    format: String,
-                    key: TypedArray<'js, u8>| {
-        ok_bytes(&ctx, ops::ec::to_der(&alg, &format, &bytes(&key)))
-    });
-    op!("ecSign", |ctx: Ctx<'js>,
-                   alg: String,
-                   hash: String,
-                   d: TypedArray<'js, u8>,
-                   data: TypedArray<'js, u8>| {
-        ok_bytes(&ctx, ops::ec::sign(&alg, &hash, &bytes(&d), &bytes(&data)))
-    });
-    op!("ecVerify", |ctx: Ctx<'js>,
-                     alg: String,
-                     hash: String,
-                     public: TypedArray<'js, u8>,
-                     sig: TypedArray<'js, u8>,
-                     data: TypedArray<'js, u8>| {
-        ops::ec::verify(&alg, &hash, &bytes(&public), &bytes(&sig), &bytes(&data))
-            .map_err(|e| Exception::throw_type(&ctx, &e))
-    });
-    let h = host.clone();
-    op!("codecNew", move |ctx: Ctx<'js>,
-                          format: String,
-                          compress: bool| {
-        h.codec_new(&format, compress)
-            .map(|id| id as f64)
-            .map_err(|e| Exception::throw_type(&ctx, &e))
-    });
-    let h = host.clone();
-    op!("codecPush", move |ctx: Ctx<'js>,
-                           id: f64,
-                           data: TypedArray<'js, u8>,
-                           finish: bool| {
-        match h.codec_push(id as u64, &bytes(&data), finish) {
-            Ok(v) => u8array(&ctx, v),
-            Err(e) => Err(Exception::throw_type(&ctx, &e)),
-        }
-    });
-    let h = host.clone();
-    op!("codecFree", move |id: f64| h.codec_free(id as u64));
-    op!("encodeUtf8", |ctx: Ctx<'js>, s: String| u8array(
-        &ctx,
-        s.into_bytes()
-    ));
-    op!("decodeUtf8", |ctx: Ctx<'js>,
-                       data: TypedArray<'js, u8>,
-                       fatal: Opt<bool>| {
-        let b = &bytes(&data);
-        if fatal.0.unwrap_or(false) {
-            match std::str::from_utf8(b) {
-                Ok(s) => Ok(s.to_string()),
-                Err(_) => Err(Exception::throw_type(
-                    &ctx,
-                    "The encoded data was not valid for encoding utf-8",
-                )),
-            }
-        } else {
-            Ok(String::from_utf8_lossy(b).into_owned())
-        }
-    });
-    op!("b64encode", |data: TypedArray<'js, u8>| ops::base64_encode(
-        &bytes(&data)
-    ));
-    op!("b64decode", |ctx: Ctx<'js>, s: String| {
-        match ops::base64_decode(&s) {
-            Some(v) => u8array(&ctx, v).map(|a| a.into_value()),
-            None => Ok(Value::new_null(ctx)),
-        }
-    });
-    op!("urlParse", |input: String, base: Opt<String>| {
-        ops::url_parse(&input, base.0.as_deref())
-    });
-    op!("urlSet", |href: String, part: String, value: String| {
-        ops::url_set(&href, &part, &value)
-    });
-    let h = host.clone();
-    op!("timerStart", move |id: f64, ms: f64| h
-        .timer_start(id as u64, ms));
-    let h = host.clone();
-    op!("timerCancel", move |id: f64| h.timer_cancel(id as u64));
-    let h = host.clone();
-    op!("respond", move |ctx: Ctx<'js>,
-                         req: f64,
-                         status: u16,
-                         headers: Vec<String>,
-                         body: Value<'js>,
-                         streaming: bool| {
-        h.respond(
-            req as u64,
-            status,
-            pairs(headers),
-            body_bytes(&body)?,
-            streaming,
-        )
-        .map_err(|e| Exception::throw_type(&ctx, &e))
-    });
-    let h = host.clone();
-    op!("write", move |req: f64, chunk: TypedArray<'js, u8>| {
-        h.write(req as u64, bytes(&chunk)) as f64
-    });
-    let h = host.clone();
-    op!("close", move |req: f64, error: Opt<String>| h
-        .close(req as u64, error.0));
-    let h = host.clone();
-    op!("fail", move |req: f64, msg: String| h
-        .fail(req as u64, &msg));
-    let h = host.clone();
-    op!("finish", move |req: f64| h.finish(req as u64));
-    let h = host.clone();
-    op!("bodyRead", move |rid: f64| h.body_read(rid as u64) as f64);
-    let h = host.clone();
-    op!(
-        "sinkWrite",
-        move |fetch: f64, chunk: TypedArray<'js, u8>| {
-            h.sink_write(fetch as u64, bytes(&chunk)) as f64
-        }
-    );
-    let h = host.clone();
-    op!("sinkClose", move |fetch: f64, error: Opt<String>| h
-        .sink_close(fetch as u64, error.0));
-    let h = host.clone();
-    op!("bodyCancel", move |rid: f64| h.body_cancel(rid as u64));
-    let h = host.clone();
-    op!("bindingNames", move || h.binding_names());
-    let h = host.clone();
-    op!("binding", move |ctx: Ctx<'js>,
-                         name: String,
-                         method: String,
-                         args: String,
-                         streaming: Opt<bool>| {
-        h.binding(&name, &method, &args, streaming.0.unwrap_or(false))
-            .map(|op| op as f64)
-            .map_err(|e| Exception::throw_type(&ctx, &e))
-    });
-    let h = host;
-    op!("fetch", move |ctx: Ctx<'js>,
-                       method: String,
-                       url: String,
-                       headers: Vec<String>,
-                       body: Option<TypedArray<'js, u8>>,
-                       streaming: Opt<bool>,
-                       redirect: Opt<String>| {
-        h.fetch(
-            &method,
-            &url,
-            pairs(headers),
-            body.map(|b| bytes(&b)),
-            streaming.0.unwrap_or(false),
-            redirect.0.as_deref().unwrap_or("follow"),
-        )
-        .map(|op| op as f64)
-        .map_err(|e| Exception::throw_type(&ctx, &e))
-    });
     Ok(o)
 }

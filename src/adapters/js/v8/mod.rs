@@ -30,8 +30,6 @@ use std::rc::Rc;
 use std::sync::{Arc, Once, OnceLock};
 use watchdog::Watchdog;
 
-pub use bind::OPS;
-
 pub struct V8;
 
 /// Flags every isolate runs with; set once, before V8 initializes: the JS stack stays well inside a worker's 2 MB,
