@@ -1,5 +1,6 @@
 //! The cache port: per-tenant key-value stores of JSON objects with optional TTL and `*` pattern queries.
 
+use super::BackendError;
 use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
@@ -22,7 +23,7 @@ pub enum CacheError {
     #[error("{0}")]
     Quota(String),
     #[error("cache backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
 }
 
 impl HasKind for CacheError {

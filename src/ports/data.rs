@@ -1,6 +1,7 @@
 //! The data port: hyper's document databases per tenant (create/delete db, documents by `_id`, list, Mango query,
 //! indexes, bulk).
 
+use super::BackendError;
 use crate::core::mango::{Query, SortKey};
 use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
@@ -39,7 +40,7 @@ pub enum DataError {
     #[error("{0}")]
     Quota(String),
     #[error("data backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
 }
 
 impl HasKind for DataError {

@@ -3,6 +3,7 @@
 pub mod answer;
 pub mod app_control;
 pub mod assets;
+pub mod backend;
 pub mod cache;
 pub mod data;
 pub mod queue;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub use app_control::AppControl;
 pub use assets::AppAssets;
+pub use backend::BackendError;
 pub use cache::{CacheError, CacheStore, CacheValue};
 pub use data::{DataError, DataStore, ListOptions};
 pub use queue::{

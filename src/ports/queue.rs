@@ -1,5 +1,6 @@
 //! The queue port: per-tenant named queues of JSON jobs, stored durably until a delivery succeeds.
 
+use super::BackendError;
 use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
@@ -131,7 +132,7 @@ pub enum QueueError {
     #[error("{0}")]
     Invalid(String),
     #[error("queue backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
 }
 
 impl HasKind for QueueError {

@@ -1,5 +1,6 @@
 //! The registry port: tenants, their keys and their admin-created apps, the roots every scope is resolved against.
 
+use super::BackendError;
 use crate::core::keys::KeyGrant;
 use crate::core::TenantId;
 use async_trait::async_trait;
@@ -46,7 +47,7 @@ pub type AppRow = (String, String, String, String, String, i64);
 impl Tenant {
     /// A tenant from its stored `(host, created_ms)` row; a host that is not a valid tenant id is a backend error.
     pub fn from_row((host, created_ms): (String, i64)) -> Result<Self, RegistryError> {
-        let id = TenantId::parse(&host).map_err(|e| RegistryError::Backend(e.to_string()))?;
+        let id = TenantId::parse(&host).map_err(backend)?;
         Ok(Self { id, created_ms })
     }
 }
@@ -60,20 +61,18 @@ impl AppRecord {
     pub fn from_row(
         (host, name, hostnames, spec, bundle, updated_ms): AppRow,
     ) -> Result<Self, RegistryError> {
-        let backend = |e: String| RegistryError::Backend(e);
         Ok(Self {
-            tenant: TenantId::parse(&host).map_err(|e| backend(e.to_string()))?,
+            tenant: TenantId::parse(&host).map_err(backend)?,
             name,
-            hostnames: serde_json::from_str(&hostnames).map_err(|e| backend(e.to_string()))?,
-            spec: serde_json::from_str(&spec).map_err(|e| backend(e.to_string()))?,
-            bundle: serde_json::from_str(&bundle).map_err(|e| backend(e.to_string()))?,
+            hostnames: serde_json::from_str(&hostnames).map_err(backend)?,
+            spec: serde_json::from_str(&spec).map_err(backend)?,
+            bundle: serde_json::from_str(&bundle).map_err(backend)?,
             updated_ms,
         })
     }
 
     /// The app's JSON columns as stored: `(hostnames_json, spec_json, bundle_json)`.
     pub fn json_columns(&self) -> Result<(String, String, String), RegistryError> {
-        let backend = |e: serde_json::Error| RegistryError::Backend(e.to_string());
         Ok((
             serde_json::to_string(&self.hostnames).map_err(backend)?,
             self.spec.to_string(),
@@ -87,15 +86,19 @@ impl ApiKey {
     pub fn from_row(
         (host, id, salt, grant_json, created_ms): KeyRow,
     ) -> Result<Self, RegistryError> {
-        let backend = |e: String| RegistryError::Backend(e);
         Ok(Self {
-            tenant: TenantId::parse(&host).map_err(|e| backend(e.to_string()))?,
-            grant: serde_json::from_str(&grant_json).map_err(|e| backend(e.to_string()))?,
+            tenant: TenantId::parse(&host).map_err(backend)?,
+            grant: serde_json::from_str(&grant_json).map_err(backend)?,
             id,
             salt,
             created_ms,
         })
     }
+}
+
+/// A stored row or column the registry cannot read back: a backend error that keeps its cause.
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> RegistryError {
+    RegistryError::Backend(BackendError::new(e))
 }
 
 #[derive(Debug, Error)]
@@ -113,7 +116,7 @@ pub enum RegistryError {
     #[error("app {0} already exists in another tenant")]
     AppExists(String),
     #[error("registry backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
 }
 
 impl crate::core::HasKind for RegistryError {

@@ -1,5 +1,6 @@
 //! The search port: a tenant's full-text indexes of JSON documents, queried with ranked, typo-tolerant matching.
 
+use super::BackendError;
 use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
@@ -25,7 +26,7 @@ pub enum SearchError {
     #[error("{0}")]
     Quota(String),
     #[error("search backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
 }
 
 impl HasKind for SearchError {

@@ -1,5 +1,6 @@
 //! The storage port: a tenant's buckets of objects (blobs), streamed both ways, plus signed URLs.
 
+use super::BackendError;
 use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
@@ -44,7 +45,7 @@ pub enum StorageError {
     #[error("{0}")]
     Quota(String),
     #[error("storage backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
     /// The storage service did not answer, even after retries (a network error, throttling); the message says so.
     #[error("{0}")]
     Unavailable(String),

@@ -3,6 +3,7 @@
 
 use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{ObjectKey, StorageError};
+use crate::ports::BackendError;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ pub fn bucket_dir(root: &Path, scope: &TenantScope, bucket: &DomainName) -> Path
 }
 
 pub fn backend(e: io::Error) -> StorageError {
-    StorageError::Backend(e.to_string())
+    StorageError::Backend(BackendError::new(e))
 }
 
 fn symlink_error() -> StorageError {

@@ -14,6 +14,7 @@ use crate::ports::storage::{
     ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, Storage, StorageError,
     UrlSigner,
 };
+use crate::ports::BackendError;
 use async_trait::async_trait;
 use futures::StreamExt;
 use std::io::{Seek, SeekFrom};
@@ -86,7 +87,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, StorageError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| StorageError::Backend(format!("storage task failed: {e}")))?
+        .map_err(|e| StorageError::Backend(BackendError::context("storage task failed", e)))?
 }
 
 fn modified_ms(meta: &std::fs::Metadata) -> i64 {
@@ -172,7 +173,7 @@ impl Storage for FsStorage {
                 .filter_map(|e| e.file_name().to_str().map(str::to_string))
                 .collect::<Vec<_>>(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(StorageError::Backend(e.to_string())),
+            Err(e) => return Err(backend(e)),
         };
         for b in buckets {
             if let Ok(bucket) = DomainName::parse(&b) {
@@ -185,7 +186,7 @@ impl Storage for FsStorage {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StorageError::Backend(e.to_string())),
+            Err(e) => Err(backend(e)),
         }
     }
 

@@ -9,6 +9,7 @@ use super::pool::{connect, PgTarget};
 use super::tenant;
 use crate::core::mango::{project, Query, SortDir, SortKey};
 use crate::core::{DomainName, TenantScope};
+use crate::ports::BackendError;
 use crate::ports::{DataError, DataStore, ListOptions};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -34,7 +35,7 @@ pub struct PgDataStore {
 }
 
 fn backend(e: sqlx::Error) -> DataError {
-    DataError::Backend(e.to_string())
+    DataError::Backend(BackendError::new(e))
 }
 
 fn doc_id(doc: &Value) -> Result<&str, DataError> {
@@ -52,7 +53,7 @@ fn bind_all(params: &[Param]) -> Result<PgArguments, DataError> {
             Param::Int(i) => args.add(*i),
             Param::Text(s) => args.add(s.clone()),
         };
-        r.map_err(|e| DataError::Backend(e.to_string()))?;
+        r.map_err(|e| DataError::Backend(BackendError::boxed(e)))?;
     }
     Ok(args)
 }
@@ -69,8 +70,10 @@ fn physical_index(fields: &[SortKey]) -> (String, String) {
 
 /// Index fields as stored (`[{"a":"ASC"}]`) back into sort keys.
 fn stored_fields(text: &str) -> Result<Vec<SortKey>, DataError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| DataError::Backend(e.to_string()))?;
-    crate::core::mango::parse_index_fields(&value).map_err(|e| DataError::Backend(e.to_string()))
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DataError::Backend(BackendError::new(e)))?;
+    crate::core::mango::parse_index_fields(&value)
+        .map_err(|e| DataError::Backend(BackendError::new(e)))
 }
 
 fn fields_text(fields: &[SortKey]) -> String {
@@ -120,7 +123,7 @@ where
     T: sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + 'q,
 {
     args.add(value)
-        .map_err(|e| DataError::Backend(e.to_string()))
+        .map_err(|e| DataError::Backend(BackendError::boxed(e)))
 }
 
 const UPSERT_DOC: &str = "INSERT INTO data_docs (host, db, id, doc) VALUES ($1, $2, $3, $4) \
@@ -158,7 +161,7 @@ impl PgDataStore {
     pub async fn open(target: &PgTarget) -> Result<Self, DataError> {
         let pool = connect(target, MIGRATIONS)
             .await
-            .map_err(DataError::Backend)?;
+            .map_err(|e| DataError::Backend(BackendError::msg(e)))?;
         let use_role = tenant::needs_role(&pool).await.map_err(backend)?;
         Ok(Self { pool, use_role })
     }

@@ -3,6 +3,7 @@
 
 use super::pool::{connect, PgTarget};
 use super::tenant;
+use crate::ports::BackendError;
 use crate::ports::QueueError;
 use futures::future::BoxFuture;
 use sqlx::{PgConnection, PgPool};
@@ -30,10 +31,10 @@ pub type Confine = Box<
 pub async fn queue_tables(target: &PgTarget) -> Result<(PgPool, Confine), QueueError> {
     let pool = connect(target, MIGRATIONS)
         .await
-        .map_err(QueueError::Backend)?;
+        .map_err(|e| QueueError::Backend(BackendError::msg(e)))?;
     let use_role = tenant::needs_role(&pool)
         .await
-        .map_err(|e| QueueError::Backend(e.to_string()))?;
+        .map_err(|e| QueueError::Backend(BackendError::new(e)))?;
     Ok((pool, confine_with(use_role)))
 }
 

@@ -2,6 +2,7 @@
 //! that `adapters::sql` implements.
 
 use super::pool::{connect, PgTarget};
+use crate::ports::BackendError;
 use crate::ports::RegistryError;
 use sqlx::PgPool;
 
@@ -24,5 +25,5 @@ const MIGRATIONS: &[(&str, &str)] = &[
 pub async fn registry_pool(target: &PgTarget) -> Result<PgPool, RegistryError> {
     connect(target, MIGRATIONS)
         .await
-        .map_err(RegistryError::Backend)
+        .map_err(|e| RegistryError::Backend(BackendError::msg(e)))
 }

@@ -11,6 +11,7 @@ use crate::core::search_text::{
 };
 use crate::core::{DomainName, TenantScope};
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchHit, SearchQuery};
+use crate::ports::BackendError;
 use crate::ports::{Search, SearchError};
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
@@ -40,7 +41,7 @@ pub struct PgSearch {
 }
 
 fn backend(e: sqlx::Error) -> SearchError {
-    SearchError::Backend(e.to_string())
+    SearchError::Backend(BackendError::new(e))
 }
 
 fn mapping_json(m: &IndexMapping) -> Value {
@@ -109,7 +110,7 @@ impl PgSearch {
     pub async fn open(target: &PgTarget) -> Result<Self, SearchError> {
         let pool = connect(target, MIGRATIONS)
             .await
-            .map_err(SearchError::Backend)?;
+            .map_err(|e| SearchError::Backend(BackendError::msg(e)))?;
         let use_role = tenant::needs_role(&pool).await.map_err(backend)?;
         Ok(Self { pool, use_role })
     }

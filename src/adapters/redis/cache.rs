@@ -8,6 +8,7 @@
 
 use super::glob;
 use crate::core::{DomainName, TenantScope};
+use crate::ports::BackendError;
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -38,8 +39,8 @@ pub struct RedisCache {
     write: Script,
 }
 
-fn backend(e: impl std::fmt::Display) -> CacheError {
-    CacheError::Backend(e.to_string())
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> CacheError {
+    CacheError::Backend(BackendError::new(e))
 }
 
 /// `host:port` of a Redis URL, for messages (no user, no password).
@@ -60,9 +61,12 @@ impl RedisCache {
     /// Connects (failing within a few seconds with the server's host, never its password) and checks with `PING`.
     pub async fn open(target: &RedisTarget) -> Result<Self, CacheError> {
         let place = describe(&target.url);
-        let fail = |e: redis::RedisError| CacheError::Backend(format!("Redis at {place}: {e}"));
-        let client = redis::Client::open(target.url.as_str())
-            .map_err(|_| CacheError::Backend("redis_url is not a valid Redis URL".into()))?;
+        let fail = |e: redis::RedisError| {
+            CacheError::Backend(BackendError::context(format!("Redis at {place}"), e))
+        };
+        let client = redis::Client::open(target.url.as_str()).map_err(|_| {
+            CacheError::Backend(BackendError::msg("redis_url is not a valid Redis URL"))
+        })?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(30)))
@@ -178,8 +182,7 @@ fn parse(json: &str) -> Result<CacheValue, CacheError> {
 impl CacheStore for RedisCache {
     async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), CacheError> {
         for store in self.list_stores(scope).await? {
-            let store =
-                DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
+            let store = DomainName::parse(&store).map_err(backend)?;
             match self.delete_store(scope, &store).await {
                 Ok(()) | Err(CacheError::StoreNotFound) => {}
                 Err(e) => return Err(e),
@@ -191,8 +194,7 @@ impl CacheStore for RedisCache {
     async fn usage(&self, scope: &TenantScope) -> Result<u64, CacheError> {
         let mut live = 0;
         for store in self.list_stores(scope).await? {
-            let store =
-                DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
+            let store = DomainName::parse(&store).map_err(backend)?;
             live += self.scan(scope, &store, "*").await?.len() as u64;
         }
         Ok(live)

@@ -14,6 +14,7 @@ use crate::ports::storage::{
     ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, Storage, StorageError,
     UrlSigner,
 };
+use crate::ports::BackendError;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -70,7 +71,9 @@ pub struct S3Storage {
 fn unavailable(e: object_store::Error) -> StorageError {
     match e {
         object_store::Error::PermissionDenied { .. }
-        | object_store::Error::Unauthenticated { .. } => StorageError::Backend(e.to_string()),
+        | object_store::Error::Unauthenticated { .. } => {
+            StorageError::Backend(BackendError::new(e))
+        }
         e => StorageError::Unavailable(format!("object storage did not answer: {e}")),
     }
 }

@@ -4,6 +4,7 @@
 //! do differently is `QueueDatabase`: where writes run, how a claim is marked and skipped, the tables' integer type,
 //! PostgreSQL's tenant confinement (`queue/sqlite.rs`, `queue/postgres.rs`).
 
+use crate::ports::BackendError;
 mod postgres;
 mod sqlite;
 
@@ -116,7 +117,7 @@ pub struct SqlQueue<DB: QueueDatabase> {
 }
 
 fn backend(e: sqlx::Error) -> QueueError {
-    QueueError::Backend(e.to_string())
+    QueueError::Backend(BackendError::new(e))
 }
 
 fn job_from<I: Into<i64>>(
@@ -126,8 +127,9 @@ fn job_from<I: Into<i64>>(
         id,
         queue,
         body: Bytes::from(body),
-        status: JobStatus::parse(&status)
-            .ok_or_else(|| QueueError::Backend(format!("unknown job status {status}")))?,
+        status: JobStatus::parse(&status).ok_or_else(|| {
+            QueueError::Backend(BackendError::msg(format!("unknown job status {status}")))
+        })?,
         enqueued_ms,
         attempts: attempts.into().max(0) as u32,
         next_attempt_ms: next_ms,
@@ -566,7 +568,7 @@ where
             .map(|(queue, next_due_ms, concurrency)| {
                 Ok(PendingQueue {
                     name: DomainName::parse(&queue)
-                        .map_err(|e| QueueError::Backend(e.to_string()))?,
+                        .map_err(|e| QueueError::Backend(BackendError::new(e)))?,
                     next_due_ms,
                     concurrency: at_least_one(concurrency.into()),
                 })

@@ -5,6 +5,7 @@
 use super::{now_ms, SqlDatabase};
 use crate::core::TenantId;
 use crate::ports::registry::{AppRow, KeyRow};
+use crate::ports::BackendError;
 use crate::ports::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
@@ -24,7 +25,7 @@ impl<DB: Database> SqlRegistry<DB> {
 }
 
 fn backend(e: sqlx::Error) -> RegistryError {
-    RegistryError::Backend(e.to_string())
+    RegistryError::Backend(BackendError::new(e))
 }
 
 #[async_trait]
@@ -100,8 +101,8 @@ where
     }
 
     async fn create_key(&self, key: &ApiKey) -> Result<(), RegistryError> {
-        let grant =
-            serde_json::to_string(&key.grant).map_err(|e| RegistryError::Backend(e.to_string()))?;
+        let grant = serde_json::to_string(&key.grant)
+            .map_err(|e| RegistryError::Backend(BackendError::new(e)))?;
         let result = sqlx::query(
             "INSERT INTO keys (host, id, salt, grant_json, created_ms) VALUES ($1, $2, $3, $4, $5)",
         )

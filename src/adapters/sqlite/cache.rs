@@ -8,6 +8,7 @@ use super::cache_hot::{entry_key, HotEntries};
 use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
 use crate::core::{DomainName, TenantScope};
+use crate::ports::BackendError;
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
@@ -43,7 +44,7 @@ impl Drop for SqliteCache {
 }
 
 fn backend(e: sqlx::Error) -> CacheError {
-    CacheError::Backend(e.to_string())
+    CacheError::Backend(BackendError::new(e))
 }
 
 fn expiry(ttl_ms: Option<u64>) -> Option<i64> {
@@ -54,7 +55,8 @@ fn expiry(ttl_ms: Option<u64>) -> Option<i64> {
 }
 
 fn parse_value(text: &str) -> Result<CacheValue, CacheError> {
-    serde_json::from_str(text).map_err(|e| CacheError::Backend(format!("stored value: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| CacheError::Backend(BackendError::context("stored value", e)))
 }
 
 fn to_text(value: &CacheValue) -> String {
@@ -165,7 +167,7 @@ impl CacheStore for SqliteCache {
     async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), CacheError> {
         for store in self.list_stores(scope).await? {
             let store =
-                DomainName::parse(&store).map_err(|e| CacheError::Backend(e.to_string()))?;
+                DomainName::parse(&store).map_err(|e| CacheError::Backend(BackendError::new(e)))?;
             match self.delete_store(scope, &store).await {
                 Ok(()) | Err(CacheError::StoreNotFound) => {}
                 Err(e) => return Err(e),
@@ -215,8 +217,8 @@ impl CacheStore for SqliteCache {
         .map_err(backend)?;
         rows.into_iter()
             .map(|(key, value, expires)| {
-                let value: CacheValue =
-                    serde_json::from_str(&value).map_err(|e| CacheError::Backend(e.to_string()))?;
+                let value: CacheValue = serde_json::from_str(&value)
+                    .map_err(|e| CacheError::Backend(BackendError::new(e)))?;
                 let ttl = expires.map(|at| u64::try_from(at - now).unwrap_or(1).max(1));
                 Ok((key, value, ttl))
             })

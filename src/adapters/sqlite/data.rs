@@ -12,6 +12,7 @@ use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
 use crate::core::mango::{project, Query, SortDir, SortKey};
 use crate::core::{DomainName, TenantScope};
+use crate::ports::BackendError;
 use crate::ports::{DataError, DataStore, ListOptions};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -31,11 +32,12 @@ pub struct SqliteDataStore {
 }
 
 fn backend(e: sqlx::Error) -> DataError {
-    DataError::Backend(e.to_string())
+    DataError::Backend(BackendError::new(e))
 }
 
 fn parse_doc(text: &str) -> Result<Value, DataError> {
-    serde_json::from_str(text).map_err(|e| DataError::Backend(format!("stored document: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| DataError::Backend(BackendError::context("stored document", e)))
 }
 
 fn doc_id(doc: &Value) -> Result<&str, DataError> {
@@ -53,7 +55,7 @@ fn bind_all(params: &[Param]) -> Result<SqliteArguments<'static>, DataError> {
             Param::Real(f) => args.add(*f),
             Param::Text(s) => args.add(s.clone()),
         };
-        r.map_err(|e| DataError::Backend(e.to_string()))?;
+        r.map_err(|e| DataError::Backend(BackendError::boxed(e)))?;
     }
     Ok(args)
 }
@@ -70,8 +72,10 @@ fn physical_index(fields: &[SortKey]) -> (String, String) {
 
 /// Index fields as stored (`[{"a":"ASC"}]`) back into sort keys.
 fn stored_fields(text: &str) -> Result<Vec<SortKey>, DataError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| DataError::Backend(e.to_string()))?;
-    crate::core::mango::parse_index_fields(&value).map_err(|e| DataError::Backend(e.to_string()))
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DataError::Backend(BackendError::new(e)))?;
+    crate::core::mango::parse_index_fields(&value)
+        .map_err(|e| DataError::Backend(BackendError::new(e)))
 }
 
 fn fields_text(fields: &[SortKey]) -> String {
@@ -194,7 +198,8 @@ impl DataStore for SqliteDataStore {
             .await
             .map_err(backend)?;
         for (db,) in dbs {
-            let db = DomainName::parse(&db).map_err(|e| DataError::Backend(e.to_string()))?;
+            let db =
+                DomainName::parse(&db).map_err(|e| DataError::Backend(BackendError::new(e)))?;
             match self.delete_db(scope, &db).await {
                 Ok(()) | Err(DataError::DbNotFound) => {}
                 Err(e) => return Err(e),

@@ -2,6 +2,7 @@
 //! (`synchronous=FULL`: an acknowledged job survives a crash).
 
 use super::pool::{open_pool, Durability};
+use crate::ports::BackendError;
 use crate::ports::QueueError;
 use sqlx::SqlitePool;
 use std::path::Path;
@@ -15,5 +16,5 @@ const MIGRATIONS: &[(&str, &str)] = &[(
 pub async fn queue_pool(path: &Path) -> Result<SqlitePool, QueueError> {
     open_pool(path, Durability::Full, MIGRATIONS)
         .await
-        .map_err(|e| QueueError::Backend(e.to_string()))
+        .map_err(|e| QueueError::Backend(BackendError::new(e)))
 }

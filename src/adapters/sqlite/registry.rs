@@ -1,6 +1,7 @@
 //! The registry's database on SQLite: `registry.db`, migrated for the registry that `adapters::sql` implements.
 
 use super::pool::{open_pool, Durability};
+use crate::ports::BackendError;
 use crate::ports::RegistryError;
 use sqlx::SqlitePool;
 use std::path::Path;
@@ -24,5 +25,5 @@ const MIGRATIONS: &[(&str, &str)] = &[
 pub async fn registry_pool(path: &Path) -> Result<SqlitePool, RegistryError> {
     open_pool(path, Durability::Full, MIGRATIONS)
         .await
-        .map_err(|e| RegistryError::Backend(e.to_string()))
+        .map_err(|e| RegistryError::Backend(BackendError::new(e)))
 }

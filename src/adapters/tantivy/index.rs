@@ -9,6 +9,7 @@
 use super::analysis::{self, ANALYZER};
 use crate::core::search_text::{self, FUZZY_MIN_CHARS, PREFIX_MIN_CHARS};
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchError, SearchHit, SearchQuery};
+use crate::ports::BackendError;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,8 +27,8 @@ const WRITER_BUDGET: usize = 32 * 1024 * 1024;
 /// Candidates examined when a filter is applied after ranking.
 const FILTER_CANDIDATES: usize = 10_000;
 
-pub fn backend(e: impl std::fmt::Display) -> SearchError {
-    SearchError::Backend(e.to_string())
+pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> SearchError {
+    SearchError::Backend(BackendError::new(e))
 }
 
 struct SearchField {
@@ -185,7 +186,9 @@ impl OpenIndex {
             .unwrap_or_default();
         match serde_json::from_str(&text).map_err(backend)? {
             Value::Object(m) => Ok(m),
-            _ => Err(backend("stored document is not an object")),
+            _ => Err(SearchError::Backend(BackendError::msg(
+                "stored document is not an object",
+            ))),
         }
     }
 

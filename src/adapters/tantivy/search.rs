@@ -7,6 +7,7 @@ use crate::core::{DomainName, TenantScope};
 use crate::ports::search::{
     BulkOutcome, IndexMapping, Search, SearchError, SearchHit, SearchQuery,
 };
+use crate::ports::BackendError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -79,7 +80,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, SearchError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| SearchError::Backend(format!("search task failed: {e}")))?
+        .map_err(|e| SearchError::Backend(BackendError::context("search task failed", e)))?
 }
 
 /// The index's mapping; `None` when the folder or its mapping file is missing (an index whose creation did not finish).
@@ -157,7 +158,7 @@ impl Search for TantivySearch {
                 .filter_map(|e| e.file_name().to_str().map(str::to_string))
                 .collect::<Vec<_>>(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(SearchError::Backend(e.to_string())),
+            Err(e) => return Err(backend(e)),
         };
         for i in indexes {
             if let Ok(index) = DomainName::parse(&i) {
@@ -167,7 +168,7 @@ impl Search for TantivySearch {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(SearchError::Backend(e.to_string())),
+            Err(e) => Err(backend(e)),
         }
     }
 
@@ -180,7 +181,7 @@ impl Search for TantivySearch {
                 .filter(|p| p.join(MAPPING).is_file())
                 .collect::<Vec<_>>(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(SearchError::Backend(e.to_string())),
+            Err(e) => return Err(backend(e)),
         };
         let mut docs = 0;
         for index in indexes {
@@ -199,7 +200,7 @@ impl Search for TantivySearch {
                 .filter(|n| DomainName::parse(n).is_ok())
                 .collect::<Vec<_>>(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(SearchError::Backend(e.to_string())),
+            Err(e) => return Err(backend(e)),
         };
         names.sort();
         Ok(names)

@@ -4,6 +4,7 @@
 
 use super::{backend, QueueDatabase, SqlQueue};
 use crate::core::{DomainName, TenantScope};
+use crate::ports::BackendError;
 use crate::ports::{Job, QueueError};
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -82,9 +83,11 @@ impl SqlQueue<Sqlite> {
                 }
             }
         }
-        done_rx
-            .await
-            .unwrap_or_else(|_| Err(QueueError::Backend(format!("{what} was dropped"))))
+        done_rx.await.unwrap_or_else(|_| {
+            Err(QueueError::Backend(BackendError::msg(format!(
+                "{what} was dropped"
+            ))))
+        })
     }
 }
 
