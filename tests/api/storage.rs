@@ -529,18 +529,22 @@ async fn an_interrupted_upload_leaves_nothing_visible() {
     s.write_all(&vec![7u8; 100_000]).await.unwrap();
     s.flush().await.unwrap();
     drop(s);
+    // Uploads in flight live in the node's own folder, `.uploads/<node>`.
     let uploads = nano.dir.path().join("storage/.uploads");
+    let temp_files = || {
+        std::fs::read_dir(&uploads)
+            .unwrap()
+            .flat_map(|node| std::fs::read_dir(node.unwrap().path()).unwrap())
+            .count()
+    };
     // Wait (bounded) until the server has seen the connection drop and removed its temp file.
     for _ in 0..200 {
-        if std::fs::read_dir(&uploads).unwrap().next().is_none() {
+        if temp_files() == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    assert!(
-        std::fs::read_dir(&uploads).unwrap().next().is_none(),
-        "temp file left behind"
-    );
+    assert_eq!(temp_files(), 0, "temp file left behind");
     assert_eq!(
         download(&nano, &format!("/storage/{name}/big.bin")).await.0,
         404
