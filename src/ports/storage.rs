@@ -322,6 +322,8 @@ pub trait Storage: Send + Sync + 'static {
         bucket: &DomainName,
         prefix: &str,
     ) -> Result<Vec<ObjectInfo>, StorageError>;
+    /// The key of nano's own signed URLs for this store.
+    fn url_signer(&self) -> &UrlSigner;
     async fn sign(
         &self,
         scope: &TenantScope,
@@ -329,7 +331,11 @@ pub trait Storage: Send + Sync + 'static {
         object: &ObjectKey,
         access: SignedAccess,
         expires_unix: u64,
-    ) -> Result<String, StorageError>;
+    ) -> Result<String, StorageError> {
+        Ok(self
+            .url_signer()
+            .sign(scope, bucket, object, access, expires_unix))
+    }
     /// A URL of the object store itself granting `access` to the object for `expires_in_secs` (an S3 presigned
     /// URL), for clients to use directly; `None` when nano serves signed URLs itself (`sign`).
     async fn presign(
@@ -351,7 +357,10 @@ pub trait Storage: Send + Sync + 'static {
         access: SignedAccess,
         expires_unix: u64,
         signature: &str,
-    ) -> Result<(), StorageError>;
+    ) -> Result<(), StorageError> {
+        self.url_signer()
+            .verify(scope, bucket, object, access, expires_unix, signature)
+    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@ use super::paths::{self, backend, bucket_dir};
 use super::signing;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{
-    ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, Storage, StorageError,
-    UrlSigner,
+    ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, Storage, StorageError, UrlSigner,
 };
 use crate::ports::BackendError;
 use async_trait::async_trait;
@@ -393,30 +392,8 @@ impl Storage for FsStorage {
         .await
     }
 
-    async fn sign(
-        &self,
-        scope: &TenantScope,
-        bucket: &DomainName,
-        object: &ObjectKey,
-        access: SignedAccess,
-        expires_unix: u64,
-    ) -> Result<String, StorageError> {
-        Ok(self
-            .signer
-            .sign(scope, bucket, object, access, expires_unix))
-    }
-
-    async fn verify(
-        &self,
-        scope: &TenantScope,
-        bucket: &DomainName,
-        object: &ObjectKey,
-        access: SignedAccess,
-        expires_unix: u64,
-        signature: &str,
-    ) -> Result<(), StorageError> {
-        self.signer
-            .verify(scope, bucket, object, access, expires_unix, signature)
+    fn url_signer(&self) -> &UrlSigner {
+        &self.signer
     }
 }
 

@@ -476,29 +476,7 @@ impl Storage for S3Storage {
         Ok(Some(url.to_string()))
     }
 
-    async fn sign(
-        &self,
-        scope: &TenantScope,
-        bucket: &DomainName,
-        object: &ObjectKey,
-        access: SignedAccess,
-        expires_unix: u64,
-    ) -> Result<String, StorageError> {
-        Ok(self
-            .signer
-            .sign(scope, bucket, object, access, expires_unix))
-    }
-
-    async fn verify(
-        &self,
-        scope: &TenantScope,
-        bucket: &DomainName,
-        object: &ObjectKey,
-        access: SignedAccess,
-        expires_unix: u64,
-        signature: &str,
-    ) -> Result<(), StorageError> {
-        self.signer
-            .verify(scope, bucket, object, access, expires_unix, signature)
+    fn url_signer(&self) -> &UrlSigner {
+        &self.signer
     }
 }

@@ -4,7 +4,7 @@
 use super::{Held, Kind, Limits, Meter};
 use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{
-    ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess,
+    ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, UrlSigner,
 };
 use crate::ports::{Storage, StorageError};
 use async_trait::async_trait;
@@ -188,30 +188,7 @@ impl Storage for QuotaStorage {
             .await
     }
 
-    async fn sign(
-        &self,
-        scope: &TenantScope,
-        bucket: &DomainName,
-        object: &ObjectKey,
-        access: SignedAccess,
-        expires_unix: u64,
-    ) -> Result<String, StorageError> {
-        self.inner
-            .sign(scope, bucket, object, access, expires_unix)
-            .await
-    }
-
-    async fn verify(
-        &self,
-        scope: &TenantScope,
-        bucket: &DomainName,
-        object: &ObjectKey,
-        access: SignedAccess,
-        expires_unix: u64,
-        signature: &str,
-    ) -> Result<(), StorageError> {
-        self.inner
-            .verify(scope, bucket, object, access, expires_unix, signature)
-            .await
+    fn url_signer(&self) -> &UrlSigner {
+        self.inner.url_signer()
     }
 }
