@@ -328,10 +328,9 @@ fn pg_target(config: &Config) -> Result<PgTarget, BuildError> {
     let url = config.postgres_url.as_ref().ok_or_else(|| {
         BuildError("the prod profile needs postgres_url (or NANO_POSTGRES_URL)".into())
     })?;
-    Ok(PgTarget::new(
-        url.expose().to_string(),
-        config.postgres_schema.clone(),
-    ))
+    let mut target = PgTarget::new(url.expose().to_string(), config.postgres_schema.clone());
+    target.max_connections = config.postgres_max_connections;
+    Ok(target)
 }
 
 /// The Redis the prod profile's cache uses: `redis_url`, every key under `redis_prefix`.

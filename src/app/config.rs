@@ -178,6 +178,9 @@ pub struct Config {
     pub node_name: Option<String>,
     /// PostgreSQL URL (prod profile).
     pub postgres_url: Option<Secret>,
+    /// Connections each node's PostgreSQL pool may open (idle ones close after a minute); each node also holds one
+    /// more for the queue's node lock.
+    pub postgres_max_connections: u32,
     /// PostgreSQL schema for nano's tables (created if missing); unset means the server's default (`public`).
     pub postgres_schema: Option<String>,
     /// Redis URL (prod profile).
@@ -399,6 +402,7 @@ impl Config {
             storage_signing_key: None,
             node_name: None,
             postgres_url: None,
+            postgres_max_connections: 20,
             postgres_schema: None,
             redis_url: None,
             redis_prefix: "nano".to_string(),

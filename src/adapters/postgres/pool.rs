@@ -9,15 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
-/// Connections of one target's pool, shared by the registry, data, search and queue stores of a node.
-const MAX_CONNECTIONS: u32 = 24;
-
 /// Where to connect: a URL and an optional schema (created if missing) that every connection uses. Stores opened
 /// from one target, or from its clones, share one pool.
 #[derive(Clone)]
 pub struct PgTarget {
     pub url: String,
     pub schema: Option<String>,
+    /// Connections the pool may open; idle ones close after a minute.
+    pub max_connections: u32,
     pool: Arc<OnceCell<PgPool>>,
 }
 
@@ -26,6 +25,7 @@ impl PgTarget {
         Self {
             url: url.into(),
             schema,
+            max_connections: 20,
             pool: Arc::default(),
         }
     }
@@ -88,7 +88,8 @@ async fn open(target: &PgTarget) -> Result<PgPool, String> {
         None => options,
     };
     PgPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
+        .max_connections(target.max_connections.max(2))
+        .idle_timeout(Duration::from_secs(60))
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
