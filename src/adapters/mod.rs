@@ -4,6 +4,7 @@ pub mod fs;
 pub mod http;
 pub mod http_client;
 pub mod js;
+pub mod memory;
 pub mod postgres;
 pub mod redis;
 pub mod s3;

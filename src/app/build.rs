@@ -8,15 +8,16 @@ use crate::adapters::http::quota::RateQuotas;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
 use crate::adapters::http_client::ReqwestWebhook;
+use crate::adapters::memory::MemoryRateLimiter;
 use crate::adapters::postgres::{self, PgDataStore, PgSearch, PgTarget};
-use crate::adapters::redis::{RedisCache, RedisTarget};
+use crate::adapters::redis::{RedisCache, RedisRateLimiter, RedisTarget};
 use crate::adapters::s3::{S3Storage, S3Target};
 use crate::adapters::sql::{SqlQueue, SqlRegistry};
 use crate::adapters::sqlite::{self, SqliteCache, SqliteDataStore};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
 use crate::ports::{
-    AppRuntime, CacheStore, DataStore, QueueStore, Registry, Search, Services, Storage,
+    AppRuntime, CacheStore, DataStore, QueueStore, RateLimiter, Registry, Search, Services, Storage,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub struct App {
     master_key: Vec<u8>,
     /// The hosted apps: `[[apps]]`, the apps folder and admin-created apps, on the JS runtime.
     pub hosting: Arc<super::hosting::Hosting>,
+    /// Counts requests of tenants with a `requests_per_second`: per node in dev, per cluster (Redis) in prod.
+    rate_limiter: Arc<dyn RateLimiter>,
 }
 
 /// Why nano could not be assembled. The message names the store or setting at fault.
@@ -45,6 +48,7 @@ impl App {
         let app_consumer: super::queue_delivery::AppConsumerSlot = Arc::default();
         let services = open_services(&config, Some(&app_consumer)).await?;
         let master_key = master_key(&config)?;
+        let rate_limiter = rate_limiter(&config).await?;
         if !config.bootstrap.services.is_empty() {
             let tenant = config.default_tenant.as_deref().ok_or_else(|| {
                 BuildError(
@@ -102,6 +106,7 @@ impl App {
             config,
             master_key,
             hosting,
+            rate_limiter,
         })
     }
 
@@ -138,6 +143,7 @@ impl App {
                     .iter()
                     .map(|(t, q)| (t.clone(), q.requests_per_second))
                     .collect(),
+                self.rate_limiter.clone(),
             ),
             services: self.services.clone(),
             apps: Some(self.hosting.hosts()),
@@ -334,9 +340,34 @@ fn pg_target(config: &Config) -> Result<PgTarget, BuildError> {
 }
 
 /// The Redis the prod profile's cache uses: `redis_url`, every key under `redis_prefix`.
+/// The request-rate limiter: in this node's memory in dev (and in prod when no tenant has a `requests_per_second`, so
+/// nothing is counted), else on Redis so the nodes of a cluster share one bucket per tenant.
+async fn rate_limiter(config: &Config) -> Result<Arc<dyn RateLimiter>, BuildError> {
+    let limited = config.quotas.requests_per_second.is_some()
+        || config
+            .tenant_quotas
+            .values()
+            .any(|q| q.requests_per_second.is_some());
+    if config.profile == Profile::Dev || !limited {
+        return Ok(Arc::new(MemoryRateLimiter::new()));
+    }
+    let target = redis_target_for(config, "requests_per_second quota")?;
+    let limiter = RedisRateLimiter::open(&target, crate::adapters::redis::ADMIT_TIMEOUT)
+        .await
+        .map_err(|e| BuildError(format!("request-rate limiter: {e}")))?;
+    Ok(Arc::new(limiter))
+}
+
 fn redis_target(config: &Config) -> Result<RedisTarget, BuildError> {
+    redis_target_for(config, "cache")
+}
+
+/// The Redis of the prod profile's `what` (`cache`, ...): `redis_url` is required.
+fn redis_target_for(config: &Config, what: &str) -> Result<RedisTarget, BuildError> {
     let url = config.redis_url.as_ref().ok_or_else(|| {
-        BuildError("the prod profile's cache needs redis_url (or NANO_REDIS_URL)".into())
+        BuildError(format!(
+            "the prod profile's {what} needs redis_url (or NANO_REDIS_URL)"
+        ))
     })?;
     Ok(RedisTarget {
         url: url.expose().to_string(),

@@ -7,6 +7,7 @@ pub mod backend;
 pub mod cache;
 pub mod data;
 pub mod queue;
+pub mod rate;
 pub mod registry;
 pub mod runtime;
 pub mod search;
@@ -23,6 +24,7 @@ pub use data::{DataError, DataStore, ListOptions};
 pub use queue::{
     Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
+pub use rate::RateLimiter;
 pub use registry::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 pub use runtime::{
     AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, MessageOutcome,

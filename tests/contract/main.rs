@@ -113,6 +113,7 @@ mod dump;
 mod postgres;
 mod purge;
 mod queue;
+mod rate;
 mod registry;
 mod search;
 mod storage;

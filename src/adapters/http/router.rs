@@ -67,7 +67,7 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
     let host = request_host(&req);
     if let (Some(apps), Some(host)) = (&state.apps, host.as_deref()) {
         if let Some(app) = apps.lookup(host) {
-            let mut res = match state.rates.admit(&app.tenant) {
+            let mut res = match state.rates.admit(&app.tenant).await {
                 Ok(()) => apps.serve(&app, host, req).await,
                 Err(e) => e.into_response(),
             };
@@ -197,7 +197,7 @@ async fn dispatch(state: &HttpState, req: Request<Incoming>) -> (Response<Body>,
         rest,
         body,
     };
-    if let Err(e) = state.rates.admit(service_req.scope.as_str()) {
+    if let Err(e) = state.rates.admit(service_req.scope.as_str()).await {
         return (e.into_response(), tenant);
     }
     let result = route_service(&state.services, &service, service_req).await;

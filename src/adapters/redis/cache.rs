@@ -44,7 +44,7 @@ fn backend(e: impl std::error::Error + Send + Sync + 'static) -> CacheError {
 }
 
 /// `host:port` of a Redis URL, for messages (no user, no password).
-fn describe(url: &str) -> String {
+pub(super) fn describe(url: &str) -> String {
     url::Url::parse(url)
         .ok()
         .map(|u| {
