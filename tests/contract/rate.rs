@@ -151,9 +151,9 @@ async fn redis_buckets_of_idle_tenants_expire() {
     let limiter = redis_on(&prefix, Duration::from_secs(5)).await;
     let t = suite::tenant();
     assert!(limiter.admit(&t, 3).await.unwrap());
-    let client = redis::Client::open(redis_target(&prefix).url).unwrap();
+    let client = ::redis::Client::open(redis_target(&prefix).url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let ttl: i64 = redis::cmd("PTTL")
+    let ttl: i64 = ::redis::cmd("PTTL")
         .arg(format!("{prefix}:{t}:rate"))
         .query_async(&mut conn)
         .await
@@ -172,10 +172,10 @@ async fn redis_slower_than_the_bound_fails_instead_of_waiting() {
         limiter.admit(&t, 3).await.unwrap(),
         "a Redis at ease answers"
     );
-    let client = redis::Client::open(redis_target(&prefix).url).unwrap();
+    let client = ::redis::Client::open(redis_target(&prefix).url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let busy = tokio::spawn(async move {
-        let _: redis::RedisResult<i64> = redis::cmd("EVAL")
+        let _: ::redis::RedisResult<i64> = ::redis::cmd("EVAL")
             .arg("local i = 0 while i < 20000000 do i = i + 1 end return i")
             .arg(0)
             .query_async(&mut conn)
