@@ -56,6 +56,52 @@ async fn a_tenant_over_its_request_rate_gets_429_and_others_do_not() {
     nano.stop().await;
 }
 
+/// Prod counts a tenant's rate once for the cluster: two nodes on one PostgreSQL schema and Redis prefix together
+/// admit one second's worth of a burst, not one per node.
+#[tokio::test]
+async fn two_prod_nodes_share_a_tenants_request_rate() {
+    let (schema, prefix) = (fresh_name("nt").replace('-', "_"), fresh_name("np"));
+    let tenant = fresh_name("rate");
+    let node = |tenant: String| {
+        let (schema, prefix) = (schema.clone(), prefix.clone());
+        async move {
+            TestNano::start_prod_on(&schema, &prefix, move |c| {
+                c.auth = false;
+                c.default_tenant = Some(tenant.clone());
+                c.tenant_quotas.insert(
+                    tenant,
+                    QuotaConfig {
+                        requests_per_second: Some(5),
+                        ..QuotaConfig::default()
+                    },
+                );
+            })
+            .await
+        }
+    };
+    let a = node(tenant.clone()).await;
+    let b = node(tenant.clone()).await;
+    let c = client();
+    let started = std::time::Instant::now();
+    let mut admitted = 0;
+    for _ in 0..10 {
+        for n in [&a, &b] {
+            let res = c.get(n.url("/data/movies")).send().await.unwrap();
+            if res.status() != 429 {
+                admitted += 1;
+            }
+        }
+    }
+    let took = started.elapsed().as_secs_f64();
+    let at_most = 5 + (took * 5.0).ceil() as u32 + 1;
+    assert!(
+        (5..=at_most).contains(&admitted),
+        "two nodes admitted {admitted} of 20 at 5 per second in {took:.3}s"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
 /// A nano with tenants `limited` (the quotas `set` writes) and `free` (no quotas), and the two names.
 async fn two_tenants(
     set: impl FnOnce(&mut QuotaConfig) + Send + 'static,
