@@ -9,6 +9,7 @@ pub mod data;
 pub mod queue;
 pub mod registry;
 pub mod runtime;
+pub mod schedule;
 pub mod search;
 pub mod storage;
 pub mod webhook;
@@ -28,6 +29,7 @@ pub use runtime::{
     AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, MessageOutcome,
     QueueBatch, QueueMessage, QueueOutcome, RuntimeError, ScheduledEvent,
 };
+pub use schedule::{RunClaims, ScheduledRun};
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
 pub use webhook::{WebhookError, WebhookRequest, WebhookResponse, WebhookSender};

@@ -114,6 +114,7 @@ mod postgres;
 mod purge;
 mod queue;
 mod registry;
+mod schedule;
 mod search;
 mod storage;
 mod usage;
