@@ -12,12 +12,13 @@ use crate::adapters::memory::MemoryRateLimiter;
 use crate::adapters::postgres::{self, PgDataStore, PgSearch, PgTarget};
 use crate::adapters::redis::{RedisCache, RedisRateLimiter, RedisTarget};
 use crate::adapters::s3::{S3Storage, S3Target};
-use crate::adapters::sql::{SqlQueue, SqlRegistry};
+use crate::adapters::sql::{SqlQueue, SqlRegistry, SqlRunClaims};
 use crate::adapters::sqlite::{self, SqliteCache, SqliteDataStore};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
 use crate::ports::{
-    AppRuntime, CacheStore, DataStore, QueueStore, RateLimiter, Registry, Search, Services, Storage,
+    AppRuntime, CacheStore, DataStore, QueueStore, RateLimiter, Registry, RunClaims, Search,
+    Services, Storage,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub struct App {
     pub hosting: Arc<super::hosting::Hosting>,
     /// Counts requests of tenants with a `requests_per_second`: per node in dev, per cluster (Redis) in prod.
     rate_limiter: Arc<dyn RateLimiter>,
+    /// Where the cron loop claims each run before firing it, shared by the nodes of the cluster.
+    pub claims: Arc<dyn RunClaims>,
 }
 
 /// Why nano could not be assembled. The message names the store or setting at fault.
@@ -46,7 +49,9 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, BuildError> {
         // Set once the hosted apps exist: queues targeting `app://<name>` are consumed by them.
         let app_consumer: super::queue_delivery::AppConsumerSlot = Arc::default();
-        let services = open_services(&config, Some(&app_consumer)).await?;
+        let pg = prod_pg(&config)?;
+        let services = open_services_on(&config, pg.clone(), Some(&app_consumer)).await?;
+        let claims = open_claims(&config, pg).await?;
         let master_key = master_key(&config)?;
         let rate_limiter = rate_limiter(&config).await?;
         if !config.bootstrap.services.is_empty() {
@@ -107,6 +112,7 @@ impl App {
             master_key,
             hosting,
             rate_limiter,
+            claims,
         })
     }
 
@@ -160,11 +166,46 @@ pub async fn open_services(
     config: &Config,
     deliver: Option<&super::queue_delivery::AppConsumerSlot>,
 ) -> Result<Services, BuildError> {
-    // One PostgreSQL target, so the prod stores of this node share one pool.
-    let pg = match config.profile {
-        Profile::Prod => Some(pg_target(config)?),
-        Profile::Dev => None,
-    };
+    open_services_on(config, prod_pg(config)?, deliver).await
+}
+
+/// The PostgreSQL target of the prod profile (`None` in dev): one per node, so its prod stores share one pool.
+fn prod_pg(config: &Config) -> Result<Option<PgTarget>, BuildError> {
+    match config.profile {
+        Profile::Prod => pg_target(config).map(Some),
+        Profile::Dev => Ok(None),
+    }
+}
+
+/// Opens the run claims of the profile: `schedule.db` in the data folder (dev), the shared PostgreSQL (prod, on
+/// `pg`), so every node firing the same crons claims each run in one place.
+async fn open_claims(
+    config: &Config,
+    pg: Option<PgTarget>,
+) -> Result<Arc<dyn RunClaims>, BuildError> {
+    Ok(match pg {
+        None => {
+            let path = config.data_dir.join("schedule.db");
+            Arc::new(SqlRunClaims::new(
+                sqlite::schedule_pool(&path).await.map_err(|e| {
+                    BuildError(format!("run claims in {}: {e}", config.data_dir.display()))
+                })?,
+            ))
+        }
+        Some(pg) => Arc::new(SqlRunClaims::new(
+            postgres::schedule_pool(&pg)
+                .await
+                .map_err(|e| BuildError(format!("run claims: {e}")))?,
+        )),
+    })
+}
+
+/// `open_services` on `pg`, the node's PostgreSQL target in prod.
+async fn open_services_on(
+    config: &Config,
+    pg: Option<PgTarget>,
+    deliver: Option<&super::queue_delivery::AppConsumerSlot>,
+) -> Result<Services, BuildError> {
     let shared_pg = || {
         pg.clone()
             .ok_or_else(|| BuildError("the dev profile has no PostgreSQL".into()))

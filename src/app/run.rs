@@ -76,7 +76,8 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
     let state = Arc::new(app.http_state());
     let hosting = app.hosting.clone();
     let watcher = hosting.watch(WATCH_EVERY);
-    let crons = super::hosting::events::spawn_crons(hosting.clone());
+    let crons =
+        super::hosting::events::spawn_crons(hosting.clone(), app.claims.clone(), app.config.node());
     let (stop, stopped) = watch::channel(false);
     let until_stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;

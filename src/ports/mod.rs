@@ -10,6 +10,7 @@ pub mod queue;
 pub mod rate;
 pub mod registry;
 pub mod runtime;
+pub mod schedule;
 pub mod search;
 pub mod storage;
 pub mod webhook;
@@ -30,6 +31,7 @@ pub use runtime::{
     AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, MessageOutcome,
     QueueBatch, QueueMessage, QueueOutcome, RuntimeError, ScheduledEvent,
 };
+pub use schedule::{RunClaims, ScheduledRun};
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
 pub use webhook::{WebhookError, WebhookRequest, WebhookResponse, WebhookSender};

@@ -1,5 +1,6 @@
 //! A queue targeting `app://<name>` feeds that app's `queue` handler, and cron triggers run its `scheduled`
-//! handler (here through the admin route); both write through the app's cache binding, read back over HTTP.
+//! handler (here through the admin route); both write through the app's cache binding, read back over HTTP. Two prod
+//! nodes serving one app run each of its cron's scheduled minutes once between them.
 
 use crate::support::{client, fresh_name, TestNano};
 use nano::app::config::{BindingConfig, TriggersConfig};
@@ -182,4 +183,93 @@ async fn queue_jobs_reach_the_apps_queue_handler_and_crons_run_scheduled() {
     let (status, _) = call(http.post(nano.url("/admin/apps/no-such-app/scheduled"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     nano.stop().await;
+}
+
+const RECORDER: &str = r#"export default {
+  async fetch() { return new Response('ok'); },
+  async scheduled(event, env) {
+    await env.RUNS.add({ _id: event.scheduledTime + '-' + Math.random().toString(36).slice(2), at: event.scheduledTime });
+  },
+};"#;
+
+/// Two prod nodes on one PostgreSQL schema serve the same app with an every-minute cron: each scheduled minute is
+/// run once for the pair (each run adds a document of its own to a shared database). Waits for the next minute, so
+/// it takes up to about 65 s.
+#[tokio::test]
+async fn two_prod_nodes_run_each_scheduled_minute_once() {
+    let files = tempfile::tempdir().unwrap();
+    let entry = files.path().join("index.js");
+    std::fs::write(&entry, RECORDER).unwrap();
+    let schema = fresh_name("nt").replace('-', "_");
+    let prefix = fresh_name("np");
+    let (tenant, app, db) = (fresh_name("t"), fresh_name("cron"), fresh_name("runs"));
+    let configure = |node: &'static str| {
+        let (tenant, app, db, entry) = (tenant.clone(), app.clone(), db.clone(), entry.clone());
+        move |c: &mut nano::app::Config| {
+            c.auth = false;
+            c.node_name = Some(node.into());
+            c.default_tenant = Some(tenant.clone());
+            c.apps.push(AppConfig {
+                name: app.clone(),
+                tenant,
+                hostnames: vec![format!("{app}.test")],
+                entry,
+                env: Default::default(),
+                limits: Limits::default(),
+                engine: None,
+                triggers: TriggersConfig {
+                    crons: vec!["* * * * *".into()],
+                },
+                bindings: [(
+                    "RUNS".to_string(),
+                    BindingConfig {
+                        service: ServiceKind::Data,
+                        domain: db,
+                    },
+                )]
+                .into(),
+                outbound: Default::default(),
+            });
+        }
+    };
+    let a = TestNano::start_prod_on(&schema, &prefix, configure("a")).await;
+    let b = TestNano::start_prod_on(&schema, &prefix, configure("b")).await;
+    let http = client();
+    let (status, _) = call(http.put(a.url(&format!("/data/{db}")))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let runs = || async {
+        let (status, found) = call(
+            client()
+                .post(b.url(&format!("/data/{db}/_query")))
+                .json(&json!({"selector": {}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        let mut at: Vec<i64> = found["docs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["at"].as_i64().unwrap())
+            .collect();
+        at.sort();
+        at
+    };
+    let mut seen = Vec::new();
+    for _ in 0..150 {
+        seen = runs().await;
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(!seen.is_empty(), "no scheduled run within 75 s");
+    // Both nodes tick every second: give the second one time to have fired too, had it not lost the claim.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let seen = runs().await;
+    let mut minutes = seen.clone();
+    minutes.dedup();
+    assert_eq!(seen, minutes, "a scheduled minute ran more than once");
+    assert!(minutes.iter().all(|m| m % 60_000 == 0), "{minutes:?}");
+    a.stop().await;
+    b.stop().await;
 }

@@ -115,6 +115,7 @@ mod purge;
 mod queue;
 mod rate;
 mod registry;
+mod schedule;
 mod search;
 mod storage;
 mod usage;

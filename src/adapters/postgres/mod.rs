@@ -6,6 +6,7 @@ mod migrate;
 mod pool;
 mod queue;
 mod registry;
+mod schedule;
 mod search;
 mod tenant;
 mod text;
@@ -14,6 +15,7 @@ pub use data::PgDataStore;
 pub use pool::{connect, PgTarget};
 pub use queue::queue_tables;
 pub use registry::registry_pool;
+pub use schedule::schedule_pool;
 pub use search::PgSearch;
 
 /// Milliseconds since the Unix epoch, as every PostgreSQL table stores times.

@@ -1,11 +1,13 @@
-//! SQL shared by the sqlx adapters: the registry and queue ports written once, for SQLite (dev) and PostgreSQL (prod)
+//! SQL shared by the sqlx adapters: the registry, queue and run-claims ports written once, for SQLite (dev) and PostgreSQL (prod)
 //! alike.
 
 mod queue;
 mod registry;
+mod schedule;
 
 pub use queue::{Confine, QueueDatabase, SqlQueue};
 pub use registry::SqlRegistry;
+pub use schedule::{SqlRunClaims, CLAIMS_KEPT_MS};
 
 use sqlx::Database;
 

@@ -8,9 +8,11 @@ mod migrate;
 mod pool;
 mod queue;
 mod registry;
+mod schedule;
 
 pub use cache::{SqliteCache, DEFAULT_PURGE_EVERY as CACHE_PURGE_EVERY};
 pub use data::SqliteDataStore;
 pub use pool::{open_pool, Durability};
 pub use queue::queue_pool;
 pub use registry::registry_pool;
+pub use schedule::schedule_pool;

@@ -2,13 +2,18 @@
 //! `AppConsumer`) and `scheduled` runs, fired by the apps' cron triggers or by the admin API.
 //!
 //! Crons: a loop ticks every second, reads the served apps' `triggers.crons` and keeps each `(app, cron)`'s next time
-//! (`Cron::next_after`). When it comes, `dispatch_scheduled` runs in its own task. `run_scheduled` serves the admin
-//! API's `POST /admin/apps/{name}/scheduled`.
+//! (`Cron::next_after`). When it comes, the node claims the run (`RunClaims`, shared by the nodes of a cluster) and,
+//! if it won the claim, `dispatch_scheduled` runs in its own task: each trigger runs once per scheduled time for the
+//! whole cluster. A node that wins a claim and stops before firing loses that run (at most once per scheduled time).
+//! `run_scheduled` serves the admin API's `POST /admin/apps/{name}/scheduled`: a direct run on the node that got the
+//! request, with no claim.
 
 use super::Hosting;
 use crate::app::queue_delivery::AppConsumer;
 use crate::core::{AppName, Cron, TenantScope};
-use crate::ports::{QueueBatch, QueueOutcome, RuntimeError, ScheduledEvent};
+use crate::ports::{
+    QueueBatch, QueueOutcome, RunClaims, RuntimeError, ScheduledEvent, ScheduledRun,
+};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,7 +59,8 @@ fn now_ms() -> i64 {
 
 impl Hosting {
     /// Runs app `name`'s `scheduled` handler now, for `cron` or else the app's first cron trigger (an app without
-    /// triggers gets `""`, as Workers' dev `/__scheduled` does). Returns the cron and the scheduled time.
+    /// triggers gets `""`, as Workers' dev `/__scheduled` does). Returns the cron and the scheduled time. A manual
+    /// run is direct: it runs on this node, claims nothing and does not stop the trigger's own runs.
     pub async fn run_scheduled(
         &self,
         name: &str,
@@ -86,8 +92,13 @@ impl Hosting {
 
 /// Starts the loop firing the served apps' cron triggers: each `(app, cron)` gets its next time when first seen
 /// (after a reload too), and when it comes the app's `scheduled` handler runs in its own task with that time as
-/// `scheduledTime`. A run that fails is logged; nano does not retry it (a cron fires again at its next time).
-pub fn spawn_crons(hosting: Arc<Hosting>) -> tokio::task::JoinHandle<()> {
+/// `scheduledTime`, once `claims` gave the run to this node (`node`, its name): a run another node claimed is skipped.
+/// A run that fails is logged; nano does not retry it (a cron fires again at its next time).
+pub fn spawn_crons(
+    hosting: Arc<Hosting>,
+    claims: Arc<dyn RunClaims>,
+    node: String,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut clock = CronClock::default();
         let mut tick = tokio::time::interval(CRON_TICK);
@@ -95,7 +106,14 @@ pub fn spawn_crons(hosting: Arc<Hosting>) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             for (app, cron, due) in clock.due(hosting.crons().await, now_ms()) {
-                tokio::spawn(fire(hosting.clone(), app, cron, due));
+                tokio::spawn(fire(
+                    hosting.clone(),
+                    claims.clone(),
+                    node.clone(),
+                    app,
+                    cron,
+                    due,
+                ));
             }
         }
     })
@@ -138,10 +156,48 @@ impl CronClock {
     }
 }
 
-async fn fire(hosting: Arc<Hosting>, app: String, cron: String, due: i64) {
+/// Claims the run of `app`'s `cron` at `due` for `node` and, if won, runs the app's `scheduled` handler. A run
+/// whose claim fails (the store is down) is skipped and logged: firing it anyway could run it on every node.
+async fn fire(
+    hosting: Arc<Hosting>,
+    claims: Arc<dyn RunClaims>,
+    node: String,
+    app: String,
+    cron: String,
+    due: i64,
+) {
     let Ok(name) = AppName::parse(&app) else {
         return;
     };
+    let Some((tenant, _)) = hosting.code_app(&app).await else {
+        return;
+    };
+    let run = ScheduledRun {
+        tenant,
+        app: app.clone(),
+        cron: cron.clone(),
+        scheduled_ms: due,
+    };
+    match claims.claim(&run, &node).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(
+                app = app.as_str(),
+                cron = cron.as_str(),
+                due,
+                "scheduled run claimed by another node"
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(
+                app = app.as_str(),
+                cron = cron.as_str(),
+                "scheduled run skipped, its claim failed: {e}"
+            );
+            return;
+        }
+    }
     let event = ScheduledEvent {
         cron: cron.clone(),
         scheduled_time_ms: due,
