@@ -183,6 +183,23 @@ pub mod suite {
         );
     }
 
+    pub async fn concurrent_creates_of_a_bucket_make_it_once(s: &Arc<dyn Storage>) {
+        let (sc, b) = (scope(), bucket());
+        let creates = (0..8).map(|_| {
+            let (s, sc, b) = (s.clone(), sc.clone(), b.clone());
+            tokio::spawn(async move { s.create_bucket(&sc, &b).await })
+        });
+        let mut made = 0;
+        for done in futures::future::join_all(creates).await {
+            match done.unwrap() {
+                Ok(()) => made += 1,
+                Err(StorageError::BucketExists) => {}
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(made, 1, "exactly one create wins");
+    }
+
     pub async fn files_and_folders_do_not_clash_silently(s: &Arc<dyn Storage>) {
         let (sc, b) = (scope(), bucket());
         s.create_bucket(&sc, &b).await.unwrap();
@@ -443,6 +460,7 @@ crate::contract_suite!(
         failed_uploads_leave_nothing,
         lists_by_prefix_in_order,
         files_and_folders_do_not_clash_silently,
+        concurrent_creates_of_a_bucket_make_it_once,
         signatures_bind_tenant_object_and_access,
         concurrent_uploads_of_one_object_never_mix,
         tenants_never_see_each_others_buckets,

@@ -22,8 +22,8 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::{
-    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig,
-    WriteMultipart,
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, PutMode, PutOptions,
+    PutPayload, RetryConfig, WriteMultipart,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -240,8 +240,8 @@ impl S3Storage {
     }
 }
 
-/// The hex signing key at `path`, created (32 random bytes) when missing. Should two nodes create it at once,
-/// both read back the one that stayed.
+/// The hex signing key at `path`, created (32 random bytes) when missing with a conditional PUT, so of two nodes
+/// creating it at once one wins and both read back its key.
 async fn signing_key(store: &AmazonS3, path: &Path) -> Result<Vec<u8>, object_store::Error> {
     let read = || async {
         let bytes = store.get(path).await?.bytes().await?;
@@ -257,9 +257,18 @@ async fn signing_key(store: &AmazonS3, path: &Path) -> Result<Vec<u8>, object_st
         Err(e) => return Err(e),
     }
     let key: [u8; 32] = rand::random();
-    store
-        .put(path, PutPayload::from(hex::encode(key).into_bytes()))
-        .await?;
+    let body = || PutPayload::from(hex::encode(key).into_bytes());
+    let create = PutOptions {
+        mode: PutMode::Create,
+        ..Default::default()
+    };
+    match store.put_opts(path, body(), create).await {
+        Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
+        Err(object_store::Error::NotImplemented) => {
+            store.put(path, body()).await?;
+        }
+        Err(e) => return Err(e),
+    }
     Ok(read().await?.unwrap_or_else(|| key.to_vec()))
 }
 
@@ -300,14 +309,37 @@ impl Storage for S3Storage {
         bucket: &DomainName,
     ) -> Result<(), StorageError> {
         let marker = self.layout.bucket(scope, bucket);
-        if self.exists(&marker).await? {
-            return Err(StorageError::BucketExists);
-        }
-        self.store
-            .put(&marker, PutPayload::default())
+        // A conditional PUT (`If-None-Match: *`): of two nodes creating one bucket at once, one gets 409.
+        let create = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&marker, PutPayload::default(), create)
             .await
-            .map_err(unavailable)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // Some stores (SeaweedFS) also refuse while an emptied folder of that name lingers: only an existing
+            // marker means the bucket exists.
+            Err(object_store::Error::AlreadyExists { .. }) if self.exists(&marker).await? => {
+                Err(StorageError::BucketExists)
+            }
+            // A store without conditional writes, or a lingering folder: check, then write.
+            Err(
+                object_store::Error::AlreadyExists { .. } | object_store::Error::NotImplemented,
+            ) => {
+                if self.exists(&marker).await? {
+                    return Err(StorageError::BucketExists);
+                }
+                self.store
+                    .put(&marker, PutPayload::default())
+                    .await
+                    .map_err(unavailable)?;
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn delete_bucket(
