@@ -653,7 +653,24 @@ pub enum ConfigError {
 fn describe(error: figment::Error) -> String {
     error
         .into_iter()
-        .map(|e| e.to_string())
+        .map(|e| {
+            // The key as the user wrote it: without the profile figment files top-level keys under.
+            let mut path: &[String] = &e.path;
+            if path.len() > 1 && matches!(path[0].as_str(), "default" | "global" | "dev" | "prod") {
+                path = &path[1..];
+            }
+            let key = path.join(".");
+            let source = e.metadata.as_ref().map(|m| match &m.source {
+                Some(figment::Source::File(file)) => file.display().to_string(),
+                _ => m.name.to_string(),
+            });
+            match (key.is_empty(), source) {
+                (false, Some(source)) => format!("{key} (in {source}): {}", e.kind),
+                (false, None) => format!("{key}: {}", e.kind),
+                (true, Some(source)) => format!("{source}: {}", e.kind),
+                (true, None) => e.kind.to_string(),
+            }
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -735,6 +752,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bogus_key"), "{err}");
+        // The key as written, once, with the file it is in: no `default.` prefix, no file named twice.
+        let file = f.path().display().to_string();
+        assert!(err.contains(&format!("bogus_key (in {file})")), "{err}");
+        assert!(!err.contains("default."), "{err}");
+        assert_eq!(err.matches(&file).count(), 1, "{err}");
     }
 
     #[test]

@@ -11,7 +11,11 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// keeps.
 pub fn init_logging(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a terminal: a log redirected to a file or a pipe stays plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let fmt = match config.log_format {
         LogFormat::Json => fmt.json().flatten_event(true).boxed(),
         LogFormat::Pretty => fmt.compact().boxed(),

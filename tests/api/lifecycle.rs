@@ -179,6 +179,34 @@ fn prod_without_shared_keys_exits_2_naming_them() {
     }
 }
 
+/// A log that is not a terminal (a file, a pipe) has no colour codes in it.
+#[tokio::test]
+async fn a_redirected_log_is_plain_text() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(nano_bin())
+        .args(["run", "--profile", "dev", "--listen", "127.0.0.1:0"])
+        .env("NANO_DATA_DIR", dir.path())
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening on") {
+                return line;
+            }
+        }
+        panic!("nano exited before listening");
+    })
+    .await
+    .expect("nano logs its address within 60 s");
+    assert!(!line.contains('\u{1b}'), "{line:?}");
+}
+
 #[test]
 fn bad_bootstrap_flags_exit_2_naming_the_problem() {
     let dir = tempfile::tempdir().unwrap();
