@@ -24,8 +24,8 @@ struct Cli {
 enum Command {
     /// Serve apps and services until SIGTERM or SIGINT.
     Run(RunArgs),
-    /// Print the effective configuration (secrets redacted) and exit.
-    Config(ConfigArgs),
+    /// Print the effective configuration (secrets redacted) and exit; takes the same flags as `run`.
+    Config(RunArgs),
     /// An interactive JavaScript prompt on the app runtime, with an app's env and bindings (`--app`). Reads inputs
     /// from stdin when it is not a terminal.
     Repl(ReplArgs),
@@ -140,6 +140,17 @@ impl BootstrapArgs {
     }
 }
 
+impl RunArgs {
+    /// The configuration these flags give, bootstrap flags included.
+    fn load(&self) -> Result<Config, app::ConfigError> {
+        let mut overrides = Dict::new();
+        if let Some(bootstrap) = self.bootstrap.overrides() {
+            overrides.insert("bootstrap".into(), bootstrap);
+        }
+        self.config.load_with(overrides)
+    }
+}
+
 impl ConfigArgs {
     fn load(&self) -> Result<Config, app::ConfigError> {
         self.load_with(Dict::new())
@@ -169,14 +180,8 @@ fn main() -> ExitCode {
         return repl(args);
     }
     let (loaded, serve) = match &cli.command {
-        Command::Run(run) => {
-            let mut overrides = Dict::new();
-            if let Some(bootstrap) = run.bootstrap.overrides() {
-                overrides.insert("bootstrap".into(), bootstrap);
-            }
-            (run.config.load_with(overrides), true)
-        }
-        Command::Config(args) => (args.load(), false),
+        Command::Run(run) => (run.load(), true),
+        Command::Config(run) => (run.load(), false),
         Command::Repl(args) => (args.config.load(), false),
     };
     let config = match loaded {

@@ -62,6 +62,27 @@ fn config_prints_effective_values_with_secrets_redacted() {
     );
 }
 
+/// `nano config` takes `nano run`'s flags, bootstrap flags included, and shows what they would set.
+#[test]
+fn config_takes_the_run_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nano(
+        &["config", "--domain", "films", "--data", "--cache"],
+        dir.path(),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("domain = \"films\""), "{text}");
+    assert!(
+        text.contains("\"data\",") && text.contains("\"cache\","),
+        "{text}"
+    );
+}
+
 #[test]
 fn version_flag_prints_version() {
     let dir = tempfile::tempdir().unwrap();
