@@ -1,8 +1,8 @@
 //! The data port: hyper's document databases per tenant (create/delete db, documents by `_id`, list, Mango query,
-//! indexes, bulk).
+//! indexes, bulk), and what every store does alike to the documents and index fields it is given.
 
 use super::BackendError;
-use crate::core::mango::{Query, SortKey};
+use crate::core::mango::{parse_index_fields, Query, SortDir, SortKey};
 use crate::core::{DomainName, TenantScope};
 use crate::core::{ErrorKind, HasKind};
 use async_trait::async_trait;
@@ -141,4 +141,74 @@ pub trait DataStore: Send + Sync + 'static {
         db: &DomainName,
         docs: &[Value],
     ) -> Result<Vec<String>, DataError>;
+}
+
+/// A document's key: its `_id`, which must be a non-empty string.
+pub fn doc_id(doc: &Value) -> Result<&str, DataError> {
+    match doc.get("_id") {
+        Some(Value::String(id)) if !id.is_empty() => Ok(id),
+        _ => Err(DataError::Invalid("document needs a string _id".into())),
+    }
+}
+
+/// What `put_doc` stores: `doc`, which must be an object, with its `_id` set to `id`.
+pub fn put_body(id: &str, doc: &Value) -> Result<Value, DataError> {
+    let Value::Object(fields) = doc else {
+        return Err(DataError::Invalid("document must be a JSON object".into()));
+    };
+    let mut fields = fields.clone();
+    fields.insert("_id".into(), Value::String(id.to_string()));
+    Ok(Value::Object(fields))
+}
+
+/// What `bulk` writes, in input order: each document's id with what to store under it (without its `_update` key),
+/// or `None` to remove it (`_deleted: true`). Fails, before anything is written, on a document that is not an
+/// object or has no string `_id`.
+pub fn bulk_writes(docs: &[Value]) -> Result<Vec<(String, Option<Value>)>, DataError> {
+    docs.iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let Value::Object(fields) = doc else {
+                return Err(DataError::Invalid(format!(
+                    "bulk document {i} is not a JSON object"
+                )));
+            };
+            let id = doc_id(doc)
+                .map_err(|_| DataError::Invalid(format!("bulk document {i} needs a string _id")))?;
+            if doc.get("_deleted") == Some(&Value::Bool(true)) {
+                return Ok((id.to_string(), None));
+            }
+            let mut fields = fields.clone();
+            fields.remove("_update");
+            Ok((id.to_string(), Some(Value::Object(fields))))
+        })
+        .collect()
+}
+
+/// An index's fields as a store keeps them (`[{"a":"ASC"}]`, compared to tell a repeated `create_index` from a
+/// conflicting one); `Invalid` when there are none.
+pub fn index_fields_text(fields: &[SortKey]) -> Result<String, DataError> {
+    if fields.is_empty() {
+        return Err(DataError::Invalid(
+            "index fields must name at least one field".into(),
+        ));
+    }
+    let list: Vec<Value> = fields
+        .iter()
+        .map(|k| {
+            let dir = match k.dir {
+                SortDir::Asc => "ASC",
+                SortDir::Desc => "DESC",
+            };
+            serde_json::json!({ k.path.to_string(): dir })
+        })
+        .collect();
+    Ok(Value::Array(list).to_string())
+}
+
+/// Index fields as kept (`index_fields_text`) back into sort keys.
+pub fn index_fields_from_text(text: &str) -> Result<Vec<SortKey>, DataError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DataError::Backend(BackendError::new(e)))?;
+    parse_index_fields(&value).map_err(|e| DataError::Backend(BackendError::new(e)))
 }

@@ -7,8 +7,11 @@ use super::mango_pg::{extract_expr, order_by, Compiler, Param};
 use super::now_ms;
 use super::pool::{connect, PgTarget};
 use super::tenant;
-use crate::core::mango::{project, Query, SortDir, SortKey};
+use crate::core::mango::{project, Query, SortKey};
 use crate::core::{DomainName, TenantScope};
+use crate::ports::data::{
+    bulk_writes, doc_id, index_fields_from_text, index_fields_text, put_body,
+};
 use crate::ports::BackendError;
 use crate::ports::{DataError, DataStore, ListOptions};
 use async_trait::async_trait;
@@ -38,13 +41,6 @@ fn backend(e: sqlx::Error) -> DataError {
     DataError::Backend(BackendError::new(e))
 }
 
-fn doc_id(doc: &Value) -> Result<&str, DataError> {
-    match doc.get("_id") {
-        Some(Value::String(id)) if !id.is_empty() => Ok(id),
-        _ => Err(DataError::Invalid("document needs a string _id".into())),
-    }
-}
-
 fn bind_all(params: &[Param]) -> Result<PgArguments, DataError> {
     let mut args = PgArguments::default();
     for p in params {
@@ -66,28 +62,6 @@ fn physical_index(fields: &[SortKey]) -> (String, String) {
     let name = format!("data_ix_{}", &hex::encode(digest)[..20]);
     let ddl = format!("CREATE INDEX IF NOT EXISTS {name} ON data_docs (host, db, {joined})");
     (name, ddl)
-}
-
-/// Index fields as stored (`[{"a":"ASC"}]`) back into sort keys.
-fn stored_fields(text: &str) -> Result<Vec<SortKey>, DataError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| DataError::Backend(BackendError::new(e)))?;
-    crate::core::mango::parse_index_fields(&value)
-        .map_err(|e| DataError::Backend(BackendError::new(e)))
-}
-
-fn fields_text(fields: &[SortKey]) -> String {
-    let list: Vec<Value> = fields
-        .iter()
-        .map(|k| {
-            let dir = match k.dir {
-                SortDir::Asc => "ASC",
-                SortDir::Desc => "DESC",
-            };
-            serde_json::json!({ k.path.to_string(): dir })
-        })
-        .collect();
-    Value::Array(list).to_string()
 }
 
 /// The SELECT for a Mango query of one tenant's database, with its arguments.
@@ -263,7 +237,7 @@ impl DataStore for PgDataStore {
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         rows.into_iter()
-            .map(|(name, fields)| Ok((name, stored_fields(&fields)?)))
+            .map(|(name, fields)| Ok((name, index_fields_from_text(&fields)?)))
             .collect()
     }
 
@@ -354,18 +328,14 @@ impl DataStore for PgDataStore {
         id: &str,
         doc: &Value,
     ) -> Result<(), DataError> {
-        let Value::Object(fields) = doc else {
-            return Err(DataError::Invalid("document must be a JSON object".into()));
-        };
-        let mut fields = fields.clone();
-        fields.insert("_id".into(), Value::String(id.to_string()));
+        let body = put_body(id, doc)?;
         let mut tx = self.begin(scope).await?;
         require_db(&mut tx, scope, db).await?;
         sqlx::query(UPSERT_DOC)
             .bind(scope.as_str())
             .bind(db.as_str())
             .bind(id)
-            .bind(Value::Object(fields))
+            .bind(body)
             .execute(&mut *tx)
             .await
             .map_err(|e| match e {
@@ -477,12 +447,7 @@ impl DataStore for PgDataStore {
         name: &str,
         fields: &[SortKey],
     ) -> Result<(), DataError> {
-        if fields.is_empty() {
-            return Err(DataError::Invalid(
-                "index fields must name at least one field".into(),
-            ));
-        }
-        let wanted = fields_text(fields);
+        let wanted = index_fields_text(fields)?;
         let (physical, ddl) = physical_index(fields);
         let mut tx = self.pool.begin().await.map_err(backend)?;
         // The shared index is DDL, run as nano's own user before the transaction is confined to the tenant;
@@ -532,17 +497,7 @@ impl DataStore for PgDataStore {
         db: &DomainName,
         docs: &[Value],
     ) -> Result<Vec<String>, DataError> {
-        let mut ids = Vec::with_capacity(docs.len());
-        for (i, doc) in docs.iter().enumerate() {
-            if !doc.is_object() {
-                return Err(DataError::Invalid(format!(
-                    "bulk document {i} is not a JSON object"
-                )));
-            }
-            let id = doc_id(doc)
-                .map_err(|_| DataError::Invalid(format!("bulk document {i} needs a string _id")))?;
-            ids.push(id.to_string());
-        }
+        let writes = bulk_writes(docs)?;
         let mut tx = self.begin(scope).await?;
         // Lock the database row so a concurrent delete_db waits for this bulk (or this bulk sees it gone).
         let row: Option<(i32,)> =
@@ -555,29 +510,30 @@ impl DataStore for PgDataStore {
         if row.is_none() {
             return Err(DataError::DbNotFound);
         }
-        for (doc, id) in docs.iter().zip(&ids) {
-            if doc.get("_deleted") == Some(&Value::Bool(true)) {
-                sqlx::query("DELETE FROM data_docs WHERE host = $1 AND db = $2 AND id = $3")
-                    .bind(scope.as_str())
-                    .bind(db.as_str())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            } else {
-                let mut fields = doc.as_object().cloned().unwrap_or_default();
-                fields.remove("_update");
-                sqlx::query(UPSERT_DOC)
-                    .bind(scope.as_str())
-                    .bind(db.as_str())
-                    .bind(id)
-                    .bind(Value::Object(fields))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
+        for (id, body) in &writes {
+            match body {
+                None => {
+                    sqlx::query("DELETE FROM data_docs WHERE host = $1 AND db = $2 AND id = $3")
+                        .bind(scope.as_str())
+                        .bind(db.as_str())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                Some(body) => {
+                    sqlx::query(UPSERT_DOC)
+                        .bind(scope.as_str())
+                        .bind(db.as_str())
+                        .bind(id)
+                        .bind(body)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
             }
         }
         tx.commit().await.map_err(backend)?;
-        Ok(ids)
+        Ok(writes.into_iter().map(|(id, _)| id).collect())
     }
 }
