@@ -913,3 +913,34 @@ async fn idle_isolates_are_evicted_after_the_configured_time() {
         Some(1.0)
     );
 }
+
+/// An app that failed to load, with no earlier version serving, answers 503 naming the error on its hostnames,
+/// instead of its requests falling through to the services API (which answers 200); once fixed, it serves.
+#[tokio::test]
+async fn an_app_that_failed_to_load_answers_503_with_its_error() {
+    let apps = tempfile::tempdir().unwrap();
+    write(
+        &apps.path().join("broken/index.js"),
+        "export default { fetch( ;",
+    );
+    app_folder(apps.path(), "fine", "");
+    let dir = apps.path().to_path_buf();
+    let nano = TestNano::start_with(|c| c.apps_dir = dir).await;
+    let (status, body) = get_json(&nano.url("/"), "broken.localhost").await;
+    assert_eq!(status, 503, "{body}");
+    let msg = body["msg"].as_str().unwrap();
+    assert!(msg.starts_with("app broken failed to load: "), "{msg}");
+    assert_eq!(body["status"], 503);
+    // A neighbour loads and answers as before.
+    let (status, body) = get_json(&nano.url("/"), "fine.localhost").await;
+    assert_eq!((status, body["app"].as_str()), (200, Some("fine")));
+    // Fixed on disk, it serves after the hot reload.
+    write(&apps.path().join("broken/index.js"), HELLO);
+    let url = nano.url("/");
+    eventually("the fixed app to serve", || {
+        let url = url.clone();
+        async move { get_json(&url, "broken.localhost").await.0 == 200 }
+    })
+    .await;
+    nano.stop().await;
+}

@@ -39,6 +39,8 @@ pub struct HostedApp {
     pub code: bool,
     /// Files served for GET and HEAD before the app's code runs.
     pub assets: Option<Arc<dyn AppAssets>>,
+    /// Why the app failed to load, when no version of it serves: its hostnames answer 503 with this.
+    pub load_error: Option<String>,
 }
 
 impl std::fmt::Debug for HostedApp {
@@ -81,6 +83,7 @@ impl AppRoutes {
                 tenant,
                 code: true,
                 assets: None,
+                load_error: None,
             });
             table.insert(&host, app);
         }
@@ -165,6 +168,14 @@ impl AppRoutes {
                 ),
             )
             .into_response();
+        }
+        if let Some(error) = &app.load_error {
+            let msg = match self.expose_errors {
+                true => format!("app {} failed to load: {error}", app.name),
+                false => format!("app {} failed to load", app.name),
+            };
+            return super::response::ApiError::new(http::StatusCode::SERVICE_UNAVAILABLE, msg)
+                .into_response();
         }
         if let Some(assets) = &app.assets {
             if let Some(res) = super::assets::serve(assets.as_ref(), host, &req).await {

@@ -256,6 +256,8 @@ impl Hosting {
         let mut loaded = self.loaded.lock().await;
         let mut report = ReloadReport::default();
         let mut next = BTreeMap::new();
+        // Apps that failed to load with no earlier version serving: their hostnames answer 503 with the error.
+        let mut broken: Vec<(AppDef, String)> = Vec::new();
         for def in desired {
             let name = def.config.name.clone();
             let fingerprint = fingerprint(&def);
@@ -295,9 +297,12 @@ impl Hosting {
                             }
                         );
                     }
-                    report.failed.insert(name.clone(), e);
-                    if let Some(old) = loaded.get(&name) {
-                        next.insert(name, old.clone());
+                    report.failed.insert(name.clone(), e.clone());
+                    match loaded.get(&name) {
+                        Some(old) => {
+                            next.insert(name, old.clone());
+                        }
+                        None => broken.push((def, e)),
                     }
                 }
             }
@@ -307,7 +312,7 @@ impl Hosting {
             .filter(|(n, _)| !next.contains_key(*n))
             .map(|(_, l)| l.clone())
             .collect();
-        self.hosts.swap(table(&next));
+        self.hosts.swap(table(&next, &broken));
         *loaded = next;
         drop(loaded);
         for gone in removed {
@@ -568,27 +573,32 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The Host table of these apps; a hostname two apps claim goes to the first by name.
-fn table(apps: &BTreeMap<String, Loaded>) -> RouteTable {
+/// The Host table of these apps, then of the `broken` ones (failed to load, nothing older serving), whose
+/// hostnames answer 503 naming the error rather than falling through to the services API; a hostname two apps claim
+/// goes to the first by name, a loaded app first.
+fn table(apps: &BTreeMap<String, Loaded>, broken: &[(AppDef, String)]) -> RouteTable {
     let mut table = RouteTable::new();
-    for l in apps.values() {
-        let Ok(name) = AppName::parse(&l.def.config.name) else {
+    let served = apps.values().map(|l| (&l.def, None));
+    let failed = broken.iter().map(|(def, e)| (def, Some(e.clone())));
+    for (def, load_error) in served.chain(failed) {
+        let Ok(name) = AppName::parse(&def.config.name) else {
             continue;
         };
         let app = Arc::new(HostedApp {
             name,
-            tenant: l.def.config.tenant.clone(),
-            code: l.def.code,
-            assets: assets_port(l.def.assets.as_deref()),
+            tenant: def.config.tenant.clone(),
+            code: def.code,
+            assets: assets_port(def.assets.as_deref()),
+            load_error,
         });
-        for h in &l.def.config.hostnames {
+        for h in &def.config.hostnames {
             let Ok(host) = Hostname::parse(h) else {
                 continue;
             };
             if table.lookup_exact(&host).is_some() {
                 tracing::warn!(
                     hostname = h.as_str(),
-                    app = l.def.config.name.as_str(),
+                    app = def.config.name.as_str(),
                     "hostname already belongs to another app; ignored"
                 );
                 continue;
