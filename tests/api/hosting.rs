@@ -595,9 +595,10 @@ async fn editing_an_app_folder_reloads_it_and_a_broken_edit_keeps_the_old_versio
         &entry,
         "export default { fetch() { return new Response('v3') ",
     );
+    // The failed change is reported while the previous version keeps serving: `serving`, with the error.
     eventually("the failure is reported", || async {
         let (_, body) = get_json(&nano.url("/admin/apps/live"), "127.0.0.1").await;
-        body["app"]["status"] == "failed"
+        body["app"]["status"] == "serving" && body["app"]["error"].is_string()
     })
     .await;
     assert_eq!(text().await, "v2");

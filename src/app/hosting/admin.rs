@@ -22,7 +22,8 @@ fn put_error(e: PutError) -> ApiError {
     }
 }
 
-/// An app as the admin API shows it: its config (every field, as serialized), origin, code and assets.
+/// A served app as the admin API shows it: its config (every field, as serialized), origin, code, assets, and the
+/// load error of its latest change if that failed.
 fn app_json(def: &AppDef, error: Option<&String>) -> Value {
     let mut v = serde_json::to_value(&def.config).unwrap_or(Value::Null);
     v["origin"] = json!(def.origin);
@@ -33,7 +34,8 @@ fn app_json(def: &AppDef, error: Option<&String>) -> Value {
         (None, Some(root)) => json!({ "path": root.display().to_string() }),
         (None, None) => Value::Null,
     };
-    v["status"] = json!(if error.is_some() { "failed" } else { "serving" });
+    // A served app whose latest change failed to load keeps serving its previous version: `serving`, with the error.
+    v["status"] = json!("serving");
     v["error"] = json!(error);
     v
 }
