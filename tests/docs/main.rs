@@ -1,6 +1,7 @@
 //! Drift checks of the documentation site: its reference tables must agree with the code they describe.
 
 mod admin;
+mod bench;
 mod config;
 mod limits;
 mod map;
