@@ -922,7 +922,7 @@ async fn an_app_that_failed_to_load_answers_503_with_its_error() {
     let apps = tempfile::tempdir().unwrap();
     write(
         &apps.path().join("broken/index.js"),
-        "export default { fetch( ;",
+        "const a = 1;\nexport default { fetch( ;",
     );
     app_folder(apps.path(), "fine", "");
     let dir = apps.path().to_path_buf();
@@ -930,7 +930,12 @@ async fn an_app_that_failed_to_load_answers_503_with_its_error() {
     let (status, body) = get_json(&nano.url("/"), "broken.localhost").await;
     assert_eq!(status, 503, "{body}");
     let msg = body["msg"].as_str().unwrap();
-    assert!(msg.starts_with("app broken failed to load: "), "{msg}");
+    assert!(
+        msg.starts_with("app broken failed to load: index.js: "),
+        "{msg}"
+    );
+    // Where the mistake is: file, line and column.
+    assert!(msg.ends_with("at index.js:2:25"), "{msg}");
     assert_eq!(body["status"], 503);
     // A neighbour loads and answers as before.
     let (status, body) = get_json(&nano.url("/"), "fine.localhost").await;

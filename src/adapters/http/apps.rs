@@ -170,9 +170,14 @@ impl AppRoutes {
             .into_response();
         }
         if let Some(error) = &app.load_error {
+            let head = format!("app {} failed to load", app.name);
+            let reason = error
+                .strip_prefix(&format!("{head}: "))
+                .unwrap_or(error)
+                .trim_end();
             let msg = match self.expose_errors {
-                true => format!("app {} failed to load: {error}", app.name),
-                false => format!("app {} failed to load", app.name),
+                true => format!("{head}: {reason}"),
+                false => head,
             };
             return super::response::ApiError::new(http::StatusCode::SERVICE_UNAVAILABLE, msg)
                 .into_response();

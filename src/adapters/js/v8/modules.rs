@@ -52,14 +52,17 @@ pub fn caught(tc: &mut v8::PinnedRef<'_, v8::TryCatch<'_, '_, v8::HandleScope<'_
         return "unknown error".into();
     };
     let text = exception_text(tc, exc);
+    // An error without stack frames (a syntax error) gets where it is: file, line and column.
+    let bare = text.trim_end();
     if let Some(msg) = tc.message() {
-        if !text.contains('\n') {
+        if !bare.contains('\n') {
             let file = msg
                 .get_script_resource_name(tc)
                 .map(|n| n.to_rust_string_lossy(tc))
                 .unwrap_or_default();
             let line = msg.get_line_number(tc).unwrap_or(0);
-            return format!("{text}\n    at {file}:{line}");
+            let column = msg.get_start_column() + 1;
+            return format!("{bare}\n    at {file}:{line}:{column}");
         }
     }
     text
