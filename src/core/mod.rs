@@ -9,6 +9,7 @@ pub mod js_json;
 pub mod jwt;
 pub mod keys;
 pub mod limits;
+pub mod load_hints;
 pub mod mango;
 pub mod names;
 pub mod nul;

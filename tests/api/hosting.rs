@@ -950,3 +950,35 @@ async fn an_app_that_failed_to_load_answers_503_with_its_error() {
     .await;
     nano.stop().await;
 }
+
+/// The common first mistakes get a hint naming the fix: service-worker syntax, a TypeScript entry.
+#[tokio::test]
+async fn common_load_mistakes_get_a_hint() {
+    let apps = tempfile::tempdir().unwrap();
+    write(
+        &apps.path().join("sw/index.js"),
+        "addEventListener('fetch', (e) => e.respondWith(new Response('x')));",
+    );
+    write(&apps.path().join("ts/src/index.ts"), "export default {};");
+    write(
+        &apps.path().join("ts/wrangler.toml"),
+        "main = \"src/index.ts\"\n",
+    );
+    let dir = apps.path().to_path_buf();
+    let nano = TestNano::start_with(|c| c.apps_dir = dir).await;
+    let (status, body) = get_json(&nano.url("/"), "sw.localhost").await;
+    assert_eq!(status, 503);
+    let msg = body["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("hint: nano runs ES module Workers: write `export default"),
+        "{msg}"
+    );
+    let (status, body) = get_json(&nano.url("/"), "ts.localhost").await;
+    assert_eq!(status, 503);
+    let msg = body["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("hint: nano runs JavaScript: bundle TypeScript first"),
+        "{msg}"
+    );
+    nano.stop().await;
+}

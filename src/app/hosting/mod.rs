@@ -346,7 +346,10 @@ impl Hosting {
                 .map_err(|e| e.0)?,
         };
         version.bindings.assets = assets_port(def.assets.as_deref());
-        self.runtime.load(version).await.map_err(|e| e.to_string())
+        self.runtime
+            .load(version)
+            .await
+            .map_err(|e| crate::core::load_hints::with_hint(e.to_string()))
     }
 
     /// Adds (or, with `replace`, replaces) an admin-created app and loads it; on failure nothing changes.
