@@ -10,8 +10,9 @@
 //! queue's retry rules like a failed POST.
 //!
 //! The worker wakes on enqueues and retries (through the wrapped store), on finished deliveries, when the earliest
-//! retry comes due, and on a sweep every `SWEEP_EVERY` (1 s) of the tenants with pending jobs. At start it looks at
-//! every tenant in the registry, so jobs left by an earlier process are delivered. Per queue it claims due jobs up to
+//! retry comes due, and on a sweep every `SWEEP_EVERY` (1 s) of the tenants with pending jobs. At start, and again
+//! every `RESCAN_EVERY` (10 s), it looks at every tenant in the registry, so jobs left by an earlier process, enqueued
+//! through another node or left by a node that died are delivered (one pending-queues query per tenant per rescan). Per queue it claims due jobs up to
 //! the queue's concurrency and delivers each in its own task. A delivered job is removed. A failed one is retried after
 //! exponential backoff with jitter, or set to `ERROR` after `maxAttempts`.
 //!
@@ -44,6 +45,9 @@ const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
 const MAX_RETRY_DELAY_S: u64 = 12 * 60 * 60;
 /// How often every tenant with pending jobs is looked at even when nothing woke the worker.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How often every tenant of the registry is looked at again: jobs this node was not told of (enqueued through
+/// another node, or left by a node that died) are found within this time.
+const RESCAN_EVERY: Duration = Duration::from_secs(10);
 
 type QueueKey = (TenantScope, DomainName);
 
@@ -156,7 +160,8 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(mut self, registry: Arc<dyn Registry>, mut rx: mpsc::UnboundedReceiver<Event>) {
+    /// Makes every tenant of the registry active; the next sweep drops those with nothing pending.
+    async fn rescan(&mut self, registry: &dyn Registry) {
         match registry.list_tenants().await {
             Ok(tenants) => {
                 for t in tenants {
@@ -165,6 +170,11 @@ impl Worker {
             }
             Err(e) => tracing::warn!(error = %e, "queue delivery: cannot list tenants"),
         }
+    }
+
+    async fn run(mut self, registry: Arc<dyn Registry>, mut rx: mpsc::UnboundedReceiver<Event>) {
+        self.rescan(registry.as_ref()).await;
+        let mut rescan_at = Instant::now() + RESCAN_EVERY;
         let mut wake_at = Instant::now();
         loop {
             tokio::select! {
@@ -173,6 +183,10 @@ impl Worker {
                     None => return,
                 },
                 () = tokio::time::sleep_until(wake_at) => {
+                    if Instant::now() >= rescan_at {
+                        self.rescan(registry.as_ref()).await;
+                        rescan_at = Instant::now() + RESCAN_EVERY;
+                    }
                     self.retry_due = None;
                     let next_due = self.sweep().await;
                     let sweep = Instant::now() + SWEEP_EVERY;

@@ -500,3 +500,50 @@ async fn ready_jobs_survive_kill_9_and_are_delivered_after_restart() {
     wait_jobs(&url, "READY", |jobs| jobs.is_empty()).await;
     let _ = nano.kill().await;
 }
+
+/// A job no node was told of (written to the shared store by another node, which then died) is found and delivered
+/// by a running node within its registry rescan, without any enqueue through it.
+#[tokio::test]
+async fn a_job_no_node_was_told_of_is_delivered_by_a_running_node() {
+    use nano::adapters::sql::SqlQueue;
+    use nano::ports::{QueueConfig, QueueStore};
+    let schema = fresh_name("nt").replace('-', "_");
+    let prefix = fresh_name("np");
+    let tenant = fresh_name("t");
+    let receiver = Receiver::accepting().await;
+    let t = tenant.clone();
+    let node = TestNano::start_prod_on(&schema, &prefix, move |c| {
+        c.tenants = vec![t];
+        c.outbound.private_networks = true;
+    })
+    .await;
+    // Let the node's first sweep find nothing pending for the tenant and stop watching it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Another node's store on the same schema: it writes the queue and the job, and nothing tells this node.
+    let target = nano::adapters::postgres::PgTarget::new(crate::support::pg_url(), Some(schema));
+    let (pool, confine) = nano::adapters::postgres::queue_tables(&target)
+        .await
+        .unwrap();
+    let other = SqlQueue::postgres(pool, confine).await.unwrap();
+    let scope = nano::core::TenantScope::resolved(nano::core::TenantId::parse(&tenant).unwrap());
+    let name = nano::core::DomainName::parse("jobs").unwrap();
+    other
+        .create_queue(&scope, &name, &QueueConfig::new(receiver.url.clone(), None))
+        .await
+        .unwrap();
+    other
+        .enqueue(
+            &scope,
+            &name,
+            bytes::Bytes::from_static(b"{\"n\":7}"),
+            chrono_ms(),
+        )
+        .await
+        .unwrap();
+    let hits = receiver
+        .wait_for("the job no node was told of", |hits| !hits.is_empty())
+        .await;
+    assert_eq!(hits[0].json(), json!({"n": 7}));
+    drop(other);
+    node.stop().await;
+}
