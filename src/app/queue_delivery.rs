@@ -22,6 +22,7 @@
 //! Invariants: the worker never awaits a delivery itself, so a slow target only occupies its own queue's slots. A job
 //! leaves the store only after a 2xx or an acknowledgement.
 
+use crate::core::clock::now_ms;
 use crate::core::outbound::Outbound;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::{
@@ -134,12 +135,6 @@ pub fn backoff_ms(base_ms: u64, failed: u32) -> u64 {
         .min(MAX_BACKOFF_MS);
     let half = exp / 2;
     half + rand::thread_rng().gen_range(0..=exp - half)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 struct Worker {

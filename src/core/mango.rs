@@ -170,7 +170,8 @@ impl Default for Query {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// zod's name for a JSON value's type, for "Expected object, received <type>".
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

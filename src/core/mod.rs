@@ -2,6 +2,7 @@
 //! document ids and core errors. No I/O.
 
 pub mod app;
+pub mod clock;
 pub mod cron;
 pub mod docid;
 pub mod error;

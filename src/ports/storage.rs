@@ -237,9 +237,7 @@ impl UrlSigner {
         expires_unix: u64,
         signature: &str,
     ) -> Result<(), StorageError> {
-        let now_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now_unix = crate::core::clock::now_unix();
         let claim = Self::claim(scope, bucket, object, access, expires_unix);
         Ok(crate::core::signing::verify(
             &self.key, &claim, signature, now_unix,

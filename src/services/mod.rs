@@ -10,28 +10,9 @@ pub mod storage;
 
 pub use crate::ports::answer::{Answer, ApiError, Reply};
 
-use serde_json::Value;
-
-/// zod's name for a JSON value's type, for "Expected object, received <type>".
-pub fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+pub use crate::core::mango::type_name;
 
 /// hyper's 422 for an argument zod refuses: `Invalid Arguments '<field>': <why>.`
 pub fn invalid(field: &str, why: impl std::fmt::Display) -> ApiError {
     ApiError::unprocessable(format!("Invalid Arguments '{field}': {why}."))
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -1,7 +1,8 @@
 //! The queue service's rules: queue names, the create body (target, secret, retries, backoff, concurrency), jobs
 //! stored as `JSON.stringify` writes them (so hyper's signatures verify), and the job listing shape.
 
-use super::{invalid, now_ms, type_name, Answer, ApiError, Reply};
+use super::{invalid, type_name, Answer, ApiError, Reply};
+use crate::core::clock::now_ms;
 use crate::core::js_json::stringify;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::{Job, JobStatus, QueueConfig, QueueError, QueueStore};

@@ -59,9 +59,7 @@ pub fn job_of(r: &Value, body: &str) -> Result<Job, String> {
     let status = text(r, "status")?;
     let status = JobStatus::parse(status)
         .ok_or_else(|| format!("job status {status:?} is not READY or ERROR"))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now = crate::core::clock::now_ms();
     let int = |field: &str| r.get(field).and_then(Value::as_i64);
     Ok(Job {
         id: 0,

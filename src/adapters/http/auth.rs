@@ -6,7 +6,7 @@ use crate::core::{jwt, TenantId};
 use crate::ports::{ApiKey, Registry, RegistryError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How long a looked-up key is reused before asking the registry again (so revocation takes effect within it).
 const CACHE_TTL: Duration = Duration::from_secs(2);
@@ -28,12 +28,6 @@ pub enum AuthFailure {
     Token(#[from] jwt::JwtError),
     #[error("unknown key {0}")]
     UnknownKey(String),
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Keys {
@@ -60,7 +54,7 @@ impl Keys {
             .await
             .ok_or_else(|| AuthFailure::UnknownKey(token.subject.clone()))?;
         let secret = derive_secret(&self.master_key, &key.id, &key.salt);
-        token.verify(secret.as_bytes(), now_secs())?;
+        token.verify(secret.as_bytes(), crate::core::clock::now_unix() as i64)?;
         Ok(key)
     }
 
@@ -75,7 +69,7 @@ impl Keys {
             tenant: tenant.clone(),
             salt: hex::encode(rand::random::<[u8; 16]>()),
             grant,
-            created_ms: now_secs() * 1000,
+            created_ms: crate::core::clock::now_unix() as i64 * 1000,
         };
         self.registry.create_key(&key).await?;
         let secret = derive_secret(&self.master_key, &key.id, &key.salt);

@@ -5,6 +5,7 @@ use super::body::{empty, Body, BoxError};
 use super::response::{json, reply, ApiError, RouteResult};
 use super::router::ServiceRequest;
 use super::storage_upload::{self as upload, FORM_DATA_REQUIRED};
+use crate::core::clock::now_unix;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{ObjectKey, RangeSpec, SignedAccess, Storage, StorageError};
 use crate::services::storage::{self as service, bucket_name, object_key};
@@ -15,7 +16,6 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::json;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Default and longest lifetime of a signed URL, in seconds.
 const SIGNED_URL_TTL: u64 = 900;
@@ -339,13 +339,6 @@ pub fn content_type(object: &str) -> String {
     } else {
         essence
     }
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

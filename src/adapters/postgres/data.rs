@@ -4,9 +4,9 @@
 //! on `host` itself as well.
 
 use super::mango_pg::{extract_expr, order_by, Compiler, Param};
-use super::now_ms;
 use super::pool::{connect, PgTarget};
 use super::tenant;
+use crate::core::clock::now_ms;
 use crate::core::mango::{project, Query, SortKey};
 use crate::core::{DomainName, TenantScope};
 use crate::ports::data::{

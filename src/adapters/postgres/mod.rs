@@ -17,10 +17,3 @@ pub use queue::queue_tables;
 pub use registry::registry_pool;
 pub use schedule::schedule_pool;
 pub use search::PgSearch;
-
-/// Milliseconds since the Unix epoch, as every PostgreSQL table stores times.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}

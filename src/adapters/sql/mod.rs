@@ -28,10 +28,3 @@ impl SqlDatabase for sqlx::Postgres {
         done.rows_affected()
     }
 }
-
-/// Milliseconds since the Unix epoch, as the SQL ports' tables store times.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}

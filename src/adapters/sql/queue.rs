@@ -10,7 +10,8 @@ mod sqlite;
 
 pub use postgres::Confine;
 
-use super::{now_ms, SqlDatabase};
+use super::SqlDatabase;
+use crate::core::clock::now_ms;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::{
     Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,

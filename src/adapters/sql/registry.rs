@@ -2,7 +2,8 @@
 //! adapters' registry migrations create. Every statement numbers its parameters `$1..$N` in order of appearance,
 //! which PostgreSQL and sqlx's SQLite driver (binding `$N` to the N-th argument) both read the same way.
 
-use super::{now_ms, SqlDatabase};
+use super::SqlDatabase;
+use crate::core::clock::now_ms;
 use crate::core::TenantId;
 use crate::ports::registry::{AppRow, KeyRow};
 use crate::ports::BackendError;

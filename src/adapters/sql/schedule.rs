@@ -2,7 +2,8 @@
 //! migrations create. A claim is a row only one insert can make (its key is the run); `$N` parameters as in the
 //! registry.
 
-use super::{now_ms, SqlDatabase};
+use super::SqlDatabase;
+use crate::core::clock::now_ms;
 use crate::ports::{BackendError, RunClaims, ScheduledRun};
 use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};

@@ -5,8 +5,8 @@
 //! busy handler; reads use the pool. `cache_hot.rs` is the in-memory read layer.
 
 use super::cache_hot::{entry_key, HotEntries};
-use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
+use crate::core::clock::now_ms;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::BackendError;
 use crate::ports::{CacheError, CacheStore, CacheValue};

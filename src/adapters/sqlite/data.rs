@@ -8,8 +8,8 @@
 //! and database deletion each run in one `BEGIN IMMEDIATE` transaction.
 
 use super::mango_sql::{extract_expr, order_by, Compiler, Param};
-use super::migrate::now_ms;
 use super::pool::{open_pool, Durability};
+use crate::core::clock::now_ms;
 use crate::core::mango::{project, Query, SortKey};
 use crate::core::{DomainName, TenantScope};
 use crate::ports::data::{

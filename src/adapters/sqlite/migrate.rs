@@ -1,5 +1,6 @@
 //! A minimal migrator: applies each embedded SQL script once, in order, recording it in `_nano_migrations`.
 
+use crate::core::clock::now_ms;
 use sqlx::SqlitePool;
 
 pub async fn apply(pool: &SqlitePool, migrations: &[(&str, &str)]) -> Result<(), sqlx::Error> {
@@ -24,11 +25,4 @@ pub async fn apply(pool: &SqlitePool, migrations: &[(&str, &str)]) -> Result<(),
         tx.commit().await?;
     }
     Ok(())
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

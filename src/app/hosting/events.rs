@@ -10,6 +10,7 @@
 
 use super::Hosting;
 use crate::app::queue_delivery::AppConsumer;
+use crate::core::clock::now_ms;
 use crate::core::{AppName, Cron, TenantScope};
 use crate::ports::{
     QueueBatch, QueueOutcome, RunClaims, RuntimeError, ScheduledEvent, ScheduledRun,
@@ -49,12 +50,6 @@ pub enum ScheduledError {
     NotFound,
     BadCron(String),
     Failed(RuntimeError),
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Hosting {

@@ -87,9 +87,7 @@ impl<S: Subscriber> Layer<S> for AppLogLayer {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let Some(app) = fields.app else { return };
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let ms = crate::core::clock::now_ms();
         let mut line = json!({
             "ts_ms": ms,
             "level": event.metadata().level().as_str().to_ascii_lowercase(),

@@ -547,9 +547,7 @@ fn record_of(def: &AppDef, tenant: TenantId) -> Result<AppRecord, String> {
         hostnames: def.config.hostnames.clone(),
         spec,
         bundle: def.bundle.clone().unwrap_or_default(),
-        updated_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
+        updated_ms: crate::core::clock::now_ms(),
     })
 }
 
