@@ -40,6 +40,25 @@ fn step(
     }
 }
 
+/// What `env[binding][method](...args)` answered in the parity app.
+async fn through_binding(
+    c: &reqwest::Client,
+    nano: &TestNano,
+    binding: &str,
+    method: &str,
+    args: &Value,
+) -> Value {
+    c.post(nano.url("/"))
+        .header("host", "parity.test")
+        .json(&json!({"binding": binding, "method": method, "args": args}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// What may differ between the two paths: job ids, times and the queue's own name.
 fn normalized(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
@@ -193,16 +212,7 @@ async fn rest_and_bindings_answer_the_same_calls_alike() {
             assert_eq!(rest["status"], status, "{path}: {rest}");
         }
         let (binding, call, args) = &s.binding;
-        let bound: Value = c
-            .post(nano.url("/"))
-            .header("host", "parity.test")
-            .json(&json!({"binding": binding, "method": call, "args": args}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let bound: Value = through_binding(&c, &nano, binding, call, args).await;
         assert_eq!(
             normalized(rest.clone()),
             normalized(bound.clone()),
@@ -225,16 +235,7 @@ async fn rest_and_bindings_answer_the_same_calls_alike() {
             .json()
             .await
             .unwrap();
-        let bound: Value = c
-            .post(nano.url("/"))
-            .header("host", "parity.test")
-            .json(&json!({"binding": "QUEUE", "method": "errors", "args": []}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let bound: Value = through_binding(&c, &nano, "QUEUE", "errors", &json!([])).await;
         listings = vec![rest, bound];
         if listings
             .iter()
@@ -258,16 +259,14 @@ async fn rest_and_bindings_answer_the_same_calls_alike() {
         .await
         .unwrap();
     let up_rest: Value = up.json().await.unwrap();
-    let up_bound: Value = c
-        .post(nano.url("/"))
-        .header("host", "parity.test")
-        .json(&json!({"binding": "STORAGE", "method": "upload", "args": ["notes/a.txt", "hello"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let up_bound: Value = through_binding(
+        &c,
+        &nano,
+        "STORAGE",
+        "upload",
+        &json!(["notes/a.txt", "hello"]),
+    )
+    .await;
     assert_eq!(up_rest, up_bound);
     let down = c
         .get(nano.url(&format!("/{tenant}/storage/rb/notes/a.txt")))
@@ -277,16 +276,8 @@ async fn rest_and_bindings_answer_the_same_calls_alike() {
         .text()
         .await
         .unwrap();
-    let down_bound: Value = c
-        .post(nano.url("/"))
-        .header("host", "parity.test")
-        .json(&json!({"binding": "STORAGE", "method": "download", "args": ["notes/a.txt"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let down_bound: Value =
+        through_binding(&c, &nano, "STORAGE", "download", &json!(["notes/a.txt"])).await;
     assert_eq!(down_bound, json!({"ok": true, "text": down}));
     println!("parity: {compared} calls answered alike over REST and bindings");
     nano.stop().await;
