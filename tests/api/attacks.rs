@@ -1183,12 +1183,10 @@ export default { fetch(req) {
 } };"#;
     let (nano, _files) = on_both_engines("long", code, |_| {}).await;
     let mut attacks = 0;
-    // Known gaps (on the security page): V8 stops loops of builtin calls late, depending on its code tier, and a
-    // JSON.parse loop under GC pressure was seen running on; QuickJS has no WebAssembly, and one sort call of
-    // millions of equal numbers cannot be stopped.
+    // QuickJS has no WebAssembly.
     let cases = [
-        ("v8", &["fill", "copy", "sort", "regex", "wasm"][..]),
-        ("quickjs", &["fill", "copy", "json", "regex"][..]),
+        ("v8", &["fill", "copy", "sort", "json", "regex", "wasm"][..]),
+        ("quickjs", &["fill", "copy", "sort", "json", "regex"][..]),
     ];
     for (engine, kinds) in cases {
         for kind in kinds {

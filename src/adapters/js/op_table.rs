@@ -10,6 +10,7 @@
 //! `IsolateState`.
 
 use crate::adapters::js::isolate_state::IsolateState;
+use crate::adapters::js::meter::CpuMeter;
 use crate::adapters::js::ops;
 use std::rc::Rc;
 use std::time::Instant;
@@ -84,16 +85,18 @@ fn plain_err<T: Into<Ret>>(r: Result<T, String>) -> OpResult {
     r.map(Into::into).map_err(Throw::Error)
 }
 
-/// What every op of one isolate shares: the host it serves, and the origin of `ops.now()`.
+/// What every op of one isolate shares: the host it serves, its thread's CPU meter, and the origin of `ops.now()`.
 pub struct OpCtx {
     pub host: Rc<IsolateState>,
+    pub cpu: Rc<CpuMeter>,
     pub origin: Instant,
 }
 
 impl OpCtx {
-    pub fn new(host: Rc<IsolateState>) -> Self {
+    pub fn new(host: Rc<IsolateState>, cpu: Rc<CpuMeter>) -> Self {
         OpCtx {
             host,
+            cpu,
             origin: Instant::now(),
         }
     }
@@ -166,6 +169,7 @@ op_table! {
         x.host.log(&level, &msg);
         Ok(Ret::Undefined)
     },
+    "cpuExpired" => |_, x| Ok(Ret::Bool(x.cpu.expired_recent())),
     "now" => |_, x| {
         Ok(Ret::Num(x.origin.elapsed().as_secs_f64() * 1000.0))
     },

@@ -296,7 +296,7 @@ impl Engine for V8 {
         unsafe { isolate.enter() };
         isolate
             .add_near_heap_limit_callback(near_heap_limit, &*guard as *const HeapGuard as *mut _);
-        bind::bind_isolate(&mut isolate, host.clone());
+        bind::bind_isolate(&mut isolate, host.clone(), cpu.clone());
         let rejections: Rejections = Rc::default();
         isolate.set_slot(rejections.clone());
         isolate.set_promise_reject_callback(promise_rejected);
