@@ -1139,6 +1139,58 @@ export default { fetch(req) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_cannot_make_the_host_hold_an_apps_output() {
+    let _measuring = RSS_MEASURE.lock().await;
+    // Each response is 16 MB, whole (`?whole`) or streamed in 1 MB chunks (`?stream`); 20 clients ask and never
+    // read, so the host would hold 320 MB of one app's output if nothing bounded it.
+    let code = r#"export default { fetch(req) {
+  if (new URL(req.url).search === '?stream') {
+    let n = 0;
+    return new Response(new ReadableStream({ pull(c) { if (n++ < 16) c.enqueue(new Uint8Array(1 << 20).fill(1)); else c.close(); } }));
+  }
+  return new Response(new Uint8Array(16 << 20).fill(1));
+} };"#;
+    let (nano, _files) = on_both_engines("slow", code, |a| {
+        a.limits.memory_mb = 64;
+        a.limits.wall_ms = 5_000;
+    })
+    .await;
+    let mut attacks = 0;
+    for engine in ["v8", "quickjs"] {
+        for kind in ["whole", "stream"] {
+            neighbour_answers(&nano).await;
+            let before = rss_bytes();
+            let mut peak = before;
+            let mut clients = Vec::new();
+            for _ in 0..20 {
+                let mut s = tokio::net::TcpStream::connect(nano.addr).await.unwrap();
+                let req = format!("GET /?{kind} HTTP/1.1\r\nHost: slow-{engine}.test\r\n\r\n");
+                s.write_all(req.as_bytes()).await.unwrap();
+                clients.push(s);
+                attacks += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                peak = peak.max(rss_bytes());
+            }
+            for _ in 0..10 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                peak = peak.max(rss_bytes());
+            }
+            // The app's isolate may hold 64 MB, and the host 64 MB more of its output on the way to clients.
+            let grown = peak.saturating_sub(before) >> 20;
+            assert!(
+                grown < 2 * 64 + 96,
+                "{engine} {kind}: the process grew by {grown} MB holding output of an app limited to 64 MB"
+            );
+            neighbour_answers(&nano).await;
+            drop(clients);
+            println!("{engine} {kind}: 20 slow clients, RSS grew {grown} MB at most");
+        }
+    }
+    println!("slow client attacks: {attacks} tried, all contained");
+    nano.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolates_past_the_process_memory_budget_are_refused() {
     let files = tempfile::tempdir().unwrap();
     let big = write(files.path(), "big.js", NEIGHBOUR);
