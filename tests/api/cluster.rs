@@ -37,7 +37,12 @@ impl Cluster {
     }
 }
 
-async fn admin(node: &Node, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn admin(
+    node: &Node,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut req = client()
         .request(method, format!("{}{path}", node.base))
         .bearer_auth(TOKEN);
@@ -87,7 +92,10 @@ where
             match check(node).await {
                 Ok(()) => break,
                 Err(last) if started.elapsed() > FOLLOW_WITHIN => {
-                    panic!("{what}: not on {} within {FOLLOW_WITHIN:?}: {last}", node.base)
+                    panic!(
+                        "{what}: not on {} within {FOLLOW_WITHIN:?}: {last}",
+                        node.base
+                    )
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
@@ -127,7 +135,10 @@ async fn apps_changed_through_one_node_are_served_and_listed_by_every_node() {
         let (n, h) = (n.clone(), h.clone());
         async move {
             serves(node, &h, "v1").await?;
-            listed(node, &n).await.map(|_| ()).ok_or("not listed".into())
+            listed(node, &n)
+                .await
+                .map(|_| ())
+                .ok_or("not listed".into())
         }
     })
     .await;
@@ -181,7 +192,11 @@ async fn an_app_from_a_local_folder_in_prod_is_the_same_code_on_every_node() {
         "import { text } from './lib/text.js'; export default { fetch() { return new Response(text); } };",
     )
     .unwrap();
-    std::fs::write(folder.path().join("lib/text.js"), "export const text = 'from the folder';").unwrap();
+    std::fs::write(
+        folder.path().join("lib/text.js"),
+        "export const text = 'from the folder';",
+    )
+    .unwrap();
     let (s, body) = admin(
         a,
         Method::POST,
@@ -223,7 +238,9 @@ async fn names_and_hostnames_are_decided_once_for_the_cluster() {
         }
     });
     let results = futures::future::join_all(tries).await;
-    let won: Vec<usize> = (0..3).filter(|&i| results[i].0 == StatusCode::CREATED).collect();
+    let won: Vec<usize> = (0..3)
+        .filter(|&i| results[i].0 == StatusCode::CREATED)
+        .collect();
     assert_eq!(won.len(), 1, "{results:?}");
     for (s, body) in results.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
         assert_eq!(*s, StatusCode::CONFLICT, "{body}");
@@ -258,7 +275,9 @@ async fn names_and_hostnames_are_decided_once_for_the_cluster() {
         }
     });
     let results = futures::future::join_all(tries).await;
-    let won: Vec<usize> = (0..3).filter(|&i| results[i].0 == StatusCode::CREATED).collect();
+    let won: Vec<usize> = (0..3)
+        .filter(|&i| results[i].0 == StatusCode::CREATED)
+        .collect();
     assert_eq!(won.len(), 1, "{results:?}");
     for (s, body) in results.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
         assert_eq!(*s, StatusCode::CONFLICT, "{body}");
@@ -286,23 +305,38 @@ async fn names_and_hostnames_are_decided_once_for_the_cluster() {
         let body = json!({ "name": name, "files": app_text("again") });
         let (s, body) = admin(node, Method::POST, "/admin/apps", Some(body)).await;
         assert_eq!(s, StatusCode::CONFLICT, "{body}");
-        let body = json!({ "name": fresh_name("late"), "hostnames": [host], "files": app_text("late") });
+        let body =
+            json!({ "name": fresh_name("late"), "hostnames": [host], "files": app_text("late") });
         let (s, body) = admin(node, Method::POST, "/admin/apps", Some(body)).await;
         assert_eq!(s, StatusCode::CONFLICT, "{body}");
         // An update that would take the other app's hostname is refused whole.
         let body = json!({ "hostnames": [winner_host, host], "files": app_text("stolen") });
-        let (s, body) = admin(node, Method::PUT, &format!("/admin/apps/{name}"), Some(body)).await;
+        let (s, body) = admin(
+            node,
+            Method::PUT,
+            &format!("/admin/apps/{name}"),
+            Some(body),
+        )
+        .await;
         assert_eq!(s, StatusCode::CONFLICT, "{body}");
     }
     // Another tenant cannot take the name either.
     let other = fresh_name("t");
-    let (s, body) = admin(nodes[0], Method::POST, "/admin/tenants", Some(json!({ "id": other }))).await;
+    let (s, body) = admin(
+        nodes[0],
+        Method::POST,
+        "/admin/tenants",
+        Some(json!({ "id": other })),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let body = json!({ "name": name, "tenant": other, "hostnames": [format!("{other}.test")], "files": app_text("other") });
     let (s, body) = admin(nodes[1], Method::POST, "/admin/apps", Some(body)).await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
     for node in nodes {
-        serves(node, &winner_host, &format!("node {w}")).await.unwrap();
+        serves(node, &winner_host, &format!("node {w}"))
+            .await
+            .unwrap();
         serves(node, &host, &winner).await.unwrap();
     }
 }

@@ -236,7 +236,15 @@ pub mod suite {
             r.update_app(&thief).await,
             Err(RegistryError::HostnameTaken { .. })
         ));
-        assert_eq!(r.get_app(&b, &second).await.unwrap().unwrap().hostnames.len(), 1);
+        assert_eq!(
+            r.get_app(&b, &second)
+                .await
+                .unwrap()
+                .unwrap()
+                .hostnames
+                .len(),
+            1
+        );
         assert_eq!(r.get_app(&a, &first).await.unwrap(), Some(mine.clone()));
         // An app may keep, drop and swap its own hostnames; dropped ones are free again, as are a deleted app's.
         let mut moved = mine.clone();
@@ -253,7 +261,11 @@ pub mod suite {
     pub async fn every_write_moves_the_version(r: &Arc<dyn Registry>) {
         let last = std::cell::Cell::new(r.version().await.unwrap());
         let moved = |now: i64, what: &str| {
-            assert!(now > last.get(), "{what}: version {now} after {}", last.get());
+            assert!(
+                now > last.get(),
+                "{what}: version {now} after {}",
+                last.get()
+            );
             last.set(now);
         };
         let t = tenant();
@@ -267,7 +279,11 @@ pub mod suite {
         moved(r.version().await.unwrap(), "create_app");
         r.list_all_apps().await.unwrap();
         r.get_key(&key.id).await.unwrap();
-        assert_eq!(r.version().await.unwrap(), last.get(), "reads keep the version");
+        assert_eq!(
+            r.version().await.unwrap(),
+            last.get(),
+            "reads keep the version"
+        );
         r.update_app(&app_of(&t, &name, "two")).await.unwrap();
         moved(r.version().await.unwrap(), "update_app");
         r.delete_app(&t, &name).await.unwrap();
@@ -316,15 +332,21 @@ async fn postgres_notifies_other_nodes_of_writes_in_their_schema() {
     let mut notices = reader.changes().await.expect("PostgreSQL pushes notices");
     let (elsewhere, _) = postgres().await;
     // A write in another schema wakes no one here; one in this schema does.
-    elsewhere.create_tenant(&TenantId::parse(&fresh_name("t")).unwrap()).await.unwrap();
+    elsewhere
+        .create_tenant(&TenantId::parse(&fresh_name("t")).unwrap())
+        .await
+        .unwrap();
     let before = reader.version().await.unwrap();
     let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), notices.next()).await;
     assert!(quiet.is_err(), "a notice for another schema's write");
     let t = TenantId::parse(&fresh_name("t")).unwrap();
     // Another node: its own pool on the same schema.
-    let node = nano::adapters::postgres::PgTarget::new(crate::support::pg_url(), target.schema.clone());
+    let node =
+        nano::adapters::postgres::PgTarget::new(crate::support::pg_url(), target.schema.clone());
     let writer = nano::adapters::sql::SqlRegistry::new(
-        nano::adapters::postgres::registry_pool(&node).await.unwrap(),
+        nano::adapters::postgres::registry_pool(&node)
+            .await
+            .unwrap(),
     );
     writer.create_tenant(&t).await.unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(10), notices.next())

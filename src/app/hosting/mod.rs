@@ -683,9 +683,7 @@ pub fn assets_port(dir: Option<&Path>) -> Option<Arc<dyn AppAssets>> {
 }
 
 /// The next registry notice; never, without a notice stream.
-async fn next_notice(
-    notices: &mut Option<futures::stream::BoxStream<'static, ()>>,
-) -> Option<()> {
+async fn next_notice(notices: &mut Option<futures::stream::BoxStream<'static, ()>>) -> Option<()> {
     use futures::StreamExt;
     match notices {
         Some(stream) => stream.next().await,
