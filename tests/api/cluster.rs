@@ -90,7 +90,10 @@ where
     for &node in nodes {
         loop {
             match check(node).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    println!("{what}: on {} after {:?}", node.base, started.elapsed());
+                    break;
+                }
                 Err(last) if started.elapsed() > FOLLOW_WITHIN => {
                     panic!(
                         "{what}: not on {} within {FOLLOW_WITHIN:?}: {last}",
