@@ -94,7 +94,7 @@ impl App {
         );
         let _ = app_consumer.set(hosting.clone());
         hosting
-            .restore()
+            .sync_registry()
             .await
             .map_err(|e| BuildError(format!("stored apps: {e}")))?;
         let report = hosting.reload().await;

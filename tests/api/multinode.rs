@@ -1,69 +1,12 @@
 //! Two real nano processes in the prod profile sharing one PostgreSQL schema and one Redis prefix: what one node
 //! writes the other reads (data, cache, search), and queue jobs enqueued on both are delivered once each.
 
+use crate::prod_node::start_node;
 use crate::receiver::{numbers, Receiver};
-use crate::support::{client, fresh_name, nano_bin, pg_url};
+use crate::support::{client, fresh_name};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::path::Path;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-/// A prod nano on an OS-chosen port; killed when dropped.
-struct Node {
-    base: String,
-    _child: tokio::process::Child,
-}
-
-/// Starts `nano run --profile prod --listen 127.0.0.1:0` and reads the bound port from its "listening on" line.
-async fn start_node(shared: &Path, schema: &str, prefix: &str, tenant: &str) -> Node {
-    let mut child = tokio::process::Command::new(nano_bin())
-        .args(["run", "--profile", "prod", "--listen", "127.0.0.1:0"])
-        .env("NANO_POSTGRES_URL", pg_url())
-        .env("NANO_POSTGRES_SCHEMA", schema)
-        .env(
-            "NANO_REDIS_URL",
-            std::env::var("NANO_TEST_REDIS_URL")
-                .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string()),
-        )
-        .env("NANO_REDIS_PREFIX", prefix)
-        .env("NANO_DATA_DIR", shared)
-        .env("NANO_MASTER_KEY", "multinode-test-master-key")
-        .env("NANO_STORAGE_SIGNING_KEY", "multinode-test-signing-key")
-        .env("NANO_AUTH", "false")
-        // The queue's receiver listens on loopback, which prod's outbound policy refuses unless allowed.
-        .env("NANO_OUTBOUND__PRIVATE_NETWORKS", "true")
-        .env("NANO_DEFAULT_TENANT", tenant)
-        .env("NANO_LOG_LEVEL", "info")
-        .current_dir(shared)
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                    .collect();
-                return Some(addr);
-            }
-        }
-        None
-    })
-    .await
-    .expect("nano did not log its address within 60 s")
-    .expect("nano exited before listening");
-    // Keep draining its log so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Node {
-        base: format!("http://{addr}"),
-        _child: child,
-    }
-}
 
 async fn call(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let res = req.send().await.unwrap();
