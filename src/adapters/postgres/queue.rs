@@ -17,6 +17,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "queue/001_queue",
         include_str!("../../../migrations/postgres/queue/001_queue.sql"),
     ),
+    (
+        "queue/002_leases",
+        include_str!("../../../migrations/postgres/queue/002_leases.sql"),
+    ),
 ];
 
 /// Confines a transaction to one tenant (given its id): `tenant::confine` with this database's role setting.
