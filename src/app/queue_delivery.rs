@@ -164,7 +164,9 @@ impl Worker {
                     self.active.insert(TenantScope::resolved(t));
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "queue delivery: cannot find tenants with due jobs"),
+            Err(e) => {
+                tracing::warn!(error = %e, "queue delivery: cannot find tenants with due jobs")
+            }
         }
     }
 

@@ -320,7 +320,10 @@ async fn a_dead_nodes_cron_claim_is_taken_over_and_each_minute_runs_once() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(seen.contains(&minute), "the dead node's run never ran: {seen:?}");
+    assert!(
+        seen.contains(&minute),
+        "the dead node's run never ran: {seen:?}"
+    );
     // Both nodes asked again after the takeover time: give the loser time to have run it too, had it won as well.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let seen = runs().await;
@@ -337,4 +340,127 @@ async fn a_dead_nodes_cron_claim_is_taken_over_and_each_minute_runs_once() {
     .unwrap();
     assert!(started.is_some());
     assert_ne!(node, "dead-node", "the claim was taken over by a live node");
+}
+
+/// Node B takes writes of a tenant (documents, jobs, cache keys) as fast as it can while node A deletes the tenant:
+/// once the deletion answered, and B's tenant cache expired, B refuses the tenant; nothing of it is left in the
+/// shared database, and the tenant created again under the same name is empty.
+#[tokio::test]
+async fn a_tenant_deleted_on_one_node_while_another_takes_its_writes_leaves_nothing() {
+    let shared = tempfile::tempdir().unwrap();
+    let schema = fresh_name("mn").replace('-', "_");
+    let prefix = fresh_name("nanotest");
+    std::fs::write(
+        shared.path().join("nano.toml"),
+        "admin_token = \"race-admin\"\n",
+    )
+    .unwrap();
+    let a = start_node(shared.path(), &schema, &prefix, &fresh_name("d")).await;
+    let b = start_node(shared.path(), &schema, &prefix, &fresh_name("d")).await;
+    let http = client();
+    let admin = |req: reqwest::RequestBuilder| req.bearer_auth("race-admin");
+    let t = fresh_name("t");
+    let (s, body) =
+        call(admin(http.post(format!("{}/admin/tenants", a.base))).json(&json!({"id": t}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (db, store, queue) = (fresh_name("db"), fresh_name("c"), fresh_name("q"));
+    let on_b = |path: String| format!("{}/{t}/{path}", b.base);
+    for (req, what) in [
+        (http.put(on_b(format!("data/{db}"))), "database"),
+        (http.put(on_b(format!("cache/{store}"))), "cache store"),
+        (
+            http.put(on_b(format!("queue/{queue}")))
+                .json(&json!({"target": "http://127.0.0.1:9/never"})),
+            "queue",
+        ),
+    ] {
+        let (s, body) = call(req).await;
+        assert_eq!(s, StatusCode::CREATED, "{what}: {body}");
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut hammers = Vec::new();
+    for lane in 0..6 {
+        let (stop, http) = (stop.clone(), http.clone());
+        let url = match lane % 3 {
+            0 => on_b(format!("data/{db}")),
+            1 => on_b(format!("queue/{queue}")),
+            _ => on_b(format!("cache/{store}")),
+        };
+        hammers.push(tokio::spawn(async move {
+            let mut accepted = 0;
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let body = match lane % 3 {
+                    0 => json!({"_id": format!("d{lane}-{n}"), "n": n}),
+                    1 => json!({"n": n}),
+                    _ => json!({"key": format!("k{lane}-{n}"), "value": n}),
+                };
+                if let Ok(res) = http.post(&url).json(&body).send().await {
+                    if res.status().is_success() {
+                        accepted += 1;
+                    }
+                }
+            }
+            accepted
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (s, body) = call(admin(http.delete(format!("{}/admin/tenants/{t}", a.base)))).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // B may serve the tenant from its cache for 2 s more; its writes must still not outlive the deletion.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (s, _) = call(
+        http.post(on_b(format!("data/{db}")))
+            .json(&json!({"late": true})),
+    )
+    .await;
+    assert!(
+        !s.is_success(),
+        "B still takes the deleted tenant's writes: {s}"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut accepted = 0;
+    for h in hammers {
+        accepted += h.await.unwrap();
+    }
+    assert!(accepted > 0, "no write was accepted before the deletion");
+    // Nothing of the tenant is left in the shared database (the test's superuser sees every tenant's rows).
+    let target = nano::adapters::postgres::PgTarget::new(crate::support::pg_url(), Some(schema));
+    let pool = nano::adapters::postgres::schedule_pool(&target)
+        .await
+        .unwrap();
+    for table in [
+        "data_databases",
+        "data_docs",
+        "queues",
+        "queue_jobs",
+        "queue_ids",
+        "keys",
+        "apps",
+    ] {
+        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table} WHERE host = $1"))
+            .bind(&t)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table} keeps {n} rows of the deleted tenant");
+    }
+    // Created again, through B: empty.
+    let (s, body) =
+        call(admin(http.post(format!("{}/admin/tenants", b.base))).json(&json!({"id": t}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for node in [&a, &b] {
+        for path in [
+            format!("data/{db}"),
+            format!("cache/{store}"),
+            format!("queue/{queue}?status=READY"),
+        ] {
+            let (s, body) = call(http.get(format!("{}/{t}/{path}", node.base))).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{path} of the new tenant: {body}");
+        }
+        let (s, body) = call(http.get(format!("{}/{t}/data", node.base))).await;
+        assert!(s == StatusCode::OK || s == StatusCode::NOT_FOUND, "{body}");
+    }
 }

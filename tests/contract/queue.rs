@@ -433,9 +433,8 @@ async fn due_tenants_are_those_with_due_free_jobs<Q: QueueStore + QueueScan>(q: 
         v.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         v
     };
-    let names = |scopes: &[&TenantScope]| {
-        sorted(scopes.iter().map(|s| s.tenant().clone()).collect())
-    };
+    let names =
+        |scopes: &[&TenantScope]| sorted(scopes.iter().map(|s| s.tenant().clone()).collect());
     assert_eq!(
         sorted(q.due_tenants(2_000).await.unwrap()),
         names(&[&due, &held])
@@ -503,7 +502,10 @@ async fn postgres_claims_of_a_frozen_node_are_taken_over_after_the_takeover_time
     let b = postgres_node(&target, Duration::from_secs(15)).await;
     let (s, name) = (suite::scope(), suite::queue());
     b.create_queue(&s, &name, &suite::config()).await.unwrap();
-    let id = b.enqueue(&s, &name, Bytes::from_static(b"{}"), 1).await.unwrap();
+    let id = b
+        .enqueue(&s, &name, Bytes::from_static(b"{}"), 1)
+        .await
+        .unwrap();
     let (pool, _) = nano::adapters::postgres::queue_tables(&target)
         .await
         .unwrap();

@@ -93,7 +93,14 @@ pub mod suite {
         // A claim within the day is kept.
         let recent = run(&tenant, "app", "0 * * * *", now_minute() - 60 * MIN);
         assert!(won(&n.a, &recent, "node-a").await);
-        assert!(won(&n.a, &run(&tenant, "x", "0 * * * *", now_minute()), "node-a").await);
+        assert!(
+            won(
+                &n.a,
+                &run(&tenant, "x", "0 * * * *", now_minute()),
+                "node-a"
+            )
+            .await
+        );
         assert!(!won(&n.b, &recent, "node-b").await);
     }
 
@@ -104,7 +111,10 @@ pub mod suite {
             // b may take it over 15 s after a claimed it (both on this machine's clock), not before.
             Claim::Held { retry_at_ms } => {
                 let now = now_ms();
-                assert!(retry_at_ms > now && retry_at_ms <= now + 15_000, "{retry_at_ms} vs {now}");
+                assert!(
+                    retry_at_ms > now && retry_at_ms <= now + 15_000,
+                    "{retry_at_ms} vs {now}"
+                );
             }
             other => panic!("b should find the run held, got {other:?}"),
         }
@@ -140,11 +150,13 @@ pub mod suite {
                 Claim::Started => false,
                 Claim::Held { .. } => panic!("quick takes over at once"),
             };
-            assert!(started_by_a.unwrap() ^ started_by_quick, "run {i} starts exactly once");
+            assert!(
+                started_by_a.unwrap() ^ started_by_quick,
+                "run {i} starts exactly once"
+            );
         }
     }
 }
-
 
 const FIFTEEN_S: Duration = Duration::from_secs(15);
 

@@ -90,8 +90,18 @@ pub trait QueueDatabase: SqlDatabase {
     async fn writer<'a>(store: &'a SqlQueue<Self>) -> Result<Self::Writer<'a>, QueueError>;
     /// Opens a transaction just begun to `QueueScan::due_tenants`, its one read across tenants: on PostgreSQL the
     /// `due_scan` policy, which shows every tenant's jobs to this transaction alone; nothing on SQLite.
-    async fn confine_scan(state: &Self::State, conn: &mut Self::Connection) -> Result<(), QueueError>;
-    /// Confines a transaction just begun to the scope's tenant: PostgreSQL's row-level security; nothing on SQLite.
+    async fn confine_scan(
+        state: &Self::State,
+        conn: &mut Self::Connection,
+    ) -> Result<(), QueueError>;
+    /// `confine` for a purge, which runs after the tenant was marked deleted: PostgreSQL skips the deletion check.
+    async fn confine_purge(
+        state: &Self::State,
+        conn: &mut Self::Connection,
+        scope: &TenantScope,
+    ) -> Result<(), QueueError>;
+    /// Confines a transaction just begun to the scope's tenant: PostgreSQL's row-level security, after checking the
+    /// tenant is not being deleted (`postgres::tenant`); nothing on SQLite.
     async fn confine(
         state: &Self::State,
         conn: &mut Self::Connection,
@@ -351,7 +361,8 @@ where
 {
     async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), QueueError> {
         let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut tx = writer.begin().await.map_err(backend)?;
+        DB::confine_purge(&self.state, &mut tx, scope).await?;
         for table in ["queue_jobs", "queues", "queue_ids"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
                 .bind(scope.as_str())

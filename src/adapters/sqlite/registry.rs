@@ -19,6 +19,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "003_apps",
         include_str!("../../../migrations/sqlite/registry/003_apps.sql"),
     ),
+    (
+        "004_tenant_deletion",
+        include_str!("../../../migrations/sqlite/registry/004_tenant_deletion.sql"),
+    ),
 ];
 
 /// Opens the registry database at `path`, creating and migrating it as needed.

@@ -17,9 +17,10 @@ use sqlx::{PgConnection, PgPool, Postgres};
 use std::time::Duration;
 
 /// Confines a transaction to one tenant (given its id) for the row-level security policies, as every PostgreSQL
-/// store of nano does; the postgres adapter makes it (`queue_tables`).
+/// store of nano does (`true`: checking that the tenant is not being deleted; `false` for purges); the postgres
+/// adapter makes it (`queue_tables`).
 pub type Confine = Box<
-    dyn for<'c> Fn(&'c mut PgConnection, &'c str) -> BoxFuture<'c, Result<(), sqlx::Error>>
+    dyn for<'c> Fn(&'c mut PgConnection, &'c str, bool) -> BoxFuture<'c, Result<(), sqlx::Error>>
         + Send
         + Sync,
 >;
@@ -79,7 +80,9 @@ async fn relock(pool: &PgPool, key: i32) -> Result<PgConnection, sqlx::Error> {
         .fetch_one(&mut conn)
         .await?;
     if !got {
-        return Err(sqlx::Error::Protocol(format!("node lock {key} is held elsewhere")));
+        return Err(sqlx::Error::Protocol(format!(
+            "node lock {key} is held elsewhere"
+        )));
     }
     lease(&mut conn, key).await?;
     Ok(conn)
@@ -194,7 +197,7 @@ impl QueueDatabase for Postgres {
 
     async fn confine_scan(node: &PgNode, conn: &mut PgConnection) -> Result<(), QueueError> {
         // No tenant's rows through `tenant_rows`; every tenant's through `due_scan`, for this transaction only.
-        (node.confine)(conn, "").await.map_err(backend)?;
+        (node.confine)(conn, "", false).await.map_err(backend)?;
         sqlx::query("SELECT set_config('nano.scan', 'due', true)")
             .execute(conn)
             .await
@@ -207,7 +210,19 @@ impl QueueDatabase for Postgres {
         conn: &mut PgConnection,
         scope: &TenantScope,
     ) -> Result<(), QueueError> {
-        (node.confine)(conn, scope.as_str()).await.map_err(backend)
+        (node.confine)(conn, scope.as_str(), true)
+            .await
+            .map_err(backend)
+    }
+
+    async fn confine_purge(
+        node: &PgNode,
+        conn: &mut PgConnection,
+        scope: &TenantScope,
+    ) -> Result<(), QueueError> {
+        (node.confine)(conn, scope.as_str(), false)
+            .await
+            .map_err(backend)
     }
 
     async fn enqueue(

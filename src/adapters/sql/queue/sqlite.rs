@@ -163,6 +163,14 @@ impl QueueDatabase for Sqlite {
         Ok(())
     }
 
+    async fn confine_purge(
+        _: &SqliteWriter,
+        _: &mut SqliteConnection,
+        _: &TenantScope,
+    ) -> Result<(), QueueError> {
+        Ok(())
+    }
+
     async fn confine(
         _: &SqliteWriter,
         _: &mut SqliteConnection,
