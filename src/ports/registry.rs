@@ -141,7 +141,11 @@ impl crate::core::HasKind for RegistryError {
 /// Contract:
 /// - `create_tenant` fails with `TenantExists` when the id is taken; `ensure_tenant` never fails for that.
 /// - `get_tenant` returns `None` for unknown ids; `list_tenants` is ordered by id.
-/// - `delete_tenant` fails with `TenantNotFound` for unknown ids.
+/// - Deleting a tenant takes two calls around the purge of its data. `mark_tenant_deleted` first: from its return
+///   on, `get_tenant` and `list_tenants` no longer see the tenant, its keys are gone, and every tenant transaction
+///   of a store sharing the registry's database refuses the tenant (PostgreSQL: the mark waits for the ones in
+///   flight). Marking again is allowed (a retried deletion). `delete_tenant` then finishes: the tenant's apps go,
+///   and it may be created again (empty). Both fail with `TenantNotFound` for ids that are unknown or deleted.
 /// - Key ids are unique across tenants (`KeyExists` otherwise); `get_key` finds a key by id alone, since the key
 ///   is what names the tenant; `list_keys` and `delete_key` are limited to the tenant given.
 /// - App names and hostnames are unique across tenants, decided by the store in one step, so two writers (two nodes)
@@ -163,6 +167,7 @@ pub trait Registry: Send + Sync + 'static {
     async fn ensure_tenant(&self, id: &TenantId) -> Result<Tenant, RegistryError>;
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, RegistryError>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>, RegistryError>;
+    async fn mark_tenant_deleted(&self, id: &TenantId) -> Result<(), RegistryError>;
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), RegistryError>;
     async fn create_key(&self, key: &ApiKey) -> Result<(), RegistryError>;
     async fn get_key(&self, id: &str) -> Result<Option<ApiKey>, RegistryError>;

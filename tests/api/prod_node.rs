@@ -12,6 +12,14 @@ pub struct Node {
     _child: tokio::process::Child,
 }
 
+impl Node {
+    /// Kills the process with SIGKILL and waits for it to go.
+    pub async fn kill(&mut self) {
+        self._child.start_kill().unwrap();
+        self._child.wait().await.unwrap();
+    }
+}
+
 /// Starts `nano run --profile prod --listen 127.0.0.1:0` and reads the bound port from its "listening on" line.
 pub async fn start_node(shared: &Path, schema: &str, prefix: &str, tenant: &str) -> Node {
     start_node_with(shared, schema, prefix, tenant, &[]).await

@@ -33,6 +33,44 @@ pub mod suite {
         assert_eq!(r.ensure_tenant(&id).await.unwrap(), first);
     }
 
+    pub async fn a_tenant_marked_deleted_is_hidden_then_created_again_anew(r: &Arc<dyn Registry>) {
+        let (t, other) = (tenant(), tenant());
+        let first = r.create_tenant(&t).await.unwrap();
+        r.create_tenant(&other).await.unwrap();
+        let key = key_of(&t);
+        r.create_key(&key).await.unwrap();
+        r.mark_tenant_deleted(&t).await.unwrap();
+        // Marked: hidden, keyless, not creatable while its data is purged; marking again is a retried deletion.
+        assert!(r.get_tenant(&t).await.unwrap().is_none());
+        assert!(!r.list_tenants().await.unwrap().iter().any(|x| x.id == t));
+        assert_eq!(r.get_key(&key.id).await.unwrap(), None);
+        assert!(matches!(
+            r.create_tenant(&t).await,
+            Err(RegistryError::TenantExists(_))
+        ));
+        r.mark_tenant_deleted(&t).await.unwrap();
+        r.delete_tenant(&t).await.unwrap();
+        // Deleted: gone for good, until created again, as new.
+        for done in [r.mark_tenant_deleted(&t).await, r.delete_tenant(&t).await] {
+            assert!(
+                matches!(done, Err(RegistryError::TenantNotFound(_))),
+                "{done:?}"
+            );
+        }
+        assert!(matches!(
+            r.mark_tenant_deleted(&tenant()).await,
+            Err(RegistryError::TenantNotFound(_))
+        ));
+        let again = r.create_tenant(&t).await.unwrap();
+        assert!(again.created_ms >= first.created_ms);
+        assert_eq!(r.get_tenant(&t).await.unwrap(), Some(again));
+        assert!(r.list_keys(&t).await.unwrap().is_empty());
+        assert!(
+            r.get_tenant(&other).await.unwrap().is_some(),
+            "other tenants are untouched"
+        );
+    }
+
     pub async fn delete_unknown_tenant_is_not_found(r: &Arc<dyn Registry>) {
         assert!(matches!(
             r.delete_tenant(&tenant()).await,
@@ -365,6 +403,7 @@ crate::contract_suite!(
         creates_gets_and_deletes_tenants,
         create_twice_conflicts_but_ensure_does_not,
         delete_unknown_tenant_is_not_found,
+        a_tenant_marked_deleted_is_hidden_then_created_again_anew,
         lists_tenants_in_order,
         deleting_one_tenant_leaves_another,
         keys_are_created_found_listed_and_deleted,

@@ -21,6 +21,10 @@ const REGISTRY_CHANNEL: &str = "nano_registry";
 /// (which sqlx leaves to each driver's result type) and the registry's change notices where the database pushes
 /// them.
 pub trait SqlDatabase: Database {
+    /// A statement that makes a transaction wait for every tenant transaction of tenant `$1` in flight and keeps
+    /// new ones waiting until it ends (PostgreSQL's tenant lock, taken shared by `postgres::tenant::confine`); none
+    /// on SQLite, whose stores do not share the registry's file.
+    const TENANT_LOCK: Option<&'static str>;
     fn rows_affected(done: &Self::QueryResult) -> u64;
 
     /// A stream that yields after registry writes of any connection (`None` where the database pushes nothing).
@@ -30,6 +34,7 @@ pub trait SqlDatabase: Database {
 }
 
 impl SqlDatabase for sqlx::Sqlite {
+    const TENANT_LOCK: Option<&'static str> = None;
     fn rows_affected(done: &Self::QueryResult) -> u64 {
         done.rows_affected()
     }
@@ -43,6 +48,8 @@ impl SqlDatabase for sqlx::Sqlite {
 }
 
 impl SqlDatabase for sqlx::Postgres {
+    const TENANT_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(1952804468, hashtext($1))");
     fn rows_affected(done: &Self::QueryResult) -> u64 {
         done.rows_affected()
     }

@@ -49,10 +49,13 @@ where
     (String,): for<'r> FromRow<'r, DB::Row>,
     (i64,): for<'r> FromRow<'r, DB::Row>,
 {
+    /// A new row, or a purged tombstone of the same id made new again.
     async fn create_tenant(&self, id: &TenantId) -> Result<Tenant, RegistryError> {
         let created_ms = now_ms();
         let done = sqlx::query(
-            "INSERT INTO tenants (host, created_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            "INSERT INTO tenants (host, created_ms) VALUES ($1, $2) ON CONFLICT (host) DO UPDATE \
+             SET created_ms = excluded.created_ms, deleted_ms = NULL, purged_ms = NULL \
+             WHERE tenants.purged_ms IS NOT NULL",
         )
         .bind(id.as_str())
         .bind(created_ms)
@@ -79,34 +82,79 @@ where
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, RegistryError> {
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT host, created_ms FROM tenants WHERE host = $1")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT host, created_ms FROM tenants WHERE host = $1 AND deleted_ms IS NULL",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
         row.map(Tenant::from_row).transpose()
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, RegistryError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT host, created_ms FROM tenants ORDER BY host")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT host, created_ms FROM tenants WHERE deleted_ms IS NULL ORDER BY host",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         rows.into_iter().map(Tenant::from_row).collect()
     }
 
-    async fn delete_tenant(&self, id: &TenantId) -> Result<(), RegistryError> {
-        let done = sqlx::query("DELETE FROM tenants WHERE host = $1")
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+    /// In one transaction: waits for the tenant's transactions in flight (`TENANT_LOCK`), marks the row and deletes
+    /// the keys.
+    async fn mark_tenant_deleted(&self, id: &TenantId) -> Result<(), RegistryError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if let Some(lock) = DB::TENANT_LOCK {
+            sqlx::query(lock)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        let done = sqlx::query(
+            "UPDATE tenants SET deleted_ms = COALESCE(deleted_ms, $2) WHERE host = $1 AND purged_ms IS NULL",
+        )
+        .bind(id.as_str())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         if DB::rows_affected(&done) == 0 {
             return Err(RegistryError::TenantNotFound(id.to_string()));
         }
-        Ok(())
+        sqlx::query("DELETE FROM keys WHERE host = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    /// Deletes the apps and keeps the row as a purged tombstone (so late writes still find the mark).
+    async fn delete_tenant(&self, id: &TenantId) -> Result<(), RegistryError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let done = sqlx::query(
+            "UPDATE tenants SET deleted_ms = COALESCE(deleted_ms, $2), purged_ms = $2 \
+             WHERE host = $1 AND purged_ms IS NULL",
+        )
+        .bind(id.as_str())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if DB::rows_affected(&done) == 0 {
+            return Err(RegistryError::TenantNotFound(id.to_string()));
+        }
+        for table in ["keys", "apps"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
     }
 
     async fn create_key(&self, key: &ApiKey) -> Result<(), RegistryError> {
