@@ -22,8 +22,8 @@ const TENANTS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/registry/001_tenants.sql"),
     ),
     (
-        "registry/004_tenant_deletion",
-        include_str!("../../../migrations/postgres/registry/004_tenant_deletion.sql"),
+        "registry/005_tenant_deletion",
+        include_str!("../../../migrations/postgres/registry/005_tenant_deletion.sql"),
     ),
 ];
 
