@@ -708,6 +708,35 @@ impl IsolateState {
         Ok(op)
     }
 
+    /// A call of the Cache API (`caches.default`, `caches.open(name)`): `match` completes like a fetch (or with
+    /// `null` on a miss), `put` and `delete` with `true` or `false`.
+    pub fn cache_api(
+        &self,
+        name: Option<String>,
+        url: String,
+        call: super::cache_api::Call,
+    ) -> u64 {
+        let op = self.next_op();
+        let fut = super::cache_api::call(self.app.version.bindings.clone(), name, url, call);
+        self.spawn_op(op, async move {
+            match fut.await {
+                Ok(super::cache_api::Outcome::Found(found)) => OpDone::Fetched {
+                    status: found.status,
+                    status_text: found.status_text,
+                    headers: found.headers,
+                    url: None,
+                    body: futures::stream::once(async move { Ok(Bytes::from(found.body)) }).boxed(),
+                },
+                Ok(super::cache_api::Outcome::Missing) => OpDone::Value(OpValue::Null),
+                Ok(super::cache_api::Outcome::Done(done)) => {
+                    OpDone::Value(OpValue::Bytes(done.to_string().into_bytes()))
+                }
+                Err(e) => OpDone::Error(e),
+            }
+        });
+        op
+    }
+
     /// `env.ASSETS.fetch`: completes like a fetch, the file's body a resource.
     fn assets_fetch(
         &self,

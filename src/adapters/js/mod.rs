@@ -18,6 +18,7 @@
 //! - `stats` reads shared counters.
 
 pub mod bindings;
+mod cache_api;
 pub mod engine;
 mod fetch;
 pub mod isolate_state;

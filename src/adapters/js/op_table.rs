@@ -9,9 +9,11 @@
 //! return anything that converts into `Ret`; throw with `Throw::Type`/`Throw::Error`), over `ops.rs` or
 //! `IsolateState`.
 
+use crate::adapters::js::cache_api;
 use crate::adapters::js::isolate_state::IsolateState;
 use crate::adapters::js::meter::CpuMeter;
 use crate::adapters::js::ops;
+use crate::services::response_cache::Cached;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -313,6 +315,20 @@ op_table! {
         let (name, method, args) = (c.str(0)?, c.str(1)?, c.str(2)?);
         let streaming = c.bool(3)?;
         type_err(x.host.binding(&name, &method, &args, streaming))
+    },
+    "cacheMatch" => |c, x| {
+        let (name, url) = (c.opt_str(0)?, c.str(1)?);
+        Ok(x.host.cache_api(name, url, cache_api::Call::Match).into())
+    },
+    "cachePut" => |c, x| {
+        let (name, url, status) = (c.opt_str(0)?, c.str(1)?, c.num(2)? as u16);
+        let (status_text, headers, body) = (c.str(3)?, c.pairs(4)?, c.bytes(5)?);
+        let response = Cached { status, status_text, headers, body };
+        Ok(x.host.cache_api(name, url, cache_api::Call::Put(response)).into())
+    },
+    "cacheDelete" => |c, x| {
+        let (name, url) = (c.opt_str(0)?, c.str(1)?);
+        Ok(x.host.cache_api(name, url, cache_api::Call::Delete).into())
     },
     "fetch" => |c, x| {
         let (method, url, headers) = (c.str(0)?, c.str(1)?, c.pairs(2)?);
