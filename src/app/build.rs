@@ -74,6 +74,7 @@ impl App {
             .map_err(|e| BuildError(format!("outbound HTTP client: {e}")))?;
         let runtimes = super::engines::start_with(crate::adapters::js::RuntimeOptions {
             idle_evict: std::time::Duration::from_secs(config.idle_evict_secs),
+            websocket_idle: std::time::Duration::from_secs(config.websocket_idle_secs),
             threads: config.js_threads,
             max_isolates: 0,
             outbound,

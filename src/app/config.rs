@@ -213,6 +213,9 @@ pub struct Config {
     /// An app's isolate with no request in flight for this many seconds is dropped, and made again (from cached
     /// bytecode) by its next request.
     pub idle_evict_secs: u64,
+    /// An open WebSocket whose client sends nothing for this many seconds is closed (1011), so an idle socket does
+    /// not keep its app's isolate forever.
+    pub websocket_idle_secs: u64,
     /// Megabytes the memory limits of all live isolates may add up to; past it a new isolate is refused (503).
     /// 0: three quarters of the machine's memory.
     pub max_memory_mb: u64,
@@ -435,6 +438,7 @@ impl Config {
             default_engine: crate::app::engines::DEFAULT_ENGINE.to_string(),
             v8_flags: String::new(),
             idle_evict_secs: 300,
+            websocket_idle_secs: 300,
             js_threads: 0,
             max_memory_mb: 0,
             apps: Vec::new(),

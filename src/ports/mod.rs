@@ -15,6 +15,7 @@ pub mod schedule;
 pub mod search;
 pub mod storage;
 pub mod webhook;
+pub mod websocket;
 
 use std::sync::Arc;
 

@@ -878,16 +878,7 @@ async fn console_output_cannot_flood_the_logs() {
   return new Response('logged');
 } };"#;
     let (nano, _files) = on_both_engines("flood", code, |_| {}).await;
-    // The process's app log buffers are fed by nano's tracing layer; this test binary installs it alone.
-    {
-        use tracing_subscriber::layer::SubscriberExt;
-        // Only nano's app records: every other event stays disabled, so the other tests pay nothing for it.
-        let _ = tracing::subscriber::set_global_default(
-            tracing_subscriber::registry()
-                .with(tracing_subscriber::EnvFilter::new("nano::app=info"))
-                .with(nano::app::hosting::logs::AppLogLayer),
-        );
-    }
+    crate::install_app_logs();
     let c = client();
     let logs_of = |engine: &str| {
         let url = nano.url(&format!("/admin/apps/flood-{engine}/logs"));

@@ -28,3 +28,18 @@ mod search;
 mod storage;
 mod tenancy;
 mod tenant_export;
+mod websocket;
+
+/// Installs nano's tracing layer that feeds the apps' log buffers (`GET /admin/apps/{name}/logs`), once for this test
+/// binary. Only nano's app records pass: every other event stays disabled, so the other tests pay nothing for it.
+pub fn install_app_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::registry()
+                .with(tracing_subscriber::EnvFilter::new("nano::app=info"))
+                .with(nano::app::hosting::logs::AppLogLayer),
+        );
+    });
+}

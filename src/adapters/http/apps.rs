@@ -194,7 +194,8 @@ impl AppRoutes {
     }
 
     /// Runs the request on the app; limit and load errors become `{ ok:false, status, msg, limit }` JSON.
-    async fn run(&self, app: &AppName, host: &str, req: Request<Incoming>) -> Response<Body> {
+    async fn run(&self, app: &AppName, host: &str, mut req: Request<Incoming>) -> Response<Body> {
+        let upgrade = super::websocket::take_upgrade(&mut req);
         let (mut parts, body) = req.into_parts();
         let path = parts
             .uri
@@ -213,7 +214,7 @@ impl AppRoutes {
             Err(e @ RuntimeError::Exception(_)) if !self.expose_errors => hidden_exception(app, &e),
             Err(e) => e.to_response(),
         };
-        to_hyper(res).await
+        to_hyper(super::websocket::finish(upgrade, res)).await
     }
 }
 

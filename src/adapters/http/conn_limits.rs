@@ -103,11 +103,18 @@ impl Drop for InFlight {
 pub struct Tracked<S> {
     inner: S,
     activity: Arc<Activity>,
+    /// The connection's places under the caps (`max_connections`, per IP), given back when the stream is dropped:
+    /// a connection upgraded to a WebSocket outlives hyper's connection task, and keeps them.
+    _held: Box<dyn Send + Sync>,
 }
 
 impl<S> Tracked<S> {
-    pub fn new(inner: S, activity: Arc<Activity>) -> Self {
-        Self { inner, activity }
+    pub fn new(inner: S, activity: Arc<Activity>, held: impl Send + Sync + 'static) -> Self {
+        Self {
+            inner,
+            activity,
+            _held: Box::new(held),
+        }
     }
 }
 

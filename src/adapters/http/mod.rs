@@ -26,6 +26,7 @@ mod storage;
 mod storage_upload;
 pub mod tenancy;
 pub mod tls;
+pub mod websocket;
 
 pub use conn_limits::ConnLimits;
 pub use router::HttpState;

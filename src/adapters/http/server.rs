@@ -61,7 +61,7 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let activity = Arc::new(Activity::default());
-                let stream = Tracked::new(stream, activity.clone());
+                let stream = Tracked::new(stream, activity.clone(), (permit, ip_slot));
                 let state = state.clone();
                 let in_service = activity.clone();
                 let service = service_fn(move |req| {
@@ -76,7 +76,6 @@ pub async fn serve(
                 });
                 let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
                 tokio::spawn(async move {
-                    let _held = (permit, ip_slot);
                     let served = async {
                         let result = match tls {
                             Some(tls) => {
@@ -85,11 +84,11 @@ pub async fn serve(
                                     Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                                     Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
                                 };
-                                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                                 watcher.watch(conn).await
                             }
                             None => {
-                                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                                 watcher.watch(conn).await
                             }
                         };

@@ -21,6 +21,7 @@ use super::engine::OpValue;
 use super::meter::MemMeter;
 use super::sched::Inbox;
 use super::{Loaded, Msg, Shared};
+use crate::ports::websocket::{WebSocketUpgrade, WsChannels, WsMessage};
 use crate::ports::{Body, BodyError, Limit, RuntimeError};
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
@@ -66,6 +67,9 @@ type Resource = Arc<tokio::sync::Mutex<BoxStream<'static, Result<Bytes, BodyErro
 /// An op's result as it travels back to the worker thread.
 pub enum OpDone {
     Value(OpValue),
+    /// Something from outside arrived for the op's request (a WebSocket message): its turn starts a fresh CPU
+    /// budget, and the request's idle time starts again.
+    Event(OpValue),
     Chunk(Option<Bytes>),
     Fetched {
         status: u16,
@@ -76,6 +80,13 @@ pub enum OpDone {
         body: BoxStream<'static, Result<Bytes, BodyError>>,
     },
     Error(String),
+}
+
+/// The app's end of one open WebSocket, owned by the request that accepted it.
+struct Socket {
+    req: u64,
+    to_client: futures::channel::mpsc::UnboundedSender<WsMessage>,
+    from_client: Arc<futures::lock::Mutex<futures::channel::mpsc::Receiver<WsMessage>>>,
 }
 
 /// One request in flight on an isolate.
@@ -102,6 +113,8 @@ pub struct IsolateTables {
     next_rid: u64,
     op_owner: HashMap<u64, u64>,
     codecs: HashMap<u64, super::ops::Codec>,
+    /// Open WebSockets by resource id.
+    sockets: HashMap<u64, Socket>,
     next_codec: u64,
     /// Requests ended by the host whose `request.signal` the app has not been told about yet.
     pub aborted: Vec<(u64, String)>,
@@ -196,6 +209,7 @@ impl IsolateState {
         for rid in &rs.resources {
             st.resources.remove(rid);
         }
+        st.sockets.retain(|_, s| s.req != req);
         if st.requests.is_empty() {
             st.quiet_since = Some(Instant::now());
         }
@@ -399,6 +413,123 @@ impl IsolateState {
         self.mem.add(len);
         let (mem, app) = (self.mem.clone(), self.app.clone());
         Some(Bytes::from_owner(Held { data, mem, app }))
+    }
+
+    /// Answers `req` with `101` and a new WebSocket (the app returned the client end of a `WebSocketPair`); the
+    /// resource id of the app's end. The HTTP front end completes the upgrade.
+    pub fn respond_websocket(
+        &self,
+        req: u64,
+        headers: Vec<(String, String)>,
+    ) -> Result<u64, String> {
+        use futures::channel::mpsc;
+        let (to_client, to_client_rx) = mpsc::unbounded();
+        let (from_client_tx, from_client) = mpsc::channel(2);
+        let upgrade = WebSocketUpgrade::new(WsChannels {
+            to_client: to_client_rx,
+            from_client: from_client_tx,
+        });
+        let mut builder = http::Response::builder().status(101);
+        for (k, v) in &headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let response = builder
+            .extension(upgrade)
+            .body(Body::empty())
+            .map_err(|e| e.to_string())?;
+        let mut st = self.state.borrow_mut();
+        let Some(rs) = st.requests.get_mut(&req) else {
+            return Err("the request has ended".into());
+        };
+        let Some(reply) = rs.reply.take() else {
+            return Err("the request was already answered".into());
+        };
+        rs.deadline = Instant::now() + self.shared.websocket_idle;
+        let _ = reply.send(Ok(response));
+        st.next_rid += 1;
+        let rid = st.next_rid;
+        let from_client = Arc::new(futures::lock::Mutex::new(from_client));
+        st.sockets.insert(
+            rid,
+            Socket {
+                req,
+                to_client,
+                from_client,
+            },
+        );
+        Ok(rid)
+    }
+
+    /// Sends a message on WebSocket `rid` (charged to the app's memory until the client takes it).
+    pub fn ws_send(&self, rid: u64, text: bool, data: Vec<u8>) -> Result<(), String> {
+        if text && std::str::from_utf8(&data).is_err() {
+            return Err("a WebSocket text message must be UTF-8".into());
+        }
+        let bytes = self.hold(data).ok_or("memory limit exceeded")?;
+        let st = self.state.borrow();
+        let socket = st.sockets.get(&rid).ok_or("the WebSocket is closed")?;
+        let message = if text {
+            WsMessage::Text(bytes)
+        } else {
+            WsMessage::Binary(bytes)
+        };
+        socket
+            .to_client
+            .unbounded_send(message)
+            .map_err(|_| "the WebSocket is closed".to_string())
+    }
+
+    /// Closes WebSocket `rid` with `code` and `reason`.
+    pub fn ws_close(&self, rid: u64, code: u16, reason: String) {
+        if let Some(socket) = self.state.borrow().sockets.get(&rid) {
+            let _ = socket
+                .to_client
+                .unbounded_send(WsMessage::Close(code, reason));
+            socket.to_client.close_channel();
+        }
+    }
+
+    /// The next message from the client of WebSocket `rid`, as tagged bytes: `T` and UTF-8 text, `B` and binary
+    /// data, `C`, a 2-byte code and the reason when the socket closed.
+    pub fn ws_recv(&self, rid: u64) -> Result<u64, String> {
+        let from_client = self
+            .state
+            .borrow()
+            .sockets
+            .get(&rid)
+            .map(|s| s.from_client.clone())
+            .ok_or("the WebSocket is closed")?;
+        let op = self.next_op();
+        self.spawn_op(op, async move {
+            let message = from_client.lock().await.next().await;
+            let mut out = Vec::new();
+            match message {
+                Some(WsMessage::Text(t)) => {
+                    out.push(b'T');
+                    out.extend_from_slice(&t);
+                }
+                Some(WsMessage::Binary(b)) => {
+                    out.push(b'B');
+                    out.extend_from_slice(&b);
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    out.push(b'C');
+                    out.extend_from_slice(&code.to_be_bytes());
+                    out.extend_from_slice(reason.as_bytes());
+                }
+                None => out.extend_from_slice(&[b'C', 0x03, 0xed]),
+            }
+            OpDone::Event(OpValue::Bytes(out))
+        });
+        Ok(op)
+    }
+
+    /// A WebSocket message arrived for `req`: its next turn has a whole CPU budget, and its idle time starts again.
+    pub fn fresh_event(&self, req: u64) {
+        if let Some(rs) = self.state.borrow_mut().requests.get_mut(&req) {
+            rs.cpu = Duration::ZERO;
+            rs.deadline = rs.deadline.max(Instant::now() + self.shared.websocket_idle);
+        }
     }
 
     /// Sends one chunk of a streaming response; the op completes once the client's side accepted it.

@@ -137,6 +137,8 @@ pub struct Shared {
     pub handle: tokio::runtime::Handle,
     pub client: reqwest::Client,
     pub idle_evict: Duration,
+    /// `RuntimeOptions::websocket_idle`.
+    pub websocket_idle: Duration,
     /// Every worker thread's inbox (set once they all run), for a worker that hands a queued request on.
     pub threads: std::sync::OnceLock<Vec<Inbox>>,
     /// Most live isolates over all worker threads (`RuntimeOptions::max_isolates`, resolved).
@@ -156,6 +158,8 @@ pub struct RuntimeOptions {
     pub threads: usize,
     /// An isolate with no request in flight for this long is dropped (re-created from cached bytecode when needed).
     pub idle_evict: Duration,
+    /// An open WebSocket whose client sends nothing for this long ends with its request (and is closed).
+    pub websocket_idle: Duration,
     /// Most live isolates of this runtime; past it, a thread starting one first evicts its least recently used idle
     /// ones. 0: as many as the kernel's `vm.max_map_count` leaves room for (no limit for an engine without mappings).
     pub max_isolates: usize,
@@ -176,6 +180,7 @@ impl Default for RuntimeOptions {
         Self {
             threads: 0,
             idle_evict: Duration::from_secs(300),
+            websocket_idle: Duration::from_secs(300),
             max_isolates: 0,
             outbound: crate::core::outbound::Outbound {
                 private_networks: true,
@@ -271,6 +276,7 @@ impl<E: Engine> JsRuntime<E> {
             handle,
             client,
             idle_evict: options.idle_evict,
+            websocket_idle: options.websocket_idle,
             threads: std::sync::OnceLock::new(),
             max_isolates: max_isolates(options.max_isolates, E::MAPS_PER_ISOLATE),
             outbound: options.outbound,

@@ -330,6 +330,20 @@ op_table! {
         let (name, url) = (c.opt_str(0)?, c.str(1)?);
         Ok(x.host.cache_api(name, url, cache_api::Call::Delete).into())
     },
+    "respondWebSocket" => |c, x| {
+        let (req, headers) = (c.id(0)?, c.pairs(1)?);
+        plain_err(x.host.respond_websocket(req, headers))
+    },
+    "wsSend" => |c, x| {
+        let (rid, text, data) = (c.id(0)?, c.bool(1)?, c.bytes(2)?);
+        plain_err(x.host.ws_send(rid, text, data))
+    },
+    "wsClose" => |c, x| {
+        let (rid, code, reason) = (c.id(0)?, c.num(1)? as u16, c.str(2)?);
+        x.host.ws_close(rid, code, reason);
+        Ok(Ret::Undefined)
+    },
+    "wsRecv" => |c, x| plain_err(x.host.ws_recv(c.id(0)?)),
     "fetch" => |c, x| {
         let (method, url, headers) = (c.str(0)?, c.str(1)?, c.pairs(2)?);
         let (body, streaming, redirect) = (c.opt_bytes(3)?, c.bool(4)?, c.opt_str(5)?);

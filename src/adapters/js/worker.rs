@@ -281,6 +281,12 @@ impl<E: Engine> Worker<E> {
                 let owner = slot.host.op_owner(op);
                 let value = match result {
                     OpDone::Value(v) => Ok(v),
+                    OpDone::Event(v) => {
+                        if let Some(r) = owner {
+                            slot.host.fresh_event(r);
+                        }
+                        Ok(v)
+                    }
                     OpDone::Chunk(Some(b)) => Ok(OpValue::Bytes(b.to_vec())),
                     OpDone::Chunk(None) => Ok(OpValue::Null),
                     OpDone::Fetched {

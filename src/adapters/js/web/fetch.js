@@ -233,12 +233,18 @@ function cloneBody(obj) {
 
 const NULL_BODY = [101, 103, 204, 205, 304];
 class Response extends BodyMixin {
-  #status; #statusText; #headers; #type = 'default'; #url = ''; #redirected = false;
+  #status; #statusText; #headers; #type = 'default'; #url = ''; #redirected = false; #webSocket = null;
   constructor(body = null, init = {}) {
     super();
     init = init || {};
     const status = init.status !== undefined ? Number(init.status) : 200;
-    if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`Response status must be 200 to 599, got ${init.status}`);
+    // Workers: a 101 carries the client end of a WebSocketPair, and only then.
+    const webSocket = init.webSocket === undefined ? null : init.webSocket;
+    if (webSocket !== null && !(webSocket instanceof WebSocket)) throw new TypeError('Response webSocket must be a WebSocket');
+    if (webSocket !== null && status !== 101) throw new RangeError('A Response with a webSocket must have status 101');
+    if (status === 101 && webSocket === null) throw new RangeError('Response status 101 needs a webSocket (the client end of a WebSocketPair)');
+    if (!Number.isInteger(status) || (status !== 101 && (status < 200 || status > 599))) throw new RangeError(`Response status must be 200 to 599, got ${init.status}`);
+    this.#webSocket = webSocket;
     const statusText = init.statusText !== undefined ? String(init.statusText) : '';
     if (statusText !== '' && (statusText.indexOf('\r') !== -1 || statusText.indexOf('\n') !== -1)) throw new TypeError('Invalid statusText');
     this.#status = status;
@@ -263,6 +269,7 @@ class Response extends BodyMixin {
   }
   get status() { return this.#status; }
   get statusText() { return this.#statusText; }
+  get webSocket() { return this.#webSocket; }
   get ok() { return this.#status >= 200 && this.#status <= 299; }
   get headers() { return this.#headers; }
   get type() { return this.#type; }

@@ -18,10 +18,12 @@ function forget(id) {
   if (i < requestIds.length) { requestIds[i] = lastId; requestObjs[i] = last; }
   return request;
 }
-// Sends a response: returns undefined once a bytes body is sent, or a promise while a stream body is written.
+// Sends a response: returns undefined once a bytes body is sent, or a promise while a stream body is written or a
+// WebSocket is open.
 function sendResponse(id, res) {
   if (!(res instanceof Response)) throw new TypeError('The fetch handler must return a Response');
   const flat = flatHeaders(res.headers);
+  if (res.status === 101) return WebSocket._attach(res.webSocket, ops.respondWebSocket(id, flat));
   const b = res[kBody];
   if (!b.stream) {
     ops.respond(id, res.status, flat, b.bytes, false);
