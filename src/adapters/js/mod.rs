@@ -18,6 +18,7 @@
 //! - `stats` reads shared counters.
 
 pub mod bindings;
+pub mod crypto;
 pub mod engine;
 mod fetch;
 pub mod isolate_state;
