@@ -165,7 +165,7 @@ aesAlg('AES-KW', 'KW', ['wrapKey', 'unwrapKey'], {
   unwrapKey: (a, key, data) => opErr(() => ops.aesKw(false, key[kKey], data)).buffer,
 });
 
-// PBKDF2 and HKDF: raw, never extractable, only for derivation.
+// PBKDF2 and HKDF: raw, never extractable, only for derivation. `derive` reads the parameters and returns the op call.
 function kdfAlg(name, derive) {
   ALGS[name] = {
     importKey(format, keyData, a, extractable, usages) {
@@ -177,8 +177,8 @@ function kdfAlg(name, derive) {
     keyLength: () => null,
     deriveBits(a, key, length) {
       if (length === null || length % 8 !== 0) throw fail(`${name} length must be a multiple of 8`, 'OperationError');
-      const hash = hashOf(a);
-      return opErr(() => derive(a, hash, key[kKey], length));
+      const run = derive(a, hashOf(a), key[kKey], length);
+      return opErr(run);
     },
   };
 }
@@ -186,10 +186,13 @@ kdfAlg('PBKDF2', (a, hash, secret, length) => {
   const salt = bufferSource(required(a, 'salt'), 'salt');
   const iterations = Number(required(a, 'iterations'));
   if (!(iterations > 0)) throw fail('PBKDF2 iterations must be positive', 'OperationError');
-  return ops.pbkdf2(hash, secret, salt, iterations, length);
+  return () => ops.pbkdf2(hash, secret, salt, iterations, length);
 });
-kdfAlg('HKDF', (a, hash, secret, length) =>
-  ops.hkdf(hash, secret, bufferSource(required(a, 'salt'), 'salt'), bufferSource(required(a, 'info'), 'info'), length));
+kdfAlg('HKDF', (a, hash, secret, length) => {
+  const salt = bufferSource(required(a, 'salt'), 'salt');
+  const info = bufferSource(required(a, 'info'), 'info');
+  return () => ops.hkdf(hash, secret, salt, info, length);
+});
 
 // Curves: ECDSA and ECDH over P-256/384/521 (kty EC), Ed25519 and X25519 (kty OKP).
 const NIST = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
@@ -247,6 +250,7 @@ function curveAlg(name, { nist, privUsages, pubUsages, use, jwkAlgs }) {
         ? { kty: 'EC', crv, x: b64url(pub.subarray(1, 1 + NIST[crv])), y: b64url(pub.subarray(1 + NIST[crv])) }
         : { kty: 'OKP', crv, x: b64url(pub) };
       if (d) jwk.d = b64url(d);
+      if (name === 'Ed25519') jwk.alg = 'Ed25519';
       return jwk;
     },
     generateKey(a, extractable, usages) {
@@ -260,13 +264,13 @@ function curveAlg(name, { nist, privUsages, pubUsages, use, jwkAlgs }) {
   if (privUsages.includes('sign')) {
     entry.sign = (a, key, data) => {
       if (key.type !== 'private') throw fail(`${name} signs with a private key`, 'InvalidAccessError');
-      const m = key[kKey];
-      return opErr(() => ops.ecSign(m.crv, nist ? hashOf(a) : '', m.d, data)).buffer;
+      const m = key[kKey], hash = nist ? hashOf(a) : '';
+      return opErr(() => ops.ecSign(m.crv, hash, m.d, data)).buffer;
     };
     entry.verify = (a, key, signature, data) => {
       if (key.type !== 'public') throw fail(`${name} verifies with a public key`, 'InvalidAccessError');
-      const m = key[kKey];
-      return opErr(() => ops.ecVerify(m.crv, nist ? hashOf(a) : '', m.pub, signature, data));
+      const m = key[kKey], hash = nist ? hashOf(a) : '';
+      return opErr(() => ops.ecVerify(m.crv, hash, m.pub, signature, data));
     };
   } else {
     entry.deriveBits = (a, key, length) => {
@@ -342,11 +346,13 @@ function rsaAlg(name, { privUsages, pubUsages, use, jwkAlg, sign, oaep }) {
     const salt = (a) => (sign === 'PSS' ? Number(required(a, 'saltLength')) : 0);
     entry.sign = (a, key, data) => {
       if (key.type !== 'private') throw fail(`${name} signs with a private key`, 'InvalidAccessError');
-      return opErr(() => ops.rsaSign(sign, key.algorithm.hash.name, key[kKey].der, salt(a), data)).buffer;
+      const saltLength = salt(a);
+      return opErr(() => ops.rsaSign(sign, key.algorithm.hash.name, key[kKey].der, saltLength, data)).buffer;
     };
     entry.verify = (a, key, signature, data) => {
       if (key.type !== 'public') throw fail(`${name} verifies with a public key`, 'InvalidAccessError');
-      return opErr(() => ops.rsaVerify(sign, key.algorithm.hash.name, key[kKey].der, salt(a), signature, data));
+      const saltLength = salt(a);
+      return opErr(() => ops.rsaVerify(sign, key.algorithm.hash.name, key[kKey].der, saltLength, signature, data));
     };
   }
   if (oaep) {
