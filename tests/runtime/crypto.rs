@@ -35,15 +35,18 @@ const errorOf = async (p) => { try { await p; return 'resolved'; } catch (e) { r
 /// Runs `script` (after the prelude) in an app with room for RSA key generation in a debug build, and asserts that
 /// every check held.
 async fn run_checks(rt: &Rt, script: &str, at_least: u64) {
-    let body = format!(
-        "{PRELUDE}\n{script}\nreturn {{ failures, checked }};"
-    );
+    let body = format!("{PRELUDE}\n{script}\nreturn {{ failures, checked }};");
     let limits = Limits {
         cpu_ms: 60_000,
         ..Limits::default()
     };
     let v = eval_json_with(rt, &body, limits).await;
-    assert_eq!(v["failures"], json!([]), "failed checks ({} run)", v["checked"]);
+    assert_eq!(
+        v["failures"],
+        json!([]),
+        "failed checks ({} run)",
+        v["checked"]
+    );
     let checked = v["checked"].as_u64().unwrap();
     assert!(checked >= at_least, "only {checked} checks ran");
 }

@@ -88,7 +88,12 @@ pub fn ctr(key: &[u8], counter: &[u8], length: u32, data: &[u8]) -> Result<Vec<u
     }
     with_aes!(key.len(), |C| {
         let cipher = C::new_from_slice(key).map_err(|e| e.to_string())?;
-        Ok(ctr_with(&cipher, u128::from_be_bytes(counter), length, data))
+        Ok(ctr_with(
+            &cipher,
+            u128::from_be_bytes(counter),
+            length,
+            data,
+        ))
     })
 }
 

@@ -165,8 +165,8 @@ pub fn from_der(curve: Curve, format: &str, der: &[u8]) -> Result<Vec<u8>, Strin
         let oid = okp_oid(arc);
         return match format {
             "spki" => {
-                let spki = pkcs8::spki::SubjectPublicKeyInfoRef::try_from(der)
-                    .map_err(bad(&what))?;
+                let spki =
+                    pkcs8::spki::SubjectPublicKeyInfoRef::try_from(der).map_err(bad(&what))?;
                 if spki.algorithm.oid != oid || spki.algorithm.parameters.is_some() {
                     return Err(format!("invalid {what}: not a {curve:?} key"));
                 }
@@ -371,7 +371,12 @@ mod tests {
             let spki = to_der(curve, "spki", &public).unwrap();
             assert_eq!(from_der(curve, "spki", &spki).unwrap(), public);
         }
-        let p256 = to_der(Curve::P256, "spki", &public_of(Curve::P256, &generate(Curve::P256).unwrap()).unwrap()).unwrap();
+        let p256 = to_der(
+            Curve::P256,
+            "spki",
+            &public_of(Curve::P256, &generate(Curve::P256).unwrap()).unwrap(),
+        )
+        .unwrap();
         assert!(from_der(Curve::P384, "spki", &p256).is_err());
     }
 }

@@ -11,7 +11,8 @@ pub fn digest(hash: &str, data: &[u8]) -> Result<Vec<u8>, String> {
 /// The HMAC-`$h` of `$data` under `$key`, ready to finalize or verify.
 macro_rules! mac {
     ($h:ty, $key:expr, $data:expr) => {{
-        let mut m = <Hmac<$h> as hmac::digest::KeyInit>::new_from_slice($key).expect("hmac takes any key");
+        let mut m =
+            <Hmac<$h> as hmac::digest::KeyInit>::new_from_slice($key).expect("hmac takes any key");
         m.update($data);
         m
     }};
@@ -71,9 +72,12 @@ pub fn hkdf(
     bits: usize,
 ) -> Result<Vec<u8>, String> {
     let mut out = vec![0u8; out_len(bits)?];
-    with_hash!(Hash::parse(hash)?, |H| hkdf::Hkdf::<H>::new(Some(salt), ikm)
-        .expand(info, &mut out)
-        .map_err(|_| "HKDF length is too long for the hash".to_string()))?;
+    with_hash!(Hash::parse(hash)?, |H| hkdf::Hkdf::<H>::new(
+        Some(salt),
+        ikm
+    )
+    .expand(info, &mut out)
+    .map_err(|_| "HKDF length is too long for the hash".to_string()))?;
     Ok(out)
 }
 
@@ -91,6 +95,12 @@ mod tests {
         let sig = hmac("SHA-256", b"Jefe", b"what do ya want for nothing?").unwrap();
         assert!(hmac_verify("SHA-256", b"Jefe", b"what do ya want for nothing?", &sig).unwrap());
         assert!(!hmac_verify("SHA-256", b"Jefe", b"what do ya want", &sig).unwrap());
-        assert!(!hmac_verify("SHA-256", b"Jefe", b"what do ya want for nothing?", &sig[..31]).unwrap());
+        assert!(!hmac_verify(
+            "SHA-256",
+            b"Jefe",
+            b"what do ya want for nothing?",
+            &sig[..31]
+        )
+        .unwrap());
     }
 }

@@ -134,7 +134,8 @@ pub fn export(format: &str, der: &[u8], is_private: bool) -> Result<Vec<u8>, Str
 
 /// The JWK members as base64url: `[n, e]`, or `[n, e, d, p, q, dp, dq, qi]` for a private key.
 pub fn jwk(der: &[u8], is_private: bool) -> Result<Vec<String>, String> {
-    let b64 = |v: &BigUint| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_bytes_be());
+    let b64 =
+        |v: &BigUint| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_bytes_be());
     if !is_private {
         let key = public(der)?;
         return Ok(vec![b64(key.n()), b64(key.e())]);
@@ -144,10 +145,7 @@ pub fn jwk(der: &[u8], is_private: bool) -> Result<Vec<String>, String> {
         return Err("multi-prime RSA keys cannot be exported as JWK".into());
     };
     let (dp, dq) = (key.dp().ok_or("no dp")?, key.dq().ok_or("no dq")?);
-    let qi = key
-        .qinv()
-        .and_then(|v| v.to_biguint())
-        .ok_or("no qi")?;
+    let qi = key.qinv().and_then(|v| v.to_biguint()).ok_or("no qi")?;
     Ok(vec![
         b64(key.n()),
         b64(key.e()),
@@ -207,8 +205,8 @@ pub fn oaep(
     label: &[u8],
     data: &[u8],
 ) -> Result<Vec<u8>, String> {
-    let label = std::str::from_utf8(label)
-        .map_err(|_| "RSA-OAEP labels must be UTF-8 here".to_string())?;
+    let label =
+        std::str::from_utf8(label).map_err(|_| "RSA-OAEP labels must be UTF-8 here".to_string())?;
     with_hash!(Hash::parse(hash)?, |H| {
         let padding = if label.is_empty() {
             Oaep::new::<H>()
