@@ -474,3 +474,40 @@ pub async fn crypto_jwt_against_a_jwks(rt: &Rt) {
     );
     run_checks(rt, &script, 10).await;
 }
+
+pub async fn crypto_keys_are_sealed(rt: &Rt) {
+    run_checks(
+        rt,
+        r#"
+        const data = enc.encode('data');
+        const expect = async (what, p, name) => { const got = await errorOf(p); check(`${what}: ${got} instead of ${name}`, got === name); };
+        const secret = await s.importKey('raw', new Uint8Array(16).fill(7), 'AES-GCM', false, ['encrypt']);
+        const ec = await s.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+        for (const k of [secret, ec.privateKey]) {
+          check('no own property or symbol holds key material', Reflect.ownKeys(k).length === 0);
+        }
+        const hmac = await s.importKey('raw', data, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+        try { hmac.algorithm.hash.name = 'SHA-1'; } catch {}
+        try { hmac.usages.push('verify'); } catch {}
+        check('a key\'s algorithm and usages cannot be changed', hmac.algorithm.hash.name === 'SHA-256' && hmac.usages.join() === 'sign');
+        await expect('a forged CryptoKey', s.exportKey('raw', Object.create(CryptoKey.prototype)), 'TypeError');
+        await expect('a forged public key for ECDH', s.deriveBits({ name: 'ECDH', public: Object.create(CryptoKey.prototype) },
+          (await s.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits'])).privateKey, 256), 'TypeError');
+        await expect('CryptoKey cannot be constructed', (async () => new CryptoKey())(), 'TypeError');
+        // App code that patches CryptoKey's getters changes what it reads, not what the key allows.
+        const everything = ['encrypt', 'decrypt', 'sign', 'verify', 'deriveKey', 'deriveBits', 'wrapKey', 'unwrapKey'];
+        Object.defineProperty(CryptoKey.prototype, 'extractable', { get() { return true; }, configurable: true });
+        Object.defineProperty(CryptoKey.prototype, 'usages', { get() { return everything; }, configurable: true });
+        Object.defineProperty(CryptoKey.prototype, 'type', { get() { return 'secret'; }, configurable: true });
+        check('the patched getter answers', secret.extractable === true);
+        await expect('exporting a non-extractable key through a patched prototype', s.exportKey('raw', secret), 'InvalidAccessError');
+        await expect('wrapping it through a patched prototype', s.wrapKey('raw', secret, await s.generateKey({ name: 'AES-KW', length: 128 }, false, ['wrapKey']), 'AES-KW'), 'InvalidAccessError');
+        await expect('a usage granted by a patched prototype', s.decrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, secret, new Uint8Array(32)), 'InvalidAccessError');
+        await expect('exporting an EC private key through a patched prototype', s.exportKey('pkcs8', ec.privateKey), 'InvalidAccessError');
+        Object.defineProperty(CryptoKey.prototype, 'algorithm', { get() { return { name: 'HMAC', hash: { name: 'SHA-256' } }; }, configurable: true });
+        await expect('an algorithm changed by a patched prototype', s.sign('HMAC', secret, data), 'InvalidAccessError');
+        "#,
+        12,
+    )
+    .await;
+}

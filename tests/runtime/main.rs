@@ -55,6 +55,7 @@ macro_rules! runtime_suite {
             ]);
             runtime_suite!(@each make; crypto: [
                 crypto_matches_node, crypto_known_answers, crypto_round_trips, crypto_errors, crypto_jwt_against_a_jwks,
+                crypto_keys_are_sealed,
             ]);
             runtime_suite!(@each make; bindings: [
                 data_binding, cache_binding, storage_binding, search_binding, queue_binding,

@@ -2,18 +2,26 @@
 // arguments as WebIDL does, normalizes the algorithm, checks the key's algorithm and usages, and hands over to the
 // algorithm's entry in ALGS (crypto_algs.js). deriveKey, wrapKey and unwrapKey compose those entries.
 const kKey = Symbol('key');
+// Each key's internal slots (material, algorithm, extractable, usages, type), out of app code's reach: a key's bytes
+// cannot be read and its flags cannot be changed through the object or its prototype. The glue reads only these.
+const SLOTS = new WeakMap();
+function newKey(material, algorithm, extractable, usages, type = 'secret') {
+  const k = new CryptoKey(kKey);
+  if (algorithm.hash) Object.freeze(algorithm.hash);
+  SLOTS.set(k, { material, algorithm: Object.freeze(algorithm), extractable: !!extractable, usages: Object.freeze([...usages]), type });
+  return k;
+}
+function slotsOf(key, what = 'key') {
+  const slots = SLOTS.get(key);
+  if (!slots) throw new TypeError(`${what} must be a CryptoKey`);
+  return slots;
+}
 class CryptoKey {
   constructor(key) { if (key !== kKey) throw new TypeError('Illegal constructor'); }
-  static _new(material, algorithm, extractable, usages, type = 'secret') {
-    const k = new CryptoKey(kKey);
-    Object.defineProperty(k, kKey, { value: material });
-    Object.defineProperty(k, '_info', { value: { algorithm: Object.freeze(algorithm), extractable: !!extractable, usages: Object.freeze([...usages]), type } });
-    return k;
-  }
-  get type() { return this._info.type; }
-  get extractable() { return this._info.extractable; }
-  get algorithm() { return this._info.algorithm; }
-  get usages() { return this._info.usages; }
+  get type() { return slotsOf(this, 'this').type; }
+  get extractable() { return slotsOf(this, 'this').extractable; }
+  get algorithm() { return slotsOf(this, 'this').algorithm; }
+  get usages() { return slotsOf(this, 'this').usages; }
   get [Symbol.toStringTag]() { return 'CryptoKey'; }
 }
 define('CryptoKey', CryptoKey);
@@ -47,24 +55,21 @@ function formatOf(format) {
   if (!FORMATS.includes(f)) throw new TypeError(`${f} is not a key format`);
   return f;
 }
-function keyArg(key, what = 'key') {
-  if (!(key instanceof CryptoKey)) throw new TypeError(`${what} must be a CryptoKey`);
-  return key;
-}
-// The checks every keyed operation starts with: the key is for this algorithm and allows this usage.
+// The checks every keyed operation starts with: the key is for this algorithm and allows this usage. Answers the
+// key's slots, which the algorithm's entry then works on.
 function useKey(a, key, usage) {
-  keyArg(key);
-  if (key.algorithm.name !== a.name) throw new DOMException(`key is a ${key.algorithm.name} key, not ${a.name}`, 'InvalidAccessError');
-  if (!key.usages.includes(usage)) throw new DOMException(`key does not allow ${usage}`, 'InvalidAccessError');
+  const k = slotsOf(key);
+  if (k.algorithm.name !== a.name) throw new DOMException(`key is a ${k.algorithm.name} key, not ${a.name}`, 'InvalidAccessError');
+  if (!k.usages.includes(usage)) throw new DOMException(`key does not allow ${usage}`, 'InvalidAccessError');
+  return k;
 }
 function checkImported(key) {
-  const keys = key instanceof CryptoKey ? [key] : [key.privateKey];
-  for (const k of keys) {
-    if (k.type !== 'public' && k.usages.length === 0) throw new DOMException(`a ${k.type} key needs at least one usage`, 'SyntaxError');
-  }
+  const k = slotsOf(key instanceof CryptoKey ? key : key.privateKey);
+  if (k.type !== 'public' && k.usages.length === 0) throw new DOMException(`a ${k.type} key needs at least one usage`, 'SyntaxError');
   return key;
 }
-function exportOf(format, key) {
+function exportOf(format, cryptoKey) {
+  const key = slotsOf(cryptoKey);
   const alg = ALGS[key.algorithm.name];
   if (!alg.exportKey) throw new DOMException(`${key.algorithm.name} keys cannot be exported`, 'NotSupportedError');
   if (!key.extractable) throw new DOMException('key is not extractable', 'InvalidAccessError');
@@ -83,27 +88,23 @@ class SubtleCrypto {
   async encrypt(algorithm, key, data) {
     const [a, alg] = normalize(algorithm, 'encrypt');
     data = bufferSource(data, 'data');
-    useKey(a, key, 'encrypt');
-    return alg.encrypt(a, key, data);
+    return alg.encrypt(a, useKey(a, key, 'encrypt'), data);
   }
   async decrypt(algorithm, key, data) {
     const [a, alg] = normalize(algorithm, 'decrypt');
     data = bufferSource(data, 'data');
-    useKey(a, key, 'decrypt');
-    return alg.decrypt(a, key, data);
+    return alg.decrypt(a, useKey(a, key, 'decrypt'), data);
   }
   async sign(algorithm, key, data) {
     const [a, alg] = normalize(algorithm, 'sign');
     data = bufferSource(data, 'data');
-    useKey(a, key, 'sign');
-    return alg.sign(a, key, data);
+    return alg.sign(a, useKey(a, key, 'sign'), data);
   }
   async verify(algorithm, key, signature, data) {
     const [a, alg] = normalize(algorithm, 'verify');
     signature = bufferSource(signature, 'signature');
     data = bufferSource(data, 'data');
-    useKey(a, key, 'verify');
-    return alg.verify(a, key, signature, data);
+    return alg.verify(a, useKey(a, key, 'verify'), signature, data);
   }
   async generateKey(algorithm, extractable, usages) {
     const [a, alg] = normalize(algorithm, 'generateKey');
@@ -119,28 +120,27 @@ class SubtleCrypto {
   }
   async exportKey(format, key) {
     format = formatOf(format);
-    return exportOf(format, keyArg(key));
+    return exportOf(format, key);
   }
   async deriveBits(algorithm, baseKey, length = null) {
     const [a, alg] = normalize(algorithm, 'deriveBits');
-    useKey(a, baseKey, 'deriveBits');
-    return alg.deriveBits(a, baseKey, length === null || length === undefined ? null : Number(length)).buffer;
+    return alg.deriveBits(a, useKey(a, baseKey, 'deriveBits'), length === null || length === undefined ? null : Number(length)).buffer;
   }
   async deriveKey(algorithm, baseKey, derivedKeyType, extractable, usages) {
     const [a, alg] = normalize(algorithm, 'deriveBits');
     const [d, target] = normalize(derivedKeyType, 'keyLength');
     usages = usageList(usages);
-    useKey(a, baseKey, 'deriveKey');
-    const bits = alg.deriveBits(a, baseKey, target.keyLength(d));
+    const k = useKey(a, baseKey, 'deriveKey');
+    const bits = alg.deriveBits(a, k, target.keyLength(d));
     return checkImported(target.importKey('raw', bits, d, !!extractable, usages));
   }
   async wrapKey(format, key, wrappingKey, wrapAlgorithm) {
     format = formatOf(format);
     const [a, alg, op] = normalize(wrapAlgorithm, ['wrapKey', 'encrypt']);
-    useKey(a, wrappingKey, 'wrapKey');
-    const exported = exportOf(format, keyArg(key));
+    const k = useKey(a, wrappingKey, 'wrapKey');
+    const exported = exportOf(format, key);
     const bytes = format === 'jwk' ? utf8(JSON.stringify(exported)) : new Uint8Array(exported);
-    return op === 'wrapKey' ? alg.wrapKey(a, wrappingKey, bytes) : alg.encrypt(a, wrappingKey, bytes);
+    return op === 'wrapKey' ? alg.wrapKey(a, k, bytes) : alg.encrypt(a, k, bytes);
   }
   async unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, usages) {
     format = formatOf(format);
@@ -148,8 +148,8 @@ class SubtleCrypto {
     const [k, target] = normalize(unwrappedKeyAlgorithm, 'importKey');
     wrappedKey = bufferSource(wrappedKey, 'wrappedKey');
     usages = usageList(usages);
-    useKey(a, unwrappingKey, 'unwrapKey');
-    const raw = op === 'unwrapKey' ? alg.unwrapKey(a, unwrappingKey, wrappedKey) : alg.decrypt(a, unwrappingKey, wrappedKey);
+    const u = useKey(a, unwrappingKey, 'unwrapKey');
+    const raw = op === 'unwrapKey' ? alg.unwrapKey(a, u, wrappedKey) : alg.decrypt(a, u, wrappedKey);
     let keyData = new Uint8Array(raw);
     if (format === 'jwk') {
       try { keyData = JSON.parse(ops.decodeUtf8(keyData, true)); } catch { keyData = null; }

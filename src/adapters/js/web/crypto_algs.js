@@ -2,7 +2,8 @@
 // ECDSA, ECDH, Ed25519, X25519, RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP). An entry has the operations the algorithm
 // supports: importKey/exportKey/generateKey with their formats and usages, then sign/verify, encrypt/decrypt,
 // wrapKey/unwrapKey, deriveBits and keyLength (for deriveKey). Native errors become DataError on import and
-// OperationError in use. Key material: a secret's bytes; { crv, d, pub } for curves; { der, priv } for RSA (PKCS#1).
+// OperationError in use. Operations get the key's slots (crypto.js); its material is a secret's bytes, { crv, d, pub }
+// for curves, { der, priv } for RSA (PKCS#1 DER).
 const ALGS = {};
 function native(kind, f) {
   try { return f(); } catch (e) { throw e instanceof DOMException ? e : new DOMException(e && e.message || String(e), kind); }
@@ -66,8 +67,8 @@ function secretImport(format, keyData, name, extractable, usages, use, jwkAlg) {
   return secret;
 }
 function secretExport(format, key, jwkAlg) {
-  if (format === 'raw') return key[kKey].slice();
-  if (format === 'jwk') return { kty: 'oct', k: b64url(key[kKey]), alg: jwkAlg };
+  if (format === 'raw') return key.material.slice();
+  if (format === 'jwk') return { kty: 'oct', k: b64url(key.material), alg: jwkAlg };
   throw noFormat(format, key.algorithm.name);
 }
 
@@ -90,18 +91,18 @@ ALGS.HMAC = {
       if (!(l <= length && l > length - 8)) throw fail(`HMAC length ${a.length} does not match the key's ${length} bits`, 'DataError');
       length = l;
     }
-    return CryptoKey._new(secret, { name: 'HMAC', hash: { name: hash }, length }, extractable, usages);
+    return newKey(secret, { name: 'HMAC', hash: { name: hash }, length }, extractable, usages);
   },
   exportKey(format, key) { return secretExport(format, key, hmacJwkAlg(key.algorithm.hash.name)); },
   generateKey(a, extractable, usages) {
     checkUsages(usages, ['sign', 'verify'], 'HMAC');
     const hash = hashOf(a);
     const length = hmacLength(a, hash);
-    return CryptoKey._new(truncateBits(ops.randomBytes(Math.ceil(length / 8)), length), { name: 'HMAC', hash: { name: hash }, length }, extractable, usages);
+    return newKey(truncateBits(ops.randomBytes(Math.ceil(length / 8)), length), { name: 'HMAC', hash: { name: hash }, length }, extractable, usages);
   },
   keyLength(a) { return hmacLength(a, hashOf(a)); },
-  sign(a, key, data) { return ops.hmac(key.algorithm.hash.name, key[kKey], data).buffer; },
-  verify(a, key, signature, data) { return ops.hmacVerify(key.algorithm.hash.name, key[kKey], data, signature); },
+  sign(a, key, data) { return ops.hmac(key.algorithm.hash.name, key.material, data).buffer; },
+  verify(a, key, signature, data) { return ops.hmacVerify(key.algorithm.hash.name, key.material, data, signature); },
 };
 
 // AES: one shape for the four modes, which differ in their operations and JWK alg suffix.
@@ -116,13 +117,13 @@ function aesAlg(name, suffix, usages, operations) {
       checkUsages(keyUsages, usages, name);
       const secret = secretImport(format, keyData, name, extractable, keyUsages, 'enc', (s) => `A${s.byteLength * 8}${suffix}`);
       if (![16, 24, 32].includes(secret.byteLength)) throw fail('AES keys are 128, 192 or 256 bits', 'DataError');
-      return CryptoKey._new(secret, { name, length: secret.byteLength * 8 }, extractable, keyUsages);
+      return newKey(secret, { name, length: secret.byteLength * 8 }, extractable, keyUsages);
     },
     exportKey(format, key) { return secretExport(format, key, `A${key.algorithm.length}${suffix}`); },
     generateKey(a, extractable, keyUsages) {
       checkUsages(keyUsages, usages, name);
       const length = aesLength(a);
-      return CryptoKey._new(ops.randomBytes(length / 8), { name, length }, extractable, keyUsages);
+      return newKey(ops.randomBytes(length / 8), { name, length }, extractable, keyUsages);
     },
     keyLength: aesLength,
   }, operations);
@@ -137,7 +138,7 @@ function gcm(encrypt, a, key, data) {
   }
   if (iv.byteLength !== 12) throw fail('only 96-bit AES-GCM ivs are supported', 'NotSupportedError');
   const aad = a.additionalData !== undefined ? bufferSource(a.additionalData, 'additionalData') : new Uint8Array(0);
-  return opErr(() => ops.aesGcm(encrypt, key[kKey], iv, data, aad)).buffer;
+  return opErr(() => ops.aesGcm(encrypt, key.material, iv, data, aad)).buffer;
 }
 aesAlg('AES-GCM', 'GCM', AES_USAGES, {
   encrypt: (a, key, data) => gcm(true, a, key, data),
@@ -146,7 +147,7 @@ aesAlg('AES-GCM', 'GCM', AES_USAGES, {
 function cbc(encrypt, a, key, data) {
   const iv = bufferSource(required(a, 'iv'), 'iv');
   if (iv.byteLength !== 16) throw fail('AES-CBC iv must be 16 bytes', 'OperationError');
-  return opErr(() => ops.aesCbc(encrypt, key[kKey], iv, data)).buffer;
+  return opErr(() => ops.aesCbc(encrypt, key.material, iv, data)).buffer;
 }
 aesAlg('AES-CBC', 'CBC', AES_USAGES, {
   encrypt: (a, key, data) => cbc(true, a, key, data),
@@ -157,12 +158,12 @@ function ctr(a, key, data) {
   const length = Number(required(a, 'length'));
   if (counter.byteLength !== 16) throw fail('AES-CTR counter must be 16 bytes', 'OperationError');
   if (!(length >= 1 && length <= 128)) throw fail('AES-CTR length must be between 1 and 128', 'OperationError');
-  return opErr(() => ops.aesCtr(key[kKey], counter, length, data)).buffer;
+  return opErr(() => ops.aesCtr(key.material, counter, length, data)).buffer;
 }
 aesAlg('AES-CTR', 'CTR', AES_USAGES, { encrypt: ctr, decrypt: ctr });
 aesAlg('AES-KW', 'KW', ['wrapKey', 'unwrapKey'], {
-  wrapKey: (a, key, data) => opErr(() => ops.aesKw(true, key[kKey], data)).buffer,
-  unwrapKey: (a, key, data) => opErr(() => ops.aesKw(false, key[kKey], data)).buffer,
+  wrapKey: (a, key, data) => opErr(() => ops.aesKw(true, key.material, data)).buffer,
+  unwrapKey: (a, key, data) => opErr(() => ops.aesKw(false, key.material, data)).buffer,
 });
 
 // PBKDF2 and HKDF: raw, never extractable, only for derivation. `derive` reads the parameters and returns the op call.
@@ -172,12 +173,12 @@ function kdfAlg(name, derive) {
       if (format !== 'raw') throw noFormat(format, name);
       checkUsages(usages, ['deriveBits', 'deriveKey'], name);
       if (extractable) throw fail(`${name} keys cannot be extractable`, 'SyntaxError');
-      return CryptoKey._new(keyData, { name }, false, usages);
+      return newKey(keyData, { name }, false, usages);
     },
     keyLength: () => null,
     deriveBits(a, key, length) {
       if (length === null || length % 8 !== 0) throw fail(`${name} length must be a multiple of 8`, 'OperationError');
-      const run = derive(a, hashOf(a), key[kKey], length);
+      const run = derive(a, hashOf(a), key.material, length);
       return opErr(run);
     },
   };
@@ -205,7 +206,7 @@ function curveAlg(name, { nist, privUsages, pubUsages, use, jwkAlgs }) {
   };
   const algorithm = (crv) => (nist ? { name, namedCurve: crv } : { name });
   const make = (crv, d, pub, extractable, usages) =>
-    CryptoKey._new({ crv, d, pub }, algorithm(crv), extractable, usages, d ? 'private' : 'public');
+    newKey({ crv, d, pub }, algorithm(crv), extractable, usages, d ? 'private' : 'public');
   const entry = {
     importKey(format, keyData, a, extractable, usages) {
       const crv = curveOf(a);
@@ -241,7 +242,7 @@ function curveAlg(name, { nist, privUsages, pubUsages, use, jwkAlgs }) {
       return make(crv, d, pub, extractable, usages);
     },
     exportKey(format, key) {
-      const { crv, d, pub } = key[kKey];
+      const { crv, d, pub } = key.material;
       if (format === 'raw' && !d) return pub.slice();
       if (format === 'spki' && !d) return ops.ecToDer(crv, 'spki', pub);
       if (format === 'pkcs8' && d) return ops.ecToDer(crv, 'pkcs8', d);
@@ -264,22 +265,22 @@ function curveAlg(name, { nist, privUsages, pubUsages, use, jwkAlgs }) {
   if (privUsages.includes('sign')) {
     entry.sign = (a, key, data) => {
       if (key.type !== 'private') throw fail(`${name} signs with a private key`, 'InvalidAccessError');
-      const m = key[kKey], hash = nist ? hashOf(a) : '';
+      const m = key.material, hash = nist ? hashOf(a) : '';
       return opErr(() => ops.ecSign(m.crv, hash, m.d, data)).buffer;
     };
     entry.verify = (a, key, signature, data) => {
       if (key.type !== 'public') throw fail(`${name} verifies with a public key`, 'InvalidAccessError');
-      const m = key[kKey], hash = nist ? hashOf(a) : '';
+      const m = key.material, hash = nist ? hashOf(a) : '';
       return opErr(() => ops.ecVerify(m.crv, hash, m.pub, signature, data));
     };
   } else {
     entry.deriveBits = (a, key, length) => {
-      const pub = keyArg(required(a, 'public'), 'public');
+      const pub = slotsOf(required(a, 'public'), 'public');
       if (key.type !== 'private') throw fail(`${name} derives with a private key`, 'InvalidAccessError');
       if (pub.type !== 'public' || pub.algorithm.name !== name) throw fail(`public must be a ${name} public key`, 'InvalidAccessError');
-      const m = key[kKey];
-      if (pub[kKey].crv !== m.crv) throw fail('public is on another curve', 'InvalidAccessError');
-      return truncateBits(opErr(() => ops.ecDerive(m.crv, m.d, pub[kKey].pub)), length);
+      const m = key.material;
+      if (pub.material.crv !== m.crv) throw fail('public is on another curve', 'InvalidAccessError');
+      return truncateBits(opErr(() => ops.ecDerive(m.crv, m.d, pub.material.pub)), length);
     };
   }
   ALGS[name] = entry;
@@ -297,7 +298,7 @@ function rsaAlg(name, { privUsages, pubUsages, use, jwkAlg, sign, oaep }) {
   const make = (der, priv, hash, extractable, usages) => {
     const [bits, e] = ops.rsaInfo(der, priv);
     const algorithm = { name, modulusLength: Number(bits), publicExponent: unhex(e.length % 2 ? '0' + e : e), hash: { name: hash } };
-    return CryptoKey._new({ der, priv }, algorithm, extractable, usages, priv ? 'private' : 'public');
+    return newKey({ der, priv }, algorithm, extractable, usages, priv ? 'private' : 'public');
   };
   const entry = {
     importKey(format, keyData, a, extractable, usages) {
@@ -320,7 +321,7 @@ function rsaAlg(name, { privUsages, pubUsages, use, jwkAlg, sign, oaep }) {
       return make(dataErr(() => ops.rsaFromJwk(members)), priv, hash, extractable, usages);
     },
     exportKey(format, key) {
-      const { der, priv } = key[kKey];
+      const { der, priv } = key.material;
       if ((format === 'spki' && !priv) || (format === 'pkcs8' && priv)) return ops.rsaExport(format, der, priv);
       if (format !== 'jwk') throw fail(`cannot export a ${key.type} ${name} key as ${format}`, 'InvalidAccessError');
       const parts = ops.rsaJwk(der, priv);
@@ -347,19 +348,19 @@ function rsaAlg(name, { privUsages, pubUsages, use, jwkAlg, sign, oaep }) {
     entry.sign = (a, key, data) => {
       if (key.type !== 'private') throw fail(`${name} signs with a private key`, 'InvalidAccessError');
       const saltLength = salt(a);
-      return opErr(() => ops.rsaSign(sign, key.algorithm.hash.name, key[kKey].der, saltLength, data)).buffer;
+      return opErr(() => ops.rsaSign(sign, key.algorithm.hash.name, key.material.der, saltLength, data)).buffer;
     };
     entry.verify = (a, key, signature, data) => {
       if (key.type !== 'public') throw fail(`${name} verifies with a public key`, 'InvalidAccessError');
       const saltLength = salt(a);
-      return opErr(() => ops.rsaVerify(sign, key.algorithm.hash.name, key[kKey].der, saltLength, signature, data));
+      return opErr(() => ops.rsaVerify(sign, key.algorithm.hash.name, key.material.der, saltLength, signature, data));
     };
   }
   if (oaep) {
     const run = (encrypt) => (a, key, data) => {
       if (key.type !== (encrypt ? 'public' : 'private')) throw fail(`${name} ${encrypt ? 'encrypts with a public' : 'decrypts with a private'} key`, 'InvalidAccessError');
       const label = a.label !== undefined ? bufferSource(a.label, 'label') : new Uint8Array(0);
-      return opErr(() => ops.rsaOaep(encrypt, key.algorithm.hash.name, key[kKey].der, label, data)).buffer;
+      return opErr(() => ops.rsaOaep(encrypt, key.algorithm.hash.name, key.material.der, label, data)).buffer;
     };
     entry.encrypt = run(true);
     entry.decrypt = run(false);
