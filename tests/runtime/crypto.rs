@@ -394,6 +394,9 @@ pub async fn crypto_errors(rt: &Rt) {
         const gsealed = new Uint8Array(await s.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, gcm, data));
         gsealed[gsealed.length - 1] ^= 1;
         await expect('a tampered GCM tag', s.decrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, gcm, gsealed), 'OperationError');
+        await expect('a GCM tag of 100 bits', s.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12), tagLength: 100 }, gcm, data), 'OperationError');
+        await expect('a GCM tag of 64 bits', s.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12), tagLength: 64 }, gcm, data), 'NotSupportedError');
+        await expect('a GCM ciphertext shorter than its tag', s.decrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, gcm, new Uint8Array(8)), 'OperationError');
         await expect('GCM with other additional data', s.decrypt({ name: 'AES-GCM', iv: new Uint8Array(12), additionalData: data }, gcm, new Uint8Array(await s.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, gcm, data))), 'OperationError');
         const kek = await s.importKey('raw', new Uint8Array(16), 'AES-KW', false, ['wrapKey', 'unwrapKey']);
         const wrapped = new Uint8Array(await s.wrapKey('raw', aes, kek, 'AES-KW'));

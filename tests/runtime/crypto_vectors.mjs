@@ -55,6 +55,9 @@ for (const [alg, params] of [
   [{ name: 'AES-GCM', length: 128 }, { name: 'AES-GCM', iv: bytes(12, 6) }],
   [{ name: 'AES-GCM', length: 192 }, { name: 'AES-GCM', iv: bytes(12, 7), additionalData: enc.encode('header') }],
   [{ name: 'AES-GCM', length: 256 }, { name: 'AES-GCM', iv: bytes(12, 8), additionalData: enc.encode('') }],
+  [{ name: 'AES-GCM', length: 128 }, { name: 'AES-GCM', iv: bytes(12, 9), tagLength: 96 }],
+  [{ name: 'AES-GCM', length: 256 }, { name: 'AES-GCM', iv: bytes(12, 10), tagLength: 120, additionalData: enc.encode('header') }],
+  [{ name: 'AES-GCM', length: 256 }, { name: 'AES-GCM', iv: bytes(16, 11) }],
 ]) {
   const key = await s.generateKey(alg, true, ['encrypt', 'decrypt']);
   const plain = bytes(70, alg.length);

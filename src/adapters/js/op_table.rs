@@ -201,9 +201,9 @@ op_table! {
         type_err(hash::hkdf(&hash, &ikm, &salt, &info, c.num(4)? as usize))
     },
     "aesGcm" => |c, _| {
-        let encrypt = c.bool(0)?;
-        let (key, iv, data, aad) = (c.bytes(1)?, c.bytes(2)?, c.bytes(3)?, c.bytes(4)?);
-        type_err(aes::gcm(encrypt, &key, &iv, &data, &aad))
+        let (encrypt, key, iv, tag) = (c.bool(0)?, c.bytes(1)?, c.bytes(2)?, c.num(3)? as u32);
+        let (data, aad) = (c.bytes(4)?, c.bytes(5)?);
+        type_err(aes::gcm(encrypt, &key, &iv, tag, &data, &aad))
     },
     "aesCbc" => |c, _| {
         let encrypt = c.bool(0)?;

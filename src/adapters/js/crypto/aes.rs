@@ -1,4 +1,4 @@
-//! AES in WebCrypto's four modes: GCM (96-bit IV, 128-bit tag appended), CBC with PKCS#7 padding, CTR over the low
+//! AES in WebCrypto's four modes: GCM (tag appended), CBC with PKCS#7 padding, CTR over the low
 //! `length` bits of the counter block, and key wrap (RFC 3394). Keys are 128, 192 or 256 bits.
 
 use aes::cipher::{
@@ -31,28 +31,45 @@ macro_rules! with_aes {
     };
 }
 
-/// AES-GCM with a 96-bit IV; the 128-bit tag follows the ciphertext, as WebCrypto lays it out.
+/// AES-GCM with a 96-bit IV (or a 128-bit one with a full tag) and a tag of 96 to 128 bits, which follows the
+/// ciphertext as WebCrypto lays it out.
 pub fn gcm(
     encrypt: bool,
     key: &[u8],
     iv: &[u8],
+    tag_bits: u32,
     data: &[u8],
     aad: &[u8],
 ) -> Result<Vec<u8>, String> {
-    use aes_gcm::aead::{consts::U12, Aead, Payload};
-    if iv.len() != 12 {
-        return Err("AES-GCM needs a 12-byte iv".into());
-    }
-    let nonce = GenericArray::from_slice(iv);
+    use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
+    use aes_gcm::aead::{Aead, Payload};
     let payload = Payload { msg: data, aad };
+    macro_rules! run {
+        ($c:ty, $n:ty, $t:ty) => {{
+            let c =
+                aes_gcm::AesGcm::<$c, $n, $t>::new_from_slice(key).map_err(|e| e.to_string())?;
+            let nonce = GenericArray::from_slice(iv);
+            if encrypt {
+                c.encrypt(nonce, payload)
+                    .map_err(|_| "encryption failed".to_string())
+            } else {
+                c.decrypt(nonce, payload).map_err(|_| FAILED.to_string())
+            }
+        }};
+    }
     with_aes!(key.len(), |C| {
-        let c = aes_gcm::AesGcm::<C, U12>::new_from_slice(key).map_err(|e| e.to_string())?;
-        if encrypt {
-            c.encrypt(nonce, payload)
-                .map_err(|_| "encryption failed".to_string())
-        } else {
-            c.decrypt(nonce, payload).map_err(|_| FAILED.to_string())
-        }
+        match (iv.len(), tag_bits) {
+        (12, 128) => run!(C, U12, U16),
+        (12, 120) => run!(C, U12, U15),
+        (12, 112) => run!(C, U12, U14),
+        (12, 104) => run!(C, U12, U13),
+        (12, 96) => run!(C, U12, U12),
+        (16, 128) => run!(C, U16, U16),
+        _ => Err(format!(
+            "AES-GCM supports 12-byte ivs with 96 to 128-bit tags and 16-byte ivs with 128-bit tags, not {} bytes and {tag_bits} bits",
+            iv.len()
+        )),
+    }
     })
 }
 

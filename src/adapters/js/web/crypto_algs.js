@@ -131,14 +131,13 @@ function aesAlg(name, suffix, usages, operations) {
 const AES_USAGES = ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'];
 function gcm(encrypt, a, key, data) {
   const iv = bufferSource(required(a, 'iv'), 'iv');
-  if (a.tagLength !== undefined) {
-    const t = Number(a.tagLength);
-    if (![32, 64, 96, 104, 112, 120, 128].includes(t)) throw fail(`${a.tagLength} is not an AES-GCM tag length`, 'OperationError');
-    if (t !== 128) throw fail('only 128-bit AES-GCM tags are supported', 'NotSupportedError');
+  const tag = a.tagLength === undefined ? 128 : Number(a.tagLength);
+  if (![32, 64, 96, 104, 112, 120, 128].includes(tag)) throw fail(`${a.tagLength} is not an AES-GCM tag length`, 'OperationError');
+  if (tag < 96 || (iv.byteLength !== 12 && !(iv.byteLength === 16 && tag === 128))) {
+    throw fail(`AES-GCM with a ${iv.byteLength}-byte iv and a ${tag}-bit tag is not supported`, 'NotSupportedError');
   }
-  if (iv.byteLength !== 12) throw fail('only 96-bit AES-GCM ivs are supported', 'NotSupportedError');
   const aad = a.additionalData !== undefined ? bufferSource(a.additionalData, 'additionalData') : new Uint8Array(0);
-  return opErr(() => ops.aesGcm(encrypt, key.material, iv, data, aad)).buffer;
+  return opErr(() => ops.aesGcm(encrypt, key.material, iv, tag, data, aad)).buffer;
 }
 aesAlg('AES-GCM', 'GCM', AES_USAGES, {
   encrypt: (a, key, data) => gcm(true, a, key, data),
