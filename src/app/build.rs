@@ -17,8 +17,8 @@ use crate::adapters::sqlite::{self, SqliteCache, SqliteDataStore};
 use crate::adapters::tantivy::TantivySearch;
 use crate::core::TenantId;
 use crate::ports::{
-    AppRuntime, CacheStore, DataStore, QueueStore, RateLimiter, Registry, RunClaims, Search,
-    Services, Storage,
+    AppRuntime, CacheStore, DataStore, QueueScan, QueueStore, RateLimiter, Registry, RunClaims,
+    Search, Services, Storage,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,7 +94,7 @@ impl App {
         );
         let _ = app_consumer.set(hosting.clone());
         hosting
-            .restore()
+            .sync_registry()
             .await
             .map_err(|e| BuildError(format!("stored apps: {e}")))?;
         let report = hosting.reload().await;
@@ -190,12 +190,14 @@ async fn open_claims(
                 sqlite::schedule_pool(&path).await.map_err(|e| {
                     BuildError(format!("run claims in {}: {e}", config.data_dir.display()))
                 })?,
+                config.takeover(),
             ))
         }
         Some(pg) => Arc::new(SqlRunClaims::new(
             postgres::schedule_pool(&pg)
                 .await
                 .map_err(|e| BuildError(format!("run claims: {e}")))?,
+            config.takeover(),
         )),
     })
 }
@@ -245,7 +247,7 @@ async fn open_services_on(
         )),
     };
     let queue = if config.services.queue {
-        Some(open_queue(config, pg.clone(), deliver.map(|slot| (&registry, slot))).await?)
+        Some(open_queue(config, pg.clone(), deliver).await?)
     } else {
         None
     };
@@ -317,20 +319,21 @@ async fn open_services_on(
 }
 
 /// Opens the queue store of the profile (on `pg`, the node's shared PostgreSQL target, when given). With `deliver`
-/// (the registry and where hosted apps will be found), jobs are delivered from this process. The SQLite store
+/// (where hosted apps will be found), jobs are delivered from this process. The SQLite store
 /// releases claims left by an earlier process when it opens.
 pub async fn open_queue(
     config: &Config,
     pg: Option<PgTarget>,
-    deliver: Option<(&Arc<dyn Registry>, &super::queue_delivery::AppConsumerSlot)>,
+    deliver: Option<&super::queue_delivery::AppConsumerSlot>,
 ) -> Result<Arc<dyn QueueStore>, BuildError> {
-    let store: Arc<dyn QueueStore> = match config.profile {
+    let (store, scan): (Arc<dyn QueueStore>, Arc<dyn QueueScan>) = match config.profile {
         Profile::Dev => {
             let failed = |e| BuildError(format!("queue in {}: {e}", config.data_dir.display()));
             let pool = sqlite::queue_pool(&config.data_dir.join("queue.db"))
                 .await
                 .map_err(failed)?;
-            Arc::new(SqlQueue::sqlite(pool).await.map_err(failed)?)
+            let store = Arc::new(SqlQueue::sqlite(pool).await.map_err(failed)?);
+            (store.clone(), store)
         }
         Profile::Prod => {
             let pg = match pg {
@@ -339,12 +342,17 @@ pub async fn open_queue(
             };
             let failed = |e| BuildError(format!("queue: {e}"));
             let (pool, confine) = postgres::queue_tables(&pg).await.map_err(failed)?;
-            Arc::new(SqlQueue::postgres(pool, confine).await.map_err(failed)?)
+            let store = Arc::new(
+                SqlQueue::postgres(pool, confine, config.takeover())
+                    .await
+                    .map_err(failed)?,
+            );
+            (store.clone(), store)
         }
     };
     // Quota first, so jobs that delivery removes count down.
     let store = super::quota::wrap_queue(store, &super::quota::Limits::from_config(config));
-    let Some((registry, consumer)) = deliver else {
+    let Some(consumer) = deliver else {
         return Ok(store);
     };
     let outbound = config.outbound.resolve(&config.tenant_outbound);
@@ -353,7 +361,7 @@ pub async fn open_queue(
     Ok(super::queue_delivery::start(
         store,
         Arc::new(sender),
-        registry.clone(),
+        scan,
         consumer.clone(),
         outbound,
     ))

@@ -181,6 +181,9 @@ pub struct Config {
     /// Connections each node's PostgreSQL pool may open (idle ones close after a minute); each node also holds one
     /// more for the queue's node lock.
     pub postgres_max_connections: u32,
+    /// Seconds before the other nodes take over the claims of a node that stopped answering: the queue jobs it was
+    /// delivering (a node that exits loses them at once) and the cron runs it claimed but never started.
+    pub takeover_secs: f64,
     /// PostgreSQL schema for nano's tables (created if missing); unset means the server's default (`public`).
     pub postgres_schema: Option<String>,
     /// Redis URL (prod profile).
@@ -403,6 +406,7 @@ impl Config {
             node_name: None,
             postgres_url: None,
             postgres_max_connections: 20,
+            takeover_secs: 15.0,
             postgres_schema: None,
             redis_url: None,
             redis_prefix: "nano".to_string(),
@@ -502,6 +506,11 @@ impl Config {
         (mb as usize).saturating_mul(1024 * 1024)
     }
 
+    /// `takeover_secs` as a duration.
+    pub fn takeover(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.takeover_secs)
+    }
+
     /// The connection limits every listener applies.
     pub fn conn_limits(&self) -> crate::adapters::http::ConnLimits {
         crate::adapters::http::ConnLimits {
@@ -516,6 +525,12 @@ impl Config {
         let bad = |key: &str, why: String| Err(ConfigError::Invalid(format!("{key}: {why}")));
         if !(self.drain_timeout_secs.is_finite() && self.drain_timeout_secs >= 0.0) {
             return bad("drain_timeout_secs", "must be a non-negative number".into());
+        }
+        if !(self.takeover_secs > 0.0 && self.takeover_secs <= 86_400.0) {
+            return bad(
+                "takeover_secs",
+                "must be a positive number of seconds, at most a day (86400)".into(),
+            );
         }
         for (key, secs) in [
             ("header_read_timeout_secs", self.header_read_timeout_secs),

@@ -11,9 +11,10 @@
 //!
 //! The worker wakes on enqueues and retries (through the wrapped store), on finished deliveries, when the earliest
 //! retry comes due, and on a sweep every `SWEEP_EVERY` (1 s) of the tenants with pending jobs. At start, and again
-//! every `RESCAN_EVERY` (10 s), it looks at every tenant in the registry, so jobs left by an earlier process, enqueued
-//! through another node or left by a node that died are delivered (one pending-queues query per tenant per rescan). Per queue it claims due jobs up to
-//! the queue's concurrency and delivers each in its own task. A delivered job is removed. A failed one is retried after
+//! every `RESCAN_EVERY` (2 s), it asks the store which tenants have due jobs nobody holds (`QueueScan`, one query
+//! across tenants), so jobs left by an earlier process, enqueued through another node, or left by a node that died
+//! or froze (once the store voids its claims) are delivered. Per queue it claims due jobs up to the queue's
+//! concurrency (nodes skip each other's claims) and delivers each in its own task. A delivered job is removed. A failed one is retried after
 //! exponential backoff with jitter, or set to `ERROR` after `maxAttempts`.
 //!
 //! The wrapped store refuses (422) a queue whose target the outbound policy refuses; a delivery to a target refused
@@ -27,7 +28,7 @@ use crate::core::outbound::Outbound;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::{
     Claimed, Failure, Job, JobStatus, MessageOutcome, PendingQueue, QueueBatch, QueueConfig,
-    QueueError, QueueMessage, QueueOutcome, QueueStore, Registry, WebhookRequest, WebhookSender,
+    QueueError, QueueMessage, QueueOutcome, QueueScan, QueueStore, WebhookRequest, WebhookSender,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -46,9 +47,9 @@ const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
 const MAX_RETRY_DELAY_S: u64 = 12 * 60 * 60;
 /// How often every tenant with pending jobs is looked at even when nothing woke the worker.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
-/// How often every tenant of the registry is looked at again: jobs this node was not told of (enqueued through
-/// another node, or left by a node that died) are found within this time.
-const RESCAN_EVERY: Duration = Duration::from_secs(10);
+/// How often the store is asked which tenants have due jobs: jobs this node was not told of (enqueued through
+/// another node, or left by a node that died) are found within this time of being due and free.
+const RESCAN_EVERY: Duration = Duration::from_secs(2);
 
 type QueueKey = (TenantScope, DomainName);
 
@@ -76,12 +77,12 @@ pub trait AppConsumer: Send + Sync + 'static {
 pub type AppConsumerSlot = Arc<std::sync::OnceLock<Arc<dyn AppConsumer>>>;
 
 /// Starts the delivery worker on the current tokio runtime and returns the store the services should use: `store`
-/// itself, wrapped so that enqueues and retries wake the worker. Every tenant of `registry` is looked at once at
-/// start, so jobs left `READY` by an earlier process are delivered.
+/// itself, wrapped so that enqueues and retries wake the worker. `scan` names the tenants with due jobs at start and
+/// every `RESCAN_EVERY`, so jobs left `READY` by an earlier process or another node are delivered.
 pub fn start(
     store: Arc<dyn QueueStore>,
     sender: Arc<dyn WebhookSender>,
-    registry: Arc<dyn Registry>,
+    scan: Arc<dyn QueueScan>,
     apps: AppConsumerSlot,
     outbound: Outbound,
 ) -> Arc<dyn QueueStore> {
@@ -99,7 +100,7 @@ pub fn start(
         concurrency: HashMap::new(),
         retry_due: None,
     };
-    tokio::spawn(worker.run(registry, rx));
+    tokio::spawn(worker.run(scan, rx));
     Arc::new(Waking {
         inner: store,
         tx,
@@ -155,20 +156,22 @@ struct Worker {
 }
 
 impl Worker {
-    /// Makes every tenant of the registry active; the next sweep drops those with nothing pending.
-    async fn rescan(&mut self, registry: &dyn Registry) {
-        match registry.list_tenants().await {
+    /// Makes every tenant with due jobs that no live claim holds active (the next sweep claims them).
+    async fn rescan(&mut self, scan: &dyn QueueScan) {
+        match scan.due_tenants(now_ms()).await {
             Ok(tenants) => {
                 for t in tenants {
-                    self.active.insert(TenantScope::resolved(t.id));
+                    self.active.insert(TenantScope::resolved(t));
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "queue delivery: cannot list tenants"),
+            Err(e) => {
+                tracing::warn!(error = %e, "queue delivery: cannot find tenants with due jobs")
+            }
         }
     }
 
-    async fn run(mut self, registry: Arc<dyn Registry>, mut rx: mpsc::UnboundedReceiver<Event>) {
-        self.rescan(registry.as_ref()).await;
+    async fn run(mut self, scan: Arc<dyn QueueScan>, mut rx: mpsc::UnboundedReceiver<Event>) {
+        self.rescan(scan.as_ref()).await;
         let mut rescan_at = Instant::now() + RESCAN_EVERY;
         let mut wake_at = Instant::now();
         loop {
@@ -179,7 +182,7 @@ impl Worker {
                 },
                 () = tokio::time::sleep_until(wake_at) => {
                     if Instant::now() >= rescan_at {
-                        self.rescan(registry.as_ref()).await;
+                        self.rescan(scan.as_ref()).await;
                         rescan_at = Instant::now() + RESCAN_EVERY;
                     }
                     self.retry_due = None;

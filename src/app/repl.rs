@@ -83,7 +83,7 @@ impl Repl {
                     config,
                 );
                 hosting
-                    .restore()
+                    .sync_registry()
                     .await
                     .map_err(|e| BuildError(format!("stored apps: {e}")))?;
                 let def = hosting.find(name).ok_or_else(|| {

@@ -1,7 +1,8 @@
 //! Running nano: bind, serve, and stop gracefully on SIGTERM or SIGINT (or when a test asks).
 //!
 //! `start` binds the plain listener and, with `tls_listen`, an HTTPS listener beside it; both stop on the same signal.
-//! `run` logs the start-up banner (apps and their URLs), and the apps are re-read every `WATCH_EVERY` (500 ms). On
+//! `run` logs the start-up banner (apps and their URLs), and the apps are re-read every `WATCH_EVERY` (500 ms), and at
+//! once on a registry notice; when the registry moved, cached tenant and key look-ups are dropped too. On
 //! stop, the listeners drain first, then the hosted apps (`waitUntil` work), within the drain timeout.
 
 use super::build::{App, BuildError};
@@ -75,6 +76,14 @@ pub async fn start(config: Config) -> Result<Running, BuildError> {
         .map_err(|e| BuildError(format!("listener address: {e}")))?;
     let state = Arc::new(app.http_state());
     let hosting = app.hosting.clone();
+    // A tenant or key written through another node is looked up again as soon as this node sees the registry move.
+    let cached = Arc::downgrade(&state);
+    hosting.on_registry_change(move || {
+        if let Some(state) = cached.upgrade() {
+            state.tenants.forget_all();
+            state.keys.forget_all();
+        }
+    });
     let watcher = hosting.watch(WATCH_EVERY);
     let crons =
         super::hosting::events::spawn_crons(hosting.clone(), app.claims.clone(), app.config.node());

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod cron;
 pub mod docid;
 pub mod error;
+pub mod http_cache;
 pub mod js_json;
 pub mod jwt;
 pub mod keys;

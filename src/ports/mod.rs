@@ -7,6 +7,7 @@ pub mod backend;
 pub mod cache;
 pub mod data;
 pub mod queue;
+pub mod queue_scan;
 pub mod rate;
 pub mod registry;
 pub mod runtime;
@@ -25,13 +26,14 @@ pub use data::{DataError, DataStore, ListOptions};
 pub use queue::{
     Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
+pub use queue_scan::QueueScan;
 pub use rate::RateLimiter;
 pub use registry::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 pub use runtime::{
     AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, MessageOutcome,
     QueueBatch, QueueMessage, QueueOutcome, RuntimeError, ScheduledEvent,
 };
-pub use schedule::{RunClaims, ScheduledRun};
+pub use schedule::{Claim, RunClaims, ScheduledRun};
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
 pub use webhook::{WebhookError, WebhookRequest, WebhookResponse, WebhookSender};

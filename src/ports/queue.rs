@@ -157,7 +157,9 @@ impl HasKind for QueueError {
 /// - Delivery is at least once: a job leaves the store only through `delivered`, `cancel` or `delete_queue`.
 ///   `claim` hands out due `READY` jobs of one queue (oldest first) and hides them from further claims until
 ///   `delivered` or `failed` is called for them. Claims do not outlive the process: after a restart every `READY`
-///   job can be claimed again.
+///   job can be claimed again. Where several nodes share the store, a node's claims also end when it stops (its
+///   connection closes) or stops renewing them for the store's takeover time (a frozen or cut-off node): the other
+///   nodes then claim those jobs again.
 /// - `failed` counts the attempt, keeps the status and error, and either schedules the job at `retry_at_ms` or
 ///   moves it to `ERROR`. `retry` makes a job `READY` and due now with its attempts reset.
 /// - `delivered` and `failed` on a job that was cancelled meanwhile do nothing.

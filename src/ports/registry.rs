@@ -4,6 +4,7 @@ use super::BackendError;
 use crate::core::keys::KeyGrant;
 use crate::core::TenantId;
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use thiserror::Error;
 
 /// A tenant as the registry knows it.
@@ -113,8 +114,10 @@ pub enum RegistryError {
     KeyExists(String),
     #[error("app {0} does not exist")]
     AppNotFound(String),
-    #[error("app {0} already exists in another tenant")]
+    #[error("app {0} already exists")]
     AppExists(String),
+    #[error("hostname {hostname} already belongs to app {app}")]
+    HostnameTaken { hostname: String, app: String },
     #[error("registry backend failed: {0}")]
     Backend(#[source] BackendError),
 }
@@ -125,7 +128,8 @@ impl crate::core::HasKind for RegistryError {
         match self {
             RegistryError::TenantExists(_)
             | RegistryError::KeyExists(_)
-            | RegistryError::AppExists(_) => ErrorKind::Conflict,
+            | RegistryError::AppExists(_)
+            | RegistryError::HostnameTaken { .. } => ErrorKind::Conflict,
             RegistryError::TenantNotFound(_)
             | RegistryError::KeyNotFound(_)
             | RegistryError::AppNotFound(_) => ErrorKind::NotFound,
@@ -137,14 +141,25 @@ impl crate::core::HasKind for RegistryError {
 /// Contract:
 /// - `create_tenant` fails with `TenantExists` when the id is taken; `ensure_tenant` never fails for that.
 /// - `get_tenant` returns `None` for unknown ids; `list_tenants` is ordered by id.
-/// - `delete_tenant` fails with `TenantNotFound` for unknown ids.
+/// - Deleting a tenant takes two calls around the purge of its data. `mark_tenant_deleted` first: from its return
+///   on, `get_tenant` and `list_tenants` no longer see the tenant, its keys are gone, and every tenant transaction
+///   of a store sharing the registry's database refuses the tenant (PostgreSQL: the mark waits for the ones in
+///   flight). Marking again is allowed (a retried deletion). `delete_tenant` then finishes: the tenant's apps go,
+///   and it may be created again (empty). Both fail with `TenantNotFound` for ids that are unknown or deleted.
 /// - Key ids are unique across tenants (`KeyExists` otherwise); `get_key` finds a key by id alone, since the key
 ///   is what names the tenant; `list_keys` and `delete_key` are limited to the tenant given.
-/// - App names are unique across tenants: `put_app` replaces the tenant's own app of that name and fails with
-///   `AppExists` when another tenant has it, `TenantNotFound` when the tenant does not exist. `get_app`,
-///   `list_apps` and `delete_app` (`AppNotFound` when missing) see only the tenant given; `list_all_apps` (start-up)
-///   lists every tenant's apps, ordered by tenant then name.
-/// - Deleting a tenant deletes its keys and apps.
+/// - App names and hostnames are unique across tenants, decided by the store in one step, so two writers (two nodes)
+///   can never both have one. `create_app` fails with `AppExists` when any tenant has the name, `update_app` with
+///   `AppNotFound` when the tenant has no app of that name (`AppExists` when another tenant has it); both fail with
+///   `HostnameTaken` when another app has one of the hostnames (nothing is written then), and `TenantNotFound` when
+///   the tenant does not exist. `get_app`, `list_apps` and `delete_app` (`AppNotFound` when missing) see only the
+///   tenant given; `list_all_apps` lists every tenant's apps, ordered by tenant then name.
+/// - Deleting a tenant deletes its keys and apps, and frees the apps' names and hostnames.
+/// - `version` is a number that every write of a tenant, key or app makes larger, visible together with the write:
+///   a reader that saw a version saw every write before it. `changes` is an optional stream that yields soon after
+///   any writer (any node) commits such a write, and also whenever notices may have been missed (a lost
+///   connection); without it (`None`) a follower polls `version`. It is a hint, never the truth: a follower reads
+///   `version` and the rows after every notice.
 /// - Writes are durable when the call returns.
 #[async_trait]
 pub trait Registry: Send + Sync + 'static {
@@ -152,12 +167,14 @@ pub trait Registry: Send + Sync + 'static {
     async fn ensure_tenant(&self, id: &TenantId) -> Result<Tenant, RegistryError>;
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, RegistryError>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>, RegistryError>;
+    async fn mark_tenant_deleted(&self, id: &TenantId) -> Result<(), RegistryError>;
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), RegistryError>;
     async fn create_key(&self, key: &ApiKey) -> Result<(), RegistryError>;
     async fn get_key(&self, id: &str) -> Result<Option<ApiKey>, RegistryError>;
     async fn list_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, RegistryError>;
     async fn delete_key(&self, tenant: &TenantId, id: &str) -> Result<(), RegistryError>;
-    async fn put_app(&self, app: &AppRecord) -> Result<(), RegistryError>;
+    async fn create_app(&self, app: &AppRecord) -> Result<(), RegistryError>;
+    async fn update_app(&self, app: &AppRecord) -> Result<(), RegistryError>;
     async fn get_app(
         &self,
         tenant: &TenantId,
@@ -166,4 +183,6 @@ pub trait Registry: Send + Sync + 'static {
     async fn list_apps(&self, tenant: &TenantId) -> Result<Vec<AppRecord>, RegistryError>;
     async fn list_all_apps(&self) -> Result<Vec<AppRecord>, RegistryError>;
     async fn delete_app(&self, tenant: &TenantId, name: &str) -> Result<(), RegistryError>;
+    async fn version(&self) -> Result<i64, RegistryError>;
+    async fn changes(&self) -> Option<BoxStream<'static, ()>>;
 }

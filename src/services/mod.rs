@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod data;
 pub mod queue;
+pub mod response_cache;
 pub mod search;
 pub mod storage;
 

@@ -524,7 +524,9 @@ async fn a_job_no_node_was_told_of_is_delivered_by_a_running_node() {
     let (pool, confine) = nano::adapters::postgres::queue_tables(&target)
         .await
         .unwrap();
-    let other = SqlQueue::postgres(pool, confine).await.unwrap();
+    let other = SqlQueue::postgres(pool, confine, Duration::from_secs(15))
+        .await
+        .unwrap();
     let scope = nano::core::TenantScope::resolved(nano::core::TenantId::parse(&tenant).unwrap());
     let name = nano::core::DomainName::parse("jobs").unwrap();
     other

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use nano::adapters::postgres::PgTarget;
 use nano::adapters::sql::SqlQueue;
 use nano::core::{DomainName, TenantId, TenantScope};
-use nano::ports::{Failure, JobStatus, QueueConfig, QueueError, QueueStore};
+use nano::ports::{Failure, JobStatus, QueueConfig, QueueError, QueueScan, QueueStore};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -293,7 +293,9 @@ pub(crate) async fn postgres_at(target: &PgTarget) -> impl QueueStore {
     let (pool, confine) = nano::adapters::postgres::queue_tables(target)
         .await
         .expect("PostgreSQL at 127.0.0.1:5432 (scripts/ci-services.sh starts it)");
-    SqlQueue::postgres(pool, confine).await.unwrap()
+    SqlQueue::postgres(pool, confine, Duration::from_secs(15))
+        .await
+        .unwrap()
 }
 
 pub(crate) async fn sqlite() -> (Arc<dyn QueueStore>, tempfile::TempDir) {
@@ -405,3 +407,144 @@ crate::contract_suite!(
         tenants_are_isolated,
     ]
 );
+
+/// `QueueScan::due_tenants` on a fresh store: exactly the tenants with a due job nobody holds, across tenants.
+async fn due_tenants_are_those_with_due_free_jobs<Q: QueueStore + QueueScan>(q: &Q) {
+    let (due, idle, later, held) = (
+        suite::scope(),
+        suite::scope(),
+        suite::scope(),
+        suite::scope(),
+    );
+    let name = suite::queue();
+    for s in [&due, &idle, &later, &held] {
+        q.create_queue(s, &name, &suite::config()).await.unwrap();
+    }
+    q.enqueue(&due, &name, Bytes::from_static(b"{}"), 1_000)
+        .await
+        .unwrap();
+    q.enqueue(&later, &name, Bytes::from_static(b"{}"), 5_000)
+        .await
+        .unwrap();
+    q.enqueue(&held, &name, Bytes::from_static(b"{}"), 1_000)
+        .await
+        .unwrap();
+    let sorted = |mut v: Vec<TenantId>| {
+        v.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        v
+    };
+    let names =
+        |scopes: &[&TenantScope]| sorted(scopes.iter().map(|s| s.tenant().clone()).collect());
+    assert_eq!(
+        sorted(q.due_tenants(2_000).await.unwrap()),
+        names(&[&due, &held])
+    );
+    assert_eq!(q.claim(&held, &name, 2_000, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        sorted(q.due_tenants(2_000).await.unwrap()),
+        names(&[&due]),
+        "a held job is not due"
+    );
+    assert_eq!(
+        sorted(q.due_tenants(6_000).await.unwrap()),
+        names(&[&due, &later])
+    );
+    // An ERROR job is not due.
+    let claimed = q.claim(&due, &name, 2_000, 10).await.unwrap();
+    q.failed(
+        &due,
+        &name,
+        claimed[0].job.id,
+        &Failure {
+            status: Some(500),
+            error: "boom".into(),
+            retry_at_ms: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sorted(q.due_tenants(6_000).await.unwrap()),
+        names(&[&later])
+    );
+}
+
+#[tokio::test]
+async fn sqlite_due_tenants_are_those_with_due_free_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = nano::adapters::sqlite::queue_pool(&dir.path().join("queue.db"))
+        .await
+        .unwrap();
+    let q = SqlQueue::sqlite(pool).await.unwrap();
+    due_tenants_are_those_with_due_free_jobs(&q).await;
+}
+
+/// The SQL queue on PostgreSQL at `target` as one node, taking over claims whose lease is `takeover` old.
+async fn postgres_node(target: &PgTarget, takeover: Duration) -> SqlQueue<sqlx::Postgres> {
+    let (pool, confine) = nano::adapters::postgres::queue_tables(target)
+        .await
+        .unwrap();
+    SqlQueue::postgres(pool, confine, takeover).await.unwrap()
+}
+
+#[tokio::test]
+async fn postgres_due_tenants_are_those_with_due_free_jobs() {
+    let q = postgres_node(&crate::support::pg_target(), Duration::from_secs(15)).await;
+    due_tenants_are_those_with_due_free_jobs(&q).await;
+}
+
+/// PostgreSQL only: a node that froze (it still holds its lock, its connection open) but stopped renewing its lease
+/// loses its claims once the lease is older than the takeover time; a fresh lease keeps them. The frozen node is
+/// played by a connection of the test holding a node lock, with its lease row written by hand.
+#[tokio::test]
+async fn postgres_claims_of_a_frozen_node_are_taken_over_after_the_takeover_time() {
+    let target = crate::support::pg_target();
+    let b = postgres_node(&target, Duration::from_secs(15)).await;
+    let (s, name) = (suite::scope(), suite::queue());
+    b.create_queue(&s, &name, &suite::config()).await.unwrap();
+    let id = b
+        .enqueue(&s, &name, Bytes::from_static(b"{}"), 1)
+        .await
+        .unwrap();
+    let (pool, _) = nano::adapters::postgres::queue_tables(&target)
+        .await
+        .unwrap();
+    let frozen: i32 = 4242;
+    let mut lock = pool.acquire().await.unwrap();
+    let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock(1851879023, $1)")
+        .bind(frozen)
+        .fetch_one(&mut *lock)
+        .await
+        .unwrap();
+    assert!(got);
+    let now = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+    sqlx::query(&format!(
+        "INSERT INTO queue_nodes (node, alive_ms) VALUES ($1, {now})"
+    ))
+    .bind(frozen)
+    .execute(&mut *lock)
+    .await
+    .unwrap();
+    // The test connects as a superuser, which row-level security does not confine.
+    sqlx::query("UPDATE queue_jobs SET claimed_by = $1 WHERE host = $2 AND id = $3")
+        .bind(frozen)
+        .bind(s.as_str())
+        .bind(id)
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    // Locked and renewed: the claim holds.
+    assert!(b.claim(&s, &name, 10, 10).await.unwrap().is_empty());
+    assert!(!b.due_tenants(10).await.unwrap().contains(s.tenant()));
+    // Still locked, but the lease is 16 s old: the claim is void, the job is due and claimed by b.
+    sqlx::query(&format!(
+        "UPDATE queue_nodes SET alive_ms = {now} - 16000 WHERE node = $1"
+    ))
+    .bind(frozen)
+    .execute(&mut *lock)
+    .await
+    .unwrap();
+    assert!(b.due_tenants(10).await.unwrap().contains(s.tenant()));
+    let taken = b.claim(&s, &name, 10, 10).await.unwrap();
+    assert_eq!(taken.iter().map(|c| c.job.id).collect::<Vec<_>>(), [id]);
+}

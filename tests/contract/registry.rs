@@ -33,6 +33,44 @@ pub mod suite {
         assert_eq!(r.ensure_tenant(&id).await.unwrap(), first);
     }
 
+    pub async fn a_tenant_marked_deleted_is_hidden_then_created_again_anew(r: &Arc<dyn Registry>) {
+        let (t, other) = (tenant(), tenant());
+        let first = r.create_tenant(&t).await.unwrap();
+        r.create_tenant(&other).await.unwrap();
+        let key = key_of(&t);
+        r.create_key(&key).await.unwrap();
+        r.mark_tenant_deleted(&t).await.unwrap();
+        // Marked: hidden, keyless, not creatable while its data is purged; marking again is a retried deletion.
+        assert!(r.get_tenant(&t).await.unwrap().is_none());
+        assert!(!r.list_tenants().await.unwrap().iter().any(|x| x.id == t));
+        assert_eq!(r.get_key(&key.id).await.unwrap(), None);
+        assert!(matches!(
+            r.create_tenant(&t).await,
+            Err(RegistryError::TenantExists(_))
+        ));
+        r.mark_tenant_deleted(&t).await.unwrap();
+        r.delete_tenant(&t).await.unwrap();
+        // Deleted: gone for good, until created again, as new.
+        for done in [r.mark_tenant_deleted(&t).await, r.delete_tenant(&t).await] {
+            assert!(
+                matches!(done, Err(RegistryError::TenantNotFound(_))),
+                "{done:?}"
+            );
+        }
+        assert!(matches!(
+            r.mark_tenant_deleted(&tenant()).await,
+            Err(RegistryError::TenantNotFound(_))
+        ));
+        let again = r.create_tenant(&t).await.unwrap();
+        assert!(again.created_ms >= first.created_ms);
+        assert_eq!(r.get_tenant(&t).await.unwrap(), Some(again));
+        assert!(r.list_keys(&t).await.unwrap().is_empty());
+        assert!(
+            r.get_tenant(&other).await.unwrap().is_some(),
+            "other tenants are untouched"
+        );
+    }
+
     pub async fn delete_unknown_tenant_is_not_found(r: &Arc<dyn Registry>) {
         assert!(matches!(
             r.delete_tenant(&tenant()).await,
@@ -132,10 +170,14 @@ pub mod suite {
         r.create_tenant(&t).await.unwrap();
         let (a, b) = (fresh_name("a"), fresh_name("b"));
         assert!(r.get_app(&t, &a).await.unwrap().is_none());
-        r.put_app(&app_of(&t, &b, "one")).await.unwrap();
-        r.put_app(&app_of(&t, &a, "one")).await.unwrap();
+        r.create_app(&app_of(&t, &b, "one")).await.unwrap();
+        r.create_app(&app_of(&t, &a, "one")).await.unwrap();
+        assert!(matches!(
+            r.create_app(&app_of(&t, &a, "again")).await,
+            Err(RegistryError::AppExists(_))
+        ));
         let replaced = app_of(&t, &a, "two");
-        r.put_app(&replaced).await.unwrap();
+        r.update_app(&replaced).await.unwrap();
         assert_eq!(r.get_app(&t, &a).await.unwrap(), Some(replaced.clone()));
         let names: Vec<String> = r
             .list_apps(&t)
@@ -160,11 +202,11 @@ pub mod suite {
         let t = tenant();
         let name = fresh_name("a");
         assert!(matches!(
-            r.put_app(&app_of(&t, &name, "x")).await,
+            r.create_app(&app_of(&t, &name, "x")).await,
             Err(RegistryError::TenantNotFound(_))
         ));
         r.create_tenant(&t).await.unwrap();
-        r.put_app(&app_of(&t, &name, "x")).await.unwrap();
+        r.create_app(&app_of(&t, &name, "x")).await.unwrap();
         r.delete_tenant(&t).await.unwrap();
         assert!(!r
             .list_all_apps()
@@ -180,11 +222,15 @@ pub mod suite {
         r.create_tenant(&b).await.unwrap();
         let name = fresh_name("shop");
         let mine = app_of(&a, &name, "a's");
-        r.put_app(&mine).await.unwrap();
+        r.create_app(&mine).await.unwrap();
         assert!(r.get_app(&b, &name).await.unwrap().is_none());
         assert!(r.list_apps(&b).await.unwrap().is_empty());
         assert!(matches!(
-            r.put_app(&app_of(&b, &name, "b's")).await,
+            r.create_app(&app_of(&b, &name, "b's")).await,
+            Err(RegistryError::AppExists(_))
+        ));
+        assert!(matches!(
+            r.update_app(&app_of(&b, &name, "b's")).await,
             Err(RegistryError::AppExists(_))
         ));
         assert!(matches!(
@@ -192,6 +238,98 @@ pub mod suite {
             Err(RegistryError::AppNotFound(_))
         ));
         assert_eq!(r.get_app(&a, &name).await.unwrap(), Some(mine));
+    }
+
+    pub async fn updating_a_missing_app_is_not_found(r: &Arc<dyn Registry>) {
+        let t = tenant();
+        r.create_tenant(&t).await.unwrap();
+        assert!(matches!(
+            r.update_app(&app_of(&t, &fresh_name("a"), "x")).await,
+            Err(RegistryError::AppNotFound(_))
+        ));
+    }
+
+    /// Attack: an app (of any tenant) claims a hostname another app has; nothing of either is overwritten.
+    pub async fn hostnames_belong_to_one_app(r: &Arc<dyn Registry>) {
+        let (a, b) = (tenant(), tenant());
+        r.create_tenant(&a).await.unwrap();
+        r.create_tenant(&b).await.unwrap();
+        let (first, second) = (fresh_name("a"), fresh_name("b"));
+        let mine = app_of(&a, &first, "a's");
+        r.create_app(&mine).await.unwrap();
+        let mut thief = app_of(&b, &second, "b's");
+        thief.hostnames = vec![format!("{second}.test"), format!("{first}.test")];
+        match r.create_app(&thief).await {
+            Err(RegistryError::HostnameTaken { hostname, app }) => {
+                assert_eq!((hostname, app), (format!("{first}.test"), first.clone()))
+            }
+            other => panic!("expected HostnameTaken, got {other:?}"),
+        }
+        assert!(r.get_app(&b, &second).await.unwrap().is_none());
+        // The name's own hostnames were not kept either: a clean create with them works.
+        thief.hostnames = vec![format!("{second}.test")];
+        r.create_app(&thief).await.unwrap();
+        thief.hostnames.push(format!("*.{first}.test"));
+        assert!(matches!(
+            r.update_app(&thief).await,
+            Err(RegistryError::HostnameTaken { .. })
+        ));
+        assert_eq!(
+            r.get_app(&b, &second)
+                .await
+                .unwrap()
+                .unwrap()
+                .hostnames
+                .len(),
+            1
+        );
+        assert_eq!(r.get_app(&a, &first).await.unwrap(), Some(mine.clone()));
+        // An app may keep, drop and swap its own hostnames; dropped ones are free again, as are a deleted app's.
+        let mut moved = mine.clone();
+        moved.hostnames = vec![format!("{first}.test"), format!("new.{first}.test")];
+        r.update_app(&moved).await.unwrap();
+        thief.hostnames = vec![format!("{second}.test"), format!("*.{first}.test")];
+        r.update_app(&thief).await.unwrap();
+        r.delete_app(&a, &first).await.unwrap();
+        thief.hostnames.push(format!("{first}.test"));
+        r.update_app(&thief).await.unwrap();
+    }
+
+    /// Every write of a tenant, key or app moves the version; reads do not.
+    pub async fn every_write_moves_the_version(r: &Arc<dyn Registry>) {
+        let last = std::cell::Cell::new(r.version().await.unwrap());
+        let moved = |now: i64, what: &str| {
+            assert!(
+                now > last.get(),
+                "{what}: version {now} after {}",
+                last.get()
+            );
+            last.set(now);
+        };
+        let t = tenant();
+        r.create_tenant(&t).await.unwrap();
+        moved(r.version().await.unwrap(), "create_tenant");
+        let key = key_of(&t);
+        r.create_key(&key).await.unwrap();
+        moved(r.version().await.unwrap(), "create_key");
+        let name = fresh_name("a");
+        r.create_app(&app_of(&t, &name, "one")).await.unwrap();
+        moved(r.version().await.unwrap(), "create_app");
+        r.list_all_apps().await.unwrap();
+        r.get_key(&key.id).await.unwrap();
+        assert_eq!(
+            r.version().await.unwrap(),
+            last.get(),
+            "reads keep the version"
+        );
+        r.update_app(&app_of(&t, &name, "two")).await.unwrap();
+        moved(r.version().await.unwrap(), "update_app");
+        r.delete_app(&t, &name).await.unwrap();
+        moved(r.version().await.unwrap(), "delete_app");
+        r.delete_key(&t, &key.id).await.unwrap();
+        moved(r.version().await.unwrap(), "delete_key");
+        r.delete_tenant(&t).await.unwrap();
+        moved(r.version().await.unwrap(), "delete_tenant");
     }
 
     pub async fn deleting_one_tenant_leaves_another(r: &Arc<dyn Registry>) {
@@ -219,6 +357,45 @@ async fn postgres() -> (Arc<dyn Registry>, ()) {
     (Arc::new(nano::adapters::sql::SqlRegistry::new(pool)), ())
 }
 
+/// PostgreSQL pushes a notice to another connection's registry (another node) when one writes, and not for another
+/// schema's writes; SQLite pushes none (one process follows its own version).
+#[tokio::test]
+async fn postgres_notifies_other_nodes_of_writes_in_their_schema() {
+    use futures::StreamExt;
+    let target = crate::support::pg_target();
+    let pool = nano::adapters::postgres::registry_pool(&target)
+        .await
+        .unwrap();
+    let reader = nano::adapters::sql::SqlRegistry::new(pool);
+    let mut notices = reader.changes().await.expect("PostgreSQL pushes notices");
+    let (elsewhere, _) = postgres().await;
+    // A write in another schema wakes no one here; one in this schema does.
+    elsewhere
+        .create_tenant(&TenantId::parse(&fresh_name("t")).unwrap())
+        .await
+        .unwrap();
+    let before = reader.version().await.unwrap();
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), notices.next()).await;
+    assert!(quiet.is_err(), "a notice for another schema's write");
+    let t = TenantId::parse(&fresh_name("t")).unwrap();
+    // Another node: its own pool on the same schema.
+    let node =
+        nano::adapters::postgres::PgTarget::new(crate::support::pg_url(), target.schema.clone());
+    let writer = nano::adapters::sql::SqlRegistry::new(
+        nano::adapters::postgres::registry_pool(&node)
+            .await
+            .unwrap(),
+    );
+    writer.create_tenant(&t).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), notices.next())
+        .await
+        .expect("no notice within 10 s")
+        .expect("the notice stream ended");
+    assert!(reader.version().await.unwrap() > before);
+    let (dev, _dir) = sqlite().await;
+    assert!(dev.changes().await.is_none());
+}
+
 crate::contract_suite!(
     super::suite,
     [sqlite => super::sqlite, postgres => super::postgres],
@@ -226,6 +403,7 @@ crate::contract_suite!(
         creates_gets_and_deletes_tenants,
         create_twice_conflicts_but_ensure_does_not,
         delete_unknown_tenant_is_not_found,
+        a_tenant_marked_deleted_is_hidden_then_created_again_anew,
         lists_tenants_in_order,
         deleting_one_tenant_leaves_another,
         keys_are_created_found_listed_and_deleted,
@@ -234,5 +412,8 @@ crate::contract_suite!(
         apps_are_stored_replaced_listed_and_deleted,
         apps_need_an_existing_tenant_and_go_with_it,
         tenants_cannot_see_overwrite_or_delete_each_others_apps,
+        updating_a_missing_app_is_not_found,
+        hostnames_belong_to_one_app,
+        every_write_moves_the_version,
     ]
 );

@@ -7,6 +7,7 @@
 mod support;
 
 mod bindings;
+mod cache_api;
 mod crypto;
 #[cfg(feature = "v8")]
 mod engine_v8;
@@ -61,6 +62,7 @@ macro_rules! runtime_suite {
                 data_binding, cache_binding, storage_binding, search_binding, queue_binding,
                 bindings_are_scoped_to_tenant_and_domain, cpu_limit_during_streamed_upload, assets_binding,
             ]);
+            runtime_suite!(@each make; cache_api: [cache_api_behaviour, cache_api_is_per_tenant]);
             runtime_suite!(@each make; handlers: [
                 queue_handler_acks_and_retries, queue_handler_throw_retries_unacked, scheduled_handler,
             ]);

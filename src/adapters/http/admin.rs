@@ -155,9 +155,20 @@ impl Admin {
                     &json!({ "ok": true, "tenant": tenant_json(&tenant.id, tenant.created_ms), "keys": keys.len() }),
                 ))
             }
+            // Marked first (no node accepts the tenant's writes from then on, see `purge.rs`), then purged, then
+            // finished. A failed purge answers 500; deleting again resumes it.
             (&Method::DELETE, ["tenants", t]) => {
                 let id = parse_tenant(t)?;
-                self.require_tenant(&id).await?;
+                self.registry
+                    .mark_tenant_deleted(&id)
+                    .await
+                    .map_err(|e| match e {
+                        crate::ports::RegistryError::TenantNotFound(_) => {
+                            ApiError::not_found(format!("tenant {id} does not exist"))
+                        }
+                        e => ApiError::from(e),
+                    })?;
+                tenants.forget(&id);
                 super::purge::purge_tenant(&self.services, &tenants.scope_of_key(&id).scope)
                     .await?;
                 self.registry

@@ -81,6 +81,11 @@ impl Keys {
         self.lock().remove(id);
     }
 
+    /// Forgets every cached key (after the registry moved, through any node).
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Option<ApiKey>, Instant)>> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }

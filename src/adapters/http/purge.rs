@@ -1,4 +1,11 @@
 //! Tenant deletion's data side: every enabled service forgets everything the tenant owns.
+//!
+//! It runs after the registry marked the tenant deleted (`Registry::mark_tenant_deleted`). From then on no node
+//! resolves the tenant once its resolver's cache expires (2 s), its keys are gone, and the PostgreSQL stores (data,
+//! search, queue in prod) refuse its transactions in the same transaction as the write, after waiting for those in
+//! flight: nothing written there survives the purge. Redis cache writes need their store, which the purge removes;
+//! storage (files or S3) has no such check, so an upload that resolved the tenant before the mark and finishes after
+//! the purge is the one write that can outlive it.
 
 use super::response::ApiError;
 use crate::core::TenantScope;

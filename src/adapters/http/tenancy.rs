@@ -86,6 +86,11 @@ impl TenantResolver {
         self.lock().remove(tenant.as_str());
     }
 
+    /// Forgets every tenant look-up (after the registry moved, through any node).
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (bool, Instant)>> {
         self.known
             .lock()

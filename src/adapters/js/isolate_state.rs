@@ -11,6 +11,11 @@
 //! A streamed response ends cleanly only through `close`. A body whose sender goes any other way fails on the wire (no
 //! final chunk on HTTP/1.1, a reset stream on h2), never as a short body that looks whole. `wall_ms` applies until
 //! `close`. A console line is cut at `MAX_LOG_LINE_BYTES` (16 KB).
+//!
+//! A response body, whole or streamed chunk by chunk, leaves the isolate as bytes the host holds until the client
+//! has taken them (`Held`). Until then they are charged to the isolate's memory meter, and to the app's held bytes,
+//! which may not pass the app's memory limit over all its isolates: slow clients cannot make the host hold more of
+//! an app's output than that, even as its isolates are replaced.
 
 use super::engine::OpValue;
 use super::meter::MemMeter;
@@ -24,6 +29,30 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+
+/// Bytes the host holds for an app on their way to a client, charged to the isolate's memory meter until the last
+/// reference to them is dropped.
+struct Held {
+    data: Vec<u8>,
+    mem: Arc<MemMeter>,
+    app: Arc<Loaded>,
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.mem.release(self.data.len());
+        self.app
+            .counters
+            .held_bytes
+            .fetch_sub(self.data.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// The longest console line an app logs; longer ones are cut and marked `[truncated: <bytes> bytes]`.
 pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
@@ -332,7 +361,11 @@ impl IsolateState {
                 }
             }))
         } else {
-            Body::from_bytes(body.unwrap_or_default())
+            match self.hold(body.unwrap_or_default()) {
+                Some(bytes) => Body::from_bytes(bytes),
+                // Past the memory limit: the worker ends the isolate's requests after this turn.
+                None => return Ok(()),
+            }
         };
         let response = builder.body(body).map_err(|e| e.to_string())?;
         if let Some(reply) = rs.reply.take() {
@@ -347,9 +380,31 @@ impl IsolateState {
         Ok(())
     }
 
+    /// `data` as bytes charged to the app's memory until the client has taken them; None when they would pass the
+    /// app's memory limit (the isolate is then flagged out of memory).
+    fn hold(&self, data: Vec<u8>) -> Option<Bytes> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let len = data.len();
+        let limit = (self.app.version.spec.limits.memory_mb as usize).saturating_mul(1024 * 1024);
+        let held = &self.app.counters.held_bytes;
+        if held.fetch_add(len, Relaxed) + len > limit {
+            held.fetch_sub(len, Relaxed);
+            self.mem.mark_oom();
+            return None;
+        }
+        if !self.mem.allows(len) {
+            held.fetch_sub(len, Relaxed);
+            return None;
+        }
+        self.mem.add(len);
+        let (mem, app) = (self.mem.clone(), self.app.clone());
+        Some(Bytes::from_owner(Held { data, mem, app }))
+    }
+
     /// Sends one chunk of a streaming response; the op completes once the client's side accepted it.
     pub fn write(&self, req: u64, chunk: Vec<u8>) -> u64 {
         let op = self.next_op();
+        let chunk = self.hold(chunk);
         let tx = self
             .state
             .borrow()
@@ -359,11 +414,17 @@ impl IsolateState {
         self.spawn_op(op, async move {
             match tx {
                 // An empty chunk would read as the end of the body; there is nothing to send.
-                Some(_) if chunk.is_empty() => OpDone::Value(OpValue::Undefined),
-                Some(tx) if tx.send(Ok(Bytes::from(chunk))).await.is_ok() => {
+                Some(_) if chunk.as_ref().is_some_and(Bytes::is_empty) => {
                     OpDone::Value(OpValue::Undefined)
                 }
-                _ => OpDone::Error("response body closed".into()),
+                Some(tx) => match chunk {
+                    Some(chunk) => match tx.send(Ok(chunk)).await {
+                        Ok(()) => OpDone::Value(OpValue::Undefined),
+                        Err(_) => OpDone::Error("response body closed".into()),
+                    },
+                    None => OpDone::Error("memory limit exceeded".into()),
+                },
+                None => OpDone::Error("response body closed".into()),
             }
         });
         op
@@ -645,6 +706,35 @@ impl IsolateState {
             }
         });
         Ok(op)
+    }
+
+    /// A call of the Cache API (`caches.default`, `caches.open(name)`): `match` completes like a fetch (or with
+    /// `null` on a miss), `put` and `delete` with `true` or `false`.
+    pub fn cache_api(
+        &self,
+        name: Option<String>,
+        url: String,
+        call: super::cache_api::Call,
+    ) -> u64 {
+        let op = self.next_op();
+        let fut = super::cache_api::call(self.app.version.bindings.clone(), name, url, call);
+        self.spawn_op(op, async move {
+            match fut.await {
+                Ok(super::cache_api::Outcome::Found(found)) => OpDone::Fetched {
+                    status: found.status,
+                    status_text: found.status_text,
+                    headers: found.headers,
+                    url: None,
+                    body: futures::stream::once(async move { Ok(Bytes::from(found.body)) }).boxed(),
+                },
+                Ok(super::cache_api::Outcome::Missing) => OpDone::Value(OpValue::Null),
+                Ok(super::cache_api::Outcome::Done(done)) => {
+                    OpDone::Value(OpValue::Bytes(done.to_string().into_bytes()))
+                }
+                Err(e) => OpDone::Error(e),
+            }
+        });
+        op
     }
 
     /// `env.ASSETS.fetch`: completes like a fetch, the file's body a resource.

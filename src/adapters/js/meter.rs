@@ -1,8 +1,8 @@
 //! CPU and memory meters shared between the worker loop and an engine's interrupt handler and allocator.
 //!
 //! CPU: a `CpuMeter` holds the running turn's deadline in thread CPU time. QuickJS's interrupt handler polls it, and
-//! `quickjs/builtins.rs` checks it before long builtins. V8 has no such hook: a watchdog thread reads the worker's CPU
-//! clock and terminates the turn (`v8/watchdog.rs`). Reading the clock is a system call, so a turn may start from a
+//! the glue's long builtins ask it through `ops.cpuExpired` (`web/guard.js`). V8 has no such hook: a watchdog thread
+//! reads the worker's CPU clock and terminates the turn (`v8/watchdog.rs`). Reading the clock is a system call, so a turn may start from a
 //! reading up to `RECENT` (1 ms) old.
 //!
 //! Memory: a `MemMeter` counts one isolate's heap against its app's limit. QuickJS's allocator (`quickjs/alloc.rs`)

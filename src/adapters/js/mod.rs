@@ -18,6 +18,7 @@
 //! - `stats` reads shared counters.
 
 pub mod bindings;
+mod cache_api;
 pub mod crypto;
 pub mod engine;
 mod fetch;
@@ -87,6 +88,9 @@ pub struct Counters {
     pub terminations: [AtomicU64; 8],
     /// The app's outbound requests under way, over all its isolates and versions.
     pub outbound: OutboundSlots,
+    /// Bytes of the app's responses the host holds on their way to clients, over all its isolates and versions (at
+    /// most its memory limit, so replacing an isolate does not free room for more).
+    pub held_bytes: AtomicUsize,
 }
 
 /// Most outbound requests (fetches, from their start to the end of their response body) one app has under way at

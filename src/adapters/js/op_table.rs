@@ -9,9 +9,12 @@
 //! return anything that converts into `Ret`; throw with `Throw::Type`/`Throw::Error`), over `ops.rs` or
 //! `IsolateState`.
 
+use crate::adapters::js::cache_api;
 use crate::adapters::js::crypto::{aes, ec, hash, rsa};
 use crate::adapters::js::isolate_state::IsolateState;
+use crate::adapters::js::meter::CpuMeter;
 use crate::adapters::js::ops;
+use crate::services::response_cache::Cached;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -89,16 +92,18 @@ fn curve(name: String) -> Result<ec::Curve, String> {
     ec::Curve::parse(&name)
 }
 
-/// What every op of one isolate shares: the host it serves, and the origin of `ops.now()`.
+/// What every op of one isolate shares: the host it serves, its thread's CPU meter, and the origin of `ops.now()`.
 pub struct OpCtx {
     pub host: Rc<IsolateState>,
+    pub cpu: Rc<CpuMeter>,
     pub origin: Instant,
 }
 
 impl OpCtx {
-    pub fn new(host: Rc<IsolateState>) -> Self {
+    pub fn new(host: Rc<IsolateState>, cpu: Rc<CpuMeter>) -> Self {
         OpCtx {
             host,
+            cpu,
             origin: Instant::now(),
         }
     }
@@ -171,6 +176,7 @@ op_table! {
         x.host.log(&level, &msg);
         Ok(Ret::Undefined)
     },
+    "cpuExpired" => |_, x| Ok(Ret::Bool(x.cpu.expired_recent())),
     "now" => |_, x| {
         Ok(Ret::Num(x.origin.elapsed().as_secs_f64() * 1000.0))
     },
@@ -372,6 +378,20 @@ op_table! {
         let (name, method, args) = (c.str(0)?, c.str(1)?, c.str(2)?);
         let streaming = c.bool(3)?;
         type_err(x.host.binding(&name, &method, &args, streaming))
+    },
+    "cacheMatch" => |c, x| {
+        let (name, url) = (c.opt_str(0)?, c.str(1)?);
+        Ok(x.host.cache_api(name, url, cache_api::Call::Match).into())
+    },
+    "cachePut" => |c, x| {
+        let (name, url, status) = (c.opt_str(0)?, c.str(1)?, c.num(2)? as u16);
+        let (status_text, headers, body) = (c.str(3)?, c.pairs(4)?, c.bytes(5)?);
+        let response = Cached { status, status_text, headers, body };
+        Ok(x.host.cache_api(name, url, cache_api::Call::Put(response)).into())
+    },
+    "cacheDelete" => |c, x| {
+        let (name, url) = (c.opt_str(0)?, c.str(1)?);
+        Ok(x.host.cache_api(name, url, cache_api::Call::Delete).into())
     },
     "fetch" => |c, x| {
         let (method, url, headers) = (c.str(0)?, c.str(1)?, c.pairs(2)?);

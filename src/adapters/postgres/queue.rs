@@ -17,11 +17,16 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "queue/001_queue",
         include_str!("../../../migrations/postgres/queue/001_queue.sql"),
     ),
+    (
+        "queue/002_leases",
+        include_str!("../../../migrations/postgres/queue/002_leases.sql"),
+    ),
 ];
 
-/// Confines a transaction to one tenant (given its id): `tenant::confine` with this database's role setting.
+/// Confines a transaction to one tenant (given its id): `tenant::confine` with this database's role setting, or
+/// (`false`) `tenant::confine_unchecked`, for purges.
 pub type Confine = Box<
-    dyn for<'c> Fn(&'c mut PgConnection, &'c str) -> BoxFuture<'c, Result<(), sqlx::Error>>
+    dyn for<'c> Fn(&'c mut PgConnection, &'c str, bool) -> BoxFuture<'c, Result<(), sqlx::Error>>
         + Send
         + Sync,
 >;
@@ -39,5 +44,11 @@ pub async fn queue_tables(target: &PgTarget) -> Result<(PgPool, Confine), QueueE
 }
 
 fn confine_with(use_role: bool) -> Confine {
-    Box::new(move |conn, host| Box::pin(tenant::confine(conn, host, use_role)))
+    Box::new(move |conn, host, checked| {
+        if checked {
+            Box::pin(tenant::confine(conn, host, use_role))
+        } else {
+            Box::pin(tenant::confine_unchecked(conn, host, use_role))
+        }
+    })
 }

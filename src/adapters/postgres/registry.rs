@@ -19,6 +19,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "registry/003_apps",
         include_str!("../../../migrations/postgres/registry/003_apps.sql"),
     ),
+    (
+        "registry/004_cluster",
+        include_str!("../../../migrations/postgres/registry/004_cluster.sql"),
+    ),
+    (
+        "registry/005_tenant_deletion",
+        include_str!("../../../migrations/postgres/registry/005_tenant_deletion.sql"),
+    ),
 ];
 
 /// Connects and migrates. The error names the server (host, port, database), never the password.

@@ -5,10 +5,16 @@ use super::pool::{connect, PgTarget};
 use crate::ports::BackendError;
 use sqlx::PgPool;
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "schedule/001_run_claims",
-    include_str!("../../../migrations/postgres/schedule/001_run_claims.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "schedule/001_run_claims",
+        include_str!("../../../migrations/postgres/schedule/001_run_claims.sql"),
+    ),
+    (
+        "schedule/002_takeover",
+        include_str!("../../../migrations/postgres/schedule/002_takeover.sql"),
+    ),
+];
 
 /// Connects and migrates. The error names the server (host, port, database), never the password.
 pub async fn schedule_pool(target: &PgTarget) -> Result<PgPool, BackendError> {

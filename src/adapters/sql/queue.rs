@@ -12,9 +12,9 @@ pub use postgres::Confine;
 
 use super::SqlDatabase;
 use crate::core::clock::now_ms;
-use crate::core::{DomainName, TenantScope};
+use crate::core::{DomainName, TenantId, TenantScope};
 use crate::ports::{
-    Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
+    Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueScan, QueueStore,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -76,8 +76,8 @@ pub trait QueueDatabase: SqlDatabase {
     const CLAIM_COLUMN: &'static str;
     /// `CLAIM_COLUMN` of a job given back.
     const NO_CLAIM: &'static str;
-    /// True of the jobs nobody is delivering.
-    const UNCLAIMED: &'static str;
+    /// A condition true of the jobs nobody is delivering (their claim is void).
+    fn unclaimed(state: &Self::State) -> String;
     /// Ends a claim's choice of jobs: PostgreSQL skips the jobs another node is claiming at that moment; SQLite has
     /// one writer.
     const SKIP_LOCKED: &'static str;
@@ -88,7 +88,20 @@ pub trait QueueDatabase: SqlDatabase {
     fn claimer(state: &Self::State) -> Self::Int;
     /// Takes the connection for a write (on SQLite, waits for the writer's turn).
     async fn writer<'a>(store: &'a SqlQueue<Self>) -> Result<Self::Writer<'a>, QueueError>;
-    /// Confines a transaction just begun to the scope's tenant: PostgreSQL's row-level security; nothing on SQLite.
+    /// Opens a transaction just begun to `QueueScan::due_tenants`, its one read across tenants: on PostgreSQL the
+    /// `due_scan` policy, which shows every tenant's jobs to this transaction alone; nothing on SQLite.
+    async fn confine_scan(
+        state: &Self::State,
+        conn: &mut Self::Connection,
+    ) -> Result<(), QueueError>;
+    /// `confine` for a purge, which runs after the tenant was marked deleted: PostgreSQL skips the deletion check.
+    async fn confine_purge(
+        state: &Self::State,
+        conn: &mut Self::Connection,
+        scope: &TenantScope,
+    ) -> Result<(), QueueError>;
+    /// Confines a transaction just begun to the scope's tenant: PostgreSQL's row-level security, after checking the
+    /// tenant is not being deleted (`postgres::tenant`); nothing on SQLite.
     async fn confine(
         state: &Self::State,
         conn: &mut Self::Connection,
@@ -348,7 +361,8 @@ where
 {
     async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), QueueError> {
         let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut tx = writer.begin().await.map_err(backend)?;
+        DB::confine_purge(&self.state, &mut tx, scope).await?;
         for table in ["queue_jobs", "queues", "queue_ids"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
                 .bind(scope.as_str())
@@ -558,7 +572,7 @@ where
              JOIN queues q ON q.host = j.host AND q.name = j.queue \
              WHERE j.host = $1 AND j.status = 'READY' AND {} \
              GROUP BY j.queue ORDER BY j.queue",
-            DB::UNCLAIMED
+            DB::unclaimed(&self.state)
         ))
         .bind(scope.as_str())
         .fetch_all(&mut *tx)
@@ -592,7 +606,7 @@ where
                   AND next_ms <= $3 AND {unclaimed} ORDER BY next_ms, id LIMIT $4 {skip_locked}) \
              RETURNING {JOB_COLUMNS}",
             claim = DB::CLAIM_COLUMN,
-            unclaimed = DB::UNCLAIMED,
+            unclaimed = DB::unclaimed(&self.state),
             skip_locked = DB::SKIP_LOCKED,
         ))
         .bind(scope.as_str())
@@ -661,5 +675,34 @@ where
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl<DB> QueueScan for SqlQueue<DB>
+where
+    DB: QueueDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    i64: for<'q> Encode<'q, DB> + Type<DB>,
+    (String,): for<'r> FromRow<'r, DB::Row>,
+{
+    /// One query over the `READY` jobs due (the `queue_jobs_ready` index on PostgreSQL), naming tenants only.
+    async fn due_tenants(&self, now_ms: i64) -> Result<Vec<TenantId>, QueueError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        DB::confine_scan(&self.state, &mut tx).await?;
+        let rows: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT DISTINCT host FROM queue_jobs WHERE status = 'READY' AND next_ms <= $1 AND {}",
+            DB::unclaimed(&self.state)
+        ))
+        .bind(now_ms)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(host,)| TenantId::parse(&host).ok())
+            .collect())
     }
 }

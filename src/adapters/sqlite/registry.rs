@@ -19,6 +19,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "003_apps",
         include_str!("../../../migrations/sqlite/registry/003_apps.sql"),
     ),
+    (
+        "004_cluster",
+        include_str!("../../../migrations/sqlite/registry/004_cluster.sql"),
+    ),
+    (
+        "005_tenant_deletion",
+        include_str!("../../../migrations/sqlite/registry/005_tenant_deletion.sql"),
+    ),
 ];
 
 /// Opens the registry database at `path`, creating and migrating it as needed.

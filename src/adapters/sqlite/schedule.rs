@@ -6,10 +6,16 @@ use crate::ports::BackendError;
 use sqlx::SqlitePool;
 use std::path::Path;
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "001_run_claims",
-    include_str!("../../../migrations/sqlite/schedule/001_run_claims.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "001_run_claims",
+        include_str!("../../../migrations/sqlite/schedule/001_run_claims.sql"),
+    ),
+    (
+        "002_takeover",
+        include_str!("../../../migrations/sqlite/schedule/002_takeover.sql"),
+    ),
+];
 
 /// Opens the run claims' database at `path`, creating and migrating it as needed.
 pub async fn schedule_pool(path: &Path) -> Result<SqlitePool, BackendError> {

@@ -43,6 +43,7 @@ fn app_json(def: &AppDef, error: Option<&String>) -> Value {
 impl Hosting {
     /// Builds an app definition from an admin body: `name`, `tenant`, `hostnames`, `env`, `limits` (any app config
     /// key) plus either `path` (an app folder or entry module) or `files` (`{ "index.js": "..." }`) with `entry`.
+    /// In prod a `path`'s module files are read now and kept as the app's files (`stores_path_apps`).
     fn def_from_body(&self, name: Option<&str>, body: Value) -> Result<AppDef, ApiError> {
         let Value::Object(mut body) = body else {
             return Err(ApiError::bad_request("body must be a JSON object"));
@@ -124,6 +125,14 @@ impl Hosting {
         }
         if def.config.hostnames.is_empty() {
             def.config.hostnames = vec![format!("{name}.localhost")];
+        }
+        if def.code && def.bundle.is_none() && self.stores_path_apps() {
+            // Prod: the files read now are the app, for every node, whatever becomes of the folder.
+            let (entry, files) = super::versions::read_modules(&def.config, def.assets.as_deref())
+                .map_err(|e| ApiError::bad_request(e.0))?;
+            def.config.entry = PathBuf::from(entry);
+            def.bundle = Some(files);
+            def.root = None;
         }
         Ok(def)
     }

@@ -3,17 +3,20 @@
 //!
 //! Crons: a loop ticks every second, reads the served apps' `triggers.crons` and keeps each `(app, cron)`'s next time
 //! (`Cron::next_after`). When it comes, the node claims the run (`RunClaims`, shared by the nodes of a cluster) and,
-//! if it won the claim, `dispatch_scheduled` runs in its own task: each trigger runs once per scheduled time for the
-//! whole cluster. A node that wins a claim and stops before firing loses that run (at most once per scheduled time).
+//! if it won the claim, marks it started and `dispatch_scheduled` runs in its own task: each trigger runs once per
+//! scheduled time for the whole cluster. A node that lost the claim to one not started yet asks again once the
+//! takeover time (`takeover_secs`) has passed, so a run whose node stopped between claiming and starting still runs,
+//! on another node. A run whose node stops while it runs is not run again: at most once per scheduled time once
+//! started (a handler may not be safe to repeat, and the trigger fires again at its next time).
 //! `run_scheduled` serves the admin API's `POST /admin/apps/{name}/scheduled`: a direct run on the node that got the
-//! request, with no claim.
+//! request, with no claim, once.
 
 use super::Hosting;
 use crate::app::queue_delivery::AppConsumer;
 use crate::core::clock::now_ms;
 use crate::core::{AppName, Cron, TenantScope};
 use crate::ports::{
-    QueueBatch, QueueOutcome, RunClaims, RuntimeError, ScheduledEvent, ScheduledRun,
+    Claim, QueueBatch, QueueOutcome, RunClaims, RuntimeError, ScheduledEvent, ScheduledRun,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -151,8 +154,8 @@ impl CronClock {
     }
 }
 
-/// Claims the run of `app`'s `cron` at `due` for `node` and, if won, runs the app's `scheduled` handler. A run
-/// whose claim fails (the store is down) is skipped and logged: firing it anyway could run it on every node.
+/// Claims the run of `app`'s `cron` at `due` for `node` and, if this node starts it (`claim_to_start`), runs the
+/// app's `scheduled` handler.
 async fn fire(
     hosting: Arc<Hosting>,
     claims: Arc<dyn RunClaims>,
@@ -173,25 +176,8 @@ async fn fire(
         cron: cron.clone(),
         scheduled_ms: due,
     };
-    match claims.claim(&run, &node).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::debug!(
-                app = app.as_str(),
-                cron = cron.as_str(),
-                due,
-                "scheduled run claimed by another node"
-            );
-            return;
-        }
-        Err(e) => {
-            tracing::warn!(
-                app = app.as_str(),
-                cron = cron.as_str(),
-                "scheduled run skipped, its claim failed: {e}"
-            );
-            return;
-        }
+    if !claim_to_start(claims.as_ref(), &run, &node).await {
+        return;
     }
     let event = ScheduledEvent {
         cron: cron.clone(),
@@ -204,6 +190,47 @@ async fn fire(
             "scheduled run failed: {e}"
         );
     }
+}
+
+/// How many times a node asks again for a run another node claimed and did not start.
+const TAKEOVER_TRIES: u32 = 5;
+
+/// Whether this node starts `run`: it won the claim (first, or by taking over one left unstarted past the takeover
+/// time) and marked it started. A run claimed by another node is asked for again once it may be taken over. A claim
+/// that fails (the store is down) skips the run: firing it anyway could run it on every node.
+async fn claim_to_start(claims: &dyn RunClaims, run: &ScheduledRun, node: &str) -> bool {
+    let (app, cron) = (run.app.as_str(), run.cron.as_str());
+    for _ in 0..TAKEOVER_TRIES {
+        match claims.claim(run, node).await {
+            Ok(Claim::Won) => {
+                return match claims.start(run).await {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        tracing::info!(app, cron, "scheduled run taken over by another node");
+                        false
+                    }
+                    Err(e) => {
+                        tracing::warn!(app, cron, "scheduled run skipped, its start failed: {e}");
+                        false
+                    }
+                };
+            }
+            Ok(Claim::Started) => {
+                tracing::debug!(app, cron, "scheduled run started by another node");
+                return false;
+            }
+            Ok(Claim::Held { retry_at_ms }) => {
+                // Ask again just after the claim may be taken over (a little later on each node, at random).
+                let wait = (retry_at_ms - now_ms()).max(0) as u64 + rand::random::<u64>() % 500;
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            Err(e) => {
+                tracing::warn!(app, cron, "scheduled run skipped, its claim failed: {e}");
+                return false;
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]

@@ -1,19 +1,26 @@
-//! The hosted apps of a running nano: gathered from `[[apps]]`, the apps folder and the admin API, loaded into the
-//! runtime before they take traffic, swapped into the Host table atomically, and drained when replaced or removed.
+//! The hosted apps of a running nano: gathered from `[[apps]]`, the apps folder and the registry (apps created
+//! through the admin API of any node), loaded into the runtime before they take traffic, swapped into the Host table
+//! atomically, and drained when replaced or removed.
 //!
 //! `desired()` gathers the `AppDef`s (config, origin, code or bundle, assets folder) from three sources. `[[apps]]` is
-//! re-read from the config file. Admin-created apps are kept in the registry as the JSON of their `AppConfig`, so
-//! fields added to it flow through. App folders come from `discover.rs`.
+//! re-read from the config file. App folders come from `discover.rs`. Admin-created apps are the registry's: kept
+//! there as the JSON of their `AppConfig` (so fields added to it flow through) with their code, and mirrored in
+//! memory by `sync_registry`, which reads them again whenever the registry's version moved. In prod an admin app
+//! named by a local `path` is stored as the files read from it, so every node loads the same code; in dev it is read
+//! from its folder on each reload.
 //!
 //! `reload()` fingerprints each definition: its config, its bundle, and its module files' names, sizes and mtimes
 //! (assets are served live, so they are not part of it). It loads only changed definitions into the runtime. Then it
 //! swaps the HTTP adapter's `RouteTable` in one step (`AppRoutes::swap`) and unloads, which drains, removed apps.
-//! `run.rs` calls it every 500 ms through `watch`; the admin API calls it on demand.
+//! `watch` (started by `run.rs`) follows the registry and reloads every 500 ms, and at once when the registry
+//! notifies a write (PostgreSQL `LISTEN`), so a change made through any node is served by every node within a
+//! second; the periodic look heals a missed notice. The admin API reloads on demand.
 //!
 //! Invariants: a version that fails to load is never routed. The old version keeps serving, and the failure is not
-//! retried until its fingerprint changes. Reloads are serialized by one async mutex. App names are unique across
-//! tenants, since the runtime names apps alone. An app's assets folder becomes an `FsAssets` port, served before its
-//! code for GET and HEAD and handed to it as `env.ASSETS`.
+//! retried until its fingerprint changes. Reloads (and admin changes) are serialized by one async mutex. App names
+//! and hostnames of admin-created apps are unique across the cluster, decided by the registry (the runtime names apps
+//! alone); `[[apps]]` and folders are checked against them on this node only. An app's assets folder becomes an
+//! `FsAssets` port, served before its code for GET and HEAD and handed to it as `env.ASSETS`.
 
 mod admin;
 pub mod discover;
@@ -108,8 +115,12 @@ pub struct Hosting {
     /// The services app bindings reach.
     services: Services,
     sources: Mutex<Sources>,
-    /// Apps created through the admin API, by name.
+    /// Apps created through the admin API (any node's), by name: the registry's as of `seen_version`.
     api_apps: Mutex<BTreeMap<String, AppDef>>,
+    /// The registry version `api_apps` was read at (`None` before the first read); held while reading.
+    seen_version: tokio::sync::Mutex<Option<i64>>,
+    /// Called after the registry moved (tenants, keys or apps written by any node), to drop what was cached of it.
+    on_change: Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
     /// Loaded apps by name; held across a whole reload so reloads never interleave.
     loaded: tokio::sync::Mutex<BTreeMap<String, Loaded>>,
     /// The last load failure per app name, with the fingerprint that failed (not retried until it changes).
@@ -142,20 +153,29 @@ impl Hosting {
                     .unwrap_or_else(|| "default".to_string()),
             }),
             api_apps: Mutex::new(BTreeMap::new()),
+            seen_version: tokio::sync::Mutex::new(None),
+            on_change: Mutex::new(Vec::new()),
             loaded: tokio::sync::Mutex::new(BTreeMap::new()),
             failures: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Reads the admin-created apps stored in the registry (call before the first `reload`). A record that cannot
-    /// be read is logged and skipped.
-    pub async fn restore(&self) -> Result<usize, String> {
+    /// Follows the registry: when its version moved since the last look (or at the first), reads every
+    /// admin-created app again, so what any node created, changed or deleted is what this node will serve. Returns
+    /// whether it moved. A record that cannot be read is logged and skipped.
+    pub async fn sync_registry(&self) -> Result<bool, String> {
+        let mut seen = self.seen_version.lock().await;
+        // Read before the rows: a write landing in between moves the version again, so it is read next time.
+        let version = self.registry.version().await.map_err(|e| e.to_string())?;
+        if *seen == Some(version) {
+            return Ok(false);
+        }
         let records = self
             .registry
             .list_all_apps()
             .await
             .map_err(|e| e.to_string())?;
-        let mut apps = lock(&self.api_apps);
+        let mut apps = BTreeMap::new();
         for r in records {
             match def_from_record(&r) {
                 Ok(def) => {
@@ -168,7 +188,26 @@ impl Hosting {
                 ),
             }
         }
-        Ok(apps.len())
+        *lock(&self.api_apps) = apps;
+        let first = seen.replace(version).is_none();
+        drop(seen);
+        if !first {
+            for hook in lock(&self.on_change).iter() {
+                hook();
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs `hook` whenever the registry moved (any node wrote a tenant, key or app), once this node has read it.
+    pub fn on_registry_change(&self, hook: impl Fn() + Send + Sync + 'static) {
+        lock(&self.on_change).push(Box::new(hook));
+    }
+
+    /// Whether an admin API app named by a local `path` is stored as the files read from it (prod: every node must
+    /// load the same code), rather than read from that folder on each reload (dev: live edits).
+    pub fn stores_path_apps(&self) -> bool {
+        lock(&self.sources).profile == Profile::Prod
     }
 
     /// The tenant of apps that name none.
@@ -244,16 +283,21 @@ impl Hosting {
     /// Brings the served apps in line with their sources: changed apps are loaded before they take traffic, the
     /// Host table is swapped in one step, and replaced or removed versions drain.
     pub async fn reload(&self) -> ReloadReport {
+        let loaded = self.loaded.lock().await;
+        self.reload_locked(loaded).await
+    }
+
+    /// `reload` with the loaded apps' lock already held (released before removed apps drain).
+    async fn reload_locked(&self, loaded: LoadedGuard<'_>) -> ReloadReport {
         let (desired, errors) = self.desired();
-        let mut report = self.apply(desired).await;
+        let mut report = self.apply(loaded, desired).await;
         for (name, e) in errors {
             report.failed.insert(name, e);
         }
         report
     }
 
-    async fn apply(&self, desired: Vec<AppDef>) -> ReloadReport {
-        let mut loaded = self.loaded.lock().await;
+    async fn apply(&self, mut loaded: LoadedGuard<'_>, desired: Vec<AppDef>) -> ReloadReport {
         let mut report = ReloadReport::default();
         let mut next = BTreeMap::new();
         // Apps that failed to load with no earlier version serving: their hostnames answer 503 with the error.
@@ -352,10 +396,32 @@ impl Hosting {
             .map_err(|e| crate::core::load_hints::with_hint(e.to_string()))
     }
 
-    /// Adds (or, with `replace`, replaces) an admin-created app and loads it; on failure nothing changes.
-    pub async fn put_api_app(&self, def: AppDef, replace: bool) -> Result<ReloadReport, PutError> {
+    /// Adds (or, with `replace`, replaces) an admin-created app and loads it; on failure nothing changes. The
+    /// registry decides names and hostnames for the cluster (`AppExists`, `HostnameTaken`); this node's own
+    /// `[[apps]]` and folders are checked here. The version is loaded before it is stored, so a version that does
+    /// not load is never registered, and reloads wait meanwhile, so none sees a half-made change.
+    pub async fn put_api_app(
+        &self,
+        mut def: AppDef,
+        replace: bool,
+    ) -> Result<ReloadReport, PutError> {
         check_app(&def.config).map_err(PutError::Invalid)?;
+        let mut hostnames = Vec::new();
+        for h in &def.config.hostnames {
+            let h = Hostname::parse(h)
+                .map_err(|e| PutError::Invalid(e.to_string()))?
+                .as_str()
+                .to_string();
+            if !hostnames.contains(&h) {
+                hostnames.push(h);
+            }
+        }
+        def.config.hostnames = hostnames;
         let name = def.config.name.clone();
+        if let Err(e) = self.sync_registry().await {
+            return Err(PutError::Internal(format!("registry: {e}")));
+        }
+        let mut loaded = self.loaded.lock().await;
         {
             let (current, _) = self.desired();
             let exists = current.iter().find(|d| d.config.name == name);
@@ -402,33 +468,57 @@ impl Hosting {
             Ok(None) => return Err(PutError::Invalid(format!("tenant {tenant} does not exist"))),
             Err(e) => return Err(PutError::Internal(e.to_string())),
         }
-        // Load first: a version that does not load is never registered (nor stored).
         lock(&self.failures).remove(&name);
         self.load(&def).await.map_err(PutError::Invalid)?;
         let record = record_of(&def, tenant).map_err(PutError::Internal)?;
-        if let Err(e) = self.registry.put_app(&record).await {
+        let stored = if replace {
+            self.registry.update_app(&record).await
+        } else {
+            self.registry.create_app(&record).await
+        };
+        if let Err(e) = stored {
+            // The runtime took the new version: put back what this node serves, as the registry still has it.
+            match loaded.get(&name).filter(|l| l.def.code) {
+                Some(old) => {
+                    if let Err(e) = self.load(&old.def.clone()).await {
+                        tracing::error!(app = name.as_str(), "previous version not restored: {e}");
+                    }
+                }
+                None => {
+                    if let Ok(app) = AppName::parse(&name) {
+                        let _ = self.runtime.unload(&app).await;
+                    }
+                }
+            }
+            use crate::ports::RegistryError;
             return Err(match e {
-                crate::ports::RegistryError::AppExists(m) => {
+                RegistryError::AppExists(m) => {
                     PutError::Conflict(format!("app {m} already exists"))
+                }
+                RegistryError::AppNotFound(m) => {
+                    PutError::NotFound(format!("app {m} does not exist"))
+                }
+                e @ RegistryError::HostnameTaken { .. } => PutError::Conflict(e.to_string()),
+                RegistryError::TenantNotFound(t) => {
+                    PutError::Invalid(format!("tenant {t} does not exist"))
                 }
                 e => PutError::Internal(e.to_string()),
             });
         }
-        let previous = lock(&self.api_apps).insert(name.clone(), def.clone());
-        let report = self.reload().await;
-        if let Some(e) = report.failed.get(&name) {
-            let mut apps = lock(&self.api_apps);
-            match previous {
-                Some(p) => apps.insert(name.clone(), p),
-                None => apps.remove(&name),
-            };
-            return Err(PutError::Invalid(e.clone()));
+        if let Err(e) = self.sync_registry().await {
+            tracing::warn!(app = name.as_str(), "registry not read after a write: {e}");
+            lock(&self.api_apps).insert(name.clone(), def.clone());
         }
-        Ok(report)
+        let fingerprint = fingerprint(&def);
+        loaded.insert(name, Loaded { def, fingerprint });
+        Ok(self.reload_locked(loaded).await)
     }
 
     /// Removes an admin-created app; it drains before this returns.
     pub async fn delete_api_app(&self, name: &str) -> Result<(), PutError> {
+        if let Err(e) = self.sync_registry().await {
+            return Err(PutError::Internal(format!("registry: {e}")));
+        }
         let (current, _) = self.desired();
         match current.iter().find(|d| d.config.name == name) {
             None => return Err(PutError::NotFound(format!("app {name} does not exist"))),
@@ -453,7 +543,10 @@ impl Hosting {
                 Err(e) => return Err(PutError::Internal(e.to_string())),
             }
         }
-        lock(&self.api_apps).remove(name);
+        if let Err(e) = self.sync_registry().await {
+            tracing::warn!(app = name, "registry not read after a write: {e}");
+            lock(&self.api_apps).remove(name);
+        }
         self.reload().await;
         Ok(())
     }
@@ -495,14 +588,33 @@ impl Hosting {
             .collect()
     }
 
-    /// Polls the config file and the app folders every `every`, reloading what changed, until `stop` fires.
+    /// Every `every`, and at once on a registry notice (another node's write), follows the registry and reloads
+    /// what changed in it, the config file or the app folders. A registry that cannot be read is logged once until
+    /// it can again; meanwhile the apps last read keep serving.
     pub fn watch(self: &Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
+            let mut notices = me.registry.changes().await;
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    Some(()) = next_notice(&mut notices) => {}
+                }
+                match me.sync_registry().await {
+                    Ok(_) if failing => {
+                        tracing::info!("registry readable again");
+                        failing = false;
+                    }
+                    Ok(_) => {}
+                    Err(e) if !failing => {
+                        tracing::warn!("registry not read; serving the apps last read: {e}");
+                        failing = true;
+                    }
+                    Err(_) => {}
+                }
                 me.reload().await;
             }
         })
@@ -569,6 +681,18 @@ fn def_from_record(r: &AppRecord) -> Result<AppDef, String> {
 pub fn assets_port(dir: Option<&Path>) -> Option<Arc<dyn AppAssets>> {
     dir.map(|d| Arc::new(FsAssets::new(d)) as Arc<dyn AppAssets>)
 }
+
+/// The next registry notice; never, without a notice stream.
+async fn next_notice(notices: &mut Option<futures::stream::BoxStream<'static, ()>>) -> Option<()> {
+    use futures::StreamExt;
+    match notices {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The loaded apps by name, locked for one reload (or one admin change and its reload).
+type LoadedGuard<'a> = tokio::sync::MutexGuard<'a, BTreeMap<String, Loaded>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -17,6 +17,16 @@ pub fn read_app_skipping(
     skip: Option<&Path>,
     services: &Services,
 ) -> Result<AppVersion, BuildError> {
+    let (entry, modules) = read_modules(cfg, skip)?;
+    version_from(cfg, entry, modules, services)
+}
+
+/// The module files of the app's folder as `read_app_skipping` reads them: the entry's name and every file's source
+/// by relative path.
+pub fn read_modules(
+    cfg: &AppConfig,
+    skip: Option<&Path>,
+) -> Result<(String, BTreeMap<String, String>), BuildError> {
     let fail = |msg: String| BuildError(format!("app {}: {msg}", cfg.name));
     let dir = cfg.entry.parent().unwrap_or(Path::new("."));
     let entry = cfg
@@ -63,7 +73,7 @@ pub fn read_app_skipping(
             modules.insert(rel, text);
         }
     }
-    version_from(cfg, entry, modules, services)
+    Ok((entry, modules))
 }
 
 /// An app version from its config and module files (read from its folder, or uploaded as a bundle), with its

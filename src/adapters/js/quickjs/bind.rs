@@ -2,6 +2,7 @@
 //! rquickjs function per row.
 
 use crate::adapters::js::isolate_state::IsolateState;
+use crate::adapters::js::meter::CpuMeter;
 use crate::adapters::js::op_table::{self, Args, OpCtx, Ret, Throw};
 use rquickjs::function::{IntoJsFunc, ParamRequirement, Params};
 use rquickjs::{Ctx, Exception, FromJs, Function, IntoJs, Object, Result, TypedArray, Value};
@@ -145,9 +146,13 @@ impl<'js> IntoJsFunc<'js, QjsOp> for QjsOp {
 }
 
 /// Builds the ops object: one function per row of the op table.
-pub fn ops_object<'js>(ctx: &Ctx<'js>, host: Rc<IsolateState>) -> Result<Object<'js>> {
+pub fn ops_object<'js>(
+    ctx: &Ctx<'js>,
+    host: Rc<IsolateState>,
+    cpu: Rc<CpuMeter>,
+) -> Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
-    let cx = Rc::new(OpCtx::new(host));
+    let cx = Rc::new(OpCtx::new(host, cpu));
     for (row, name) in op_table::NAMES.iter().enumerate() {
         let f = Function::new(
             ctx.clone(),

@@ -2,7 +2,6 @@
 
 mod alloc;
 mod bind;
-mod builtins;
 mod loader;
 
 use super::engine::{Engine, Fault, Isolate, OpValue, RequestHead};
@@ -156,9 +155,8 @@ impl Engine for QuickJs {
             let glue: Function = module
                 .get("default")
                 .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;
-            builtins::guard(&ctx, cpu.clone())
-                .map_err(|e| format!("builtin guard: {}", describe(&ctx, e)))?;
-            let ops = bind::ops_object(&ctx, host.clone()).map_err(|e| e.to_string())?;
+            let ops =
+                bind::ops_object(&ctx, host.clone(), cpu.clone()).map_err(|e| e.to_string())?;
             let host_obj: Object = glue
                 .call((ops,))
                 .map_err(|e| format!("web glue: {}", describe(&ctx, e)))?;

@@ -3,6 +3,7 @@
 //! slot, so the ops object can live in the startup snapshot.
 
 use crate::adapters::js::isolate_state::IsolateState;
+use crate::adapters::js::meter::CpuMeter;
 use crate::adapters::js::op_table::{self, Args, OpCtx, Throw};
 use std::rc::Rc;
 
@@ -188,8 +189,8 @@ pub fn trampoline<'s>(
 }
 
 /// Gives the isolate's op functions their context: the host they serve, and the origin of `ops.now()`.
-pub fn bind_isolate(isolate: &mut v8::Isolate, host: Rc<IsolateState>) {
-    isolate.set_slot(Rc::new(OpCtx::new(host)));
+pub fn bind_isolate(isolate: &mut v8::Isolate, host: Rc<IsolateState>, cpu: Rc<CpuMeter>) {
+    isolate.set_slot(Rc::new(OpCtx::new(host, cpu)));
 }
 
 /// Builds the ops object: one function per row of the op table, its data the row's index.

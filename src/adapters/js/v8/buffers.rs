@@ -1,7 +1,14 @@
-//! Each V8 isolate's ArrayBuffer allocator: backing stores (ArrayBuffers, typed arrays, Blobs' bytes and every
-//! buffer the glue makes) live outside V8's heap, so V8's heap limit never sees them; this allocator counts them
-//! against the app's memory limit and refuses past it (V8 then throws a RangeError, and the isolate, flagged out of
-//! memory, is replaced after the turn).
+//! Each V8 isolate's off-heap memory against its app's memory limit.
+//!
+//! ArrayBuffers: backing stores (ArrayBuffers, typed arrays, Blobs' bytes and every buffer the glue makes) live
+//! outside V8's heap, so V8's heap limit never sees them; this allocator counts them against the app's memory limit
+//! and refuses past it (V8 then throws a RangeError, and the isolate, flagged out of memory, is replaced after the
+//! turn).
+//!
+//! WebAssembly memories: V8 maps them itself, past any allocator, but adds their size to the isolate's external
+//! memory total. `charge_external` charges what that total holds beyond this allocator's bytes; the isolate calls it
+//! after every turn, and, while a turn runs, the CPU watchdog has V8 call it every beat through an interrupt
+//! (`v8/watchdog.rs`), so a turn writing into a large memory is stopped within a beat of passing the limit.
 
 use crate::adapters::js::meter::MemMeter;
 use std::ffi::c_void;
@@ -12,6 +19,8 @@ use std::sync::{Arc, OnceLock};
 #[derive(Default)]
 pub struct Buffers {
     bytes: AtomicUsize,
+    /// Off-heap bytes V8 counts that this allocator did not make (WebAssembly memories), as last charged.
+    other: AtomicUsize,
     meter: OnceLock<Arc<MemMeter>>,
 }
 
@@ -27,6 +36,35 @@ impl Buffers {
     /// Backing-store bytes alive now.
     pub fn bytes(&self) -> usize {
         self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Charges the off-heap bytes V8 counts in `external_total` (its external memory, as
+    /// `AdjustAmountOfExternalAllocatedMemory(0)` reads it) beyond this allocator's own; false once that passes the
+    /// app's memory limit (the isolate is then flagged out of memory).
+    pub fn charge_external(&self, external_total: i64) -> bool {
+        let other = usize::try_from(external_total)
+            .unwrap_or(0)
+            .saturating_sub(self.bytes());
+        let before = self.other.swap(other, Ordering::Relaxed);
+        match self.meter.get() {
+            Some(m) => {
+                if other >= before {
+                    m.add(other - before);
+                } else {
+                    m.release(before - other);
+                }
+                m.allows(0)
+            }
+            None => true,
+        }
+    }
+
+    /// Gives back what `charge_external` charged (the isolate is going away).
+    pub fn discharge_external(&self) {
+        let before = self.other.swap(0, Ordering::Relaxed);
+        if let Some(m) = self.meter.get() {
+            m.release(before);
+        }
     }
 
     fn reserve(&self, len: usize) -> bool {

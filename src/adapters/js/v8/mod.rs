@@ -77,10 +77,32 @@ pub fn init_once() -> Result<&'static snapshot::Snapshot, String> {
 /// Promises rejected with no handler during a turn; what is still unhandled at the turn's end is logged.
 type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, String)>>>;
 
-/// What V8's near-heap-limit callback needs: it flags the isolate out of memory and stops its JS.
+/// What V8's near-heap-limit callback and the watchdog's memory check need: they flag the isolate out of memory and
+/// stop its JS.
 struct HeapGuard {
     mem: Arc<MemMeter>,
+    buffers: Arc<buffers::Buffers>,
     handle: v8::IsolateHandle,
+}
+
+/// Run by V8 on the isolate's thread when the watchdog asks, mid-turn: charges the isolate's WebAssembly memories and
+/// stops its JS once they pass the app's memory limit.
+unsafe extern "C" fn check_memory(
+    mut isolate: v8::UnsafeRawIsolatePtr,
+    data: *mut std::ffi::c_void,
+) {
+    // SAFETY: `data` is the isolate wrapper's boxed HeapGuard, which outlives the isolate (V8 drops pending interrupts
+    // with it); the isolate pointer is the one running this callback on its own thread.
+    let (guard, isolate) = unsafe {
+        (
+            &*(data as *const HeapGuard),
+            v8::Isolate::ref_from_raw_isolate_ptr_mut(&mut isolate),
+        )
+    };
+    let total = isolate.adjust_amount_of_external_allocated_memory(0);
+    if !guard.buffers.charge_external(total) {
+        guard.handle.terminate_execution();
+    }
 }
 
 unsafe extern "C" fn near_heap_limit(
@@ -94,6 +116,14 @@ unsafe extern "C" fn near_heap_limit(
     guard.handle.terminate_execution();
     // Room for the terminated JS to unwind; the worker then replaces the isolate. V8 never gets to abort.
     current.saturating_mul(2)
+}
+
+/// The watchdog's beat for an isolate: `check_memory` on its guard.
+fn memory_beat(guard: &HeapGuard) -> watchdog::Beat {
+    watchdog::Beat {
+        callback: check_memory,
+        data: guard as *const HeapGuard as usize,
+    }
 }
 
 extern "C" fn promise_rejected(msg: v8::PromiseRejectMessage) {
@@ -286,6 +316,7 @@ impl Engine for V8 {
         // near-heap-limit callback reads.
         let guard = Box::new(HeapGuard {
             mem: mem.clone(),
+            buffers: fresh.buffers.clone(),
             handle: handle.clone(),
         });
         let mut isolate = fresh.isolate;
@@ -296,14 +327,14 @@ impl Engine for V8 {
         unsafe { isolate.enter() };
         isolate
             .add_near_heap_limit_callback(near_heap_limit, &*guard as *const HeapGuard as *mut _);
-        bind::bind_isolate(&mut isolate, host.clone());
+        bind::bind_isolate(&mut isolate, host.clone(), cpu.clone());
         let rejections: Rejections = Rc::default();
         isolate.set_slot(rejections.clone());
         isolate.set_promise_reject_callback(promise_rejected);
         let map = Rc::new(RefCell::new(modules::ModuleMap::default()));
         isolate.set_slot(map.clone());
         let watchdog = Watchdog::current();
-        watchdog.arm(cpu.deadline(), &handle);
+        watchdog.arm(cpu.deadline(), &handle, memory_beat(&guard));
         let setup = {
             v8::scope!(let scope, &mut isolate);
             let context = v8::Local::new(scope, &context);
@@ -387,7 +418,8 @@ impl V8Isolate {
     }
 
     fn turn(&mut self, entry: Option<Entry>, args: Vec<Arg<'_>>) -> Result<(), Fault> {
-        self.watchdog.arm(self.cpu.deadline(), &self.handle);
+        self.watchdog
+            .arm(self.cpu.deadline(), &self.handle, memory_beat(&self._guard));
         let result = {
             let isolate = &mut self.isolate;
             v8::scope!(let scope, isolate);
@@ -417,6 +449,8 @@ impl V8Isolate {
         run_posted_tasks(&self.isolate);
         let fired = self.watchdog.disarm();
         self.isolate.cancel_terminate_execution();
+        let external = self.isolate.adjust_amount_of_external_allocated_memory(0);
+        self._guard.buffers.charge_external(external);
         self.turns += 1;
         if self.turns >= HEAP_READ_EVERY {
             self.turns = 0;
@@ -442,6 +476,7 @@ impl Drop for V8Isolate {
         self.rejections.borrow_mut().clear();
         self.mem.release(self.reported);
         self.reported = 0;
+        self._guard.buffers.discharge_external();
     }
 }
 

@@ -1,5 +1,7 @@
 //! The CPU watchdog of one worker thread: a helper thread reads the worker's CPU clock and terminates the running V8
-//! execution once the turn's CpuMeter deadline passes (V8 has no interrupt hook to poll a meter from).
+//! execution once the turn's CpuMeter deadline passes (V8 has no interrupt hook to poll a meter from). At each beat
+//! of a running turn it also has V8 run the turn's `Beat` callback on the isolate's thread (the memory check of
+//! WebAssembly memories, which no allocator sees).
 //!
 //! Arming does not wake the helper while it is watching: it checks at least every `BEAT`, so a turn costs the worker
 //! an uncontended lock rather than a thread wake-up. After `PARK_AFTER` without a turn it sleeps until armed again.
@@ -16,6 +18,15 @@ const PARK_AFTER: Duration = Duration::from_millis(100);
 struct Armed {
     deadline: Duration,
     handle: v8::IsolateHandle,
+    beat: Beat,
+}
+
+/// An interrupt V8 runs on the isolate's thread at each beat of a turn: the callback, and its data (an address that
+/// must stay valid as long as the isolate).
+#[derive(Clone, Copy)]
+pub struct Beat {
+    pub callback: unsafe extern "C" fn(v8::UnsafeRawIsolatePtr, *mut std::ffi::c_void),
+    pub data: usize,
 }
 
 #[derive(Default)]
@@ -84,6 +95,10 @@ fn watch(shared: Shared, clock: libc::clockid_t) {
         // The worker's CPU clock runs no faster than the wall clock: sleeping the remaining budget cannot overshoot
         // by more than the scheduler's slack. A later turn may be armed meanwhile without waking this thread, so
         // never sleep longer than a beat.
+        armed.handle.request_interrupt(
+            armed.beat.callback,
+            armed.beat.data as *mut std::ffi::c_void,
+        );
         let wait = (armed.deadline - now).clamp(Duration::from_micros(500), BEAT);
         st = cv.wait_timeout(st, wait).expect("watchdog lock").0;
     }
@@ -115,13 +130,15 @@ impl Watchdog {
     }
 
     /// Watches the calling thread's CPU clock until `deadline` (thread-CPU time), then terminates `handle`'s JS.
-    pub fn arm(&self, deadline: Option<Duration>, handle: &v8::IsolateHandle) {
+    /// At each beat until then, has V8 run `beat` on the isolate's thread.
+    pub fn arm(&self, deadline: Option<Duration>, handle: &v8::IsolateHandle, beat: Beat) {
         let (lock, cv) = &*self.shared;
         let mut st = lock.lock().expect("watchdog lock");
         st.fired = false;
         st.armed = deadline.map(|deadline| Armed {
             deadline,
             handle: handle.clone(),
+            beat,
         });
         if st.parked && st.armed.is_some() {
             cv.notify_one();

@@ -141,7 +141,6 @@ impl QueueDatabase for Sqlite {
     const QUEUE_ROW_LOCK: &'static str = "";
     const CLAIM_COLUMN: &'static str = "claimed";
     const NO_CLAIM: &'static str = "0";
-    const UNCLAIMED: &'static str = "claimed = 0";
     const SKIP_LOCKED: &'static str = "";
 
     fn int(n: u32) -> i64 {
@@ -154,6 +153,22 @@ impl QueueDatabase for Sqlite {
 
     async fn writer<'a>(store: &'a SqlQueue<Self>) -> Result<Self::Writer<'a>, QueueError> {
         Ok(store.state.conn.lock().await)
+    }
+
+    fn unclaimed(_: &SqliteWriter) -> String {
+        "claimed = 0".to_string()
+    }
+
+    async fn confine_scan(_: &SqliteWriter, _: &mut SqliteConnection) -> Result<(), QueueError> {
+        Ok(())
+    }
+
+    async fn confine_purge(
+        _: &SqliteWriter,
+        _: &mut SqliteConnection,
+        _: &TenantScope,
+    ) -> Result<(), QueueError> {
+        Ok(())
     }
 
     async fn confine(
