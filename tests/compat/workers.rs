@@ -1,5 +1,6 @@
 //! Workers apps from npm frameworks, bundled to one file with esbuild as their users deploy them, run unmodified:
-//! Hono and itty-router, routed by Host, with params, query strings, JSON bodies, env and 404s.
+//! Hono and itty-router, routed by Host, with params, query strings, JSON bodies, env and 404s; and JWTs and JWEs with
+//! jose, hono/jwt and @tsndr/cloudflare-worker-jwt on nano's `crypto.subtle`.
 
 use crate::support::{client, TestNano};
 use nano::app::AppConfig;
@@ -96,4 +97,82 @@ async fn hono_and_itty_router_bundles_run_unmodified() {
         (200, "hi from env".into())
     );
     nano.stop().await;
+}
+
+/// The JWKS and tokens Node's WebCrypto made for the runtime suite (`tests/runtime/crypto_vectors.mjs`).
+const VECTORS: &str = include_str!("../runtime/crypto_vectors.json");
+
+#[tokio::test]
+async fn jose_hono_jwt_and_worker_jwt_bundles_run_on_nanos_webcrypto() {
+    let out = tempfile::tempdir().unwrap();
+    let bundle = bundle("jwt", out.path());
+    let nano = TestNano::start_with(|c| {
+        for engine in ["quickjs", "v8"] {
+            let mut jwt = app(&format!("jwt-{engine}"), bundle.clone());
+            jwt.engine = Some(engine.into());
+            // RSA key generation in a debug build takes far longer than the default CPU limit.
+            jwt.limits = Limits {
+                cpu_ms: 120_000,
+                wall_ms: 120_000,
+                ..Limits::default()
+            };
+            c.apps.push(jwt);
+        }
+    })
+    .await;
+    let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    for host in ["jwt-quickjs.test", "jwt-v8.test"] {
+        jwt_checks(&nano, host, &vectors["jwt"]).await;
+    }
+    nano.stop().await;
+}
+
+/// Node's tokens checked by each library against the JWKS, then each library's own keys, JWTs and JWEs.
+async fn jwt_checks(nano: &TestNano, host: &str, jwt: &serde_json::Value) {
+    let res = client()
+        .post(nano.url("/verify"))
+        .header("host", host)
+        .json(jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{host}");
+    let verified: serde_json::Value = res.json().await.unwrap();
+    let checked = |tsndr: bool| {
+        let mut v = serde_json::json!({
+            "jose": "user-1", "joseForged": "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+            "hono": "user-1", "honoJwks": "user-1", "honoForged": "JwtTokenSignatureMismatched",
+        });
+        if tsndr {
+            v["tsndr"] = "user-1".into();
+            v["tsndrForged"] = "INVALID_SIGNATURE".into();
+        }
+        v
+    };
+    assert_eq!(
+        verified,
+        serde_json::json!({ "RS256": checked(true), "PS256": checked(false), "ES256": checked(true) }),
+        "{host}"
+    );
+    let res = client()
+        .get(nano.url("/roundtrip"))
+        .header("host", host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{host}");
+    let round: serde_json::Value = res.json().await.unwrap();
+    let sealed = serde_json::json!(["sealed for nano", "ERR_JWE_DECRYPTION_FAILED"]);
+    assert_eq!(
+        round,
+        serde_json::json!({
+            "RS256": "user-1", "PS384": "user-1", "ES256": "user-1", "ES384": "user-1", "ES512": "user-1",
+            "EdDSA": "user-1", "HS512": "user-1",
+            "RSA-OAEP-256 A256GCM": sealed, "RSA-OAEP A128CBC-HS256": sealed, "ECDH-ES A256GCM": sealed,
+            "ECDH-ES+A128KW A128CBC-HS256": sealed, "ECDH-ES+A256KW A256GCM": sealed, "A256KW A192CBC-HS384": sealed,
+            "A128GCMKW A128GCM": sealed, "PBES2-HS256+A128KW A256CBC-HS512": sealed, "dir A256GCM": sealed,
+            "honoHS256": "user-1", "tsndrES256": "user-1",
+        }),
+        "{host}"
+    );
 }

@@ -107,11 +107,16 @@ pub async fn get(rt: &Rt, app: &AppName, path: &str) -> Answer {
 /// Loads an app whose fetch handler evaluates `body` (an async function body returning a JSON-able value) and
 /// returns that value.
 pub async fn eval_json(rt: &Rt, body: &str) -> serde_json::Value {
+    eval_json_with(rt, body, Limits::default()).await
+}
+
+/// `eval_json` for an app with these limits.
+pub async fn eval_json_with(rt: &Rt, body: &str, limits: Limits) -> serde_json::Value {
     let src = format!(
         "export default {{ async fetch(request, env, ctx) {{ const result = await (async () => {{ {body} }})(); return Response.json(result); }} }};"
     );
     capture_logs();
-    let app = app(rt, &src).await;
+    let app = app_with(rt, &src, &[], limits).await;
     let a = get(rt, &app, "/").await;
     assert_eq!(a.status, 200, "eval failed: {}", a.body);
     // The Web API glue handles its own promises: nothing it does internally is reported as unhandled.

@@ -1,12 +1,14 @@
 //! Runtime suite: the same app behaviours run against every JS engine compiled in, through the runtime port.
 //!
-//! `runtime_suite!(engine, factory)` makes one `#[tokio::test]` per behaviour in `web.rs` and `limits.rs`.
+//! `runtime_suite!(engine, factory)` makes one `#[tokio::test]` per behaviour in `web.rs`, `crypto.rs`, `bindings.rs`,
+//! `handlers.rs` and `limits.rs`.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod bindings;
 mod cache_api;
+mod crypto;
 #[cfg(feature = "v8")]
 mod engine_v8;
 mod handlers;
@@ -51,6 +53,10 @@ macro_rules! runtime_suite {
                 streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, urlpattern_cases, urlpattern_router, base64_behaviour,
                 timers_behaviour, microtasks_and_clone, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
                 fetch_outbound, relative_imports, console_and_performance, string_bodies, incoming_request_read_late,
+            ]);
+            runtime_suite!(@each make; crypto: [
+                crypto_matches_node, crypto_known_answers, crypto_round_trips, crypto_errors, crypto_jwt_against_a_jwks,
+                crypto_keys_are_sealed,
             ]);
             runtime_suite!(@each make; bindings: [
                 data_binding, cache_binding, storage_binding, search_binding, queue_binding,

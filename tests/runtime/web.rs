@@ -598,7 +598,7 @@ pub async fn crypto_derivation_and_aes(rt: &Rt) {
         let tampered = null; try { await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv2, additionalData: aad }, key, bad); } catch (e) { tampered = e.name; }
         const jwk = await crypto.subtle.exportKey('jwk', key);
         const gen = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 128 }, false, ['encrypt']);
-        let ecdsa = null; try { await crypto.subtle.generateKey({ name: 'RSA-PSS', modulusLength: 2048 }, true, ['sign']); } catch (e) { ecdsa = e.name; }
+        let ecdsa = null; try { await crypto.subtle.generateKey({ name: 'X448' }, true, ['deriveBits']); } catch (e) { ecdsa = e.name; }
         return { p1, p2, h, c0, c16, opened, tampered, sealedLen: sealed.byteLength, jwk: [jwk.alg, jwk.k.length], gen: gen.algorithm.length, ecdsa };"#,
     )
     .await;

@@ -19,6 +19,7 @@
 
 pub mod bindings;
 mod cache_api;
+pub mod crypto;
 pub mod engine;
 mod fetch;
 pub mod isolate_state;

@@ -10,6 +10,7 @@
 //! `IsolateState`.
 
 use crate::adapters::js::cache_api;
+use crate::adapters::js::crypto::{aes, ec, hash, rsa};
 use crate::adapters::js::isolate_state::IsolateState;
 use crate::adapters::js::meter::CpuMeter;
 use crate::adapters::js::ops;
@@ -85,6 +86,10 @@ fn type_err<T: Into<Ret>>(r: Result<T, String>) -> OpResult {
 
 fn plain_err<T: Into<Ret>>(r: Result<T, String>) -> OpResult {
     r.map(Into::into).map_err(Throw::Error)
+}
+
+fn curve(name: String) -> Result<ec::Curve, String> {
+    ec::Curve::parse(&name)
 }
 
 /// What every op of one isolate shares: the host it serves, its thread's CPU meter, and the origin of `ops.now()`.
@@ -182,51 +187,109 @@ op_table! {
     "randomUUID" => |_, _| Ok(ops::random_uuid().into()),
     "digest" => |c, _| {
         let (alg, data) = (c.str(0)?, c.bytes(1)?);
-        plain_err(ops::digest(&alg, &data))
+        plain_err(hash::digest(&alg, &data))
     },
     "hmac" => |c, _| {
         let (alg, key, data) = (c.str(0)?, c.bytes(1)?, c.bytes(2)?);
-        plain_err(ops::hmac(&alg, &key, &data))
+        plain_err(hash::hmac(&alg, &key, &data))
+    },
+    "hmacVerify" => |c, _| {
+        let (alg, key, data, sig) = (c.str(0)?, c.bytes(1)?, c.bytes(2)?, c.bytes(3)?);
+        plain_err(hash::hmac_verify(&alg, &key, &data, &sig))
     },
     "pbkdf2" => |c, _| {
         let (hash, pw, salt) = (c.str(0)?, c.bytes(1)?, c.bytes(2)?);
         let (iterations, bits) = (c.num(3)? as u32, c.num(4)? as usize);
-        type_err(ops::pbkdf2(&hash, &pw, &salt, iterations, bits))
+        type_err(hash::pbkdf2(&hash, &pw, &salt, iterations, bits))
     },
     "hkdf" => |c, _| {
         let (hash, ikm, salt, info) = (c.str(0)?, c.bytes(1)?, c.bytes(2)?, c.bytes(3)?);
-        type_err(ops::hkdf(&hash, &ikm, &salt, &info, c.num(4)? as usize))
+        type_err(hash::hkdf(&hash, &ikm, &salt, &info, c.num(4)? as usize))
     },
     "aesGcm" => |c, _| {
-        let encrypt = c.bool(0)?;
-        let (key, iv, data, aad) = (c.bytes(1)?, c.bytes(2)?, c.bytes(3)?, c.bytes(4)?);
-        type_err(ops::aes_gcm(encrypt, &key, &iv, &data, &aad))
+        let (encrypt, key, iv, tag) = (c.bool(0)?, c.bytes(1)?, c.bytes(2)?, c.num(3)? as u32);
+        let (data, aad) = (c.bytes(4)?, c.bytes(5)?);
+        type_err(aes::gcm(encrypt, &key, &iv, tag, &data, &aad))
     },
-    "ecGenerate" => |c, _| type_err(ops::ec::generate(&c.str(0)?)),
+    "aesCbc" => |c, _| {
+        let encrypt = c.bool(0)?;
+        let (key, iv, data) = (c.bytes(1)?, c.bytes(2)?, c.bytes(3)?);
+        type_err(aes::cbc(encrypt, &key, &iv, &data))
+    },
+    "aesCtr" => |c, _| {
+        let (key, counter, length, data) = (c.bytes(0)?, c.bytes(1)?, c.num(2)?, c.bytes(3)?);
+        type_err(aes::ctr(&key, &counter, length as u32, &data))
+    },
+    "aesKw" => |c, _| {
+        let (wrap, key, data) = (c.bool(0)?, c.bytes(1)?, c.bytes(2)?);
+        type_err(aes::kw(wrap, &key, &data))
+    },
+    "ecGenerate" => |c, _| type_err(curve(c.str(0)?).and_then(ec::generate)),
     "ecPublic" => |c, _| {
-        let (alg, d) = (c.str(0)?, c.bytes(1)?);
-        type_err(ops::ec::public_of(&alg, &d))
+        let (crv, d) = (curve(c.str(0)?), c.bytes(1)?);
+        type_err(crv.and_then(|crv| ec::public_of(crv, &d)))
     },
     "ecCheckPublic" => |c, _| {
-        let (alg, raw) = (c.str(0)?, c.bytes(1)?);
-        type_err(ops::ec::check_public(&alg, &raw))
+        let (crv, raw) = (curve(c.str(0)?), c.bytes(1)?);
+        type_err(crv.and_then(|crv| ec::check_public(crv, &raw)))
     },
     "ecFromDer" => |c, _| {
-        let (alg, format, der) = (c.str(0)?, c.str(1)?, c.bytes(2)?);
-        type_err(ops::ec::from_der(&alg, &format, &der))
+        let (crv, format, der) = (curve(c.str(0)?), c.str(1)?, c.bytes(2)?);
+        type_err(crv.and_then(|crv| ec::from_der(crv, &format, &der)))
     },
     "ecToDer" => |c, _| {
-        let (alg, format, key) = (c.str(0)?, c.str(1)?, c.bytes(2)?);
-        type_err(ops::ec::to_der(&alg, &format, &key))
+        let (crv, format, key) = (curve(c.str(0)?), c.str(1)?, c.bytes(2)?);
+        type_err(crv.and_then(|crv| ec::to_der(crv, &format, &key)))
     },
     "ecSign" => |c, _| {
-        let (alg, hash, d, data) = (c.str(0)?, c.str(1)?, c.bytes(2)?, c.bytes(3)?);
-        type_err(ops::ec::sign(&alg, &hash, &d, &data))
+        let (crv, hash, d, data) = (curve(c.str(0)?), c.str(1)?, c.bytes(2)?, c.bytes(3)?);
+        type_err(crv.and_then(|crv| ec::sign(crv, &hash, &d, &data)))
     },
     "ecVerify" => |c, _| {
-        let (alg, hash) = (c.str(0)?, c.str(1)?);
+        let (crv, hash) = (curve(c.str(0)?), c.str(1)?);
         let (public, sig, data) = (c.bytes(2)?, c.bytes(3)?, c.bytes(4)?);
-        type_err(ops::ec::verify(&alg, &hash, &public, &sig, &data))
+        type_err(crv.and_then(|crv| ec::verify(crv, &hash, &public, &sig, &data)))
+    },
+    "ecDerive" => |c, _| {
+        let (crv, d, public) = (curve(c.str(0)?), c.bytes(1)?, c.bytes(2)?);
+        type_err(crv.and_then(|crv| ec::derive(crv, &d, &public)))
+    },
+    "rsaGenerate" => |c, _| {
+        let (bits, exponent) = (c.num(0)? as usize, c.bytes(1)?);
+        type_err(rsa::generate(bits, &exponent))
+    },
+    "rsaImport" => |c, _| {
+        let (format, der) = (c.str(0)?, c.bytes(1)?);
+        type_err(rsa::import(&format, &der))
+    },
+    "rsaFromJwk" => |c, _| type_err(rsa::from_jwk(&c.pairs(0)?)),
+    "rsaPublic" => |c, _| type_err(rsa::public_of(&c.bytes(0)?)),
+    "rsaInfo" => |c, _| {
+        let (der, private) = (c.bytes(0)?, c.bool(1)?);
+        type_err(rsa::info(&der, private))
+    },
+    "rsaExport" => |c, _| {
+        let (format, der, private) = (c.str(0)?, c.bytes(1)?, c.bool(2)?);
+        type_err(rsa::export(&format, &der, private))
+    },
+    "rsaJwk" => |c, _| {
+        let (der, private) = (c.bytes(0)?, c.bool(1)?);
+        type_err(rsa::jwk(&der, private))
+    },
+    "rsaSign" => |c, _| {
+        let (scheme, hash, der) = (c.str(0)?, c.str(1)?, c.bytes(2)?);
+        let (salt, data) = (c.num(3)? as usize, c.bytes(4)?);
+        type_err(rsa::sign(&scheme, &hash, &der, salt, &data))
+    },
+    "rsaVerify" => |c, _| {
+        let (scheme, hash, der) = (c.str(0)?, c.str(1)?, c.bytes(2)?);
+        let (salt, sig, data) = (c.num(3)? as usize, c.bytes(4)?, c.bytes(5)?);
+        type_err(rsa::verify(&scheme, &hash, &der, salt, &sig, &data))
+    },
+    "rsaOaep" => |c, _| {
+        let (encrypt, hash, der) = (c.bool(0)?, c.str(1)?, c.bytes(2)?);
+        let (label, data) = (c.bytes(3)?, c.bytes(4)?);
+        type_err(rsa::oaep(encrypt, &hash, &der, &label, &data))
     },
     "codecNew" => |c, x| {
         let (format, compress) = (c.str(0)?, c.bool(1)?);

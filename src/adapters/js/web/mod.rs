@@ -2,9 +2,10 @@
 //!
 //! The files, concatenated in this order: `core.js`, `events.js`, `encoding.js`, `url.js`, `urlpattern.js` (URLPattern:
 //! tokenizer, pattern and constructor-string parsers, per-component regexps), `streams.js`, `compression.js`,
-//! `blob.js`, `fetch.js`, `cache.js` (the Cache API), `websocket.js`
-//! (`WebSocketPair`, server-side WebSockets), `crypto.js`, `bindings.js` (the `env.*` bindings over the one `binding` op), `host.js`, and
-//! `guard.js` (long builtins under the CPU limit; last, so the glue's own evaluation never meets it).
+//! `blob.js`, `fetch.js`, `cache.js` (the Cache API), `websocket.js` (`WebSocketPair`, server-side WebSockets),
+//! `crypto.js` (Crypto, CryptoKey and SubtleCrypto's argument checks), `crypto_algs.js` (one entry per WebCrypto
+//! algorithm), `bindings.js` (the `env.*` bindings over the one `binding` op), `host.js`, and `guard.js` (long
+//! builtins under the CPU limit; last, so the glue's own evaluation never meets it).
 //! `host.js` holds the entry points and runs the `fetch`, `queue` and `scheduled` handlers; an event is answered with a
 //! JSON report (per-message outcomes, the handler's error).
 
@@ -25,6 +26,7 @@ pub fn glue() -> &'static str {
         include_str!("cache.js"),
         include_str!("websocket.js"),
         include_str!("crypto.js"),
+        include_str!("crypto_algs.js"),
         include_str!("bindings.js"),
         include_str!("host.js"),
         include_str!("guard.js"),
