@@ -359,11 +359,13 @@ pub struct QuotaConfig {
     pub queue_jobs: Option<u64>,
 }
 
-/// One `[apps.bindings]` entry.
+/// One `[apps.bindings]` entry: `{ service = "data", domain = "movies" }`, or `{ service = "app", app = "other" }`
+/// (a service binding: `domain` and `app` are one field).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct BindingConfig {
     pub service: crate::core::ServiceKind,
+    #[serde(alias = "app")]
     pub domain: String,
 }
 

@@ -6,6 +6,7 @@
 mod support;
 
 mod bindings;
+mod cloudflare;
 #[cfg(feature = "v8")]
 mod engine_v8;
 mod handlers;
@@ -54,6 +55,10 @@ macro_rules! runtime_suite {
             runtime_suite!(@each make; bindings: [
                 data_binding, cache_binding, storage_binding, search_binding, queue_binding,
                 bindings_are_scoped_to_tenant_and_domain, cpu_limit_during_streamed_upload, assets_binding,
+            ]);
+            runtime_suite!(@each make; cloudflare: [
+                kv_binding, kv_names_follow_the_cache_rules, r2_binding, queues_binding,
+                cloudflare_bindings_are_scoped_to_tenant,
             ]);
             runtime_suite!(@each make; handlers: [
                 queue_handler_acks_and_retries, queue_handler_throw_retries_unacked, scheduled_handler,

@@ -694,11 +694,13 @@ impl IsolateState {
                 super::bindings::Outcome::Json(value) => {
                     OpDone::Value(OpValue::Bytes(value.to_string().into_bytes()))
                 }
-                super::bindings::Outcome::Download { size, stream } => OpDone::Fetched {
+                super::bindings::Outcome::Download { size, stream, head } => OpDone::Fetched {
                     status: 200,
                     status_text: "OK".into(),
                     url: None,
-                    headers: vec![("content-length".into(), size.to_string())],
+                    headers: std::iter::once(("content-length".into(), size.to_string()))
+                        .chain(head.map(|h| ("x-nano-object".into(), h.to_string())))
+                        .collect(),
                     body: stream
                         .map(|r| r.map_err(|e| BodyError(e.to_string())))
                         .boxed(),

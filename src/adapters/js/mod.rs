@@ -18,6 +18,7 @@
 //! - `stats` reads shared counters.
 
 pub mod bindings;
+mod cf_bindings;
 pub mod engine;
 mod fetch;
 pub mod isolate_state;

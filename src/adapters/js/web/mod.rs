@@ -2,7 +2,8 @@
 //!
 //! The files, concatenated in this order: `core.js`, `events.js`, `encoding.js`, `url.js`, `urlpattern.js` (URLPattern:
 //! tokenizer, pattern and constructor-string parsers, per-component regexps), `streams.js`, `compression.js`,
-//! `blob.js`, `fetch.js`, `crypto.js`, `bindings.js` (the `env.*` bindings over the one `binding` op), `host.js`, and
+//! `blob.js`, `fetch.js`, `crypto.js`, `cloudflare.js` (KV, R2, Queues and service bindings), `bindings.js` (the `env.*`
+//! bindings over the one `binding` op), `host.js`, and
 //! `guard.js` (long builtins under the CPU limit; last, so the glue's own evaluation never meets it).
 //! `host.js` holds the entry points and runs the `fetch`, `queue` and `scheduled` handlers; an event is answered with a
 //! JSON report (per-message outcomes, the handler's error).
@@ -22,6 +23,7 @@ pub fn glue() -> &'static str {
         include_str!("blob.js"),
         include_str!("fetch.js"),
         include_str!("crypto.js"),
+        include_str!("cloudflare.js"),
         include_str!("bindings.js"),
         include_str!("host.js"),
         include_str!("guard.js"),
