@@ -333,12 +333,31 @@ pub struct AppConfig {
 pub struct TriggersConfig {
     /// 5-field cron expressions (minute hour day-of-month month day-of-week), evaluated in UTC.
     pub crons: Vec<String>,
+    /// Queues whose messages the app's `queue` handler consumes, as Workers' `[[queues.consumers]]`.
+    pub queues: Vec<QueueConsumerConfig>,
 }
 
 impl TriggersConfig {
     pub fn is_empty(&self) -> bool {
-        self.crons.is_empty()
+        self.crons.is_empty() && self.queues.is_empty()
     }
+}
+
+/// One `[[apps.triggers.queues]]` entry: the queue the app consumes, created on load if missing with the app as
+/// its target (`app://<name>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConsumerConfig {
+    pub queue: String,
+    /// Most messages per batch (the queue's concurrency); default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch_size: Option<u32>,
+    /// Retries after the first delivery before a message is set aside as failed; default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Seconds before a retried message is delivered again; default 1 (then the queue's exponential backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_delay: Option<u64>,
 }
 
 /// A tenant's quotas; unset means unlimited.

@@ -305,3 +305,115 @@ pub async fn cloudflare_bindings_are_scoped_to_tenant(rt: &Rt) {
     .await;
     assert_eq!(again, json!(["a", "a"]));
 }
+
+/// Loads `src` as an app of `tenant` with `bindings` (`NAME` -> bound app) and the runtime as its peers.
+async fn peer_app(
+    rt: &Rt,
+    tenant: &nano::core::TenantId,
+    src: &str,
+    bindings: &[(&str, &str)],
+    limits: nano::core::Limits,
+) -> nano::core::AppName {
+    let name = crate::support::fresh_name("app");
+    let mut spec = crate::harness::spec(&name, &[], limits);
+    spec.tenant = tenant.clone();
+    for (n, app) in bindings {
+        spec.bindings.insert(
+            n.to_string(),
+            nano::core::BindingSpec {
+                service: ServiceKind::App,
+                domain: nano::core::DomainName::parse(app).unwrap(),
+            },
+        );
+    }
+    let mut v = crate::harness::version(spec, &[("index.js", src)]);
+    v.bindings.tenant = Some(tenant.clone());
+    v.bindings.peers = Some(std::sync::Arc::downgrade(rt));
+    rt.load(v).await.unwrap();
+    nano::core::AppName::parse(&name).unwrap()
+}
+
+const ECHO: &str = r#"export default { async fetch(request) {
+    const url = new URL(request.url);
+    return Response.json({ method: request.method, path: url.pathname, body: await request.text(),
+      header: request.headers.get('x-test'), hops: request.headers.get('x-nano-hops') }, { headers: { 'x-from': 'echo' } });
+} };"#;
+
+pub async fn service_bindings_reach_apps_of_the_tenant(rt: &Rt) {
+    let tenant = nano::core::TenantId::parse(&crate::support::fresh_name("t")).unwrap();
+    let echo = peer_app(rt, &tenant, ECHO, &[], Default::default()).await;
+    let caller = format!(
+        r#"export default {{ async fetch(request, env) {{
+        const a = await env.AUTH.fetch('https://auth.internal/check?x=1', {{ method: 'POST', body: 'token', headers: {{ 'x-test': 'yes' }} }});
+        const b = await env.AUTH.fetch(new Request('https://any.host/two'));
+        const c = await fetch('http://{echo}.localhost/local');
+        return Response.json({{ a: await a.json(), aHeader: a.headers.get('x-from'), aStatus: a.status,
+          b: await b.json(), c: await c.json() }});
+    }} }};"#
+    );
+    let app = peer_app(rt, &tenant, &caller, &[("AUTH", echo.as_str())], Default::default()).await;
+    let r = get(rt, &app, "/").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = r.json();
+    assert_eq!(
+        r["a"],
+        json!({"method": "POST", "path": "/check", "body": "token", "header": "yes", "hops": "1"})
+    );
+    assert_eq!(r["aHeader"], "echo");
+    assert_eq!(r["aStatus"], 200);
+    assert_eq!(r["b"]["path"], "/two");
+    assert_eq!(r["c"]["path"], "/local");
+}
+
+pub async fn service_bindings_stop_at_the_tenant_and_the_limits(rt: &Rt) {
+    let a = nano::core::TenantId::parse(&crate::support::fresh_name("t")).unwrap();
+    let b = nano::core::TenantId::parse(&crate::support::fresh_name("t")).unwrap();
+    let echo = peer_app(rt, &a, ECHO, &[], Default::default()).await;
+    // Tenant b binds to tenant a's app by name, and fetches its .localhost name: neither reaches it.
+    let intruder = format!(
+        r#"export default {{ async fetch(request, env) {{
+        const out = {{}};
+        try {{ await env.OTHER.fetch('https://x/'); out.binding = 'reached'; }} catch (e) {{ out.binding = e.message; }}
+        try {{ await fetch('http://{echo}.localhost/'); out.local = 'reached'; }} catch (e) {{ out.local = 'refused'; }}
+        return Response.json(out);
+    }} }};"#
+    );
+    let app = peer_app(rt, &b, &intruder, &[("OTHER", echo.as_str())], Default::default()).await;
+    let r = get(rt, &app, "/").await.json();
+    assert!(r["binding"].as_str().unwrap().contains("no app"), "{r}");
+    assert_eq!(r["local"], "refused");
+    // Each call is a subrequest of the caller's request.
+    let limits = nano::core::Limits {
+        subrequests: 1,
+        ..Default::default()
+    };
+    let twice = r#"export default { async fetch(request, env) {
+        await env.AUTH.fetch('https://x/');
+        try { await env.AUTH.fetch('https://x/'); return new Response('second reached'); }
+        catch (e) { return new Response(e.message); }
+    } };"#;
+    let app = peer_app(rt, &a, twice, &[("AUTH", echo.as_str())], limits).await;
+    let r = get(rt, &app, "/").await;
+    assert!(r.body.contains("subrequest limit of 1"), "{}", r.body);
+    // An app bound to itself ends at the hop limit instead of looping.
+    let name = crate::support::fresh_name("app");
+    let looping = r#"export default { async fetch(request, env) {
+        try { return await env.SELF.fetch(request.url); }
+        catch (e) { return new Response(e.message); }
+    } };"#;
+    let mut spec = crate::harness::spec(&name, &[], Default::default());
+    spec.tenant = a.clone();
+    spec.bindings.insert(
+        "SELF".into(),
+        nano::core::BindingSpec {
+            service: ServiceKind::App,
+            domain: nano::core::DomainName::parse(&name).unwrap(),
+        },
+    );
+    let mut v = crate::harness::version(spec, &[("index.js", looping)]);
+    v.bindings.tenant = Some(a.clone());
+    v.bindings.peers = Some(std::sync::Arc::downgrade(rt));
+    rt.load(v).await.unwrap();
+    let r = get(rt, &nano::core::AppName::parse(&name).unwrap(), "/").await;
+    assert!(r.body.contains("request loop"), "{}", r.body);
+}

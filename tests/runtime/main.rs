@@ -58,7 +58,8 @@ macro_rules! runtime_suite {
             ]);
             runtime_suite!(@each make; cloudflare: [
                 kv_binding, kv_names_follow_the_cache_rules, r2_binding, queues_binding,
-                cloudflare_bindings_are_scoped_to_tenant,
+                cloudflare_bindings_are_scoped_to_tenant, service_bindings_reach_apps_of_the_tenant,
+                service_bindings_stop_at_the_tenant_and_the_limits,
             ]);
             runtime_suite!(@each make; handlers: [
                 queue_handler_acks_and_retries, queue_handler_throw_retries_unacked, scheduled_handler,

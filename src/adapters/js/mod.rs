@@ -446,6 +446,10 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
         Ok(())
     }
 
+    fn tenant_of(&self, app: &AppName) -> Option<crate::core::TenantId> {
+        self.loaded(app).ok().map(|l| l.version.spec.tenant.clone())
+    }
+
     async fn dispatch(
         &self,
         app: &AppName,

@@ -184,4 +184,19 @@ function serviceBinding(name) {
   });
 }
 
+// A service binding's fetch: the request goes to the bound app in process, its body streamed.
+async function serviceFetch(name, req) {
+  const b = req[kBody];
+  const stream = b.stream || (b.bytes ? bytesStream(bodyBytes(b.bytes)) : null);
+  const id = ops.binding(name, 'fetch', JSON.stringify([req.method, req.url, flatHeaders(req.headers)]), !!stream);
+  const done = opAsync(id).catch(fetchError);
+  if (stream) pumpRequestBody(id, stream);
+  const [status, statusText, flat, rid] = await done;
+  const body = NULL_BODY.includes(status) || req.method === 'HEAD' ? null : ridStream(rid);
+  if (!body) ops.bodyCancel(rid);
+  const res = new Response(null, { status, statusText, headers: Headers._fromFlat(flat, 'none') });
+  res[kBody] = { bytes: null, stream: body, used: false };
+  return Response._internal(res, 'basic', req.url, false);
+}
+
 const CF_BINDINGS = { kv: kvBinding, r2: r2Binding, queues: queueProducer, app: serviceBinding };
