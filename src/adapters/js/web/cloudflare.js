@@ -118,6 +118,14 @@ class R2ObjectBody extends R2Object {
   json() { return this.#res.json(); }
   blob() { return this.#res.blob(); }
 }
+// A `Range: bytes=...` header as R2's range (`{ offset, length }`, `{ offset }` or `{ suffix }`); none if absent.
+function r2RangeHeader(value) {
+  const m = value && /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') return { suffix: Number(m[2]) };
+  if (m[2] === '') return { offset: Number(m[1]) };
+  return { offset: Number(m[1]), length: Number(m[2]) - Number(m[1]) + 1 };
+}
 function r2Binding(name) {
   return Object.freeze({
     async put(key, value, options = {}) {
@@ -133,8 +141,7 @@ function r2Binding(name) {
     },
     async get(key, options = {}) {
       const o = options || {};
-      let range = o.range;
-      if (range instanceof Headers) range = undefined;
+      const range = o.range instanceof Headers ? r2RangeHeader(o.range.get('range')) : o.range;
       const out = await opAsync(ops.binding(name, 'get', JSON.stringify([String(key), { range }]), false));
       if (Array.isArray(out)) {
         const [, , flat, rid] = out;
