@@ -767,6 +767,25 @@ mod tests {
     }
 
     #[test]
+    fn cloudflare_bindings_and_queue_consumers_read_from_toml() {
+        let app: AppConfig = toml::from_str(
+            r#"
+name = "shop"
+tenant = "acme"
+entry = "index.js"
+bindings = { OTHER = { service = "app", app = "auth" }, CARTS = { service = "kv", domain = "carts" } }
+triggers = { queues = [{ queue = "orders", max_retries = 1 }] }
+"#,
+        )
+        .unwrap();
+        assert_eq!(app.bindings["OTHER"].service, crate::core::ServiceKind::App);
+        assert_eq!(app.bindings["OTHER"].domain, "auth");
+        assert_eq!(app.bindings["CARTS"].service, crate::core::ServiceKind::Kv);
+        assert_eq!(app.triggers.queues[0].queue, "orders");
+        assert_eq!(app.triggers.queues[0].max_retries, Some(1));
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let f = write("listen = \"127.0.0.1:1\"\nbogus_key = 1\n");
         let err = Config::load(Profile::Dev, Some(f.path()), Dict::new())

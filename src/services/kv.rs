@@ -136,14 +136,17 @@ pub async fn put(
         envelope.insert("expiration".into(), json!(at));
     }
     let ttl_ms = expiration.map(|at| (at - now) * 1000);
-    cache
-        .set(scope, &store, &stored, &envelope, ttl_ms)
-        .await?;
+    cache.set(scope, &store, &stored, &envelope, ttl_ms).await?;
     Ok(Reply::new(StatusCode::OK, json!({ "ok": true })))
 }
 
 /// `get` and `getWithMetadata`: `{ ok, value: { text | base64 } | null, metadata }`.
-pub async fn get(cache: &dyn CacheStore, scope: &TenantScope, namespace: &str, key: &str) -> Answer {
+pub async fn get(
+    cache: &dyn CacheStore,
+    scope: &TenantScope,
+    namespace: &str,
+    key: &str,
+) -> Answer {
     let store = store(namespace)?;
     let stored = stored_key(key)?;
     let found = cache.get(scope, &store, &stored).await?;
@@ -162,7 +165,12 @@ pub async fn get(cache: &dyn CacheStore, scope: &TenantScope, namespace: &str, k
 }
 
 /// `delete(key)`: succeeds whether or not the key exists.
-pub async fn delete(cache: &dyn CacheStore, scope: &TenantScope, namespace: &str, key: &str) -> Answer {
+pub async fn delete(
+    cache: &dyn CacheStore,
+    scope: &TenantScope,
+    namespace: &str,
+    key: &str,
+) -> Answer {
     let store = store(namespace)?;
     let stored = stored_key(key)?;
     cache.delete(scope, &store, &stored).await?;
@@ -171,7 +179,12 @@ pub async fn delete(cache: &dyn CacheStore, scope: &TenantScope, namespace: &str
 
 /// `list({ prefix?, limit?, cursor? })`: `{ ok, keys: [{ name, expiration?, metadata? }], list_complete, cursor? }`,
 /// keys in byte order; the cursor (present while the list is not complete) continues after the last key given.
-pub async fn list(cache: &dyn CacheStore, scope: &TenantScope, namespace: &str, options: &Value) -> Answer {
+pub async fn list(
+    cache: &dyn CacheStore,
+    scope: &TenantScope,
+    namespace: &str,
+    options: &Value,
+) -> Answer {
     let store = store(namespace)?;
     let prefix = match options.get("prefix") {
         None | Some(Value::Null) => String::new(),
@@ -203,7 +216,9 @@ pub async fn list(cache: &dyn CacheStore, scope: &TenantScope, namespace: &str, 
         if after.as_ref().is_some_and(|a| stored <= *a) {
             continue;
         }
-        let Some(name) = kv_key(&stored) else { continue };
+        let Some(name) = kv_key(&stored) else {
+            continue;
+        };
         if keys.len() as u64 == limit {
             complete = false;
             break;

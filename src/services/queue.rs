@@ -62,7 +62,9 @@ pub async fn send_batch(
 ) -> Answer {
     let name = existing(name)?;
     let Some(messages) = messages.as_array() else {
-        return Err(ApiError::bad_request("sendBatch needs an array of messages"));
+        return Err(ApiError::bad_request(
+            "sendBatch needs an array of messages",
+        ));
     };
     if messages.len() > MAX_BATCH_MESSAGES {
         return Err(ApiError::bad_request(format!(
@@ -93,7 +95,10 @@ pub async fn send_batch(
         let due = now_ms() + (delay * 1000) as i64;
         ids.push(queue.enqueue(scope, &name, Bytes::from(job), due).await?);
     }
-    Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "ids": ids })))
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "ids": ids }),
+    ))
 }
 
 /// The body a queue consumer gets for a job: a Cloudflare producer's message body, or the job itself.

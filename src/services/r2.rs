@@ -94,7 +94,11 @@ pub async fn put(
         .filter(|v| !v.is_null())
         .cloned()
         .unwrap_or_else(|| json!({}));
-    if !custom.is_object() || custom.as_object().is_some_and(|o| o.values().any(|v| !v.is_string())) {
+    if !custom.is_object()
+        || custom
+            .as_object()
+            .is_some_and(|o| o.values().any(|v| !v.is_string()))
+    {
         return Err(ApiError::bad_request(
             "customMetadata must be an object of strings",
         ));
@@ -145,7 +149,10 @@ pub async fn put(
         modified_ms: uploaded,
     };
     let out = object_json(storage, scope, &bucket, &info).await?;
-    Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "object": out })))
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "object": out }),
+    ))
 }
 
 /// `head(key)`: `{ ok, object }`, the object `null` when there is none.
@@ -157,7 +164,10 @@ pub async fn head(storage: &dyn Storage, scope: &TenantScope, bucket: &str, key:
         Err(StorageError::ObjectNotFound) => Value::Null,
         Err(e) => return Err(e.into()),
     };
-    Ok(Reply::new(StatusCode::OK, json!({ "ok": true, "object": out })))
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "object": out }),
+    ))
 }
 
 /// `get(key, { range? })`: the R2Object (with `range` when one was asked) and its bytes; None when there is no
@@ -197,32 +207,44 @@ fn range(r: &Value) -> Result<Option<RangeSpec>, ApiError> {
     let field = |k: &str| -> Result<Option<u64>, ApiError> {
         match r.get(k) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| ApiError::bad_request(format!("range {k} must be a non-negative integer"))),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+                ApiError::bad_request(format!("range {k} must be a non-negative integer"))
+            }),
         }
     };
-    Ok(match (field("offset")?, field("length")?, field("suffix")?) {
-        (_, _, Some(n)) => Some(RangeSpec::Suffix(n)),
-        (_, Some(0), None) => return Err(ApiError::bad_request("range length must be positive")),
-        (o, Some(l), None) => {
-            let o = o.unwrap_or(0);
-            Some(RangeSpec::FromTo(o, o + l - 1))
-        }
-        (Some(o), None, None) => Some(RangeSpec::From(o)),
-        (None, None, None) => None,
-    })
+    Ok(
+        match (field("offset")?, field("length")?, field("suffix")?) {
+            (_, _, Some(n)) => Some(RangeSpec::Suffix(n)),
+            (_, Some(0), None) => {
+                return Err(ApiError::bad_request("range length must be positive"))
+            }
+            (o, Some(l), None) => {
+                let o = o.unwrap_or(0);
+                Some(RangeSpec::FromTo(o, o + l - 1))
+            }
+            (Some(o), None, None) => Some(RangeSpec::From(o)),
+            (None, None, None) => None,
+        },
+    )
 }
 
 /// `delete(key | keys)`: deletes each object and its sidecar; a missing one is not an error.
-pub async fn delete(storage: &dyn Storage, scope: &TenantScope, bucket: &str, keys: &Value) -> Answer {
+pub async fn delete(
+    storage: &dyn Storage,
+    scope: &TenantScope,
+    bucket: &str,
+    keys: &Value,
+) -> Answer {
     let bucket = bucket_name(bucket)?;
     let side = sidecar_bucket(&bucket)?;
     let keys: Vec<&str> = match keys {
         Value::String(k) => vec![k.as_str()],
         Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => return Err(ApiError::bad_request("delete needs a key or an array of keys")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "delete needs a key or an array of keys",
+            ))
+        }
     };
     for key in keys {
         let object = object_key(key)?;
@@ -240,9 +262,20 @@ pub async fn delete(storage: &dyn Storage, scope: &TenantScope, bucket: &str, ke
 /// `list({ prefix?, delimiter?, cursor?, startAfter?, limit?, include? })`:
 /// `{ ok, objects, truncated, cursor?, delimitedPrefixes }`, in key order. With a delimiter, keys that hold it
 /// after the prefix are rolled up into one delimited prefix each. The cursor continues after the last entry given.
-pub async fn list(storage: &dyn Storage, scope: &TenantScope, bucket: &str, options: &Value) -> Answer {
+pub async fn list(
+    storage: &dyn Storage,
+    scope: &TenantScope,
+    bucket: &str,
+    options: &Value,
+) -> Answer {
     let bucket = bucket_name(bucket)?;
-    let text = |k: &str| options.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |k: &str| {
+        options
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let prefix = text("prefix");
     let delimiter = text("delimiter");
     let after = match options.get("cursor").and_then(Value::as_str) {

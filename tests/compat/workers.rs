@@ -105,7 +105,13 @@ async fn hono_and_itty_router_bundles_run_unmodified() {
     nano.stop().await;
 }
 
-async fn send(nano: &TestNano, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
+async fn send(
+    nano: &TestNano,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> reqwest::Response {
     let mut req = client()
         .request(method.parse().unwrap(), nano.url(path))
         .header("host", "cfdocs.localhost")
@@ -131,19 +137,46 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
     // KV
     let put = send(&nano, "PUT", "/kv/user:1", &[], "Alice").await;
     assert_eq!(put.status(), 200);
-    let got: serde_json::Value = send(&nano, "GET", "/kv/user:1", &[], "").await.json().await.unwrap();
-    assert_eq!(got, serde_json::json!({"value": "Alice", "metadata": {"by": "compat"}}));
-    assert_eq!(send(&nano, "GET", "/kv/nobody", &[], "").await.status(), 404);
-    let list: serde_json::Value = send(&nano, "GET", "/kv/?prefix=user:", &[], "").await.json().await.unwrap();
+    let got: serde_json::Value = send(&nano, "GET", "/kv/user:1", &[], "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        serde_json::json!({"value": "Alice", "metadata": {"by": "compat"}})
+    );
+    assert_eq!(
+        send(&nano, "GET", "/kv/nobody", &[], "").await.status(),
+        404
+    );
+    let list: serde_json::Value = send(&nano, "GET", "/kv/?prefix=user:", &[], "")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["keys"][0]["name"], "user:1");
-    assert_eq!(list["keys"][0]["metadata"], serde_json::json!({"by": "compat"}));
+    assert_eq!(
+        list["keys"][0]["metadata"],
+        serde_json::json!({"by": "compat"})
+    );
     assert!(list["keys"][0]["expiration"].as_u64().unwrap() > 0);
     assert_eq!(list["list_complete"], true);
 
     // R2
-    let put = send(&nano, "PUT", "/r2/docs/hello.txt", &[("content-type", "text/plain")], "hello, r2").await;
+    let put = send(
+        &nano,
+        "PUT",
+        "/r2/docs/hello.txt",
+        &[("content-type", "text/plain")],
+        "hello, r2",
+    )
+    .await;
     assert_eq!(put.status(), 200);
-    assert_eq!(put.text().await.unwrap(), "Put docs/hello.txt successfully!");
+    assert_eq!(
+        put.text().await.unwrap(),
+        "Put docs/hello.txt successfully!"
+    );
     send(&nano, "PUT", "/r2/docs/deep/b.txt", &[], "b").await;
     let got = send(&nano, "GET", "/r2/docs/hello.txt", &[], "").await;
     assert_eq!(got.status(), 200);
@@ -151,18 +184,39 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
     let etag = got.headers()["etag"].to_str().unwrap().to_string();
     assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
     assert_eq!(got.text().await.unwrap(), "hello, r2");
-    let part = send(&nano, "GET", "/r2/docs/hello.txt", &[("range", "bytes=7-8")], "").await;
+    let part = send(
+        &nano,
+        "GET",
+        "/r2/docs/hello.txt",
+        &[("range", "bytes=7-8")],
+        "",
+    )
+    .await;
     assert_eq!(part.status(), 206);
     assert_eq!(part.text().await.unwrap(), "r2");
     let head = send(&nano, "HEAD", "/r2/docs/hello.txt", &[], "").await;
     assert_eq!(head.headers()["x-size"], "9");
-    let listed: serde_json::Value = send(&nano, "GET", "/r2/?prefix=docs/", &[], "").await.json().await.unwrap();
+    let listed: serde_json::Value = send(&nano, "GET", "/r2/?prefix=docs/", &[], "")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         listed,
         serde_json::json!({"keys": ["docs/hello.txt"], "prefixes": ["docs/deep/"], "truncated": false})
     );
-    assert_eq!(send(&nano, "DELETE", "/r2/docs/hello.txt", &[], "").await.status(), 200);
-    assert_eq!(send(&nano, "GET", "/r2/docs/hello.txt", &[], "").await.status(), 404);
+    assert_eq!(
+        send(&nano, "DELETE", "/r2/docs/hello.txt", &[], "")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        send(&nano, "GET", "/r2/docs/hello.txt", &[], "")
+            .await
+            .status(),
+        404
+    );
 
     // Queues: the producer sends, the same Worker's queue handler consumes and records in KV.
     let sent = send(&nano, "POST", "/queue?note=first", &[], "").await;
@@ -176,8 +230,12 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let record: serde_json::Value =
-        serde_json::from_str(consumed["value"].as_str().expect("the message was consumed")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(
+        consumed["value"]
+            .as_str()
+            .expect("the message was consumed"),
+    )
+    .unwrap();
     assert_eq!(record["queue"], "my-queue");
     assert_eq!(record["body"]["method"], "POST");
     assert_eq!(record["body"]["note"], "first");

@@ -98,13 +98,30 @@ pub async fn kv_binding(rt: &Rt) {
     );
     assert_eq!(r["deleted"], Value::Null);
     assert_eq!(r["emptyKey"][0], "TypeError");
-    assert!(r["emptyKey"][1].as_str().unwrap().contains("empty"), "{}", r["emptyKey"]);
+    assert!(
+        r["emptyKey"][1].as_str().unwrap().contains("empty"),
+        "{}",
+        r["emptyKey"]
+    );
     assert_eq!(r["longKey"][0], "Error");
-    assert!(r["longKey"][1].as_str().unwrap().contains("513 exceeds key length limit of 512"));
+    assert!(r["longKey"][1]
+        .as_str()
+        .unwrap()
+        .contains("513 exceeds key length limit of 512"));
     assert_eq!(r["maxKey"], Value::Null);
-    assert!(r["shortTtl"][1].as_str().unwrap().contains("at least 60"), "{}", r["shortTtl"]);
-    assert!(r["pastExpiration"][1].as_str().unwrap().contains("at least 60 seconds in the future"));
-    assert!(r["bigMeta"][1].as_str().unwrap().contains("exceeds limit of 1024"));
+    assert!(
+        r["shortTtl"][1].as_str().unwrap().contains("at least 60"),
+        "{}",
+        r["shortTtl"]
+    );
+    assert!(r["pastExpiration"][1]
+        .as_str()
+        .unwrap()
+        .contains("at least 60 seconds in the future"));
+    assert!(r["bigMeta"][1]
+        .as_str()
+        .unwrap()
+        .contains("exceeds limit of 1024"));
     assert!(r["badLimit"][1].as_str().unwrap().contains("1000"));
     assert_eq!(r["badValue"][0], "TypeError");
     assert_eq!(r["badType"][0], "TypeError");
@@ -207,7 +224,19 @@ pub async fn r2_binding(rt: &Rt) {
     assert_eq!(r["missingHead"], Value::Null);
     assert_eq!(
         r["all"],
-        json!([["empty", "photos/2024/a.txt", "photos/cat.txt", "photos/dog.txt", "readme.txt"], false, [], false, 0])
+        json!([
+            [
+                "empty",
+                "photos/2024/a.txt",
+                "photos/cat.txt",
+                "photos/dog.txt",
+                "readme.txt"
+            ],
+            false,
+            [],
+            false,
+            0
+        ])
     );
     assert_eq!(r["withMeta"], json!({"owner": "alice"}));
     assert_eq!(
@@ -216,11 +245,27 @@ pub async fn r2_binding(rt: &Rt) {
     );
     assert_eq!(
         r["pages"],
-        json!([["empty", "photos/2024/a.txt"], true, ["photos/cat.txt", "photos/dog.txt"], ["readme.txt"], false])
+        json!([
+            ["empty", "photos/2024/a.txt"],
+            true,
+            ["photos/cat.txt", "photos/dog.txt"],
+            ["readme.txt"],
+            false
+        ])
     );
-    assert_eq!(r["afterDelete"], json!(["empty", "photos/cat.txt", "readme.txt"]));
+    assert_eq!(
+        r["afterDelete"],
+        json!(["empty", "photos/cat.txt", "readme.txt"])
+    );
     assert_eq!(r["badLimit"][0], "TypeError");
-    assert!(r["badKey"][1].as_str().unwrap().contains("relative path parts"), "{}", r["badKey"]);
+    assert!(
+        r["badKey"][1]
+            .as_str()
+            .unwrap()
+            .contains("relative path parts"),
+        "{}",
+        r["badKey"]
+    );
     assert_eq!(r["badValue"][0], "TypeError");
 }
 
@@ -244,14 +289,26 @@ pub async fn queues_binding(rt: &Rt) {
         ),
     )
     .await;
-    assert!(r["tooMany"][1].as_str().unwrap().contains("at most 100"), "{}", r["tooMany"]);
-    assert!(r["tooBig"][1].as_str().unwrap().contains("131072"), "{}", r["tooBig"]);
+    assert!(
+        r["tooMany"][1].as_str().unwrap().contains("at most 100"),
+        "{}",
+        r["tooMany"]
+    );
+    assert!(
+        r["tooBig"][1].as_str().unwrap().contains("131072"),
+        "{}",
+        r["tooBig"]
+    );
     let jobs = w
         .ports
         .queue
         .as_ref()
         .unwrap()
-        .list_jobs(&TenantScope::resolved(t), &w.domain, nano::ports::JobStatus::Ready)
+        .list_jobs(
+            &TenantScope::resolved(t),
+            &w.domain,
+            nano::ports::JobStatus::Ready,
+        )
         .await
         .unwrap();
     let bodies: Vec<Value> = jobs
@@ -260,7 +317,12 @@ pub async fn queues_binding(rt: &Rt) {
         .collect();
     assert_eq!(
         bodies,
-        [json!({"url": "https://example.com", "n": 1}), json!("plain text"), json!(1), json!([2])]
+        [
+            json!({"url": "https://example.com", "n": 1}),
+            json!("plain text"),
+            json!(1),
+            json!([2])
+        ]
     );
 }
 
@@ -351,7 +413,14 @@ pub async fn service_bindings_reach_apps_of_the_tenant(rt: &Rt) {
           b: await b.json(), c: await c.json() }});
     }} }};"#
     );
-    let app = peer_app(rt, &tenant, &caller, &[("AUTH", echo.as_str())], Default::default()).await;
+    let app = peer_app(
+        rt,
+        &tenant,
+        &caller,
+        &[("AUTH", echo.as_str())],
+        Default::default(),
+    )
+    .await;
     let r = get(rt, &app, "/").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = r.json();
@@ -378,7 +447,14 @@ pub async fn service_bindings_stop_at_the_tenant_and_the_limits(rt: &Rt) {
         return Response.json(out);
     }} }};"#
     );
-    let app = peer_app(rt, &b, &intruder, &[("OTHER", echo.as_str())], Default::default()).await;
+    let app = peer_app(
+        rt,
+        &b,
+        &intruder,
+        &[("OTHER", echo.as_str())],
+        Default::default(),
+    )
+    .await;
     let r = get(rt, &app, "/").await.json();
     assert!(r["binding"].as_str().unwrap().contains("no app"), "{r}");
     assert_eq!(r["local"], "refused");

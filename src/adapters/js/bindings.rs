@@ -206,9 +206,7 @@ pub async fn call(
             Some(p) => super::cf_bindings::queues(p.as_ref(), &scope, d, &method, &args).await,
             None => disabled("queue"),
         },
-        ServiceKind::App => Err(ApiError::bad_request(
-            "a service binding has only fetch()",
-        )),
+        ServiceKind::App => Err(ApiError::bad_request("a service binding has only fetch()")),
     };
     Outcome::Json(answered(answer))
 }

@@ -769,11 +769,14 @@ impl IsolateState {
                 .and_then(|v| v.as_array())
                 .map(|flat| {
                     flat.chunks(2)
-                        .filter_map(|p| Some((p[0].as_str()?.to_string(), p.get(1)?.as_str()?.to_string())))
+                        .filter_map(|p| {
+                            Some((p[0].as_str()?.to_string(), p.get(1)?.as_str()?.to_string()))
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
-            let app = crate::core::AppName::parse(spec.domain.as_str()).map_err(|e| e.to_string())?;
+            let app =
+                crate::core::AppName::parse(spec.domain.as_str()).map_err(|e| e.to_string())?;
             let hops = self.subrequest()?;
             return self.app_fetch(app, method, text(1), headers, None, streaming, hops);
         }

@@ -180,7 +180,10 @@ fn merge_wrangler(
         triggers.insert("crons".into(), crons.clone());
     }
     let queues = wrangler.get("queues");
-    if let Some(consumers) = queues.and_then(|q| q.get("consumers")).and_then(|c| c.as_array()) {
+    if let Some(consumers) = queues
+        .and_then(|q| q.get("consumers"))
+        .and_then(|c| c.as_array())
+    {
         let kept: Vec<toml::Value> = consumers
             .iter()
             .filter_map(|c| c.as_table())
@@ -214,7 +217,9 @@ fn merge_wrangler(
             let domain = entry.get(domain_key).and_then(|v| v.as_str());
             let domain = match (service, domain) {
                 // A namespace id that is no store name (a placeholder) gives way to the binding's name.
-                ("kv", Some(id)) if crate::services::cache::is_valid_store_name(&id.to_lowercase()) => {
+                ("kv", Some(id))
+                    if crate::services::cache::is_valid_store_name(&id.to_lowercase()) =>
+                {
                     id.to_lowercase()
                 }
                 ("kv", _) => name.to_lowercase(),
@@ -488,7 +493,12 @@ binding = "DB"
         let (apps, errors) = discover(dir.path(), "default");
         assert!(errors.is_empty(), "{errors:?}");
         let cfg = &apps[0].config;
-        let b = |n: &str| (cfg.bindings[n].service.as_str(), cfg.bindings[n].domain.as_str());
+        let b = |n: &str| {
+            (
+                cfg.bindings[n].service.as_str(),
+                cfg.bindings[n].domain.as_str(),
+            )
+        };
         assert_eq!(b("CARTS"), ("kv", "0f2ac74b498b48028cb68387c421e279"));
         assert_eq!(b("SESSIONS"), ("kv", "sessions"));
         assert_eq!(b("PHOTOS"), ("r2", "photos"));

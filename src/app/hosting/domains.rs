@@ -25,9 +25,9 @@ pub async fn ensure(cfg: &AppConfig, services: &Services) -> Result<(), String> 
     };
     for (name, b) in &cfg.bindings {
         let done = match (b.service, &services.cache, &services.storage) {
-            (ServiceKind::Kv, Some(cache), _) => made(
-                crate::services::cache::create_store(cache.as_ref(), &scope, &b.domain).await,
-            ),
+            (ServiceKind::Kv, Some(cache), _) => {
+                made(crate::services::cache::create_store(cache.as_ref(), &scope, &b.domain).await)
+            }
             (ServiceKind::R2, _, Some(storage)) => made(
                 crate::services::storage::create_bucket(storage.as_ref(), &scope, &b.domain).await,
             ),
