@@ -281,6 +281,7 @@ pub async fn queues_binding(rt: &Rt) {
         await env.QUEUE.send({{ url: 'https://example.com', n: 1 }});
         await env.QUEUE.send('plain text');
         await env.QUEUE.sendBatch([{{ body: 1 }}, {{ body: [2] }}]);
+        await env.QUEUE.send({{ later: true }}, {{ delaySeconds: 600 }});
         return {{
           tooMany: await err(env.QUEUE.sendBatch(Array.from({{ length: 101 }}, (_, i) => ({{ body: i }})))),
           tooBig: await err(env.QUEUE.send('x'.repeat(130 * 1024))),
@@ -321,9 +322,13 @@ pub async fn queues_binding(rt: &Rt) {
             json!({"url": "https://example.com", "n": 1}),
             json!("plain text"),
             json!(1),
-            json!([2])
+            json!([2]),
+            json!({"later": true})
         ]
     );
+    // The delayed message is due ten minutes on, the others at once.
+    let due = jobs[4].next_attempt_ms - jobs[3].next_attempt_ms;
+    assert!((590_000..=610_000).contains(&due), "{due}");
 }
 
 pub async fn cloudflare_bindings_are_scoped_to_tenant(rt: &Rt) {
