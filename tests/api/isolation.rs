@@ -484,7 +484,10 @@ async fn cloudflare_bindings_reach_only_their_tenant() {
     assert_eq!(own["kv"]["value"], "secret-of-app-0");
     assert_eq!(own["kv"]["metadata"], json!({"me": "app-0"}));
     assert_eq!(own["kvList"], json!(["secret"]));
-    assert_eq!(own["r2"], json!({"text": "secret-of-app-0", "custom": {"me": "app-0"}}));
+    assert_eq!(
+        own["r2"],
+        json!({"text": "secret-of-app-0", "custom": {"me": "app-0"}})
+    );
     assert_eq!(own["binding"], "refused");
     nano.stop().await;
 }

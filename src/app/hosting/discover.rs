@@ -269,8 +269,9 @@ fn merge_wrangler(
     }
 }
 
-/// Wrangler keys that give a Worker something nano does not implement (bindings, flags, settings), named as
-/// `key` or `key.sub`; each is logged as a warning when the app is read.
+/// Wrangler keys that give a Worker something nano does not implement (bindings, settings, and every
+/// compatibility flag: nano implements none), named as `key` or `key.sub`; each is logged as a warning when the app
+/// is read.
 pub fn unsupported_keys(wrangler: &toml::Table) -> Vec<String> {
     const UNSUPPORTED: [&str; 16] = [
         "d1_databases",
@@ -290,8 +291,6 @@ pub fn unsupported_keys(wrangler: &toml::Table) -> Vec<String> {
         "version_metadata",
         "secrets_store_secrets",
     ];
-    /// Flags nano honours (its runtime behaves so anyway).
-    const FLAGS: [&str; 1] = ["nodejs_compat_populate_process_env"];
     let mut out: Vec<String> = UNSUPPORTED
         .iter()
         .filter(|k| wrangler.contains_key(**k))
@@ -303,7 +302,6 @@ pub fn unsupported_keys(wrangler: &toml::Table) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter_map(|f| f.as_str())
-        .filter(|f| !FLAGS.contains(f))
     {
         out.push(format!("compatibility_flags.{flag}"));
     }
