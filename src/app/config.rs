@@ -339,12 +339,31 @@ pub struct AppConfig {
 pub struct TriggersConfig {
     /// 5-field cron expressions (minute hour day-of-month month day-of-week), evaluated in UTC.
     pub crons: Vec<String>,
+    /// Queues whose messages the app's `queue` handler consumes, as Workers' `[[queues.consumers]]`.
+    pub queues: Vec<QueueConsumerConfig>,
 }
 
 impl TriggersConfig {
     pub fn is_empty(&self) -> bool {
-        self.crons.is_empty()
+        self.crons.is_empty() && self.queues.is_empty()
     }
+}
+
+/// One `[[apps.triggers.queues]]` entry: the queue the app consumes, created on load if missing with the app as
+/// its target (`app://<name>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConsumerConfig {
+    pub queue: String,
+    /// Most messages per batch (the queue's concurrency); default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch_size: Option<u32>,
+    /// Retries after the first delivery before a message is set aside as failed; default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Seconds before a retried message is delivered again; default 1 (then the queue's exponential backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_delay: Option<u64>,
 }
 
 /// A tenant's quotas; unset means unlimited.
@@ -365,11 +384,13 @@ pub struct QuotaConfig {
     pub queue_jobs: Option<u64>,
 }
 
-/// One `[apps.bindings]` entry.
+/// One `[apps.bindings]` entry: `{ service = "data", domain = "movies" }`, or `{ service = "app", app = "other" }`
+/// (a service binding: `domain` and `app` are one field).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct BindingConfig {
     pub service: crate::core::ServiceKind,
+    #[serde(alias = "app")]
     pub domain: String,
 }
 
@@ -762,6 +783,25 @@ mod tests {
         assert_eq!(prod.log_level, "warn");
         assert!(prod.auth);
         assert_eq!(prod.default_tenant, None);
+    }
+
+    #[test]
+    fn cloudflare_bindings_and_queue_consumers_read_from_toml() {
+        let app: AppConfig = toml::from_str(
+            r#"
+name = "shop"
+tenant = "acme"
+entry = "index.js"
+bindings = { OTHER = { service = "app", app = "auth" }, CARTS = { service = "kv", domain = "carts" } }
+triggers = { queues = [{ queue = "orders", max_retries = 1 }] }
+"#,
+        )
+        .unwrap();
+        assert_eq!(app.bindings["OTHER"].service, crate::core::ServiceKind::App);
+        assert_eq!(app.bindings["OTHER"].domain, "auth");
+        assert_eq!(app.bindings["CARTS"].service, crate::core::ServiceKind::Kv);
+        assert_eq!(app.triggers.queues[0].queue, "orders");
+        assert_eq!(app.triggers.queues[0].max_retries, Some(1));
     }
 
     #[test]

@@ -117,6 +117,10 @@ impl AppRuntime for EngineRouter {
         self.runtime_of(app)?.clone().dispatch(app, request).await
     }
 
+    fn tenant_of(&self, app: &AppName) -> Option<crate::core::TenantId> {
+        self.runtime_of(app).ok()?.tenant_of(app)
+    }
+
     async fn dispatch_queue(
         &self,
         app: &AppName,

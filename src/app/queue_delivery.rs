@@ -416,9 +416,11 @@ async fn deliver_batch(
             .map(|c| QueueMessage {
                 id: c.job.id.to_string(),
                 timestamp_ms: c.job.enqueued_ms,
-                body: serde_json::from_slice(&c.job.body).unwrap_or_else(|_| {
-                    serde_json::Value::String(String::from_utf8_lossy(&c.job.body).into_owned())
-                }),
+                body: serde_json::from_slice(&c.job.body)
+                    .map(crate::services::queue::message_body)
+                    .unwrap_or_else(|_| {
+                        serde_json::Value::String(String::from_utf8_lossy(&c.job.body).into_owned())
+                    }),
                 attempts: c.job.attempts + 1,
             })
             .collect(),

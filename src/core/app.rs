@@ -49,7 +49,9 @@ pub struct AppSpec {
     pub outbound: crate::core::outbound::HostRules,
 }
 
-/// A service an app can be bound to.
+/// What an app can be bound to: one of hyper's services through hyper-connect's API (`cache` .. `queue`), one of
+/// them through Cloudflare's API (`kv` on the cache, `r2` on storage, `queues` on the queue), or another app of
+/// the same tenant (`app`, a service binding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceKind {
@@ -58,6 +60,10 @@ pub enum ServiceKind {
     Storage,
     Search,
     Queue,
+    Kv,
+    R2,
+    Queues,
+    App,
 }
 
 impl ServiceKind {
@@ -68,11 +74,28 @@ impl ServiceKind {
             ServiceKind::Storage => "storage",
             ServiceKind::Search => "search",
             ServiceKind::Queue => "queue",
+            ServiceKind::Kv => "kv",
+            ServiceKind::R2 => "r2",
+            ServiceKind::Queues => "queues",
+            ServiceKind::App => "app",
+        }
+    }
+
+    /// The hyper service whose store a binding of this kind reaches (`kv` the cache, `r2` storage, `queues` the
+    /// queue); None for an app.
+    pub fn port(self) -> Option<ServiceKind> {
+        match self {
+            ServiceKind::Kv => Some(ServiceKind::Cache),
+            ServiceKind::R2 => Some(ServiceKind::Storage),
+            ServiceKind::Queues => Some(ServiceKind::Queue),
+            ServiceKind::App => None,
+            other => Some(other),
         }
     }
 }
 
-/// One binding: the service and the single domain (db, cache store, bucket, index, queue) it is granted.
+/// One binding: the service and the single domain (db, cache store, bucket, index, queue) it is granted; for an
+/// `app` binding, the domain is the bound app's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindingSpec {
     pub service: ServiceKind,

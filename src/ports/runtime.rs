@@ -90,6 +90,9 @@ pub struct AppBindings {
     pub queue: Option<Arc<dyn QueueStore>>,
     /// The app's static assets folder, as `env.ASSETS` (absent when the app has none).
     pub assets: Option<Arc<dyn super::AppAssets>>,
+    /// The runtime serving the other apps, which service bindings and `http://<app>.localhost` reach in process
+    /// (only apps of `tenant`). Weak: the runtime holds this version.
+    pub peers: Option<std::sync::Weak<dyn AppRuntime>>,
 }
 
 impl AppBindings {
@@ -103,6 +106,7 @@ impl AppBindings {
             search: services.search.clone(),
             queue: services.queue.clone(),
             assets: None,
+            peers: None,
         }
     }
 }
@@ -117,6 +121,7 @@ impl fmt::Debug for AppBindings {
             .field("search", &self.search.is_some())
             .field("queue", &self.queue.is_some())
             .field("assets", &self.assets.is_some())
+            .field("peers", &self.peers.is_some())
             .finish()
     }
 }
@@ -324,4 +329,6 @@ pub trait AppRuntime: Send + Sync + 'static {
     ) -> Result<(), RuntimeError>;
     async fn unload(&self, app: &AppName) -> Result<(), RuntimeError>;
     async fn stats(&self, app: &AppName) -> Result<AppStats, RuntimeError>;
+    /// The tenant owning loaded app `app` (None when it is not loaded here).
+    fn tenant_of(&self, app: &AppName) -> Option<TenantId>;
 }

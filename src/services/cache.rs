@@ -134,7 +134,7 @@ fn store_name(name: &str) -> Result<DomainName, ApiError> {
 }
 
 /// A store name for key operations, where hyper does not validate it: a name that cannot exist is not found.
-fn existing_store(name: &str) -> Result<DomainName, ApiError> {
+pub fn existing_store(name: &str) -> Result<DomainName, ApiError> {
     store_name(name).map_err(|_| CacheError::StoreNotFound.into())
 }
 

@@ -4,7 +4,9 @@
 
 pub mod cache;
 pub mod data;
+pub mod kv;
 pub mod queue;
+pub mod r2;
 pub mod response_cache;
 pub mod search;
 pub mod storage;

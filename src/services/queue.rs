@@ -46,6 +46,71 @@ pub async fn delete(queue: &dyn QueueStore, scope: &TenantScope, name: &str) -> 
     created()
 }
 
+/// Most messages in one Cloudflare Queues `sendBatch`, and most bytes of one message's body as JSON.
+pub const MAX_BATCH_MESSAGES: usize = 100;
+pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+/// The one key of a job a Cloudflare Queues producer wrote: its value is the message body the consumer gets.
+pub const QUEUES_BODY: &str = "queues:body";
+
+/// Cloudflare Queues' `send`/`sendBatch`: each `{ body, delaySeconds? }` is enqueued as the job
+/// `{ "queues:body": body }`, due after its delay; `{ ok, ids }`.
+pub async fn send_batch(
+    queue: &dyn QueueStore,
+    scope: &TenantScope,
+    name: &str,
+    messages: &Value,
+) -> Answer {
+    let name = existing(name)?;
+    let Some(messages) = messages.as_array() else {
+        return Err(ApiError::bad_request(
+            "sendBatch needs an array of messages",
+        ));
+    };
+    if messages.len() > MAX_BATCH_MESSAGES {
+        return Err(ApiError::bad_request(format!(
+            "a batch holds at most {MAX_BATCH_MESSAGES} messages, not {}",
+            messages.len()
+        )));
+    }
+    let mut jobs = Vec::with_capacity(messages.len());
+    for m in messages {
+        let body = m.get("body").cloned().unwrap_or(Value::Null);
+        let job = stringify(&json!({ QUEUES_BODY: body }));
+        if job.len() > MAX_MESSAGE_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "a message is at most {MAX_MESSAGE_BYTES} bytes as JSON, this one {}",
+                job.len()
+            )));
+        }
+        let delay = match m.get("delaySeconds") {
+            None | Some(Value::Null) => 0,
+            Some(v) => v.as_u64().filter(|d| *d <= 43_200).ok_or_else(|| {
+                ApiError::bad_request(format!("delaySeconds must be 0 to 43200, not {v}"))
+            })?,
+        };
+        jobs.push((job, delay));
+    }
+    let mut ids = Vec::with_capacity(jobs.len());
+    for (job, delay) in jobs {
+        let due = now_ms() + (delay * 1000) as i64;
+        ids.push(queue.enqueue(scope, &name, Bytes::from(job), due).await?);
+    }
+    Ok(Reply::new(
+        StatusCode::OK,
+        json!({ "ok": true, "ids": ids }),
+    ))
+}
+
+/// The body a queue consumer gets for a job: a Cloudflare producer's message body, or the job itself.
+pub fn message_body(job: Value) -> Value {
+    match job {
+        Value::Object(mut o) if o.len() == 1 && o.contains_key(QUEUES_BODY) => {
+            o.remove(QUEUES_BODY).unwrap_or(Value::Null)
+        }
+        other => other,
+    }
+}
+
 /// Enqueues a job, an object stored as `JSON.stringify(job)` writes it: `{ ok, id }`.
 pub async fn enqueue(
     queue: &dyn QueueStore,

@@ -67,6 +67,7 @@ async fn queue_jobs_reach_the_apps_queue_handler_and_crons_run_scheduled() {
             engine: None,
             triggers: TriggersConfig {
                 crons: vec!["0 0 1 1 *".into()],
+                ..Default::default()
             },
             bindings: [(
                 "SEEN".to_string(),
@@ -219,6 +220,7 @@ async fn two_prod_nodes_run_each_scheduled_minute_once() {
                 engine: None,
                 triggers: TriggersConfig {
                     crons: vec!["* * * * *".into()],
+                    ..Default::default()
                 },
                 bindings: [(
                     "RUNS".to_string(),

@@ -405,3 +405,89 @@ async fn no_tenant_reaches_another() {
     );
     nano.stop().await;
 }
+
+const CF_APP: &str = r#"export default { async fetch(req, env) {
+  const me = new URL(req.url).pathname.slice(1);
+  const other = me === 'app-0' ? 'app-1' : 'app-0';
+  if (req.method === 'POST') {
+    await env.KV.put('secret', 'secret-of-' + me, { metadata: { me } });
+    await env.BUCKET.put('secret.txt', 'secret-of-' + me, { customMetadata: { me } });
+    return Response.json({ ok: true });
+  }
+  const out = {};
+  out.kv = await env.KV.getWithMetadata('secret');
+  out.kvList = (await env.KV.list()).keys.map((k) => k.name);
+  const obj = await env.BUCKET.get('secret.txt');
+  out.r2 = obj && { text: await obj.text(), custom: obj.customMetadata };
+  out.r2List = (await env.BUCKET.list()).objects.map((o) => o.key);
+  try { await env.OTHER.fetch('https://x/'); out.binding = 'reached'; } catch (e) { out.binding = 'refused'; }
+  try { const r = await fetch(`http://${other}.localhost/`); out.local = 'reached ' + r.status; } catch (e) { out.local = 'refused'; }
+  return Response.json(out);
+} };"#;
+
+/// Two tenants whose apps bind KV and R2 under the same names (made at load for each) and a service binding to
+/// the other tenant's app: each sees only its own data and never reaches the other's app.
+#[tokio::test]
+async fn cloudflare_bindings_reach_only_their_tenant() {
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("index.js"), CF_APP).unwrap();
+    let entry = files.path().join("index.js");
+    let ids = [fresh_name("iso"), fresh_name("iso")];
+    let cfg_ids = ids.clone();
+    let nano = TestNano::start_with(move |c| {
+        c.default_tenant = None;
+        c.tenants = cfg_ids.to_vec();
+        for (i, t) in cfg_ids.iter().enumerate() {
+            let bound = |service, domain: &str| BindingConfig {
+                service,
+                domain: domain.into(),
+            };
+            c.apps.push(AppConfig {
+                name: format!("app-{i}"),
+                tenant: t.clone(),
+                hostnames: vec![format!("app-{i}.test")],
+                entry: entry.clone(),
+                env: Default::default(),
+                limits: Limits::default(),
+                engine: None,
+                triggers: Default::default(),
+                bindings: [
+                    ("KV".to_string(), bound(ServiceKind::Kv, "shared")),
+                    ("BUCKET".to_string(), bound(ServiceKind::R2, "shared")),
+                    (
+                        "OTHER".to_string(),
+                        bound(ServiceKind::App, &format!("app-{}", 1 - i)),
+                    ),
+                ]
+                .into(),
+                outbound: Default::default(),
+            });
+        }
+    })
+    .await;
+    let c = client();
+    let call = |method: Method, i: usize| {
+        c.request(method, nano.url(&format!("/app-{i}")))
+            .header("host", format!("app-{i}.test"))
+            .send()
+    };
+    let res = call(Method::POST, 0).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let seen: Value = call(Method::GET, 1).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        seen,
+        json!({"kv": {"value": null, "metadata": null, "cacheStatus": null}, "kvList": [], "r2": null, "r2List": [],
+               "binding": "refused", "local": "refused"})
+    );
+    assert_eq!(call(Method::POST, 1).await.unwrap().status(), 200);
+    let own: Value = call(Method::GET, 0).await.unwrap().json().await.unwrap();
+    assert_eq!(own["kv"]["value"], "secret-of-app-0");
+    assert_eq!(own["kv"]["metadata"], json!({"me": "app-0"}));
+    assert_eq!(own["kvList"], json!(["secret"]));
+    assert_eq!(
+        own["r2"],
+        json!({"text": "secret-of-app-0", "custom": {"me": "app-0"}})
+    );
+    assert_eq!(own["binding"], "refused");
+    nano.stop().await;
+}

@@ -1,6 +1,7 @@
 //! Workers apps from npm frameworks, bundled to one file with esbuild as their users deploy them, run unmodified:
-//! Hono and itty-router, routed by Host, with params, query strings, JSON bodies, env and 404s; and JWTs and JWEs with
-//! jose, hono/jwt and @tsndr/cloudflare-worker-jwt on nano's `crypto.subtle`.
+//! Hono and itty-router, routed by Host, with params, query strings, JSON bodies, env and 404s; JWTs and JWEs with
+//! jose, hono/jwt and @tsndr/cloudflare-worker-jwt on nano's `crypto.subtle`; and a Worker made of Cloudflare's
+//! documentation examples for KV, R2 and Queues, declared in its wrangler.toml.
 
 use crate::support::{client, TestNano};
 use nano::app::AppConfig;
@@ -9,22 +10,28 @@ use std::path::Path;
 use std::process::Command;
 
 fn bundle(name: &str, out: &Path) -> std::path::PathBuf {
+    let target = out.join(format!("{name}.js"));
+    bundle_to(&format!("{name}.js"), &target);
+    target
+}
+
+/// Bundles `tests/compat/workers/<source>` into `target`.
+fn bundle_to(source: &str, target: &Path) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat");
     let esbuild = dir.join("node_modules/.bin/esbuild");
     assert!(
         esbuild.exists(),
         "esbuild is not installed: run `npm ci` in tests/compat (scripts/test.sh does)"
     );
-    let target = out.join(format!("{name}.js"));
+    let name = source;
     let status = Command::new(esbuild)
-        .arg(dir.join("workers").join(format!("{name}.js")))
+        .arg(dir.join("workers").join(source))
         .args(["--bundle", "--format=esm", "--log-level=warning"])
         .arg(format!("--outfile={}", target.display()))
         .current_dir(&dir)
         .status()
         .expect("esbuild runs");
     assert!(status.success(), "esbuild failed for {name}");
-    target
 }
 
 fn app(name: &str, entry: std::path::PathBuf) -> AppConfig {
@@ -175,4 +182,141 @@ async fn jwt_checks(nano: &TestNano, host: &str, jwt: &serde_json::Value) {
         }),
         "{host}"
     );
+}
+
+async fn send(
+    nano: &TestNano,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> reqwest::Response {
+    let mut req = client()
+        .request(method.parse().unwrap(), nano.url(path))
+        .header("host", "cfdocs.localhost")
+        .body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
+    let out = tempfile::tempdir().unwrap();
+    let folder = out.path().join("apps/cfdocs");
+    std::fs::create_dir_all(&folder).unwrap();
+    bundle_to("cloudflare/index.js", &folder.join("index.js"));
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/workers/cloudflare");
+    std::fs::copy(here.join("wrangler.toml"), folder.join("wrangler.toml")).unwrap();
+    let apps = out.path().join("apps");
+    // Nothing is created beforehand: the namespace, bucket and queue are made when the app loads.
+    let nano = TestNano::start_with(|c| c.apps_dir = apps).await;
+
+    // KV
+    let put = send(&nano, "PUT", "/kv/user:1", &[], "Alice").await;
+    assert_eq!(put.status(), 200);
+    let got: serde_json::Value = send(&nano, "GET", "/kv/user:1", &[], "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        serde_json::json!({"value": "Alice", "metadata": {"by": "compat"}})
+    );
+    assert_eq!(
+        send(&nano, "GET", "/kv/nobody", &[], "").await.status(),
+        404
+    );
+    let list: serde_json::Value = send(&nano, "GET", "/kv/?prefix=user:", &[], "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["keys"][0]["name"], "user:1");
+    assert_eq!(
+        list["keys"][0]["metadata"],
+        serde_json::json!({"by": "compat"})
+    );
+    assert!(list["keys"][0]["expiration"].as_u64().unwrap() > 0);
+    assert_eq!(list["list_complete"], true);
+
+    // R2
+    let put = send(
+        &nano,
+        "PUT",
+        "/r2/docs/hello.txt",
+        &[("content-type", "text/plain")],
+        "hello, r2",
+    )
+    .await;
+    assert_eq!(put.status(), 200);
+    assert_eq!(
+        put.text().await.unwrap(),
+        "Put docs/hello.txt successfully!"
+    );
+    send(&nano, "PUT", "/r2/docs/deep/b.txt", &[], "b").await;
+    let got = send(&nano, "GET", "/r2/docs/hello.txt", &[], "").await;
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "text/plain");
+    let etag = got.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+    assert_eq!(got.text().await.unwrap(), "hello, r2");
+    let part = send(
+        &nano,
+        "GET",
+        "/r2/docs/hello.txt",
+        &[("range", "bytes=7-8")],
+        "",
+    )
+    .await;
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.text().await.unwrap(), "r2");
+    let head = send(&nano, "HEAD", "/r2/docs/hello.txt", &[], "").await;
+    assert_eq!(head.headers()["x-size"], "9");
+    let listed: serde_json::Value = send(&nano, "GET", "/r2/?prefix=docs/", &[], "")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        serde_json::json!({"keys": ["docs/hello.txt"], "prefixes": ["docs/deep/"], "truncated": false})
+    );
+    assert_eq!(
+        send(&nano, "DELETE", "/r2/docs/hello.txt", &[], "")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        send(&nano, "GET", "/r2/docs/hello.txt", &[], "")
+            .await
+            .status(),
+        404
+    );
+
+    // Queues: the producer sends, the same Worker's queue handler consumes and records in KV.
+    let sent = send(&nano, "POST", "/queue?note=first", &[], "").await;
+    assert_eq!(sent.text().await.unwrap(), "Sent message to the queue");
+    let mut consumed = serde_json::Value::Null;
+    for _ in 0..200 {
+        let r = send(&nano, "GET", "/kv/processed/first", &[], "").await;
+        if r.status() == 200 {
+            consumed = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let record: serde_json::Value = serde_json::from_str(
+        consumed["value"]
+            .as_str()
+            .expect("the message was consumed"),
+    )
+    .unwrap();
+    assert_eq!(record["queue"], "my-queue");
+    assert_eq!(record["body"]["method"], "POST");
+    assert_eq!(record["body"]["note"], "first");
+    nano.stop().await;
 }

@@ -41,6 +41,7 @@ impl World {
                     .unwrap(),
             )),
             assets: None,
+            peers: None,
         };
         Self {
             _dir: dir,

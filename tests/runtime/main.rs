@@ -9,6 +9,7 @@ mod support;
 mod bindings;
 mod cache_api;
 mod crypto;
+mod cloudflare;
 #[cfg(feature = "v8")]
 mod engine_v8;
 mod handlers;
@@ -63,6 +64,11 @@ macro_rules! runtime_suite {
                 bindings_are_scoped_to_tenant_and_domain, cpu_limit_during_streamed_upload, assets_binding,
             ]);
             runtime_suite!(@each make; cache_api: [cache_api_behaviour, cache_api_is_per_tenant]);
+            runtime_suite!(@each make; cloudflare: [
+                kv_binding, kv_names_follow_the_cache_rules, r2_binding, queues_binding,
+                cloudflare_bindings_are_scoped_to_tenant, service_bindings_reach_apps_of_the_tenant,
+                service_bindings_stop_at_the_tenant_and_the_limits,
+            ]);
             runtime_suite!(@each make; handlers: [
                 queue_handler_acks_and_retries, queue_handler_throw_retries_unacked, scheduled_handler,
             ]);

@@ -17,22 +17,28 @@ use serde_json::{json, Map, Value};
 /// The name of the assets binding on `env`.
 pub const ASSETS: &str = "ASSETS";
 
-/// What one binding call produced: a JSON result, or a download's byte stream.
+/// What one binding call produced: a JSON result, or a download's byte stream (with, for R2, the object's fields
+/// as JSON, which reach the glue as the `x-nano-object` header).
 pub enum Outcome {
     Json(Value),
-    Download { size: u64, stream: ByteStream },
+    Download {
+        size: u64,
+        stream: ByteStream,
+        head: Option<Value>,
+    },
 }
 
 /// The bindings the app has, as `{ NAME: service }`: only those its spec names and whose service is enabled.
 pub fn names(spec: &std::collections::BTreeMap<String, BindingSpec>, ports: &AppBindings) -> Value {
     let mut out = Map::new();
     for (name, b) in spec {
-        let present = match b.service {
-            ServiceKind::Cache => ports.cache.is_some(),
-            ServiceKind::Data => ports.data.is_some(),
-            ServiceKind::Storage => ports.storage.is_some(),
-            ServiceKind::Search => ports.search.is_some(),
-            ServiceKind::Queue => ports.queue.is_some(),
+        let present = match b.service.port() {
+            Some(ServiceKind::Cache) => ports.cache.is_some(),
+            Some(ServiceKind::Data) => ports.data.is_some(),
+            Some(ServiceKind::Storage) => ports.storage.is_some(),
+            Some(ServiceKind::Search) => ports.search.is_some(),
+            Some(ServiceKind::Queue) => ports.queue.is_some(),
+            _ => true,
         };
         if present && ports.tenant.is_some() {
             out.insert(name.clone(), json!(b.service.as_str()));
@@ -186,6 +192,21 @@ pub async fn call(
             Some(p) => return storage(p.as_ref(), &scope, d, &method, &args, upload).await,
             None => disabled("storage"),
         },
+        ServiceKind::Kv => match &ports.cache {
+            Some(p) => super::cf_bindings::kv(p.as_ref(), &scope, d, &method, &args).await,
+            None => disabled("cache"),
+        },
+        ServiceKind::R2 => match &ports.storage {
+            Some(p) => {
+                return super::cf_bindings::r2(p.as_ref(), &scope, d, &method, &args, upload).await
+            }
+            None => disabled("storage"),
+        },
+        ServiceKind::Queues => match &ports.queue {
+            Some(p) => super::cf_bindings::queues(p.as_ref(), &scope, d, &method, &args).await,
+            None => disabled("queue"),
+        },
+        ServiceKind::App => Err(ApiError::bad_request("a service binding has only fetch()")),
     };
     Outcome::Json(answered(answer))
 }
@@ -349,6 +370,7 @@ async fn storage(
                 Ok(got) => Outcome::Download {
                     size: got.size,
                     stream: got.stream,
+                    head: None,
                 },
                 Err(e) => Outcome::Json(e.to_json()),
             };

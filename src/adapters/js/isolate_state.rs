@@ -709,22 +709,13 @@ impl IsolateState {
         streaming: bool,
         redirect: &str,
     ) -> Result<u64, String> {
-        let hops = {
-            let mut st = self.state.borrow_mut();
-            let limit = self.app.version.spec.limits.subrequests;
-            match st.current.and_then(|r| st.requests.get_mut(&r)) {
-                Some(rs) => {
-                    if rs.subrequests >= limit {
-                        return Err(format!("subrequest limit of {limit} per request exceeded"));
-                    }
-                    rs.subrequests += 1;
-                    rs.hops + 1
-                }
-                None => 1,
-            }
-        };
+        let hops = self.subrequest()?;
         let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
         let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url}: {e}"))?;
+        if let Some(app) = self.local_app(&parsed) {
+            let body = body.map(Bytes::from);
+            return self.app_fetch(app, method, parsed.as_str(), headers, body, streaming, hops);
+        }
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!(
                 "fetch supports http and https, not {}",
@@ -785,6 +776,95 @@ impl IsolateState {
         Ok(op)
     }
 
+    /// Counts one subrequest of the current request against its limit; the hop count the subrequest carries.
+    fn subrequest(&self) -> Result<u32, String> {
+        let mut st = self.state.borrow_mut();
+        let limit = self.app.version.spec.limits.subrequests;
+        match st.current.and_then(|r| st.requests.get_mut(&r)) {
+            Some(rs) => {
+                if rs.subrequests >= limit {
+                    return Err(format!("subrequest limit of {limit} per request exceeded"));
+                }
+                rs.subrequests += 1;
+                Ok(rs.hops + 1)
+            }
+            None => Ok(1),
+        }
+    }
+
+    /// The app of this tenant that `http://<app>.localhost/...` names, when the peers serve one.
+    fn local_app(&self, url: &url::Url) -> Option<crate::core::AppName> {
+        let label = url.host_str()?.strip_suffix(".localhost")?;
+        let app = crate::core::AppName::parse(label).ok()?;
+        let peers = self.app.version.bindings.peers.as_ref()?.upgrade()?;
+        (peers.tenant_of(&app).as_ref() == Some(&self.app.version.spec.tenant)).then_some(app)
+    }
+
+    /// Sends a request to `app`, another app of this tenant, in process (a service binding's `fetch`, or a fetch
+    /// of `http://<app>.localhost`): it completes like a fetch. `hops` is the count the request carries; past
+    /// the limit it fails, as a request back into nano would get 508.
+    #[allow(clippy::too_many_arguments)]
+    fn app_fetch(
+        &self,
+        app: crate::core::AppName,
+        method: http::Method,
+        url: &str,
+        headers: Vec<(String, String)>,
+        body: Option<Bytes>,
+        streaming: bool,
+        hops: u32,
+    ) -> Result<u64, String> {
+        use crate::core::outbound::{HOPS_HEADER, MAX_HOPS};
+        if hops >= MAX_HOPS {
+            return Err(format!(
+                "request loop: {hops} hops between apps reached the limit of {MAX_HOPS}"
+            ));
+        }
+        let tenant = self.app.version.spec.tenant.clone();
+        let peers = self.app.version.bindings.peers.clone();
+        let mut req = http::Request::builder().method(method).uri(url);
+        for (k, v) in &headers {
+            if !k.eq_ignore_ascii_case(HOPS_HEADER) {
+                req = req.header(k.as_str(), v.as_str());
+            }
+        }
+        req = req.header(HOPS_HEADER, hops.to_string());
+        let op = self.next_op();
+        let body = if streaming {
+            let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            self.state.borrow_mut().sinks.insert(op, tx);
+            crate::ports::Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv()
+                    .await
+                    .map(|c| (c.map_err(|e| BodyError(e.to_string())), rx))
+            }))
+        } else {
+            body.map_or_else(crate::ports::Body::empty, crate::ports::Body::from_bytes)
+        };
+        let req = req.body(body).map_err(|e| e.to_string())?;
+        self.spawn_op(op, async move {
+            let missing = || OpDone::Error(format!("no app {app} of tenant {tenant} is served"));
+            let Some(peers) = peers.and_then(|p| p.upgrade()) else {
+                return missing();
+            };
+            if peers.tenant_of(&app).as_ref() != Some(&tenant) {
+                return missing();
+            }
+            let res = match peers.dispatch(&app, req).await {
+                Ok(res) => res,
+                Err(e) => e.to_response(),
+            };
+            OpDone::Fetched {
+                status: res.status().as_u16(),
+                status_text: res.status().canonical_reason().unwrap_or("").to_string(),
+                headers: super::fetch::header_pairs(res.headers()),
+                url: None,
+                body: res.into_body().into_stream(),
+            }
+        });
+        Ok(op)
+    }
+
     /// The app's bindings as JSON `{ NAME: service }`, for the glue to put on `env`.
     pub fn binding_names(&self) -> String {
         let v = &self.app.version;
@@ -811,6 +891,26 @@ impl IsolateState {
             }
             (None, _) => return Err(format!("the app has no binding {name}")),
         };
+        if spec.service == crate::core::ServiceKind::App {
+            // `[method, url, flat headers]`; the body streams when there is one.
+            let text = |i: usize| args.get(i).and_then(|v| v.as_str()).unwrap_or_default();
+            let method = http::Method::from_bytes(text(0).as_bytes()).map_err(|e| e.to_string())?;
+            let headers = args
+                .get(2)
+                .and_then(|v| v.as_array())
+                .map(|flat| {
+                    flat.chunks(2)
+                        .filter_map(|p| {
+                            Some((p[0].as_str()?.to_string(), p.get(1)?.as_str()?.to_string()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let app =
+                crate::core::AppName::parse(spec.domain.as_str()).map_err(|e| e.to_string())?;
+            let hops = self.subrequest()?;
+            return self.app_fetch(app, method, text(1), headers, None, streaming, hops);
+        }
         let op = self.next_op();
         let upload: Option<crate::ports::storage::ByteStream> = streaming.then(|| {
             let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
@@ -825,11 +925,13 @@ impl IsolateState {
                 super::bindings::Outcome::Json(value) => {
                     OpDone::Value(OpValue::Bytes(value.to_string().into_bytes()))
                 }
-                super::bindings::Outcome::Download { size, stream } => OpDone::Fetched {
+                super::bindings::Outcome::Download { size, stream, head } => OpDone::Fetched {
                     status: 200,
                     status_text: "OK".into(),
                     url: None,
-                    headers: vec![("content-length".into(), size.to_string())],
+                    headers: std::iter::once(("content-length".into(), size.to_string()))
+                        .chain(head.map(|h| ("x-nano-object".into(), h.to_string())))
+                        .collect(),
                     body: stream
                         .map(|r| r.map_err(|e| BodyError(e.to_string())))
                         .boxed(),

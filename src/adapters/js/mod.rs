@@ -19,6 +19,7 @@
 
 pub mod bindings;
 mod cache_api;
+mod cf_bindings;
 pub mod crypto;
 pub mod engine;
 mod fetch;
@@ -451,6 +452,10 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             self.drain(&old);
         }
         Ok(())
+    }
+
+    fn tenant_of(&self, app: &AppName) -> Option<crate::core::TenantId> {
+        self.loaded(app).ok().map(|l| l.version.spec.tenant.clone())
     }
 
     async fn dispatch(

@@ -1,6 +1,8 @@
 //! App folders: each `<apps_dir>/<name>/` becomes an app from its entry module, its optional `nano.toml` (any
 //! `[[apps]]` key, plus `main` and `assets`) or `wrangler.toml`/`wrangler.jsonc` (`name`, `main`, `vars`, `routes`,
-//! `assets.directory`, `triggers.crons`), and its optional `public/` folder of static assets.
+//! `assets.directory`, `triggers.crons`, and the bindings `kv_namespaces`, `r2_buckets`, `queues.producers`,
+//! `queues.consumers` and `services`), and its optional `public/` folder of static assets. Wrangler keys nano does
+//! not implement are logged as warnings naming the key.
 
 use super::{AppDef, Origin};
 use crate::app::config::AppConfig;
@@ -52,6 +54,13 @@ pub fn read_folder(folder: &Path, name: &str, default_tenant: &str) -> Result<Ap
     table.insert("tenant".into(), default_tenant.into());
     let mut assets: Option<PathBuf> = None;
     if let Some(wrangler) = read_wrangler(folder)? {
+        for key in unsupported_keys(&wrangler) {
+            tracing::warn!(
+                app = name,
+                key = key.as_str(),
+                "wrangler key {key} is not supported by nano; ignored"
+            );
+        }
         merge_wrangler(&mut table, &wrangler, &mut assets, folder);
     }
     let nano_toml = folder.join("nano.toml");
@@ -166,10 +175,65 @@ fn merge_wrangler(
     if let Some(vars) = wrangler.get("vars").and_then(|v| v.as_table()) {
         table.insert("env".into(), toml::Value::Table(vars.clone()));
     }
+    let mut triggers = toml::Table::new();
     if let Some(crons) = wrangler.get("triggers").and_then(|t| t.get("crons")) {
-        let mut triggers = toml::Table::new();
         triggers.insert("crons".into(), crons.clone());
+    }
+    let queues = wrangler.get("queues");
+    if let Some(consumers) = queues
+        .and_then(|q| q.get("consumers"))
+        .and_then(|c| c.as_array())
+    {
+        let kept: Vec<toml::Value> = consumers
+            .iter()
+            .filter_map(|c| c.as_table())
+            .map(|c| {
+                let mut t = toml::Table::new();
+                for k in ["queue", "max_batch_size", "max_retries", "retry_delay"] {
+                    if let Some(v) = c.get(k) {
+                        t.insert(k.into(), v.clone());
+                    }
+                }
+                toml::Value::Table(t)
+            })
+            .collect();
+        triggers.insert("queues".into(), toml::Value::Array(kept));
+    }
+    if !triggers.is_empty() {
         table.insert("triggers".into(), toml::Value::Table(triggers));
+    }
+    let mut bindings = toml::Table::new();
+    let producers = queues.and_then(|q| q.get("producers"));
+    for (list, service, domain_key) in [
+        (wrangler.get("kv_namespaces"), "kv", "id"),
+        (wrangler.get("r2_buckets"), "r2", "bucket_name"),
+        (producers, "queues", "queue"),
+        (wrangler.get("services"), "app", "service"),
+    ] {
+        for entry in list.and_then(|l| l.as_array()).into_iter().flatten() {
+            let Some(name) = entry.get("binding").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let domain = entry.get(domain_key).and_then(|v| v.as_str());
+            let domain = match (service, domain) {
+                // A namespace id that is no store name (a placeholder) gives way to the binding's name.
+                ("kv", Some(id))
+                    if crate::services::cache::is_valid_store_name(&id.to_lowercase()) =>
+                {
+                    id.to_lowercase()
+                }
+                ("kv", _) => name.to_lowercase(),
+                (_, Some(d)) => d.to_string(),
+                (_, None) => continue,
+            };
+            let mut b = toml::Table::new();
+            b.insert("service".into(), service.into());
+            b.insert("domain".into(), domain.into());
+            bindings.insert(name.into(), toml::Value::Table(b));
+        }
+    }
+    if !bindings.is_empty() {
+        table.insert("bindings".into(), toml::Value::Table(bindings));
     }
     if let Some(dir) = wrangler
         .get("assets")
@@ -203,6 +267,58 @@ fn merge_wrangler(
             toml::Value::Array(hosts.into_iter().map(Into::into).collect()),
         );
     }
+}
+
+/// Wrangler keys that give a Worker something nano does not implement (bindings, settings, and every
+/// compatibility flag: nano implements none), named as `key` or `key.sub`; each is logged as a warning when the app
+/// is read.
+pub fn unsupported_keys(wrangler: &toml::Table) -> Vec<String> {
+    const UNSUPPORTED: [&str; 16] = [
+        "d1_databases",
+        "durable_objects",
+        "migrations",
+        "vectorize",
+        "ai",
+        "analytics_engine_datasets",
+        "hyperdrive",
+        "browser",
+        "workflows",
+        "dispatch_namespaces",
+        "mtls_certificates",
+        "send_email",
+        "tail_consumers",
+        "unsafe",
+        "version_metadata",
+        "secrets_store_secrets",
+    ];
+    let mut out: Vec<String> = UNSUPPORTED
+        .iter()
+        .filter(|k| wrangler.contains_key(**k))
+        .map(|k| k.to_string())
+        .collect();
+    for flag in wrangler
+        .get("compatibility_flags")
+        .and_then(|f| f.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+    {
+        out.push(format!("compatibility_flags.{flag}"));
+    }
+    for consumer in wrangler
+        .get("queues")
+        .and_then(|q| q.get("consumers"))
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        for k in ["dead_letter_queue", "max_batch_timeout", "max_concurrency"] {
+            if consumer.get(k).is_some() {
+                out.push(format!("queues.consumers.{k}"));
+            }
+        }
+    }
+    out
 }
 
 /// The hostname of a wrangler route pattern: `https://shop.example.com/*` gives `shop.example.com`.
@@ -338,5 +454,65 @@ mod tests {
         );
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].0, "empty");
+    }
+
+    #[test]
+    fn wrangler_bindings_and_unsupported_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("shop");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::write(a.join("index.js"), "export default {}").unwrap();
+        let wrangler = r#"
+name = "shop"
+compatibility_flags = ["nodejs_compat"]
+[[kv_namespaces]]
+binding = "CARTS"
+id = "0f2ac74b498b48028cb68387c421e279"
+[[kv_namespaces]]
+binding = "SESSIONS"
+id = "<YOUR_ID>"
+[[r2_buckets]]
+binding = "PHOTOS"
+bucket_name = "photos"
+[[queues.producers]]
+binding = "ORDERS"
+queue = "orders"
+[[queues.consumers]]
+queue = "orders"
+max_batch_size = 5
+dead_letter_queue = "dlq"
+[[services]]
+binding = "AUTH"
+service = "auth"
+[[d1_databases]]
+binding = "DB"
+"#;
+        std::fs::write(a.join("wrangler.toml"), wrangler).unwrap();
+        let (apps, errors) = discover(dir.path(), "default");
+        assert!(errors.is_empty(), "{errors:?}");
+        let cfg = &apps[0].config;
+        let b = |n: &str| {
+            (
+                cfg.bindings[n].service.as_str(),
+                cfg.bindings[n].domain.as_str(),
+            )
+        };
+        assert_eq!(b("CARTS"), ("kv", "0f2ac74b498b48028cb68387c421e279"));
+        assert_eq!(b("SESSIONS"), ("kv", "sessions"));
+        assert_eq!(b("PHOTOS"), ("r2", "photos"));
+        assert_eq!(b("ORDERS"), ("queues", "orders"));
+        assert_eq!(b("AUTH"), ("app", "auth"));
+        assert_eq!(cfg.triggers.queues.len(), 1);
+        assert_eq!(cfg.triggers.queues[0].queue, "orders");
+        assert_eq!(cfg.triggers.queues[0].max_batch_size, Some(5));
+        let table: toml::Table = toml::from_str(wrangler).unwrap();
+        assert_eq!(
+            unsupported_keys(&table),
+            [
+                "d1_databases",
+                "compatibility_flags.nodejs_compat",
+                "queues.consumers.dead_letter_queue"
+            ]
+        );
     }
 }

@@ -24,6 +24,7 @@
 
 mod admin;
 pub mod discover;
+mod domains;
 pub mod events;
 pub mod logs;
 pub(crate) mod versions;
@@ -390,6 +391,8 @@ impl Hosting {
                 .map_err(|e| e.0)?,
         };
         version.bindings.assets = assets_port(def.assets.as_deref());
+        version.bindings.peers = Some(Arc::downgrade(&self.runtime));
+        domains::ensure(&def.config, &self.services).await?;
         self.runtime
             .load(version)
             .await

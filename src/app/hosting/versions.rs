@@ -93,6 +93,10 @@ pub fn version_from(
                 "binding name {name} must be a JS identifier (letters, digits, _ and $, not starting with a digit)"
             )));
         }
+        if b.service == crate::core::ServiceKind::App {
+            AppName::parse(&b.domain)
+                .map_err(|e| fail(format!("binding {name}: app {}: {e}", b.domain)))?;
+        }
         let domain = DomainName::parse(&b.domain)
             .map_err(|e| fail(format!("binding {name}: domain {}: {e}", b.domain)))?;
         bindings.insert(

@@ -1,6 +1,7 @@
 // bindings.js: env.DATA, env.CACHE, env.STORAGE, env.SEARCH, env.QUEUE: hyper-connect's methods on the app's own
 // tenant, served in process by one host op (`ops.binding`) that answers hyper's result shapes; env.ASSETS: the
-// app's static assets folder, fetched as Workers Static Assets offers.
+// app's static assets folder, fetched as Workers Static Assets offers; Cloudflare's bindings (KV, R2, Queues,
+// services) come from cloudflare.js.
 const BINDING_METHODS = {
   data: ['add', 'get', 'list', 'update', 'remove', 'query', 'bulk', 'index'],
   cache: ['add', 'get', 'set', 'remove', 'query'],
@@ -52,6 +53,7 @@ function installBindings(target) {
     let binding;
     if (service === 'storage') binding = storageBinding(key);
     else if (service === 'assets') binding = assetsBinding(key);
+    else if (CF_BINDINGS[service]) binding = CF_BINDINGS[service](key);
     else {
       binding = {};
       for (const m of BINDING_METHODS[service] || []) {

@@ -4,8 +4,9 @@
 //! tokenizer, pattern and constructor-string parsers, per-component regexps), `streams.js`, `compression.js`,
 //! `blob.js`, `fetch.js`, `cache.js` (the Cache API), `websocket.js` (`WebSocketPair`, server-side WebSockets),
 //! `crypto.js` (Crypto, CryptoKey and SubtleCrypto's argument checks), `crypto_algs.js` (one entry per WebCrypto
-//! algorithm), `bindings.js` (the `env.*` bindings over the one `binding` op), `host.js`, and `guard.js` (long
-//! builtins under the CPU limit; last, so the glue's own evaluation never meets it).
+//! algorithm), `cloudflare.js` (KV, R2, Queues and service bindings), `bindings.js` (the `env.*` bindings over the one
+//! `binding` op), `host.js`, and `guard.js` (long builtins under the CPU limit; last, so the glue's own evaluation
+//! never meets it).
 //! `host.js` holds the entry points and runs the `fetch`, `queue` and `scheduled` handlers; an event is answered with a
 //! JSON report (per-message outcomes, the handler's error).
 
@@ -27,6 +28,7 @@ pub fn glue() -> &'static str {
         include_str!("websocket.js"),
         include_str!("crypto.js"),
         include_str!("crypto_algs.js"),
+        include_str!("cloudflare.js"),
         include_str!("bindings.js"),
         include_str!("host.js"),
         include_str!("guard.js"),
