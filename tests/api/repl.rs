@@ -346,7 +346,11 @@ fn terminal_inputs_read_a_body_fetched_by_an_earlier_input() {
         // The terminal echoes the input (which never holds the answer), then the answer, then the next prompt.
         let answered = read_after(&mut stdout, &mut seen, at, &format!("{answer}\r\n"));
         read_after(&mut stdout, &mut seen, answered, "> ");
-        assert!(!seen[at..].contains("Uncaught"), "{line}: {:?}", &seen[at..]);
+        assert!(
+            !seen[at..].contains("Uncaught"),
+            "{line}: {:?}",
+            &seen[at..]
+        );
     }
     stdin.write_all(b".exit\n").unwrap();
     let status = child.wait().unwrap();
