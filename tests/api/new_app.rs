@@ -121,10 +121,11 @@ fn a_bad_name_or_template_is_refused_with_its_fix() {
     assert!(apps.path().join("shop/src/index.ts").is_file());
     assert!(!apps.path().join("shop/node_modules").exists());
     // Before its first build, the app's load error says how to build it.
-    let unbuilt =
+    let Err(unbuilt) =
         nano::app::hosting::discover::read_folder(&apps.path().join("shop"), "shop", "default")
-            .err()
-            .expect("an app without its bundle does not load");
+    else {
+        panic!("an app without its bundle does not load");
+    };
     assert!(
         unbuilt.contains("npm install && npm run build"),
         "{unbuilt}"
