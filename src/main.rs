@@ -29,6 +29,24 @@ enum Command {
     /// An interactive JavaScript prompt on the app runtime, with an app's env and bindings (`--app`). Reads inputs
     /// from stdin when it is not a terminal.
     Repl(ReplArgs),
+    /// Create an app folder from a template (TypeScript, bundled by `npm run build`) under the apps folder, and
+    /// install its npm packages.
+    New(NewArgs),
+}
+
+#[derive(Args)]
+struct NewArgs {
+    /// The app's name: its folder `<apps folder>/<NAME>` and its hostname `<NAME>.localhost`.
+    name: String,
+    /// `hono` (a Hono router), `plain` (a bare `fetch` handler) or `wrangler` (a Cloudflare Workers project:
+    /// wrangler.toml and workers-types).
+    #[arg(long, value_name = "NAME", default_value = "hono")]
+    template: String,
+    /// Write the files only; run `npm install` yourself.
+    #[arg(long)]
+    no_install: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Args)]
@@ -176,13 +194,17 @@ impl ConfigArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Repl(args) = &cli.command {
-        return repl(args);
+    match &cli.command {
+        Command::Repl(args) => return repl(args),
+        Command::New(args) => return new(args),
+        _ => {}
     }
     let (loaded, serve) = match &cli.command {
         Command::Run(run) => (run.load(), true),
         Command::Config(run) => (run.load(), false),
-        Command::Repl(args) => (args.config.load(), false),
+        Command::Repl(ReplArgs { config, .. }) | Command::New(NewArgs { config, .. }) => {
+            (config.load(), false)
+        }
     };
     let config = match loaded {
         Ok(config) => config,
@@ -248,4 +270,45 @@ fn repl(args: &ReplArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `nano new`: exits 2 on configuration errors, 1 when the folder cannot be made or `npm install` fails.
+fn new(args: &NewArgs) -> ExitCode {
+    let config = match args.config.load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("nano: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let folder = match app::new::scaffold(&config.apps_dir, &args.name, &args.template) {
+        Ok(folder) => folder,
+        Err(e) => {
+            eprintln!("nano: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "Created {} from the {} template.",
+        folder.display(),
+        args.template
+    );
+    let install = if args.no_install {
+        "npm install && "
+    } else {
+        println!("Installing its packages (npm install)...");
+        if let Err(e) = app::new::npm_install(&folder) {
+            eprintln!("nano: {e}");
+            return ExitCode::FAILURE;
+        }
+        ""
+    };
+    let port = config.listen.port();
+    println!(
+        "Next, build it:\n\n    cd {} && {install}npm run build\n\nand serve it with `nano run` (or `bash scripts/dev.sh` in nano's checkout), which answers at \
+         http://{}.localhost:{port}/ and reloads the app on every build (`npm run watch` rebuilds on every change).",
+        folder.display(),
+        args.name
+    );
+    ExitCode::SUCCESS
 }

@@ -3,7 +3,7 @@
 //!
 //! Composition root: `config.rs` (configuration and profiles), `build.rs` (a profile's adapters behind the ports),
 //! `engines.rs` (one runtime per JS engine), `bootstrap.rs` (hyper-nano's start-up flags), `run.rs` (serve until
-//! stopped), `logging.rs` and `repl.rs`.
+//! stopped), `logging.rs`, `repl.rs` and `new.rs` (`nano new`, app folders from templates).
 //!
 //! Application services: `hosting/` (the hosted apps' lifecycle, admin view, events and logs), `queue_delivery.rs`
 //! (jobs to their targets) and `quota/` (per-tenant quotas as decorators of the service ports).
@@ -13,6 +13,7 @@ mod build;
 pub mod config;
 pub mod engines;
 mod logging;
+pub mod new;
 pub mod repl;
 mod run;
 

@@ -2,6 +2,9 @@
 // isolate's global scope; the answer is JSON `{ out, value, error }` (console output since the last input, the
 // result as node's REPL prints it, or the uncaught error). Input holding `await` runs inside an async function, as
 // node's REPL does; top-level `let`/`const`/`class`/`function` declarations become globals so later inputs see them.
+// An input's request never finishes (its `waitUntil` never settles): what the input started (a fetched body, a
+// stream, a timer) belongs to that request, and the host releases a request's resources when it finishes, so an
+// input's request stays open for the session and a later input can still read the body or see the timer fire.
 const globalEval = eval;
 let out = [];
 
@@ -223,6 +226,7 @@ async function evaluate(src) {
 
 export default {
   async fetch(request, env, ctx) {
+    ctx.waitUntil(new Promise(() => {}));
     globalThis.env = env;
     globalThis.ctx = ctx;
     const src = await request.text();

@@ -2,8 +2,10 @@
 //! tenant, env and bindings, with `repl.js` as its code and limits for interactive use); each input is one request.
 //!
 //! The runtime has one thread, and its isolate is never evicted. `repl.js` evaluates each input in global scope and
-//! answers `{ out, value, error }`. The terminal side (rustyline, history, continuation lines, pipes) is here. Services
-//! open without queue delivery; the queue store opens only for an app bound to it.
+//! answers `{ out, value, error }`. An input's request stays open after its answer for as long as the REPL runs (up
+//! to `SESSION_MS`), so the resources it started (bodies, streams, timers) stay usable by later inputs. The terminal
+//! side (rustyline, history, continuation lines, pipes) is here. Services open without queue delivery; the queue
+//! store opens only for an app bound to it.
 
 use super::build::{open_services, BuildError};
 use super::config::{AppConfig, Config};
@@ -21,10 +23,11 @@ const REPL_JS: &str = include_str!("repl.js");
 const MODULE: &str = "__nano_repl.js";
 /// CPU time one input may take (an app's own limit is usually far lower).
 const INPUT_CPU_MS: u64 = 30_000;
-/// Wall time one input may take, awaiting timers and I/O.
-const INPUT_WALL_MS: u64 = 24 * 3600 * 1000;
+/// How long an input, and the resources it started, may live: an input's answer may await timers and I/O that
+/// long, and its request stays open that long after it.
+const SESSION_MS: u64 = 30 * 24 * 3600 * 1000;
 /// The isolate (and the globals the inputs declared) lives as long as the REPL.
-const KEEP_ISOLATE: Duration = Duration::from_secs(30 * 24 * 3600);
+const KEEP_ISOLATE: Duration = Duration::from_millis(SESSION_MS);
 
 /// What nano needs to open a REPL: the config, the app whose env to use, and an engine other than the app's.
 pub struct ReplOptions {
@@ -126,7 +129,7 @@ impl Repl {
             cfg.engine = Some(engine.clone());
         }
         cfg.limits.cpu_ms = cfg.limits.cpu_ms.max(INPUT_CPU_MS);
-        cfg.limits.wall_ms = cfg.limits.wall_ms.max(INPUT_WALL_MS);
+        cfg.limits.wall_ms = cfg.limits.wall_ms.max(SESSION_MS);
         let modules = BTreeMap::from([(MODULE.to_string(), REPL_JS.to_string())]);
         let mut version =
             super::hosting::versions::version_from(&cfg, MODULE.into(), modules, &services)?;

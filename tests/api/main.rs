@@ -15,6 +15,7 @@ mod hosting;
 mod isolation;
 mod lifecycle;
 mod multinode;
+mod new_app;
 mod parity;
 mod prod_node;
 mod purge;

@@ -1,10 +1,11 @@
 //! `nano repl`: the real binary driven through a pipe (timers and top-level await, an error then more input,
 //! declarations kept between inputs, an app's env and bindings reading data written over HTTP) and through a
-//! pseudo-terminal (`script` from util-linux: the prompt, an expression, `.exit`).
+//! pseudo-terminal (`script` from util-linux: the prompt, an expression, `.exit`). Both ways, a response fetched from
+//! a loopback server in one input keeps its body (and a body's reader) readable in later inputs.
 
 use crate::support::{client, nano_bin, TestNano};
 use serde_json::json;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -189,9 +190,14 @@ async fn app_env_and_bindings_read_what_the_rest_api_wrote() {
 
 /// Reads from `from` until `text` has appeared in everything read so far (or 60 s pass), returning all of it.
 fn read_until(from: &mut impl Read, seen: &mut String, text: &str) {
+    read_after(from, seen, 0, text);
+}
+
+/// Reads from `from` until `text` has appeared in `seen` past byte `at` (or 60 s pass); returns where it ends.
+fn read_after(from: &mut impl Read, seen: &mut String, at: usize, text: &str) -> usize {
     let start = Instant::now();
     let mut buf = [0u8; 1024];
-    while !seen.contains(text) {
+    while !seen[at..].contains(text) {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "never saw {text:?} in {seen:?}"
@@ -200,6 +206,7 @@ fn read_until(from: &mut impl Read, seen: &mut String, text: &str) {
         assert!(n > 0, "output ended before {text:?}: {seen:?}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
+    at + seen[at..].find(text).unwrap() + text.len()
 }
 
 #[test]
@@ -237,4 +244,115 @@ fn terminal_session_shows_the_prompt_evaluates_and_exits() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{seen:?}");
     assert!(dir.path().join("repl_history").exists());
+}
+
+/// The body the loopback server answers every request with: long enough to arrive in several chunks.
+fn served_body() -> String {
+    format!("nano-repl-body:{}", "x".repeat(200_000))
+}
+
+/// Starts an HTTP server on loopback that answers every request with [`served_body`]; returns its URL.
+fn body_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/body", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                // The request head ends at an empty line; these requests have no body.
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let body = served_body();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body.as_bytes());
+            });
+        }
+    });
+    url
+}
+
+/// Inputs that fetch in one input and read the body in later ones, and what the REPL prints for each.
+fn later_reads(url: &str) -> (String, Vec<String>) {
+    let input = format!(
+        "const r = await fetch('{url}')\nr.status\nconst text = await r.text()\ntext.length\ntext.slice(0, 15)\n\
+         const reader = (await fetch('{url}')).body.getReader()\nlet got = 0\n\
+         for (let c = await reader.read(); !c.done; c = await reader.read()) got += c.value.length\ngot\n"
+    );
+    let len = served_body().len().to_string();
+    let expected = [
+        "undefined",
+        "200",
+        "undefined",
+        &len,
+        "'nano-repl-body:'",
+        "undefined",
+        "undefined",
+        "undefined",
+        &len,
+    ];
+    (input, expected.iter().map(|s| s.to_string()).collect())
+}
+
+#[test]
+fn piped_inputs_read_a_body_fetched_by_an_earlier_input() {
+    let url = body_server();
+    let (input, expected) = later_reads(&url);
+    for engine in ["v8", "quickjs"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let out = piped(&["--data-dir", &data, "--engine", engine], &input);
+        assert_eq!(
+            lines(&out.stdout),
+            expected,
+            "{engine}: stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{engine}");
+    }
+}
+
+#[test]
+fn terminal_inputs_read_a_body_fetched_by_an_earlier_input() {
+    let url = body_server();
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} repl --data-dir {}",
+        nano_bin().display(),
+        dir.path().display()
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    read_until(&mut stdout, &mut seen, "> ");
+    // One input at a time, each after the previous answer: the fetch's input has ended when the body is read.
+    let (input, expected) = later_reads(&url);
+    for (line, answer) in input.lines().zip(&expected) {
+        let at = seen.len();
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        // The terminal echoes the input (which never holds the answer), then the answer, then the next prompt.
+        let answered = read_after(&mut stdout, &mut seen, at, &format!("{answer}\r\n"));
+        read_after(&mut stdout, &mut seen, answered, "> ");
+        assert!(
+            !seen[at..].contains("Uncaught"),
+            "{line}: {:?}",
+            &seen[at..]
+        );
+    }
+    stdin.write_all(b".exit\n").unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen:?}");
 }

@@ -6,3 +6,4 @@ mod config;
 mod limits;
 mod map;
 mod pages;
+mod status;

@@ -92,6 +92,13 @@ pub fn read_folder(folder: &Path, name: &str, default_tenant: &str) -> Result<Ap
         .map(|e| folder.join(e));
     let entry = match named_entry {
         Some(e) if e.is_file() => Some(e),
+        Some(e) if folder.join("package.json").is_file() => {
+            return Err(format!(
+                "entry module {} does not exist: build the app first (`npm install && npm run build` in {})",
+                e.display(),
+                folder.display()
+            ))
+        }
         Some(e) => return Err(format!("entry module {} does not exist", e.display())),
         None => ENTRIES.iter().map(|e| folder.join(e)).find(|p| p.is_file()),
     };
