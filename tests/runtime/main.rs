@@ -8,8 +8,8 @@ mod support;
 
 mod bindings;
 mod cache_api;
-mod crypto;
 mod cloudflare;
+mod crypto;
 #[cfg(feature = "v8")]
 mod engine_v8;
 mod handlers;
