@@ -195,7 +195,7 @@ mod tests {
     fn accept_key_is_rfc_6455s_example() {
         assert_eq!(
             super::accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaGZhWIZo0zVxAiWzk="
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
     }
 }
