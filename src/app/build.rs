@@ -316,6 +316,12 @@ async fn open_services_on(
         search,
     };
     super::quota::wrap(&mut services, &super::quota::Limits::from_config(config));
+    services.storage = services.storage.take().map(|s| {
+        Arc::new(super::deleted_tenants::LiveTenantStorage::new(
+            s,
+            services.registry.clone(),
+        )) as Arc<dyn Storage>
+    });
     Ok(services)
 }
 

@@ -6,7 +6,8 @@
 //! stopped), `logging.rs`, `repl.rs` and `new.rs` (`nano new`, app folders from templates).
 //!
 //! Application services: `hosting/` (the hosted apps' lifecycle, admin view, events and logs), `queue_delivery.rs`
-//! (jobs to their targets) and `quota/` (per-tenant quotas as decorators of the service ports).
+//! (jobs to their targets), `quota/` (per-tenant quotas as decorators of the service ports) and `deleted_tenants.rs`
+//! (storage writes undone when they land after their tenant's deletion).
 
 mod bootstrap;
 mod build;
@@ -17,6 +18,7 @@ pub mod new;
 pub mod repl;
 mod run;
 
+pub mod deleted_tenants;
 pub mod hosting;
 pub mod queue_delivery;
 pub mod quota;

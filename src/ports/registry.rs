@@ -146,6 +146,8 @@ impl crate::core::HasKind for RegistryError {
 ///   of a store sharing the registry's database refuses the tenant (PostgreSQL: the mark waits for the ones in
 ///   flight). Marking again is allowed (a retried deletion). `delete_tenant` then finishes: the tenant's apps go,
 ///   and it may be created again (empty). Both fail with `TenantNotFound` for ids that are unknown or deleted.
+///   `is_deleted` is true from the mark until the tenant is created again, and false for ids never known: a store
+///   that cannot refuse a marked tenant in its own transaction asks it after a write, and undoes the write.
 /// - Key ids are unique across tenants (`KeyExists` otherwise); `get_key` finds a key by id alone, since the key
 ///   is what names the tenant; `list_keys` and `delete_key` are limited to the tenant given.
 /// - App names and hostnames are unique across tenants, decided by the store in one step, so two writers (two nodes)
@@ -168,6 +170,7 @@ pub trait Registry: Send + Sync + 'static {
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, RegistryError>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>, RegistryError>;
     async fn mark_tenant_deleted(&self, id: &TenantId) -> Result<(), RegistryError>;
+    async fn is_deleted(&self, id: &TenantId) -> Result<bool, RegistryError>;
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), RegistryError>;
     async fn create_key(&self, key: &ApiKey) -> Result<(), RegistryError>;
     async fn get_key(&self, id: &str) -> Result<Option<ApiKey>, RegistryError>;

@@ -269,3 +269,88 @@ async fn the_storage_binding_works_on_s3() {
     assert_eq!(missing.status(), 404);
     nano.stop().await;
 }
+
+/// An upload that resolved its tenant before `DELETE /admin/tenants/{t}` and ends after the purge keeps nothing:
+/// S3 would take the object whatever happened to the tenant, so nano undoes it. The neighbour's upload is kept.
+#[tokio::test]
+async fn an_upload_ending_after_its_tenants_deletion_leaves_nothing_on_s3() {
+    let s3 = s3_target();
+    let nano = TestNano::start_with(move |c| use_s3(c, &s3)).await;
+    let c = client();
+    let (gone, kept) = (fresh_name("gone"), fresh_name("kept"));
+    for t in [&gone, &kept] {
+        let res = c
+            .post(nano.url("/admin/tenants"))
+            .json(&json!({ "id": t }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let res = c
+            .put(nano.url(&format!("/{t}/storage/docs")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    // The upload starts, then waits for its last chunk while the tenant is deleted.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+    let upload = tokio::spawn({
+        let url = nano.url(&format!("/{gone}/storage/docs/late.bin"));
+        let c = c.clone();
+        async move {
+            let req = c
+                .post(url)
+                .header("content-type", "application/octet-stream");
+            req.body(body).send().await.unwrap().status()
+        }
+    });
+    if tx.send(Ok(vec![1u8; 64 * 1024])).await.is_err() {
+        panic!("the upload ended early: {}", upload.await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let res = c
+        .delete(nano.url(&format!("/admin/tenants/{gone}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // The last chunk; the upload may already have been ended by then.
+    let _ = tx.send(Ok(vec![2u8; 1024])).await;
+    drop(tx);
+    let status = upload.await.unwrap();
+    assert!(
+        !status.is_success(),
+        "the late upload was accepted: {status}"
+    );
+    // Created again, the tenant is empty: no bucket, no object.
+    let res = c
+        .post(nano.url("/admin/tenants"))
+        .json(&json!({ "id": gone }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = c
+        .get(nano.url(&format!("/{gone}/storage/docs/late.bin")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "{}", res.text().await.unwrap());
+    let res = c
+        .post(nano.url(&format!("/{kept}/storage/docs/kept.bin")))
+        .header("content-type", "application/octet-stream")
+        .body(vec![3u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "the neighbour keeps uploading");
+    nano.stop().await;
+}
+
+fn tokio_stream_of<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

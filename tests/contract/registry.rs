@@ -39,8 +39,12 @@ pub mod suite {
         r.create_tenant(&other).await.unwrap();
         let key = key_of(&t);
         r.create_key(&key).await.unwrap();
+        assert!(!r.is_deleted(&t).await.unwrap());
+        assert!(!r.is_deleted(&tenant()).await.unwrap(), "an unknown id");
         r.mark_tenant_deleted(&t).await.unwrap();
         // Marked: hidden, keyless, not creatable while its data is purged; marking again is a retried deletion.
+        assert!(r.is_deleted(&t).await.unwrap());
+        assert!(!r.is_deleted(&other).await.unwrap());
         assert!(r.get_tenant(&t).await.unwrap().is_none());
         assert!(!r.list_tenants().await.unwrap().iter().any(|x| x.id == t));
         assert_eq!(r.get_key(&key.id).await.unwrap(), None);
@@ -61,7 +65,9 @@ pub mod suite {
             r.mark_tenant_deleted(&tenant()).await,
             Err(RegistryError::TenantNotFound(_))
         ));
+        assert!(r.is_deleted(&t).await.unwrap(), "the tombstone stays");
         let again = r.create_tenant(&t).await.unwrap();
+        assert!(!r.is_deleted(&t).await.unwrap());
         assert!(again.created_ms >= first.created_ms);
         assert_eq!(r.get_tenant(&t).await.unwrap(), Some(again));
         assert!(r.list_keys(&t).await.unwrap().is_empty());

@@ -449,9 +449,25 @@ pub(crate) async fn quota() -> (Arc<dyn Storage>, tempfile::TempDir) {
     )
 }
 
+/// Files behind the decorator that undoes writes landing after their tenant's deletion, with a SQLite registry that
+/// knows none of the suite's tenants (so none is deleted).
+pub(crate) async fn live_tenant() -> (Arc<dyn Storage>, tempfile::TempDir) {
+    let (inner, guard) = fs().await;
+    let pool = nano::adapters::sqlite::registry_pool(&guard.path().join("registry.db"))
+        .await
+        .unwrap();
+    let registry = Arc::new(nano::adapters::sql::SqlRegistry::new(pool));
+    (
+        Arc::new(nano::app::deleted_tenants::LiveTenantStorage::new(
+            inner, registry,
+        )),
+        guard,
+    )
+}
+
 crate::contract_suite!(
     super::suite,
-    [fs => super::fs, s3 => super::s3, quota => super::quota],
+    [fs => super::fs, s3 => super::s3, quota => super::quota, live_tenant => super::live_tenant],
     [
         buckets_are_created_once_and_deleted_with_their_objects,
         objects_round_trip_and_are_replaced,
@@ -500,4 +516,63 @@ async fn fs_nodes_sharing_a_root_keep_each_others_uploads_in_flight() {
         .await
         .unwrap();
     assert_eq!(got.size, 23);
+}
+
+/// Specific to the deletion decorator: an object or bucket written after the tenant was marked deleted (an upload
+/// that resolved the tenant before the mark and lands after the purge) is undone and refused.
+#[tokio::test]
+async fn writes_landing_after_the_tenants_deletion_are_undone() {
+    let (inner, dir) = fs().await;
+    let pool = nano::adapters::sqlite::registry_pool(&dir.path().join("registry.db"))
+        .await
+        .unwrap();
+    let registry: Arc<dyn nano::ports::Registry> =
+        Arc::new(nano::adapters::sql::SqlRegistry::new(pool));
+    let storage =
+        nano::app::deleted_tenants::LiveTenantStorage::new(inner.clone(), registry.clone());
+    let (gone, kept) = (
+        TenantId::parse(&fresh_name("t")).unwrap(),
+        TenantId::parse(&fresh_name("t")).unwrap(),
+    );
+    for t in [&gone, &kept] {
+        registry.create_tenant(t).await.unwrap();
+    }
+    let (sg, sk) = (
+        TenantScope::resolved(gone.clone()),
+        TenantScope::resolved(kept.clone()),
+    );
+    let b = DomainName::parse("files").unwrap();
+    let o = ObjectKey::parse("late.txt").unwrap();
+    for s in [&sg, &sk] {
+        storage.create_bucket(s, &b).await.unwrap();
+    }
+    registry.mark_tenant_deleted(&gone).await.unwrap();
+    inner.purge_tenant(&sg).await.unwrap();
+    // The upload lands after the purge: refused, and nothing of it is kept.
+    let body = |bytes: &'static [u8]| -> ByteStream {
+        Box::pin(stream::iter([Ok(Bytes::from_static(bytes))]))
+    };
+    let late = storage.put_object(&sg, &b, &o, body(b"late")).await;
+    assert!(
+        matches!(late, Err(StorageError::BucketNotFound)),
+        "{late:?}"
+    );
+    assert!(matches!(
+        inner.head_object(&sg, &b, &o).await,
+        Err(StorageError::ObjectNotFound) | Err(StorageError::BucketNotFound)
+    ));
+    let bucket = storage
+        .create_bucket(&sg, &DomainName::parse("again").unwrap())
+        .await;
+    assert!(
+        matches!(bucket, Err(StorageError::BucketNotFound)),
+        "{bucket:?}"
+    );
+    assert!(inner.list_buckets(&sg).await.unwrap().is_empty());
+    // The neighbour's writes go on.
+    storage
+        .put_object(&sk, &b, &o, body(b"kept"))
+        .await
+        .unwrap();
+    assert_eq!(inner.head_object(&sk, &b, &o).await.unwrap().size, 4);
 }

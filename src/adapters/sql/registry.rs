@@ -92,6 +92,16 @@ where
         row.map(Tenant::from_row).transpose()
     }
 
+    async fn is_deleted(&self, id: &TenantId) -> Result<bool, RegistryError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT host FROM tenants WHERE host = $1 AND deleted_ms IS NOT NULL")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
     async fn list_tenants(&self) -> Result<Vec<Tenant>, RegistryError> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT host, created_ms FROM tenants WHERE deleted_ms IS NULL ORDER BY host",
