@@ -1,7 +1,7 @@
 //! Two real nano processes in the prod profile sharing one PostgreSQL schema and one Redis prefix: what one node
 //! writes the other reads (data, cache, search), and queue jobs enqueued on both are delivered once each.
 
-use crate::prod_node::start_node;
+use crate::prod_node::{start_node, start_node_with};
 use crate::receiver::{numbers, Answer, Receiver};
 use crate::support::{client, fresh_name};
 use reqwest::StatusCode;
@@ -405,4 +405,64 @@ async fn a_tenant_deleted_on_one_node_while_another_takes_its_writes_leaves_noth
         let (s, body) = call(http.get(format!("{}/{t}/data", node.base))).await;
         assert!(s == StatusCode::OK || s == StatusCode::NOT_FOUND, "{body}");
     }
+}
+
+/// Nodes on one storage volume: a node starting (here, restarting) empties only its own upload folder, so an upload
+/// in flight through another node completes, and every node serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_in_flight_survives_another_nodes_restart() {
+    let shared = tempfile::tempdir().unwrap();
+    let schema = fresh_name("mn").replace('-', "_");
+    let prefix = fresh_name("nanotest");
+    let tenant = fresh_name("t");
+    let node = |name: &'static str| {
+        let (shared, schema, prefix, tenant) = (
+            shared.path().to_path_buf(),
+            schema.clone(),
+            prefix.clone(),
+            tenant.clone(),
+        );
+        async move {
+            start_node_with(
+                &shared,
+                &schema,
+                &prefix,
+                &tenant,
+                &[("NANO_NODE_NAME", name)],
+            )
+            .await
+        }
+    };
+    let a = node("node-a").await;
+    let mut b = node("node-b").await;
+    let http = client();
+    let (s, _) = call(http.put(format!("{}/storage/docs", a.base))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let upload = tokio::spawn({
+        let (http, url) = (http.clone(), format!("{}/storage/docs/big.bin", a.base));
+        async move {
+            let req = http
+                .post(url)
+                .header("content-type", "application/octet-stream");
+            req.body(body).send().await.unwrap().status()
+        }
+    });
+    tx.send(Ok(vec![7u8; 1 << 20])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.kill().await;
+    let b = node("node-b").await;
+    tx.send(Ok(vec![8u8; 1024])).await.unwrap();
+    drop(tx);
+    assert_eq!(upload.await.unwrap(), StatusCode::CREATED);
+    let got = http
+        .get(format!("{}/storage/docs/big.bin", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    let bytes = got.bytes().await.unwrap();
+    assert_eq!(bytes.len(), (1 << 20) + 1024);
+    assert_eq!((bytes[0], bytes[bytes.len() - 1]), (7, 8));
 }
