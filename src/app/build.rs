@@ -316,11 +316,18 @@ async fn open_services_on(
         search,
     };
     super::quota::wrap(&mut services, &super::quota::Limits::from_config(config));
+    let registry = services.registry.clone();
     services.storage = services.storage.take().map(|s| {
         Arc::new(super::deleted_tenants::LiveTenantStorage::new(
             s,
-            services.registry.clone(),
+            registry.clone(),
         )) as Arc<dyn Storage>
+    });
+    services.cache = services.cache.take().map(|c| {
+        Arc::new(super::deleted_tenants::LiveTenantCache::new(
+            c,
+            registry.clone(),
+        )) as Arc<dyn CacheStore>
     });
     Ok(services)
 }

@@ -1,16 +1,33 @@
-//! Storage writes that race a tenant's deletion. Files and S3 cannot refuse a tenant marked deleted inside the write
-//! itself, as the PostgreSQL stores do, so `LiveTenantStorage` asks the registry after each write that creates
-//! something (an object, a bucket): when the tenant is marked deleted by then, it undoes the write and answers
-//! `BucketNotFound`. A write the mark has not reached yet is older than the mark, so the purge that follows the mark
-//! removes it; a write that lands after the purge sees the mark and is undone. Either way nothing outlives the purge.
+//! Writes that race a tenant's deletion, in the stores that cannot refuse a tenant marked deleted inside the write
+//! itself as the PostgreSQL stores do. `LiveTenantStorage` (files, S3) asks the registry after each write that
+//! creates something (an object, a bucket), and `LiveTenantCache` after each store it creates (Redis and SQLite key
+//! writes need their store, which the purge removes): when the tenant is marked deleted by then, the write is undone
+//! and refused as if the bucket or store were gone. A write the mark has not reached yet is older than the mark, so
+//! the purge that follows the mark removes it; a write that lands after the purge sees the mark and is undone.
+//! Either way nothing outlives the purge.
 
 use crate::core::{DomainName, TenantId, TenantScope};
 use crate::ports::storage::{
     ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, UrlSigner,
 };
-use crate::ports::{Registry, Storage, StorageError};
+use crate::ports::{CacheError, CacheStore, CacheValue, Registry, Storage, StorageError};
 use async_trait::async_trait;
 use std::sync::Arc;
+
+/// Whether the scope's tenant is marked deleted. A registry that cannot answer counts as not deleted: the purge of
+/// a deletion under way removes the write anyway, unless it already ran.
+async fn deleted(registry: &dyn Registry, scope: &TenantScope) -> bool {
+    let Ok(id) = TenantId::parse(scope.as_str()) else {
+        return false;
+    };
+    match registry.is_deleted(&id).await {
+        Ok(deleted) => deleted,
+        Err(e) => {
+            tracing::warn!(tenant = scope.as_str(), error = %e, "could not check the tenant after a write");
+            false
+        }
+    }
+}
 
 pub struct LiveTenantStorage {
     inner: Arc<dyn Storage>,
@@ -22,19 +39,112 @@ impl LiveTenantStorage {
         Self { inner, registry }
     }
 
-    /// Whether the scope's tenant is marked deleted (a registry that cannot answer counts as not deleted: the purge
-    /// of a deletion that goes on removes the write anyway unless it already ran).
     async fn deleted(&self, scope: &TenantScope) -> bool {
-        let Ok(id) = TenantId::parse(scope.as_str()) else {
-            return false;
-        };
-        match self.registry.is_deleted(&id).await {
-            Ok(deleted) => deleted,
-            Err(e) => {
-                tracing::warn!(tenant = scope.as_str(), error = %e, "could not check the tenant after a storage write");
-                false
-            }
+        deleted(self.registry.as_ref(), scope).await
+    }
+}
+
+pub struct LiveTenantCache {
+    inner: Arc<dyn CacheStore>,
+    registry: Arc<dyn Registry>,
+}
+
+impl LiveTenantCache {
+    pub fn new(inner: Arc<dyn CacheStore>, registry: Arc<dyn Registry>) -> Self {
+        Self { inner, registry }
+    }
+}
+
+#[async_trait]
+impl CacheStore for LiveTenantCache {
+    async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), CacheError> {
+        self.inner.purge_tenant(scope).await
+    }
+
+    async fn usage(&self, scope: &TenantScope) -> Result<u64, CacheError> {
+        self.inner.usage(scope).await
+    }
+
+    async fn list_stores(&self, scope: &TenantScope) -> Result<Vec<String>, CacheError> {
+        self.inner.list_stores(scope).await
+    }
+
+    async fn dump(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<Vec<(String, CacheValue, Option<u64>)>, CacheError> {
+        self.inner.dump(scope, store).await
+    }
+
+    async fn create_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
+        self.inner.create_store(scope, store).await?;
+        if deleted(self.registry.as_ref(), scope).await {
+            let _ = self.inner.delete_store(scope, store).await;
+            return Err(CacheError::StoreNotFound);
         }
+        Ok(())
+    }
+
+    async fn delete_store(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+    ) -> Result<(), CacheError> {
+        self.inner.delete_store(scope, store).await
+    }
+
+    async fn create(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+        key: &str,
+        value: &CacheValue,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), CacheError> {
+        self.inner.create(scope, store, key, value, ttl_ms).await
+    }
+
+    async fn get(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+        key: &str,
+    ) -> Result<Option<CacheValue>, CacheError> {
+        self.inner.get(scope, store, key).await
+    }
+
+    async fn set(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+        key: &str,
+        value: &CacheValue,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), CacheError> {
+        self.inner.set(scope, store, key, value, ttl_ms).await
+    }
+
+    async fn delete(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+        key: &str,
+    ) -> Result<(), CacheError> {
+        self.inner.delete(scope, store, key).await
+    }
+
+    async fn query(
+        &self,
+        scope: &TenantScope,
+        store: &DomainName,
+        pattern: &str,
+    ) -> Result<Vec<(String, CacheValue)>, CacheError> {
+        self.inner.query(scope, store, pattern).await
     }
 }
 

@@ -273,9 +273,60 @@ pub(crate) async fn quota() -> (Arc<dyn CacheStore>, tempfile::TempDir) {
     )
 }
 
+/// SQLite behind the decorator that undoes stores created after their tenant's deletion, with a registry that knows
+/// none of the suite's tenants (so none is deleted).
+pub(crate) async fn live_tenant() -> (Arc<dyn CacheStore>, tempfile::TempDir) {
+    let (inner, guard) = sqlite().await;
+    let pool = nano::adapters::sqlite::registry_pool(&guard.path().join("registry.db"))
+        .await
+        .unwrap();
+    let registry = Arc::new(nano::adapters::sql::SqlRegistry::new(pool));
+    (
+        Arc::new(nano::app::deleted_tenants::LiveTenantCache::new(
+            inner, registry,
+        )),
+        guard,
+    )
+}
+
+/// A store created after its tenant was marked deleted (a request that resolved the tenant before the mark and
+/// lands after the purge) is undone and refused; a neighbour's is kept.
+#[tokio::test]
+async fn stores_created_after_the_tenants_deletion_are_undone() {
+    let (inner, dir) = sqlite().await;
+    let pool = nano::adapters::sqlite::registry_pool(&dir.path().join("registry.db"))
+        .await
+        .unwrap();
+    let registry: Arc<dyn nano::ports::Registry> =
+        Arc::new(nano::adapters::sql::SqlRegistry::new(pool));
+    let cache = nano::app::deleted_tenants::LiveTenantCache::new(inner.clone(), registry.clone());
+    let (gone, kept) = (
+        TenantId::parse(&fresh_name("t")).unwrap(),
+        TenantId::parse(&fresh_name("t")).unwrap(),
+    );
+    for t in [&gone, &kept] {
+        registry.create_tenant(t).await.unwrap();
+    }
+    let (sg, sk) = (
+        TenantScope::resolved(gone.clone()),
+        TenantScope::resolved(kept.clone()),
+    );
+    registry.mark_tenant_deleted(&gone).await.unwrap();
+    inner.purge_tenant(&sg).await.unwrap();
+    let store = suite::store();
+    let late = cache.create_store(&sg, &store).await;
+    assert!(matches!(late, Err(CacheError::StoreNotFound)), "{late:?}");
+    assert!(inner.list_stores(&sg).await.unwrap().is_empty());
+    cache.create_store(&sk, &store).await.unwrap();
+    assert_eq!(
+        inner.list_stores(&sk).await.unwrap(),
+        vec![store.as_str().to_string()]
+    );
+}
+
 crate::contract_suite!(
     super::suite,
-    [sqlite => super::sqlite, redis => super::redis, quota => super::quota],
+    [sqlite => super::sqlite, redis => super::redis, quota => super::quota, live_tenant => super::live_tenant],
     [
         creates_lists_and_deletes_stores,
         key_operations_need_the_store,

@@ -3,10 +3,10 @@
 //! It runs after the registry marked the tenant deleted (`Registry::mark_tenant_deleted`). From then on no node
 //! resolves the tenant once its resolver's cache expires (2 s), its keys are gone, and the PostgreSQL stores (data,
 //! search, queue in prod) refuse its transactions in the same transaction as the write, after waiting for those in
-//! flight: nothing written there survives the purge. Redis cache writes need their store, which the purge removes.
-//! Storage (files or S3) asks the registry after each write and undoes one that lands after the mark
-//! (`app::deleted_tenants`), so an upload that resolved the tenant before the mark and finishes after the purge is
-//! removed too.
+//! flight: nothing written there survives the purge. Cache key writes need their store, which the purge removes.
+//! Storage (files or S3) and cache store creation ask the registry after each write and undo one that lands after
+//! the mark (`app::deleted_tenants`), so an upload that resolved the tenant before the mark and finishes after the
+//! purge is removed too.
 
 use super::response::ApiError;
 use crate::core::TenantScope;
