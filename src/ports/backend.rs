@@ -80,6 +80,33 @@ impl Error for BackendError {
     }
 }
 
+/// A store refused a write because its tenant was deleted (marked deleted in the registry, then purged): the
+/// `Backend` failure it causes is a 404, not a 500.
+#[derive(Debug, Clone)]
+pub struct TenantDeleted(pub String);
+
+impl fmt::Display for TenantDeleted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tenant {} was deleted", self.0)
+    }
+}
+
+impl Error for TenantDeleted {}
+
+impl BackendError {
+    /// The kind of answer this failure gives: `NotFound` when its cause is a `TenantDeleted`, else `Backend`.
+    pub fn kind(&self) -> crate::core::ErrorKind {
+        let mut next: Option<&(dyn Error + 'static)> = self.source();
+        while let Some(e) = next {
+            if e.downcast_ref::<TenantDeleted>().is_some() {
+                return crate::core::ErrorKind::NotFound;
+            }
+            next = e.source();
+        }
+        crate::core::ErrorKind::Backend
+    }
+}
+
 impl PartialEq for BackendError {
     fn eq(&self, other: &Self) -> bool {
         self.to_string() == other.to_string()

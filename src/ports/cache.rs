@@ -32,7 +32,7 @@ impl HasKind for CacheError {
             CacheError::StoreExists | CacheError::KeyExists => ErrorKind::Conflict,
             CacheError::StoreNotFound => ErrorKind::NotFound,
             CacheError::Quota(_) => ErrorKind::Quota,
-            CacheError::Backend(_) => ErrorKind::Backend,
+            CacheError::Backend(e) => e.kind(),
         }
     }
 }

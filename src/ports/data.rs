@@ -52,7 +52,7 @@ impl HasKind for DataError {
             DataError::DbNotFound | DataError::DocNotFound(_) => ErrorKind::NotFound,
             DataError::Invalid(_) => ErrorKind::Malformed,
             DataError::Quota(_) => ErrorKind::Quota,
-            DataError::Backend(_) => ErrorKind::Backend,
+            DataError::Backend(e) => e.kind(),
         }
     }
 }

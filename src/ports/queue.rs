@@ -142,7 +142,7 @@ impl HasKind for QueueError {
             QueueError::QueueNotFound | QueueError::JobNotFound => ErrorKind::NotFound,
             QueueError::Quota(_) => ErrorKind::Quota,
             QueueError::Invalid(_) => ErrorKind::Invalid,
-            QueueError::Backend(_) => ErrorKind::Backend,
+            QueueError::Backend(e) => e.kind(),
         }
     }
 }

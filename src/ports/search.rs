@@ -36,7 +36,7 @@ impl HasKind for SearchError {
             SearchError::IndexNotFound | SearchError::NotFound => ErrorKind::NotFound,
             SearchError::Invalid(_) => ErrorKind::Invalid,
             SearchError::Quota(_) => ErrorKind::Quota,
-            SearchError::Backend(_) => ErrorKind::Backend,
+            SearchError::Backend(e) => e.kind(),
         }
     }
 }

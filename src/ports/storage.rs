@@ -69,7 +69,7 @@ impl HasKind for StorageError {
             StorageError::RangeNotSatisfiable { .. } => ErrorKind::RangeNotSatisfiable,
             StorageError::SignatureInvalid | StorageError::SignatureExpired => ErrorKind::Forbidden,
             StorageError::Quota(_) => ErrorKind::Quota,
-            StorageError::Backend(_) => ErrorKind::Backend,
+            StorageError::Backend(e) => e.kind(),
             StorageError::Unavailable(_) => ErrorKind::Unavailable,
         }
     }

@@ -686,3 +686,43 @@ crate::contract_suite!(
         tenants_never_see_each_others_data,
     ]
 );
+
+/// PostgreSQL only: once the registry on the same database marks a tenant deleted, its writes are refused as a 404
+/// (the tenant is gone), not as a backend failure; a neighbour's go on.
+#[tokio::test]
+async fn postgres_refuses_a_deleted_tenants_writes_as_not_found() {
+    let target = crate::support::pg_target();
+    let store = nano::adapters::postgres::PgDataStore::open(&target)
+        .await
+        .unwrap();
+    let pool = nano::adapters::postgres::registry_pool(&target)
+        .await
+        .unwrap();
+    let registry = nano::adapters::sql::SqlRegistry::new(pool);
+    let (gone, kept) = (scope(), scope());
+    for s in [&gone, &kept] {
+        let id = nano::core::TenantId::parse(s.as_str()).unwrap();
+        nano::ports::Registry::create_tenant(&registry, &id)
+            .await
+            .unwrap();
+    }
+    let db = db();
+    store.create_db(&gone, &db).await.unwrap();
+    store.create_db(&kept, &db).await.unwrap();
+    let id = nano::core::TenantId::parse(gone.as_str()).unwrap();
+    nano::ports::Registry::mark_tenant_deleted(&registry, &id)
+        .await
+        .unwrap();
+    let refused = store.put_doc(&gone, &db, "late", &json!({"a": 1})).await;
+    let err = refused.expect_err("a marked tenant's write is refused");
+    assert_eq!(
+        nano::core::HasKind::kind(&err),
+        nano::core::ErrorKind::NotFound,
+        "{err}"
+    );
+    assert!(err.to_string().contains("was deleted"), "{err}");
+    store
+        .put_doc(&kept, &db, "k", &json!({"a": 1}))
+        .await
+        .unwrap();
+}

@@ -9,6 +9,7 @@
 //! tenant commits on any node, and the purge that follows leaves nothing behind. A tenant without a row (only
 //! the contract tests make one) is not checked. Purges run unchecked.
 
+use crate::ports::backend::TenantDeleted;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 /// Tenant locks' first key ("tent" in ASCII); the second is `hashtext(host)`.
@@ -72,7 +73,9 @@ pub async fn confine(
             .fetch_optional(&mut *conn)
             .await?;
     if let Some((Some(_),)) = deleted {
-        return Err(sqlx::Error::Protocol(format!("tenant {host} was deleted")));
+        return Err(sqlx::Error::Decode(Box::new(TenantDeleted(
+            host.to_string(),
+        ))));
     }
     confine_unchecked(conn, host, use_role).await
 }
