@@ -22,6 +22,11 @@ struct Cluster {
 
 impl Cluster {
     async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Three nodes, each with `env` (`NANO_*` settings) too.
+    async fn start_with(extra: &[(&str, &str)]) -> Self {
         let schema = fresh_name("cl").replace('-', "_");
         let prefix = fresh_name("nanotest");
         let tenant = fresh_name("t");
@@ -29,7 +34,8 @@ impl Cluster {
         let mut dirs = Vec::new();
         for _ in 0..3 {
             let dir = tempfile::tempdir().unwrap();
-            let env = [("NANO_ADMIN_TOKEN", TOKEN)];
+            let mut env = vec![("NANO_ADMIN_TOKEN", TOKEN)];
+            env.extend_from_slice(extra);
             nodes.push(start_node_with(dir.path(), &schema, &prefix, &tenant, &env).await);
             dirs.push(dir);
         }
@@ -342,4 +348,220 @@ async fn names_and_hostnames_are_decided_once_for_the_cluster() {
             .unwrap();
         serves(node, &host, &winner).await.unwrap();
     }
+}
+
+/// A round-robin balancer in front of the cluster: each call goes to the next node.
+struct RoundRobin<'a> {
+    nodes: &'a [Node],
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl<'a> RoundRobin<'a> {
+    fn new(nodes: &'a [Node]) -> Self {
+        Self {
+            nodes,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn node(&self) -> &'a Node {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.nodes[i % self.nodes.len()]
+    }
+}
+
+/// Records each cron run as a document of its own, and answers its Host.
+const RECORDER: &str = r#"export default {
+  fetch() { return new Response('round robin'); },
+  async scheduled(event, env) {
+    await env.RUNS.add({ _id: 'run-' + event.scheduledTime + '-' + Math.random().toString(36).slice(2), at: event.scheduledTime });
+  },
+};"#;
+
+/// Three nodes behind a round-robin balancer act as one nano: every admin call, the app, its cron trigger, queue
+/// jobs, a tenant's request-rate quota and the tenant's deletion, each call through the next node. Waits for a minute
+/// boundary for the cron trigger, so it takes up to about 75 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_behind_a_round_robin_balancer_act_as_one() {
+    let cluster = Cluster::start_with(&[("NANO_QUOTAS__REQUESTS_PER_SECOND", "40")]).await;
+    let lb = RoundRobin::new(&cluster.nodes);
+    let http = client();
+    let tenant = fresh_name("rr");
+
+    // Admin: one tenant, created once for the cluster.
+    let (s, body) = admin(
+        lb.node(),
+        Method::POST,
+        "/admin/tenants",
+        Some(json!({ "id": tenant })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = admin(
+        lb.node(),
+        Method::POST,
+        "/admin/tenants",
+        Some(json!({ "id": tenant })),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "a second create through another node: {body}"
+    );
+    let res = http
+        .put(format!("{}/{tenant}/data/runs", lb.node().base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // The app, created through the balancer with an every-minute cron trigger, answers through every node.
+    let name = fresh_name("rr-app");
+    let host = format!("{name}.test");
+    let spec = json!({
+        "name": name, "tenant": tenant, "hostnames": [host],
+        "files": { "index.js": RECORDER },
+        "triggers": { "crons": ["* * * * *"] },
+        "bindings": { "RUNS": { "service": "data", "domain": "runs" } },
+    });
+    let (s, body) = admin(lb.node(), Method::POST, "/admin/apps", Some(spec)).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let h = host.clone();
+    every_node(
+        &cluster.nodes.iter().collect::<Vec<_>>(),
+        "the app",
+        move |node| {
+            let h = h.clone();
+            async move { serves(node, &h, "round robin").await }
+        },
+    )
+    .await;
+    for _ in 0..6 {
+        assert_eq!(serves(lb.node(), &host, "round robin").await, Ok(()));
+    }
+
+    // Queue jobs enqueued through every node are each delivered, and the queue empties.
+    let receiver = crate::receiver::Receiver::accepting().await;
+    let queue = fresh_name("q");
+    let res = http
+        .put(format!("{}/{tenant}/queue/{queue}", lb.node().base))
+        .json(&json!({ "target": receiver.url }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let total = 12;
+    for n in 0..total {
+        let res = http
+            .post(format!("{}/{tenant}/queue/{queue}", lb.node().base))
+            .json(&json!({ "n": n }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    receiver
+        .wait_for("every job", |hits| {
+            crate::receiver::numbers(hits).len() == total
+        })
+        .await;
+
+    // One request-rate quota for the cluster: a burst through all three nodes is admitted once, not three times.
+    let started = Instant::now();
+    let mut admitted = 0;
+    for _ in 0..90 {
+        let res = http
+            .get(format!("{}/{tenant}/data/runs", lb.node().base))
+            .send()
+            .await
+            .unwrap();
+        if res.status() != StatusCode::TOO_MANY_REQUESTS {
+            admitted += 1;
+        }
+    }
+    let at_most = 40 + (started.elapsed().as_secs_f64() * 40.0).ceil() as u32 + 1;
+    assert!(
+        admitted <= at_most,
+        "three nodes admitted {admitted} of 90 at 40 per second"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // Cron: the coming minute runs once for the cluster.
+    let runs = |http: reqwest::Client, base: String| {
+        let url = format!("{base}/{tenant}/data/runs/_query");
+        async move {
+            let res = http
+                .post(url)
+                .json(&json!({ "selector": {} }))
+                .send()
+                .await
+                .unwrap();
+            let docs: Value = res.json().await.unwrap();
+            docs["docs"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(80);
+    let first = loop {
+        let docs = runs(http.clone(), lb.node().base.clone()).await;
+        if let Some(doc) = docs.first() {
+            break doc["at"].clone();
+        }
+        assert!(Instant::now() < deadline, "no cron run within 80 s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let docs = runs(http.clone(), lb.node().base.clone()).await;
+    let of_minute = docs.iter().filter(|d| d["at"] == first).count();
+    assert_eq!(
+        of_minute, 1,
+        "the minute {first} ran {of_minute} times: {docs:?}"
+    );
+
+    // Deleted through one node, the tenant is gone on every node; created again, it starts empty.
+    let (s, body) = admin(
+        lb.node(),
+        Method::DELETE,
+        &format!("/admin/tenants/{tenant}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    for node in &cluster.nodes {
+        let started = Instant::now();
+        loop {
+            let res = http
+                .get(format!("{}/{tenant}/data/runs", node.base))
+                .send()
+                .await
+                .unwrap();
+            if res.status().is_client_error() {
+                break;
+            }
+            assert!(
+                started.elapsed() < FOLLOW_WITHIN,
+                "{} still serves the deleted tenant",
+                node.base
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let (s, body) = admin(
+        lb.node(),
+        Method::POST,
+        "/admin/tenants",
+        Some(json!({ "id": tenant })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let res = http
+        .get(format!("{}/{tenant}/data/runs", lb.node().base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "the re-created tenant starts empty"
+    );
 }
