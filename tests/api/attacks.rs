@@ -1173,8 +1173,24 @@ async fn slow_clients_cannot_make_the_host_hold_an_apps_output() {
                 "{engine} {kind}: the process grew by {grown} MB holding output of an app limited to 64 MB"
             );
             neighbour_answers(&nano).await;
+            // The answers past the app's limit are the memory 503, of those requests only.
+            let mut refused = 0;
+            for s in &mut clients {
+                let mut head = [0u8; 12];
+                s.read_exact(&mut head).await.unwrap();
+                match &head[9..12] {
+                    b"200" => {}
+                    b"503" => refused += 1,
+                    other => panic!("{engine} {kind}: {}", String::from_utf8_lossy(other)),
+                }
+            }
+            if kind == "whole" {
+                assert!(refused > 0, "{engine}: no response was refused");
+            }
             drop(clients);
-            println!("{engine} {kind}: 20 slow clients, RSS grew {grown} MB at most");
+            println!(
+                "{engine} {kind}: 20 slow clients, {refused} refused, RSS grew {grown} MB at most"
+            );
         }
     }
     println!("slow client attacks: {attacks} tried, all contained");

@@ -14,8 +14,9 @@
 //!
 //! A response body, whole or streamed chunk by chunk, leaves the isolate as bytes the host holds until the client
 //! has taken them (`Held`). Until then they are charged to the isolate's memory meter, and to the app's held bytes,
-//! which may not pass the app's memory limit over all its isolates: slow clients cannot make the host hold more of
-//! an app's output than that, even as its isolates are replaced.
+//! which may not pass the app's memory limit over all its isolates (past it, that request alone fails with the
+//! memory limit): slow clients cannot make the host hold more of an app's output than that, even as its isolates are
+//! replaced.
 
 use super::engine::OpValue;
 use super::meter::MemMeter;
@@ -53,6 +54,14 @@ impl Drop for Held {
             .held_bytes
             .fetch_sub(self.data.len(), std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Why output could not be held for a client.
+enum Refused {
+    /// The app's output on its way to clients would pass its memory limit: the request fails, the isolate goes on.
+    App(String),
+    /// The isolate would pass its memory limit: it is flagged out of memory.
+    Isolate,
 }
 
 /// The longest console line an app logs; longer ones are cut and marked `[truncated: <bytes> bytes]`.
@@ -355,12 +364,29 @@ impl IsolateState {
         for (k, v) in &headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
+        // Read before the match: `terminate` below borrows the state again.
+        let live = self.state.borrow().requests.contains_key(&req);
+        let whole = match (streaming, live) {
+            (_, false) => return Ok(()),
+            (true, true) => None,
+            (false, true) => match self.hold(body.unwrap_or_default()) {
+                Ok(bytes) => Some(bytes),
+                Err(Refused::App(msg)) => {
+                    self.terminate(req, Limit::Memory, &msg);
+                    return Ok(());
+                }
+                // Past the isolate's limit: the worker ends the isolate's requests after this turn.
+                Err(Refused::Isolate) => return Ok(()),
+            },
+        };
         let mut st = self.state.borrow_mut();
         let limits = &self.app.version.spec.limits;
         let Some(rs) = st.requests.get_mut(&req) else {
             return Ok(());
         };
-        let body = if streaming {
+        let body = if let Some(bytes) = whole {
+            Body::from_bytes(bytes)
+        } else {
             let (tx, rx) = mpsc::channel(4);
             rs.stream = Some(tx);
             // Only `close` ends the body cleanly (with the empty chunk `write` never sends); a body whose sender
@@ -374,12 +400,6 @@ impl IsolateState {
                     None => Some((Err(BodyError(CUT_SHORT.into())), None)),
                 }
             }))
-        } else {
-            match self.hold(body.unwrap_or_default()) {
-                Some(bytes) => Body::from_bytes(bytes),
-                // Past the memory limit: the worker ends the isolate's requests after this turn.
-                None => return Ok(()),
-            }
         };
         let response = builder.body(body).map_err(|e| e.to_string())?;
         if let Some(reply) = rs.reply.take() {
@@ -394,25 +414,29 @@ impl IsolateState {
         Ok(())
     }
 
-    /// `data` as bytes charged to the app's memory until the client has taken them; None when they would pass the
-    /// app's memory limit (the isolate is then flagged out of memory).
-    fn hold(&self, data: Vec<u8>) -> Option<Bytes> {
+    /// `data` as bytes charged to the app's memory until the client has taken them. Refused when the app's output
+    /// on its way to clients would pass its memory limit (only this request fails), or when the isolate would (it is
+    /// flagged out of memory, and replaced).
+    fn hold(&self, data: Vec<u8>) -> Result<Bytes, Refused> {
         use std::sync::atomic::Ordering::Relaxed;
         let len = data.len();
-        let limit = (self.app.version.spec.limits.memory_mb as usize).saturating_mul(1024 * 1024);
+        let limits = &self.app.version.spec.limits;
+        let limit = (limits.memory_mb as usize).saturating_mul(1024 * 1024);
         let held = &self.app.counters.held_bytes;
         if held.fetch_add(len, Relaxed) + len > limit {
             held.fetch_sub(len, Relaxed);
-            self.mem.mark_oom();
-            return None;
+            return Err(Refused::App(format!(
+                "the app's responses waiting for their clients would hold more than its {} MB",
+                limits.memory_mb
+            )));
         }
         if !self.mem.allows(len) {
             held.fetch_sub(len, Relaxed);
-            return None;
+            return Err(Refused::Isolate);
         }
         self.mem.add(len);
         let (mem, app) = (self.mem.clone(), self.app.clone());
-        Some(Bytes::from_owner(Held { data, mem, app }))
+        Ok(Bytes::from_owner(Held { data, mem, app }))
     }
 
     /// Answers `req` with `101` and a new WebSocket (the app returned the client end of a `WebSocketPair`); the
@@ -465,7 +489,10 @@ impl IsolateState {
         if text && std::str::from_utf8(&data).is_err() {
             return Err("a WebSocket text message must be UTF-8".into());
         }
-        let bytes = self.hold(data).ok_or("memory limit exceeded")?;
+        let bytes = self.hold(data).map_err(|refused| match refused {
+            Refused::App(msg) => msg,
+            Refused::Isolate => "memory limit exceeded".to_string(),
+        })?;
         let st = self.state.borrow();
         let socket = st.sockets.get(&rid).ok_or("the WebSocket is closed")?;
         let message = if text {
@@ -535,7 +562,10 @@ impl IsolateState {
     /// Sends one chunk of a streaming response; the op completes once the client's side accepted it.
     pub fn write(&self, req: u64, chunk: Vec<u8>) -> u64 {
         let op = self.next_op();
-        let chunk = self.hold(chunk);
+        let chunk = self.hold(chunk).map_err(|refused| match refused {
+            Refused::App(msg) => msg,
+            Refused::Isolate => "memory limit exceeded".into(),
+        });
         let tx = self
             .state
             .borrow()
@@ -545,15 +575,15 @@ impl IsolateState {
         self.spawn_op(op, async move {
             match tx {
                 // An empty chunk would read as the end of the body; there is nothing to send.
-                Some(_) if chunk.as_ref().is_some_and(Bytes::is_empty) => {
+                Some(_) if chunk.as_ref().is_ok_and(Bytes::is_empty) => {
                     OpDone::Value(OpValue::Undefined)
                 }
                 Some(tx) => match chunk {
-                    Some(chunk) => match tx.send(Ok(chunk)).await {
+                    Ok(chunk) => match tx.send(Ok(chunk)).await {
                         Ok(()) => OpDone::Value(OpValue::Undefined),
                         Err(_) => OpDone::Error("response body closed".into()),
                     },
-                    None => OpDone::Error("memory limit exceeded".into()),
+                    Err(msg) => OpDone::Error(msg),
                 },
                 None => OpDone::Error("response body closed".into()),
             }
