@@ -1,5 +1,5 @@
-//! Hints for the mistakes newcomers make most when an app does not load: each names the fix, appended to the
-//! engine's own message.
+//! Hints for the mistakes newcomers make most when an app does not load or throws: each names the fix, appended to
+//! the engine's own message.
 
 /// The hint for a load error, if it is one of the common mistakes.
 pub fn hint(error: &str) -> Option<&'static str> {
@@ -14,6 +14,11 @@ pub fn hint(error: &str) -> Option<&'static str> {
         return Some(
             "nano runs ES module Workers: write `export default { async fetch(request, env, ctx) { ... } }` instead \
              of the service-worker `addEventListener('fetch', ...)` syntax",
+        );
+    }
+    if has("Intl is not defined") {
+        return Some(
+            "QuickJS has no `Intl`: run this app on V8 (`engine = \"v8\"` in its nano.toml), or avoid `Intl`",
         );
     }
     if has("require is not defined")
@@ -55,6 +60,8 @@ mod tests {
         );
         let sw = with_hint("ReferenceError: addEventListener is not defined".into());
         assert!(sw.contains("export default { async fetch"), "{sw}");
+        let intl = with_hint("ReferenceError: Intl is not defined".into());
+        assert!(intl.contains("engine = \"v8\""), "{intl}");
         let cjs = with_hint("ReferenceError: require is not defined".into());
         assert!(cjs.contains("this is CommonJS"), "{cjs}");
         let bare = with_hint("index.js: Cannot find module 'hono'".into());

@@ -622,7 +622,8 @@ impl IsolateState {
             // The worker ends every request of this isolate with the memory limit after this turn.
             return;
         }
-        self.log("error", &format!("uncaught exception: {msg}"));
+        let text = crate::core::load_hints::with_hint(msg.to_string());
+        self.log("error", &format!("uncaught exception: {text}"));
         let mut st = self.state.borrow_mut();
         if let Some(rs) = st.requests.get_mut(&req) {
             if let Some(reply) = rs.reply.take() {
