@@ -10,7 +10,7 @@ pub fn hint(error: &str) -> Option<&'static str> {
              --format=esm --outfile=dist/index.js`) and point the app's entry (`main`) at the output",
         );
     }
-    if has("addEventListener is not defined") {
+    if has("addEventListener is not defined") || has("is the service-worker syntax") {
         return Some(
             "nano runs ES module Workers: write `export default { async fetch(request, env, ctx) { ... } }` instead \
              of the service-worker `addEventListener('fetch', ...)` syntax",

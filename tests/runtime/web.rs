@@ -991,3 +991,44 @@ pub async fn incoming_request_read_late(rt: &Rt) {
         })
     );
 }
+
+/// The global scope's `error` event: `reportError` and a throwing timer callback dispatch it; a listener's
+/// `preventDefault` or `onerror` returning true cancels it; the service-worker events are refused with the fix.
+pub async fn global_error_events(rt: &Rt) {
+    let v = eval_json(
+        rt,
+        r#"const seen = [];
+        const listener = (e) => { seen.push(['listener', e.message, e.error instanceof Error, e.cancelable]); e.preventDefault(); };
+        addEventListener('error', listener);
+        reportError(new Error('first'));
+        removeEventListener('error', listener);
+        onerror = (message, source, lineno, colno, error) => { seen.push(['onerror', message, error.message]); return true; };
+        setTimeout(() => { throw new Error('from a timer'); }, 0);
+        await new Promise((r) => setTimeout(r, 5));
+        onerror = null;
+        let refused = null;
+        try { addEventListener('fetch', () => {}); } catch (e) { refused = e.name + ': ' + e.message; }
+        const dispatched = dispatchEvent(new Event('custom'));
+        return { seen, refused, dispatched, types: [typeof onerror, typeof onunhandledrejection] };"#,
+    )
+    .await;
+    assert_eq!(
+        v["seen"][0],
+        json!(["listener", "first", true, true]),
+        "{v}"
+    );
+    assert_eq!(
+        v["seen"][1],
+        json!(["onerror", "from a timer", "from a timer"]),
+        "{v}"
+    );
+    assert_eq!(v["seen"].as_array().unwrap().len(), 2, "{v}");
+    let refused = v["refused"].as_str().unwrap_or_default();
+    assert!(
+        refused.starts_with("TypeError: addEventListener('fetch'"),
+        "{v}"
+    );
+    assert!(refused.contains("export default { fetch"), "{v}");
+    assert_eq!(v["dispatched"], true);
+    assert_eq!(v["types"], json!(["object", "object"]));
+}

@@ -147,7 +147,21 @@ const console = {
 };
 define('console', console);
 
+// Dispatches a cancelable `error` event on the global scope (events.js); logs the error unless a listener or
+// `onerror` cancelled it. An error thrown while reporting one is logged, not reported again.
+let reportingError = false;
 function reportError(e) {
+  if (!reportingError) {
+    reportingError = true;
+    try {
+      const message = e && typeof e === 'object' && 'message' in e ? String(e.message) : String(e);
+      const event = new ErrorEvent('error', { cancelable: true, error: e, message });
+      globalEvents.dispatchEvent(event);
+      if (event.defaultPrevented) return;
+    } finally {
+      reportingError = false;
+    }
+  }
   ops.log('error', 'uncaught: ' + errText(e));
 }
 define('reportError', reportError);

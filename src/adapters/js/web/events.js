@@ -93,6 +93,34 @@ class EventTarget {
   }
 }
 define('EventTarget', EventTarget);
+// The global scope's events (ECMA-429): `addEventListener`, `removeEventListener` and `dispatchEvent` on globalThis,
+// and the `error` event that reportError (and an exception of a timer or event callback) dispatches, with the HTML
+// `onerror(message, source, lineno, colno, error)` handler (returning true cancels it). The service-worker events
+// (`fetch`, `scheduled`, `queue`) are refused with the fix: nano runs ES module Workers.
+const globalEvents = new EventTarget();
+Object.defineProperty(globalEvents, 'onerror', {
+  get() {
+    const f = globalThis.onerror;
+    if (typeof f !== 'function') return null;
+    return (ev) => { if (f.call(globalThis, ev.message, ev.filename, ev.lineno, ev.colno, ev.error) === true) ev.preventDefault(); };
+  },
+});
+for (const t of ['unhandledrejection', 'rejectionhandled']) {
+  Object.defineProperty(globalEvents, 'on' + t, { get() { return globalThis['on' + t]; } });
+}
+define('onerror', null);
+define('onunhandledrejection', null);
+define('onrejectionhandled', null);
+define('addEventListener', function addEventListener(type, callback, options = {}) {
+  if (['fetch', 'scheduled', 'queue'].includes(String(type))) {
+    throw new TypeError(`addEventListener('${type}', ...) is the service-worker syntax; nano runs ES module Workers: export default { fetch(request, env, ctx) { ... } }`);
+  }
+  globalEvents.addEventListener(type, callback, options);
+});
+define('removeEventListener', function removeEventListener(type, callback, options = {}) {
+  globalEvents.removeEventListener(type, callback, options);
+});
+define('dispatchEvent', function dispatchEvent(event) { return globalEvents.dispatchEvent(event); });
 
 class CustomEvent extends Event {
   #detail;
