@@ -6,7 +6,7 @@
 //! the purge that follows the mark removes it; a write that lands after the purge sees the mark and is undone.
 //! Either way nothing outlives the purge.
 
-use crate::core::{DomainName, TenantId, TenantScope};
+use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{
     ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, SignedAccess, UrlSigner,
 };
@@ -17,10 +17,7 @@ use std::sync::Arc;
 /// Whether the scope's tenant is marked deleted. A registry that cannot answer counts as not deleted: the purge of
 /// a deletion under way removes the write anyway, unless it already ran.
 async fn deleted(registry: &dyn Registry, scope: &TenantScope) -> bool {
-    let Ok(id) = TenantId::parse(scope.as_str()) else {
-        return false;
-    };
-    match registry.is_deleted(&id).await {
+    match registry.is_deleted(scope.tenant()).await {
         Ok(deleted) => deleted,
         Err(e) => {
             tracing::warn!(tenant = scope.as_str(), error = %e, "could not check the tenant after a write");

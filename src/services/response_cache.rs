@@ -35,24 +35,21 @@ pub enum PutError {
     Cache(#[from] CacheError),
 }
 
-fn hex16(bytes: &[u8]) -> String {
-    bytes[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The cache store of the named cache (`None`: `caches.default`).
 fn store_of(name: Option<&str>) -> DomainName {
     let name = match name {
         None => "workers-cache-default".to_string(),
-        Some(n) => format!("workers-cache-{}", hex16(&Sha256::digest(n.as_bytes()))),
+        Some(n) => format!(
+            "workers-cache-{}",
+            hex::encode(&Sha256::digest(n.as_bytes())[..8])
+        ),
     };
     DomainName::parse(&name).expect("hex names are valid store names")
 }
 
 /// The key of a URL: `u` and the SHA-256 of the URL in hex (a valid cache key whatever the URL holds).
 fn key_of(url: &str) -> String {
-    let digest = Sha256::digest(url.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("u{hex}")
+    format!("u{}", hex::encode(Sha256::digest(url.as_bytes())))
 }
 
 /// Keeps `response` for `url` in the named cache; `Ok(false)` when its headers say not to keep it (nothing is

@@ -44,3 +44,14 @@ pub fn install_app_logs() {
         );
     });
 }
+
+/// A request body the test feeds chunk by chunk (an upload in flight for as long as the test wants): the sender of
+/// its chunks, which ends the body when dropped, and the body for reqwest.
+pub fn fed_body() -> (
+    tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    reqwest::Body,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let chunks = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    (tx, reqwest::Body::wrap_stream(chunks))
+}

@@ -438,8 +438,7 @@ async fn an_upload_in_flight_survives_another_nodes_restart() {
     let http = client();
     let (s, _) = call(http.put(format!("{}/storage/docs", a.base))).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let body = reqwest::Body::wrap_stream(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let (tx, body) = crate::fed_body();
     let upload = tokio::spawn({
         let (http, url) = (http.clone(), format!("{}/storage/docs/big.bin", a.base));
         async move {

@@ -294,8 +294,7 @@ async fn an_upload_ending_after_its_tenants_deletion_leaves_nothing_on_s3() {
         assert_eq!(res.status(), 201);
     }
     // The upload starts, then waits for its last chunk while the tenant is deleted.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+    let (tx, body) = crate::fed_body();
     let upload = tokio::spawn({
         let url = nano.url(&format!("/{gone}/storage/docs/late.bin"));
         let c = c.clone();
@@ -324,7 +323,7 @@ async fn an_upload_ending_after_its_tenants_deletion_leaves_nothing_on_s3() {
         !status.is_success(),
         "the late upload was accepted: {status}"
     );
-    // Created again, the tenant is empty: no bucket, no object.
+    // Created again, the tenant is empty: the late object is not there.
     let res = c
         .post(nano.url("/admin/tenants"))
         .json(&json!({ "id": gone }))
@@ -347,10 +346,4 @@ async fn an_upload_ending_after_its_tenants_deletion_leaves_nothing_on_s3() {
         .unwrap();
     assert_eq!(res.status(), 201, "the neighbour keeps uploading");
     nano.stop().await;
-}
-
-fn tokio_stream_of<T: Send + 'static>(
-    mut rx: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> + Send + 'static {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

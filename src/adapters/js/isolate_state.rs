@@ -64,6 +64,25 @@ enum Refused {
     Isolate,
 }
 
+impl Refused {
+    /// What an op refused this way fails with.
+    fn message(self) -> String {
+        match self {
+            Refused::App(msg) => msg,
+            Refused::Isolate => "memory limit exceeded".into(),
+        }
+    }
+}
+
+/// A response head with the app's status and headers.
+fn response_head(status: u16, headers: &[(String, String)]) -> http::response::Builder {
+    let mut builder = http::Response::builder().status(status);
+    for (k, v) in headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    builder
+}
+
 /// The longest console line an app logs; longer ones are cut and marked `[truncated: <bytes> bytes]`.
 pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
 
@@ -360,10 +379,7 @@ impl IsolateState {
         body: Option<Vec<u8>>,
         streaming: bool,
     ) -> Result<(), String> {
-        let mut builder = http::Response::builder().status(status);
-        for (k, v) in &headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
+        let builder = response_head(status, &headers);
         // Read before the match: `terminate` below borrows the state again.
         let live = self.state.borrow().requests.contains_key(&req);
         let whole = match (streaming, live) {
@@ -453,11 +469,7 @@ impl IsolateState {
             to_client: to_client_rx,
             from_client: from_client_tx,
         });
-        let mut builder = http::Response::builder().status(101);
-        for (k, v) in &headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        let response = builder
+        let response = response_head(101, &headers)
             .extension(upgrade)
             .body(Body::empty())
             .map_err(|e| e.to_string())?;
@@ -489,10 +501,7 @@ impl IsolateState {
         if text && std::str::from_utf8(&data).is_err() {
             return Err("a WebSocket text message must be UTF-8".into());
         }
-        let bytes = self.hold(data).map_err(|refused| match refused {
-            Refused::App(msg) => msg,
-            Refused::Isolate => "memory limit exceeded".to_string(),
-        })?;
+        let bytes = self.hold(data).map_err(Refused::message)?;
         let st = self.state.borrow();
         let socket = st.sockets.get(&rid).ok_or("the WebSocket is closed")?;
         let message = if text {
@@ -562,10 +571,7 @@ impl IsolateState {
     /// Sends one chunk of a streaming response; the op completes once the client's side accepted it.
     pub fn write(&self, req: u64, chunk: Vec<u8>) -> u64 {
         let op = self.next_op();
-        let chunk = self.hold(chunk).map_err(|refused| match refused {
-            Refused::App(msg) => msg,
-            Refused::Isolate => "memory limit exceeded".into(),
-        });
+        let chunk = self.hold(chunk).map_err(Refused::message);
         let tx = self
             .state
             .borrow()
