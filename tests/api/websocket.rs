@@ -219,6 +219,17 @@ async fn a_socket_is_bounded_by_the_cpu_limit_per_message_and_by_its_idle_time()
                 .await
                 .expect("an idle socket is closed");
         assert_eq!(waited, 1011, "{engine}: an idle socket");
+        // A message over 1 MiB never reaches the app: the socket closes with 1009 (message too big).
+        let (mut big, _) = connect(engine).await.unwrap();
+        big.next().await.unwrap().unwrap();
+        big.send(Message::binary(vec![0u8; (1 << 20) + 1]))
+            .await
+            .unwrap();
+        assert_eq!(
+            close_code(&mut big).await,
+            1009,
+            "{engine}: an oversized message"
+        );
         // The app still answers new sockets.
         let (mut again, _) = connect(engine).await.unwrap();
         assert_eq!(

@@ -2,8 +2,8 @@
 //! upgrade handle while the app answers. An answer of `101` holding a `WebSocketUpgrade` (the app accepted a
 //! `WebSocketPair` and returned its client end) completes the handshake (`Sec-WebSocket-Accept`); then a task moves
 //! messages between the upgraded connection and the app's channels until either side closes. tungstenite answers
-//! pings and refuses a message over `MAX_MESSAGE` bytes (the socket then closes). A `101` of any other kind is the
-//! app's mistake: 500 naming it.
+//! pings and refuses a message over `MAX_MESSAGE` bytes (the socket then closes with 1009). A `101` of any other kind
+//! is the app's mistake: 500 naming it.
 
 use crate::ports::websocket::{WebSocketUpgrade, WsChannels, WsMessage};
 use crate::ports::Body;
@@ -16,7 +16,7 @@ use sha1::{Digest, Sha1};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as TungsteniteError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 /// The largest message either way (1 MiB, as Workers allows).
@@ -174,6 +174,13 @@ async fn pump(on_upgrade: hyper::upgrade::OnUpgrade, channels: WsChannels) {
                         // A ping: tungstenite queued its pong, which a flush sends.
                         let _ = sink.flush().await;
                         continue;
+                    }
+                    Some(Err(TungsteniteError::Capacity(_))) => {
+                        // Over `MAX_MESSAGE`: the client hears why (1009), and so does the app.
+                        let reason = format!("a message may hold at most {MAX_MESSAGE} bytes");
+                        let _ = sink.send(to_wire(WsMessage::Close(1009, reason.clone()))).await;
+                        let _ = from_client.send(WsMessage::Close(1009, reason)).await;
+                        return;
                     }
                     Some(Err(_)) | None => {
                         let _ = from_client.send(WsMessage::Close(1006, String::new())).await;
