@@ -6,6 +6,9 @@ use bytes::Bytes;
 use futures::channel::mpsc;
 use std::sync::{Arc, Mutex};
 
+/// The largest message either way (1 MiB, as Workers allows).
+pub const MAX_MESSAGE: usize = 1 << 20;
+
 /// One WebSocket message, either way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WsMessage {

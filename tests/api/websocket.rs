@@ -19,6 +19,7 @@ const ECHO: &str = r#"export default { fetch(req) {
     n++;
     if (e.data === 'close') server.close(4000, 'bye after ' + n);
     else if (e.data === 'spin') for (;;) {}
+    else if (e.data === 'huge') { try { server.send(new Uint8Array((1 << 20) + 1)); } catch (err) { server.send('refused: ' + err.message); } }
     else server.send(typeof e.data === 'string' ? 'echo:' + e.data : e.data);
   });
   server.onclose = (e) => console.log('closed', e.code, e.reason);
@@ -205,6 +206,16 @@ async fn a_socket_is_bounded_by_the_cpu_limit_per_message_and_by_its_idle_time()
             let back = ws.next().await.unwrap().unwrap();
             assert_eq!(back, Message::text(format!("echo:m{i}")), "{engine}");
         }
+        // The app may not send more than 1 MiB in one message either.
+        ws.send(Message::text("huge")).await.unwrap();
+        let refused = ws.next().await.unwrap().unwrap();
+        assert_eq!(
+            refused,
+            Message::text(
+                "refused: a WebSocket message may hold at most 1048576 bytes, not 1048577"
+            ),
+            "{engine}"
+        );
         ws.send(Message::text("spin")).await.unwrap();
         assert_eq!(
             close_code(&mut ws).await,

@@ -5,7 +5,7 @@
 //! pings and refuses a message over `MAX_MESSAGE` bytes (the socket then closes with 1009). A `101` of any other kind
 //! is the app's mistake: 500 naming it.
 
-use crate::ports::websocket::{WebSocketUpgrade, WsChannels, WsMessage};
+use crate::ports::websocket::{WebSocketUpgrade, WsChannels, WsMessage, MAX_MESSAGE};
 use crate::ports::Body;
 use base64::Engine as _;
 use bytes::Bytes;
@@ -18,9 +18,6 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as TungsteniteError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
-
-/// The largest message either way (1 MiB, as Workers allows).
-pub const MAX_MESSAGE: usize = 1 << 20;
 
 /// How long a closing socket waits for the client's side of the close handshake.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);

@@ -22,7 +22,7 @@ use super::engine::OpValue;
 use super::meter::MemMeter;
 use super::sched::Inbox;
 use super::{Loaded, Msg, Shared};
-use crate::ports::websocket::{WebSocketUpgrade, WsChannels, WsMessage};
+use crate::ports::websocket::{WebSocketUpgrade, WsChannels, WsMessage, MAX_MESSAGE};
 use crate::ports::{Body, BodyError, Limit, RuntimeError};
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
@@ -498,6 +498,12 @@ impl IsolateState {
 
     /// Sends a message on WebSocket `rid` (charged to the app's memory until the client takes it).
     pub fn ws_send(&self, rid: u64, text: bool, data: Vec<u8>) -> Result<(), String> {
+        if data.len() > MAX_MESSAGE {
+            return Err(format!(
+                "a WebSocket message may hold at most {MAX_MESSAGE} bytes, not {}",
+                data.len()
+            ));
+        }
         if text && std::str::from_utf8(&data).is_err() {
             return Err("a WebSocket text message must be UTF-8".into());
         }
