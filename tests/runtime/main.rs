@@ -52,7 +52,7 @@ macro_rules! runtime_suite {
                 hello_world, request_fields, post_bodies, response_helpers, headers_behaviour,
                 streaming_response_is_not_buffered, large_streaming_response, request_body_streams,
                 streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, urlpattern_cases, urlpattern_router, base64_behaviour,
-                timers_behaviour, microtasks_and_clone, global_error_events, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
+                timers_behaviour, microtasks_and_clone, global_error_events, global_rejection_events, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
                 fetch_outbound, relative_imports, console_and_performance, string_bodies, incoming_request_read_late,
             ]);
             runtime_suite!(@each make; crypto: [

@@ -1032,3 +1032,54 @@ pub async fn global_error_events(rt: &Rt) {
     assert_eq!(v["dispatched"], true);
     assert_eq!(v["types"], json!(["object", "object"]));
 }
+
+/// HTML's rejection tracking: a promise still rejected with no handler at a turn's end fires a cancelable
+/// `unhandledrejection` (a cancelled one is not logged), `onunhandledrejection` is its handler, and a handler added
+/// later fires `rejectionhandled`; one nothing cancelled is logged as before.
+pub async fn global_rejection_events(rt: &Rt) {
+    let src = r#"export default { async fetch() {
+        const seen = [];
+        const tick = () => new Promise((r) => setTimeout(r, 5));
+        addEventListener('unhandledrejection', (e) => {
+          seen.push(['unhandled', String(e.reason && e.reason.message || e.reason), e.promise instanceof Promise, e.cancelable]);
+          if (String(e.reason && e.reason.message).startsWith('quiet')) e.preventDefault();
+        });
+        addEventListener('rejectionhandled', (e) => { seen.push(['handled', e.reason.message]); });
+        const p = Promise.reject(new Error('quiet one'));
+        await tick();
+        p.catch(() => {});
+        await tick();
+        Promise.reject(new Error('loud one'));
+        await tick();
+        onunhandledrejection = (e) => { seen.push(['attribute', String(e.reason)]); e.preventDefault(); };
+        Promise.reject('quiet two');
+        await tick();
+        onunhandledrejection = null;
+        return Response.json(seen);
+    } };"#;
+    capture_logs();
+    let app = app_with(rt, src, &[], nano::core::Limits::default()).await;
+    let r = get(rt, &app, "/").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!([
+            ["unhandled", "quiet one", true, true],
+            ["handled", "quiet one"],
+            ["unhandled", "loud one", true, true],
+            ["unhandled", "quiet two", true, true],
+            ["attribute", "quiet two"],
+        ])
+    );
+    wait_for_log(app.as_str(), |f| {
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unhandled promise rejection") && m.contains("loud one"))
+    })
+    .await;
+    let quiet: Vec<_> = logs_of(app.as_str())
+        .into_iter()
+        .filter(|f| f["message"].as_str().is_some_and(|m| m.contains("quiet")))
+        .collect();
+    assert!(quiet.is_empty(), "cancelled rejections were logged: {quiet:#?}");
+}
