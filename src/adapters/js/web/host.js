@@ -134,6 +134,7 @@ const host = {
     handler = h;
     env = JSON.parse(envJson);
     installBindings(env);
+    installWasmStreaming();
   },
   dispatch(id, method, url, flat, rid) {
     if (method === 'nano:queue' || method === 'nano:scheduled') return dispatchEvent(id, method.slice(5), url);
