@@ -30,6 +30,7 @@ mod storage;
 mod tenancy;
 mod tenant_export;
 mod websocket;
+mod websocket_out;
 
 /// Installs nano's tracing layer that feeds the apps' log buffers (`GET /admin/apps/{name}/logs`), once for this test
 /// binary. Only nano's app records pass: every other event stays disabled, so the other tests pay nothing for it.

@@ -223,10 +223,14 @@ async fn webassembly_compiles_and_instantiates_from_a_response() {
     assert_eq!(v["module"], true, "{v}");
     let refused = |k: &str| v[k].as_str().unwrap_or_default().to_string();
     assert!(
-        refused("wrongType").starts_with("TypeError: WebAssembly streaming needs Content-Type application/wasm"),
+        refused("wrongType")
+            .starts_with("TypeError: WebAssembly streaming needs Content-Type application/wasm"),
         "{v}"
     );
-    assert!(refused("failed").contains("ok response, this one is 404"), "{v}");
+    assert!(
+        refused("failed").contains("ok response, this one is 404"),
+        "{v}"
+    );
     assert!(refused("notResponse").contains("needs a Response"), "{v}");
 }
 

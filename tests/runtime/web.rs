@@ -1081,5 +1081,8 @@ pub async fn global_rejection_events(rt: &Rt) {
         .into_iter()
         .filter(|f| f["message"].as_str().is_some_and(|m| m.contains("quiet")))
         .collect();
-    assert!(quiet.is_empty(), "cancelled rejections were logged: {quiet:#?}");
+    assert!(
+        quiet.is_empty(),
+        "cancelled rejections were logged: {quiet:#?}"
+    );
 }

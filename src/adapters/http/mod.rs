@@ -27,6 +27,9 @@ mod storage_upload;
 pub mod tenancy;
 pub mod tls;
 pub mod websocket;
+mod ws_client;
+
+pub use ws_client::WsClient;
 
 pub use conn_limits::ConnLimits;
 pub use router::HttpState;

@@ -149,6 +149,8 @@ pub struct Shared {
     pub outbound: crate::core::outbound::Outbound,
     /// The process's memory budget (`RuntimeOptions::memory`).
     pub memory: Arc<meter::MemoryBudget>,
+    /// `RuntimeOptions::websockets`.
+    pub websockets: Option<Arc<dyn crate::ports::websocket::WsConnector>>,
 }
 
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
@@ -171,6 +173,8 @@ pub struct RuntimeOptions {
     /// redirects itself (the composition root builds it so). `None`: a plain client, for runtimes whose outbound
     /// rule admits every address (tests, benchmarks).
     pub client: Option<reqwest::Client>,
+    /// Opens apps' outbound WebSockets under the outbound policy; `None`: apps cannot open any.
+    pub websockets: Option<Arc<dyn crate::ports::websocket::WsConnector>>,
     /// The memory budget of every isolate of the process (shared by the engines' runtimes): an isolate starts only
     /// if its app's memory limit fits in what is left, else its request gets 503.
     pub memory: Arc<meter::MemoryBudget>,
@@ -189,6 +193,7 @@ impl Default for RuntimeOptions {
                 ..Default::default()
             },
             client: None,
+            websockets: None,
             memory: Arc::default(),
         }
     }
@@ -283,6 +288,7 @@ impl<E: Engine> JsRuntime<E> {
             max_isolates: max_isolates(options.max_isolates, E::MAPS_PER_ISOLATE),
             outbound: options.outbound,
             memory: options.memory,
+            websockets: options.websockets,
         });
         let background = (n / 2).max(1);
         let mut senders = Vec::with_capacity(n + background);

@@ -407,6 +407,7 @@ op_table! {
         Ok(Ret::Undefined)
     },
     "wsRecv" => |c, x| plain_err(x.host.ws_recv(c.id(0)?)),
+    "wsConnect" => |c, x| type_err(x.host.ws_connect(&c.str(0)?, c.pairs(1)?)),
     "fetch" => |c, x| {
         let (method, url, headers) = (c.str(0)?, c.str(1)?, c.pairs(2)?);
         let (body, streaming, redirect) = (c.opt_bytes(3)?, c.bool(4)?, c.opt_str(5)?);

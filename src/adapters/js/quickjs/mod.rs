@@ -23,7 +23,11 @@ pub struct QuickJs;
 #[derive(Default)]
 struct Tracked {
     /// Rejected with no handler yet: the promise, its reason and the reason's text for the log.
-    unhandled: Vec<(Persistent<Value<'static>>, Persistent<Value<'static>>, String)>,
+    unhandled: Vec<(
+        Persistent<Value<'static>>,
+        Persistent<Value<'static>>,
+        String,
+    )>,
     /// Given a handler after their rejection was settled (reported, if the glue says so).
     handled: Vec<Persistent<Value<'static>>>,
 }

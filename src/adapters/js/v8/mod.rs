@@ -293,9 +293,7 @@ fn settle_rejections(
                 v8::Local::new(tc, &promise).into(),
                 v8::Local::new(tc, &reason),
             ];
-            let cancelled = rejection
-                .call(tc, recv, &args)
-                .is_some_and(|v| v.is_true());
+            let cancelled = rejection.call(tc, recv, &args).is_some_and(|v| v.is_true());
             if tc.has_terminated() {
                 return;
             }

@@ -404,6 +404,10 @@ async function pumpRequestBody(id, stream) {
 async function fetch(input, init = undefined) {
   const req = new Request(input, init);
   if (req.signal.aborted) throw req.signal.reason;
+  if ((req.headers.get('upgrade') || '').toLowerCase() === 'websocket') {
+    const ws = await WebSocket._connect(req.url, flatHeaders(req.headers)).catch(fetchError);
+    return new Response(null, { status: 101, webSocket: ws });
+  }
   const b = req[kBody];
   const streaming = !!b.stream;
   const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), b.bytes ? bodyBytes(b.bytes) : null, streaming, req.redirect);
