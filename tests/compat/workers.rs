@@ -251,7 +251,6 @@ async fn cloudflare_docs_worker(nano: &TestNano) {
     use futures::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::Message;
-    let nano = nano;
 
     // RS256 against a JWKS, and a forged signature refused.
     let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
@@ -345,7 +344,7 @@ async fn cloudflare_docs_worker(nano: &TestNano) {
 
     // R2
     let put = send(
-        &nano,
+        nano,
         "PUT",
         "/r2/docs/hello.txt",
         &[("content-type", "text/plain")],
@@ -365,7 +364,7 @@ async fn cloudflare_docs_worker(nano: &TestNano) {
     assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
     assert_eq!(got.text().await.unwrap(), "hello, r2");
     let part = send(
-        &nano,
+        nano,
         "GET",
         "/r2/docs/hello.txt",
         &[("range", "bytes=7-8")],
