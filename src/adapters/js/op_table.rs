@@ -325,7 +325,7 @@ op_table! {
     },
     "urlSet" => |c, _| {
         let (href, part, value) = (c.str(0)?, c.str(1)?, c.str(2)?);
-        Ok(ops::url_set(&href, &part, &value).into())
+        type_err(ops::url_set(&href, &part, &value))
     },
     "timerStart" => |c, x| {
         let (id, ms) = (c.id(0)?, c.num(1)?);
