@@ -78,13 +78,14 @@ fn url_parts(u: &ada_url::Url) -> Vec<String> {
 
 /// Applies one WHATWG setter (`href`, `protocol`, `host`, `pathname`, ...), or sets the serialized `query` as
 /// `URLSearchParams` does, and returns the new components. A value the spec ignores leaves the URL as it was; only
-/// an `href` (current or new) that does not parse, or an unknown part, is an error.
-pub fn url_set(href: &str, part: &str, value: &str) -> Result<Vec<String>, String> {
+/// an `href` (current or new) that does not parse, or an unknown part, is an error, and with `strict` any value the
+/// URL parser refuses is one too (URLPattern canonicalizes that way).
+pub fn url_set(href: &str, part: &str, value: &str, strict: bool) -> Result<Vec<String>, String> {
     let invalid = |s: &str| format!("Invalid URL: {s}");
     let mut u = ada_url::Url::parse(href, None).map_err(|_| invalid(href))?;
     let some = Some(value);
-    // The setters' `Err(())` only says the value was ignored, as the spec has it.
-    let _ = match part {
+    // The setters' `Err(())` only says the parser refused the value, which the URL setters ignore.
+    let applied = match part {
         "href" => {
             u.set_href(value).map_err(|_| invalid(value))?;
             Ok(())
@@ -110,6 +111,9 @@ pub fn url_set(href: &str, part: &str, value: &str) -> Result<Vec<String>, Strin
         }
         other => return Err(format!("URL has no settable part '{other}'")),
     };
+    if strict && applied.is_err() {
+        return Err(format!("Invalid URL {part}: {value}"));
+    }
     Ok(url_parts(&u))
 }
 
@@ -169,15 +173,17 @@ mod tests {
 
     #[test]
     fn url_setters_follow_the_whatwg_rules() {
-        let host = |href: &str, v: &str| url_set(href, "host", v).unwrap()[0].clone();
+        let host = |href: &str, v: &str| url_set(href, "host", v, false).unwrap()[0].clone();
         assert_eq!(host("sc://test:12/", ""), "sc://test:12/");
         assert_eq!(host("http://a.test:8080/", "b.test/x"), "http://b.test:8080/");
-        let port = url_set("http://a.test/", "port", "8080stuff").unwrap();
+        let port = url_set("http://a.test/", "port", "8080stuff", false).unwrap();
         assert_eq!(port[6], "8080");
         let empty = url_parse("http://a.test/?#", None).unwrap();
         assert_eq!((&empty[0][..], &empty[8][..], &empty[9][..]), ("http://a.test/?#", "", ""));
-        assert!(url_set("http://a.test/", "href", "nope").is_err());
-        assert!(url_set("http://a.test/", "origin", "x").is_err());
+        assert!(url_set("http://a.test/", "href", "nope", false).is_err());
+        assert!(url_set("http://a.test/", "origin", "x", false).is_err());
+        assert_eq!(url_set("http://a.test/", "port", "x", false).unwrap()[0], "http://a.test/");
+        assert!(url_set("http://a.test/", "port", "x", true).is_err());
     }
 
     #[test]
