@@ -151,14 +151,18 @@ pub type Op<A> = fn(&mut A, &OpCtx) -> OpResult;
 /// Runs the op `name` for an engine. A panic inside it (a bug) becomes a plain `Error` naming the op, so that no
 /// engine lets one cross into JS: V8 would abort, and rquickjs would throw an unprintable value.
 pub fn call<A: Args>(name: &str, op: Op<A>, args: &mut A, cx: &OpCtx) -> OpResult {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(args, cx))).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(Throw::Error(format!("internal error in ops.{name}: {what}")))
-    })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(args, cx))).unwrap_or_else(
+        |panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Throw::Error(format!(
+                "internal error in ops.{name}: {what}"
+            )))
+        },
+    )
 }
 
 /// Declares the table: `NAMES`, the op names in row order, and `op`, a row's body for one engine's reader.

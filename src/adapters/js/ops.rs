@@ -175,14 +175,23 @@ mod tests {
     fn url_setters_follow_the_whatwg_rules() {
         let host = |href: &str, v: &str| url_set(href, "host", v, false).unwrap()[0].clone();
         assert_eq!(host("sc://test:12/", ""), "sc://test:12/");
-        assert_eq!(host("http://a.test:8080/", "b.test/x"), "http://b.test:8080/");
+        assert_eq!(
+            host("http://a.test:8080/", "b.test/x"),
+            "http://b.test:8080/"
+        );
         let port = url_set("http://a.test/", "port", "8080stuff", false).unwrap();
         assert_eq!(port[6], "8080");
         let empty = url_parse("http://a.test/?#", None).unwrap();
-        assert_eq!((&empty[0][..], &empty[8][..], &empty[9][..]), ("http://a.test/?#", "", ""));
+        assert_eq!(
+            (&empty[0][..], &empty[8][..], &empty[9][..]),
+            ("http://a.test/?#", "", "")
+        );
         assert!(url_set("http://a.test/", "href", "nope", false).is_err());
         assert!(url_set("http://a.test/", "origin", "x", false).is_err());
-        assert_eq!(url_set("http://a.test/", "port", "x", false).unwrap()[0], "http://a.test/");
+        assert_eq!(
+            url_set("http://a.test/", "port", "x", false).unwrap()[0],
+            "http://a.test/"
+        );
         assert!(url_set("http://a.test/", "port", "x", true).is_err());
     }
 

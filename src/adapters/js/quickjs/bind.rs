@@ -56,7 +56,11 @@ fn usv(b: &[u8]) -> String {
                 out.push_str(std::str::from_utf8(ok).unwrap_or_default());
                 out.push('\u{FFFD}');
                 let surrogate = bad.len() >= 3 && bad[0] == 0xED && (0xA0..=0xBF).contains(&bad[1]);
-                rest = &bad[if surrogate { 3 } else { e.error_len().unwrap_or(bad.len()) }..];
+                rest = &bad[if surrogate {
+                    3
+                } else {
+                    e.error_len().unwrap_or(bad.len())
+                }..];
             }
         }
     }
@@ -75,7 +79,11 @@ type Read<T> = std::result::Result<T, Throw>;
 impl Args for QjsArgs<'_, '_> {
     fn str(&mut self, i: usize) -> Read<String> {
         match self.arg(i).as_string() {
-            Some(s) => s.clone().to_cstring().map(|c| usv(c.as_str().as_bytes())).map_err(|e| self.fail(e)),
+            Some(s) => s
+                .clone()
+                .to_cstring()
+                .map(|c| usv(c.as_str().as_bytes()))
+                .map_err(|e| self.fail(e)),
             None => self.get(i),
         }
     }
