@@ -1,11 +1,18 @@
 // urlpattern.js: URLPattern (https://urlpattern.spec.whatwg.org/): the pattern tokenizer and parser, the
 // constructor string parser, URLPatternInit processing, per-component regular expressions and match results.
 const UP_COMPONENTS = ['protocol', 'username', 'password', 'hostname', 'port', 'pathname', 'search', 'hash'];
-// Patterns' regular expressions take the `v` flag (class set operations) where the engine has it whole; QuickJS's
-// refuses a `-` or `::` outside a class, so it keeps `u`.
-const UP_FLAG = (() => {
-  try { return new RegExp('^[[a-z]--a]-\\[::\\]$', 'v').test('b-[::]') ? 'v' : 'u'; } catch { return 'u'; }
+// Patterns' regular expressions take the `v` flag (class set operations). QuickJS's `v` refuses a `-` or `::`
+// outside a class, so there a pattern it refuses is compiled again with `u`.
+const UP_V_WHOLE = (() => {
+  try { return new RegExp('^[[a-z]--a]-\\[::\\]$', 'v').test('b-[::]'); } catch { return false; }
 })();
+function upRegExp(source, ignoreCase) {
+  const i = ignoreCase ? 'i' : '';
+  try { return new RegExp(source, i + 'v'); } catch (e) {
+    if (UP_V_WHOLE) throw e;
+    return new RegExp(source, i + 'u');
+  }
+}
 const UP_SPECIAL = { 'ftp': '21', 'file': '', 'http': '80', 'https': '443', 'ws': '80', 'wss': '443' };
 const UP_DEFAULT_OPTIONS = { delimiter: '', prefix: '' };
 const UP_HOSTNAME_OPTIONS = { delimiter: '.', prefix: '' };
@@ -305,7 +312,7 @@ function upCompileUncached(input, encode, options, ignoreCase) {
   const parts = upParse(input, options, encode);
   const { source, names } = upRegexp(parts, options);
   let regexp;
-  try { regexp = new RegExp(source, ignoreCase ? `i${UP_FLAG}` : UP_FLAG); } catch (e) { throw upError(`${e.message} in "${input}"`); }
+  try { regexp = upRegExp(source, ignoreCase); } catch (e) { throw upError(`${e.message} in "${input}"`); }
   return { regexp, names, pattern: upPatternString(parts, options), hasRegexpGroups: parts.some((p) => p.type === 'regexp') };
 }
 function upMatchesSpecialScheme(component) {
