@@ -1,7 +1,7 @@
 //! Runtime suite: the same app behaviours run against every JS engine compiled in, through the runtime port.
 //!
 //! `runtime_suite!(engine, factory)` makes one `#[tokio::test]` per behaviour in `web.rs`, `crypto.rs`, `bindings.rs`,
-//! `handlers.rs` and `limits.rs`.
+//! `handlers.rs`, `limits.rs` and `wpt.rs`.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -16,6 +16,7 @@ mod handlers;
 mod harness;
 mod limits;
 mod web;
+mod wpt;
 
 macro_rules! runtime_suite {
     ($engine:ident, $factory:expr) => {
@@ -63,6 +64,7 @@ macro_rules! runtime_suite {
                 data_binding, cache_binding, storage_binding, search_binding, queue_binding,
                 bindings_are_scoped_to_tenant_and_domain, cpu_limit_during_streamed_upload, assets_binding,
             ]);
+            runtime_suite!(@each make; wpt: [wpt_url_data_sets]);
             runtime_suite!(@each make; cache_api: [cache_api_behaviour, cache_api_is_per_tenant]);
             runtime_suite!(@each make; cloudflare: [
                 kv_binding, kv_names_follow_the_cache_rules, r2_binding, queues_binding,

@@ -349,7 +349,18 @@ pub async fn url_behaviour(rt: &Rt) {
         const obj = new URLSearchParams({ k: 'v&w', 'ü': '+' });
         return { parts, afterAppend, after: u.href, invalid, sorted: sp.toString(), obj: obj.toString(),
           getAll: new URLSearchParams('a=1&a=2').getAll('a'), can: [URL.canParse('http://x'), URL.canParse('nope')],
-          size: sp.size, json: JSON.stringify({ u: new URL('http://a.test/') }) };"#,
+          size: sp.size, json: JSON.stringify({ u: new URL('http://a.test/') }), whatwg: whatwg() };
+        function whatwg() {
+          const sc = new URL('sc://test:12/');
+          sc.host = '';
+          const h = new URL('http://a.test:8080/');
+          h.host = 'b.test/x?y';
+          h.port = '81junk';
+          const empty = new URL('http://a.test/?#');
+          let bad = null;
+          try { h.href = 'nope'; } catch (e) { bad = [e.constructor.name, e.message]; }
+          return [sc.href, h.href, empty.href, empty.search, empty.hash, new URL('http://a.test/\ud800').pathname, bad];
+        }"#,
     )
     .await;
     assert_eq!(
@@ -358,7 +369,8 @@ pub async fn url_behaviour(rt: &Rt) {
             "afterAppend":"https://user:pw@example.com:8443/p/x/y?a=1&b=2&c=d+e#frag",
             "after":"https://user:pw@example.com/new%20path?a=1&b=2&c=d+e",
             "invalid":"TypeError","sorted":"a=2&z=1&z=0","obj":"k=v%26w&%C3%BC=%2B","getAll":["1","2"],"can":[true,false],
-            "size":3,"json":"{\"u\":\"http://a.test/\"}"})
+            "size":3,"json":"{\"u\":\"http://a.test/\"}",
+            "whatwg":["sc://test:12/","http://b.test:81/","http://a.test/?#","","","/%EF%BF%BD",["TypeError","Invalid URL: nope"]]})
     );
 }
 
