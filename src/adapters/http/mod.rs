@@ -3,6 +3,9 @@
 
 pub mod admin;
 pub mod admin_apps;
+mod admin_services;
+mod admin_ui;
+mod admin_app_changes;
 mod admin_export;
 mod admin_import;
 mod admin_records;
