@@ -192,7 +192,7 @@ async function overview(view) {
 async function tenants(view, selected) {
   view.append(h('h1', {}, 'Tenants'));
   const list = h('div');
-  const idInput = h('input', { required: true, pattern: '[a-z0-9][a-z0-9-]{0,62}', autocomplete: 'off' });
+  const idInput = h('input', { required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,62}', autocomplete: 'off' });
   const create = h(
     'form',
     { class: 'inline', 'aria-label': 'Create a tenant' },
@@ -233,8 +233,8 @@ async function tenants(view, selected) {
                 if (!confirm(`Delete tenant ${t.id} with all its apps, keys and data?`)) return;
                 await api('DELETE', `/tenants/${seg(t.id)}`);
                 toast(`Tenant ${t.id} deleted.`);
-                location.hash = '#/tenants';
-                if (!selected) tenants(view.replaceChildren() ?? view);
+                if (location.hash === '#/tenants') await route();
+                else location.hash = '#/tenants';
               }),
             },
             'Delete',
@@ -457,7 +457,8 @@ async function deployForm(existing) {
     action(async () => {
       if (!Object.keys(bundle).length) throw new Error('Choose or drop the app’s files first.');
       const name = nameIn.value.trim();
-      const body = { name, tenant: tenantSel.value, files: bundle, entry: entryIn.value.trim() };
+      // A new version keeps the app's settings; only its code (and hostnames, entry) come from this form.
+      const body = { ...(existing?.settings ?? {}), name, tenant: tenantSel.value, files: bundle, entry: entryIn.value.trim() };
       const hosts = hostsIn.value.split(',').map((s) => s.trim()).filter(Boolean);
       if (hosts.length) body.hostnames = hosts;
       if (existing) await api('PUT', `/apps/${seg(name)}`, body);
@@ -506,7 +507,8 @@ async function app(view, name) {
   if (api_) view.append(settings(a), await versionsCard(name));
   view.append(scheduledCard(a));
   if (api_) {
-    view.append(await deployForm({ name, tenant: a.tenant, hostnames: a.hostnames, entry: a.entry }));
+    const settings = Object.fromEntries(['env', 'limits', 'bindings', 'triggers', 'engine', 'outbound'].filter((k) => a[k] != null).map((k) => [k, a[k]]));
+    view.append(await deployForm({ name, tenant: a.tenant, hostnames: a.hostnames, entry: a.entry, settings }));
     view.append(
       h(
         'section',
@@ -628,7 +630,7 @@ function scheduledCard(a) {
 
 // ---------------------------------------------------------------- logs
 
-const LEVELS = ['all', 'debug', 'info', 'log', 'warn', 'error'];
+const LEVELS = ['all', 'error', 'warn', 'info', 'debug', 'trace'];
 
 async function logs(view, name) {
   view.append(h('h1', {}, name ? `Logs of ${name}` : 'Logs'));
@@ -655,7 +657,7 @@ async function logs(view, name) {
     if (pause.checked) return;
     const level = levelSel.value;
     const rid = reqIn.value.trim();
-    const shown = lines.filter((l) => (level === 'all' || l.level === level) && (!rid || String(l.request_id ?? '').includes(rid)));
+    const shown = lines.filter((l) => (level === 'all' || l.level === level) && (!rid || String(l.request_id ?? '') === rid));
     list.replaceChildren(
       ...shown.slice(-500).map((l) =>
         h(
@@ -737,7 +739,7 @@ async function services(view, tenant) {
   const ids = await tenantIds();
   const [tField, tSel] = select('svc-tenant', 'Tenant', ids, tenant);
   tSel.addEventListener('change', () => (location.hash = `#/services/${seg(tSel.value)}`));
-  view.append(h('form', { class: 'inline', 'aria-label': 'Tenant', onsubmit: (e) => e.preventDefault() }, tField));
+  view.append(h('form', { class: 'inline', 'aria-label': 'Choose a tenant', onsubmit: (e) => e.preventDefault() }, tField));
   if (!tenant) {
     if (ids.length) location.hash = `#/services/${seg(ids[0])}`;
     else view.append(h('p', { class: 'muted' }, 'No tenants yet.'));

@@ -89,7 +89,8 @@ async function main() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   const page = await browser.newPage({ viewport: WIDE });
   const errors = [];
-  let expect401 = false;
+  // The console first asks the API without a token (it may be open): that 401 is expected, as is a wrong token's.
+  let expect401 = true;
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
@@ -100,15 +101,15 @@ async function main() {
 
   // Log in: a wrong token is refused, the right one opens the console; the token never shows in the URL.
   await page.goto(`${base}/admin/ui/`);
-  await page.getByLabel('Admin token').waitFor();
+  await page.getByLabel('Admin token', { exact: true }).waitFor();
   await labelled(page, 'login');
   await shot(page, 'login');
   expect401 = true;
-  await page.getByLabel('Admin token').fill('wrong');
+  await page.getByLabel('Admin token', { exact: true }).fill('wrong');
   await page.keyboard.press('Enter');
   await page.getByText('The token was refused.').waitFor();
   check(true, 'a wrong token is refused');
-  await page.getByLabel('Admin token').fill(adminToken);
+  await page.getByLabel('Admin token', { exact: true }).fill(adminToken);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
   expect401 = false;
@@ -123,12 +124,12 @@ async function main() {
   check((await page.evaluate(() => document.activeElement?.textContent)) === 'Skip to content', 'the first Tab stop is the skip link');
 
   // Tenants: create one, issue a key (its secret and connection strings shown once).
-  await page.getByRole('link', { name: 'Tenants' }).click();
-  await page.getByLabel('New tenant id').fill('acme');
+  await page.getByRole('navigation').getByRole('link', { name: 'Tenants' }).click();
+  await page.getByLabel('New tenant id', { exact: true }).fill('acme');
   await page.getByRole('button', { name: 'Create tenant' }).click();
   await page.getByRole('heading', { name: 'Keys of acme' }).waitFor();
   check(await page.getByRole('rowheader', { name: 'acme' }).isVisible(), 'the new tenant is listed');
-  await page.getByLabel('Domains (optional, comma-separated)').fill('movies');
+  await page.getByLabel('Domains (optional, comma-separated)', { exact: true }).fill('movies');
   await page.getByRole('button', { name: 'Issue key' }).click();
   const secretBox = page.locator('.secret');
   await secretBox.waitFor();
@@ -143,10 +144,10 @@ async function main() {
   check((await page.locator('.secret').count()) === 0, 'the secret is gone once dismissed');
 
   // Apps: deploy by dropping a bundle.
-  await page.getByRole('link', { name: 'Apps' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Apps' }).click();
   await page.getByRole('heading', { name: 'Deploy an app' }).waitFor();
-  await page.getByLabel('App name').fill('hello');
-  await page.getByLabel('Tenant').selectOption('acme');
+  await page.getByLabel('App name', { exact: true }).fill('hello');
+  await page.getByLabel('Tenant', { exact: true }).selectOption('acme');
   await page.evaluate((source) => {
     const dt = new DataTransfer();
     dt.items.add(new File([source], 'index.js', { type: 'text/javascript' }));
@@ -162,7 +163,7 @@ async function main() {
   check(res.status === 200 && res.body === 'v1 ', 'the dropped bundle serves', JSON.stringify(res));
 
   // Overview: the request counter moves.
-  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Overview' }).click();
   const cell = page.getByRole('row', { name: /^hello / }).getByRole('cell').nth(2);
   await cell.waitFor();
   const before = Number(await cell.innerText());
@@ -177,25 +178,29 @@ async function main() {
   );
   check(true, 'the request counter moved');
   await page.waitForFunction(() => document.querySelector('.chart polyline')?.getAttribute('points')?.includes(' '), null, { timeout: 10000 });
-  await page.waitForTimeout(2500);
+  // Some steady traffic, so the charts show it.
+  for (let i = 0; i < 12; i++) {
+    await Promise.all([hit('hello.localhost'), hit('hello.localhost'), hit('hello.localhost')]);
+    await page.waitForTimeout(400);
+  }
   await shot(page, 'overview');
 
   // Live logs: the app's console line appears; filters by level and request id.
-  await page.getByRole('link', { name: 'Logs' }).click();
-  await page.getByLabel('App').selectOption('hello');
+  await page.getByRole('navigation').getByRole('link', { name: 'Logs' }).click();
+  await page.getByLabel('App', { exact: true }).selectOption('hello');
   await page.getByRole('heading', { name: 'Logs of hello' }).waitFor();
   await hit('hello.localhost');
   await page.locator('.log li', { hasText: 'hello from v1' }).first().waitFor({ timeout: 10000 });
   check(true, 'a console line appears in the live log');
-  await page.getByLabel('Level').selectOption('error');
+  await page.getByLabel('Level', { exact: true }).selectOption('error');
   check((await page.locator('.log li', { hasText: 'hello from v1' }).count()) === 0, 'the level filter hides log lines');
-  await page.getByLabel('Level').selectOption('all');
-  const rid = await page.locator('.log li .rid').first().getAttribute('title').then(() => page.locator('.log li button.rid').first().innerText()).catch(() => '');
+  await page.getByLabel('Level', { exact: true }).selectOption('all');
+  const rid = (await page.locator('.log li button.rid').allInnerTexts())[0];
   if (rid) {
-    await page.getByLabel('Request id').fill(rid);
+    await page.getByLabel('Request id', { exact: true }).fill(rid);
     const ids = await page.locator('.log li button.rid').allInnerTexts();
     check(ids.length > 0 && ids.every((t) => t === rid), 'the request id filter keeps that request only', ids.join(','));
-    await page.getByLabel('Request id').fill('');
+    await page.getByLabel('Request id', { exact: true }).fill('');
   }
   await labelled(page, 'logs');
   await shot(page, 'logs');
@@ -204,13 +209,13 @@ async function main() {
   await page.goto(`${base}/admin/ui/#/apps/hello`);
   await page.getByRole('heading', { name: 'Settings' }).waitFor();
   await page.getByRole('button', { name: 'Add variable' }).click();
-  await page.getByLabel('Variable 1 name').fill('GREETING');
-  await page.getByLabel('Variable 1 value').fill('hi');
+  await page.getByLabel('Variable 1 name', { exact: true }).fill('GREETING');
+  await page.getByLabel('Variable 1 value', { exact: true }).fill('hi');
   await page.getByRole('button', { name: 'Save settings' }).click();
   await page.getByText('Settings of hello saved').waitFor();
   res = await hit('hello.localhost');
   check(res.body === 'v1 hi', 'an env edit serves', res.body);
-  await page.getByLabel('Or choose files').setInputFiles({ name: 'index.js', mimeType: 'text/javascript', buffer: Buffer.from(appV2) });
+  await page.getByLabel('Or choose files', { exact: true }).setInputFiles({ name: 'index.js', mimeType: 'text/javascript', buffer: Buffer.from(appV2) });
   await page.getByText('Bundle: index.js').waitFor();
   await page.getByRole('button', { name: 'Deploy', exact: true }).click();
   await page.getByText('App hello deployed.').waitFor();
@@ -229,7 +234,7 @@ async function main() {
   check(true, 'scheduled runs from the console');
 
   // Apps list shows status and version.
-  await page.getByRole('link', { name: 'Apps' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Apps' }).click();
   const row = page.getByRole('row', { name: /^hello / });
   await row.waitFor();
   const text = await row.innerText();
@@ -241,8 +246,8 @@ async function main() {
   await rest('PUT', '/acme/cache/sessions');
   await rest('PUT', '/acme/queue/mail', { target: 'http://127.0.0.1:9/', maxAttempts: 1 });
   await rest('POST', '/acme/queue/mail', { to: 'someone' });
-  await page.getByRole('link', { name: 'Services' }).click();
-  await page.getByLabel('Tenant').selectOption('acme');
+  await page.getByRole('navigation').getByRole('link', { name: 'Services' }).click();
+  await page.getByLabel('Tenant', { exact: true }).selectOption('acme');
   await page.getByRole('heading', { name: 'Services of acme' }).waitFor();
   check(await page.getByText('movies', { exact: true }).isVisible(), 'the database is listed');
   check(await page.getByText('sessions', { exact: true }).isVisible(), 'the cache is listed');
@@ -274,7 +279,7 @@ async function main() {
   await page.getByText('App hello deleted.').waitFor();
   res = await hit('hello.localhost');
   check(res.body !== 'v1 hi', 'the deleted app no longer serves', res.body);
-  await page.getByRole('link', { name: 'Tenants' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Tenants' }).click();
   await page.getByRole('button', { name: 'Delete acme' }).click();
   await page.getByText('Tenant acme deleted.').waitFor();
   await page.waitForFunction(() => ![...document.querySelectorAll('tbody th')].some((t) => t.textContent === 'acme'));
@@ -282,7 +287,7 @@ async function main() {
 
   // Log out: the token leaves the session.
   await page.getByRole('button', { name: 'Log out' }).click();
-  await page.getByLabel('Admin token').waitFor();
+  await page.getByLabel('Admin token', { exact: true }).waitFor();
   check((await page.evaluate(() => sessionStorage.getItem('nano-admin-token'))) === null, 'logging out forgets the token');
 
   check(errors.length === 0, 'no page or console errors', errors.join(' | '));

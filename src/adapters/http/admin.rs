@@ -89,9 +89,9 @@ impl Admin {
         req: Request<Incoming>,
         segments: &[String],
     ) -> RouteResult {
-        if let [ui, rest @ ..] = segments {
+        if let Some(ui) = segments.first() {
             if ui == "ui" {
-                return Ok(super::admin_ui::serve(req.method(), rest));
+                return Ok(super::admin_ui::serve(req.method(), req.uri().path()));
             }
         }
         let mut res = match self.answer(keys, tenants, req, segments).await {
@@ -115,17 +115,16 @@ impl Admin {
         if super::admin_app_changes::handles(&method, &segs) {
             return super::admin_app_changes::route(self.apps.as_deref(), req, &segs).await;
         }
-        if let ["tenants", t, rest @ ("services" | "queue"), more @ ..] = segs.as_slice() {
+        if let ["tenants", t, "services" | "queue", ..] = segs.as_slice() {
             let id = parse_tenant(t)?;
             self.require_tenant(&id).await?;
             let scope = tenants.scope_of_key(&id).scope;
-            let rest: Vec<&str> = std::iter::once(*rest).chain(more.iter().copied()).collect();
             return super::admin_services::route(
                 &self.services,
                 &scope,
                 &method,
                 req.uri().query(),
-                &rest,
+                &segs,
             )
             .await;
         }

@@ -10,38 +10,35 @@ use crate::services::queue as queue_service;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-/// Answers `GET services`, `GET queue/:name?status=`, `POST queue/:name/:id/_retry` and `POST …/_cancel` (the
-/// path parts after `/admin/tenants/:tenant/`) for the tenant of `scope`.
+/// Answers `GET tenants/:t/services`, `GET tenants/:t/queue/:name?status=`, `POST tenants/:t/queue/:name/:id/_retry`
+/// and `POST …/_cancel` (`segs` after `admin`) for the tenant of `scope`, which the caller resolved from `:t`.
 pub async fn route(
     services: &Services,
     scope: &TenantScope,
     method: &Method,
     query: Option<&str>,
-    rest: &[&str],
+    segs: &[&str],
 ) -> RouteResult {
-    match (method, rest) {
-        (&Method::GET, ["services"]) => Ok(json(StatusCode::OK, &overview(services, scope).await?)),
-        (_, ["queue", ..]) => {
-            let Some(queue) = services.queue.as_deref() else {
-                return Ok(not_found());
-            };
-            let answer = match (method, &rest[1..]) {
-                (&Method::GET, [name]) => {
-                    let query = Query::parse(query);
-                    queue_service::jobs(queue, scope, name, query.single("status")?).await
-                }
-                (&Method::POST, [name, id, "_retry"]) => {
-                    queue_service::retry(queue, scope, name, id).await
-                }
-                (&Method::POST, [name, id, "_cancel"]) => {
-                    queue_service::cancel(queue, scope, name, id).await
-                }
-                _ => return Ok(not_found()),
-            };
-            answer.map(reply)
-        }
-        _ => Ok(not_found()),
+    if let (&Method::GET, ["tenants", _, "services"]) = (method, segs) {
+        return Ok(json(StatusCode::OK, &overview(services, scope).await?));
     }
+    let Some(queue) = services.queue.as_deref() else {
+        return Ok(not_found());
+    };
+    let answer = match (method, segs) {
+        (&Method::GET, ["tenants", _, "queue", name]) => {
+            let query = Query::parse(query);
+            queue_service::jobs(queue, scope, name, query.single("status")?).await
+        }
+        (&Method::POST, ["tenants", _, "queue", name, id, "_retry"]) => {
+            queue_service::retry(queue, scope, name, id).await
+        }
+        (&Method::POST, ["tenants", _, "queue", name, id, "_cancel"]) => {
+            queue_service::cancel(queue, scope, name, id).await
+        }
+        _ => return Ok(not_found()),
+    };
+    answer.map(reply)
 }
 
 /// `{ ok, data, cache, storage, search, queue }`: each enabled service's domain names (`null` when the service is

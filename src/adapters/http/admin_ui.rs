@@ -44,22 +44,22 @@ const FILES: &[(&str, &str, &[u8])] = &[
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// Answers `/admin/ui` and `/admin/ui/<file>` (`rest` is the path after `ui`): the console's files, `/admin/ui`
+/// Answers `/admin/ui` and `/admin/ui/<file>` (`path` is the request's path): the console's files, `/admin/ui`
 /// redirected to `/admin/ui/` so relative paths resolve below it, 404 for anything else.
-pub fn serve(method: &Method, rest: &[String]) -> Response<Body> {
+pub fn serve(method: &Method, path: &str) -> Response<Body> {
     if method != Method::GET && method != Method::HEAD {
         return status(StatusCode::METHOD_NOT_ALLOWED);
     }
-    let name = match rest {
-        [] => {
+    let name = match path.strip_prefix("/admin/ui") {
+        Some("") => {
             let mut res = status(StatusCode::PERMANENT_REDIRECT);
             res.headers_mut()
                 .insert(LOCATION, HeaderValue::from_static("/admin/ui/"));
             return res;
         }
-        [one] if one.is_empty() => "index.html",
-        [one] => one.as_str(),
-        _ => return status(StatusCode::NOT_FOUND),
+        Some("/") => "index.html",
+        Some(rest) => rest.trim_start_matches('/'),
+        None => return status(StatusCode::NOT_FOUND),
     };
     let Some((_, content_type, bytes)) = FILES.iter().find(|(n, _, _)| *n == name) else {
         return status(StatusCode::NOT_FOUND);
