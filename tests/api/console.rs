@@ -16,18 +16,24 @@ async fn send(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = client()
-        .request(method, nano.url(path))
-        .bearer_auth(TOKEN);
+    let mut req = client().request(method, nano.url(path)).bearer_auth(TOKEN);
     if let Some(body) = body {
         req = req.json(&body);
     }
     let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
 }
 
 async fn app_says(nano: &TestNano, host: &str) -> String {
-    let res = client().get(nano.url("/")).header("host", host).send().await.unwrap();
+    let res = client()
+        .get(nano.url("/"))
+        .header("host", host)
+        .send()
+        .await
+        .unwrap();
     res.text().await.unwrap()
 }
 
@@ -47,10 +53,19 @@ async fn console_files_are_served_without_auth_under_a_strict_policy() {
         let res = client().get(nano.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         let h = res.headers();
-        assert!(h["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+        assert!(
+            h["content-type"].to_str().unwrap().starts_with(kind),
+            "{path}"
+        );
         let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
         assert_eq!(h["cache-control"], "no-store");
     }
     let res = reqwest::Client::builder()
@@ -64,14 +79,22 @@ async fn console_files_are_served_without_auth_under_a_strict_policy() {
         .unwrap();
     assert_eq!(res.status(), 308);
     assert_eq!(res.headers()["location"], "/admin/ui/");
-    for path in ["/admin/ui/nope.js", "/admin/ui/index.html.bak", "/admin/ui/a/b"] {
+    for path in [
+        "/admin/ui/nope.js",
+        "/admin/ui/index.html.bak",
+        "/admin/ui/a/b",
+    ] {
         let res = client().get(nano.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 404, "{path}");
     }
     let res = client().post(nano.url("/admin/ui/")).send().await.unwrap();
     assert_eq!(res.status(), 405);
     // The files hold no data; the API behind them still wants the token.
-    let res = client().get(nano.url("/admin/tenants")).send().await.unwrap();
+    let res = client()
+        .get(nano.url("/admin/tenants"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
 }
 
@@ -79,17 +102,45 @@ async fn console_files_are_served_without_auth_under_a_strict_policy() {
 async fn apps_are_edited_listed_by_version_and_rolled_back() {
     use reqwest::Method;
     let nano = TestNano::start_with(|c| c.admin_token = Some(Secret::new(TOKEN))).await;
-    let (status, body) = send(&nano, Method::POST, "/admin/apps", Some(json!({ "name": "ver", "files": answering("one") }))).await;
+    let (status, body) = send(
+        &nano,
+        Method::POST,
+        "/admin/apps",
+        Some(json!({ "name": "ver", "files": answering("one") })),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     let (status, body) = send(&nano, Method::POST, "/admin/apps/ver/rollback", None).await;
     assert_eq!(status, 409, "nothing to roll back to: {body}");
     // An edit keeps the code and changes the settings, as a new version.
-    let (status, body) = send(&nano, Method::PATCH, "/admin/apps/ver", Some(json!({ "env": { "G": "hi" } }))).await;
-    assert_eq!((status, &body["app"]["env"]["G"]), (200, &json!("hi")), "{body}");
+    let (status, body) = send(
+        &nano,
+        Method::PATCH,
+        "/admin/apps/ver",
+        Some(json!({ "env": { "G": "hi" } })),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["app"]["env"]["G"]),
+        (200, &json!("hi")),
+        "{body}"
+    );
     assert_eq!(app_says(&nano, "ver.localhost").await, "one hi");
-    let (status, body) = send(&nano, Method::PATCH, "/admin/apps/ver", Some(json!({ "tenant": "other" }))).await;
+    let (status, body) = send(
+        &nano,
+        Method::PATCH,
+        "/admin/apps/ver",
+        Some(json!({ "tenant": "other" })),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = send(&nano, Method::PUT, "/admin/apps/ver", Some(json!({ "files": answering("two") }))).await;
+    let (status, body) = send(
+        &nano,
+        Method::PUT,
+        "/admin/apps/ver",
+        Some(json!({ "files": answering("two") })),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app_says(&nano, "ver.localhost").await, "two ");
     let (status, body) = send(&nano, Method::GET, "/admin/apps/ver/versions", None).await;
@@ -98,7 +149,12 @@ async fn apps_are_edited_listed_by_version_and_rolled_back() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| (v["version"].as_i64().unwrap(), v["current"].as_bool().unwrap()))
+        .map(|v| {
+            (
+                v["version"].as_i64().unwrap(),
+                v["current"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(versions, [(3, true), (2, false), (1, false)]);
     assert_eq!(body["versions"][0]["files"], json!(["index.js"]));
@@ -120,7 +176,13 @@ async fn apps_are_edited_listed_by_version_and_rolled_back() {
     }
     // Deleting the app forgets its versions: created again, it starts anew.
     send(&nano, Method::DELETE, "/admin/apps/ver", None).await;
-    send(&nano, Method::POST, "/admin/apps", Some(json!({ "name": "ver", "files": answering("three") }))).await;
+    send(
+        &nano,
+        Method::POST,
+        "/admin/apps",
+        Some(json!({ "name": "ver", "files": answering("three") })),
+    )
+    .await;
     let (_, body) = send(&nano, Method::GET, "/admin/apps/ver/versions", None).await;
     assert_eq!(body["versions"].as_array().unwrap().len(), 1, "{body}");
 }
@@ -129,7 +191,13 @@ async fn apps_are_edited_listed_by_version_and_rolled_back() {
 async fn a_tenants_services_are_listed_and_error_jobs_retried_or_cancelled() {
     use reqwest::Method;
     let nano = TestNano::start_with(|c| c.admin_token = Some(Secret::new(TOKEN))).await;
-    send(&nano, Method::POST, "/admin/tenants", Some(json!({ "id": "svc" }))).await;
+    send(
+        &nano,
+        Method::POST,
+        "/admin/tenants",
+        Some(json!({ "id": "svc" })),
+    )
+    .await;
     let services = |path: &str| client().put(nano.url(path));
     services("/svc/data/movies").send().await.unwrap();
     services("/svc/cache/sessions").send().await.unwrap();
@@ -140,7 +208,12 @@ async fn a_tenants_services_are_listed_and_error_jobs_retried_or_cancelled() {
         .await
         .unwrap();
     for n in 0..2 {
-        let res = client().post(nano.url("/svc/queue/mail")).json(&json!({ "n": n })).send().await.unwrap();
+        let res = client()
+            .post(nano.url("/svc/queue/mail"))
+            .json(&json!({ "n": n }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 201);
     }
     let mut body = Value::Null;
@@ -154,24 +227,74 @@ async fn a_tenants_services_are_listed_and_error_jobs_retried_or_cancelled() {
     assert_eq!(body["data"], json!(["movies"]), "{body}");
     assert_eq!(body["cache"], json!(["sessions"]), "{body}");
     assert_eq!(body["storage"], json!(["pics"]), "{body}");
-    assert_eq!(body["queue"], json!([{ "name": "mail", "ready": 0, "error": 2 }]), "{body}");
-    let (status, jobs) = send(&nano, Method::GET, "/admin/tenants/svc/queue/mail?status=ERROR", None).await;
+    assert_eq!(
+        body["queue"],
+        json!([{ "name": "mail", "ready": 0, "error": 2 }]),
+        "{body}"
+    );
+    let (status, jobs) = send(
+        &nano,
+        Method::GET,
+        "/admin/tenants/svc/queue/mail?status=ERROR",
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{jobs}");
-    let ids: Vec<String> = jobs["jobs"].as_array().unwrap().iter().map(|j| j["id"].to_string().trim_matches('"').to_string()).collect();
+    let ids: Vec<String> = jobs["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].to_string().trim_matches('"').to_string())
+        .collect();
     assert_eq!(ids.len(), 2, "{jobs}");
-    let (status, _) = send(&nano, Method::POST, &format!("/admin/tenants/svc/queue/mail/{}/_cancel", ids[0]), None).await;
+    let (status, _) = send(
+        &nano,
+        Method::POST,
+        &format!("/admin/tenants/svc/queue/mail/{}/_cancel", ids[0]),
+        None,
+    )
+    .await;
     assert_eq!(status, 201);
-    let (status, _) = send(&nano, Method::POST, &format!("/admin/tenants/svc/queue/mail/{}/_retry", ids[1]), None).await;
+    let (status, _) = send(
+        &nano,
+        Method::POST,
+        &format!("/admin/tenants/svc/queue/mail/{}/_retry", ids[1]),
+        None,
+    )
+    .await;
     assert_eq!(status, 201);
-    let (_, jobs) = send(&nano, Method::GET, "/admin/tenants/svc/queue/mail?status=ERROR", None).await;
-    assert!(jobs["jobs"].as_array().unwrap().len() <= 1, "the cancelled job is gone: {jobs}");
+    let (_, jobs) = send(
+        &nano,
+        Method::GET,
+        "/admin/tenants/svc/queue/mail?status=ERROR",
+        None,
+    )
+    .await;
+    assert!(
+        jobs["jobs"].as_array().unwrap().len() <= 1,
+        "the cancelled job is gone: {jobs}"
+    );
     // Another tenant's services are its own, and an unknown tenant has none.
-    send(&nano, Method::POST, "/admin/tenants", Some(json!({ "id": "other" }))).await;
+    send(
+        &nano,
+        Method::POST,
+        "/admin/tenants",
+        Some(json!({ "id": "other" })),
+    )
+    .await;
     let (_, body) = send(&nano, Method::GET, "/admin/tenants/other/services", None).await;
-    assert_eq!((&body["data"], &body["queue"]), (&json!([]), &json!([])), "{body}");
+    assert_eq!(
+        (&body["data"], &body["queue"]),
+        (&json!([]), &json!([])),
+        "{body}"
+    );
     let (status, _) = send(&nano, Method::GET, "/admin/tenants/nobody/services", None).await;
     assert_eq!(status, 404);
-    let res = client().get(nano.url("/admin/tenants/svc/services")).send().await.unwrap();
+    let res = client()
+        .get(nano.url("/admin/tenants/svc/services"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401, "the admin token is required");
 }
 

@@ -326,7 +326,10 @@ pub mod suite {
             app
         });
         assert!(past.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
-        assert_eq!(r.get_app(&t, &name).await.unwrap().unwrap().bundle["index.js"], format!("v{total}"));
+        assert_eq!(
+            r.get_app(&t, &name).await.unwrap().unwrap().bundle["index.js"],
+            format!("v{total}")
+        );
         // Another tenant sees none, and a refused update keeps nothing.
         assert!(r.app_versions(&other, &name).await.unwrap().is_empty());
         assert!(r.update_app(&app_of(&other, &name, "x")).await.is_err());

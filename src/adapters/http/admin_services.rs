@@ -68,8 +68,14 @@ async fn overview(services: &Services, scope: &TenantScope) -> Result<Value, Api
             let mut out = Vec::new();
             for name in q.list_queues(scope).await.map_err(failed)? {
                 let domain = DomainName::parse(&name).map_err(failed)?;
-                let ready = q.list_jobs(scope, &domain, JobStatus::Ready).await.map_err(failed)?;
-                let error = q.list_jobs(scope, &domain, JobStatus::Error).await.map_err(failed)?;
+                let ready = q
+                    .list_jobs(scope, &domain, JobStatus::Ready)
+                    .await
+                    .map_err(failed)?;
+                let error = q
+                    .list_jobs(scope, &domain, JobStatus::Error)
+                    .await
+                    .map_err(failed)?;
                 out.push(json!({ "name": name, "ready": ready.len(), "error": error.len() }));
             }
             Some(out)

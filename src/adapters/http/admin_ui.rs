@@ -72,10 +72,7 @@ pub fn serve(method: &Method, path: &str) -> Response<Body> {
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CSP),
-    );
+    headers.insert("content-security-policy", HeaderValue::from_static(CSP));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     res
