@@ -678,33 +678,34 @@ async function logs(view, name) {
       lines = (await api('GET', `/apps/${seg(name)}/logs`)).logs;
       render();
     });
-  // The stream when the server has one (text/event-stream), else polling every 2 s.
+  // The recent lines first, then the stream from the last of them when the server has one (text/event-stream),
+  // else polling every 2 s. A streamed line already shown (same time, same record) is skipped.
+  lines = (await api('GET', `/apps/${seg(name)}/logs`)).logs;
+  render();
+  const since = lines.length ? lines[lines.length - 1].ts_ms : 0;
+  const seen = new Set(lines.filter((l) => l.ts_ms === since).map((l) => JSON.stringify(l)));
   const ctl = new AbortController();
   streams.push(ctl);
+  const fallBack = (why) => {
+    if (ctl.signal.aborted) return;
+    status.textContent = why;
+    poll();
+  };
   try {
-    const res = await fetch(`/admin/apps/${seg(name)}/logs?follow=1`, { headers: headers(), signal: ctl.signal });
-    if (!res.ok) throw new Error(`${res.status}`);
-    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-      lines = (await res.json()).logs;
-      render();
-      status.textContent = 'Polling every 2 s.';
-      return poll();
+    const res = await fetch(`/admin/apps/${seg(name)}/logs?follow=1${since ? `&since=${since}` : ''}`, { headers: headers(), signal: ctl.signal });
+    if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      res.body?.cancel();
+      return fallBack('Polling every 2 s.');
     }
     status.textContent = 'Live.';
     readEvents(res.body, (data) => {
+      if (data.ts_ms < since || (data.ts_ms === since && seen.has(JSON.stringify(data)))) return;
       lines.push(data);
       if (lines.length > 2000) lines.shift();
       render();
-    }).catch(() => {
-      if (!ctl.signal.aborted) {
-        status.textContent = 'Stream ended: polling every 2 s.';
-        poll();
-      }
-    });
-  } catch (e) {
-    if (ctl.signal.aborted) return;
-    status.textContent = 'Polling every 2 s.';
-    poll();
+    }).catch(() => fallBack('The stream ended: polling every 2 s.'));
+  } catch {
+    fallBack('Polling every 2 s.');
   }
 }
 
