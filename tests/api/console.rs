@@ -324,9 +324,9 @@ async fn the_console_does_every_admin_task_in_chromium() {
         .arg(shots.path())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(240), out)
+    let out = tokio::time::timeout(Duration::from_secs(480), out)
         .await
-        .expect("the browser test ends within 4 minutes")
+        .expect("the browser test ends within 8 minutes")
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -174,10 +174,10 @@ async function main() {
       return row && Number(row.querySelectorAll('td')[2].textContent) >= n;
     },
     before + 5,
-    { timeout: 10000 },
+    { timeout: 30000 },
   );
   check(true, 'the request counter moved');
-  await page.waitForFunction(() => document.querySelector('.chart polyline')?.getAttribute('points')?.includes(' '), null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector('.chart polyline')?.getAttribute('points')?.includes(' '), null, { timeout: 30000 });
   // Some steady traffic, so the charts show it.
   for (let i = 0; i < 12; i++) {
     await Promise.all([hit('hello.localhost'), hit('hello.localhost'), hit('hello.localhost')]);
@@ -190,7 +190,7 @@ async function main() {
   await page.getByLabel('App', { exact: true }).selectOption('hello');
   await page.getByRole('heading', { name: 'Logs of hello' }).waitFor();
   await hit('hello.localhost');
-  await page.locator('.log li', { hasText: 'hello from v1' }).first().waitFor({ timeout: 10000 });
+  await page.locator('.log li', { hasText: 'hello from v1' }).first().waitFor({ timeout: 30000 });
   check(true, 'a console line appears in the live log');
   await page.getByLabel('Level', { exact: true }).selectOption('error');
   check((await page.locator('.log li', { hasText: 'hello from v1' }).count()) === 0, 'the level filter hides log lines');
@@ -254,7 +254,7 @@ async function main() {
   const mail = page.getByRole('row', { name: /^mail / });
   await mail.waitFor();
   let errored = false;
-  for (let i = 0; i < 20 && !errored; i++) {
+  for (let i = 0; i < 40 && !errored; i++) {
     errored = (await mail.getByRole('cell').nth(1).innerText()) !== '0';
     if (!errored) {
       await page.waitForTimeout(1000);
