@@ -142,6 +142,30 @@ async function main() {
   await shot(page, 'tenants');
   await page.getByRole('button', { name: 'I have copied them' }).click();
   check((await page.locator('.secret').count()) === 0, 'the secret is gone once dismissed');
+  // A second key, revoked.
+  await page.getByRole('button', { name: 'Issue key' }).click();
+  await page.locator('.secret').waitFor();
+  await page.getByRole('button', { name: 'I have copied them' }).click();
+  await page.getByRole('button', { name: /^Revoke key / }).nth(1).waitFor();
+  await page.getByRole('button', { name: /^Revoke key / }).nth(1).click();
+  await page.getByText(/Key \S+ revoked/).waitFor();
+  check((await page.getByRole('button', { name: /^Revoke key / }).count()) === 1, 'a revoked key leaves the list');
+  // Export downloads the tenant's archive.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export acme' }).click()]);
+  const archive = fs.readFileSync(await download.path(), 'utf8');
+  check(download.suggestedFilename() === 'acme.ndjson' && archive.trim().split('\n').length >= 1, 'export downloads the archive', download.suggestedFilename());
+  // Keyboard only: create a tenant with Enter, delete it from its focused button.
+  await page.getByLabel('New tenant id', { exact: true }).focus();
+  await page.keyboard.type('beta');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Keys of beta' }).waitFor();
+  await page.getByRole('button', { name: 'Delete beta' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByText('Tenant beta deleted.').waitFor();
+  await page.waitForFunction(() => ![...document.querySelectorAll('tbody th')].some((t) => t.textContent === 'beta'));
+  check(true, 'a tenant is created and deleted from the keyboard');
+  await page.goto(`${base}/admin/ui/#/tenants/acme`);
+  await page.getByRole('heading', { name: 'Keys of acme' }).waitFor();
 
   // Apps: deploy by dropping a bundle.
   await page.getByRole('navigation').getByRole('link', { name: 'Apps' }).click();
@@ -249,8 +273,9 @@ async function main() {
   await page.getByRole('navigation').getByRole('link', { name: 'Services' }).click();
   await page.getByLabel('Tenant', { exact: true }).selectOption('acme');
   await page.getByRole('heading', { name: 'Services of acme' }).waitFor();
-  check(await page.getByText('movies', { exact: true }).isVisible(), 'the database is listed');
-  check(await page.getByText('sessions', { exact: true }).isVisible(), 'the cache is listed');
+  const listed = (text) => page.getByText(text, { exact: true }).waitFor().then(() => true, () => false);
+  check(await listed('movies'), 'the database is listed');
+  check(await listed('sessions'), 'the cache is listed');
   const mail = page.getByRole('row', { name: /^mail / });
   await mail.waitFor();
   let errored = false;
