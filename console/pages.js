@@ -290,8 +290,8 @@ async function keys(detail, tenant) {
               onclick: action(async () => {
                 if (!confirm(`Revoke key ${k.id}? Clients using it stop working.`)) return;
                 await api('DELETE', `/tenants/${seg(tenant)}/keys/${seg(k.id)}`);
-                toast(`Key ${k.id} revoked.`);
                 await refresh();
+                toast(`Key ${k.id} revoked.`);
               }),
             },
             'Revoke',
@@ -764,9 +764,9 @@ async function services(view, tenant) {
     const act = (id, what) =>
       action(async () => {
         await api('POST', `/tenants/${seg(tenant)}/queue/${seg(q)}/${seg(id)}/_${what}`);
-        toast(`Job ${id} ${what === 'retry' ? 'retried' : 'cancelled'}.`);
         await showErrors(q);
         await refreshQueues();
+        toast(`Job ${id} ${what === 'retry' ? 'retried' : 'cancelled'}.`);
       });
     jobs.replaceChildren(
       h('h3', {}, `ERROR jobs of ${q}`),
