@@ -326,8 +326,33 @@ async function keys(detail, tenant) {
       await refresh();
     }),
   );
-  detail.append(h('h2', {}, `Keys of ${tenant}`), form, shown, list);
+  detail.append(h('h2', {}, `Keys of ${tenant}`), form, shown, list, importForm(tenant));
   await refresh();
+}
+
+/** Restores an export archive into the tenant. */
+function importForm(tenant) {
+  const file = h('input', { type: 'file', accept: '.ndjson,application/x-ndjson', required: true });
+  const out = h('p', { 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    { class: 'card inline', 'aria-labelledby': 'import-title' },
+    h('h2', { id: 'import-title' }, `Import into ${tenant}`),
+    field('import-file', 'Export archive (.ndjson)', file, 'the tenant must not have services of the same names yet'),
+    h('button', { type: 'submit' }, 'Import'),
+    out,
+  );
+  form.addEventListener(
+    'submit',
+    action(async () => {
+      if (!file.files.length) throw new Error('Choose an archive first.');
+      const res = await raw('POST', `/tenants/${seg(tenant)}/import`, undefined, { body: file.files[0] });
+      const n = (await res.json()).imported ?? {};
+      out.textContent = `Imported ${n.dbs ?? 0} databases, ${n.docs ?? 0} documents, ${n.caches ?? 0} caches, ${n.buckets ?? 0} buckets, ${n.objects ?? 0} objects, ${n.indexes ?? 0} indexes, ${n.queues ?? 0} queues and ${n.jobs ?? 0} jobs.`;
+      toast(`Archive imported into ${tenant}.`);
+    }),
+  );
+  return form;
 }
 
 function grantText(g) {
@@ -399,7 +424,27 @@ async function apps(view, name) {
       'No apps yet.',
     ),
   );
-  view.append(await deployForm());
+  const report = h('p', { 'aria-live': 'polite' });
+  view.append(
+    h(
+      'div',
+      { class: 'actions' },
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: action(async () => {
+            const r = (await api('POST', '/reload')).reload;
+            const failed = Object.entries(r.failed ?? {});
+            report.textContent = `Reloaded the config file and the apps folder: ${r.loaded.length} loaded, ${r.removed.length} removed, ${failed.length} failed${failed.length ? ` (${failed.map(([n, e]) => `${n}: ${e}`).join('; ')})` : ''}.`;
+          }),
+        },
+        'Reload config and apps folder',
+      ),
+    ),
+    report,
+    await deployForm(),
+  );
 }
 
 async function deployForm(existing) {

@@ -159,6 +159,10 @@ async function main() {
   await page.keyboard.type('beta');
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Keys of beta' }).waitFor();
+  await page.getByLabel('Export archive (.ndjson)', { exact: true }).setInputFiles(await download.path());
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.getByText(/^Imported \d+ databases/).waitFor();
+  check(true, "acme's archive imports into beta");
   await page.getByRole('button', { name: 'Delete beta' }).focus();
   await page.keyboard.press('Enter');
   await page.getByText('Tenant beta deleted.').waitFor();
@@ -170,6 +174,9 @@ async function main() {
   // Apps: deploy by dropping a bundle.
   await page.getByRole('navigation').getByRole('link', { name: 'Apps' }).click();
   await page.getByRole('heading', { name: 'Deploy an app' }).waitFor();
+  await page.getByRole('button', { name: 'Reload config and apps folder' }).click();
+  await page.getByText(/^Reloaded the config file and the apps folder: \d+ loaded/).waitFor();
+  check(true, 'a reload runs from the console');
   await page.getByLabel('App name', { exact: true }).fill('hello');
   await page.getByLabel('Tenant', { exact: true }).selectOption('acme');
   await page.evaluate((source) => {
