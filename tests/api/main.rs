@@ -9,6 +9,7 @@ mod attacks;
 mod bindings;
 mod cache;
 mod cluster;
+mod console;
 mod data;
 mod events;
 mod hosting;
