@@ -32,32 +32,41 @@ impl Hash {
     }
 }
 
-/// Runs `$body` with `$h` naming the RustCrypto digest type of `$hash` (a `Hash`).
+/// Runs `$body` with `$h` naming the RustCrypto digest type of `$hash` (a `Hash`), from the `sha1` and `sha2`
+/// crates, or from the two named (`rsa.rs` names the digest 0.11 generation, `sha1_11` and `sha2_11`).
 macro_rules! with_hash {
-    ($hash:expr, |$h:ident| $body:expr) => {
+    ($hash:expr, $sha1:ident, $sha2:ident, |$h:ident| $body:expr) => {
         match $hash {
             $crate::adapters::js::crypto::Hash::Sha1 => {
-                type $h = sha1::Sha1;
+                type $h = $sha1::Sha1;
                 $body
             }
             $crate::adapters::js::crypto::Hash::Sha256 => {
-                type $h = sha2::Sha256;
+                type $h = $sha2::Sha256;
                 $body
             }
             $crate::adapters::js::crypto::Hash::Sha384 => {
-                type $h = sha2::Sha384;
+                type $h = $sha2::Sha384;
                 $body
             }
             $crate::adapters::js::crypto::Hash::Sha512 => {
-                type $h = sha2::Sha512;
+                type $h = $sha2::Sha512;
                 $body
             }
         }
     };
+    ($hash:expr, |$h:ident| $body:expr) => {
+        $crate::adapters::js::crypto::with_hash!($hash, sha1, sha2, |$h| $body)
+    };
 }
 pub(crate) use with_hash;
 
-/// The operating system's CSPRNG, the one source of key material and blinding.
+/// The operating system's CSPRNG, the one source of key material, salts and blinding.
 pub fn rng() -> rand::rngs::OsRng {
     rand::rngs::OsRng
+}
+
+/// The same CSPRNG for the crates on rand_core 0.10 (`rsa`).
+pub fn sys_rng() -> getrandom::SysRng {
+    getrandom::SysRng
 }

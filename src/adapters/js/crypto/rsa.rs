@@ -1,30 +1,43 @@
 //! RSA for WebCrypto: RSASSA-PKCS1-v1_5, RSA-PSS and RSA-OAEP over SHA-1 and SHA-2.
 //!
 //! A key is held as PKCS#1 DER (`RSAPrivateKey` or `RSAPublicKey`) and parsed again by each call; imports from SPKI,
-//! PKCS#8 and JWK land in that form, and private-key operations are blinded.
+//! PKCS#8 and JWK land in that form, for moduli of 1024 to 8192 bits. Private-key operations (decrypt, sign, unwrap)
+//! are constant-time: the `rsa` crate runs them on crypto-bigint's constant-time arithmetic, and blinds them too.
+//! That crate takes the digest 0.11 and rand_core 0.10 generation, hence `sha1_11`, `sha2_11` and `sys_rng`.
 
-use super::{rng, with_hash, Hash};
+use super::{sys_rng, with_hash, Hash};
 use base64::Engine as _;
+use rsa::pkcs1::der::Decode;
 use rsa::pkcs1::{
     DecodeRsaPrivateKey, DecodeRsaPublicKey, EncodeRsaPrivateKey, EncodeRsaPublicKey,
+    RsaPrivateKeyRef, RsaPublicKeyRef,
 };
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use rsa::traits::{PrivateKeyParts, PublicKeyParts};
-use rsa::{BigUint, Oaep, Pkcs1v15Sign, Pss, RsaPrivateKey, RsaPublicKey};
-use sha2::Digest;
+use rsa::traits::PublicKeyParts;
+use rsa::{BoxedUint, Oaep, Pkcs1v15Sign, PrivateKey, Pss, PublicKey};
+use sha2_11::Digest;
 
 /// The modulus sizes `generateKey` makes, in bits.
 pub const GENERATE_BITS: std::ops::RangeInclusive<usize> = 1024..=4096;
 
-fn private(der: &[u8]) -> Result<RsaPrivateKey, String> {
-    RsaPrivateKey::from_pkcs1_der(der).map_err(|e| format!("invalid RSA private key: {e}"))
+fn private(der: &[u8]) -> Result<PrivateKey, String> {
+    PrivateKey::from_pkcs1_der(der).map_err(|e| format!("invalid RSA private key: {e}"))
 }
 
-fn public(der: &[u8]) -> Result<RsaPublicKey, String> {
-    RsaPublicKey::from_pkcs1_der(der).map_err(|e| format!("invalid RSA public key: {e}"))
+fn public(der: &[u8]) -> Result<PublicKey, String> {
+    PublicKey::from_pkcs1_der(der).map_err(|e| format!("invalid RSA public key: {e}"))
 }
 
-fn private_der(key: &RsaPrivateKey) -> Result<Vec<u8>, String> {
+/// A private key's PKCS#1 DER, if its modulus is one a public key may have (the crate checks that only for those).
+fn private_der(key: &PrivateKey) -> Result<Vec<u8>, String> {
+    let bits = key.n().bit_width_vartime() as usize;
+    if !(PublicKey::MIN_SIZE..=PublicKey::MAX_SIZE).contains(&bits) {
+        return Err(format!(
+            "RSA keys must have {} to {} bits",
+            PublicKey::MIN_SIZE,
+            PublicKey::MAX_SIZE
+        ));
+    }
     Ok(key
         .to_pkcs1_der()
         .map_err(|e| e.to_string())?
@@ -32,7 +45,7 @@ fn private_der(key: &RsaPrivateKey) -> Result<Vec<u8>, String> {
         .to_vec())
 }
 
-fn public_der(key: &RsaPublicKey) -> Result<Vec<u8>, String> {
+fn public_der(key: &PublicKey) -> Result<Vec<u8>, String> {
     Ok(key
         .to_pkcs1_der()
         .map_err(|e| e.to_string())?
@@ -49,11 +62,17 @@ pub fn generate(bits: usize, exponent: &[u8]) -> Result<Vec<u8>, String> {
             GENERATE_BITS.end()
         ));
     }
-    let e = BigUint::from_bytes_be(exponent);
-    if e != BigUint::from(3u32) && e != BigUint::from(65537u32) {
-        return Err("publicExponent must be 3 or 65537".into());
-    }
-    let key = RsaPrivateKey::new_with_exp(&mut rng(), bits, &e).map_err(|e| e.to_string())?;
+    let first = exponent
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(exponent.len());
+    let e: u64 = match &exponent[first..] {
+        [3] => 3,
+        [1, 0, 1] => 65537,
+        _ => return Err("publicExponent must be 3 or 65537".into()),
+    };
+    let key = PrivateKey::new_with_exp(&mut sys_rng(), bits, BoxedUint::from(e))
+        .map_err(|e| e.to_string())?;
     private_der(&key)
 }
 
@@ -61,12 +80,11 @@ pub fn generate(bits: usize, exponent: &[u8]) -> Result<Vec<u8>, String> {
 pub fn import(format: &str, der: &[u8]) -> Result<Vec<u8>, String> {
     match format {
         "spki" => public_der(
-            &RsaPublicKey::from_public_key_der(der)
+            &PublicKey::from_public_key_der(der)
                 .map_err(|e| format!("invalid spki RSA key: {e}"))?,
         ),
         "pkcs8" => private_der(
-            &RsaPrivateKey::from_pkcs8_der(der)
-                .map_err(|e| format!("invalid pkcs8 RSA key: {e}"))?,
+            &PrivateKey::from_pkcs8_der(der).map_err(|e| format!("invalid pkcs8 RSA key: {e}"))?,
         ),
         other => Err(format!("unknown key format {other}")),
     }
@@ -74,31 +92,37 @@ pub fn import(format: &str, der: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Imports a JWK's members (`n`, `e`, and for a private key `d`, `p`, `q`), given as base64url pairs.
 pub fn from_jwk(members: &[(String, String)]) -> Result<Vec<u8>, String> {
-    let get = |name: &str| -> Result<Option<BigUint>, String> {
+    let get = |name: &str| -> Result<Option<Vec<u8>>, String> {
         let Some((_, v)) = members.iter().find(|(k, _)| k == name) else {
             return Ok(None);
         };
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(v.trim_end_matches('='))
             .map_err(|_| format!("JWK member {name} is not base64url"))?;
-        Ok(Some(BigUint::from_bytes_be(&bytes)))
+        Ok(Some(bytes))
     };
     let need = |name: &str| get(name)?.ok_or_else(|| format!("JWK member {name} is missing"));
-    let (n, e) = (need("n")?, need("e")?);
+    let invalid = |e: rsa::Error| format!("invalid RSA JWK: {e}");
+    // `n` and `e` are public, so their widths may follow their values; the secret members take `n`'s width.
+    let n = BoxedUint::from_be_slice_vartime(&need("n")?);
+    let e = BoxedUint::from_be_slice_vartime(&need("e")?);
     let Some(d) = get("d")? else {
-        return public_der(&RsaPublicKey::new(n, e).map_err(|e| format!("invalid RSA JWK: {e}"))?);
+        return public_der(&PublicKey::new(n, e).map_err(invalid)?);
     };
-    let key = RsaPrivateKey::from_components(n, e, d, vec![need("p")?, need("q")?])
-        .map_err(|e| format!("invalid RSA JWK: {e}"))?;
-    private_der(&key)
+    let secret = |bytes: &[u8]| {
+        BoxedUint::from_be_slice(bytes, n.bits_precision())
+            .map_err(|_| "invalid RSA JWK: a private member is wider than n".to_string())
+    };
+    let (d, p, q) = (secret(&d)?, secret(&need("p")?)?, secret(&need("q")?)?);
+    private_der(&PrivateKey::from_components(n, e, d, vec![p, q]).map_err(invalid)?)
 }
 
 /// The public half of a private key.
 pub fn public_of(der: &[u8]) -> Result<Vec<u8>, String> {
-    public_der(&private(der)?.to_public_key())
+    public_der(private(der)?.as_public_key())
 }
 
-fn public_parts(der: &[u8], is_private: bool) -> Result<RsaPublicKey, String> {
+fn public_parts(der: &[u8], is_private: bool) -> Result<PublicKey, String> {
     if is_private {
         Ok(private(der)?.to_public_key())
     } else {
@@ -110,8 +134,8 @@ fn public_parts(der: &[u8], is_private: bool) -> Result<RsaPublicKey, String> {
 pub fn info(der: &[u8], is_private: bool) -> Result<Vec<String>, String> {
     let key = public_parts(der, is_private)?;
     Ok(vec![
-        key.n().bits().to_string(),
-        hex::encode(key.e().to_bytes_be()),
+        key.n().bit_width_vartime().to_string(),
+        hex::encode(key.e_bytes()),
     ])
 }
 
@@ -132,30 +156,35 @@ pub fn export(format: &str, der: &[u8], is_private: bool) -> Result<Vec<u8>, Str
     }
 }
 
-/// The JWK members as base64url: `[n, e]`, or `[n, e, d, p, q, dp, dq, qi]` for a private key.
+/// The JWK members as base64url: `[n, e]`, or `[n, e, d, p, q, dp, dq, qi]` for a private key, read from the
+/// key's DER (whose integers are already minimal, as JWK wants them).
 pub fn jwk(der: &[u8], is_private: bool) -> Result<Vec<String>, String> {
-    let b64 =
-        |v: &BigUint| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_bytes_be());
-    if !is_private {
-        let key = public(der)?;
-        return Ok(vec![b64(key.n()), b64(key.e())]);
-    }
-    let key = private(der)?;
-    let [p, q] = key.primes() else {
-        return Err("multi-prime RSA keys cannot be exported as JWK".into());
+    let b64 = |v: rsa::pkcs1::UintRef| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.as_bytes())
     };
-    let (dp, dq) = (key.dp().ok_or("no dp")?, key.dq().ok_or("no dq")?);
-    let qi = key.qinv().and_then(|v| v.to_biguint()).ok_or("no qi")?;
-    Ok(vec![
-        b64(key.n()),
-        b64(key.e()),
-        b64(key.d()),
-        b64(p),
-        b64(q),
-        b64(dp),
-        b64(dq),
-        b64(&qi),
-    ])
+    if !is_private {
+        let key =
+            RsaPublicKeyRef::from_der(der).map_err(|e| format!("invalid RSA public key: {e}"))?;
+        return Ok(vec![b64(key.modulus), b64(key.public_exponent)]);
+    }
+    let key =
+        RsaPrivateKeyRef::from_der(der).map_err(|e| format!("invalid RSA private key: {e}"))?;
+    if key.other_prime_infos.is_some() {
+        return Err("multi-prime RSA keys cannot be exported as JWK".into());
+    }
+    Ok([
+        key.modulus,
+        key.public_exponent,
+        key.private_exponent,
+        key.prime1,
+        key.prime2,
+        key.exponent1,
+        key.exponent2,
+        key.coefficient,
+    ]
+    .into_iter()
+    .map(b64)
+    .collect())
 }
 
 /// Signs with `scheme` (`PKCS1` or `PSS`, with `salt` bytes of salt) over `hash` of the data.
@@ -167,11 +196,11 @@ pub fn sign(
     data: &[u8],
 ) -> Result<Vec<u8>, String> {
     let key = private(der)?;
-    with_hash!(Hash::parse(hash)?, |H| {
+    with_hash!(Hash::parse(hash)?, sha1_11, sha2_11, |H| {
         let hashed = H::digest(data);
         match scheme {
-            "PKCS1" => key.sign_with_rng(&mut rng(), Pkcs1v15Sign::new::<H>(), &hashed),
-            _ => key.sign_with_rng(&mut rng(), Pss::new_blinded_with_salt::<H>(salt), &hashed),
+            "PKCS1" => key.sign_with_rng(&mut sys_rng(), Pkcs1v15Sign::new::<H>(), &hashed),
+            _ => key.sign_with_rng(&mut sys_rng(), Pss::<H>::new_with_salt(salt), &hashed),
         }
         .map_err(|e| e.to_string())
     })
@@ -187,17 +216,17 @@ pub fn verify(
     data: &[u8],
 ) -> Result<bool, String> {
     let key = public(der)?;
-    Ok(with_hash!(Hash::parse(hash)?, |H| {
+    Ok(with_hash!(Hash::parse(hash)?, sha1_11, sha2_11, |H| {
         let hashed = H::digest(data);
         match scheme {
             "PKCS1" => key.verify(Pkcs1v15Sign::new::<H>(), &hashed, sig),
-            _ => key.verify(Pss::new_with_salt::<H>(salt), &hashed, sig),
+            _ => key.verify(Pss::<H>::new_with_salt(salt), &hashed, sig),
         }
         .is_ok()
     }))
 }
 
-/// RSA-OAEP with MGF1 over `hash`; the label must be UTF-8 (the RSA crate keeps it as a string).
+/// RSA-OAEP with MGF1 over `hash` and `label` (any bytes).
 pub fn oaep(
     encrypt: bool,
     hash: &str,
@@ -205,21 +234,15 @@ pub fn oaep(
     label: &[u8],
     data: &[u8],
 ) -> Result<Vec<u8>, String> {
-    let label =
-        std::str::from_utf8(label).map_err(|_| "RSA-OAEP labels must be UTF-8 here".to_string())?;
-    with_hash!(Hash::parse(hash)?, |H| {
-        let padding = if label.is_empty() {
-            Oaep::new::<H>()
-        } else {
-            Oaep::new_with_label::<H, _>(label)
-        };
+    with_hash!(Hash::parse(hash)?, sha1_11, sha2_11, |H| {
+        let padding = Oaep::<H>::new_with_label(label);
         if encrypt {
             public(der)?
-                .encrypt(&mut rng(), padding, data)
+                .encrypt(&mut sys_rng(), padding, data)
                 .map_err(|e| e.to_string())
         } else {
             private(der)?
-                .decrypt_blinded(&mut rng(), padding, data)
+                .decrypt_blinded(&mut sys_rng(), padding, data)
                 .map_err(|_| "The operation failed for an operation-specific reason".to_string())
         }
     })
@@ -252,5 +275,15 @@ mod tests {
         let ct = oaep(true, "SHA-1", &pubkey, b"", b"secret").unwrap();
         assert_eq!(oaep(false, "SHA-1", &der, b"", &ct).unwrap(), b"secret");
         assert!(generate(1024, &[5]).is_err());
+        let label = [0xff, 0, 0xfe];
+        let ct = oaep(true, "SHA-256", &pubkey, &label, b"secret").unwrap();
+        assert_eq!(
+            oaep(false, "SHA-256", &der, &label, &ct).unwrap(),
+            b"secret"
+        );
+        assert!(oaep(false, "SHA-256", &der, b"", &ct).is_err());
+        let small = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xffu8; 64]);
+        let small = [("n".into(), small), ("e".into(), "AQAB".into())];
+        assert!(from_jwk(&small).is_err(), "a 512-bit modulus");
     }
 }
