@@ -19,7 +19,7 @@ pub mod websocket;
 
 use std::sync::Arc;
 
-pub use app_control::AppControl;
+pub use app_control::{AppControl, LogStream};
 pub use assets::AppAssets;
 pub use backend::BackendError;
 pub use cache::{CacheError, CacheStore, CacheValue};

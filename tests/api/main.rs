@@ -14,6 +14,7 @@ mod events;
 mod hosting;
 mod isolation;
 mod lifecycle;
+mod logs;
 mod multinode;
 mod new_app;
 mod parity;

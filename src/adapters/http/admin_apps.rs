@@ -1,14 +1,18 @@
-//! The admin API's app routes: list, get, create, replace and delete apps, reload, recent logs, running an app's
-//! `scheduled` handler now, and metrics in Prometheus text. The hosting side implements the `AppControl` port; these
-//! routes only speak HTTP.
+//! The admin API's app routes: list, get, create, replace and delete apps, reload, recent logs and their live
+//! stream (server-sent events), running an app's `scheduled` handler now, and metrics in Prometheus text. The
+//! hosting side implements the `AppControl` port; these routes only speak HTTP.
 
-use super::body::full;
+use super::body::{full, BoxError};
 use super::request::{read_json, Query};
 use super::response::{json, not_found, ApiError, RouteResult};
 use crate::ports::AppControl;
+use bytes::Bytes;
+use futures::StreamExt;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::{Frame, Incoming};
 use serde_json::json;
+use std::time::Duration;
 
 /// Uploaded bundles are JSON bodies of module sources; larger apps belong in a folder.
 const APP_BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -53,6 +57,14 @@ pub async fn route(
             .delete(name)
             .await
             .map(|()| json(StatusCode::OK, &json!({ "ok": true }))),
+        (&Method::GET, ["apps", name, "logs"])
+            if matches!(
+                Query::parse(req.uri().query()).get("follow"),
+                Some("1" | "true")
+            ) =>
+        {
+            follow_logs(apps, name, &Query::parse(req.uri().query())).await
+        }
         (&Method::GET, ["apps", name, "logs"]) => match apps.logs(name).await {
             Some(lines) => Ok(json(StatusCode::OK, &json!({ "ok": true, "logs": lines }))),
             None => Err(ApiError::not_found(format!("app {name} does not exist"))),
@@ -84,4 +96,46 @@ pub async fn route(
         }
         _ => Ok(not_found()),
     })
+}
+
+/// A comment line this often keeps proxies and clients from closing a quiet log stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// `GET /admin/apps/{name}/logs?follow=1[&since=<ts_ms>][&level=<level>]`: the app's log lines as server-sent
+/// events, each `id: <sequence number>` and `data: <the line as the JSON of GET …/logs>`, with a `: keep-alive`
+/// comment every [`KEEP_ALIVE`].
+async fn follow_logs(apps: &dyn AppControl, name: &str, query: &Query) -> RouteResult {
+    let since = match query.single("since")? {
+        None => None,
+        Some(s) => Some(s.trim().parse::<i64>().map_err(|_| {
+            ApiError::bad_request("since must be a time in epoch milliseconds")
+        })?),
+    };
+    let lines = apps.follow_logs(name, since, query.single("level")?).await?;
+    let events = lines.map(|(seq, line)| {
+        Ok::<_, BoxError>(Frame::data(Bytes::from(format!(
+            "id: {seq}\ndata: {line}\n\n"
+        ))))
+    });
+    let start = tokio::time::Instant::now() + KEEP_ALIVE;
+    let ticks = futures::stream::unfold(
+        tokio::time::interval_at(start, KEEP_ALIVE),
+        |mut every| async move {
+            every.tick().await;
+            let frame = Frame::data(Bytes::from_static(b": keep-alive\n\n"));
+            Some((Ok::<_, BoxError>(frame), every))
+        },
+    );
+    let body = StreamBody::new(futures::stream::select(events, ticks));
+    let mut res = Response::new(body.boxed_unsync());
+    let headers = res.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    Ok(res)
 }

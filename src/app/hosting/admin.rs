@@ -251,6 +251,27 @@ impl AppControl for Hosting {
             .then(|| super::logs::recent(name))
     }
 
+    async fn follow_logs(
+        &self,
+        name: &str,
+        since_ms: Option<i64>,
+        min_level: Option<&str>,
+    ) -> Result<crate::ports::LogStream, ApiError> {
+        let rank = match min_level {
+            None => 0,
+            Some(level) => super::logs::level_rank(level).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown level {level}: use debug, info, warn or error"
+                ))
+            })?,
+        };
+        let (defs, _) = self.apps().await;
+        if !defs.iter().any(|d| d.config.name == name) {
+            return Err(ApiError::not_found(format!("app {name} does not exist")));
+        }
+        Ok(super::logs::follow(name, since_ms, rank))
+    }
+
     async fn metrics(&self) -> String {
         let (defs, _) = self.apps().await;
         let latencies = self.hosts().latencies();
