@@ -185,8 +185,7 @@ async fn a_follower_gets_a_bounded_rate_and_a_count_of_what_it_missed() {
     let app = fresh_name("flood");
     let nano = nano_with_logger(files.path(), &app, "tok").await;
     let rate = nano::app::hosting::logs::FOLLOW_RATE as usize;
-    let mut events =
-        Events::open(&nano, &format!("/admin/apps/{app}/logs?follow=1"), "tok").await;
+    let mut events = Events::open(&nano, &format!("/admin/apps/{app}/logs?follow=1"), "tok").await;
     hit(&nano, &app, &format!("n={}", rate + 50)).await;
     let mut last = 0;
     for i in 0..rate {
@@ -203,5 +202,69 @@ async fn a_follower_gets_a_bounded_rate_and_a_count_of_what_it_missed() {
     // The app was never held up: it still answers, and the next second's lines arrive.
     hit(&nano, &app, "tag=after").await;
     assert_eq!(events.next().await.data["msg"], "info after");
+    nano.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nano_tail_prints_an_apps_lines_from_a_real_node() {
+    use tokio::io::AsyncBufReadExt;
+    let files = tempfile::tempdir().unwrap();
+    let app = fresh_name("tailcli");
+    let nano = nano_with_logger(files.path(), &app, "tok-tail").await;
+    let mut tail = tokio::process::Command::new(crate::support::nano_bin())
+        .args(["tail", &app, "--url", &nano.url(""), "--token", "tok-tail"])
+        .args(["--level", "warn", "--tenant", "logs"])
+        .current_dir(files.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(tail.stderr.take().unwrap()).lines();
+    let connected = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
+        .await
+        .expect("nano tail connects within 20 s")
+        .unwrap()
+        .unwrap();
+    assert!(
+        connected.contains(&format!("following {app} on node")),
+        "{connected}"
+    );
+    hit(&nano, &app, "tag=cli").await;
+    let mut stdout = tokio::io::BufReader::new(tail.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    for _ in 0..2 {
+        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+            .await
+            .expect("a line within 20 s")
+            .unwrap()
+            .unwrap();
+        printed.push(line);
+    }
+    let time = regex::Regex::new(r"^\d\d:\d\d:\d\d\.\d{3} ").unwrap();
+    assert!(time.is_match(&printed[0]), "{printed:?}");
+    assert!(
+        printed[0].contains(" WARN  warn cli (request "),
+        "{printed:?}"
+    );
+    assert!(
+        printed[1].contains(" ERROR error cli (request "),
+        "{printed:?}"
+    );
+    tail.kill().await.unwrap();
+
+    // Another tenant's app, or an unknown one, is refused with exit status 1.
+    for args in [vec![app.as_str(), "--tenant", "other"], vec!["no-such-app"]] {
+        let out = tokio::process::Command::new(crate::support::nano_bin())
+            .arg("tail")
+            .args(&args)
+            .args(["--url", &nano.url(""), "--token", "tok-tail"])
+            .current_dir(files.path())
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("nano tail: "));
+    }
     nano.stop().await;
 }

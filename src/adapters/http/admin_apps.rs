@@ -105,13 +105,16 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// events, each `id: <sequence number>` and `data: <the line as the JSON of GET …/logs>`, with a `: keep-alive`
 /// comment every [`KEEP_ALIVE`].
 async fn follow_logs(apps: &dyn AppControl, name: &str, query: &Query) -> RouteResult {
-    let since = match query.single("since")? {
-        None => None,
-        Some(s) => Some(s.trim().parse::<i64>().map_err(|_| {
-            ApiError::bad_request("since must be a time in epoch milliseconds")
-        })?),
-    };
-    let lines = apps.follow_logs(name, since, query.single("level")?).await?;
+    let since =
+        match query.single("since")? {
+            None => None,
+            Some(s) => Some(s.trim().parse::<i64>().map_err(|_| {
+                ApiError::bad_request("since must be a time in epoch milliseconds")
+            })?),
+        };
+    let lines = apps
+        .follow_logs(name, since, query.single("level")?)
+        .await?;
     let events = lines.map(|(seq, line)| {
         Ok::<_, BoxError>(Frame::data(Bytes::from(format!(
             "id: {seq}\ndata: {line}\n\n"
