@@ -60,7 +60,7 @@ pub async fn run(opts: &TailOptions) -> Result<(), TailError> {
     loop {
         if let Some(tenant) = &opts.tenant {
             if let Ok(res) = get(format!("{base}/admin/apps/{}", opts.app)).send().await {
-                let body: Value = refused(res).await?.json().await.unwrap_or_default();
+                let body = json_of(refused(res).await?).await;
                 if body["app"]["tenant"] != tenant.as_str() {
                     return Err(TailError::Refused(format!(
                         "app {} is not tenant {tenant}'s",
@@ -109,11 +109,17 @@ async fn refused(res: reqwest::Response) -> Result<reqwest::Response, TailError>
         return Ok(res);
     }
     let status = res.status();
-    let body: Value = res.json().await.unwrap_or_default();
+    let body = json_of(res).await;
     let msg = body["msg"].as_str().unwrap_or("");
     Err(TailError::Refused(format!(
         "the node answered {status}: {msg}"
     )))
+}
+
+/// A response's JSON body (`null` when it has none).
+async fn json_of(res: reqwest::Response) -> Value {
+    let bytes = res.bytes().await.unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
 }
 
 /// Prints each event of the stream until it ends, keeping the time of the last line printed in `since`.

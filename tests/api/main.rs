@@ -17,6 +17,7 @@ mod lifecycle;
 mod logs;
 mod multinode;
 mod new_app;
+mod otel;
 mod parity;
 mod prod_node;
 mod purge;

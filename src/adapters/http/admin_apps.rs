@@ -5,7 +5,7 @@
 use super::body::{full, BoxError};
 use super::request::{read_json, Query};
 use super::response::{json, not_found, ApiError, RouteResult};
-use crate::ports::AppControl;
+use crate::ports::{AppControl, Telemetry};
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -20,6 +20,7 @@ const APP_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Answers `/admin/apps…`, `/admin/reload` and `/admin/metrics`; `None` for other admin paths.
 pub async fn route(
     apps: Option<&dyn AppControl>,
+    telemetry: Option<&dyn Telemetry>,
     req: Request<Incoming>,
     segs: &[&str],
 ) -> Option<RouteResult> {
@@ -87,7 +88,15 @@ pub async fn route(
             ))
         }
         (&Method::GET, ["metrics"]) => {
-            let mut res = Response::new(full(apps.metrics().await));
+            let mut text = apps.metrics().await;
+            if let Some(telemetry) = telemetry {
+                text.push_str(&format!(
+                    "# HELP nano_otel_dropped_total Spans and log records dropped because the OpenTelemetry export queue was full.\n\
+                     # TYPE nano_otel_dropped_total counter\nnano_otel_dropped_total {}\n",
+                    telemetry.dropped()
+                ));
+            }
+            let mut res = Response::new(full(text));
             res.headers_mut().insert(
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

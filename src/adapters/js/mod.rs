@@ -149,6 +149,8 @@ pub struct Shared {
     pub outbound: crate::core::outbound::Outbound,
     /// The process's memory budget (`RuntimeOptions::memory`).
     pub memory: Arc<meter::MemoryBudget>,
+    /// `RuntimeOptions::telemetry`.
+    pub telemetry: Option<Arc<dyn crate::ports::Telemetry>>,
 }
 
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
@@ -174,6 +176,8 @@ pub struct RuntimeOptions {
     /// The memory budget of every isolate of the process (shared by the engines' runtimes): an isolate starts only
     /// if its app's memory limit fits in what is left, else its request gets 503.
     pub memory: Arc<meter::MemoryBudget>,
+    /// Where the spans of apps' fetches and their console records go, when exported.
+    pub telemetry: Option<Arc<dyn crate::ports::Telemetry>>,
 }
 
 impl Default for RuntimeOptions {
@@ -190,6 +194,7 @@ impl Default for RuntimeOptions {
             },
             client: None,
             memory: Arc::default(),
+            telemetry: None,
         }
     }
 }
@@ -283,6 +288,7 @@ impl<E: Engine> JsRuntime<E> {
             max_isolates: max_isolates(options.max_isolates, E::MAPS_PER_ISOLATE),
             outbound: options.outbound,
             memory: options.memory,
+            telemetry: options.telemetry,
         });
         let background = (n / 2).max(1);
         let mut senders = Vec::with_capacity(n + background);
@@ -507,6 +513,10 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
                     )
                 })
                 .collect(),
+            trace: parts
+                .extensions
+                .get::<crate::core::trace::TraceContext>()
+                .copied(),
         };
         let (tx, rx) = oneshot::channel();
         let _in_flight = sched::InFlight::new(&loaded);
