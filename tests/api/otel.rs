@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const TRACED: &str = r#"export default { async fetch(req, env) {
+  if (req.url.endsWith('?spin')) for (;;) {}
   console.log('traced line');
   await env.KV.put('k', 'v');
   const r = await fetch(env.ECHO, { headers: { traceparent: '00-ffffffffffffffffffffffffffffffff-ffffffffffffffff-01' } });
@@ -90,6 +91,14 @@ async fn spans_and_logs_reach_an_otlp_collector_in_the_callers_trace() {
         .await
         .unwrap();
     assert_eq!(res.text().await.unwrap(), "fetched 200");
+    // A request the CPU limit ends.
+    let res = client()
+        .get(nano.url("/?spin"))
+        .header("host", format!("{app}.test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
     // A services request joins the caller's trace too.
     let res = client()
         .get(nano.url("/data/no-such-db"))
@@ -101,8 +110,8 @@ async fn spans_and_logs_reach_an_otlp_collector_in_the_callers_trace() {
 
     let hits = collector
         .wait_for(
-            "the request, fetch, binding and services spans and the log",
-            |hits| spans(hits).len() >= 4 && !log_records(hits).is_empty(),
+            "the requests', fetch, binding and services spans and the log",
+            |hits| spans(hits).len() >= 5 && !log_records(hits).is_empty(),
         )
         .await;
     assert!(hits
@@ -137,6 +146,16 @@ async fn spans_and_logs_reach_an_otlp_collector_in_the_callers_trace() {
             > 0.0
     );
     let request_id = request["spanId"].as_str().unwrap();
+    let spun = spans
+        .iter()
+        .find(|s| attr(s, "nano.limit")["stringValue"] == "cpu")
+        .unwrap_or_else(|| panic!("no span of the CPU limit in {spans:#?}"));
+    assert_eq!(attr(spun, "http.response.status_code")["intValue"], "503");
+    assert_eq!(spun["status"]["code"], 2);
+    assert_ne!(
+        spun["traceId"], TRACE_ID,
+        "a request without traceparent starts a trace"
+    );
 
     let fetch = named("fetch GET");
     assert_eq!(fetch["traceId"], TRACE_ID);

@@ -56,8 +56,13 @@ pub fn record(app: &str, line: Value) {
     let mut logs = buffers().lock().unwrap_or_else(|p| p.into_inner());
     let seq = SEQ.fetch_add(1, Ordering::Relaxed) + 1;
     let buf = logs.entry(app.to_string()).or_default();
-    if let Some(live) = buf.live.as_ref().filter(|l| l.receiver_count() > 0) {
-        let _ = live.send((seq, Arc::new(line.clone())));
+    match &buf.live {
+        Some(live) if live.receiver_count() > 0 => {
+            let _ = live.send((seq, Arc::new(line.clone())));
+        }
+        // The last follower left: the channel and the lines it still holds go.
+        Some(_) => buf.live = None,
+        None => {}
     }
     buf.lines.push_back((seq, line, size));
     buf.bytes += size;
@@ -269,6 +274,55 @@ impl<S: Subscriber> Layer<S> for AppLogLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_follower_that_falls_behind_skips_lines_and_is_told_how_many() {
+        let app = "log-follow-test";
+        record(app, json!({ "ts_ms": 1, "level": "info", "msg": "before" }));
+        let mut lines = follow(app, Some(0), 0);
+        let total = FOLLOW_BUFFER + 44;
+        for i in 0..total {
+            record(
+                app,
+                json!({ "ts_ms": 2, "level": "info", "msg": i.to_string() }),
+            );
+        }
+        // The replay comes first, then what the channel still holds after the report of what it skipped.
+        let (first, replayed) = lines.next().await.unwrap();
+        assert_eq!(replayed["msg"], "before");
+        let (report_id, report) = lines.next().await.unwrap();
+        assert_eq!(report["level"], "warn");
+        assert!(
+            report["msg"]
+                .as_str()
+                .unwrap()
+                .starts_with("44 log records dropped"),
+            "{report}"
+        );
+        let mut last = report_id;
+        assert!(last > first);
+        for i in 0..FOLLOW_RATE as usize {
+            let (id, line) = lines.next().await.unwrap();
+            assert_eq!(line["msg"], (44 + i).to_string());
+            assert!(id > last);
+            last = id;
+        }
+        // Past the rate, the rest of the second is dropped and counted once the second is over.
+        let (id, report) = lines.next().await.unwrap();
+        let rest = FOLLOW_BUFFER - FOLLOW_RATE as usize;
+        assert!(
+            report["msg"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{rest} log records dropped")),
+            "{report}"
+        );
+        assert!(id > last);
+        // The follower gone, recording drops the channel.
+        drop(lines);
+        record(app, json!({ "msg": "after" }));
+        assert!(buffers().lock().unwrap()[app].live.is_none());
+    }
 
     #[test]
     fn an_apps_buffer_is_bounded_by_bytes_and_lines() {
