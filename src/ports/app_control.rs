@@ -25,7 +25,7 @@ pub trait AppControl: Send + Sync + 'static {
     /// Recent log lines of an app; `None` when unknown.
     async fn logs(&self, name: &str) -> Option<Vec<Value>>;
     /// An app's log lines from now on, at `min_level` (`debug`, `info`, `warn`, `error`) and above, after its
-    /// recent lines newer than `since_ms` when given. The stream never ends and never holds up the app: a reader
+    /// recent lines newer than `since_ms` when given. The stream ends only when nano stops, and never holds up the app: a reader
     /// that falls behind, or passes the rate of lines a stream gets, skips lines and then receives one `warn` line
     /// counting them. Not found when the app is unknown; a bad request for an unknown level.
     async fn follow_logs(

@@ -176,7 +176,20 @@ async fn following_logs_streams_an_apps_console_lines_as_server_sent_events() {
     hit(&nano, &app, "tag=b").await;
     assert_eq!(replay.next().await.data["msg"], "info b");
     assert_eq!(warn.next().await.data["msg"], "warn b");
+
+    // Stopping nano ends the streams at once rather than waiting out the drain timeout for them.
+    let started = std::time::Instant::now();
     nano.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    for mut stream in [warn, all, replay] {
+        while let Some(chunk) = stream.body.next().await {
+            chunk.unwrap();
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -251,6 +264,40 @@ async fn nano_tail_prints_an_apps_lines_from_a_real_node() {
         printed[1].contains(" ERROR error cli (request "),
         "{printed:?}"
     );
+
+    // The node restarts on the same address: `nano tail` reconnects and goes on printing.
+    let addr = nano.addr;
+    nano.stop().await;
+    let ended = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
+        .await
+        .expect("nano tail notices the end within 20 s")
+        .unwrap()
+        .unwrap();
+    assert!(ended.contains("ended; reconnecting"), "{ended}");
+    let app_config = logger_app(files.path(), &app);
+    let nano = TestNano::start_with(move |c| {
+        c.listen = addr;
+        c.apps.push(app_config);
+        c.tenants = vec!["logs".into()];
+        c.admin_token = Some(Secret::new("tok-tail"));
+    })
+    .await;
+    let again = tokio::time::timeout(Duration::from_secs(20), stderr.next_line())
+        .await
+        .expect("nano tail reconnects within 20 s")
+        .unwrap()
+        .unwrap();
+    assert!(
+        again.contains(&format!("following {app} on node")),
+        "{again}"
+    );
+    hit(&nano, &app, "tag=again").await;
+    let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+        .await
+        .expect("a line after reconnecting within 20 s")
+        .unwrap()
+        .unwrap();
+    assert!(line.contains(" WARN  warn again (request "), "{line}");
     tail.kill().await.unwrap();
 
     // Another tenant's app, or an unknown one, is refused with exit status 1.

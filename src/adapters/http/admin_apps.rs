@@ -124,21 +124,22 @@ async fn follow_logs(apps: &dyn AppControl, name: &str, query: &Query) -> RouteR
     let lines = apps
         .follow_logs(name, since, query.single("level")?)
         .await?;
-    let events = lines.map(|(seq, line)| {
-        Ok::<_, BoxError>(Frame::data(Bytes::from(format!(
-            "id: {seq}\ndata: {line}\n\n"
-        ))))
-    });
+    // `None` marks the end of the lines: the keep-alive comments stop with them.
+    let events = lines
+        .map(|(seq, line)| Some(Bytes::from(format!("id: {seq}\ndata: {line}\n\n"))))
+        .chain(futures::stream::once(async { None }));
     let start = tokio::time::Instant::now() + KEEP_ALIVE;
     let ticks = futures::stream::unfold(
         tokio::time::interval_at(start, KEEP_ALIVE),
         |mut every| async move {
             every.tick().await;
-            let frame = Frame::data(Bytes::from_static(b": keep-alive\n\n"));
-            Some((Ok::<_, BoxError>(frame), every))
+            Some((Some(Bytes::from_static(b": keep-alive\n\n")), every))
         },
     );
-    let body = StreamBody::new(futures::stream::select(events, ticks));
+    let frames = futures::stream::select(events, ticks)
+        .take_while(|frame| std::future::ready(frame.is_some()))
+        .filter_map(|frame| std::future::ready(frame.map(|b| Ok::<_, BoxError>(Frame::data(b)))));
+    let body = StreamBody::new(frames);
     let mut res = Response::new(body.boxed_unsync());
     let headers = res.headers_mut();
     headers.insert(

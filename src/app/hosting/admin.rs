@@ -8,6 +8,7 @@ use crate::ports::AppControl;
 use crate::ports::Limit;
 use crate::services::ApiError;
 use async_trait::async_trait;
+use futures::StreamExt;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -269,7 +270,8 @@ impl AppControl for Hosting {
         if !defs.iter().any(|d| d.config.name == name) {
             return Err(ApiError::not_found(format!("app {name} does not exist")));
         }
-        Ok(super::logs::follow(name, since_ms, rank))
+        let lines = super::logs::follow(name, since_ms, rank);
+        Ok(lines.take_until(self.log_streams_ended()).boxed())
     }
 
     async fn metrics(&self) -> String {
