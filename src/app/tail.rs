@@ -95,11 +95,11 @@ pub async fn run(opts: &TailOptions) -> Result<(), TailError> {
                 eprintln!("nano tail: following {} on node {node}", opts.app);
                 print_events(res, &mut since).await;
                 eprintln!("nano tail: the stream from {base} ended; reconnecting");
+                // Nothing printed yet: ask for the lines recorded from now on.
+                since.get_or_insert(crate::core::clock::now_ms());
             }
         }
         tokio::time::sleep(RETRY).await;
-        // Lines recorded since the first connection are replayed from the last one printed.
-        since.get_or_insert(crate::core::clock::now_ms() - RETRY.as_millis() as i64);
     }
 }
 

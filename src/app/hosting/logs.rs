@@ -85,7 +85,7 @@ pub fn recent(app: &str) -> Vec<Value> {
 pub fn level_rank(level: &str) -> Option<u8> {
     match level {
         "trace" | "debug" => Some(0),
-        "info" | "log" => Some(1),
+        "info" => Some(1),
         "warn" => Some(2),
         "error" => Some(3),
         _ => None,
