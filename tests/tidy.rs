@@ -137,7 +137,8 @@ fn tenant_data_port_methods_take_the_scope_first() {
         // for that app alone (no tenant data is reached through it); app control is the operator's, over every app;
         // the rate limiter counts requests per tenant name before an app's request is tenant-resolved, and holds no
         // tenant data; run claims are the cron loop's, over every tenant's triggers (a claim names its tenant, holds
-        // no data); the queue scan names the tenants with due jobs, whose jobs are then read under their scope.
+        // no data); the queue scan names the tenants with due jobs, whose jobs are then read under their scope; a
+        // WebSocket connector reaches the outside world under the app's outbound policy, never tenant data.
         if path.ends_with("mod.rs")
             || path.ends_with("registry.rs")
             || path.ends_with("runtime.rs")
@@ -146,6 +147,7 @@ fn tenant_data_port_methods_take_the_scope_first() {
             || path.ends_with("ports/rate.rs")
             || path.ends_with("ports/schedule.rs")
             || path.ends_with("ports/queue_scan.rs")
+            || path.ends_with("ports/websocket.rs")
         {
             continue;
         }

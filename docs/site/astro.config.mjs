@@ -41,6 +41,7 @@ export default defineConfig({
         },
         { label: 'App runtime', link: '/runtime/' },
         { label: 'Hosting', link: '/hosting/' },
+        { label: 'Operator console', link: '/console/' },
         { label: 'Tenancy and keys', link: '/tenancy/' },
         { label: 'Security model', link: '/security/' },
         { label: 'Prod profile and scaling out', link: '/prod/' },

@@ -88,6 +88,7 @@ impl App {
             max_isolates: 0,
             outbound,
             client: Some(client),
+            websockets: Some(Arc::new(crate::adapters::http::WsClient::default())),
             memory: Arc::new(crate::adapters::js::meter::MemoryBudget::new(
                 config.memory_budget_bytes(),
             )),

@@ -18,6 +18,15 @@ pub trait AppControl: Send + Sync + 'static {
     async fn get(&self, name: &str) -> Option<Value>;
     /// Creates (`replace` false) or replaces an app from an admin body; the app as `get` shows it.
     async fn put(&self, name: Option<&str>, body: Value, replace: bool) -> Result<Value, ApiError>;
+    /// Changes an admin-created app's settings (any app config key but `name`, `tenant` and `entry`, each replaced
+    /// whole), keeping its code; the app as `get` shows it.
+    async fn edit(&self, name: &str, changes: Value) -> Result<Value, ApiError>;
+    /// An admin-created app's versions, newest first: the one served (`current`), then those it replaced, each
+    /// `{ version, current, updated_ms, hostnames, entry, files }`.
+    async fn versions(&self, name: &str) -> Result<Vec<Value>, ApiError>;
+    /// Serves an admin-created app's previous version again (the one replaced becomes a past version, so a second
+    /// rollback undoes the first); the app as `get` shows it.
+    async fn rollback(&self, name: &str) -> Result<Value, ApiError>;
     /// Removes an app once it has drained.
     async fn delete(&self, name: &str) -> Result<(), ApiError>;
     /// Reloads apps and the config file now: `{ loaded, removed, failed }`.

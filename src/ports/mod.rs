@@ -30,7 +30,7 @@ pub use queue::{
 };
 pub use queue_scan::QueueScan;
 pub use rate::RateLimiter;
-pub use registry::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
+pub use registry::{ApiKey, AppRecord, PastApp, Registry, RegistryError, Tenant};
 pub use runtime::{
     AppBindings, AppRuntime, AppStats, AppVersion, Body, BodyError, Limit, MessageOutcome,
     QueueBatch, QueueMessage, QueueOutcome, RuntimeError, ScheduledEvent,

@@ -39,6 +39,16 @@ pub struct AppRecord {
     pub updated_ms: i64,
 }
 
+/// A version an app had before its current one: `seq` numbers an app's past versions, higher for later ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastApp {
+    pub seq: i64,
+    pub app: AppRecord,
+}
+
+/// How many past versions of an app the registry keeps.
+pub const APP_VERSIONS_KEPT: usize = 10;
+
 /// A row as every registry adapter stores a key: `(host, id, salt, grant_json, created_ms)`.
 pub type KeyRow = (String, String, String, String, i64);
 
@@ -156,6 +166,9 @@ impl crate::core::HasKind for RegistryError {
 ///   `HostnameTaken` when another app has one of the hostnames (nothing is written then), and `TenantNotFound` when
 ///   the tenant does not exist. `get_app`, `list_apps` and `delete_app` (`AppNotFound` when missing) see only the
 ///   tenant given; `list_all_apps` lists every tenant's apps, ordered by tenant then name.
+/// - `update_app` keeps the version it replaces, in the same step: `app_versions` lists the tenant's past versions
+///   of the app, newest first, at most `APP_VERSIONS_KEPT` of them, empty for an unknown app or another tenant's.
+///   Deleting the app (or its tenant) deletes them; an app created again under the name starts with none.
 /// - Deleting a tenant deletes its keys and apps, and frees the apps' names and hostnames.
 /// - `version` is a number that every write of a tenant, key or app makes larger, visible together with the write:
 ///   a reader that saw a version saw every write before it. `changes` is an optional stream that yields soon after
@@ -186,6 +199,11 @@ pub trait Registry: Send + Sync + 'static {
     async fn list_apps(&self, tenant: &TenantId) -> Result<Vec<AppRecord>, RegistryError>;
     async fn list_all_apps(&self) -> Result<Vec<AppRecord>, RegistryError>;
     async fn delete_app(&self, tenant: &TenantId, name: &str) -> Result<(), RegistryError>;
+    async fn app_versions(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<Vec<PastApp>, RegistryError>;
     async fn version(&self) -> Result<i64, RegistryError>;
     async fn changes(&self) -> Option<BoxStream<'static, ()>>;
 }

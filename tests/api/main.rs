@@ -9,6 +9,7 @@ mod attacks;
 mod bindings;
 mod cache;
 mod cluster;
+mod console;
 mod data;
 mod events;
 mod hosting;
@@ -32,6 +33,7 @@ mod storage;
 mod tenancy;
 mod tenant_export;
 mod websocket;
+mod websocket_out;
 
 /// Installs nano's tracing layer that feeds the apps' log buffers (`GET /admin/apps/{name}/logs`), once for this test
 /// binary. Only nano's app records pass: every other event stays disabled, so the other tests pay nothing for it.

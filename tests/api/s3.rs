@@ -347,3 +347,108 @@ async fn an_upload_ending_after_its_tenants_deletion_leaves_nothing_on_s3() {
     assert_eq!(res.status(), 201, "the neighbour keeps uploading");
     nano.stop().await;
 }
+
+/// Cloudflare's R2 binding on S3: objects with HTTP and custom metadata, ranges, listing with a delimiter and a
+/// cursor, and deletion behave as on files (tests/runtime/cloudflare.rs); the bucket is made when the app loads.
+#[tokio::test]
+async fn the_r2_binding_works_on_s3() {
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(
+        files.path().join("index.js"),
+        r#"export default { async fetch(req, env) {
+  const B = env.PHOTOS;
+  const out = {};
+  const put = await B.put('trip/cat.txt', 'meow meow', {
+    httpMetadata: { contentType: 'text/plain' }, customMetadata: { owner: 'alice' },
+  });
+  out.put = [put.key, put.size, put.httpEtag === `"${put.etag}"`];
+  await B.put('trip/2024/a.txt', 'a');
+  await B.put('readme.txt', new Response('streamed').body);
+  const got = await B.get('trip/cat.txt');
+  out.got = [await got.text(), got.httpMetadata.contentType, got.customMetadata.owner, got.etag === put.etag];
+  out.range = await (await B.get('trip/cat.txt', { range: { offset: 5, length: 4 } })).text();
+  out.suffix = await (await B.get('trip/cat.txt', { range: { suffix: 3 } })).text();
+  const head = await B.head('trip/cat.txt');
+  out.head = [head.size, 'body' in head, head.customMetadata.owner];
+  out.missing = [await B.get('nope'), await B.head('nope')];
+  const dir = await B.list({ prefix: 'trip/', delimiter: '/' });
+  out.dir = [dir.objects.map((o) => o.key), dir.delimitedPrefixes];
+  const p1 = await B.list({ limit: 2 });
+  const p2 = await B.list({ limit: 2, cursor: p1.cursor });
+  out.pages = [p1.objects.map((o) => o.key), p1.truncated, p2.objects.map((o) => o.key), p2.truncated];
+  await B.delete(['trip/cat.txt', 'never-there']);
+  out.after = (await B.list()).objects.map((o) => o.key);
+  return Response.json(out);
+} };"#,
+    )
+    .unwrap();
+    let entry = files.path().join("index.js");
+    let s3 = s3_target();
+    let nano = TestNano::start_with(move |c| {
+        use_s3(c, &s3);
+        c.apps.push(nano::app::AppConfig {
+            name: "r2".into(),
+            tenant: "default".into(),
+            hostnames: vec!["r2.test".into()],
+            entry,
+            env: Default::default(),
+            limits: Default::default(),
+            engine: None,
+            triggers: Default::default(),
+            bindings: [(
+                "PHOTOS".to_string(),
+                nano::app::config::BindingConfig {
+                    service: nano::core::ServiceKind::R2,
+                    domain: fresh_name("photos"),
+                },
+            )]
+            .into(),
+            outbound: Default::default(),
+        });
+    })
+    .await;
+    let res = client()
+        .get(nano.url("/"))
+        .header("host", "r2.test")
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    let out: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(out["put"], json!(["trip/cat.txt", 9, true]), "{out}");
+    assert_eq!(
+        out["got"],
+        json!(["meow meow", "text/plain", "alice", true]),
+        "{out}"
+    );
+    assert_eq!(
+        (&out["range"], &out["suffix"]),
+        (&json!("meow"), &json!("eow")),
+        "{out}"
+    );
+    assert_eq!(out["head"], json!([9, false, "alice"]), "{out}");
+    assert_eq!(out["missing"], json!([null, null]), "{out}");
+    assert_eq!(
+        out["dir"],
+        json!([["trip/cat.txt"], ["trip/2024/"]]),
+        "{out}"
+    );
+    assert_eq!(
+        out["pages"],
+        json!([
+            ["readme.txt", "trip/2024/a.txt"],
+            true,
+            ["trip/cat.txt"],
+            false
+        ]),
+        "{out}"
+    );
+    assert_eq!(
+        out["after"],
+        json!(["readme.txt", "trip/2024/a.txt"]),
+        "{out}"
+    );
+    nano.stop().await;
+}

@@ -1,7 +1,8 @@
 //! Workers apps from npm frameworks, bundled to one file with esbuild as their users deploy them, run unmodified:
 //! Hono and itty-router, routed by Host, with params, query strings, JSON bodies, env and 404s; JWTs and JWEs with
 //! jose, hono/jwt and @tsndr/cloudflare-worker-jwt on nano's `crypto.subtle`; and a Worker made of Cloudflare's
-//! documentation examples for KV, R2 and Queues, declared in its wrangler.toml.
+//! documentation examples (RS256 JWTs, the Cache API, a WebSocket echo, a service binding, KV, R2 and Queues),
+//! declared in its wrangler.toml, on a dev node and on a prod one.
 
 use crate::support::{client, TestNano};
 use nano::app::AppConfig;
@@ -201,22 +202,124 @@ async fn send(
     req.send().await.unwrap()
 }
 
+/// The apps folder of the Cloudflare docs Worker and the `greeter` Worker it calls, each bundled beside its
+/// wrangler.toml as `wrangler deploy` would.
+fn cloudflare_apps(out: &Path) -> std::path::PathBuf {
+    let apps = out.join("apps");
+    for name in ["cloudflare", "greeter"] {
+        let folder = apps.join(if name == "cloudflare" { "cfdocs" } else { name });
+        std::fs::create_dir_all(&folder).unwrap();
+        bundle_to(&format!("{name}/index.js"), &folder.join("index.js"));
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/compat/workers")
+            .join(name);
+        std::fs::copy(here.join("wrangler.toml"), folder.join("wrangler.toml")).unwrap();
+    }
+    apps
+}
+
 #[tokio::test]
-async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
+async fn cloudflare_docs_worker_runs_from_its_wrangler_toml_in_dev() {
     let out = tempfile::tempdir().unwrap();
-    let folder = out.path().join("apps/cfdocs");
-    std::fs::create_dir_all(&folder).unwrap();
-    bundle_to("cloudflare/index.js", &folder.join("index.js"));
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/workers/cloudflare");
-    std::fs::copy(here.join("wrangler.toml"), folder.join("wrangler.toml")).unwrap();
-    let apps = out.path().join("apps");
+    let apps = cloudflare_apps(out.path());
     // Nothing is created beforehand: the namespace, bucket and queue are made when the app loads.
     let nano = TestNano::start_with(|c| c.apps_dir = apps).await;
+    cloudflare_docs_worker(&nano).await;
+    nano.stop().await;
+}
+
+/// The same Worker on a prod node: KV on Redis, R2 on S3 (SeaweedFS), Queues and the registry on PostgreSQL.
+#[tokio::test]
+async fn cloudflare_docs_worker_runs_from_its_wrangler_toml_in_prod() {
+    use crate::support::{fresh_name, s3_target, use_s3};
+    let out = tempfile::tempdir().unwrap();
+    let apps = cloudflare_apps(out.path());
+    let (schema, prefix) = (fresh_name("cf").replace('-', "_"), fresh_name("cf"));
+    let s3 = s3_target();
+    let nano = TestNano::start_prod_on(&schema, &prefix, move |c| {
+        use_s3(c, &s3);
+        c.apps_dir = apps;
+    })
+    .await;
+    cloudflare_docs_worker(&nano).await;
+    nano.stop().await;
+}
+
+/// RS256 JWTs, the Cache API, a WebSocket echo, a service binding, and KV, R2 and Queues, as the docs Worker uses
+/// them.
+async fn cloudflare_docs_worker(nano: &TestNano) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    // RS256 against a JWKS, and a forged signature refused.
+    let vectors: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    let rs256 = vectors["jwt"]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t.as_str()
+                .is_some_and(|t| t.starts_with("eyJhbGciOiJSUzI1NiI"))
+        })
+        .expect("an RS256 token");
+    let posted = serde_json::json!({ "keys": vectors["jwt"]["keys"], "token": rs256 }).to_string();
+    let jwt: serde_json::Value = send(nano, "POST", "/jwt", &[], &posted)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwt,
+        serde_json::json!({"sub": "user-1", "forged": "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"})
+    );
+
+    // The Cache API: made once, then answered from the cache.
+    let first = send(nano, "GET", "/cache", &[], "")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut second = String::new();
+    for _ in 0..100 {
+        let res = send(nano, "GET", "/cache", &[], "").await;
+        let hit = res
+            .headers()
+            .get("cf-cache-status")
+            .is_some_and(|v| v == "HIT");
+        second = res.text().await.unwrap();
+        if hit {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(second, first, "the second answer came from the cache");
+
+    // The WebSocket echo.
+    let mut request = format!("ws://{}/ws", nano.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("host", "cfdocs.localhost".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::text("ping")).await.unwrap();
+    let echoed = ws.next().await.expect("a message").expect("no error");
+    assert_eq!(echoed, Message::text("echo: ping"));
+    ws.close(None).await.unwrap();
+
+    // The service binding reaches the greeter Worker.
+    let greeted = send(nano, "GET", "/service", &[], "")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(greeted, "hello cfdocs from greeter");
 
     // KV
-    let put = send(&nano, "PUT", "/kv/user:1", &[], "Alice").await;
+    let put = send(nano, "PUT", "/kv/user:1", &[], "Alice").await;
     assert_eq!(put.status(), 200);
-    let got: serde_json::Value = send(&nano, "GET", "/kv/user:1", &[], "")
+    let got: serde_json::Value = send(nano, "GET", "/kv/user:1", &[], "")
         .await
         .json()
         .await
@@ -225,11 +328,8 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
         got,
         serde_json::json!({"value": "Alice", "metadata": {"by": "compat"}})
     );
-    assert_eq!(
-        send(&nano, "GET", "/kv/nobody", &[], "").await.status(),
-        404
-    );
-    let list: serde_json::Value = send(&nano, "GET", "/kv/?prefix=user:", &[], "")
+    assert_eq!(send(nano, "GET", "/kv/nobody", &[], "").await.status(), 404);
+    let list: serde_json::Value = send(nano, "GET", "/kv/?prefix=user:", &[], "")
         .await
         .json()
         .await
@@ -244,7 +344,7 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
 
     // R2
     let put = send(
-        &nano,
+        nano,
         "PUT",
         "/r2/docs/hello.txt",
         &[("content-type", "text/plain")],
@@ -256,15 +356,15 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
         put.text().await.unwrap(),
         "Put docs/hello.txt successfully!"
     );
-    send(&nano, "PUT", "/r2/docs/deep/b.txt", &[], "b").await;
-    let got = send(&nano, "GET", "/r2/docs/hello.txt", &[], "").await;
+    send(nano, "PUT", "/r2/docs/deep/b.txt", &[], "b").await;
+    let got = send(nano, "GET", "/r2/docs/hello.txt", &[], "").await;
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers()["content-type"], "text/plain");
     let etag = got.headers()["etag"].to_str().unwrap().to_string();
     assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
     assert_eq!(got.text().await.unwrap(), "hello, r2");
     let part = send(
-        &nano,
+        nano,
         "GET",
         "/r2/docs/hello.txt",
         &[("range", "bytes=7-8")],
@@ -273,9 +373,9 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
     .await;
     assert_eq!(part.status(), 206);
     assert_eq!(part.text().await.unwrap(), "r2");
-    let head = send(&nano, "HEAD", "/r2/docs/hello.txt", &[], "").await;
+    let head = send(nano, "HEAD", "/r2/docs/hello.txt", &[], "").await;
     assert_eq!(head.headers()["x-size"], "9");
-    let listed: serde_json::Value = send(&nano, "GET", "/r2/?prefix=docs/", &[], "")
+    let listed: serde_json::Value = send(nano, "GET", "/r2/?prefix=docs/", &[], "")
         .await
         .json()
         .await
@@ -285,24 +385,24 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
         serde_json::json!({"keys": ["docs/hello.txt"], "prefixes": ["docs/deep/"], "truncated": false})
     );
     assert_eq!(
-        send(&nano, "DELETE", "/r2/docs/hello.txt", &[], "")
+        send(nano, "DELETE", "/r2/docs/hello.txt", &[], "")
             .await
             .status(),
         200
     );
     assert_eq!(
-        send(&nano, "GET", "/r2/docs/hello.txt", &[], "")
+        send(nano, "GET", "/r2/docs/hello.txt", &[], "")
             .await
             .status(),
         404
     );
 
     // Queues: the producer sends, the same Worker's queue handler consumes and records in KV.
-    let sent = send(&nano, "POST", "/queue?note=first", &[], "").await;
+    let sent = send(nano, "POST", "/queue?note=first", &[], "").await;
     assert_eq!(sent.text().await.unwrap(), "Sent message to the queue");
     let mut consumed = serde_json::Value::Null;
     for _ in 0..200 {
-        let r = send(&nano, "GET", "/kv/processed/first", &[], "").await;
+        let r = send(nano, "GET", "/kv/processed/first", &[], "").await;
         if r.status() == 200 {
             consumed = r.json().await.unwrap();
             break;
@@ -318,5 +418,4 @@ async fn cloudflare_docs_kv_r2_and_queues_worker_runs_from_its_wrangler_toml() {
     assert_eq!(record["queue"], "my-queue");
     assert_eq!(record["body"]["method"], "POST");
     assert_eq!(record["body"]["note"], "first");
-    nano.stop().await;
 }

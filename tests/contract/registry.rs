@@ -3,6 +3,7 @@
 use crate::support::fresh_name;
 use nano::core::keys::KeyGrant;
 use nano::core::TenantId;
+use nano::ports::registry::APP_VERSIONS_KEPT;
 use nano::ports::{ApiKey, AppRecord, Registry, RegistryError};
 use std::sync::Arc;
 
@@ -301,6 +302,50 @@ pub mod suite {
         r.update_app(&thief).await.unwrap();
     }
 
+    /// Each replacement keeps the version it replaced, newest first, only the latest `APP_VERSIONS_KEPT`, for the
+    /// app's own tenant only; deleting the app (or its tenant) deletes them.
+    pub async fn apps_keep_their_past_versions(r: &Arc<dyn Registry>) {
+        let (t, other) = (tenant(), tenant());
+        r.create_tenant(&t).await.unwrap();
+        r.create_tenant(&other).await.unwrap();
+        let name = fresh_name("a");
+        r.create_app(&app_of(&t, &name, "v0")).await.unwrap();
+        assert!(r.app_versions(&t, &name).await.unwrap().is_empty());
+        let total = APP_VERSIONS_KEPT + 3;
+        for i in 1..=total {
+            let mut app = app_of(&t, &name, &format!("v{i}"));
+            app.updated_ms = i as i64 + 1;
+            r.update_app(&app).await.unwrap();
+        }
+        let past = r.app_versions(&t, &name).await.unwrap();
+        assert_eq!(past.len(), APP_VERSIONS_KEPT);
+        let newest = &past[0];
+        assert_eq!(newest.app, {
+            let mut app = app_of(&t, &name, &format!("v{}", total - 1));
+            app.updated_ms = total as i64;
+            app
+        });
+        assert!(past.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+        assert_eq!(
+            r.get_app(&t, &name).await.unwrap().unwrap().bundle["index.js"],
+            format!("v{total}")
+        );
+        // Another tenant sees none, and a refused update keeps nothing.
+        assert!(r.app_versions(&other, &name).await.unwrap().is_empty());
+        assert!(r.update_app(&app_of(&other, &name, "x")).await.is_err());
+        assert_eq!(r.app_versions(&t, &name).await.unwrap(), past);
+        // Deleted with the app: created again, it starts with none.
+        r.delete_app(&t, &name).await.unwrap();
+        assert!(r.app_versions(&t, &name).await.unwrap().is_empty());
+        r.create_app(&app_of(&t, &name, "again")).await.unwrap();
+        r.update_app(&app_of(&t, &name, "again 2")).await.unwrap();
+        assert_eq!(r.app_versions(&t, &name).await.unwrap().len(), 1);
+        r.mark_tenant_deleted(&t).await.unwrap();
+        r.delete_tenant(&t).await.unwrap();
+        r.create_tenant(&t).await.unwrap();
+        assert!(r.app_versions(&t, &name).await.unwrap().is_empty());
+    }
+
     /// Every write of a tenant, key or app moves the version; reads do not.
     pub async fn every_write_moves_the_version(r: &Arc<dyn Registry>) {
         let last = std::cell::Cell::new(r.version().await.unwrap());
@@ -420,6 +465,7 @@ crate::contract_suite!(
         tenants_cannot_see_overwrite_or_delete_each_others_apps,
         updating_a_missing_app_is_not_found,
         hostnames_belong_to_one_app,
+        apps_keep_their_past_versions,
         every_write_moves_the_version,
     ]
 );

@@ -196,6 +196,44 @@ export default { async fetch() {
   return Response.json({ sync, async: instance.exports.add(40, 2), module: WebAssembly.Module.exports(compiled) });
 } };"#;
 
+/// The streaming forms take a Response: served as `application/wasm` it compiles; another type, a failed response or
+/// a non-Response is refused with a TypeError naming the problem.
+const WASM_STREAMING: &str = r#"const bytes = new Uint8Array([0,97,115,109,1,0,0,0,1,7,1,96,2,127,127,1,127,3,2,1,0,7,7,1,3,97,100,100,0,0,
+  10,9,1,7,0,32,0,32,1,106,11]);
+const wasm = (status = 200, type = 'application/wasm') => new Response(bytes, { status, headers: { 'content-type': type } });
+const refusal = (p) => p.then(() => 'accepted', (e) => e.name + ': ' + e.message);
+export default { async fetch() {
+  const { module, instance } = await WebAssembly.instantiateStreaming(Promise.resolve(wasm()), {});
+  const compiled = await WebAssembly.compileStreaming(wasm());
+  return Response.json({
+    add: instance.exports.add(20, 22),
+    module: module instanceof WebAssembly.Module && compiled instanceof WebAssembly.Module,
+    wrongType: await refusal(WebAssembly.compileStreaming(wasm(200, 'application/octet-stream'))),
+    failed: await refusal(WebAssembly.instantiateStreaming(wasm(404))),
+    notResponse: await refusal(WebAssembly.compileStreaming(bytes)),
+  });
+} };"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webassembly_compiles_and_instantiates_from_a_response() {
+    let rt = runtime(1, Duration::from_secs(300));
+    let wasm = app(&rt, WASM_STREAMING).await;
+    let v = get(&rt, &wasm, "/").await.json();
+    assert_eq!(v["add"], 42, "{v}");
+    assert_eq!(v["module"], true, "{v}");
+    let refused = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    assert!(
+        refused("wrongType")
+            .starts_with("TypeError: WebAssembly streaming needs Content-Type application/wasm"),
+        "{v}"
+    );
+    assert!(
+        refused("failed").contains("ok response, this one is 404"),
+        "{v}"
+    );
+    assert!(refused("notResponse").contains("needs a Response"), "{v}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_webassembly_compiles_finish_between_turns() {
     let rt = runtime(1, Duration::from_secs(300));

@@ -1,7 +1,7 @@
 //! Runtime suite: the same app behaviours run against every JS engine compiled in, through the runtime port.
 //!
 //! `runtime_suite!(engine, factory)` makes one `#[tokio::test]` per behaviour in `web.rs`, `crypto.rs`, `bindings.rs`,
-//! `handlers.rs` and `limits.rs`.
+//! `handlers.rs`, `limits.rs` and `wpt.rs`.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -16,6 +16,7 @@ mod handlers;
 mod harness;
 mod limits;
 mod web;
+mod wpt;
 
 macro_rules! runtime_suite {
     ($engine:ident, $factory:expr) => {
@@ -52,7 +53,7 @@ macro_rules! runtime_suite {
                 hello_world, request_fields, post_bodies, response_helpers, headers_behaviour,
                 streaming_response_is_not_buffered, large_streaming_response, request_body_streams,
                 streams_behaviour, transform_and_pipe, encoding_behaviour, url_behaviour, urlpattern_cases, urlpattern_router, base64_behaviour,
-                timers_behaviour, microtasks_and_clone, global_error_events, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
+                timers_behaviour, microtasks_and_clone, global_error_events, global_rejection_events, crypto_behaviour, crypto_derivation_and_aes, crypto_signatures, compression_streams, events_and_abort, messaging_byob_and_strategies, blob_and_formdata,
                 fetch_outbound, relative_imports, console_and_performance, string_bodies, incoming_request_read_late,
             ]);
             runtime_suite!(@each make; crypto: [
@@ -63,6 +64,7 @@ macro_rules! runtime_suite {
                 data_binding, cache_binding, storage_binding, search_binding, queue_binding,
                 bindings_are_scoped_to_tenant_and_domain, cpu_limit_during_streamed_upload, assets_binding,
             ]);
+            runtime_suite!(@each make; wpt: [wpt_url_data_sets]);
             runtime_suite!(@each make; cache_api: [cache_api_behaviour, cache_api_is_per_tenant]);
             runtime_suite!(@each make; cloudflare: [
                 kv_binding, kv_names_follow_the_cache_rules, r2_binding, queues_binding,

@@ -349,7 +349,18 @@ pub async fn url_behaviour(rt: &Rt) {
         const obj = new URLSearchParams({ k: 'v&w', 'ü': '+' });
         return { parts, afterAppend, after: u.href, invalid, sorted: sp.toString(), obj: obj.toString(),
           getAll: new URLSearchParams('a=1&a=2').getAll('a'), can: [URL.canParse('http://x'), URL.canParse('nope')],
-          size: sp.size, json: JSON.stringify({ u: new URL('http://a.test/') }) };"#,
+          size: sp.size, json: JSON.stringify({ u: new URL('http://a.test/') }), whatwg: whatwg() };
+        function whatwg() {
+          const sc = new URL('sc://test:12/');
+          sc.host = '';
+          const h = new URL('http://a.test:8080/');
+          h.host = 'b.test/x?y';
+          h.port = '81junk';
+          const empty = new URL('http://a.test/?#');
+          let bad = null;
+          try { h.href = 'nope'; } catch (e) { bad = [e.constructor.name, e.message]; }
+          return [sc.href, h.href, empty.href, empty.search, empty.hash, new URL('http://a.test/\ud800').pathname, bad];
+        }"#,
     )
     .await;
     assert_eq!(
@@ -358,7 +369,8 @@ pub async fn url_behaviour(rt: &Rt) {
             "afterAppend":"https://user:pw@example.com:8443/p/x/y?a=1&b=2&c=d+e#frag",
             "after":"https://user:pw@example.com/new%20path?a=1&b=2&c=d+e",
             "invalid":"TypeError","sorted":"a=2&z=1&z=0","obj":"k=v%26w&%C3%BC=%2B","getAll":["1","2"],"can":[true,false],
-            "size":3,"json":"{\"u\":\"http://a.test/\"}"})
+            "size":3,"json":"{\"u\":\"http://a.test/\"}",
+            "whatwg":["sc://test:12/","http://b.test:81/","http://a.test/?#","","","/%EF%BF%BD",["TypeError","Invalid URL: nope"]]})
     );
 }
 
@@ -1031,4 +1043,58 @@ pub async fn global_error_events(rt: &Rt) {
     assert!(refused.contains("export default { fetch"), "{v}");
     assert_eq!(v["dispatched"], true);
     assert_eq!(v["types"], json!(["object", "object"]));
+}
+
+/// HTML's rejection tracking: a promise still rejected with no handler at a turn's end fires a cancelable
+/// `unhandledrejection` (a cancelled one is not logged), `onunhandledrejection` is its handler, and a handler added
+/// later fires `rejectionhandled`; one nothing cancelled is logged as before.
+pub async fn global_rejection_events(rt: &Rt) {
+    let src = r#"export default { async fetch() {
+        const seen = [];
+        const tick = () => new Promise((r) => setTimeout(r, 5));
+        addEventListener('unhandledrejection', (e) => {
+          seen.push(['unhandled', String(e.reason && e.reason.message || e.reason), e.promise instanceof Promise, e.cancelable]);
+          if (String(e.reason && e.reason.message).startsWith('quiet')) e.preventDefault();
+        });
+        addEventListener('rejectionhandled', (e) => { seen.push(['handled', e.reason.message]); });
+        const p = Promise.reject(new Error('quiet one'));
+        await tick();
+        p.catch(() => {});
+        await tick();
+        Promise.reject(new Error('loud one'));
+        await tick();
+        onunhandledrejection = (e) => { seen.push(['attribute', String(e.reason)]); e.preventDefault(); };
+        Promise.reject('quiet two');
+        await tick();
+        onunhandledrejection = null;
+        return Response.json(seen);
+    } };"#;
+    capture_logs();
+    let app = app_with(rt, src, &[], nano::core::Limits::default()).await;
+    let r = get(rt, &app, "/").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!([
+            ["unhandled", "quiet one", true, true],
+            ["handled", "quiet one"],
+            ["unhandled", "loud one", true, true],
+            ["unhandled", "quiet two", true, true],
+            ["attribute", "quiet two"],
+        ])
+    );
+    wait_for_log(app.as_str(), |f| {
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unhandled promise rejection") && m.contains("loud one"))
+    })
+    .await;
+    let quiet: Vec<_> = logs_of(app.as_str())
+        .into_iter()
+        .filter(|f| f["message"].as_str().is_some_and(|m| m.contains("quiet")))
+        .collect();
+    assert!(
+        quiet.is_empty(),
+        "cancelled rejections were logged: {quiet:#?}"
+    );
 }

@@ -1,4 +1,4 @@
-//! The admin API under `/admin`: tenants and their keys. Bearer token when `admin_token` is set; closed in prod
+//! The admin API under `/admin`: tenants and their keys, and the console's files at `/admin/ui`. Bearer token when `admin_token` is set; closed in prod
 //! without one.
 
 use super::auth::Keys;
@@ -91,6 +91,11 @@ impl Admin {
         req: Request<Incoming>,
         segments: &[String],
     ) -> RouteResult {
+        if let Some(ui) = segments.first() {
+            if ui == "ui" {
+                return Ok(super::admin_ui::serve(req.method(), req.uri().path()));
+            }
+        }
         let mut res = match self.answer(keys, tenants, req, segments).await {
             Ok(res) => res,
             Err(e) => e.into_response(),
@@ -109,6 +114,22 @@ impl Admin {
         self.authorize(&req)?;
         let method = req.method().clone();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if super::admin_app_changes::handles(&method, &segs) {
+            return super::admin_app_changes::route(self.apps.as_deref(), req, &segs).await;
+        }
+        if let ["tenants", t, "services" | "queue", ..] = segs.as_slice() {
+            let id = parse_tenant(t)?;
+            self.require_tenant(&id).await?;
+            let scope = tenants.scope_of_key(&id).scope;
+            return super::admin_services::route(
+                &self.services,
+                &scope,
+                &method,
+                req.uri().query(),
+                &segs,
+            )
+            .await;
+        }
         if matches!(segs.first(), Some(&"apps" | &"reload" | &"metrics")) {
             let telemetry = self.telemetry.as_deref();
             return super::admin_apps::route(self.apps.as_deref(), telemetry, req, &segs)

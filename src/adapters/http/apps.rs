@@ -21,12 +21,14 @@ pub const LATENCY_BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-/// One app's request latencies: counts per bucket (not cumulative), total count and sum in seconds.
+/// One app's request latencies: counts per bucket (not cumulative), total count and sum in seconds, and how many
+/// of those requests got a 5xx answer.
 #[derive(Debug, Clone, Default)]
 pub struct Latency {
     pub buckets: [u64; LATENCY_BUCKETS.len()],
     pub count: u64,
     pub sum_secs: f64,
+    pub server_errors: u64,
 }
 
 /// One Host route: a hostname (exact or `*.` wildcard), the app it reaches, and the app's tenant.
@@ -162,6 +164,9 @@ impl AppRoutes {
         }
         l.count += 1;
         l.sum_secs += secs;
+        if res.status().is_server_error() {
+            l.server_errors += 1;
+        }
         res
     }
 

@@ -2,10 +2,13 @@
 //! services REST API (hyper's wire contract), maps port errors to hyper's `{ ok, status, msg }`, and drains on shutdown.
 
 pub mod admin;
+mod admin_app_changes;
 pub mod admin_apps;
 mod admin_export;
 mod admin_import;
 mod admin_records;
+mod admin_services;
+mod admin_ui;
 pub mod apps;
 pub mod assets;
 pub mod auth;
@@ -27,6 +30,9 @@ mod storage_upload;
 pub mod tenancy;
 pub mod tls;
 pub mod websocket;
+mod ws_client;
+
+pub use ws_client::WsClient;
 
 pub use conn_limits::ConnLimits;
 pub use router::HttpState;

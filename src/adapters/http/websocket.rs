@@ -110,36 +110,49 @@ fn to_wire(m: WsMessage) -> Message {
     }
 }
 
-/// Moves messages between the upgraded connection and the app until either side closes; the app always hears of
-/// the end (a `Close`, 1006 when the connection just went away).
-async fn pump(on_upgrade: hyper::upgrade::OnUpgrade, channels: WsChannels) {
-    let WsChannels {
-        mut to_client,
-        mut from_client,
-    } = channels;
+/// Completes the upgrade, then relays the client's messages.
+async fn pump(on_upgrade: hyper::upgrade::OnUpgrade, mut channels: WsChannels) {
     let Ok(io) = on_upgrade.await else {
-        let _ = from_client
+        let _ = channels
+            .to_app
             .send(WsMessage::Close(1006, String::new()))
             .await;
         return;
     };
-    let config = WebSocketConfig::default()
+    let ws = WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(config())).await;
+    relay(ws, channels).await;
+}
+
+/// Both ends' limits: messages and frames of at most `MAX_MESSAGE` bytes.
+pub(super) fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
-    let ws = WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(config)).await;
+        .max_frame_size(Some(MAX_MESSAGE))
+}
+
+/// Moves messages between a WebSocket (accepted from a client, or opened by the app) and the app until either side
+/// closes; the app always hears of the end (a `Close`, 1006 when the connection just went away).
+pub(super) async fn relay<S>(ws: WebSocketStream<S>, channels: WsChannels)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let WsChannels {
+        mut from_app,
+        mut to_app,
+    } = channels;
     let (mut sink, mut stream) = ws.split();
     loop {
         tokio::select! {
-            out = to_client.next() => {
+            out = from_app.next() => {
                 // The app's end went away without closing (its request ended: a limit, idle too long, an error).
                 let out = out.unwrap_or(WsMessage::Close(1011, "the app's end of the socket went away".into()));
                 let closing = matches!(out, WsMessage::Close(..));
                 if sink.send(to_wire(out)).await.is_err() {
-                    let _ = from_client.send(WsMessage::Close(1006, String::new())).await;
+                    let _ = to_app.send(WsMessage::Close(1006, String::new())).await;
                     return;
                 }
                 if closing {
-                    // The client's side of the handshake, briefly: its close reaches the app, other messages no
+                    // The peer's side of the handshake, briefly: its close reaches the app, other messages no
                     // longer do.
                     let reply = tokio::time::timeout(CLOSE_WAIT, async {
                         while let Some(Ok(m)) = stream.next().await {
@@ -151,7 +164,7 @@ async fn pump(on_upgrade: hyper::upgrade::OnUpgrade, channels: WsChannels) {
                     })
                     .await;
                     let (code, reason) = reply.ok().flatten().unwrap_or((1005, String::new()));
-                    let _ = from_client.send(WsMessage::Close(code, reason)).await;
+                    let _ = to_app.send(WsMessage::Close(code, reason)).await;
                     return;
                 }
             }
@@ -164,7 +177,7 @@ async fn pump(on_upgrade: hyper::upgrade::OnUpgrade, channels: WsChannels) {
                             .map(|f| (u16::from(f.code), f.reason.to_string()))
                             .unwrap_or((1005, String::new()));
                         let _ = sink.close().await;
-                        let _ = from_client.send(WsMessage::Close(code, reason)).await;
+                        let _ = to_app.send(WsMessage::Close(code, reason)).await;
                         return;
                     }
                     Some(Ok(_)) => {
@@ -173,18 +186,18 @@ async fn pump(on_upgrade: hyper::upgrade::OnUpgrade, channels: WsChannels) {
                         continue;
                     }
                     Some(Err(TungsteniteError::Capacity(_))) => {
-                        // Over `MAX_MESSAGE`: the client hears why (1009), and so does the app.
+                        // Over `MAX_MESSAGE`: the peer hears why (1009), and so does the app.
                         let reason = format!("a message may hold at most {MAX_MESSAGE} bytes");
                         let _ = sink.send(to_wire(WsMessage::Close(1009, reason.clone()))).await;
-                        let _ = from_client.send(WsMessage::Close(1009, reason)).await;
+                        let _ = to_app.send(WsMessage::Close(1009, reason)).await;
                         return;
                     }
                     Some(Err(_)) | None => {
-                        let _ = from_client.send(WsMessage::Close(1006, String::new())).await;
+                        let _ = to_app.send(WsMessage::Close(1006, String::new())).await;
                         return;
                     }
                 };
-                if from_client.send(message).await.is_err() {
+                if to_app.send(message).await.is_err() {
                     let _ = sink.send(Message::Close(None)).await;
                     return;
                 }

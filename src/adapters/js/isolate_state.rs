@@ -22,7 +22,7 @@ use super::engine::OpValue;
 use super::meter::MemMeter;
 use super::sched::Inbox;
 use super::{Loaded, Msg, Shared};
-use crate::ports::websocket::{WebSocketUpgrade, WsChannels, WsMessage, MAX_MESSAGE};
+use crate::ports::websocket::{AppEnd, WebSocketUpgrade, WsMessage, MAX_MESSAGE};
 use crate::ports::{Body, BodyError, Limit, RuntimeError};
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
@@ -107,14 +107,16 @@ pub enum OpDone {
         url: Option<String>,
         body: BoxStream<'static, Result<Bytes, BodyError>>,
     },
+    /// An outbound WebSocket opened: the app's end (kept under a new resource id) and the server's subprotocol.
+    Socket(crate::ports::websocket::WsConnected),
     Error(String),
 }
 
 /// The app's end of one open WebSocket, owned by the request that accepted it.
 struct Socket {
     req: u64,
-    to_client: futures::channel::mpsc::UnboundedSender<WsMessage>,
-    from_client: Arc<futures::lock::Mutex<futures::channel::mpsc::Receiver<WsMessage>>>,
+    send: futures::channel::mpsc::UnboundedSender<WsMessage>,
+    recv: Arc<futures::lock::Mutex<futures::channel::mpsc::Receiver<WsMessage>>>,
 }
 
 /// One request in flight on an isolate.
@@ -484,13 +486,8 @@ impl IsolateState {
         req: u64,
         headers: Vec<(String, String)>,
     ) -> Result<u64, String> {
-        use futures::channel::mpsc;
-        let (to_client, to_client_rx) = mpsc::unbounded();
-        let (from_client_tx, from_client) = mpsc::channel(2);
-        let upgrade = WebSocketUpgrade::new(WsChannels {
-            to_client: to_client_rx,
-            from_client: from_client_tx,
-        });
+        let (channels, end) = crate::ports::websocket::channels();
+        let upgrade = WebSocketUpgrade::new(channels);
         let response = response_head(101, &headers)
             .extension(upgrade)
             .body(Body::empty())
@@ -504,18 +501,76 @@ impl IsolateState {
         };
         rs.deadline = Instant::now() + self.shared.websocket_idle;
         let _ = reply.send(Ok(response));
+        Ok(Self::add_socket(&mut st, end, req))
+    }
+
+    /// Keeps the app's end of a WebSocket, owned by `req` (dropped, and so closed, when that request ends); its
+    /// resource id.
+    fn add_socket(st: &mut IsolateTables, end: AppEnd, req: u64) -> u64 {
         st.next_rid += 1;
         let rid = st.next_rid;
-        let from_client = Arc::new(futures::lock::Mutex::new(from_client));
-        st.sockets.insert(
-            rid,
-            Socket {
-                req,
-                to_client,
-                from_client,
-            },
-        );
-        Ok(rid)
+        let socket = Socket {
+            req,
+            send: end.send,
+            recv: Arc::new(futures::lock::Mutex::new(end.recv)),
+        };
+        st.sockets.insert(rid, socket);
+        rid
+    }
+
+    /// Opens an outbound WebSocket to `url` (`ws:`, `wss:`, or their `http:`/`https:` forms) with the request
+    /// `headers` (a `Sec-WebSocket-Protocol` among them asks for subprotocols), counted as a subrequest, under the
+    /// app's outbound policy. Completes with `{ rid, protocol }` as JSON; the socket belongs to the current
+    /// request and closes when it ends.
+    pub fn ws_connect(&self, url: &str, mut headers: Vec<(String, String)>) -> Result<u64, String> {
+        use crate::core::outbound::HOPS_HEADER;
+        let Some(connector) = self.shared.websockets.clone() else {
+            return Err("outbound WebSockets are not available in this runtime".into());
+        };
+        let mut parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url}: {e}"))?;
+        let scheme = match parsed.scheme() {
+            "ws" | "http" => "http",
+            "wss" | "https" => "https",
+            other => {
+                return Err(format!(
+                    "a WebSocket URL is ws: or wss: (or http: or https:), not {other}:"
+                ))
+            }
+        };
+        if parsed.fragment().is_some() {
+            return Err(format!("a WebSocket URL has no fragment: {url}"));
+        }
+        let _ = parsed.set_scheme(scheme);
+        let hops = self.subrequest()?;
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(HOPS_HEADER));
+        headers.push((HOPS_HEADER.to_string(), hops.to_string()));
+        let spec = &self.app.version.spec;
+        let policy = self
+            .shared
+            .outbound
+            .policy(spec.tenant.as_str(), Some(&spec.outbound));
+        let op = self.next_op();
+        self.spawn_op(op, async move {
+            match connector.connect(&parsed, headers, &policy).await {
+                Ok(connected) => OpDone::Socket(connected),
+                Err(e) => OpDone::Error(e),
+            }
+        });
+        Ok(op)
+    }
+
+    /// Keeps an opened WebSocket's end for `owner` (the request that opened it); `{ rid, protocol }` as JSON bytes.
+    pub fn opened_socket(
+        &self,
+        connected: crate::ports::websocket::WsConnected,
+        owner: Option<u64>,
+    ) -> Vec<u8> {
+        let mut st = self.state.borrow_mut();
+        let req = owner.unwrap_or(0);
+        let rid = Self::add_socket(&mut st, connected.end, req);
+        serde_json::json!({ "rid": rid, "protocol": connected.protocol })
+            .to_string()
+            .into_bytes()
     }
 
     /// Sends a message on WebSocket `rid` (charged to the app's memory until the client takes it).
@@ -538,7 +593,7 @@ impl IsolateState {
             WsMessage::Binary(bytes)
         };
         socket
-            .to_client
+            .send
             .unbounded_send(message)
             .map_err(|_| "the WebSocket is closed".to_string())
     }
@@ -546,26 +601,24 @@ impl IsolateState {
     /// Closes WebSocket `rid` with `code` and `reason`.
     pub fn ws_close(&self, rid: u64, code: u16, reason: String) {
         if let Some(socket) = self.state.borrow().sockets.get(&rid) {
-            let _ = socket
-                .to_client
-                .unbounded_send(WsMessage::Close(code, reason));
-            socket.to_client.close_channel();
+            let _ = socket.send.unbounded_send(WsMessage::Close(code, reason));
+            socket.send.close_channel();
         }
     }
 
     /// The next message from the client of WebSocket `rid`, as tagged bytes: `T` and UTF-8 text, `B` and binary
     /// data, `C`, a 2-byte code and the reason when the socket closed.
     pub fn ws_recv(&self, rid: u64) -> Result<u64, String> {
-        let from_client = self
+        let recv = self
             .state
             .borrow()
             .sockets
             .get(&rid)
-            .map(|s| s.from_client.clone())
+            .map(|s| s.recv.clone())
             .ok_or("the WebSocket is closed")?;
         let op = self.next_op();
         self.spawn_op(op, async move {
-            let message = from_client.lock().await.next().await;
+            let message = recv.lock().await.next().await;
             let mut out = Vec::new();
             match message {
                 Some(WsMessage::Text(t)) => {

@@ -151,6 +151,8 @@ pub struct Shared {
     pub memory: Arc<meter::MemoryBudget>,
     /// `RuntimeOptions::telemetry`.
     pub telemetry: Option<Arc<dyn crate::ports::Telemetry>>,
+    /// `RuntimeOptions::websockets`.
+    pub websockets: Option<Arc<dyn crate::ports::websocket::WsConnector>>,
 }
 
 /// How a `JsRuntime` runs: worker threads and when idle isolates are evicted.
@@ -173,6 +175,8 @@ pub struct RuntimeOptions {
     /// redirects itself (the composition root builds it so). `None`: a plain client, for runtimes whose outbound
     /// rule admits every address (tests, benchmarks).
     pub client: Option<reqwest::Client>,
+    /// Opens apps' outbound WebSockets under the outbound policy; `None`: apps cannot open any.
+    pub websockets: Option<Arc<dyn crate::ports::websocket::WsConnector>>,
     /// The memory budget of every isolate of the process (shared by the engines' runtimes): an isolate starts only
     /// if its app's memory limit fits in what is left, else its request gets 503.
     pub memory: Arc<meter::MemoryBudget>,
@@ -193,6 +197,7 @@ impl Default for RuntimeOptions {
                 ..Default::default()
             },
             client: None,
+            websockets: None,
             memory: Arc::default(),
             telemetry: None,
         }
@@ -289,6 +294,7 @@ impl<E: Engine> JsRuntime<E> {
             outbound: options.outbound,
             memory: options.memory,
             telemetry: options.telemetry,
+            websockets: options.websockets,
         });
         let background = (n / 2).max(1);
         let mut senders = Vec::with_capacity(n + background);

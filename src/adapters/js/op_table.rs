@@ -112,7 +112,7 @@ impl OpCtx {
 /// One op call's arguments as an engine reads them, by position. Each engine keeps its own coercions (V8 converts
 /// as JS does, QuickJS takes only values of the named type); a missing argument reads as `undefined`.
 pub trait Args {
-    /// A string.
+    /// A string, as a USVString: a lone surrogate reads as U+FFFD on every engine.
     fn str(&mut self, i: usize) -> Result<String, Throw>;
     /// A string, or None when the argument is absent, `undefined` or `null`.
     fn opt_str(&mut self, i: usize) -> Result<Option<String>, Throw>;
@@ -147,6 +147,23 @@ pub fn pairs_of(flat: Vec<String>) -> Vec<(String, String)> {
 
 /// One op: reads its arguments, does its work for the isolate's host.
 pub type Op<A> = fn(&mut A, &OpCtx) -> OpResult;
+
+/// Runs the op `name` for an engine. A panic inside it (a bug) becomes a plain `Error` naming the op, so that no
+/// engine lets one cross into JS: V8 would abort, and rquickjs would throw an unprintable value.
+pub fn call<A: Args>(name: &str, op: Op<A>, args: &mut A, cx: &OpCtx) -> OpResult {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(args, cx))).unwrap_or_else(
+        |panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Throw::Error(format!(
+                "internal error in ops.{name}: {what}"
+            )))
+        },
+    )
+}
 
 /// Declares the table: `NAMES`, the op names in row order, and `op`, a row's body for one engine's reader.
 macro_rules! op_table {
@@ -324,8 +341,8 @@ op_table! {
         Ok(ops::url_parse(&input, base.as_deref()).into())
     },
     "urlSet" => |c, _| {
-        let (href, part, value) = (c.str(0)?, c.str(1)?, c.str(2)?);
-        Ok(ops::url_set(&href, &part, &value).into())
+        let (href, part, value, strict) = (c.str(0)?, c.str(1)?, c.str(2)?, c.bool(3)?);
+        type_err(ops::url_set(&href, &part, &value, strict))
     },
     "timerStart" => |c, x| {
         let (id, ms) = (c.id(0)?, c.num(1)?);
@@ -407,6 +424,7 @@ op_table! {
         Ok(Ret::Undefined)
     },
     "wsRecv" => |c, x| plain_err(x.host.ws_recv(c.id(0)?)),
+    "wsConnect" => |c, x| type_err(x.host.ws_connect(&c.str(0)?, c.pairs(1)?)),
     "fetch" => |c, x| {
         let (method, url, headers) = (c.str(0)?, c.str(1)?, c.pairs(2)?);
         let (body, streaming, redirect) = (c.opt_bytes(3)?, c.bool(4)?, c.opt_str(5)?);

@@ -50,83 +50,71 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// URL components in the order the JS glue expects, or None when the input does not parse.
+/// URL components in the order the JS glue expects, or None when the input (or the base) does not parse. The
+/// parser is ada, the WHATWG URL Standard's as Node's is.
 pub fn url_parse(input: &str, base: Option<&str>) -> Option<Vec<String>> {
-    let url = match base {
-        Some(b) => url::Url::parse(b).ok()?.join(input).ok()?,
-        None => url::Url::parse(input).ok()?,
-    };
-    Some(url_parts(&url))
+    ada_url::Url::parse(input, base).ok().map(|u| url_parts(&u))
 }
 
-fn url_parts(u: &url::Url) -> Vec<String> {
-    let port = u.port().map(|p| p.to_string()).unwrap_or_default();
-    let host = match (u.host_str(), u.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        _ => String::new(),
-    };
-    let origin = u.origin().ascii_serialization();
-    vec![
-        u.as_str().to_string(),
-        format!("{}:", u.scheme()),
-        u.username().to_string(),
-        u.password().unwrap_or_default().to_string(),
-        host,
-        u.host_str().unwrap_or_default().to_string(),
-        port,
-        u.path().to_string(),
-        u.query().map(|q| format!("?{q}")).unwrap_or_default(),
-        u.fragment().map(|f| format!("#{f}")).unwrap_or_default(),
-        origin,
+/// The WHATWG getters (an empty query or fragment reads as `""`), in the glue's `URL_PARTS` order.
+fn url_parts(u: &ada_url::Url) -> Vec<String> {
+    [
+        u.href(),
+        u.protocol(),
+        u.username(),
+        u.password(),
+        u.host(),
+        u.hostname(),
+        u.port(),
+        u.pathname(),
+        u.search(),
+        u.hash(),
     ]
+    .into_iter()
+    .map(str::to_string)
+    .chain([u.origin()])
+    .collect()
 }
 
-/// Applies one URL setter (`protocol`, `host`, `pathname`, ...) and returns the new components.
-pub fn url_set(href: &str, part: &str, value: &str) -> Option<Vec<String>> {
-    let mut u = url::Url::parse(href).ok()?;
-    match part {
-        "href" => u = url::Url::parse(value).ok()?,
-        "protocol" => {
-            let _ = u.set_scheme(value.trim_end_matches(':'));
+/// Applies one WHATWG setter (`href`, `protocol`, `host`, `pathname`, ...), or sets the serialized `query` as
+/// `URLSearchParams` does, and returns the new components. A value the spec ignores leaves the URL as it was; only
+/// an `href` (current or new) that does not parse, or an unknown part, is an error, and with `strict` any value the
+/// URL parser refuses is one too (URLPattern canonicalizes that way).
+pub fn url_set(href: &str, part: &str, value: &str, strict: bool) -> Result<Vec<String>, String> {
+    let invalid = |s: &str| format!("Invalid URL: {s}");
+    let mut u = ada_url::Url::parse(href, None).map_err(|_| invalid(href))?;
+    let some = Some(value);
+    // The setters' `Err(())` only says the parser refused the value, which the URL setters ignore.
+    let applied = match part {
+        "href" => {
+            u.set_href(value).map_err(|_| invalid(value))?;
+            Ok(())
         }
-        "username" => {
-            let _ = u.set_username(value);
-        }
-        "password" => {
-            let _ = u.set_password(Some(value).filter(|v| !v.is_empty()));
-        }
-        "host" => {
-            let (h, p) = match value.rsplit_once(':') {
-                Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (h, p.parse().ok()),
-                _ => (value, None),
-            };
-            if u.set_host(Some(h)).is_ok() {
-                let _ = u.set_port(p);
-            }
-        }
-        "hostname" => {
-            let _ = u.set_host(Some(value));
-        }
-        "port" => {
-            let _ = u.set_port(if value.is_empty() {
-                None
-            } else {
-                value.parse().ok()
-            });
-        }
-        "pathname" => u.set_path(value),
+        "protocol" => u.set_protocol(value),
+        "username" => u.set_username(some),
+        "password" => u.set_password(some),
+        "host" => u.set_host(some),
+        "hostname" => u.set_hostname(some),
+        "port" => u.set_port(some),
+        "pathname" => u.set_pathname(some),
         "search" => {
-            let q = value.strip_prefix('?').unwrap_or(value);
-            u.set_query(if q.is_empty() { None } else { Some(q) });
+            u.set_search(some);
+            Ok(())
         }
         "hash" => {
-            let f = value.strip_prefix('#').unwrap_or(value);
-            u.set_fragment(if f.is_empty() { None } else { Some(f) });
+            u.set_hash(some);
+            Ok(())
         }
-        _ => return None,
+        "query" => {
+            u.set_search(some.filter(|v| !v.is_empty()));
+            Ok(())
+        }
+        other => return Err(format!("URL has no settable part '{other}'")),
+    };
+    if strict && applied.is_err() {
+        return Err(format!("Invalid URL {part}: {value}"));
     }
-    Some(url_parts(&u))
+    Ok(url_parts(&u))
 }
 
 /// A streaming gzip / deflate (zlib) / deflate-raw compressor or decompressor.
@@ -182,6 +170,30 @@ impl Codec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_setters_follow_the_whatwg_rules() {
+        let host = |href: &str, v: &str| url_set(href, "host", v, false).unwrap()[0].clone();
+        assert_eq!(host("sc://test:12/", ""), "sc://test:12/");
+        assert_eq!(
+            host("http://a.test:8080/", "b.test/x"),
+            "http://b.test:8080/"
+        );
+        let port = url_set("http://a.test/", "port", "8080stuff", false).unwrap();
+        assert_eq!(port[6], "8080");
+        let empty = url_parse("http://a.test/?#", None).unwrap();
+        assert_eq!(
+            (&empty[0][..], &empty[8][..], &empty[9][..]),
+            ("http://a.test/?#", "", "")
+        );
+        assert!(url_set("http://a.test/", "href", "nope", false).is_err());
+        assert!(url_set("http://a.test/", "origin", "x", false).is_err());
+        assert_eq!(
+            url_set("http://a.test/", "port", "x", false).unwrap()[0],
+            "http://a.test/"
+        );
+        assert!(url_set("http://a.test/", "port", "x", true).is_err());
+    }
 
     #[test]
     fn atob_is_forgiving() {

@@ -303,6 +303,9 @@ impl<E: Engine> Worker<E> {
                         url,
                         rid: slot.host.add_resource(body, owner),
                     }),
+                    OpDone::Socket(connected) => {
+                        Ok(OpValue::Bytes(slot.host.opened_socket(connected, owner)))
+                    }
                     OpDone::Error(e) => Err(e),
                 };
                 turn(&self.inbox, slot, owner, |iso| iso.complete(op, value));

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "registry/005_tenant_deletion",
         include_str!("../../../migrations/postgres/registry/005_tenant_deletion.sql"),
     ),
+    (
+        "registry/006_app_versions",
+        include_str!("../../../migrations/postgres/registry/006_app_versions.sql"),
+    ),
 ];
 
 /// Connects and migrates. The error names the server (host, port, database), never the password.

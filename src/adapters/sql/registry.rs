@@ -10,7 +10,7 @@
 use super::SqlDatabase;
 use crate::core::clock::now_ms;
 use crate::core::TenantId;
-use crate::ports::registry::{AppRow, KeyRow};
+use crate::ports::registry::{AppRow, KeyRow, PastApp, APP_VERSIONS_KEPT};
 use crate::ports::BackendError;
 use crate::ports::{ApiKey, AppRecord, Registry, RegistryError, Tenant};
 use async_trait::async_trait;
@@ -48,6 +48,7 @@ where
     AppRow: for<'r> FromRow<'r, DB::Row>,
     (String,): for<'r> FromRow<'r, DB::Row>,
     (i64,): for<'r> FromRow<'r, DB::Row>,
+    (i64, String, String, String, String, String, i64): for<'r> FromRow<'r, DB::Row>,
 {
     /// A new row, or a purged tombstone of the same id made new again.
     async fn create_tenant(&self, id: &TenantId) -> Result<Tenant, RegistryError> {
@@ -157,7 +158,7 @@ where
         if DB::rows_affected(&done) == 0 {
             return Err(RegistryError::TenantNotFound(id.to_string()));
         }
-        for table in ["keys", "apps"] {
+        for table in ["keys", "apps", "app_versions"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE host = $1"))
                 .bind(id.as_str())
                 .execute(&mut *tx)
@@ -263,6 +264,38 @@ where
     async fn update_app(&self, app: &AppRecord) -> Result<(), RegistryError> {
         let (hostnames, spec, bundle) = app.json_columns()?;
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The version replaced is kept first (the row is locked by this no-op update on PostgreSQL, so two
+        // writers number their versions one after the other), then only the latest few.
+        sqlx::query("UPDATE apps SET updated_ms = updated_ms WHERE host = $1 AND name = $2")
+            .bind(app.tenant.as_str())
+            .bind(app.name.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO app_versions (host, name, seq, hostnames_json, spec_json, bundle_json, updated_ms) \
+             SELECT a.host, a.name, \
+             (SELECT COALESCE(MAX(v.seq), 0) + 1 FROM app_versions v WHERE v.host = a.host AND v.name = a.name), \
+             a.hostnames_json, a.spec_json, a.bundle_json, a.updated_ms \
+             FROM apps a WHERE a.host = $1 AND a.name = $2",
+        )
+        .bind(app.tenant.as_str())
+        .bind(app.name.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM app_versions WHERE host = $1 AND name = $2 AND seq <= \
+             (SELECT MAX(seq) FROM app_versions WHERE host = $3 AND name = $4) - $5",
+        )
+        .bind(app.tenant.as_str())
+        .bind(app.name.as_str())
+        .bind(app.tenant.as_str())
+        .bind(app.name.as_str())
+        .bind(APP_VERSIONS_KEPT as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         let done = sqlx::query(
             "UPDATE apps SET hostnames_json = $1, spec_json = $2, bundle_json = $3, updated_ms = $4 \
              WHERE host = $5 AND name = $6",
@@ -340,16 +373,45 @@ where
     }
 
     async fn delete_app(&self, tenant: &TenantId, name: &str) -> Result<(), RegistryError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let done = sqlx::query("DELETE FROM apps WHERE host = $1 AND name = $2")
             .bind(tenant.as_str())
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
         if DB::rows_affected(&done) == 0 {
             return Err(RegistryError::AppNotFound(name.to_string()));
         }
-        Ok(())
+        sqlx::query("DELETE FROM app_versions WHERE host = $1 AND name = $2")
+            .bind(tenant.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn app_versions(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<Vec<PastApp>, RegistryError> {
+        let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT seq, host, name, hostnames_json, spec_json, bundle_json, updated_ms FROM app_versions \
+             WHERE host = $1 AND name = $2 ORDER BY seq DESC",
+        )
+        .bind(tenant.as_str())
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(seq, host, name, hostnames, spec, bundle, updated_ms)| {
+                AppRecord::from_row((host, name, hostnames, spec, bundle, updated_ms))
+                    .map(|app| PastApp { seq, app })
+            })
+            .collect()
     }
 
     async fn version(&self) -> Result<i64, RegistryError> {

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "005_tenant_deletion",
         include_str!("../../../migrations/sqlite/registry/005_tenant_deletion.sql"),
     ),
+    (
+        "006_app_versions",
+        include_str!("../../../migrations/sqlite/registry/006_app_versions.sql"),
+    ),
 ];
 
 /// Opens the registry database at `path`, creating and migrating it as needed.

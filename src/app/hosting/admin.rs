@@ -3,7 +3,7 @@
 use super::{AppDef, Hosting, Origin, PutError};
 use crate::adapters::http::apps::LATENCY_BUCKETS;
 use crate::app::config::AppConfig;
-use crate::core::AppName;
+use crate::core::{AppName, TenantId};
 use crate::ports::AppControl;
 use crate::ports::Limit;
 use crate::services::ApiError;
@@ -185,6 +185,44 @@ impl Hosting {
     }
 }
 
+/// One version of an app as the admin API lists it: its number, when it was stored, and what it ran.
+fn version_json(seq: i64, app: &crate::ports::AppRecord, current: bool) -> Value {
+    json!({
+        "version": seq,
+        "current": current,
+        "updated_ms": app.updated_ms,
+        "hostnames": app.hostnames,
+        "entry": app.spec["config"]["entry"],
+        "files": app.bundle.keys().collect::<Vec<_>>(),
+    })
+}
+
+impl Hosting {
+    /// The registry's record of an admin-created app; an app of the config file or apps folder has no versions.
+    async fn api_record(&self, name: &str) -> Result<crate::ports::AppRecord, ApiError> {
+        self.sync_registry()
+            .await
+            .map_err(|e| ApiError::internal(format!("registry: {e}")))?;
+        let tenant = super::lock(&self.api_apps)
+            .get(name)
+            .map(|d| d.config.tenant.clone());
+        let Some(tenant) = tenant else {
+            return Err(match self.get(name).await {
+                Some(_) => ApiError::conflict(format!(
+                    "app {name} was not created through the admin API: it has no stored versions"
+                )),
+                None => ApiError::not_found(format!("app {name} does not exist")),
+            });
+        };
+        let tenant = TenantId::parse(&tenant).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.registry
+            .get_app(&tenant, name)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found(format!("app {name} does not exist")))
+    }
+}
+
 fn config_from(body: Map<String, Value>) -> Result<AppConfig, ApiError> {
     serde_json::from_value(Value::Object(body))
         .map_err(|e| ApiError::bad_request(format!("invalid app: {e}")))
@@ -233,6 +271,64 @@ impl AppControl for Hosting {
         let name = def.config.name.clone();
         self.put_api_app(def, replace).await.map_err(put_error)?;
         self.get(&name)
+            .await
+            .ok_or_else(|| ApiError::internal(format!("app {name} vanished")))
+    }
+
+    async fn edit(&self, name: &str, changes: Value) -> Result<Value, ApiError> {
+        let Value::Object(changes) = changes else {
+            return Err(ApiError::bad_request("body must be a JSON object"));
+        };
+        let current = self.api_record(name).await?;
+        let mut def = super::def_from_record(&current).map_err(ApiError::internal)?;
+        let mut config =
+            serde_json::to_value(&def.config).map_err(|e| ApiError::internal(e.to_string()))?;
+        for (key, value) in changes {
+            if matches!(key.as_str(), "name" | "tenant" | "entry") {
+                return Err(ApiError::bad_request(format!(
+                    "\"{key}\" cannot be edited: create the app anew"
+                )));
+            }
+            config[key] = value;
+        }
+        def.config = config_from(match config {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        })?;
+        self.put_api_app(def, true).await.map_err(put_error)?;
+        self.get(name)
+            .await
+            .ok_or_else(|| ApiError::internal(format!("app {name} vanished")))
+    }
+
+    async fn versions(&self, name: &str) -> Result<Vec<Value>, ApiError> {
+        let current = self.api_record(name).await?;
+        let past = self
+            .registry
+            .app_versions(&current.tenant, name)
+            .await
+            .map_err(ApiError::from)?;
+        let next = past.first().map_or(1, |p| p.seq + 1);
+        let mut out = vec![version_json(next, &current, true)];
+        out.extend(past.iter().map(|p| version_json(p.seq, &p.app, false)));
+        Ok(out)
+    }
+
+    async fn rollback(&self, name: &str) -> Result<Value, ApiError> {
+        let current = self.api_record(name).await?;
+        let past = self
+            .registry
+            .app_versions(&current.tenant, name)
+            .await
+            .map_err(ApiError::from)?;
+        let Some(previous) = past.first() else {
+            return Err(ApiError::conflict(format!(
+                "app {name} has no previous version"
+            )));
+        };
+        let def = super::def_from_record(&previous.app).map_err(ApiError::internal)?;
+        self.put_api_app(def, true).await.map_err(put_error)?;
+        self.get(name)
             .await
             .ok_or_else(|| ApiError::internal(format!("app {name} vanished")))
     }
@@ -358,6 +454,16 @@ impl AppControl for Hosting {
             let _ = writeln!(out, "{family}_bucket{{{labels},le=\"+Inf\"}} {}", l.count);
             let _ = writeln!(out, "{family}_sum{{{labels}}} {}", l.sum_secs);
             let _ = writeln!(out, "{family}_count{{{labels}}} {}", l.count);
+        }
+        let family = "nano_app_server_errors_total";
+        let _ = writeln!(
+            out,
+            "# HELP {family} Requests routed to the app that got a 5xx answer.\n# TYPE {family} counter"
+        );
+        for d in &defs {
+            let errors = latencies.get(&d.config.name).map_or(0, |l| l.server_errors);
+            let labels = format!("app=\"{}\",tenant=\"{}\"", d.config.name, d.config.tenant);
+            let _ = writeln!(out, "{family}{{{labels}}} {errors}");
         }
         let _ = writeln!(
             out,

@@ -40,6 +40,32 @@ impl<'js> QjsArgs<'_, 'js> {
     }
 }
 
+/// A string from QuickJS's UTF-8, where a lone surrogate is the 3-byte sequence `ED A0..BF xx`: each becomes one
+/// U+FFFD, as a USVString conversion has it.
+fn usv(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let mut rest = b;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (ok, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(ok).unwrap_or_default());
+                out.push('\u{FFFD}');
+                let surrogate = bad.len() >= 3 && bad[0] == 0xED && (0xA0..=0xBF).contains(&bad[1]);
+                rest = &bad[if surrogate {
+                    3
+                } else {
+                    e.error_len().unwrap_or(bad.len())
+                }..];
+            }
+        }
+    }
+}
+
 /// Copies a typed array's bytes out of the engine's memory (an empty vector when detached).
 fn bytes(v: &TypedArray<'_, u8>) -> Vec<u8> {
     // SAFETY: the slice is copied at once; no JavaScript runs while it is borrowed.
@@ -52,7 +78,14 @@ type Read<T> = std::result::Result<T, Throw>;
 
 impl Args for QjsArgs<'_, '_> {
     fn str(&mut self, i: usize) -> Read<String> {
-        self.get(i)
+        match self.arg(i).as_string() {
+            Some(s) => s
+                .clone()
+                .to_cstring()
+                .map(|c| usv(c.as_str().as_bytes()))
+                .map_err(|e| self.fail(e)),
+            None => self.get(i),
+        }
     }
 
     fn opt_str(&mut self, i: usize) -> Read<Option<String>> {
@@ -134,7 +167,7 @@ impl<'js> IntoJsFunc<'js, QjsOp> for QjsOp {
             params,
             failed: None,
         };
-        match op(&mut args, &self.cx) {
+        match op_table::call(op_table::NAMES[self.row], op, &mut args, &self.cx) {
             Ok(r) => to_js(&ctx, r),
             Err(t) => Err(match (args.failed, t) {
                 (Some(e), _) => e,

@@ -19,8 +19,33 @@ use std::sync::{Arc, OnceLock};
 
 pub struct QuickJs;
 
-/// Promises rejected with no handler yet during a turn; what is still unhandled at the turn's end is logged.
-type Rejections = Rc<RefCell<Vec<(Persistent<Value<'static>>, String)>>>;
+/// HTML's rejection tracking for one isolate, filled by QuickJS's tracker during a turn and settled at its end.
+#[derive(Default)]
+struct Tracked {
+    /// Rejected with no handler yet: the promise, its reason and the reason's text for the log.
+    unhandled: Vec<(
+        Persistent<Value<'static>>,
+        Persistent<Value<'static>>,
+        String,
+    )>,
+    /// Given a handler after their rejection was settled (reported, if the glue says so).
+    handled: Vec<Persistent<Value<'static>>>,
+}
+
+impl Tracked {
+    fn clear(&mut self) {
+        self.unhandled.clear();
+        self.handled.clear();
+    }
+}
+
+type Rejections = Rc<RefCell<Tracked>>;
+
+/// Late handlers kept per turn for `rejectionhandled`; past this many the rest go unreported.
+const HANDLED_PER_TURN: usize = 1024;
+
+/// Rounds of settling per turn: `unhandledrejection` listeners may reject more promises.
+const SETTLE_ROUNDS: usize = 4;
 
 pub struct QjsIsolate {
     rejections: Rejections,
@@ -110,12 +135,17 @@ impl Engine for QuickJs {
         rt.set_host_promise_rejection_tracker(Some(Box::new(
             move |ctx: Ctx<'_>, promise: Value<'_>, reason: Value<'_>, handled: bool| {
                 if handled {
-                    tracked.borrow_mut().retain(|(p, _)| {
+                    let mut list = tracked.borrow_mut();
+                    let before = list.unhandled.len();
+                    list.unhandled.retain(|(p, _, _)| {
                         p.clone()
                             .restore(&ctx)
                             .map(|v| v != promise)
                             .unwrap_or(false)
                     });
+                    if list.unhandled.len() == before && list.handled.len() < HANDLED_PER_TURN {
+                        list.handled.push(Persistent::save(&ctx, promise));
+                    }
                 } else {
                     let text = match reason
                         .as_object()
@@ -128,9 +158,12 @@ impl Engine for QuickJs {
                         ),
                         None => format!("{reason:?}"),
                     };
-                    tracked
-                        .borrow_mut()
-                        .push((Persistent::save(&ctx, promise), text));
+                    let entry = (
+                        Persistent::save(&ctx, promise),
+                        Persistent::save(&ctx, reason),
+                        text,
+                    );
+                    tracked.borrow_mut().unhandled.push(entry);
                 }
             },
         )));
@@ -220,6 +253,7 @@ impl Engine for QuickJs {
             })
             .map_err(Fault::Error)?;
         iso.drain()?;
+        iso.settle_rejections()?;
         iso.report_rejections();
         Ok(iso)
     }
@@ -256,15 +290,67 @@ impl QjsIsolate {
             }
             f.call_arg::<()>(a).map_err(|e| describe(&ctx, e))
         });
-        let drained = self.drain();
+        let drained = self.drain().and_then(|()| self.settle_rejections());
         self.report_rejections();
         r.map_err(Fault::Error)?;
         drained
     }
 
+    /// HTML's rejection tracking at a turn's end: each promise still rejected with no handler goes to the glue's
+    /// `rejection` (an `unhandledrejection` event) and is logged unless a listener cancelled it; each promise handled
+    /// after that goes to `handled` (a `rejectionhandled` event). Listeners may reject more: a few rounds, then
+    /// `report_rejections` logs what is left.
+    fn settle_rejections(&mut self) -> Result<(), Fault> {
+        for _ in 0..SETTLE_ROUNDS {
+            let (unhandled, handled) = {
+                let mut list = self.rejections.borrow_mut();
+                (
+                    std::mem::take(&mut list.unhandled),
+                    std::mem::take(&mut list.handled),
+                )
+            };
+            if unhandled.is_empty() && handled.is_empty() {
+                return Ok(());
+            }
+            let host_fns = self.host_fns.clone();
+            let host = self.host.clone();
+            self.ctx.with(|ctx| {
+                let Ok(fns) = host_fns.restore(&ctx) else {
+                    return;
+                };
+                let rejection: Option<Function> = fns.get("rejection").ok();
+                let on_handled: Option<Function> = fns.get("handled").ok();
+                for (promise, reason, text) in unhandled {
+                    let (Ok(p), Ok(r)) = (promise.restore(&ctx), reason.restore(&ctx)) else {
+                        continue;
+                    };
+                    let cancelled = rejection
+                        .as_ref()
+                        .and_then(|f| f.call::<_, bool>((p, r)).ok())
+                        .unwrap_or(false);
+                    if !cancelled {
+                        host.log("error", &format!("unhandled promise rejection: {text}"));
+                    }
+                }
+                for promise in handled {
+                    if let (Some(f), Ok(p)) = (&on_handled, promise.restore(&ctx)) {
+                        let _ = f.call::<_, ()>((p,));
+                    }
+                }
+            });
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    /// Logs the rejections a turn could not settle (it was stopped, or its listeners kept rejecting).
     fn report_rejections(&mut self) {
-        let unhandled: Vec<_> = self.rejections.borrow_mut().drain(..).collect();
-        for (_, text) in unhandled {
+        let unhandled = {
+            let mut list = self.rejections.borrow_mut();
+            list.handled.clear();
+            std::mem::take(&mut list.unhandled)
+        };
+        for (_, _, text) in unhandled {
             self.host
                 .log("error", &format!("unhandled promise rejection: {text}"));
         }

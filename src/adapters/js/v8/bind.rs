@@ -145,30 +145,17 @@ pub fn trampoline<'s>(
         return;
     };
     let result = match scope.get_slot::<Rc<OpCtx>>().cloned() {
-        Some(ctx) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Some(ctx) => {
             let mut call = Call { scope, args: &args };
             match op_table::op(row) {
-                Some(op) => op(&mut call, &ctx),
+                Some(op) => op_table::call(name, op, &mut call, &ctx),
                 None => Ok(Ret::Undefined),
             }
-        })),
-        // Only while the snapshot is made: the glue must not call ops when it is evaluated.
-        None => Ok(Err(Throw::Error(format!(
-            "ops.{name} called while the Web API glue is evaluated"
-        )))),
-    };
-    let result = match result {
-        Ok(r) => r,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(Throw::Error(format!(
-                "internal error in a native op: {what}"
-            )))
         }
+        // Only while the snapshot is made: the glue must not call ops when it is evaluated.
+        None => Err(Throw::Error(format!(
+            "ops.{name} called while the Web API glue is evaluated"
+        ))),
     };
     match result {
         Ok(r) => rv.set(to_js(scope, r)),

@@ -11,7 +11,8 @@
 //! isolate), then runs an explicit microtask checkpoint, then the foreground tasks V8 posted for the isolate.
 //! `run_queued` also pumps those tasks between turns, so GC, finalizer and async-compile tasks neither pile up nor wait
 //! for a request. Heap usage is read for the app's stats every `HEAP_READ_EVERY` (16) turns; the limit itself is V8's
-//! to enforce. Unhandled rejections are logged from the promise-reject callback. An isolate is entered only during its
+//! to enforce. Rejections tracked by the promise-reject callback are settled at a turn's end (`settle_rejections`:
+//! `unhandledrejection` and `rejectionhandled` events, then a log line if nothing cancelled them). An isolate is entered only during its
 //! turns, since several share a thread and are dropped in any order. CPU limits are `watchdog.rs`'s.
 
 mod bind;
@@ -74,8 +75,29 @@ pub fn init_once() -> Result<&'static snapshot::Snapshot, String> {
     snapshot::get()
 }
 
-/// Promises rejected with no handler during a turn; what is still unhandled at the turn's end is logged.
-type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, String)>>>;
+/// HTML's rejection tracking for one isolate, filled by V8's callback during a turn and settled at its end.
+#[derive(Default)]
+struct Tracked {
+    /// Rejected with no handler yet: the promise, its reason and the reason's text for the log.
+    unhandled: Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>, String)>,
+    /// Given a handler after their rejection was settled (reported, if the glue says so).
+    handled: Vec<v8::Global<v8::Promise>>,
+}
+
+impl Tracked {
+    fn clear(&mut self) {
+        self.unhandled.clear();
+        self.handled.clear();
+    }
+}
+
+type Rejections = Rc<RefCell<Tracked>>;
+
+/// Late handlers kept per turn for `rejectionhandled`; past this many the rest go unreported.
+const HANDLED_PER_TURN: usize = 1024;
+
+/// Rounds of settling per turn: `unhandledrejection` listeners may reject more promises.
+const SETTLE_ROUNDS: usize = 4;
 
 /// What V8's near-heap-limit callback and the watchdog's memory check need: they flag the isolate out of memory and
 /// stop its JS.
@@ -134,18 +156,26 @@ extern "C" fn promise_rejected(msg: v8::PromiseRejectMessage) {
     let promise = msg.get_promise();
     match msg.get_event() {
         v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
-            let text = match msg.get_value() {
-                Some(v) => modules::exception_text(scope, v),
-                None => "undefined".into(),
-            };
-            let g = v8::Global::new(scope, promise);
-            list.borrow_mut().push((g, text));
+            let reason = msg
+                .get_value()
+                .unwrap_or_else(|| v8::undefined(scope).into());
+            let text = modules::exception_text(scope, reason);
+            let entry = (
+                v8::Global::new(scope, promise),
+                v8::Global::new(scope, reason),
+                text,
+            );
+            list.borrow_mut().unhandled.push(entry);
         }
         v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
-            list.borrow_mut().retain(|(p, _)| {
-                let l = v8::Local::new(scope, p);
-                l != promise
-            });
+            let mut list = list.borrow_mut();
+            let before = list.unhandled.len();
+            list.unhandled
+                .retain(|(p, _, _)| v8::Local::new(scope, p) != promise);
+            if list.unhandled.len() == before && list.handled.len() < HANDLED_PER_TURN {
+                let g = v8::Global::new(scope, promise);
+                list.handled.push(g);
+            }
         }
         _ => {}
     }
@@ -198,9 +228,18 @@ enum Entry {
     Complete,
     Timer,
     Abort,
+    Rejection,
+    Handled,
 }
 
-const ENTRIES: [&str; 4] = ["dispatch", "complete", "timer", "abort"];
+const ENTRIES: [&str; 6] = [
+    "dispatch",
+    "complete",
+    "timer",
+    "abort",
+    "rejection",
+    "handled",
+];
 
 /// Heap usage is read (and reported to the MemMeter) every this many turns, and after an isolate starts: reading
 /// it walks every heap space, and the limit itself is V8's to enforce.
@@ -208,7 +247,7 @@ const HEAP_READ_EVERY: u32 = 16;
 
 pub struct V8Isolate {
     // Handles first: they must be released before the isolate is disposed.
-    entries: [v8::Global<v8::Function>; 4],
+    entries: [v8::Global<v8::Function>; 6],
     context: v8::Global<v8::Context>,
     rejections: Rejections,
     isolate: v8::OwnedIsolate,
@@ -225,6 +264,55 @@ pub struct V8Isolate {
     _guard: Box<HeapGuard>,
 }
 
+/// HTML's rejection tracking at a turn's end: each promise still rejected with no handler goes to the glue's
+/// `rejection` (an `unhandledrejection` event) and is logged unless a listener cancelled it; each promise handled
+/// after that goes to `handled` (a `rejectionhandled` event). Listeners may reject more: a few rounds, then
+/// `report_rejections` logs what is left.
+fn settle_rejections(
+    scope: &mut v8::PinScope<'_, '_>,
+    entries: &[v8::Global<v8::Function>; 6],
+    list: &Rejections,
+    host: &IsolateState,
+) {
+    v8::tc_scope!(let tc, scope);
+    for _ in 0..SETTLE_ROUNDS {
+        let (unhandled, handled) = {
+            let mut list = list.borrow_mut();
+            (
+                std::mem::take(&mut list.unhandled),
+                std::mem::take(&mut list.handled),
+            )
+        };
+        if unhandled.is_empty() && handled.is_empty() {
+            return;
+        }
+        let recv = v8::undefined(tc).into();
+        let rejection = v8::Local::new(tc, &entries[Entry::Rejection as usize]);
+        for (promise, reason, text) in unhandled {
+            let args = [
+                v8::Local::new(tc, &promise).into(),
+                v8::Local::new(tc, &reason),
+            ];
+            let cancelled = rejection.call(tc, recv, &args).is_some_and(|v| v.is_true());
+            if tc.has_terminated() {
+                return;
+            }
+            if !cancelled {
+                host.log("error", &format!("unhandled promise rejection: {text}"));
+            }
+        }
+        let on_handled = v8::Local::new(tc, &entries[Entry::Handled as usize]);
+        for promise in handled {
+            let arg = v8::Local::new(tc, &promise).into();
+            on_handled.call(tc, recv, &[arg]);
+            if tc.has_terminated() {
+                return;
+            }
+        }
+        tc.perform_microtask_checkpoint();
+    }
+}
+
 /// In a context made from the snapshot (the glue already evaluated, `host_obj` its host object): evaluates the app's
 /// entry module and hands the glue the default export and the env.
 fn set_up<'s>(
@@ -232,7 +320,7 @@ fn set_up<'s>(
     host_obj: v8::Local<'s, v8::Object>,
     app: &Loaded,
     map: &Rc<RefCell<modules::ModuleMap>>,
-) -> Result<[v8::Global<v8::Function>; 4], String> {
+) -> Result<[v8::Global<v8::Function>; 6], String> {
     let name = app.version.spec.name.as_str();
     v8::tc_scope!(let tc, scope);
     let recv = v8::undefined(tc).into();
@@ -341,6 +429,7 @@ impl Engine for V8 {
             let scope = &mut v8::ContextScope::new(scope, context);
             let host_obj = v8::Local::new(scope, &host_fns);
             set_up(scope, host_obj, app, &map)
+                .inspect(|entries| settle_rejections(scope, entries, &rejections, &host))
         };
         let fired = watchdog.disarm();
         isolate.cancel_terminate_execution();
@@ -398,9 +487,14 @@ impl V8Isolate {
         self.reported = used;
     }
 
+    /// Logs the rejections a turn could not settle (it was stopped, or its listeners kept rejecting).
     fn report_rejections(&mut self) {
-        let unhandled: Vec<_> = self.rejections.borrow_mut().drain(..).collect();
-        for (_, text) in unhandled {
+        let unhandled = {
+            let mut list = self.rejections.borrow_mut();
+            list.handled.clear();
+            std::mem::take(&mut list.unhandled)
+        };
+        for (_, _, text) in unhandled {
             self.host
                 .log("error", &format!("unhandled promise rejection: {text}"));
         }
@@ -443,6 +537,7 @@ impl V8Isolate {
             };
             if !tc.has_terminated() {
                 tc.perform_microtask_checkpoint();
+                settle_rejections(tc, &self.entries, &self.rejections, &self.host);
             }
             r
         };

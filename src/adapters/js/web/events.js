@@ -159,6 +159,22 @@ class PromiseRejectionEvent extends Event {
   get reason() { return this.#i.reason; }
 }
 define('PromiseRejectionEvent', PromiseRejectionEvent);
+// HTML's rejection tracking, run by the host at the end of a turn: a promise still rejected with no handler fires a
+// cancelable `unhandledrejection` (true when a listener or `onunhandledrejection` cancelled it, so the host does not
+// log it); one that gets a handler later fires `rejectionhandled`, once, if it was reported.
+const reportedRejections = new WeakMap();
+function unhandledRejection(promise, reason) {
+  const event = new PromiseRejectionEvent('unhandledrejection', { cancelable: true, promise, reason });
+  reportedRejections.set(promise, reason);
+  globalEvents.dispatchEvent(event);
+  return event.defaultPrevented;
+}
+function rejectionHandled(promise) {
+  if (!reportedRejections.has(promise)) return;
+  const reason = reportedRejections.get(promise);
+  reportedRejections.delete(promise);
+  globalEvents.dispatchEvent(new PromiseRejectionEvent('rejectionhandled', { promise, reason }));
+}
 
 const kAbort = Symbol('abort');
 class AbortSignal extends EventTarget {

@@ -404,6 +404,10 @@ async function pumpRequestBody(id, stream) {
 async function fetch(input, init = undefined) {
   const req = new Request(input, init);
   if (req.signal.aborted) throw req.signal.reason;
+  if ((req.headers.get('upgrade') || '').toLowerCase() === 'websocket') {
+    const ws = await WebSocket._connect(req.url, flatHeaders(req.headers)).catch(fetchError);
+    return new Response(null, { status: 101, webSocket: ws });
+  }
   const b = req[kBody];
   const streaming = !!b.stream;
   const id = ops.fetch(req.method, req.url, flatHeaders(req.headers), b.bytes ? bodyBytes(b.bytes) : null, streaming, req.redirect);
@@ -430,3 +434,28 @@ function fetchError(e) {
   throw new TypeError(m[2], { cause });
 }
 define('fetch', fetch);
+
+// WebAssembly's streaming compile (the WebAssembly Web API), where the engine has WebAssembly: from a Response (or a
+// promise of one) that is ok and `application/wasm`, whose bytes are read whole and compiled as `compile` does.
+// Installed by `init`, per isolate: V8 adds the WebAssembly object to a context after its snapshot.
+function installWasmStreaming() {
+  if (typeof WebAssembly !== 'object') return;
+  const wasmBytes = async (source) => {
+    const response = await source;
+    if (!(response instanceof Response)) throw new TypeError('WebAssembly streaming needs a Response or a promise of one');
+    const type = (response.headers.get('content-type') || '').trim().toLowerCase();
+    if (type !== 'application/wasm') {
+      throw new TypeError(`WebAssembly streaming needs Content-Type application/wasm, the response has '${type}'`);
+    }
+    if (!response.ok) throw new TypeError(`WebAssembly streaming needs an ok response, this one is ${response.status}`);
+    if (response.bodyUsed) throw new TypeError('WebAssembly streaming needs an unread body');
+    return response.arrayBuffer();
+  };
+  const methods = {
+    async compileStreaming(source) { return WebAssembly.compile(await wasmBytes(source)); },
+    async instantiateStreaming(source, imports) { return WebAssembly.instantiate(await wasmBytes(source), imports); },
+  };
+  for (const name of Object.keys(methods)) {
+    Object.defineProperty(WebAssembly, name, { value: methods[name], writable: true, configurable: true, enumerable: false });
+  }
+}

@@ -1,5 +1,6 @@
 // host.js: the entry points the host calls: init (default export + env), dispatch (one request, or an event for the
-// queue or scheduled handler), complete (an op finished), timer (a timer is due).
+// queue or scheduled handler), complete (an op finished), timer (a timer is due), rejection and handled (HTML's
+// promise rejection tracking, at a turn's end).
 let handler = null;
 let env = null;
 // The requests under way (ids and request objects, index by index), so an abort from the host reaches their
@@ -133,6 +134,7 @@ const host = {
     handler = h;
     env = JSON.parse(envJson);
     installBindings(env);
+    installWasmStreaming();
   },
   dispatch(id, method, url, flat, rid) {
     if (method === 'nano:queue' || method === 'nano:scheduled') return dispatchEvent(id, method.slice(5), url);
@@ -161,4 +163,6 @@ const host = {
     if (ok) p.resolve(value); else p.reject(new TypeError(value));
   },
   timer(id) { fireTimer(id); },
+  rejection(promise, reason) { return unhandledRejection(promise, reason); },
+  handled(promise) { rejectionHandled(promise); },
 };

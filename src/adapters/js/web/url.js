@@ -89,27 +89,30 @@ class URLSearchParams {
 }
 define('URLSearchParams', URLSearchParams);
 
+// The host's parse of a URL string (against a base string), or null when either does not parse.
+function urlParse(url, base) {
+  url = wellFormed(String(url));
+  return base === undefined ? ops.urlParse(url) : ops.urlParse(url, wellFormed(String(base)));
+}
 const URL_PARTS = ['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port', 'pathname', 'search', 'hash', 'origin'];
 class URL {
   #p; #params;
   constructor(url, base = undefined) {
     if (arguments.length < 1) throw new TypeError('URL needs 1 argument');
-    const p = base === undefined ? ops.urlParse(String(url)) : ops.urlParse(String(url), String(base));
-    if (!p) throw new TypeError(`Invalid URL: ${String(url)}`);
+    const p = urlParse(url, base);
+    if (!p) throw new TypeError(base === undefined ? `Invalid URL: ${url}` : `Invalid URL: ${url} against ${base}`);
     this.#p = p;
     this.#params = new URLSearchParams(p[8]);
     URLSearchParams._attach(this.#params, this);
   }
-  static canParse(url, base = undefined) {
-    return !!(base === undefined ? ops.urlParse(String(url)) : ops.urlParse(String(url), String(base)));
-  }
+  static canParse(url, base = undefined) { return !!urlParse(url, base); }
   static parse(url, base = undefined) { try { return new URL(url, base); } catch { return null; } }
   static _parts(u) { return u.#p; }
   static _set(u, part, v) { u.#set(part, v); }
-  static _setSearch(u, query) { const p = ops.urlSet(u.#p[0], 'search', query); if (p) u.#p = p; }
+  static _setSearch(u, query) { u.#p = ops.urlSet(u.#p[0], 'query', query); }
   #set(part, value) {
-    const p = ops.urlSet(this.#p[0], part, String(value));
-    if (!p) { if (part === 'href') throw new TypeError(`Invalid URL: ${value}`); return; }
+    // Throws a TypeError only for an href that does not parse; other values the spec ignores change nothing.
+    const p = ops.urlSet(this.#p[0], part, wellFormed(String(value)));
     this.#p = p;
     if (part === 'href' || part === 'search') URLSearchParams._reset(this.#params, p[8]);
   }

@@ -1,6 +1,18 @@
 // urlpattern.js: URLPattern (https://urlpattern.spec.whatwg.org/): the pattern tokenizer and parser, the
 // constructor string parser, URLPatternInit processing, per-component regular expressions and match results.
 const UP_COMPONENTS = ['protocol', 'username', 'password', 'hostname', 'port', 'pathname', 'search', 'hash'];
+// Patterns' regular expressions take the `v` flag (class set operations). QuickJS's `v` refuses a `-` or `::`
+// outside a class, so there a pattern it refuses is compiled again with `u`.
+const UP_V_WHOLE = (() => {
+  try { return new RegExp('^[[a-z]--a]-\\[::\\]$', 'v').test('b-[::]'); } catch { return false; }
+})();
+function upRegExp(source, ignoreCase) {
+  const i = ignoreCase ? 'i' : '';
+  try { return new RegExp(source, i + 'v'); } catch (e) {
+    if (UP_V_WHOLE) throw e;
+    return new RegExp(source, i + 'u');
+  }
+}
 const UP_SPECIAL = { 'ftp': '21', 'file': '', 'http': '80', 'https': '443', 'ws': '80', 'wss': '443' };
 const UP_DEFAULT_OPTIONS = { delimiter: '', prefix: '' };
 const UP_HOSTNAME_OPTIONS = { delimiter: '.', prefix: '' };
@@ -208,6 +220,11 @@ function upParseURL(s, base) {
   const p = base === undefined ? ops.urlParse(s) : ops.urlParse(s, base);
   return p && { protocol: p[1], username: p[2], password: p[3], hostname: p[5], port: p[6], pathname: p[7], search: p[8], hash: p[9] };
 }
+// One URL setter run strictly on a dummy URL (the spec's "basic URL parse with a state override"): the part it
+// stores, at `index` of the parts, or a TypeError when the parser fails.
+function upSetter(href, part, index, v) {
+  try { return ops.urlSet(href, part, v, true)[index]; } catch { throw upError(`invalid ${part} "${v}"`); }
+}
 // Text the URL parser leaves as it is, checked first so that common patterns skip a parse.
 const UP_PLAIN_SCHEME = /^[a-z][a-z0-9+.-]*$/;
 const UP_PLAIN_HOST = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?$/;
@@ -234,10 +251,7 @@ function upCanonPassword(v) { return upCanonUserinfo('password', v); }
 function upCanonHostname(v) {
   if (v === '') return v;
   if (UP_PLAIN_HOST.test(v) && !UP_NUMERIC_LABEL.test(v) && !v.includes('xn--')) return v;
-  if (/[\x00\t\n\r #/:<>?@[\\\]^|%]/.test(v)) throw upError(`invalid hostname "${v}"`);
-  const u = upParseURL(`http://${v}/`);
-  if (!u) throw upError(`invalid hostname "${v}"`);
-  return u.hostname;
+  return upSetter('http://dummy.test/', 'hostname', 5, v);
 }
 function upCanonIPv6(v) {
   let out = '';
@@ -249,10 +263,8 @@ function upCanonIPv6(v) {
 }
 function upCanonPort(v, protocol) {
   if (v === '') return v;
-  if (!/^[0-9]+$/.test(v) || Number(v) > 65535) throw upError(`invalid port "${v}"`);
-  const port = String(Number(v));
-  if (protocol !== undefined && UP_SPECIAL[protocol] === port) return '';
-  return port;
+  const special = protocol !== undefined && protocol !== 'file' && UP_SPECIAL[protocol] !== undefined;
+  return upSetter(special ? `${protocol}://dummy.test/` : 'dummy://dummy.test/', 'port', 6, v);
 }
 function upCanonPortOnly(v) { return upCanonPort(v); }
 function upCanonPathname(v) {
@@ -300,7 +312,7 @@ function upCompileUncached(input, encode, options, ignoreCase) {
   const parts = upParse(input, options, encode);
   const { source, names } = upRegexp(parts, options);
   let regexp;
-  try { regexp = new RegExp(source, ignoreCase ? 'iu' : 'u'); } catch (e) { throw upError(`${e.message} in "${input}"`); }
+  try { regexp = upRegExp(source, ignoreCase); } catch (e) { throw upError(`${e.message} in "${input}"`); }
   return { regexp, names, pattern: upPatternString(parts, options), hasRegexpGroups: parts.some((p) => p.type === 'regexp') };
 }
 function upMatchesSpecialScheme(component) {
