@@ -32,6 +32,28 @@ enum Command {
     /// Create an app folder from a template (TypeScript, bundled by `npm run build`) under the apps folder, and
     /// install its npm packages.
     New(NewArgs),
+    /// Print an app's live log lines as a node records them, reconnecting when the stream drops.
+    Tail(TailArgs),
+}
+
+#[derive(Args)]
+struct TailArgs {
+    /// The app whose lines to print.
+    app: String,
+    /// Refuse unless the app is this tenant's.
+    #[arg(long, value_name = "T")]
+    tenant: Option<String>,
+    /// The node's URL (default: the node this config serves, on loopback).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// The admin token (default: `admin_token` of this config).
+    #[arg(long, value_name = "T")]
+    token: Option<String>,
+    /// The lowest level printed: `debug`, `info`, `warn` or `error`.
+    #[arg(long, value_name = "L")]
+    level: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Args)]
@@ -197,14 +219,15 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Repl(args) => return repl(args),
         Command::New(args) => return new(args),
+        Command::Tail(args) => return tail(args),
         _ => {}
     }
     let (loaded, serve) = match &cli.command {
         Command::Run(run) => (run.load(), true),
         Command::Config(run) => (run.load(), false),
-        Command::Repl(ReplArgs { config, .. }) | Command::New(NewArgs { config, .. }) => {
-            (config.load(), false)
-        }
+        Command::Repl(ReplArgs { config, .. })
+        | Command::New(NewArgs { config, .. })
+        | Command::Tail(TailArgs { config, .. }) => (config.load(), false),
     };
     let config = match loaded {
         Ok(config) => config,
@@ -269,6 +292,44 @@ fn repl(args: &ReplArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `nano tail`: exits 2 on configuration errors, 1 when the node refuses (unknown app, bad token or level).
+fn tail(args: &TailArgs) -> ExitCode {
+    let config = match args.config.load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("nano: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = app::tail::TailOptions {
+        url: args
+            .url
+            .clone()
+            .unwrap_or_else(|| app::tail::local_url(config.listen)),
+        token: args
+            .token
+            .clone()
+            .or_else(|| config.admin_token.as_ref().map(|t| t.expose().to_string())),
+        app: args.app.clone(),
+        tenant: args.tenant.clone(),
+        level: args.level.clone(),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nano: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(app::tail::run(&options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nano tail: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

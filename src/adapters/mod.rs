@@ -5,6 +5,7 @@ pub mod http;
 pub mod http_client;
 pub mod js;
 pub mod memory;
+pub mod otel;
 pub mod postgres;
 pub mod redis;
 pub mod s3;

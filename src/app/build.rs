@@ -37,6 +37,8 @@ pub struct App {
     rate_limiter: Arc<dyn RateLimiter>,
     /// Where the cron loop claims each run before firing it, shared by the nodes of the cluster.
     pub claims: Arc<dyn RunClaims>,
+    /// The OpenTelemetry exporter, when `otel.endpoint` is set.
+    telemetry: Option<Arc<dyn crate::ports::Telemetry>>,
 }
 
 /// Why nano could not be assembled. The message names the store or setting at fault.
@@ -72,6 +74,13 @@ impl App {
             .user_agent("nano")
             .build()
             .map_err(|e| BuildError(format!("outbound HTTP client: {e}")))?;
+        let telemetry = match &config.otel.endpoint {
+            Some(endpoint) => Some(
+                crate::adapters::otel::OtlpExporter::start(endpoint, &config.otel.service_name)
+                    .map_err(BuildError)? as Arc<dyn crate::ports::Telemetry>,
+            ),
+            None => None,
+        };
         let runtimes = super::engines::start_with(crate::adapters::js::RuntimeOptions {
             idle_evict: std::time::Duration::from_secs(config.idle_evict_secs),
             websocket_idle: std::time::Duration::from_secs(config.websocket_idle_secs),
@@ -83,6 +92,7 @@ impl App {
             memory: Arc::new(crate::adapters::js::meter::MemoryBudget::new(
                 config.memory_budget_bytes(),
             )),
+            telemetry: telemetry.clone(),
         })
         .map_err(js_err)?;
         let runtime: Arc<dyn AppRuntime> = Arc::new(
@@ -94,6 +104,9 @@ impl App {
             services.clone(),
             &config,
         );
+        if let Some(telemetry) = &telemetry {
+            hosting.hosts().set_telemetry(telemetry.clone());
+        }
         let _ = app_consumer.set(hosting.clone());
         hosting
             .sync_registry()
@@ -115,6 +128,7 @@ impl App {
             hosting,
             rate_limiter,
             claims,
+            telemetry,
         })
     }
 
@@ -141,6 +155,7 @@ impl App {
                 apps: Some(self.hosting.clone()),
                 node: http::HeaderValue::from_str(&self.config.node())
                     .unwrap_or_else(|_| http::HeaderValue::from_static("nano")),
+                telemetry: self.telemetry.clone(),
             },
             auth: self.config.auth,
             tenant_header: self.config.tenant_host_header,
@@ -157,6 +172,7 @@ impl App {
             apps: Some(self.hosting.hosts()),
             unknown_host_404: self.config.unknown_host_404,
             services_hosts: services_hosts(&self.config),
+            telemetry: self.telemetry.clone(),
         }
     }
 }

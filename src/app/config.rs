@@ -206,6 +206,8 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// Per-tenant outbound host rules (`tenant_outbound.acme.allow = ["api.example.com"]`), on top of `outbound`'s.
     pub tenant_outbound: std::collections::BTreeMap<String, HostRules>,
+    /// `[otel]`: OpenTelemetry export of spans and app logs.
+    pub otel: OtelConfig,
     /// The JS engine of apps that name none: `v8` (when compiled in) or `quickjs`.
     pub default_engine: String,
     /// Extra V8 flags (as for `node --v8-options`), set once at start, after nano's own; empty by default.
@@ -295,6 +297,17 @@ impl OutboundConfig {
             tenants: tenants.clone(),
         }
     }
+}
+
+/// `[otel]`: where spans and app log records go, as OTLP over HTTP with JSON bodies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtelConfig {
+    /// The collector's base URL (`http://collector:4318`); nano posts to `<endpoint>/v1/traces` and
+    /// `<endpoint>/v1/logs`. Unset: nothing is exported.
+    pub endpoint: Option<String>,
+    /// The `service.name` resource attribute.
+    pub service_name: String,
 }
 
 /// One `[[apps]]` entry: an app served for its hostnames by the JS runtime.
@@ -456,6 +469,10 @@ impl Config {
                 deny: Vec::new(),
             },
             tenant_outbound: Default::default(),
+            otel: OtelConfig {
+                endpoint: None,
+                service_name: "nano".to_string(),
+            },
             default_engine: crate::app::engines::DEFAULT_ENGINE.to_string(),
             v8_flags: String::new(),
             idle_evict_secs: 300,

@@ -17,6 +17,7 @@ mod logging;
 pub mod new;
 pub mod repl;
 mod run;
+pub mod tail;
 
 pub mod deleted_tenants;
 pub mod hosting;

@@ -33,6 +33,7 @@ impl Running {
     pub async fn stop(self) {
         self.watcher.abort();
         self.crons.abort();
+        self.hosting.end_log_streams();
         let _ = self.stop.send(true);
         for done in self.done {
             let _ = done.await;

@@ -20,6 +20,7 @@ pub mod routing;
 pub mod scope;
 pub mod search_text;
 pub mod signing;
+pub mod trace;
 pub mod ttl;
 
 pub use app::{check_env, AppSpec, BindingSpec, EnvError, EnvValue, ServiceKind};

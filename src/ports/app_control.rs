@@ -3,7 +3,11 @@
 
 use super::answer::ApiError;
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use serde_json::Value;
+
+/// An app's log lines as they are recorded, each with its sequence number (increasing, unique on this node).
+pub type LogStream = BoxStream<'static, (u64, Value)>;
 
 /// What the admin routes can do to the hosted apps.
 #[async_trait]
@@ -29,6 +33,16 @@ pub trait AppControl: Send + Sync + 'static {
     async fn reload(&self) -> Value;
     /// Recent log lines of an app; `None` when unknown.
     async fn logs(&self, name: &str) -> Option<Vec<Value>>;
+    /// An app's log lines from now on, at `min_level` (`debug`, `info`, `warn`, `error`) and above, after its
+    /// recent lines newer than `since_ms` when given. The stream ends only when nano stops, and never holds up the app: a reader
+    /// that falls behind, or passes the rate of lines a stream gets, skips lines and then receives one `warn` line
+    /// counting them. Not found when the app is unknown; a bad request for an unknown level.
+    async fn follow_logs(
+        &self,
+        name: &str,
+        since_ms: Option<i64>,
+        min_level: Option<&str>,
+    ) -> Result<LogStream, ApiError>;
     /// Metrics in Prometheus text format.
     async fn metrics(&self) -> String;
     /// Runs the app's `scheduled` handler now for `cron` (default: the app's first cron trigger):

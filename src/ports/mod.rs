@@ -14,12 +14,13 @@ pub mod runtime;
 pub mod schedule;
 pub mod search;
 pub mod storage;
+pub mod telemetry;
 pub mod webhook;
 pub mod websocket;
 
 use std::sync::Arc;
 
-pub use app_control::AppControl;
+pub use app_control::{AppControl, LogStream};
 pub use assets::AppAssets;
 pub use backend::BackendError;
 pub use cache::{CacheError, CacheStore, CacheValue};
@@ -37,6 +38,7 @@ pub use runtime::{
 pub use schedule::{Claim, RunClaims, ScheduledRun};
 pub use search::{Search, SearchError};
 pub use storage::{Storage, StorageError};
+pub use telemetry::Telemetry;
 pub use webhook::{WebhookError, WebhookRequest, WebhookResponse, WebhookSender};
 
 /// The services a running nano offers, each behind its port. A `None` service is disabled.

@@ -1403,3 +1403,61 @@ async fn in_prod_an_apps_exception_is_not_shown_to_the_client() {
     }
     println!("error disclosure attack: 1 tried, nothing shown in prod");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_follower_that_never_reads_cannot_hold_up_the_app() {
+    let code = r#"export default { fetch(req) {
+  for (let i = 0; i < 250; i++) console.log(i + ' ' + 'z'.repeat(4000));
+  return new Response('logged');
+} };"#;
+    // The test is about the followers, not the CPU limit: logging 1 MB a request takes more than 50 ms unoptimized.
+    let (nano, _files) = on_both_engines("stall", code, |a| a.limits.cpu_ms = 5000).await;
+    crate::install_app_logs();
+    let c = client();
+    // Followers that take the headers and then never read a byte.
+    let mut stalled = Vec::new();
+    for engine in ["v8", "quickjs"] {
+        let res = c
+            .get(nano.url(&format!("/admin/apps/stall-{engine}/logs?follow=1")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        stalled.push(res);
+    }
+    // 10,000 lines of 4 kB (40 MB) logged while nobody reads: every request still answers promptly.
+    let mut slowest = std::time::Duration::ZERO;
+    for round in 0..20 {
+        for engine in ["v8", "quickjs"] {
+            let started = std::time::Instant::now();
+            let res = c
+                .get(nano.url("/"))
+                .header("host", format!("stall-{engine}.test"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.text().await.unwrap(), "logged");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "round {round} on {engine} took {:?}",
+                started.elapsed()
+            );
+            slowest = slowest.max(started.elapsed());
+        }
+    }
+    neighbour_answers(&nano).await;
+    // Reading at last, a follower is told what it missed.
+    use futures::StreamExt;
+    let mut body = stalled.remove(0).bytes_stream();
+    let mut text = String::new();
+    while !text.contains("log records dropped") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), body.next())
+            .await
+            .expect("the drop report within 20 s")
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    println!("stalled log followers: 2 tried, 10,000 lines logged past them, slowest request {slowest:?}");
+    nano.stop().await;
+}

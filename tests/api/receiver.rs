@@ -17,6 +17,8 @@ pub struct Hit {
     pub body: Bytes,
     pub content_type: Option<String>,
     pub signature: Option<String>,
+    /// The W3C `traceparent` header, for trace propagation tests.
+    pub traceparent: Option<String>,
     pub path: String,
 }
 
@@ -69,6 +71,7 @@ impl Receiver {
                                 };
                                 let content_type = header("content-type");
                                 let signature = header("x-hyper-signature");
+                                let traceparent = header("traceparent");
                                 let path = req.uri().path().to_string();
                                 let body = req
                                     .into_body()
@@ -80,6 +83,7 @@ impl Receiver {
                                     body,
                                     content_type,
                                     signature,
+                                    traceparent,
                                     path,
                                 };
                                 let seen = {

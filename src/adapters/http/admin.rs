@@ -38,6 +38,8 @@ pub struct Admin {
     pub apps: Option<Arc<dyn crate::ports::AppControl>>,
     /// This node's name, sent as `X-Nano-Node` with every admin answer: logs and metrics are per node.
     pub node: http::HeaderValue,
+    /// The span and log exporter, when one runs: its drops are a metric.
+    pub telemetry: Option<Arc<dyn crate::ports::Telemetry>>,
 }
 
 fn tenant_json(id: &TenantId, created_ms: i64) -> Value {
@@ -129,7 +131,8 @@ impl Admin {
             .await;
         }
         if matches!(segs.first(), Some(&"apps" | &"reload" | &"metrics")) {
-            return super::admin_apps::route(self.apps.as_deref(), req, &segs)
+            let telemetry = self.telemetry.as_deref();
+            return super::admin_apps::route(self.apps.as_deref(), telemetry, req, &segs)
                 .await
                 .unwrap_or_else(|| Ok(not_found()));
         }

@@ -2,16 +2,18 @@
 //! code, and the bridge between hyper bodies and the runtime port.
 
 use super::body::{Body, BoxError};
+use crate::core::clock::now_nanos;
 use crate::core::outbound;
 use crate::core::routing::HostnameTable;
+use crate::core::trace::{AttrValue, Served, Span, SpanKind, TraceContext, TRACEPARENT};
 use crate::core::{AppName, Hostname};
-use crate::ports::{AppAssets, AppRuntime, BodyError, RuntimeError};
+use crate::ports::{AppAssets, AppRuntime, BodyError, RuntimeError, Telemetry};
 use futures::{StreamExt, TryStreamExt};
 use http::{Request, Response};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use hyper::body::{Frame, Incoming};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
 /// Upper bounds (seconds) of the request latency histogram's buckets.
@@ -67,6 +69,8 @@ pub struct AppRoutes {
     expose_errors: bool,
     table: RwLock<Arc<RouteTable>>,
     latency: Mutex<HashMap<String, Latency>>,
+    /// Where each request's span goes, when spans are exported (set once at start).
+    telemetry: OnceLock<Arc<dyn Telemetry>>,
 }
 
 impl AppRoutes {
@@ -77,6 +81,7 @@ impl AppRoutes {
             expose_errors,
             table: RwLock::new(Arc::new(HostnameTable::new())),
             latency: Mutex::new(HashMap::new()),
+            telemetry: OnceLock::new(),
         };
         let mut table = HostnameTable::new();
         for (host, name, tenant) in routes {
@@ -91,6 +96,12 @@ impl AppRoutes {
         }
         hosts.swap(table);
         hosts
+    }
+
+    /// Exports a span of every request from now on, a child of the request's `traceparent` when it has one; the
+    /// app's fetches and console records belong to that span.
+    pub fn set_telemetry(&self, telemetry: Arc<dyn Telemetry>) {
+        let _ = self.telemetry.set(telemetry);
     }
 
     pub fn runtime(&self) -> &Arc<dyn AppRuntime> {
@@ -124,10 +135,24 @@ impl AppRoutes {
         &self,
         app: &HostedApp,
         host: &str,
-        req: Request<Incoming>,
+        mut req: Request<Incoming>,
     ) -> Response<Body> {
         let started = Instant::now();
+        let traced = self.telemetry.get().map(|telemetry| {
+            let parent = req
+                .headers()
+                .get(TRACEPARENT)
+                .and_then(|v| v.to_str().ok())
+                .and_then(TraceContext::parse);
+            let context = parent.map_or_else(TraceContext::root, |p| p.child());
+            req.extensions_mut().insert(context);
+            let name = format!("{} {}", req.method(), app.name);
+            (telemetry, context, parent, name, now_nanos())
+        });
         let res = self.serve_timed(app, host, req).await;
+        if let Some((telemetry, context, parent, name, start_nanos)) = traced {
+            telemetry.span(request_span(app, &res, context, parent, name, start_nanos));
+        }
         let secs = started.elapsed().as_secs_f64();
         let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
         let l = match latency.get_mut(app.name.as_str()) {
@@ -217,9 +242,52 @@ impl AppRoutes {
         let res = match self.runtime.dispatch(app, req).await {
             Ok(res) => res,
             Err(e @ RuntimeError::Exception(_)) if !self.expose_errors => hidden_exception(app, &e),
-            Err(e) => e.to_response(),
+            Err(e) => {
+                let mut res = e.to_response();
+                if let Some(limit) = e.limit() {
+                    res.extensions_mut().insert(limit);
+                }
+                res
+            }
         };
         to_hyper(super::websocket::finish(upgrade, res)).await
+    }
+}
+
+/// The span of one request to `app`, ended now: its tenant, app, version, status, CPU time and the limit it hit.
+fn request_span(
+    app: &HostedApp,
+    res: &Response<Body>,
+    context: TraceContext,
+    parent: Option<TraceContext>,
+    name: String,
+    start_nanos: u64,
+) -> Span {
+    let status = res.status().as_u16();
+    let mut attributes = vec![
+        ("nano.tenant", AttrValue::Str(app.tenant.clone())),
+        ("nano.app", AttrValue::Str(app.name.as_str().to_string())),
+        ("http.response.status_code", AttrValue::Int(status.into())),
+    ];
+    if let Some(served) = res.extensions().get::<Served>() {
+        attributes.push(("nano.version", AttrValue::Str(served.version.clone())));
+        attributes.push((
+            "nano.cpu_ms",
+            AttrValue::Float(served.cpu_micros as f64 / 1000.0),
+        ));
+    }
+    if let Some(limit) = res.extensions().get::<crate::ports::Limit>() {
+        attributes.push(("nano.limit", AttrValue::Str(limit.as_str().to_string())));
+    }
+    Span {
+        context,
+        parent_span_id: parent.map(|p| p.span_id),
+        name,
+        kind: SpanKind::Server,
+        start_nanos,
+        end_nanos: now_nanos(),
+        attributes,
+        error: status >= 500,
     }
 }
 

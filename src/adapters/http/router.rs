@@ -8,6 +8,7 @@ use super::request::Query;
 use super::response::{not_found, ApiError};
 use super::root;
 use super::tenancy::TenantResolver;
+use crate::core::trace::TraceContext;
 use crate::core::TenantScope;
 use crate::ports::Services;
 use http::header::{HeaderValue, AUTHORIZATION, HOST};
@@ -35,6 +36,8 @@ pub struct HttpState {
     pub tenant_header: bool,
     /// Per-tenant request-rate quotas.
     pub rates: super::quota::RateQuotas,
+    /// Where the span of each services request goes, when spans are exported.
+    pub telemetry: Option<Arc<dyn crate::ports::Telemetry>>,
 }
 
 /// A services request after tenant resolution: the scope, and the path below `/<service>`.
@@ -102,11 +105,29 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
         );
         return res;
     }
+    let traced = state.telemetry.as_ref().map(|telemetry| {
+        let parent = req
+            .headers()
+            .get(crate::core::trace::TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(TraceContext::parse);
+        (telemetry, parent, crate::core::clock::now_nanos())
+    });
     let (mut res, tenant) = if method == Method::OPTIONS {
         (preflight(), None)
     } else {
         dispatch(&state, req).await
     };
+    if let (Some((telemetry, parent, start_nanos)), Some(tenant)) = (traced, tenant.as_deref()) {
+        telemetry.span(service_span(
+            &method,
+            &path,
+            tenant,
+            res.status(),
+            parent,
+            start_nanos,
+        ));
+    }
     add_common_headers(res.headers_mut());
     if let (true, Some(t)) = (state.tenant_header, tenant.as_deref()) {
         tenant_header(&mut res, t);
@@ -238,6 +259,40 @@ fn request_host(req: &Request<Incoming>) -> Option<String> {
         .and_then(|h| h.to_str().ok())
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .map(str::to_string)
+}
+
+/// The span of one services request of `tenant`, ended now, named after its method and service.
+fn service_span(
+    method: &Method,
+    path: &str,
+    tenant: &str,
+    status: StatusCode,
+    parent: Option<TraceContext>,
+    start_nanos: u64,
+) -> crate::core::trace::Span {
+    use crate::core::trace::{AttrValue, Span, SpanKind};
+    let service = path
+        .split('/')
+        .find(|s| matches!(*s, "data" | "cache" | "storage" | "search" | "queue"))
+        .unwrap_or("services");
+    Span {
+        context: parent.map_or_else(TraceContext::root, |p| p.child()),
+        parent_span_id: parent.map(|p| p.span_id),
+        name: format!("{method} {service}"),
+        kind: SpanKind::Server,
+        start_nanos,
+        end_nanos: crate::core::clock::now_nanos(),
+        attributes: vec![
+            ("nano.tenant", AttrValue::Str(tenant.to_string())),
+            ("nano.service", AttrValue::Str(service.to_string())),
+            ("url.path", AttrValue::Str(path.to_string())),
+            (
+                "http.response.status_code",
+                AttrValue::Int(status.as_u16().into()),
+            ),
+        ],
+        error: status.is_server_error(),
+    }
 }
 
 /// Sends a services request to its service's routes; unknown or disabled services get hyper's 404.

@@ -42,6 +42,8 @@ pub struct RequestHead {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
+    /// The span of the request, when it is traced: the app's fetches and console records belong to it.
+    pub trace: Option<crate::core::trace::TraceContext>,
 }
 
 impl RequestHead {
@@ -51,6 +53,7 @@ impl RequestHead {
             method: format!("nano:{handler}"),
             url: payload.to_string(),
             headers: Vec::new(),
+            trace: None,
         }
     }
 }

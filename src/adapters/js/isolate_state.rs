@@ -130,6 +130,8 @@ pub struct ReqState {
     pub hops: u32,
     /// Body resources (its own request body, fetched bodies) dropped with the request.
     pub resources: Vec<u64>,
+    /// The request's span, when it is traced.
+    pub trace: Option<crate::core::trace::TraceContext>,
 }
 
 #[derive(Default)]
@@ -308,15 +310,28 @@ impl IsolateState {
             msg
         };
         let st = self.state.borrow();
-        let rid = st
-            .current
-            .filter(|r| st.requests.contains_key(r))
+        let current = st.current.filter(|r| st.requests.contains_key(r));
+        let rid = current
             .map(|r| self.request_id(r))
             .unwrap_or_else(|| "-".into());
         let (app, tenant) = (
             self.app.version.spec.name.as_str(),
             self.app.version.spec.tenant.as_str(),
         );
+        if let Some(telemetry) = &self.shared.telemetry {
+            use crate::core::trace::{AttrValue, LogRecord};
+            telemetry.log(LogRecord {
+                time_nanos: crate::core::clock::now_nanos(),
+                level: level.to_string(),
+                body: msg.to_string(),
+                context: current.and_then(|r| st.requests[&r].trace),
+                attributes: vec![
+                    ("nano.tenant", AttrValue::Str(tenant.to_string())),
+                    ("nano.app", AttrValue::Str(app.to_string())),
+                    ("nano.request_id", AttrValue::Str(rid.clone())),
+                ],
+            });
+        }
         match level {
             "error" => {
                 tracing::error!(target: "nano::app", app, tenant, request_id = rid.as_str(), "{msg}")
@@ -419,7 +434,14 @@ impl IsolateState {
                 }
             }))
         };
-        let response = builder.body(body).map_err(|e| e.to_string())?;
+        let served = crate::core::trace::Served {
+            version: format!("{:x}", self.app.version_id),
+            cpu_micros: rs.cpu.as_micros() as u64,
+        };
+        let response = builder
+            .extension(served)
+            .body(body)
+            .map_err(|e| e.to_string())?;
         if let Some(reply) = rs.reply.take() {
             let _ = reply.send(Ok(response));
         }
@@ -806,6 +828,8 @@ impl IsolateState {
         redirect: &str,
     ) -> Result<u64, String> {
         let hops = self.subrequest()?;
+        let mut headers = headers;
+        let span = self.fetch_span(&mut headers);
         let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
         let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL {url}: {e}"))?;
         if let Some(app) = self.local_app(&parsed) {
@@ -847,11 +871,40 @@ impl IsolateState {
         };
         let client = self.shared.client.clone();
         let slots = self.app.counters.outbound.0.clone();
+        let span = span.map(|(telemetry, mut span)| {
+            span.name = format!("fetch {}", outgoing.method);
+            span.attributes.extend([
+                (
+                    "http.request.method",
+                    crate::core::trace::AttrValue::Str(outgoing.method.to_string()),
+                ),
+                (
+                    "url.full",
+                    crate::core::trace::AttrValue::Str(outgoing.url.to_string()),
+                ),
+            ]);
+            (telemetry, span)
+        });
         self.spawn_op(op, async move {
             let Ok(slot) = slots.acquire_owned().await else {
                 return OpDone::Error("EFETCH outbound requests are closed".into());
             };
-            match super::fetch::send(&client, &policy, outgoing).await {
+            let fetched = super::fetch::send(&client, &policy, outgoing).await;
+            if let Some((telemetry, mut span)) = span {
+                span.end_nanos = crate::core::clock::now_nanos();
+                match &fetched {
+                    Ok(f) => {
+                        span.error = f.status >= 500;
+                        span.attributes.push((
+                            "http.response.status_code",
+                            crate::core::trace::AttrValue::Int(f.status.into()),
+                        ));
+                    }
+                    Err(_) => span.error = true,
+                }
+                telemetry.span(span);
+            }
+            match fetched {
                 Ok(f) => OpDone::Fetched {
                     status: f.status,
                     status_text: f.status_text,
@@ -870,6 +923,54 @@ impl IsolateState {
             }
         });
         Ok(op)
+    }
+
+    /// When the current request is traced and spans are exported: a child span for an outbound call, its
+    /// `traceparent` set in `headers` (replacing the app's own), and where the span goes when it ends.
+    fn fetch_span(
+        &self,
+        headers: &mut Vec<(String, String)>,
+    ) -> Option<(Arc<dyn crate::ports::Telemetry>, crate::core::trace::Span)> {
+        use crate::core::trace::{SpanKind, TRACEPARENT};
+        let (telemetry, span) = self.call_span("fetch".into(), SpanKind::Client)?;
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(TRACEPARENT));
+        headers.push((TRACEPARENT.to_string(), span.context.traceparent()));
+        Some((telemetry, span))
+    }
+
+    /// When the current request is traced and spans are exported: a child span of it, started now, and where
+    /// the span goes when it ends.
+    fn call_span(
+        &self,
+        name: String,
+        kind: crate::core::trace::SpanKind,
+    ) -> Option<(Arc<dyn crate::ports::Telemetry>, crate::core::trace::Span)> {
+        use crate::core::trace::{AttrValue, Span};
+        let telemetry = self.shared.telemetry.clone()?;
+        let parent = {
+            let st = self.state.borrow();
+            st.current
+                .and_then(|r| st.requests.get(&r))
+                .and_then(|rs| rs.trace)?
+        };
+        let spec = &self.app.version.spec;
+        let span = Span {
+            context: parent.child(),
+            parent_span_id: Some(parent.span_id),
+            name,
+            kind,
+            start_nanos: crate::core::clock::now_nanos(),
+            end_nanos: 0,
+            attributes: vec![
+                (
+                    "nano.tenant",
+                    AttrValue::Str(spec.tenant.as_str().to_string()),
+                ),
+                ("nano.app", AttrValue::Str(spec.name.as_str().to_string())),
+            ],
+            error: false,
+        };
+        Some((telemetry, span))
     }
 
     /// Counts one subrequest of the current request against its limit; the hop count the subrequest carries.
@@ -1015,9 +1116,35 @@ impl IsolateState {
                 rx.recv().await.map(|c| (c, rx))
             })) as crate::ports::storage::ByteStream
         });
+        let span = self
+            .call_span(
+                format!("{name}.{method}"),
+                crate::core::trace::SpanKind::Internal,
+            )
+            .map(|(telemetry, mut span)| {
+                use crate::core::trace::AttrValue;
+                span.attributes.extend([
+                    ("nano.binding", AttrValue::Str(name.to_string())),
+                    ("nano.binding.method", AttrValue::Str(method.to_string())),
+                    (
+                        "nano.service",
+                        AttrValue::Str(spec.service.as_str().to_string()),
+                    ),
+                ]);
+                (telemetry, span)
+            });
         let fut = super::bindings::call(v.bindings.clone(), spec, method.to_string(), args, upload);
         self.spawn_op(op, async move {
-            match fut.await {
+            let outcome = fut.await;
+            if let Some((telemetry, mut span)) = span {
+                span.end_nanos = crate::core::clock::now_nanos();
+                if let super::bindings::Outcome::Json(value) = &outcome {
+                    // A failed call answers hyper's `{ ok: false, status, msg }`.
+                    span.error = value.get("ok") == Some(&serde_json::Value::Bool(false));
+                }
+                telemetry.span(span);
+            }
+            match outcome {
                 super::bindings::Outcome::Json(value) => {
                     OpDone::Value(OpValue::Bytes(value.to_string().into_bytes()))
                 }

@@ -149,6 +149,8 @@ pub struct Shared {
     pub outbound: crate::core::outbound::Outbound,
     /// The process's memory budget (`RuntimeOptions::memory`).
     pub memory: Arc<meter::MemoryBudget>,
+    /// `RuntimeOptions::telemetry`.
+    pub telemetry: Option<Arc<dyn crate::ports::Telemetry>>,
     /// `RuntimeOptions::websockets`.
     pub websockets: Option<Arc<dyn crate::ports::websocket::WsConnector>>,
 }
@@ -178,6 +180,8 @@ pub struct RuntimeOptions {
     /// The memory budget of every isolate of the process (shared by the engines' runtimes): an isolate starts only
     /// if its app's memory limit fits in what is left, else its request gets 503.
     pub memory: Arc<meter::MemoryBudget>,
+    /// Where the spans of apps' fetches and their console records go, when exported.
+    pub telemetry: Option<Arc<dyn crate::ports::Telemetry>>,
 }
 
 impl Default for RuntimeOptions {
@@ -195,6 +199,7 @@ impl Default for RuntimeOptions {
             client: None,
             websockets: None,
             memory: Arc::default(),
+            telemetry: None,
         }
     }
 }
@@ -288,6 +293,7 @@ impl<E: Engine> JsRuntime<E> {
             max_isolates: max_isolates(options.max_isolates, E::MAPS_PER_ISOLATE),
             outbound: options.outbound,
             memory: options.memory,
+            telemetry: options.telemetry,
             websockets: options.websockets,
         });
         let background = (n / 2).max(1);
@@ -513,6 +519,10 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
                     )
                 })
                 .collect(),
+            trace: parts
+                .extensions
+                .get::<crate::core::trace::TraceContext>()
+                .copied(),
         };
         let (tx, rx) = oneshot::channel();
         let _in_flight = sched::InFlight::new(&loaded);

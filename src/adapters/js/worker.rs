@@ -259,6 +259,7 @@ impl<E: Engine> Worker<E> {
                                 .map(|(_, v)| v.as_str()),
                         ),
                         resources: Vec::new(),
+                        trace: head.trace,
                     },
                 );
                 let rid = body.map(|b| slot.host.add_resource(b.into_stream(), Some(req)));

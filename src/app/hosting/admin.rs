@@ -8,6 +8,7 @@ use crate::ports::AppControl;
 use crate::ports::Limit;
 use crate::services::ApiError;
 use async_trait::async_trait;
+use futures::StreamExt;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -345,6 +346,28 @@ impl AppControl for Hosting {
         defs.iter()
             .any(|d| d.config.name == name)
             .then(|| super::logs::recent(name))
+    }
+
+    async fn follow_logs(
+        &self,
+        name: &str,
+        since_ms: Option<i64>,
+        min_level: Option<&str>,
+    ) -> Result<crate::ports::LogStream, ApiError> {
+        let rank = match min_level {
+            None => 0,
+            Some(level) => super::logs::level_rank(level).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown level {level}: use debug, info, warn or error"
+                ))
+            })?,
+        };
+        let (defs, _) = self.apps().await;
+        if !defs.iter().any(|d| d.config.name == name) {
+            return Err(ApiError::not_found(format!("app {name} does not exist")));
+        }
+        let lines = super::logs::follow(name, since_ms, rank);
+        Ok(lines.take_until(self.log_streams_ended()).boxed())
     }
 
     async fn metrics(&self) -> String {

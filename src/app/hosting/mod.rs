@@ -126,6 +126,8 @@ pub struct Hosting {
     loaded: tokio::sync::Mutex<BTreeMap<String, Loaded>>,
     /// The last load failure per app name, with the fingerprint that failed (not retried until it changes).
     failures: Mutex<HashMap<String, (u64, String)>>,
+    /// Set when nano stops: live log streams end, so they do not hold the drain of their connections.
+    log_streams_end: tokio::sync::watch::Sender<bool>,
 }
 
 impl Hosting {
@@ -158,7 +160,23 @@ impl Hosting {
             on_change: Mutex::new(Vec::new()),
             loaded: tokio::sync::Mutex::new(BTreeMap::new()),
             failures: Mutex::new(HashMap::new()),
+            log_streams_end: tokio::sync::watch::Sender::new(false),
         })
+    }
+
+    /// Ends every live log stream (`AppControl::follow_logs`) now and any opened later: nano is stopping.
+    pub fn end_log_streams(&self) {
+        self.log_streams_end.send_replace(true);
+    }
+
+    /// Resolves once `end_log_streams` was called.
+    pub(crate) fn log_streams_ended(
+        &self,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut ended = self.log_streams_end.subscribe();
+        async move {
+            let _ = ended.wait_for(|e| *e).await;
+        }
     }
 
     /// Follows the registry: when its version moved since the last look (or at the first), reads every
