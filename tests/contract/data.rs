@@ -381,14 +381,20 @@ pub mod suite {
             let (s, scope, db, missing) = (s.clone(), scope.clone(), db.clone(), missing.clone());
             async move {
                 match i {
-                    10 => s.create_doc(&scope, &db, &json!({"_id": "taken", "v": i})).await,
+                    10 => {
+                        s.create_doc(&scope, &db, &json!({"_id": "taken", "v": i}))
+                            .await
+                    }
                     20 => s.create_doc(&scope, &missing, &json!({"_id": "x"})).await,
                     30 => s
                         .bulk(&scope, &db, &[json!({"_id": "b1"}), json!({"_id": "b2"})])
                         .await
                         .map(|_| ()),
                     40 => s.put_doc(&scope, &db, "taken-too", &json!({"v": i})).await,
-                    _ => s.create_doc(&scope, &db, &json!({"_id": format!("d{i}"), "v": i})).await,
+                    _ => {
+                        s.create_doc(&scope, &db, &json!({"_id": format!("d{i}"), "v": i}))
+                            .await
+                    }
                 }
             }
         });

@@ -100,9 +100,7 @@ impl GroupCommit {
     /// write's own result (an `Err` of it was rolled back alone), or `Err` when the batch did not commit.
     pub async fn write<F, T, E>(&self, write: F) -> Result<Result<T, E>, CommitError>
     where
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
         T: Send + 'static,
         E: Send + 'static,
     {
