@@ -34,6 +34,8 @@ DURATION = {"quick": "5s", "full": "15s"}
 WARMUP = {"quick": "3s", "full": "10s"}
 ROUNDS = {"quick": 1, "full": 3}
 CONNS = 64
+# The bare hyper server's requests/s in the services scenario's run, for rows measured by helpers.
+BARE_CEILING = [None]
 
 
 def log(msg):
@@ -355,23 +357,30 @@ def scenario_services():
         with Server("bare", [BARE, "127.0.0.1:18090"], "http://127.0.0.1:18090/"):
             bare.append(wrk("http://127.0.0.1:18090/"))
         ceiling = statistics.median(r["rps"] for r in bare)
+        BARE_CEILING[0] = ceiling
         with nano_server(tmp, 18070):
             base = "http://127.0.0.1:18070"
             services = json.loads(http("GET", base + "/")[1])["services"]
             if "cache" in services:
                 http("PUT", base + "/cache/bench")
                 http("POST", base + "/cache/bench", {"key": "k1", "value": {"title": "Dune"}})
-                got = wrk(base + "/cache/bench/k1")
-                rows.append(("services", "cache GET requests/s", got["rps"], "bare hyper", ceiling, True))
+                get = wrk(base + "/cache/bench/k1")
+                rows.append(("services", "cache GET requests/s", get["rps"], "bare hyper", ceiling, True))
                 got = wrk(base + "/cache/bench/k2", script="json-body.lua", env={"METHOD": "PUT", "BODY": '{"title":"Dune"}'})
                 rows.append(("services", "cache SET (PUT) requests/s", got["rps"], "bare hyper", ceiling, True))
+                rows.append(("services", "cache SET (PUT) requests/s", got["rps"], "cache GET", get["rps"], True))
             if "data" in services:
                 http("PUT", base + "/data/bench")
                 got = wrk(base + "/data/bench", script="json-body.lua")
                 rows.append(("services", "data POST requests/s", got["rps"], "bare hyper", ceiling, True))
+                pg = pgbench_insert(json.dumps({"type": "movie", "title": "Dune", "year": 1965}))
+                if pg:
+                    rows.append(("services", "data POST requests/s", got["rps"],
+                                 "PostgreSQL durable INSERT (pgbench, 64 clients)", pg, True))
                 rows.append(data_query(base, ceiling))
             if "search" in services:
                 rows.append(search_query(base, ceiling))
+                rows += search_writes(base)
             if "storage" in services:
                 rows += storage_transfer(base, tmp)
             if "queue" in services:
@@ -406,6 +415,65 @@ def search_query(base, ceiling):
     got = wrk(base + "/search/films/_query", script="json-body.lua", env={"BODY": json.dumps({"query": "spice"})})
     assert got["non2xx"] == 0, got
     return ("services", "search _query requests/s (2,000 docs)", got["rps"], "bare hyper", ceiling, True)
+
+
+def pgbench_insert(doc):
+    """PostgreSQL's durable INSERT rate on the local server: pgbench, 64 clients, each transaction one INSERT of the
+    same JSON document as the data POST, committed with synchronous_commit on. None when no server answers."""
+    schema = f"bench_{os.getpid()}"
+    psql = ["psql", "-h", "127.0.0.1", "-d", "test", "-q", "-v", "ON_ERROR_STOP=1", "-c"]
+    made = subprocess.run(psql + [f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.docs "
+                                  "(id bigserial PRIMARY KEY, doc jsonb NOT NULL)"], capture_output=True, text=True)
+    if made.returncode != 0:
+        log(f"pgbench skipped: {made.stderr.strip()}")
+        return None
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+            f.write(f"INSERT INTO {schema}.docs (doc) VALUES ('{doc}');\n")
+            script = f.name
+        out = subprocess.run(["pgbench", "-h", "127.0.0.1", "-n", "-c", str(CONNS), "-j", "2", "-T",
+                              DURATION[MODE].rstrip("s"), "-f", script, "test"],
+                             capture_output=True, text=True, timeout=300).stdout
+        os.unlink(script)
+        return float(re.search(r"tps = ([\d.]+)", out).group(1))
+    finally:
+        subprocess.run(psql + [f"DROP SCHEMA {schema} CASCADE"], capture_output=True)
+
+
+def search_writes(base, docs=100_000):
+    """Search writes: a single add's latency (sequential adds on one kept-alive connection), adds from 64
+    connections at once, and `_query` with limit 10 over `docs` documents."""
+    http("PUT", base + "/search/big", {"fields": ["title", "plot"], "storeFields": ["title"]})
+    conn = http_client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=10)
+    took = []
+    for i in range(300):
+        body = json.dumps({"key": f"one{i}", "doc": {"title": f"Film {i} spice", "plot": "desert ocean"}})
+        t0 = time.perf_counter()
+        conn.request("POST", "/search/big", body, {"Content-Type": "application/json"})
+        res = conn.getresponse()
+        res.read()
+        took.append((time.perf_counter() - t0) * 1000)
+        assert res.status == 201, res.status
+    conn.close()
+    took.sort()
+    p50, p99 = took[len(took) // 2], took[int(len(took) * 0.99)]
+    many = wrk(base + "/search/big", script="search-add.lua")
+    assert many["non2xx"] == 0, many
+    words = ["desert", "spice", "ocean", "forest", "city", "machine", "river", "storm"]
+    for start in range(0, docs, 1000):
+        batch = [{"_id": f"f{i}", "title": f"Film {i} {words[i % 8]}",
+                  "plot": " ".join(words[(i + k) % 8] for k in range(5))} for i in range(start, start + 1000)]
+        status, body = http("POST", base + "/search/big/_bulk", batch, timeout=60)
+        assert status == 201, body
+    query = json.dumps({"query": "spice", "limit": 10})
+    got = wrk(base + "/search/big/_query", script="json-body.lua", env={"BODY": query})
+    assert got["non2xx"] == 0, got
+    return [("services", "search single add p50 ms", p50, "–", None, False),
+            ("services", "search single add p99 ms", p99, "–", None, False),
+            ("services", "search add (POST) from 64 connections, requests/s", many["rps"], "single adds in a row",
+             1000 / p50, True),
+            ("services", f"search _query limit 10 requests/s ({docs:,} docs)", got["rps"], "bare hyper",
+             BARE_CEILING[0], True)]
 
 
 def storage_transfer(base, tmp):

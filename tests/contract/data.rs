@@ -370,6 +370,53 @@ pub mod suite {
         s.create_index(&scope, &db, "ix", &other).await.unwrap();
     }
 
+    /// Many writes at once, some failing: each gets its own answer (group commit must not let one failing write
+    /// fail its neighbours), and every acknowledged write is there to read.
+    pub async fn concurrent_writes_each_get_their_own_result(s: &Store) {
+        let (scope, db) = fresh(s).await;
+        let taken = json!({"_id": "taken", "v": "first"});
+        s.create_doc(&scope, &db, &taken).await.unwrap();
+        let missing = super::db();
+        let writes = (0..64).map(|i| {
+            let (s, scope, db, missing) = (s.clone(), scope.clone(), db.clone(), missing.clone());
+            async move {
+                match i {
+                    10 => {
+                        s.create_doc(&scope, &db, &json!({"_id": "taken", "v": i}))
+                            .await
+                    }
+                    20 => s.create_doc(&scope, &missing, &json!({"_id": "x"})).await,
+                    30 => s
+                        .bulk(&scope, &db, &[json!({"_id": "b1"}), json!({"_id": "b2"})])
+                        .await
+                        .map(|_| ()),
+                    40 => s.put_doc(&scope, &db, "taken-too", &json!({"v": i})).await,
+                    _ => {
+                        s.create_doc(&scope, &db, &json!({"_id": format!("d{i}"), "v": i}))
+                            .await
+                    }
+                }
+            }
+        });
+        let answers = futures::future::join_all(writes).await;
+        for (i, answer) in answers.into_iter().enumerate() {
+            match i {
+                10 => assert_eq!(answer, Err(DataError::DocExists("taken".into()))),
+                20 => assert_eq!(answer, Err(DataError::DbNotFound)),
+                _ => assert_eq!(answer, Ok(()), "write {i}"),
+            }
+        }
+        assert_eq!(s.get_doc(&scope, &db, "taken").await.unwrap(), taken);
+        for id in ["d0", "d63", "b1", "b2", "taken-too"] {
+            s.get_doc(&scope, &db, id).await.unwrap();
+        }
+        let all = s
+            .list_docs(&scope, &db, &ListOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1 + 60 + 2 + 1);
+    }
+
     pub async fn bulk_upserts_and_deletes_all_or_nothing(s: &Store) {
         let (scope, db) = fresh(s).await;
         let docs: Vec<Value> = (0..6)
@@ -682,6 +729,7 @@ crate::contract_suite!(
         queries_sort_page_and_project,
         indexes_are_idempotent_and_conflict_on_other_fields,
         bulk_upserts_and_deletes_all_or_nothing,
+        concurrent_writes_each_get_their_own_result,
         deleting_a_database_deletes_its_documents,
         tenants_never_see_each_others_data,
     ]

@@ -1,17 +1,20 @@
 //! The cache port on SQLite: stores and entries in `cache.db`, TTL checked on read and purged in the background.
 //!
-//! `cache.db` runs at `synchronous=NORMAL`. A task the adapter owns purges expired rows every second. Every write goes
-//! through one dedicated connection behind an async mutex, so writers take turns there instead of in SQLite's sleeping
-//! busy handler; reads use the pool. `cache_hot.rs` is the in-memory read layer.
+//! `cache.db` runs at `synchronous=NORMAL`: a cache's acknowledged write survives a crash of nano (`kill -9`), not a
+//! power loss of the machine. A task the adapter owns purges expired rows every second. Every write, the purge's too,
+//! goes through the file's group commit (`group_commit.rs`); reads use the pool. `cache_hot.rs` is the in-memory read
+//! layer.
 
 use super::cache_hot::{entry_key, HotEntries};
+use super::group_commit::GroupCommit;
 use super::pool::{open_pool, Durability};
 use crate::core::clock::now_ms;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::BackendError;
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use futures::future::BoxFuture;
+use sqlx::{SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,9 +34,8 @@ const PURGE_BATCH: i64 = 500;
 pub struct SqliteCache {
     pool: SqlitePool,
     hot: Arc<HotEntries>,
-    /// The one connection that writes: writers take turns on it rather than in SQLite's busy handler (which sleeps
-    /// and retries under contention), and skip the pool's per-acquire round trips.
-    writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
+    /// Writes, committed together.
+    writer: GroupCommit,
     purger: tokio::task::JoinHandle<()>,
 }
 
@@ -63,6 +65,11 @@ fn to_text(value: &CacheValue) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string())
 }
 
+/// The tenant and store a write closure owns.
+fn owned(scope: &TenantScope, store: &DomainName) -> (String, String) {
+    (scope.as_str().to_string(), store.as_str().to_string())
+}
+
 /// A `*` pattern as a SQLite GLOB: `*` stays the wildcard, `?` and `[` (GLOB's other specials) match themselves.
 pub fn glob_of(pattern: &str) -> String {
     let mut glob = String::with_capacity(pattern.len() + 4);
@@ -87,9 +94,7 @@ impl SqliteCache {
         let pool = open_pool(path, Durability::Normal, MIGRATIONS)
             .await
             .map_err(backend)?;
-        let writer = Arc::new(tokio::sync::Mutex::new(
-            pool.acquire().await.map_err(backend)?.detach(),
-        ));
+        let writer = GroupCommit::start(pool.acquire().await.map_err(backend)?.detach());
         let hot = Arc::new(HotEntries::default());
         let purger = tokio::spawn(purge_loop(writer.clone(), hot.clone(), purge_every));
         Ok(Self {
@@ -98,6 +103,20 @@ impl SqliteCache {
             writer,
             purger,
         })
+    }
+
+    /// Runs `write` in the writer's next group commit and answers once it is committed.
+    async fn write<T, F>(&self, write: F) -> Result<T, CacheError>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, CacheError>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        self.writer
+            .write(write)
+            .await
+            .map_err(|e| CacheError::Backend(BackendError::new(e)))?
     }
 
     async fn store_exists(
@@ -131,28 +150,35 @@ impl SqliteCache {
 /// Deletes expired entries of every tenant in small batches, forever (the task is aborted with the adapter).
 /// This maintenance statement is the one that does not filter on `host`: it reads nothing and removes only rows
 /// whose own expiry has passed.
-async fn purge_loop(
-    writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
-    hot: Arc<HotEntries>,
-    every: Duration,
-) {
+async fn purge_loop(writer: GroupCommit, hot: Arc<HotEntries>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         hot.purge(now_ms());
         loop {
-            let done = sqlx::query(
-                "DELETE FROM cache_entries WHERE (host, store, key) IN \
-                 (SELECT host, store, key FROM cache_entries WHERE expires_ms <= ? LIMIT ?)",
-            )
-            .bind(now_ms())
-            .bind(PURGE_BATCH)
-            .execute(&mut *writer.lock().await)
-            .await;
+            let done = writer
+                .write(|conn| {
+                    Box::pin(async move {
+                        sqlx::query(
+                            "DELETE FROM cache_entries WHERE (host, store, key) IN \
+                             (SELECT host, store, key FROM cache_entries WHERE expires_ms <= ? LIMIT ?)",
+                        )
+                        .bind(now_ms())
+                        .bind(PURGE_BATCH)
+                        .execute(conn)
+                        .await
+                        .map(|r| r.rows_affected())
+                    })
+                })
+                .await;
             match done {
-                Ok(r) if r.rows_affected() as i64 >= PURGE_BATCH => continue,
-                Ok(_) => break,
+                Ok(Ok(n)) if n as i64 >= PURGE_BATCH => continue,
+                Ok(Ok(_)) => break,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cache purge failed");
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "cache purge failed");
                     break;
@@ -230,17 +256,24 @@ impl CacheStore for SqliteCache {
         scope: &TenantScope,
         store: &DomainName,
     ) -> Result<(), CacheError> {
-        let mut conn = self.writer.lock().await;
-        let done = sqlx::query(
-            "INSERT INTO cache_stores (host, name, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(scope.as_str())
-        .bind(store.as_str())
-        .bind(now_ms())
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        let (host, name) = owned(scope, store);
+        let created = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO cache_stores (host, name, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(host)
+                    .bind(name)
+                    .bind(now_ms())
+                    .execute(conn)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(backend)
+                })
+            })
+            .await?;
+        if created == 0 {
             return Err(CacheError::StoreExists);
         }
         Ok(())
@@ -251,24 +284,28 @@ impl CacheStore for SqliteCache {
         scope: &TenantScope,
         store: &DomainName,
     ) -> Result<(), CacheError> {
-        let mut conn = self.writer.lock().await;
-        let mut tx = conn.begin().await.map_err(backend)?;
-        let done = sqlx::query("DELETE FROM cache_stores WHERE host = ? AND name = ?")
-            .bind(scope.as_str())
-            .bind(store.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(CacheError::StoreNotFound);
-        }
-        sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ?")
-            .bind(scope.as_str())
-            .bind(store.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
+        let (host, name) = owned(scope, store);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM cache_stores WHERE host = ? AND name = ?")
+                    .bind(&host)
+                    .bind(&name)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                if done.rows_affected() == 0 {
+                    return Err(CacheError::StoreNotFound);
+                }
+                sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ?")
+                    .bind(&host)
+                    .bind(&name)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            })
+        })
+        .await?;
         self.hot
             .forget_prefix(&entry_key(scope.as_str(), store.as_str(), ""));
         Ok(())
@@ -282,26 +319,34 @@ impl CacheStore for SqliteCache {
         value: &CacheValue,
         ttl_ms: Option<u64>,
     ) -> Result<(), CacheError> {
-        let mut conn = self.writer.lock().await;
+        let (host, name) = owned(scope, store);
+        let (entry, text, expires) = (key.to_string(), to_text(value), expiry(ttl_ms));
         // One statement: inserts only into an existing store, and replaces only an expired key.
-        let done = sqlx::query(
-            "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
+        let created = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
              SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
                (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2) \
              ON CONFLICT (host, store, key) DO UPDATE \
                SET value = excluded.value, expires_ms = excluded.expires_ms \
                WHERE cache_entries.expires_ms IS NOT NULL AND cache_entries.expires_ms <= ?6",
-        )
-        .bind(scope.as_str())
-        .bind(store.as_str())
-        .bind(key)
-        .bind(to_text(value))
-        .bind(expiry(ttl_ms))
-        .bind(now_ms())
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() == 0 {
+                    )
+                    .bind(host)
+                    .bind(name)
+                    .bind(entry)
+                    .bind(text)
+                    .bind(expires)
+                    .bind(now_ms())
+                    .execute(conn)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(backend)
+                })
+            })
+            .await?;
+        if created == 0 {
             self.require_store(scope, store).await?;
             return Err(CacheError::KeyExists);
         }
@@ -354,23 +399,31 @@ impl CacheStore for SqliteCache {
         value: &CacheValue,
         ttl_ms: Option<u64>,
     ) -> Result<(), CacheError> {
-        let mut conn = self.writer.lock().await;
-        let done = sqlx::query(
-            "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
+        let (host, name) = owned(scope, store);
+        let (entry, text, expires) = (key.to_string(), to_text(value), expiry(ttl_ms));
+        let stored = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
              SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
                (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2) \
              ON CONFLICT (host, store, key) DO UPDATE \
                SET value = excluded.value, expires_ms = excluded.expires_ms",
-        )
-        .bind(scope.as_str())
-        .bind(store.as_str())
-        .bind(key)
-        .bind(to_text(value))
-        .bind(expiry(ttl_ms))
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() == 0 {
+                    )
+                    .bind(host)
+                    .bind(name)
+                    .bind(entry)
+                    .bind(text)
+                    .bind(expires)
+                    .execute(conn)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(backend)
+                })
+            })
+            .await?;
+        if stored == 0 {
             return Err(CacheError::StoreNotFound);
         }
         self.hot
@@ -384,18 +437,27 @@ impl CacheStore for SqliteCache {
         store: &DomainName,
         key: &str,
     ) -> Result<(), CacheError> {
-        let mut conn = self.writer.lock().await;
-        let done =
-            sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ? AND key = ?")
-                .bind(scope.as_str())
-                .bind(store.as_str())
-                .bind(key)
-                .execute(&mut *conn)
-                .await
-                .map_err(backend)?;
+        let (host, name) = owned(scope, store);
+        let entry = key.to_string();
+        let deleted = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "DELETE FROM cache_entries WHERE host = ? AND store = ? AND key = ?",
+                    )
+                    .bind(host)
+                    .bind(name)
+                    .bind(entry)
+                    .execute(conn)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(backend)
+                })
+            })
+            .await?;
         self.hot
             .forget(&entry_key(scope.as_str(), store.as_str(), key));
-        if done.rows_affected() == 0 {
+        if deleted == 0 {
             self.require_store(scope, store).await?;
         }
         Ok(())

@@ -4,9 +4,11 @@
 //! Tables: `data_databases (host, db)`, `data_docs (host, db, id, doc)` and `data_indexes (host, db, name, fields,
 //! physical)`. A named index maps to a physical expression index `data_ix_<hash>` on `data_docs (host, db,
 //! json_extract(doc, '$."f"')...)`. It is shared by every tenant and database with the same fields, since SQLite cannot
-//! bind parameters in a partial index's WHERE. It is dropped when no named index uses it. Bulk writes, index creation
-//! and database deletion each run in one `BEGIN IMMEDIATE` transaction.
+//! bind parameters in a partial index's WHERE. It is dropped when no named index uses it. Every write goes through
+//! the file's group commit (`group_commit.rs`): a bulk write, an index's creation or a database's deletion is one
+//! write, all or nothing, and reads use the pool.
 
+use super::group_commit::GroupCommit;
 use super::mango_sql::{extract_expr, order_by, Compiler, Param};
 use super::pool::{open_pool, Durability};
 use crate::core::clock::now_ms;
@@ -18,6 +20,7 @@ use crate::ports::data::{
 use crate::ports::BackendError;
 use crate::ports::{DataError, DataStore, ListOptions};
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteArguments;
@@ -31,7 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[(
 
 /// Documents of every tenant in one SQLite file (`data.db`), durable on commit.
 pub struct SqliteDataStore {
+    /// Reads.
     pool: SqlitePool,
+    /// Writes, committed together.
+    writer: GroupCommit,
 }
 
 fn backend(e: sqlx::Error) -> DataError {
@@ -72,7 +78,22 @@ impl SqliteDataStore {
         let pool = open_pool(path, Durability::Full, MIGRATIONS)
             .await
             .map_err(backend)?;
-        Ok(Self { pool })
+        let writer = GroupCommit::start(pool.acquire().await.map_err(backend)?.detach());
+        Ok(Self { pool, writer })
+    }
+
+    /// Runs `write` in the writer's next group commit and answers once it is durable.
+    async fn write<T, F>(&self, write: F) -> Result<T, DataError>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, DataError>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        self.writer
+            .write(write)
+            .await
+            .map_err(|e| DataError::Backend(BackendError::new(e)))?
     }
 
     /// The query plan SQLite picks for `query` (one line per plan step), for tests and diagnostics.
@@ -100,13 +121,13 @@ impl SqliteDataStore {
 
     async fn db_exists(
         conn: &mut SqliteConnection,
-        scope: &TenantScope,
-        db: &DomainName,
+        host: &str,
+        db: &str,
     ) -> Result<bool, DataError> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM data_databases WHERE host = ? AND db = ?")
-                .bind(scope.as_str())
-                .bind(db.as_str())
+                .bind(host)
+                .bind(db)
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(backend)?;
@@ -115,7 +136,7 @@ impl SqliteDataStore {
 
     async fn require_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let mut conn = self.pool.acquire().await.map_err(backend)?;
-        if Self::db_exists(&mut conn, scope, db).await? {
+        if Self::db_exists(&mut conn, scope.as_str(), db.as_str()).await? {
             Ok(())
         } else {
             Err(DataError::DbNotFound)
@@ -129,6 +150,11 @@ impl SqliteDataStore {
             Err(e) => e,
         }
     }
+}
+
+/// The tenant and database a write closure owns.
+fn owned(scope: &TenantScope, db: &DomainName) -> (String, String) {
+    (scope.as_str().to_string(), db.as_str().to_string())
 }
 
 /// The SELECT for a Mango query of one tenant's database, with its arguments.
@@ -221,66 +247,74 @@ impl DataStore for SqliteDataStore {
     }
 
     async fn create_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
-        let done = sqlx::query(
-            "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(scope.as_str())
-        .bind(db.as_str())
-        .bind(now_ms())
-        .execute(&self.pool)
+        let (host, db) = owned(scope, db);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(&host)
+                .bind(&db)
+                .bind(now_ms())
+                .execute(conn)
+                .await
+                .map_err(backend)?;
+                if done.rows_affected() == 0 {
+                    return Err(DataError::DbExists);
+                }
+                Ok(())
+            })
+        })
         .await
-        .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(DataError::DbExists);
-        }
-        Ok(())
     }
 
     async fn delete_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let physicals: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT physical FROM data_indexes WHERE host = ? AND db = ?")
-                .bind(scope.as_str())
-                .bind(db.as_str())
-                .fetch_all(&mut *tx)
+        let (host, db) = owned(scope, db);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let physicals: Vec<(String,)> = sqlx::query_as(
+                    "SELECT DISTINCT physical FROM data_indexes WHERE host = ? AND db = ?",
+                )
+                .bind(&host)
+                .bind(&db)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(backend)?;
-        for table in ["data_docs", "data_indexes"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE host = ? AND db = ?"))
-                .bind(scope.as_str())
-                .bind(db.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        let done = sqlx::query("DELETE FROM data_databases WHERE host = ? AND db = ?")
-            .bind(scope.as_str())
-            .bind(db.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(DataError::DbNotFound);
-        }
-        for (physical,) in physicals {
-            let used: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM data_indexes WHERE physical = ? LIMIT 1")
-                    .bind(&physical)
-                    .fetch_optional(&mut *tx)
+                for table in ["data_docs", "data_indexes"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE host = ? AND db = ?"))
+                        .bind(&host)
+                        .bind(&db)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(backend)?;
+                }
+                let done = sqlx::query("DELETE FROM data_databases WHERE host = ? AND db = ?")
+                    .bind(&host)
+                    .bind(&db)
+                    .execute(&mut *conn)
                     .await
                     .map_err(backend)?;
-            if used.is_none() && physical.starts_with("data_ix_") {
-                sqlx::query(&format!("DROP INDEX IF EXISTS {physical}"))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            }
-        }
-        tx.commit().await.map_err(backend)
+                if done.rows_affected() == 0 {
+                    return Err(DataError::DbNotFound);
+                }
+                for (physical,) in physicals {
+                    let used: Option<(i64,)> =
+                        sqlx::query_as("SELECT 1 FROM data_indexes WHERE physical = ? LIMIT 1")
+                            .bind(&physical)
+                            .fetch_optional(&mut *conn)
+                            .await
+                            .map_err(backend)?;
+                    if used.is_none() && physical.starts_with("data_ix_") {
+                        sqlx::query(&format!("DROP INDEX IF EXISTS {physical}"))
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(backend)?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn create_doc(
@@ -289,22 +323,29 @@ impl DataStore for SqliteDataStore {
         db: &DomainName,
         doc: &Value,
     ) -> Result<(), DataError> {
-        let id = doc_id(doc)?;
-        let done = sqlx::query(INSERT_DOC)
-            .bind(scope.as_str())
-            .bind(db.as_str())
-            .bind(id)
-            .bind(doc.to_string())
-            .execute(&self.pool)
-            .await;
-        match done {
-            Ok(r) if r.rows_affected() == 0 => Err(DataError::DbNotFound),
-            Ok(_) => Ok(()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(DataError::DocExists(id.to_string()))
-            }
-            Err(e) => Err(backend(e)),
-        }
+        let id = doc_id(doc)?.to_string();
+        let text = doc.to_string();
+        let (host, db) = owned(scope, db);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(INSERT_DOC)
+                    .bind(&host)
+                    .bind(&db)
+                    .bind(&id)
+                    .bind(text)
+                    .execute(conn)
+                    .await;
+                match done {
+                    Ok(r) if r.rows_affected() == 0 => Err(DataError::DbNotFound),
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        Err(DataError::DocExists(id))
+                    }
+                    Err(e) => Err(backend(e)),
+                }
+            })
+        })
+        .await
     }
 
     async fn get_doc(
@@ -334,19 +375,26 @@ impl DataStore for SqliteDataStore {
         id: &str,
         doc: &Value,
     ) -> Result<(), DataError> {
-        let body = put_body(id, doc)?;
-        let done = sqlx::query(UPSERT_DOC)
-            .bind(scope.as_str())
-            .bind(db.as_str())
-            .bind(id)
-            .bind(body.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(DataError::DbNotFound);
-        }
-        Ok(())
+        let text = put_body(id, doc)?.to_string();
+        let id = id.to_string();
+        let (host, db) = owned(scope, db);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(UPSERT_DOC)
+                    .bind(&host)
+                    .bind(&db)
+                    .bind(&id)
+                    .bind(text)
+                    .execute(conn)
+                    .await
+                    .map_err(backend)?;
+                if done.rows_affected() == 0 {
+                    return Err(DataError::DbNotFound);
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn delete_doc(
@@ -355,14 +403,24 @@ impl DataStore for SqliteDataStore {
         db: &DomainName,
         id: &str,
     ) -> Result<(), DataError> {
-        let done = sqlx::query("DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?")
-            .bind(scope.as_str())
-            .bind(db.as_str())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        if done.rows_affected() == 0 {
+        let (host, name) = owned(scope, db);
+        let key = id.to_string();
+        let deleted = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done =
+                        sqlx::query("DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?")
+                            .bind(&host)
+                            .bind(&name)
+                            .bind(&key)
+                            .execute(conn)
+                            .await
+                            .map_err(backend)?;
+                    Ok(done.rows_affected())
+                })
+            })
+            .await?;
+        if deleted == 0 {
             return Err(self.missing_doc(scope, db, id).await);
         }
         Ok(())
@@ -443,41 +501,43 @@ impl DataStore for SqliteDataStore {
     ) -> Result<(), DataError> {
         let wanted = index_fields_text(fields)?;
         let (physical, ddl) = physical_index(fields);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        if !Self::db_exists(&mut tx, scope, db).await? {
-            return Err(DataError::DbNotFound);
-        }
-        let existing: Option<(String,)> = sqlx::query_as(
-            "SELECT fields FROM data_indexes WHERE host = ? AND db = ? AND name = ?",
-        )
-        .bind(scope.as_str())
-        .bind(db.as_str())
-        .bind(name)
-        .fetch_optional(&mut *tx)
+        let (host, db) = owned(scope, db);
+        let name = name.to_string();
+        self.write(move |conn| {
+            Box::pin(async move {
+                if !Self::db_exists(conn, &host, &db).await? {
+                    return Err(DataError::DbNotFound);
+                }
+                let existing: Option<(String,)> = sqlx::query_as(
+                    "SELECT fields FROM data_indexes WHERE host = ? AND db = ? AND name = ?",
+                )
+                .bind(&host)
+                .bind(&db)
+                .bind(&name)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(backend)?;
+                match existing {
+                    Some((have,)) if have == wanted => return Ok(()),
+                    Some(_) => return Err(DataError::IndexConflict(name)),
+                    None => {}
+                }
+                sqlx::query(&ddl).execute(&mut *conn).await.map_err(backend)?;
+                sqlx::query(
+                    "INSERT INTO data_indexes (host, db, name, fields, physical) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(&host)
+                .bind(&db)
+                .bind(&name)
+                .bind(&wanted)
+                .bind(&physical)
+                .execute(&mut *conn)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            })
+        })
         .await
-        .map_err(backend)?;
-        match existing {
-            Some((have,)) if have == wanted => return Ok(()),
-            Some(_) => return Err(DataError::IndexConflict(name.to_string())),
-            None => {}
-        }
-        sqlx::query(&ddl).execute(&mut *tx).await.map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO data_indexes (host, db, name, fields, physical) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(scope.as_str())
-        .bind(db.as_str())
-        .bind(name)
-        .bind(&wanted)
-        .bind(&physical)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
     }
 
     async fn bulk(
@@ -487,38 +547,35 @@ impl DataStore for SqliteDataStore {
         docs: &[Value],
     ) -> Result<Vec<String>, DataError> {
         let writes = bulk_writes(docs)?;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        if !Self::db_exists(&mut tx, scope, db).await? {
-            return Err(DataError::DbNotFound);
-        }
-        for (id, body) in &writes {
-            match body {
-                None => {
-                    sqlx::query("DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?")
-                        .bind(scope.as_str())
-                        .bind(db.as_str())
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
+        let writes: Vec<(String, Option<String>)> = writes
+            .into_iter()
+            .map(|(id, body)| (id, body.map(|b| b.to_string())))
+            .collect();
+        let (host, db) = owned(scope, db);
+        self.write(move |conn| {
+            Box::pin(async move {
+                if !Self::db_exists(conn, &host, &db).await? {
+                    return Err(DataError::DbNotFound);
                 }
-                Some(body) => {
-                    sqlx::query(UPSERT_DOC)
-                        .bind(scope.as_str())
-                        .bind(db.as_str())
-                        .bind(id)
-                        .bind(body.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
+                for (id, body) in &writes {
+                    let statement = match body {
+                        None => sqlx::query(
+                            "DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?",
+                        )
+                        .bind(&host)
+                        .bind(&db)
+                        .bind(id),
+                        Some(body) => sqlx::query(UPSERT_DOC)
+                            .bind(&host)
+                            .bind(&db)
+                            .bind(id)
+                            .bind(body),
+                    };
+                    statement.execute(&mut *conn).await.map_err(backend)?;
                 }
-            }
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(writes.into_iter().map(|(id, _)| id).collect())
+                Ok(writes.into_iter().map(|(id, _)| id).collect())
+            })
+        })
+        .await
     }
 }

@@ -3,6 +3,7 @@
 mod cache;
 mod cache_hot;
 mod data;
+mod group_commit;
 mod mango_sql;
 mod migrate;
 mod pool;

@@ -1,5 +1,6 @@
 //! One open search index: its tantivy index, reader and writer, and the blocking operations on it.
-//! Every write commits (fsync) and reloads the reader before returning: acknowledged means durable and visible.
+//! Writes are group-committed (`OpenIndex::write`): concurrent writes share one commit (fsync) and reader reload,
+//! and each returns only after its commit: acknowledged means durable and visible.
 //!
 //! A query ORs, per query term and searched field, a BM25 `TermQuery` (weight 1), a prefix query (weight 0.5, terms of
 //! `PREFIX_MIN_CHARS` or more) and a one-edit fuzzy query (weight 0.3, terms of `FUZZY_MIN_CHARS` or more), each times
@@ -11,7 +12,7 @@ use crate::core::search_text::{self, FUZZY_MIN_CHARS, PREFIX_MIN_CHARS};
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchError, SearchHit, SearchQuery};
 use crate::ports::BackendError;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 use tantivy::collector::TopDocs;
@@ -37,10 +38,33 @@ struct SearchField {
     boost: f32,
 }
 
+/// A write waiting for the index's group commit.
+enum Write {
+    Add(String, Map<String, Value>),
+    Update(String, Map<String, Value>),
+    Remove(String),
+    Bulk(Vec<Value>),
+}
+
+/// What a committed write answers.
+enum Written {
+    Done,
+    Bulk(Vec<BulkOutcome>),
+}
+
+/// A queued write and who to tell how it went.
+type Queued = (Write, std::sync::mpsc::Sender<Result<Written, SearchError>>);
+
+fn lock_queue(queued: &Mutex<Vec<Queued>>) -> std::sync::MutexGuard<'_, Vec<Queued>> {
+    queued.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 pub struct OpenIndex {
     reader: IndexReader,
     /// `None` once the index is deleted: later calls through a stale handle see `IndexNotFound`.
     writer: Mutex<Option<IndexWriter>>,
+    /// Writes waiting for the writer, committed together by whoever takes it next.
+    queued: Mutex<Vec<Queued>>,
     id: Field,
     doc: Field,
     fields: Vec<SearchField>,
@@ -109,6 +133,7 @@ impl OpenIndex {
         Ok(Self {
             reader,
             writer: Mutex::new(Some(writer)),
+            queued: Mutex::new(Vec::new()),
             id: field("id")?,
             doc: field("doc")?,
             fields,
@@ -192,57 +217,145 @@ impl OpenIndex {
         }
     }
 
-    /// Runs `write` with the writer, then commits and reloads the reader.
-    fn write<T>(
-        &self,
-        write: impl FnOnce(&mut IndexWriter) -> Result<T, SearchError>,
-    ) -> Result<T, SearchError> {
-        let mut guard = self.lock();
-        let writer = guard.as_mut().ok_or(SearchError::IndexNotFound)?;
-        let out = match write(writer) {
-            Ok(out) => out,
-            Err(e) => {
-                // Validation errors come before any change; only a failed write needs undoing.
-                if matches!(e, SearchError::Backend(_)) {
-                    let _ = writer.rollback();
+    /// Group commit: `write` waits in `queued`, and whoever takes the writer next applies every queued write and
+    /// commits them once (one set of fsyncs), reloads the reader, then answers each. A lone write is committed at
+    /// once; writes arriving during a commit form the next batch. Each write is answered only after the commit
+    /// that holds it, so an acknowledged write is durable and visible to the next query.
+    fn write(&self, write: Write) -> Result<Written, SearchError> {
+        let (answer, answered) = std::sync::mpsc::channel();
+        lock_queue(&self.queued).push((write, answer));
+        {
+            let mut guard = self.lock();
+            let batch = std::mem::take(&mut *lock_queue(&self.queued));
+            if !batch.is_empty() {
+                self.commit_batch(guard.as_mut(), batch);
+            }
+        }
+        // Answered by now: by this call's batch, or by the one that took it before this call took the writer.
+        answered.recv().unwrap_or_else(|_| {
+            Err(SearchError::Backend(BackendError::msg(
+                "the search write was dropped",
+            )))
+        })
+    }
+
+    /// Applies `batch` in order, commits it and answers each write. Writes check documents against the last commit
+    /// and the batch's own earlier writes. A failed commit (or a write the engine failed) fails the whole batch,
+    /// whose changes are rolled back.
+    fn commit_batch(&self, writer: Option<&mut IndexWriter>, batch: Vec<Queued>) {
+        let Some(writer) = writer else {
+            for (_, answer) in batch {
+                let _ = answer.send(Err(SearchError::IndexNotFound));
+            }
+            return;
+        };
+        let mut staged: HashMap<String, bool> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut failed = None;
+        for (write, _) in &batch {
+            match self.apply(writer, &mut staged, write) {
+                Err(SearchError::Backend(cause)) => {
+                    failed = Some(cause);
+                    break;
                 }
-                return Err(e);
+                outcome => outcomes.push(outcome),
+            }
+        }
+        let committed = match failed {
+            Some(cause) => Err(cause),
+            None => writer
+                .commit()
+                .map_err(BackendError::new)
+                .and_then(|_| self.reader.reload().map_err(BackendError::new)),
+        };
+        if let Err(cause) = committed {
+            let _ = writer.rollback();
+            for (_, answer) in batch {
+                let _ = answer.send(Err(SearchError::Backend(cause.clone())));
+            }
+            return;
+        }
+        for ((_, answer), outcome) in batch.into_iter().zip(outcomes) {
+            let _ = answer.send(outcome);
+        }
+    }
+
+    /// Stages one write; `staged` says which ids the batch's earlier writes left present (`true`) or removed.
+    fn apply(
+        &self,
+        w: &mut IndexWriter,
+        staged: &mut HashMap<String, bool>,
+        write: &Write,
+    ) -> Result<Written, SearchError> {
+        let exists = |id: &str| -> Result<bool, SearchError> {
+            match staged.get(id) {
+                Some(present) => Ok(*present),
+                None => Ok(self.find(id)?.is_some()),
             }
         };
-        writer.commit().map_err(backend)?;
-        self.reader.reload().map_err(backend)?;
-        Ok(out)
+        match write {
+            Write::Add(id, doc) => {
+                if exists(id)? {
+                    return Err(SearchError::DocumentConflict);
+                }
+                w.add_document(self.document(id, doc)).map_err(backend)?;
+                staged.insert(id.clone(), true);
+            }
+            Write::Update(id, doc) => {
+                if !exists(id)? {
+                    return Err(SearchError::NotFound);
+                }
+                w.delete_term(self.id_term(id));
+                w.add_document(self.document(id, doc)).map_err(backend)?;
+                staged.insert(id.clone(), true);
+            }
+            Write::Remove(id) => {
+                if !exists(id)? {
+                    return Err(SearchError::NotFound);
+                }
+                w.delete_term(self.id_term(id));
+                staged.insert(id.clone(), false);
+            }
+            Write::Bulk(docs) => {
+                let mut outcomes = Vec::with_capacity(docs.len());
+                for doc in docs {
+                    let Value::Object(doc) = doc else {
+                        outcomes.push(BulkOutcome::Rejected("document must be an object".into()));
+                        continue;
+                    };
+                    let id = match doc.get("_id").or_else(|| doc.get("id")) {
+                        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                        Some(Value::Number(n)) => n.to_string(),
+                        _ => {
+                            outcomes.push(BulkOutcome::Rejected(
+                                "document needs a string _id or id".into(),
+                            ));
+                            continue;
+                        }
+                    };
+                    let mut doc = doc.clone();
+                    doc.insert("_id".into(), Value::String(id.clone()));
+                    w.delete_term(self.id_term(&id));
+                    w.add_document(self.document(&id, &doc)).map_err(backend)?;
+                    staged.insert(id.clone(), true);
+                    outcomes.push(BulkOutcome::Indexed(id));
+                }
+                return Ok(Written::Bulk(outcomes));
+            }
+        }
+        Ok(Written::Done)
     }
 
     pub fn add(&self, id: &str, doc: Map<String, Value>) -> Result<(), SearchError> {
-        self.write(|w| {
-            if self.find(id)?.is_some() {
-                return Err(SearchError::DocumentConflict);
-            }
-            w.add_document(self.document(id, &doc)).map_err(backend)?;
-            Ok(())
-        })
+        self.write(Write::Add(id.to_string(), doc)).map(|_| ())
     }
 
     pub fn update(&self, id: &str, doc: Map<String, Value>) -> Result<(), SearchError> {
-        self.write(|w| {
-            if self.find(id)?.is_none() {
-                return Err(SearchError::NotFound);
-            }
-            w.delete_term(self.id_term(id));
-            w.add_document(self.document(id, &doc)).map_err(backend)?;
-            Ok(())
-        })
+        self.write(Write::Update(id.to_string(), doc)).map(|_| ())
     }
 
     pub fn remove(&self, id: &str) -> Result<(), SearchError> {
-        self.write(|w| {
-            if self.find(id)?.is_none() {
-                return Err(SearchError::NotFound);
-            }
-            w.delete_term(self.id_term(id));
-            Ok(())
-        })
+        self.write(Write::Remove(id.to_string())).map(|_| ())
     }
 
     pub fn get(&self, id: &str) -> Result<Map<String, Value>, SearchError> {
@@ -253,30 +366,10 @@ impl OpenIndex {
     }
 
     pub fn bulk(&self, docs: Vec<Value>) -> Result<Vec<BulkOutcome>, SearchError> {
-        self.write(|w| {
-            let mut outcomes = Vec::with_capacity(docs.len());
-            for doc in docs {
-                let Value::Object(mut doc) = doc else {
-                    outcomes.push(BulkOutcome::Rejected("document must be an object".into()));
-                    continue;
-                };
-                let id = match doc.get("_id").or_else(|| doc.get("id")) {
-                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => {
-                        outcomes.push(BulkOutcome::Rejected(
-                            "document needs a string _id or id".into(),
-                        ));
-                        continue;
-                    }
-                };
-                doc.insert("_id".into(), Value::String(id.clone()));
-                w.delete_term(self.id_term(&id));
-                w.add_document(self.document(&id, &doc)).map_err(backend)?;
-                outcomes.push(BulkOutcome::Indexed(id));
-            }
-            Ok(outcomes)
-        })
+        match self.write(Write::Bulk(docs))? {
+            Written::Bulk(outcomes) => Ok(outcomes),
+            Written::Done => Ok(Vec::new()),
+        }
     }
 
     fn searched(&self, only: Option<&[String]>) -> Result<Vec<&SearchField>, SearchError> {
