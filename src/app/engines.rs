@@ -6,7 +6,7 @@ use crate::ports::{
     AppRuntime, AppStats, AppVersion, Body, QueueBatch, QueueOutcome, RuntimeError, ScheduledEvent,
 };
 use async_trait::async_trait;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::{Arc, RwLock};
 
 /// The engine of apps that name none: V8 when compiled in.

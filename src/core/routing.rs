@@ -2,7 +2,7 @@
 //! grow with the number of apps (a hash lookup per label of the request's host).
 
 use super::names::{strip_port, Hostname};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// Hostnames and wildcards mapped to values (app versions, in practice).
 #[derive(Debug, Clone)]

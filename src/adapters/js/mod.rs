@@ -234,8 +234,8 @@ pub struct JsRuntime<E: Engine> {
     threads: Vec<Inbox>,
     next_version: AtomicU64,
     next_request: AtomicU64,
-    apps: RwLock<HashMap<AppName, Arc<Loaded>>>,
-    counters: Mutex<HashMap<AppName, Arc<Counters>>>,
+    apps: RwLock<foldhash::HashMap<AppName, Arc<Loaded>>>,
+    counters: Mutex<foldhash::HashMap<AppName, Arc<Counters>>>,
     _engine: PhantomData<fn() -> E>,
 }
 
@@ -322,8 +322,8 @@ impl<E: Engine> JsRuntime<E> {
             threads: senders,
             next_version: AtomicU64::new(1),
             next_request: AtomicU64::new(1),
-            apps: RwLock::new(HashMap::new()),
-            counters: Mutex::new(HashMap::new()),
+            apps: RwLock::new(foldhash::HashMap::default()),
+            counters: Mutex::new(foldhash::HashMap::default()),
             _engine: PhantomData,
         })
     }
