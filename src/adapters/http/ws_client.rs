@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 
 /// How long resolving, connecting and the handshake may take together.
@@ -114,42 +115,38 @@ impl WsClient {
             .await
             .map_err(|e| format!("could not connect to {host}: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        let handshake_failed = |e| format!("WebSocket handshake with {host} failed: {e}");
-        let (end, protocol) = if tls {
-            let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string())
-                .map_err(|e| format!("invalid TLS name {host}: {e}"))?;
-            let stream = self
-                .tls
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS with {host} failed: {e}"))?;
-            let (ws, response) =
-                tokio_tungstenite::client_async_with_config(request, stream, Some(config()))
-                    .await
-                    .map_err(handshake_failed)?;
-            let (relayed, end) = channels();
-            tokio::spawn(relay(ws, relayed));
-            (end, protocol_of(&response))
-        } else {
-            let (ws, response) =
-                tokio_tungstenite::client_async_with_config(request, tcp, Some(config()))
-                    .await
-                    .map_err(handshake_failed)?;
-            let (relayed, end) = channels();
-            tokio::spawn(relay(ws, relayed));
-            (end, protocol_of(&response))
-        };
-        Ok(WsConnected { end, protocol })
+        if !tls {
+            return handshake(request, tcp, &host).await;
+        }
+        let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+            .map_err(|e| format!("invalid TLS name {host}: {e}"))?;
+        let stream = self
+            .tls
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS with {host} failed: {e}"))?;
+        handshake(request, stream, &host).await
     }
 }
 
-fn protocol_of<B>(response: &tokio_tungstenite::tungstenite::http::Response<B>) -> String {
-    response
+/// The WebSocket handshake on `stream`, then the relay of its messages: the app's end and the server's subprotocol.
+async fn handshake<S>(request: Request, stream: S, host: &str) -> Result<WsConnected, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (ws, response) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config()))
+            .await
+            .map_err(|e| format!("WebSocket handshake with {host} failed: {e}"))?;
+    let protocol = response
         .headers()
         .get("sec-websocket-protocol")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-        .to_string()
+        .to_string();
+    let (relayed, end) = channels();
+    tokio::spawn(relay(ws, relayed));
+    Ok(WsConnected { end, protocol })
 }
 
 #[async_trait]

@@ -560,18 +560,23 @@ impl IsolateState {
         Ok(op)
     }
 
-    /// Keeps an opened WebSocket's end for `owner` (the request that opened it); `{ rid, protocol }` as JSON bytes.
+    /// Keeps an opened WebSocket's end for `owner`, the request that opened it; `{ rid, protocol }` as JSON bytes.
+    /// When that request has ended meanwhile, the end is dropped (closing the socket) and the open fails.
     pub fn opened_socket(
         &self,
         connected: crate::ports::websocket::WsConnected,
         owner: Option<u64>,
-    ) -> Vec<u8> {
+    ) -> Result<Vec<u8>, String> {
         let mut st = self.state.borrow_mut();
-        let req = owner.unwrap_or(0);
+        let Some(req) = owner.filter(|r| st.requests.contains_key(r)) else {
+            return Err("the request that opened the WebSocket has ended".into());
+        };
         let rid = Self::add_socket(&mut st, connected.end, req);
-        serde_json::json!({ "rid": rid, "protocol": connected.protocol })
-            .to_string()
-            .into_bytes()
+        Ok(
+            serde_json::json!({ "rid": rid, "protocol": connected.protocol })
+                .to_string()
+                .into_bytes(),
+        )
     }
 
     /// Sends a message on WebSocket `rid` (charged to the app's memory until the client takes it).

@@ -304,9 +304,10 @@ impl<E: Engine> Worker<E> {
                         url,
                         rid: slot.host.add_resource(body, owner),
                     }),
-                    OpDone::Socket(connected) => {
-                        Ok(OpValue::Bytes(slot.host.opened_socket(connected, owner)))
-                    }
+                    OpDone::Socket(connected) => slot
+                        .host
+                        .opened_socket(connected, owner)
+                        .map(OpValue::Bytes),
                     OpDone::Error(e) => Err(e),
                 };
                 turn(&self.inbox, slot, owner, |iso| iso.complete(op, value));

@@ -42,7 +42,6 @@ class WebSocket extends EventTarget {
     this.#accepted = true;
     const headers = list.length ? ['sec-websocket-protocol', list.join(', ')] : [];
     WebSocket.#open(this.#url, headers).then(({ rid, protocol }) => {
-      if (rid === null) throw new TypeError('the request that opened the WebSocket has ended');
       this.#protocol = protocol;
       this.#state = WS_OPEN;
       this.#start(rid);
@@ -57,7 +56,6 @@ class WebSocket extends EventTarget {
   // `webSocket`, which the app accepts.
   static async _connect(url, flat) {
     const { rid, protocol } = await WebSocket.#open(url, flat);
-    if (rid === null) throw new TypeError('the request that opened the WebSocket has ended');
     const ws = new WebSocket(null, kWsKey);
     ws.#url = url; ws.#protocol = protocol;
     ws.#start(rid);
