@@ -113,6 +113,40 @@ async fn admin_token_is_required_when_set() {
     assert_eq!(res.status(), 200);
 }
 
+/// Attack: a page on another origin that got hold of the admin token (or rides a console user's browser) must not be
+/// allowed by CORS to read admin answers or send the preflighted calls; the services keep hyper's open CORS.
+#[tokio::test]
+async fn the_admin_api_grants_no_other_origin() {
+    let nano = TestNano::start_with(|c| c.admin_token = Some(Secret::new("tok-123"))).await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/admin/tenants"),
+        (reqwest::Method::OPTIONS, "/admin/tenants"),
+        (reqwest::Method::GET, "/admin/ui/"),
+    ] {
+        let res = client()
+            .request(method.clone(), nano.url(path))
+            .header("origin", "https://evil.test")
+            .bearer_auth("tok-123")
+            .send()
+            .await
+            .unwrap();
+        for h in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+            "access-control-allow-methods",
+        ] {
+            assert!(res.headers().get(h).is_none(), "{method} {path} sent {h}");
+        }
+    }
+    let res = client()
+        .get(nano.url("/"))
+        .header("origin", "https://evil.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+}
+
 /// Creates a tenant and a key for it; returns (key id, secret, response body).
 async fn tenant_with_key(nano: &TestNano, tenant: &str, grant: Value) -> (String, String, Value) {
     let (status, _) = post(nano, "/admin/tenants", json!({ "id": tenant })).await;

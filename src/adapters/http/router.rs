@@ -129,6 +129,9 @@ pub async fn handle(state: Arc<HttpState>, req: Request<Incoming>) -> Response<B
         ));
     }
     add_common_headers(res.headers_mut());
+    if is_admin_path(&path) {
+        drop_cors(res.headers_mut());
+    }
     if let (true, Some(t)) = (state.tenant_header, tenant.as_deref()) {
         tenant_header(&mut res, t);
     }
@@ -379,6 +382,18 @@ fn preflight() -> Response<Body> {
         HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
     );
     res
+}
+
+/// The admin API and console: never shared with other origins, so they carry no CORS grant (a page elsewhere
+/// cannot read an admin answer even with a token it got hold of); the services keep hyper's open CORS.
+fn is_admin_path(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+fn drop_cors(headers: &mut HeaderMap) {
+    headers.remove("access-control-allow-origin");
+    headers.remove("access-control-allow-credentials");
+    headers.remove("access-control-allow-methods");
 }
 
 fn add_common_headers(headers: &mut HeaderMap) {
