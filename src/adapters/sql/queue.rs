@@ -14,7 +14,8 @@ use super::SqlDatabase;
 use crate::core::clock::now_ms;
 use crate::core::{DomainName, TenantId, TenantScope};
 use crate::ports::{
-    Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueScan, QueueStore,
+    Claimed, Failure, Job, JobCounts, JobStatus, PendingQueue, QueueConfig, QueueError, QueueScan,
+    QueueStore,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -215,6 +216,7 @@ where
     Option<DB::Int>: for<'q> Encode<'q, DB>,
     (i64,): for<'r> FromRow<'r, DB::Row>,
     (String,): for<'r> FromRow<'r, DB::Row>,
+    (String, i64): for<'r> FromRow<'r, DB::Row>,
     JobRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
     ConfigRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
     PendingRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
@@ -378,6 +380,7 @@ where
     Option<DB::Int>: for<'q> Encode<'q, DB>,
     (i64,): for<'r> FromRow<'r, DB::Row>,
     (String,): for<'r> FromRow<'r, DB::Row>,
+    (String, i64): for<'r> FromRow<'r, DB::Row>,
     JobRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
     ConfigRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
     PendingRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
@@ -547,6 +550,36 @@ where
             }
             None => Err(Self::missing_job(&mut tx, scope, name).await),
         }
+    }
+
+    async fn job_counts(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+    ) -> Result<JobCounts, QueueError> {
+        let mut tx = self.begin_read(scope).await?;
+        if !Self::has_queue(&mut tx, scope, name, "").await? {
+            return Err(QueueError::QueueNotFound);
+        }
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM queue_jobs WHERE host = $1 AND queue = $2 GROUP BY status",
+        )
+        .bind(scope.as_str())
+        .bind(name.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        let mut counts = JobCounts::default();
+        for (status, n) in rows {
+            let n = n.max(0) as u64;
+            match JobStatus::parse(&status) {
+                Some(JobStatus::Ready) => counts.ready = n,
+                Some(JobStatus::Error) => counts.error = n,
+                None => {}
+            }
+        }
+        Ok(counts)
     }
 
     async fn cancel(
