@@ -7,7 +7,7 @@ use crate::adapters::http::auth::Keys;
 use crate::adapters::http::quota::RateQuotas;
 use crate::adapters::http::tenancy::TenantResolver;
 use crate::adapters::http::HttpState;
-use crate::adapters::http_client::ReqwestWebhook;
+use crate::adapters::http_client::HttpWebhook;
 use crate::adapters::memory::MemoryRateLimiter;
 use crate::adapters::postgres::{self, PgDataStore, PgSearch, PgTarget};
 use crate::adapters::redis::{RedisCache, RedisRateLimiter, RedisTarget};
@@ -387,7 +387,7 @@ pub async fn open_queue(
         return Ok(store);
     };
     let outbound = config.outbound.resolve(&config.tenant_outbound);
-    let sender = ReqwestWebhook::new(DELIVERY_TIMEOUT, outbound.policy("", None))
+    let sender = HttpWebhook::new(DELIVERY_TIMEOUT, outbound.policy("", None))
         .map_err(|e| BuildError(format!("queue delivery client: {e}")))?;
     Ok(super::queue_delivery::start(
         store,

@@ -27,8 +27,9 @@ use crate::core::clock::now_ms;
 use crate::core::outbound::Outbound;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::{
-    Claimed, Failure, Job, JobStatus, MessageOutcome, PendingQueue, QueueBatch, QueueConfig,
-    QueueError, QueueMessage, QueueOutcome, QueueScan, QueueStore, WebhookRequest, WebhookSender,
+    Claimed, Failure, Job, JobCounts, JobStatus, MessageOutcome, PendingQueue, QueueBatch,
+    QueueConfig, QueueError, QueueMessage, QueueOutcome, QueueScan, QueueStore, WebhookRequest,
+    WebhookSender,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -542,6 +543,14 @@ impl QueueStore for Waking {
         id: i64,
     ) -> Result<Job, QueueError> {
         self.inner.get_job(scope, name, id).await
+    }
+
+    async fn job_counts(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+    ) -> Result<JobCounts, QueueError> {
+        self.inner.job_counts(scope, name).await
     }
 
     async fn cancel(

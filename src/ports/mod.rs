@@ -26,7 +26,7 @@ pub use backend::BackendError;
 pub use cache::{CacheError, CacheStore, CacheValue};
 pub use data::{DataError, DataStore, ListOptions};
 pub use queue::{
-    Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
+    Claimed, Failure, Job, JobCounts, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
 pub use queue_scan::QueueScan;
 pub use rate::RateLimiter;

@@ -107,6 +107,13 @@ pub struct Claimed {
     pub config: QueueConfig,
 }
 
+/// How many jobs of a queue are in each status, counted at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub ready: u64,
+    pub error: u64,
+}
+
 /// Why a delivery attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -211,6 +218,13 @@ pub trait QueueStore: Send + Sync + 'static {
         name: &DomainName,
         id: i64,
     ) -> Result<Job, QueueError>;
+    /// The queue's `READY` and `ERROR` jobs counted in one read, so that a job moving between the two while they
+    /// are counted is counted once.
+    async fn job_counts(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+    ) -> Result<JobCounts, QueueError>;
     async fn cancel(
         &self,
         scope: &TenantScope,

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use nano::adapters::postgres::PgTarget;
 use nano::adapters::sql::SqlQueue;
 use nano::core::{DomainName, TenantId, TenantScope};
-use nano::ports::{Failure, JobStatus, QueueConfig, QueueError, QueueScan, QueueStore};
+use nano::ports::{Failure, JobCounts, JobStatus, QueueConfig, QueueError, QueueScan, QueueStore};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,6 +211,37 @@ pub mod suite {
         assert_eq!(q.claim(&s, &name, i64::MAX, 1).await.unwrap().len(), 1);
     }
 
+    /// `job_counts` counts each status of one queue; claimed jobs are still `READY`.
+    pub async fn jobs_are_counted_by_status(q: &Arc<dyn QueueStore>) {
+        let (s, name) = with_queue(q).await;
+        assert_eq!(
+            q.job_counts(&s, &queue()).await,
+            Err(QueueError::QueueNotFound)
+        );
+        assert_eq!(q.job_counts(&s, &name).await.unwrap(), JobCounts::default());
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            ids.push(q.enqueue(&s, &name, body(n), 1).await.unwrap());
+        }
+        q.claim(&s, &name, 1, 2).await.unwrap();
+        let give_up = Failure {
+            status: None,
+            error: "connection refused".into(),
+            retry_at_ms: None,
+        };
+        q.failed(&s, &name, ids[0], &give_up).await.unwrap();
+        assert_eq!(
+            q.job_counts(&s, &name).await.unwrap(),
+            JobCounts { ready: 2, error: 1 }
+        );
+        let (other, _) = with_queue(q).await;
+        assert_eq!(
+            q.job_counts(&other, &name).await,
+            Err(QueueError::QueueNotFound),
+            "another tenant's queue of the same name is not this one"
+        );
+    }
+
     pub async fn outcomes_of_cancelled_jobs_do_nothing(q: &Arc<dyn QueueStore>) {
         let (s, name) = with_queue(q).await;
         let id = q.enqueue(&s, &name, body(1), 1).await.unwrap();
@@ -402,6 +433,7 @@ crate::contract_suite!(
         cancel_removes_the_job,
         claims_hide_jobs_until_an_outcome,
         failures_retry_then_move_to_error,
+        jobs_are_counted_by_status,
         outcomes_of_cancelled_jobs_do_nothing,
         deleting_a_queue_deletes_its_jobs,
         tenants_are_isolated,

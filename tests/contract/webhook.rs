@@ -54,6 +54,56 @@ async fn target(status: u16, body: &'static str, delay: Duration) -> (String, Se
     (url, seen)
 }
 
+/// A loopback target that answers 200 to every POST on a kept-alive connection in two writes, head then body, with
+/// Nagle's algorithm on (as Python's `http.server` does); returns its URL and how many connections it accepted.
+async fn two_write_target() -> (String, Arc<Mutex<usize>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let accepted: Arc<Mutex<usize>> = Arc::default();
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            *count.lock().unwrap() += 1;
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    // One request: the head, then Content-Length bytes.
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    while buf.len() < head_end + length {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.drain(..head_end + length);
+                    let head = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n";
+                    if stream.write_all(head).await.is_err()
+                        || stream.write_all(b"{}").await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, accepted)
+}
+
 fn scope() -> TenantScope {
     TenantScope::resolved(TenantId::parse(&crate::support::fresh_name("t")).unwrap())
 }
@@ -110,6 +160,23 @@ pub mod suite {
             "gave up at the limit, not at the target's pace"
         );
     }
+
+    /// Deliveries one after another reuse one connection, and a target answering in two writes with Nagle's
+    /// algorithm on does not make each wait for a delayed acknowledgement (40 ms on Linux).
+    pub async fn kept_connections_do_not_wait_for_delayed_acks(w: &Arc<dyn WebhookSender>) {
+        let (url, accepted) = two_write_target().await;
+        let started = std::time::Instant::now();
+        for _ in 0..30 {
+            let res = w.post(&scope(), &request(url.clone())).await.unwrap();
+            assert_eq!(res.status, 200);
+        }
+        let took = started.elapsed();
+        assert_eq!(*accepted.lock().unwrap(), 1, "one kept-alive connection");
+        assert!(
+            took < Duration::from_millis(600),
+            "30 deliveries took {took:?}"
+        );
+    }
 }
 
 /// The dev profile's address rule: loopback targets (the test receivers) are reachable.
@@ -124,7 +191,7 @@ fn open_policy() -> nano::core::outbound::OutboundPolicy {
 /// while the receiver listening there is never reached.
 #[tokio::test]
 async fn the_prod_address_rule_refuses_loopback_targets_by_name() {
-    let sender = nano::adapters::http_client::ReqwestWebhook::new(
+    let sender = nano::adapters::http_client::HttpWebhook::new(
         TIMEOUT,
         nano::core::outbound::OutboundPolicy::default(),
     )
@@ -138,18 +205,19 @@ async fn the_prod_address_rule_refuses_loopback_targets_by_name() {
     );
 }
 
-async fn reqwest_sender() -> (Arc<dyn WebhookSender>, ()) {
-    let sender = nano::adapters::http_client::ReqwestWebhook::new(TIMEOUT, open_policy()).unwrap();
+async fn http_sender() -> (Arc<dyn WebhookSender>, ()) {
+    let sender = nano::adapters::http_client::HttpWebhook::new(TIMEOUT, open_policy()).unwrap();
     (Arc::new(sender), ())
 }
 
 crate::contract_suite!(
     super::suite,
-    [http_client => super::reqwest_sender],
+    [http_client => super::http_sender],
     [
         posts_the_body_verbatim_as_json_with_the_headers,
         returns_other_statuses_with_the_start_of_the_answer,
         a_closed_port_is_a_transport_error,
         a_target_slower_than_the_limit_times_out,
+        kept_connections_do_not_wait_for_delayed_acks,
     ]
 );

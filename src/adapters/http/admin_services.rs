@@ -5,7 +5,7 @@
 use super::request::Query;
 use super::response::{json, not_found, reply, ApiError, RouteResult};
 use crate::core::{DomainName, TenantScope};
-use crate::ports::{JobStatus, Services};
+use crate::ports::Services;
 use crate::services::queue as queue_service;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -68,15 +68,8 @@ async fn overview(services: &Services, scope: &TenantScope) -> Result<Value, Api
             let mut out = Vec::new();
             for name in q.list_queues(scope).await.map_err(failed)? {
                 let domain = DomainName::parse(&name).map_err(failed)?;
-                let ready = q
-                    .list_jobs(scope, &domain, JobStatus::Ready)
-                    .await
-                    .map_err(failed)?;
-                let error = q
-                    .list_jobs(scope, &domain, JobStatus::Error)
-                    .await
-                    .map_err(failed)?;
-                out.push(json!({ "name": name, "ready": ready.len(), "error": error.len() }));
+                let counts = q.job_counts(scope, &domain).await.map_err(failed)?;
+                out.push(json!({ "name": name, "ready": counts.ready, "error": counts.error }));
             }
             Some(out)
         }

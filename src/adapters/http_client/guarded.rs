@@ -20,33 +20,42 @@ impl Resolve for PolicyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = self.policy.clone();
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let found: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), 0)).await {
-                Ok(addrs) => addrs.collect(),
-                Err(e) => {
-                    let msg = format!("DNS lookup of {host} failed: {e}");
-                    return Err(Box::new(Error::new(ErrorKind::NotFound, msg)) as _);
-                }
-            };
-            let mut refusal = None;
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|a| match policy.refuses_address(a.ip()) {
-                    Some(why) => {
-                        refusal.get_or_insert(why);
-                        false
-                    }
-                    None => true,
-                })
-                .collect();
-            if allowed.is_empty() {
-                let why = refusal.unwrap_or_else(|| "it has no address".into());
-                let msg = refused(&host, &why);
-                return Err(Box::new(Error::new(ErrorKind::PermissionDenied, msg)) as _);
-            }
+            let allowed = allowed_addrs(&policy, name.as_str(), 0).await?;
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
+}
+
+/// The addresses of `host:port` that `policy` allows, in the resolver's order: a refusal when every address is
+/// refused (kind `PermissionDenied`), a failed lookup (kind `NotFound`).
+pub async fn allowed_addrs(
+    policy: &OutboundPolicy,
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, Error> {
+    let found: Vec<SocketAddr> = match tokio::net::lookup_host((host, port)).await {
+        Ok(addrs) => addrs.collect(),
+        Err(e) => {
+            let msg = format!("DNS lookup of {host} failed: {e}");
+            return Err(Error::new(ErrorKind::NotFound, msg));
+        }
+    };
+    let mut refusal = None;
+    let allowed: Vec<SocketAddr> = found
+        .into_iter()
+        .filter(|a| match policy.refuses_address(a.ip()) {
+            Some(why) => {
+                refusal.get_or_insert(why);
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if allowed.is_empty() {
+        let why = refusal.unwrap_or_else(|| "it has no address".into());
+        return Err(Error::new(ErrorKind::PermissionDenied, refused(host, &why)));
+    }
+    Ok(allowed)
 }
 
 /// A client builder whose connections obey the address rule of `policy`; redirects are not followed (callers

@@ -14,7 +14,8 @@ use super::SqlDatabase;
 use crate::core::clock::now_ms;
 use crate::core::{DomainName, TenantId, TenantScope};
 use crate::ports::{
-    Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueScan, QueueStore,
+    Claimed, Failure, Job, JobCounts, JobStatus, PendingQueue, QueueConfig, QueueError, QueueScan,
+    QueueStore,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -43,6 +44,17 @@ type ConfigRow<I> = (String, Option<String>, I, i64, I);
 
 /// A queue with unclaimed `READY` jobs: its name, their earliest `next_ms`, its concurrency.
 type PendingRow<I> = (String, i64, I);
+
+/// Whether a write's commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Synced before the write returns: every write a caller is answered for (enqueues, queue and job changes,
+    /// failed attempts).
+    Synced,
+    /// Not synced: claims, which do not outlive the process (or the node's lease) anyway, and removals of delivered
+    /// jobs, which, lost with the power, only cost a delivery more (at least once). Both survive a crash of nano.
+    Unsynced,
+}
 
 /// What the queue does differently on each database (implemented for SQLite and PostgreSQL).
 #[async_trait]
@@ -86,8 +98,15 @@ pub trait QueueDatabase: SqlDatabase {
     fn int(n: u32) -> Self::Int;
     /// What this store's claims write to `CLAIM_COLUMN`: SQLite's flag 1, PostgreSQL's node key.
     fn claimer(state: &Self::State) -> Self::Int;
-    /// Takes the connection for a write (on SQLite, waits for the writer's turn).
-    async fn writer<'a>(store: &'a SqlQueue<Self>) -> Result<Self::Writer<'a>, QueueError>;
+    /// Takes the connection for a write (on SQLite, waits for the writer's turn) that commits as `commit` says
+    /// (SQLite sets the writer's `synchronous` level here, outside any transaction).
+    async fn writer<'a>(
+        store: &'a SqlQueue<Self>,
+        commit: Commit,
+    ) -> Result<Self::Writer<'a>, QueueError>;
+    /// Makes a transaction just begun commit without waiting for the disk (`Commit::Unsynced`): PostgreSQL's
+    /// `synchronous_commit = off` for this transaction; nothing on SQLite, whose writer is set already.
+    async fn unsynced(conn: &mut Self::Connection) -> Result<(), QueueError>;
     /// Opens a transaction just begun to `QueueScan::due_tenants`, its one read across tenants: on PostgreSQL the
     /// `due_scan` policy, which shows every tenant's jobs to this transaction alone; nothing on SQLite.
     async fn confine_scan(
@@ -197,6 +216,7 @@ where
     Option<DB::Int>: for<'q> Encode<'q, DB>,
     (i64,): for<'r> FromRow<'r, DB::Row>,
     (String,): for<'r> FromRow<'r, DB::Row>,
+    (String, i64): for<'r> FromRow<'r, DB::Row>,
     JobRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
     ConfigRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
     PendingRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
@@ -211,14 +231,19 @@ where
         Ok(tx)
     }
 
-    /// A transaction on a write's connection (`QueueDatabase::writer`), confined to the scope's tenant.
+    /// A transaction on a write's connection (`QueueDatabase::writer`), confined to the scope's tenant, committing
+    /// as `commit` says.
     async fn begin_write<'t>(
         &self,
         writer: &'t mut DB::Writer<'_>,
         scope: &TenantScope,
+        commit: Commit,
     ) -> Result<Transaction<'t, DB>, QueueError> {
         let mut tx = writer.begin().await.map_err(backend)?;
         DB::confine(&self.state, &mut tx, scope).await?;
+        if commit == Commit::Unsynced {
+            DB::unsynced(&mut tx).await?;
+        }
         Ok(tx)
     }
 
@@ -316,8 +341,8 @@ where
         name: &DomainName,
         job: &Job,
     ) -> Result<i64, QueueError> {
-        let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut writer = DB::writer(self, Commit::Synced).await?;
+        let mut tx = self.begin_write(&mut writer, scope, Commit::Synced).await?;
         let id = Self::insert_job(&mut tx, scope, name, job).await?;
         tx.commit().await.map_err(backend)?;
         Ok(id)
@@ -355,12 +380,13 @@ where
     Option<DB::Int>: for<'q> Encode<'q, DB>,
     (i64,): for<'r> FromRow<'r, DB::Row>,
     (String,): for<'r> FromRow<'r, DB::Row>,
+    (String, i64): for<'r> FromRow<'r, DB::Row>,
     JobRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
     ConfigRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
     PendingRow<DB::Int>: for<'r> FromRow<'r, DB::Row>,
 {
     async fn purge_tenant(&self, scope: &TenantScope) -> Result<(), QueueError> {
-        let mut writer = DB::writer(self).await?;
+        let mut writer = DB::writer(self, Commit::Synced).await?;
         let mut tx = writer.begin().await.map_err(backend)?;
         DB::confine_purge(&self.state, &mut tx, scope).await?;
         for table in ["queue_jobs", "queues", "queue_ids"] {
@@ -415,8 +441,8 @@ where
         name: &DomainName,
         config: &QueueConfig,
     ) -> Result<(), QueueError> {
-        let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut writer = DB::writer(self, Commit::Synced).await?;
+        let mut tx = self.begin_write(&mut writer, scope, Commit::Synced).await?;
         let done = sqlx::query(
             "INSERT INTO queues (host, name, target, secret, max_attempts, backoff_ms, concurrency, created_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -439,8 +465,8 @@ where
     }
 
     async fn delete_queue(&self, scope: &TenantScope, name: &DomainName) -> Result<(), QueueError> {
-        let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut writer = DB::writer(self, Commit::Synced).await?;
+        let mut tx = self.begin_write(&mut writer, scope, Commit::Synced).await?;
         let done = sqlx::query("DELETE FROM queues WHERE host = $1 AND name = $2")
             .bind(scope.as_str())
             .bind(name.as_str())
@@ -526,14 +552,44 @@ where
         }
     }
 
+    async fn job_counts(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+    ) -> Result<JobCounts, QueueError> {
+        let mut tx = self.begin_read(scope).await?;
+        if !Self::has_queue(&mut tx, scope, name, "").await? {
+            return Err(QueueError::QueueNotFound);
+        }
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM queue_jobs WHERE host = $1 AND queue = $2 GROUP BY status",
+        )
+        .bind(scope.as_str())
+        .bind(name.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        let mut counts = JobCounts::default();
+        for (status, n) in rows {
+            let n = n.max(0) as u64;
+            match JobStatus::parse(&status) {
+                Some(JobStatus::Ready) => counts.ready = n,
+                Some(JobStatus::Error) => counts.error = n,
+                None => {}
+            }
+        }
+        Ok(counts)
+    }
+
     async fn cancel(
         &self,
         scope: &TenantScope,
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
-        let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut writer = DB::writer(self, Commit::Synced).await?;
+        let mut tx = self.begin_write(&mut writer, scope, Commit::Synced).await?;
         if Self::delete_job(&mut tx, scope, name, id).await? == 0 {
             return Err(Self::missing_job(&mut tx, scope, name).await);
         }
@@ -546,8 +602,8 @@ where
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
-        let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut writer = DB::writer(self, Commit::Synced).await?;
+        let mut tx = self.begin_write(&mut writer, scope, Commit::Synced).await?;
         let done = sqlx::query(
             "UPDATE queue_jobs SET status = 'READY', attempts = 0, next_ms = $1 \
              WHERE host = $2 AND queue = $3 AND id = $4",
@@ -598,8 +654,10 @@ where
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<Claimed>, QueueError> {
-        let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut writer = DB::writer(self, Commit::Unsynced).await?;
+        let mut tx = self
+            .begin_write(&mut writer, scope, Commit::Unsynced)
+            .await?;
         let rows: Vec<JobRow<DB::Int>> = sqlx::query_as(&format!(
             "UPDATE queue_jobs SET {claim} = $5 WHERE host = $1 AND id IN \
                (SELECT id FROM queue_jobs WHERE host = $1 AND queue = $2 AND status = 'READY' \
@@ -655,8 +713,8 @@ where
         id: i64,
         failure: &Failure,
     ) -> Result<(), QueueError> {
-        let mut writer = DB::writer(self).await?;
-        let mut tx = self.begin_write(&mut writer, scope).await?;
+        let mut writer = DB::writer(self, Commit::Synced).await?;
+        let mut tx = self.begin_write(&mut writer, scope, Commit::Synced).await?;
         sqlx::query(&format!(
             "UPDATE queue_jobs SET {claim} = {no_claim}, attempts = attempts + 1, last_status = $1, \
                last_error = $2, status = CASE WHEN CAST($3 AS BIGINT) IS NULL THEN 'ERROR' ELSE 'READY' END, \

@@ -4,7 +4,7 @@
 use super::{Kind, Limits, Meter};
 use crate::core::{DomainName, TenantScope};
 use crate::ports::{
-    Claimed, Failure, Job, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
+    Claimed, Failure, Job, JobCounts, JobStatus, PendingQueue, QueueConfig, QueueError, QueueStore,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -110,6 +110,14 @@ impl QueueStore for QuotaQueue {
         id: i64,
     ) -> Result<Job, QueueError> {
         self.inner.get_job(scope, name, id).await
+    }
+
+    async fn job_counts(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+    ) -> Result<JobCounts, QueueError> {
+        self.inner.job_counts(scope, name).await
     }
 
     async fn cancel(

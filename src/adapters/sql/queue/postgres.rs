@@ -6,7 +6,7 @@
 //! lease is older than the takeover time (`takeover_secs`). The other nodes then claim those jobs again
 //! (at-least-once delivery). Leases are stamped and judged by the database's clock, so nodes' clocks may differ.
 
-use super::{backend, QueueDatabase, SqlQueue};
+use super::{backend, Commit, QueueDatabase, SqlQueue};
 use crate::core::{DomainName, TenantScope};
 use crate::ports::{Job, QueueError};
 use async_trait::async_trait;
@@ -187,8 +187,19 @@ impl QueueDatabase for Postgres {
         node.key
     }
 
-    async fn writer<'a>(store: &'a SqlQueue<Self>) -> Result<Self::Writer<'a>, QueueError> {
+    async fn writer<'a>(
+        store: &'a SqlQueue<Self>,
+        _: Commit,
+    ) -> Result<Self::Writer<'a>, QueueError> {
         store.pool.acquire().await.map_err(backend)
+    }
+
+    async fn unsynced(conn: &mut PgConnection) -> Result<(), QueueError> {
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     fn unclaimed(node: &PgNode) -> String {
@@ -240,8 +251,10 @@ impl QueueDatabase for Postgres {
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
-        let mut writer = Self::writer(store).await?;
-        let mut tx = store.begin_write(&mut writer, scope).await?;
+        let mut writer = Self::writer(store, Commit::Unsynced).await?;
+        let mut tx = store
+            .begin_write(&mut writer, scope, Commit::Unsynced)
+            .await?;
         SqlQueue::<Postgres>::delete_job(&mut tx, scope, name, id).await?;
         tx.commit().await.map_err(backend)
     }

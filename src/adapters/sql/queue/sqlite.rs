@@ -1,25 +1,38 @@
 //! The queue on SQLite (`queue.db`, opened by the sqlite adapter): one connection writes, and writers take turns on
 //! it; enqueues and removals of delivered jobs that wait for a turn are committed together, many per transaction. A
 //! claim is the job's `claimed` flag, which only this process sets, so opening the store clears every one.
+//!
+//! The database is opened at `synchronous=FULL`, and every write a caller is answered for commits so. Claims and
+//! removals of delivered jobs (`Commit::Unsynced`) commit at `synchronous=NORMAL`: in WAL mode that skips the sync
+//! of the commit alone (a crash of nano keeps it; the power going may lose it, which costs a delivery more), the
+//! next synced commit syncs it with its own, and checkpoints still sync as at `FULL`. So an enqueue never waits for
+//! a claim's or a removal's sync, only for its own. The writer sets the level before a write's transaction begins,
+//! when the write needs another one than the last.
 
-use super::{backend, QueueDatabase, SqlQueue};
+use super::{backend, Commit, QueueDatabase, SqlQueue};
 use crate::core::{DomainName, TenantScope};
 use crate::ports::BackendError;
 use crate::ports::{Job, QueueError};
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool};
-use tokio::sync::{oneshot, Mutex, MutexGuard};
+use tokio::sync::{oneshot, MappedMutexGuard, Mutex, MutexGuard};
 
 /// What a SQLite queue holds besides its pool: the writer, and the writes waiting for its turn.
 pub struct SqliteWriter {
     /// The one connection that writes: writers take turns on it rather than in SQLite's busy handler (which sleeps
     /// and retries under contention), and skip the pool's per-acquire round trips.
-    conn: Mutex<SqliteConnection>,
+    conn: Mutex<Writer>,
     /// Jobs waiting to be stored together (`enqueue`'s group commit).
     inserts: Waiting<(TenantScope, DomainName, Job), i64>,
     /// Delivered jobs waiting to be deleted together (`delivered`'s group commit).
     removals: Waiting<(TenantScope, DomainName, i64), ()>,
+}
+
+/// The writer connection and how its commits reach the disk now.
+struct Writer {
+    conn: SqliteConnection,
+    commit: Commit,
 }
 
 /// Writes waiting for the writer's turn, each with who to tell how it went.
@@ -45,27 +58,59 @@ impl SqlQueue<Sqlite> {
         Ok(Self {
             pool,
             state: SqliteWriter {
-                conn: Mutex::new(conn),
+                conn: Mutex::new(Writer {
+                    conn,
+                    commit: Commit::Synced,
+                }),
                 inserts: Waiting::default(),
                 removals: Waiting::default(),
             },
         })
     }
 
+    /// The writer's turn, its commits set to `commit`.
+    async fn turn(
+        &self,
+        commit: Commit,
+    ) -> Result<MappedMutexGuard<'_, SqliteConnection>, QueueError> {
+        let mut writer = self.state.conn.lock().await;
+        if writer.commit != commit {
+            let level = match commit {
+                Commit::Synced => "PRAGMA synchronous = FULL",
+                Commit::Unsynced => "PRAGMA synchronous = NORMAL",
+            };
+            sqlx::query(level)
+                .execute(&mut writer.conn)
+                .await
+                .map_err(backend)?;
+            writer.commit = commit;
+        }
+        Ok(MutexGuard::map(writer, |w| &mut w.conn))
+    }
+
     /// Group commit: `item` waits in `waiting` for the writer's turn, and whoever gets the turn first writes every
-    /// waiting item in one transaction (one sync to disk), so the later ones find theirs done. `what` names the
-    /// write in the error of one dropped unwritten.
+    /// waiting item in one transaction (one sync to disk when `commit` is `Synced`), so the later ones find theirs
+    /// done. `what` names the write in the error of one dropped unwritten.
     async fn grouped<T: Send, R: Send>(
         &self,
         waiting: &Waiting<T, R>,
         item: T,
-        write_all: WriteAll<T, R>,
+        (write_all, commit): (WriteAll<T, R>, Commit),
         what: &str,
     ) -> Result<R, QueueError> {
         let (done_tx, done_rx) = oneshot::channel();
         lock(waiting).push((item, done_tx));
         {
-            let mut conn = self.state.conn.lock().await;
+            let mut conn = match self.turn(commit).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // The level could not be set: every waiting write fails, none is written.
+                    for (_, done) in std::mem::take(&mut *lock(waiting)) {
+                        let _ = done.send(Err(e.clone()));
+                    }
+                    return Err(e);
+                }
+            };
             let batch = std::mem::take(&mut *lock(waiting));
             if !batch.is_empty() {
                 let (items, dones): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
@@ -135,7 +180,7 @@ fn remove_all<'c>(
 impl QueueDatabase for Sqlite {
     type State = SqliteWriter;
     type Int = i64;
-    type Writer<'a> = MutexGuard<'a, SqliteConnection>;
+    type Writer<'a> = MappedMutexGuard<'a, SqliteConnection>;
 
     const BYTEWISE: &'static str = "COLLATE BINARY";
     const QUEUE_ROW_LOCK: &'static str = "";
@@ -151,8 +196,15 @@ impl QueueDatabase for Sqlite {
         1
     }
 
-    async fn writer<'a>(store: &'a SqlQueue<Self>) -> Result<Self::Writer<'a>, QueueError> {
-        Ok(store.state.conn.lock().await)
+    async fn writer<'a>(
+        store: &'a SqlQueue<Self>,
+        commit: Commit,
+    ) -> Result<Self::Writer<'a>, QueueError> {
+        store.turn(commit).await
+    }
+
+    async fn unsynced(_: &mut SqliteConnection) -> Result<(), QueueError> {
+        Ok(())
     }
 
     fn unclaimed(_: &SqliteWriter) -> String {
@@ -187,7 +239,12 @@ impl QueueDatabase for Sqlite {
     ) -> Result<i64, QueueError> {
         let item = (scope.clone(), name.clone(), job);
         store
-            .grouped(&store.state.inserts, item, insert_all, "enqueue")
+            .grouped(
+                &store.state.inserts,
+                item,
+                (insert_all, Commit::Synced),
+                "enqueue",
+            )
             .await
     }
 
@@ -199,7 +256,12 @@ impl QueueDatabase for Sqlite {
     ) -> Result<(), QueueError> {
         let item = (scope.clone(), name.clone(), id);
         store
-            .grouped(&store.state.removals, item, remove_all, "removal")
+            .grouped(
+                &store.state.removals,
+                item,
+                (remove_all, Commit::Unsynced),
+                "removal",
+            )
             .await
     }
 }
