@@ -1,6 +1,7 @@
-//! The cache service over HTTP: every route of hyper's `/cache`, its status codes, shapes and validation.
+//! The cache service over HTTP: every route of hyper's `/cache`, its status codes, shapes and validation, and
+//! durability across `kill -9`.
 
-use crate::support::{client, fresh_name, TestNano};
+use crate::support::{client, fresh_name, spawn_nano, TestNano};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -431,4 +432,41 @@ async fn unknown_cache_routes_are_hypers_404() {
         );
     }
     nano.stop().await;
+}
+
+/// Acknowledged cache writes (concurrent sets sharing group commits, a delete) are there after `kill -9` and a
+/// restart: the cache's `synchronous=NORMAL` survives a crash of the process.
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut child, base) = spawn_nano(&data).await;
+    let store = format!("{base}/cache/durable");
+    assert_eq!(client().put(&store).send().await.unwrap().status(), 201);
+    let sets = (0..100).map(|i| {
+        let store = store.clone();
+        async move {
+            let res = client()
+                .put(format!("{store}/k{i}"))
+                .json(&json!({"n": i}))
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.status());
+        }
+    });
+    futures::future::join_all(sets).await;
+    let delete = client().delete(format!("{store}/k0"));
+    assert!(delete.send().await.unwrap().status().is_success());
+    child.kill().await.unwrap(); // SIGKILL: no drain, no shutdown hooks
+    let (mut child, base) = spawn_nano(&data).await;
+    let store = format!("{base}/cache/durable");
+    let res = client().get(format!("{store}/k0")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    for i in 1..100 {
+        let res = client().get(format!("{store}/k{i}")).send().await.unwrap();
+        let (status, value) = body(res).await;
+        assert_eq!((status, value), (StatusCode::OK, json!({"n": i})));
+    }
+    child.kill().await.unwrap();
 }

@@ -1,7 +1,7 @@
 //! The data service over HTTP: every route of `/data/:db` with hyper's status codes and shapes, bad input, tenant
-//! isolation, and hyper-test's data expectations (spec §6.1).
+//! isolation, hyper-test's data expectations (spec §6.1), and durability across `kill -9`.
 
-use crate::support::{client, fresh_name, TestNano};
+use crate::support::{client, fresh_name, spawn_nano, TestNano};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -631,4 +631,53 @@ async fn disabled_data_service_is_hypers_404() {
             json!({"ok": false, "msg": "not found!"})
         )
     );
+}
+
+/// Every acknowledged write (concurrent creates sharing group commits, an update, a bulk write, a delete) is there
+/// after `kill -9` and a restart.
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut child, base) = spawn_nano(&data).await;
+    let db = format!("{base}/data/durable");
+    assert_eq!(client().put(&db).send().await.unwrap().status(), 201);
+    let creates = (0..200).map(|i| {
+        let db = db.clone();
+        async move {
+            let res = client()
+                .post(&db)
+                .json(&json!({"_id": format!("d{i:03}"), "n": i}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+        }
+    });
+    futures::future::join_all(creates).await;
+    let put = client().put(format!("{db}/d000")).json(&json!({"n": -1}));
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    let bulk = client()
+        .post(format!("{db}/_bulk"))
+        .json(&json!([{"_id": "b1", "n": 1000}, {"_id": "d001", "_deleted": true}]));
+    assert_eq!(bulk.send().await.unwrap().status(), 201);
+    let delete = client().delete(format!("{db}/d002"));
+    assert_eq!(delete.send().await.unwrap().status(), 200);
+    child.kill().await.unwrap(); // SIGKILL: no drain, no shutdown hooks
+    let (mut child, base) = spawn_nano(&data).await;
+    let res = client()
+        .get(format!("{base}/data/durable"))
+        .send()
+        .await
+        .unwrap();
+    let (status, list) = body(res).await;
+    assert_eq!(status, 200);
+    let docs = list["docs"].as_array().unwrap();
+    let ids: Vec<&str> = docs.iter().map(|d| d["_id"].as_str().unwrap()).collect();
+    let mut want: Vec<String> = (3..200).map(|i| format!("d{i:03}")).collect();
+    want.extend(["b1".to_string(), "d000".to_string()]);
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(docs.iter().find(|d| d["_id"] == "d000").unwrap()["n"], -1);
+    child.kill().await.unwrap();
 }

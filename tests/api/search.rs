@@ -1,7 +1,7 @@
 //! The search service over HTTP: hyper's routes, codes and result shape, prefix and typo queries, boosts,
 //! filters, update, bulk, tenant isolation, and durability across `kill -9`.
 
-use crate::support::{client, fresh_name, nano_bin, TestNano};
+use crate::support::{client, fresh_name, spawn_nano, TestNano};
 use serde_json::{json, Value};
 
 async fn call(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
@@ -335,38 +335,6 @@ async fn tenants_have_separate_indexes() {
     .await;
     assert_eq!(doc["doc"]["title"], "Dune");
     nano.stop().await;
-}
-
-/// Starts the nano binary on a port the OS picks, returning the child and its base URL (read from its log line,
-/// so the test never talks to another test's server).
-async fn spawn_nano(data: &std::path::Path) -> (tokio::process::Child, String) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(nano_bin())
-        .args([
-            "run",
-            "--profile",
-            "dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data)
-        .env("NANO_LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let found = regex::Regex::new(r"listening on (http://127\.0\.0\.1:\d+)").unwrap();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(m) = found.captures(&line) {
-            let base = m[1].to_string();
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return (child, base);
-        }
-    }
-    panic!("nano exited without listening");
 }
 
 #[tokio::test]

@@ -102,6 +102,38 @@ pub fn nano_bin() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_nano"))
 }
 
+/// Starts the nano binary on a port the OS picks, returning the child and its base URL (read from its log line,
+/// so the test never talks to another test's server).
+pub async fn spawn_nano(data: &std::path::Path) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(nano_bin())
+        .args([
+            "run",
+            "--profile",
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data)
+        .env("NANO_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let found = regex::Regex::new(r"listening on (http://127\.0\.0\.1:\d+)").unwrap();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(m) = found.captures(&line) {
+            let base = m[1].to_string();
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return (child, base);
+        }
+    }
+    panic!("nano exited without listening");
+}
+
 /// The test PostgreSQL (`NANO_TEST_POSTGRES_URL`, default the local server's `test` database) in a fresh schema
 /// named `nt_<random>`, so tests run in parallel without seeing each other's tables.
 pub fn pg_target() -> nano::adapters::postgres::PgTarget {

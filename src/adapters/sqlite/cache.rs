@@ -6,15 +6,16 @@
 //! layer.
 
 use super::cache_hot::{entry_key, HotEntries};
-use super::group_commit::GroupCommit;
-use super::pool::{open_pool, Durability};
+use super::group_commit::{run, GroupCommit};
+use super::pool::{open_pool, open_writer, Durability};
 use crate::core::clock::now_ms;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::BackendError;
 use crate::ports::{CacheError, CacheStore, CacheValue};
 use async_trait::async_trait;
-use futures::future::BoxFuture;
-use sqlx::{SqliteConnection, SqlitePool};
+use rusqlite::{params, Connection};
+use sqlx::SqlitePool;
+use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,7 +46,7 @@ impl Drop for SqliteCache {
     }
 }
 
-fn backend(e: sqlx::Error) -> CacheError {
+fn backend<E: Error + Send + Sync + 'static>(e: E) -> CacheError {
     CacheError::Backend(BackendError::new(e))
 }
 
@@ -94,7 +95,8 @@ impl SqliteCache {
         let pool = open_pool(path, Durability::Normal, MIGRATIONS)
             .await
             .map_err(backend)?;
-        let writer = GroupCommit::start(pool.acquire().await.map_err(backend)?.detach());
+        let writer = open_writer(path, Durability::Normal).map_err(backend)?;
+        let writer = GroupCommit::start(writer).map_err(backend)?;
         let hot = Arc::new(HotEntries::default());
         let purger = tokio::spawn(purge_loop(writer.clone(), hot.clone(), purge_every));
         Ok(Self {
@@ -108,9 +110,7 @@ impl SqliteCache {
     /// Runs `write` in the writer's next group commit and answers once it is committed.
     async fn write<T, F>(&self, write: F) -> Result<T, CacheError>
     where
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, CacheError>>
-            + Send
-            + 'static,
+        F: FnOnce(&Connection) -> Result<T, CacheError> + Send + 'static,
         T: Send + 'static,
     {
         self.writer
@@ -159,17 +159,12 @@ async fn purge_loop(writer: GroupCommit, hot: Arc<HotEntries>, every: Duration) 
         loop {
             let done = writer
                 .write(|conn| {
-                    Box::pin(async move {
-                        sqlx::query(
-                            "DELETE FROM cache_entries WHERE (host, store, key) IN \
-                             (SELECT host, store, key FROM cache_entries WHERE expires_ms <= ? LIMIT ?)",
-                        )
-                        .bind(now_ms())
-                        .bind(PURGE_BATCH)
-                        .execute(conn)
-                        .await
-                        .map(|r| r.rows_affected())
-                    })
+                    run(
+                        conn,
+                        "DELETE FROM cache_entries WHERE (host, store, key) IN \
+                         (SELECT host, store, key FROM cache_entries WHERE expires_ms <= ? LIMIT ?)",
+                        params![now_ms(), PURGE_BATCH],
+                    )
                 })
                 .await;
             match done {
@@ -259,18 +254,12 @@ impl CacheStore for SqliteCache {
         let (host, name) = owned(scope, store);
         let created = self
             .write(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO cache_stores (host, name, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(host)
-                    .bind(name)
-                    .bind(now_ms())
-                    .execute(conn)
-                    .await
-                    .map(|done| done.rows_affected())
-                    .map_err(backend)
-                })
+                run(
+                    conn,
+                    "INSERT INTO cache_stores (host, name, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    params![host, name, now_ms()],
+                )
+                .map_err(backend)
             })
             .await?;
         if created == 0 {
@@ -286,24 +275,22 @@ impl CacheStore for SqliteCache {
     ) -> Result<(), CacheError> {
         let (host, name) = owned(scope, store);
         self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query("DELETE FROM cache_stores WHERE host = ? AND name = ?")
-                    .bind(&host)
-                    .bind(&name)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                if done.rows_affected() == 0 {
-                    return Err(CacheError::StoreNotFound);
-                }
-                sqlx::query("DELETE FROM cache_entries WHERE host = ? AND store = ?")
-                    .bind(&host)
-                    .bind(&name)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                Ok(())
-            })
+            let done = run(
+                conn,
+                "DELETE FROM cache_stores WHERE host = ? AND name = ?",
+                params![host, name],
+            )
+            .map_err(backend)?;
+            if done == 0 {
+                return Err(CacheError::StoreNotFound);
+            }
+            run(
+                conn,
+                "DELETE FROM cache_entries WHERE host = ? AND store = ?",
+                params![host, name],
+            )
+            .map_err(backend)?;
+            Ok(())
         })
         .await?;
         self.hot
@@ -324,26 +311,17 @@ impl CacheStore for SqliteCache {
         // One statement: inserts only into an existing store, and replaces only an expired key.
         let created = self
             .write(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
-               (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2) \
-             ON CONFLICT (host, store, key) DO UPDATE \
-               SET value = excluded.value, expires_ms = excluded.expires_ms \
-               WHERE cache_entries.expires_ms IS NOT NULL AND cache_entries.expires_ms <= ?6",
-                    )
-                    .bind(host)
-                    .bind(name)
-                    .bind(entry)
-                    .bind(text)
-                    .bind(expires)
-                    .bind(now_ms())
-                    .execute(conn)
-                    .await
-                    .map(|done| done.rows_affected())
-                    .map_err(backend)
-                })
+                run(
+                    conn,
+                    "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
+                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
+                       (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2) \
+                     ON CONFLICT (host, store, key) DO UPDATE \
+                       SET value = excluded.value, expires_ms = excluded.expires_ms \
+                       WHERE cache_entries.expires_ms IS NOT NULL AND cache_entries.expires_ms <= ?6",
+                    params![host, name, entry, text, expires, now_ms()],
+                )
+                .map_err(backend)
             })
             .await?;
         if created == 0 {
@@ -403,24 +381,16 @@ impl CacheStore for SqliteCache {
         let (entry, text, expires) = (key.to_string(), to_text(value), expiry(ttl_ms));
         let stored = self
             .write(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
-               (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2) \
-             ON CONFLICT (host, store, key) DO UPDATE \
-               SET value = excluded.value, expires_ms = excluded.expires_ms",
-                    )
-                    .bind(host)
-                    .bind(name)
-                    .bind(entry)
-                    .bind(text)
-                    .bind(expires)
-                    .execute(conn)
-                    .await
-                    .map(|done| done.rows_affected())
-                    .map_err(backend)
-                })
+                run(
+                    conn,
+                    "INSERT INTO cache_entries (host, store, key, value, expires_ms) \
+                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
+                       (SELECT 1 FROM cache_stores WHERE host = ?1 AND name = ?2) \
+                     ON CONFLICT (host, store, key) DO UPDATE \
+                       SET value = excluded.value, expires_ms = excluded.expires_ms",
+                    params![host, name, entry, text, expires],
+                )
+                .map_err(backend)
             })
             .await?;
         if stored == 0 {
@@ -441,18 +411,12 @@ impl CacheStore for SqliteCache {
         let entry = key.to_string();
         let deleted = self
             .write(move |conn| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "DELETE FROM cache_entries WHERE host = ? AND store = ? AND key = ?",
-                    )
-                    .bind(host)
-                    .bind(name)
-                    .bind(entry)
-                    .execute(conn)
-                    .await
-                    .map(|done| done.rows_affected())
-                    .map_err(backend)
-                })
+                run(
+                    conn,
+                    "DELETE FROM cache_entries WHERE host = ? AND store = ? AND key = ?",
+                    params![host, name, entry],
+                )
+                .map_err(backend)
             })
             .await?;
         self.hot

@@ -6,11 +6,12 @@
 //! json_extract(doc, '$."f"')...)`. It is shared by every tenant and database with the same fields, since SQLite cannot
 //! bind parameters in a partial index's WHERE. It is dropped when no named index uses it. Every write goes through
 //! the file's group commit (`group_commit.rs`): a bulk write, an index's creation or a database's deletion is one
-//! write, all or nothing, and reads use the pool.
+//! write, all or nothing, and reads use the pool. A list or query asks whether the database exists only when it
+//! found no document: a document lives only in an existing database.
 
-use super::group_commit::GroupCommit;
+use super::group_commit::{run, GroupCommit};
 use super::mango_sql::{extract_expr, order_by, Compiler, Param};
-use super::pool::{open_pool, Durability};
+use super::pool::{open_pool, open_writer, Durability};
 use crate::core::clock::now_ms;
 use crate::core::mango::{project, Query, SortKey};
 use crate::core::{DomainName, TenantScope};
@@ -20,11 +21,12 @@ use crate::ports::data::{
 use crate::ports::BackendError;
 use crate::ports::{DataError, DataStore, ListOptions};
 use async_trait::async_trait;
-use futures::future::BoxFuture;
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteArguments;
-use sqlx::{Arguments, SqliteConnection, SqlitePool};
+use sqlx::{Arguments, SqlitePool};
+use std::error::Error;
 use std::path::Path;
 
 const MIGRATIONS: &[(&str, &str)] = &[(
@@ -40,8 +42,15 @@ pub struct SqliteDataStore {
     writer: GroupCommit,
 }
 
-fn backend(e: sqlx::Error) -> DataError {
+fn backend<E: Error + Send + Sync + 'static>(e: E) -> DataError {
     DataError::Backend(BackendError::new(e))
+}
+
+/// Whether `e` refused a row because its key is taken.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 fn parse_doc(text: &str) -> Result<Value, DataError> {
@@ -78,16 +87,15 @@ impl SqliteDataStore {
         let pool = open_pool(path, Durability::Full, MIGRATIONS)
             .await
             .map_err(backend)?;
-        let writer = GroupCommit::start(pool.acquire().await.map_err(backend)?.detach());
+        let writer = open_writer(path, Durability::Full).map_err(backend)?;
+        let writer = GroupCommit::start(writer).map_err(backend)?;
         Ok(Self { pool, writer })
     }
 
     /// Runs `write` in the writer's next group commit and answers once it is durable.
     async fn write<T, F>(&self, write: F) -> Result<T, DataError>
     where
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, DataError>>
-            + Send
-            + 'static,
+        F: FnOnce(&Connection) -> Result<T, DataError> + Send + 'static,
         T: Send + 'static,
     {
         self.writer
@@ -119,27 +127,17 @@ impl SqliteDataStore {
         Ok(rows.into_iter().map(|r| r.3).collect())
     }
 
-    async fn db_exists(
-        conn: &mut SqliteConnection,
-        host: &str,
-        db: &str,
-    ) -> Result<bool, DataError> {
+    async fn require_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM data_databases WHERE host = ? AND db = ?")
-                .bind(host)
-                .bind(db)
-                .fetch_optional(&mut *conn)
+                .bind(scope.as_str())
+                .bind(db.as_str())
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(backend)?;
-        Ok(row.is_some())
-    }
-
-    async fn require_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
-        if Self::db_exists(&mut conn, scope.as_str(), db.as_str()).await? {
-            Ok(())
-        } else {
-            Err(DataError::DbNotFound)
+        match row {
+            Some(_) => Ok(()),
+            None => Err(DataError::DbNotFound),
         }
     }
 
@@ -150,6 +148,13 @@ impl SqliteDataStore {
             Err(e) => e,
         }
     }
+}
+
+/// Whether the database exists, as the writer's transaction sees it.
+fn db_exists(conn: &Connection, host: &str, db: &str) -> Result<bool, DataError> {
+    conn.prepare_cached("SELECT 1 FROM data_databases WHERE host = ? AND db = ?")
+        .and_then(|mut s| s.exists(params![host, db]))
+        .map_err(backend)
 }
 
 /// The tenant and database a write closure owns.
@@ -249,21 +254,16 @@ impl DataStore for SqliteDataStore {
     async fn create_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let (host, db) = owned(scope, db);
         self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                )
-                .bind(&host)
-                .bind(&db)
-                .bind(now_ms())
-                .execute(conn)
-                .await
-                .map_err(backend)?;
-                if done.rows_affected() == 0 {
-                    return Err(DataError::DbExists);
-                }
-                Ok(())
-            })
+            let done = run(
+                conn,
+                "INSERT INTO data_databases (host, db, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                params![host, db, now_ms()],
+            )
+            .map_err(backend)?;
+            if done == 0 {
+                return Err(DataError::DbExists);
+            }
+            Ok(())
         })
         .await
     }
@@ -271,48 +271,40 @@ impl DataStore for SqliteDataStore {
     async fn delete_db(&self, scope: &TenantScope, db: &DomainName) -> Result<(), DataError> {
         let (host, db) = owned(scope, db);
         self.write(move |conn| {
-            Box::pin(async move {
-                let physicals: Vec<(String,)> = sqlx::query_as(
+            let physicals: Vec<String> = conn
+                .prepare_cached(
                     "SELECT DISTINCT physical FROM data_indexes WHERE host = ? AND db = ?",
                 )
-                .bind(&host)
-                .bind(&db)
-                .fetch_all(&mut *conn)
-                .await
+                .and_then(|mut s| s.query_map(params![host, db], |row| row.get(0))?.collect())
                 .map_err(backend)?;
-                for table in ["data_docs", "data_indexes"] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE host = ? AND db = ?"))
-                        .bind(&host)
-                        .bind(&db)
-                        .execute(&mut *conn)
-                        .await
+            for table in ["data_docs", "data_indexes"] {
+                run(
+                    conn,
+                    &format!("DELETE FROM {table} WHERE host = ? AND db = ?"),
+                    params![host, db],
+                )
+                .map_err(backend)?;
+            }
+            let done = run(
+                conn,
+                "DELETE FROM data_databases WHERE host = ? AND db = ?",
+                params![host, db],
+            )
+            .map_err(backend)?;
+            if done == 0 {
+                return Err(DataError::DbNotFound);
+            }
+            for physical in physicals {
+                let used = conn
+                    .prepare_cached("SELECT 1 FROM data_indexes WHERE physical = ? LIMIT 1")
+                    .and_then(|mut s| s.exists([&physical]))
+                    .map_err(backend)?;
+                if !used && physical.starts_with("data_ix_") {
+                    conn.execute(&format!("DROP INDEX IF EXISTS {physical}"), [])
                         .map_err(backend)?;
                 }
-                let done = sqlx::query("DELETE FROM data_databases WHERE host = ? AND db = ?")
-                    .bind(&host)
-                    .bind(&db)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                if done.rows_affected() == 0 {
-                    return Err(DataError::DbNotFound);
-                }
-                for (physical,) in physicals {
-                    let used: Option<(i64,)> =
-                        sqlx::query_as("SELECT 1 FROM data_indexes WHERE physical = ? LIMIT 1")
-                            .bind(&physical)
-                            .fetch_optional(&mut *conn)
-                            .await
-                            .map_err(backend)?;
-                    if used.is_none() && physical.starts_with("data_ix_") {
-                        sqlx::query(&format!("DROP INDEX IF EXISTS {physical}"))
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(backend)?;
-                    }
-                }
-                Ok(())
-            })
+            }
+            Ok(())
         })
         .await
     }
@@ -326,25 +318,14 @@ impl DataStore for SqliteDataStore {
         let id = doc_id(doc)?.to_string();
         let text = doc.to_string();
         let (host, db) = owned(scope, db);
-        self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(INSERT_DOC)
-                    .bind(&host)
-                    .bind(&db)
-                    .bind(&id)
-                    .bind(text)
-                    .execute(conn)
-                    .await;
-                match done {
-                    Ok(r) if r.rows_affected() == 0 => Err(DataError::DbNotFound),
-                    Ok(_) => Ok(()),
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        Err(DataError::DocExists(id))
-                    }
-                    Err(e) => Err(backend(e)),
-                }
-            })
-        })
+        self.write(
+            move |conn| match run(conn, INSERT_DOC, params![host, db, id, text]) {
+                Ok(0) => Err(DataError::DbNotFound),
+                Ok(_) => Ok(()),
+                Err(e) if is_unique_violation(&e) => Err(DataError::DocExists(id)),
+                Err(e) => Err(backend(e)),
+            },
+        )
         .await
     }
 
@@ -379,20 +360,11 @@ impl DataStore for SqliteDataStore {
         let id = id.to_string();
         let (host, db) = owned(scope, db);
         self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(UPSERT_DOC)
-                    .bind(&host)
-                    .bind(&db)
-                    .bind(&id)
-                    .bind(text)
-                    .execute(conn)
-                    .await
-                    .map_err(backend)?;
-                if done.rows_affected() == 0 {
-                    return Err(DataError::DbNotFound);
-                }
-                Ok(())
-            })
+            let done = run(conn, UPSERT_DOC, params![host, db, id, text]).map_err(backend)?;
+            if done == 0 {
+                return Err(DataError::DbNotFound);
+            }
+            Ok(())
         })
         .await
     }
@@ -407,17 +379,12 @@ impl DataStore for SqliteDataStore {
         let key = id.to_string();
         let deleted = self
             .write(move |conn| {
-                Box::pin(async move {
-                    let done =
-                        sqlx::query("DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?")
-                            .bind(&host)
-                            .bind(&name)
-                            .bind(&key)
-                            .execute(conn)
-                            .await
-                            .map_err(backend)?;
-                    Ok(done.rows_affected())
-                })
+                run(
+                    conn,
+                    "DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?",
+                    params![host, name, key],
+                )
+                .map_err(backend)
             })
             .await?;
         if deleted == 0 {
@@ -432,7 +399,6 @@ impl DataStore for SqliteDataStore {
         db: &DomainName,
         options: &ListOptions,
     ) -> Result<Vec<Value>, DataError> {
-        self.require_db(scope, db).await?;
         let mut sql = String::from("SELECT doc FROM data_docs WHERE host = ? AND db = ?");
         let mut params = vec![
             Param::Text(scope.as_str().to_string()),
@@ -448,6 +414,7 @@ impl DataStore for SqliteDataStore {
         }
         if let Some(keys) = &options.keys {
             if keys.is_empty() {
+                self.require_db(scope, db).await?;
                 return Ok(Vec::new());
             }
             sql.push_str(" AND id IN (SELECT value FROM json_each(?))");
@@ -466,6 +433,9 @@ impl DataStore for SqliteDataStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
+        if rows.is_empty() {
+            self.require_db(scope, db).await?;
+        }
         rows.iter().map(|(t,)| parse_doc(t)).collect()
     }
 
@@ -475,12 +445,14 @@ impl DataStore for SqliteDataStore {
         db: &DomainName,
         query: &Query,
     ) -> Result<Vec<Value>, DataError> {
-        self.require_db(scope, db).await?;
         let (sql, args) = query_sql(scope, db, query)?;
         let rows: Vec<(String,)> = sqlx::query_as_with(&sql, args)
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
+        if rows.is_empty() {
+            self.require_db(scope, db).await?;
+        }
         rows.iter()
             .map(|(t,)| {
                 let doc = parse_doc(t)?;
@@ -504,38 +476,30 @@ impl DataStore for SqliteDataStore {
         let (host, db) = owned(scope, db);
         let name = name.to_string();
         self.write(move |conn| {
-            Box::pin(async move {
-                if !Self::db_exists(conn, &host, &db).await? {
-                    return Err(DataError::DbNotFound);
-                }
-                let existing: Option<(String,)> = sqlx::query_as(
+            if !db_exists(conn, &host, &db)? {
+                return Err(DataError::DbNotFound);
+            }
+            let existing: Option<String> = conn
+                .query_row(
                     "SELECT fields FROM data_indexes WHERE host = ? AND db = ? AND name = ?",
+                    params![host, db, name],
+                    |row| row.get(0),
                 )
-                .bind(&host)
-                .bind(&db)
-                .bind(&name)
-                .fetch_optional(&mut *conn)
-                .await
+                .optional()
                 .map_err(backend)?;
-                match existing {
-                    Some((have,)) if have == wanted => return Ok(()),
-                    Some(_) => return Err(DataError::IndexConflict(name)),
-                    None => {}
-                }
-                sqlx::query(&ddl).execute(&mut *conn).await.map_err(backend)?;
-                sqlx::query(
-                    "INSERT INTO data_indexes (host, db, name, fields, physical) VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(&host)
-                .bind(&db)
-                .bind(&name)
-                .bind(&wanted)
-                .bind(&physical)
-                .execute(&mut *conn)
-                .await
-                .map_err(backend)?;
-                Ok(())
-            })
+            match existing {
+                Some(have) if have == wanted => return Ok(()),
+                Some(_) => return Err(DataError::IndexConflict(name)),
+                None => {}
+            }
+            conn.execute(&ddl, []).map_err(backend)?;
+            run(
+                conn,
+                "INSERT INTO data_indexes (host, db, name, fields, physical) VALUES (?, ?, ?, ?, ?)",
+                params![host, db, name, wanted, physical],
+            )
+            .map_err(backend)?;
+            Ok(())
         })
         .await
     }
@@ -553,28 +517,21 @@ impl DataStore for SqliteDataStore {
             .collect();
         let (host, db) = owned(scope, db);
         self.write(move |conn| {
-            Box::pin(async move {
-                if !Self::db_exists(conn, &host, &db).await? {
-                    return Err(DataError::DbNotFound);
+            if !db_exists(conn, &host, &db)? {
+                return Err(DataError::DbNotFound);
+            }
+            for (id, body) in &writes {
+                match body {
+                    None => run(
+                        conn,
+                        "DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?",
+                        params![host, db, id],
+                    ),
+                    Some(body) => run(conn, UPSERT_DOC, params![host, db, id, body]),
                 }
-                for (id, body) in &writes {
-                    let statement = match body {
-                        None => sqlx::query(
-                            "DELETE FROM data_docs WHERE host = ? AND db = ? AND id = ?",
-                        )
-                        .bind(&host)
-                        .bind(&db)
-                        .bind(id),
-                        Some(body) => sqlx::query(UPSERT_DOC)
-                            .bind(&host)
-                            .bind(&db)
-                            .bind(id)
-                            .bind(body),
-                    };
-                    statement.execute(&mut *conn).await.map_err(backend)?;
-                }
-                Ok(writes.into_iter().map(|(id, _)| id).collect())
-            })
+                .map_err(backend)?;
+            }
+            Ok(writes.into_iter().map(|(id, _)| id).collect())
         })
         .await
     }

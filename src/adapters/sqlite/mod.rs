@@ -1,4 +1,5 @@
-//! SQLite adapters (sqlx): the dev profile's registry and, per service, its stores.
+//! SQLite adapters (sqlx; the data and cache writers on rusqlite): the dev profile's registry and, per service, its
+//! stores.
 
 mod cache;
 mod cache_hot;
