@@ -229,8 +229,12 @@ mod tests {
         assert!(matches!(failed, Err(StorageError::Upload(_))));
 
         std::fs::write(&path, b"short").unwrap();
-        let got: Vec<io::Result<Bytes>> = read_stream(File::open(&path).unwrap(), 10).collect().await;
+        let got: Vec<io::Result<Bytes>> =
+            read_stream(File::open(&path).unwrap(), 10).collect().await;
         assert_eq!(got[0].as_ref().unwrap().as_ref(), b"short");
-        assert_eq!(got[1].as_ref().unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            got[1].as_ref().unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     }
 }
