@@ -4,6 +4,7 @@ mod assets;
 mod paths;
 mod signing;
 mod storage;
+mod transfer;
 
 pub use assets::FsAssets;
 pub use storage::FsStorage;

@@ -1,30 +1,27 @@
 //! `FsStorage`: the storage port on the local filesystem, `<root>/<tenant>/<bucket>/<object path>`.
 //! Uploads stream into `<root>/.uploads/` and are renamed into place when complete; downloads stream from disk.
 //!
-//! Uploads stream through a 256 KiB buffer into a random file under the node's `.uploads/<node>`, are `fdatasync`ed, then renamed into
-//! place. A failed or interrupted upload deletes its temp file, and each node empties its own `.uploads/<node>` at
-//! start. Downloads stream in
-//! 64 KiB chunks, seeked and length-limited for ranges. All filesystem calls run on `spawn_blocking` or tokio's file
-//! I/O.
+//! Uploads stream into a random file under the node's `.uploads/<node>` (`transfer.rs` writes them in batches and
+//! `fdatasync`s them), then are renamed into place and the folder holding them is synced. A failed or interrupted
+//! upload deletes its temp file, and each node empties its own `.uploads/<node>` at start. Downloads stream in large
+//! chunks read one ahead (`transfer.rs`), seeked and length-limited for ranges. All filesystem calls run on
+//! `spawn_blocking`.
 
 use super::paths::{self, backend, bucket_dir};
 use super::signing;
+use super::transfer;
 use crate::core::{DomainName, TenantScope};
 use crate::ports::storage::{
     ByteStream, ObjectBody, ObjectInfo, ObjectKey, RangeSpec, Storage, StorageError, UrlSigner,
 };
 use crate::ports::BackendError;
 use async_trait::async_trait;
-use futures::StreamExt;
 use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
-use tokio::io::AsyncWriteExt;
 
 const UPLOADS: &str = ".uploads";
-const WRITE_BUFFER: usize = 256 * 1024;
-const READ_CHUNK: usize = 64 * 1024;
 
 /// Buckets as folders under one root, one folder per tenant.
 pub struct FsStorage {
@@ -98,29 +95,20 @@ fn modified_ms(meta: &std::fs::Metadata) -> i64 {
 }
 
 /// Streams `body` into a new temp file under `uploads`, flushed to disk. Removes the file on failure.
-async fn spool(uploads: &Path, mut body: ByteStream) -> Result<(PathBuf, u64), StorageError> {
+async fn spool(uploads: &Path, body: ByteStream) -> Result<(PathBuf, u64), StorageError> {
     let temp = uploads.join(format!("{:032x}", rand::random::<u128>()));
-    let file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .await
-        .map_err(backend)?;
-    let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-    let result: Result<u64, StorageError> = async {
-        let mut size = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| StorageError::Upload(e.to_string()))?;
-            size += chunk.len() as u64;
-            writer.write_all(&chunk).await.map_err(backend)?;
-        }
-        writer.flush().await.map_err(backend)?;
-        writer.get_mut().sync_data().await.map_err(backend)?;
-        Ok(size)
-    }
-    .await;
-    drop(writer);
-    match result {
+    let file = {
+        let temp = temp.clone();
+        blocking(move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .map_err(backend)
+        })
+        .await?
+    };
+    match transfer::write_synced(file, body).await {
         Ok(size) => Ok((temp, size)),
         Err(e) => {
             let _ = tokio::fs::remove_file(&temp).await;
@@ -294,7 +282,9 @@ impl Storage for FsStorage {
             let temp = temp.clone();
             move || {
                 let target = paths::writable_object(&dir, &key, true)?;
-                std::fs::rename(&temp, &target).map_err(backend)
+                std::fs::rename(&temp, &target).map_err(backend)?;
+                let folder = target.parent().unwrap_or(&dir);
+                transfer::sync_dir(folder).map_err(backend)
             }
         })
         .await;
@@ -351,12 +341,10 @@ impl Storage for FsStorage {
         })
         .await?;
         let length = selected.map_or(size, |(start, end)| end - start + 1);
-        let reader = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), length);
-        let stream = tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK);
         Ok(ObjectBody {
             size,
             range: selected,
-            stream: Box::pin(stream),
+            stream: transfer::read_stream(file, length),
         })
     }
 
