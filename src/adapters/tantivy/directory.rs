@@ -109,7 +109,7 @@ impl LazyDirectory {
         }
         let mut bytes = serde_json::to_vec(&managed)?;
         bytes.push(b'\n');
-        self.atomic_write(Path::new(MANAGED), &bytes)
+        replace(&self.root, Path::new(MANAGED), &bytes)
     }
 
     /// Names of the regular files in the folder.
@@ -130,6 +130,13 @@ impl LazyDirectory {
 /// fsync of a folder, which makes its entries (created, renamed, removed files) durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// Writes `data` to a temporary file in `root`, then renames it over `path`.
+fn replace(root: &Path, path: &Path, data: &[u8]) -> io::Result<()> {
+    let temp = root.join(format!("{TEMP_PREFIX}{}", path.to_string_lossy()));
+    std::fs::write(&temp, data)?;
+    std::fs::rename(&temp, root.join(path))
 }
 
 /// A file being written: flushed on terminate, recorded as written, not synced.
@@ -199,12 +206,13 @@ impl Directory for LazyDirectory {
     }
 
     /// Write to a temporary file, then rename over `path`: readers see the old or the new content, never a part.
+    /// tantivy's list of managed files is not written: tantivy reads it only when it opens the index, and
+    /// `adopt_all_files` rebuilds it before every open.
     fn atomic_write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        let temp = self
-            .root
-            .join(format!("{TEMP_PREFIX}{}", path.to_string_lossy()));
-        std::fs::write(&temp, data)?;
-        std::fs::rename(&temp, self.root.join(path))
+        if path == Path::new(MANAGED) {
+            return Ok(());
+        }
+        replace(&self.root, path, data)
     }
 
     fn sync_directory(&self) -> io::Result<()> {

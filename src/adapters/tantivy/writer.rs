@@ -71,7 +71,14 @@ pub fn open_index(
     }
     dir.adopt_all_files()?;
     let index = match create {
-        Some(schema) => Index::create(dir.clone(), schema, IndexSettings::default())?,
+        Some(schema) => {
+            // Documents are compressed on the indexing thread: a commit then starts no thread for it.
+            let settings = IndexSettings {
+                docstore_compress_dedicated_thread: false,
+                ..IndexSettings::default()
+            };
+            Index::create(dir.clone(), schema, settings)?
+        }
         None => Index::open(dir.clone())?,
     };
     let committed = committed_seq(&index)?;
