@@ -21,8 +21,9 @@ use tantivy::{Index, IndexSettings, IndexWriter, TantivyDocument, Term};
 
 /// Writer memory budget (one indexing thread).
 const WRITER_BUDGET: usize = 32 * 1024 * 1024;
-/// Batches, and bytes of log, between checkpoints: they bound the log replayed on open.
-const CHECKPOINT_BATCHES: u32 = 1024;
+/// Batches, and bytes of log, between checkpoints: they bound the log replayed on open, and the files of merged
+/// segments kept on disk until the next checkpoint.
+const CHECKPOINT_BATCHES: u32 = 256;
 const CHECKPOINT_BYTES: u64 = 16 * 1024 * 1024;
 
 fn wal_path(root: &Path) -> PathBuf {
