@@ -1,5 +1,6 @@
 //! The search service's text rules, shared by every search adapter: which query terms match by prefix or with one
-//! typo, values read from documents by dotted path, and the searchable text of a JSON value.
+//! typo and how much such a match weighs, values read from documents by dotted path, and the searchable text of a
+//! JSON value.
 
 use serde_json::{Map, Value};
 
@@ -7,6 +8,10 @@ use serde_json::{Map, Value};
 pub const PREFIX_MIN_CHARS: usize = 2;
 /// Shortest query term matched with one typo.
 pub const FUZZY_MIN_CHARS: usize = 5;
+/// MiniSearch's weights of a prefix match (scaled by how much of the document term the query term covers) and of a
+/// one-typo match, relative to an exact match's 1.
+pub const PREFIX_WEIGHT: f32 = 0.375;
+pub const FUZZY_WEIGHT: f32 = 0.45;
 
 /// The value at a dotted path (`author.name`), if any.
 pub fn value_at<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
@@ -67,6 +72,21 @@ pub fn term_matches(doc_term: &str, query_term: &str) -> bool {
         || (n >= FUZZY_MIN_CHARS && within_one_edit(doc_term, query_term))
 }
 
+/// How a document term matches a query term, with its weight; `None` when it does not. A document term that
+/// matches several ways weighs as its best match.
+pub fn match_weight(query_term: &str, doc_term: &str) -> Option<f32> {
+    let n = query_term.chars().count();
+    if doc_term == query_term {
+        Some(1.0)
+    } else if n >= PREFIX_MIN_CHARS && doc_term.starts_with(query_term) {
+        Some(PREFIX_WEIGHT * n as f32 / doc_term.chars().count() as f32)
+    } else if n >= FUZZY_MIN_CHARS && within_one_edit(query_term, doc_term) {
+        Some(FUZZY_WEIGHT)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +110,10 @@ mod tests {
         assert!(!term_matches("dune", "d"));
         assert!(term_matches("galaxy", "galxy"));
         assert!(!term_matches("dune", "dine"));
+        assert_eq!(match_weight("dune", "dune"), Some(1.0));
+        assert_eq!(match_weight("dun", "dune"), Some(PREFIX_WEIGHT * 0.75));
+        assert_eq!(match_weight("galxy", "galaxy"), Some(FUZZY_WEIGHT));
+        assert_eq!(match_weight("dune", "dine"), None);
     }
 
     #[test]

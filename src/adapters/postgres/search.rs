@@ -6,9 +6,7 @@
 use super::pool::{connect, PgTarget};
 use super::tenant;
 use super::text::{deletions, tokens};
-use crate::core::search_text::{
-    text_of, value_at, within_one_edit, FUZZY_MIN_CHARS, PREFIX_MIN_CHARS,
-};
+use crate::core::search_text::{match_weight, text_of, value_at, FUZZY_MIN_CHARS};
 use crate::core::{DomainName, TenantScope};
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchHit, SearchQuery};
 use crate::ports::BackendError;
@@ -29,11 +27,9 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-/// BM25 parameters and MiniSearch's weights of prefix and fuzzy matches.
+/// BM25 parameters.
 const K1: f32 = 1.2;
 const B: f32 = 0.7;
-const PREFIX_WEIGHT: f32 = 0.375;
-const FUZZY_WEIGHT: f32 = 0.45;
 
 pub struct PgSearch {
     pool: PgPool,
@@ -89,20 +85,6 @@ fn doc_terms(mapping: &IndexMapping, doc: &Map<String, Value>) -> (Vec<String>, 
         }
     }
     (terms.into_iter().collect(), keys.into_iter().collect())
-}
-
-/// How a document term matches a query term, with its weight; `None` when it does not.
-fn match_weight(query_term: &str, doc_term: &str) -> Option<f32> {
-    let n = query_term.chars().count();
-    if doc_term == query_term {
-        Some(1.0)
-    } else if n >= PREFIX_MIN_CHARS && doc_term.starts_with(query_term) {
-        Some(PREFIX_WEIGHT * n as f32 / doc_term.chars().count() as f32)
-    } else if n >= FUZZY_MIN_CHARS && within_one_edit(query_term, doc_term) {
-        Some(FUZZY_WEIGHT)
-    } else {
-        None
-    }
 }
 
 impl PgSearch {

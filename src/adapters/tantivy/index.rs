@@ -1,30 +1,31 @@
 //! One open search index: its tantivy index, reader and writer, and the blocking operations on it.
-//! Writes are group-committed (`OpenIndex::write`): concurrent writes share one commit (fsync) and reader reload,
-//! and each returns only after its commit: acknowledged means durable and visible.
+//! Writes are group-committed (`OpenIndex::write`): concurrent writes share one commit (one fsync of the write-ahead
+//! log, `writer.rs`) and reader reload, and each returns only after its commit: acknowledged means durable and
+//! visible.
 //!
-//! A query ORs, per query term and searched field, a BM25 `TermQuery` (weight 1), a prefix query (weight 0.5, terms of
-//! `PREFIX_MIN_CHARS` or more) and a one-edit fuzzy query (weight 0.3, terms of `FUZZY_MIN_CHARS` or more), each times
-//! the field's boost. `filter` runs on the stored documents of the ranked candidates, at most `FILTER_CANDIDATES`
-//! (10,000). Each open index has one indexing thread, one merge thread and a 32 MB writer budget.
+//! A query ORs, per query term and searched field, a BM25 `TermQuery` for every indexed term the query term matches
+//! (`expand`: itself, by prefix, or with one typo), weighed by `search_text::match_weight` times the field's boost.
+//! `filter` runs on the stored documents of the ranked candidates, at most `FILTER_CANDIDATES` (10,000).
 
 use super::analysis::{self, ANALYZER};
-use crate::core::search_text::{self, FUZZY_MIN_CHARS, PREFIX_MIN_CHARS};
+use super::expand;
+use super::wal::Op;
+use super::writer::{self, ToDoc, Writer};
+use crate::core::search_text;
 use crate::ports::search::{BulkOutcome, IndexMapping, SearchError, SearchHit, SearchQuery};
 use crate::ports::BackendError;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tantivy::collector::TopDocs;
-use tantivy::indexer::IndexWriterOptions;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value as _, STORED, STRING,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{IndexReader, ReloadPolicy, TantivyDocument, Term};
 
-/// Writer memory budget (one indexing thread).
-const WRITER_BUDGET: usize = 32 * 1024 * 1024;
 /// Candidates examined when a filter is applied after ranking.
 const FILTER_CANDIDATES: usize = 10_000;
 
@@ -62,13 +63,34 @@ fn lock_queue(queued: &Mutex<Vec<Queued>>) -> std::sync::MutexGuard<'_, Vec<Queu
 pub struct OpenIndex {
     reader: IndexReader,
     /// `None` once the index is deleted: later calls through a stale handle see `IndexNotFound`.
-    writer: Mutex<Option<IndexWriter>>,
+    writer: Mutex<Option<Writer>>,
+    /// Set once the index is deleted; queries read it without waiting for the writer.
+    closed: AtomicBool,
     /// Writes waiting for the writer, committed together by whoever takes it next.
     queued: Mutex<Vec<Queued>>,
     id: Field,
     doc: Field,
     fields: Vec<SearchField>,
     store_fields: Vec<String>,
+}
+
+/// The tantivy document of `json` stored under `key`: the id, the JSON text, and each searched field's text.
+fn document(
+    id: Field,
+    doc: Field,
+    fields: &[SearchField],
+    key: &str,
+    json: &Map<String, Value>,
+) -> TantivyDocument {
+    let mut d = TantivyDocument::default();
+    d.add_text(id, key);
+    d.add_text(doc, serde_json::to_string(json).unwrap_or_default());
+    for f in fields {
+        if let Some(v) = search_text::value_at(json, &f.name) {
+            d.add_text(f.field, search_text::text_of(v));
+        }
+    }
+    d
 }
 
 fn schema(mapping: &IndexMapping) -> Schema {
@@ -88,20 +110,22 @@ fn schema(mapping: &IndexMapping) -> Schema {
 }
 
 impl OpenIndex {
-    /// Creates a new tantivy index in `dir` (which must be empty or missing).
+    /// Creates a new index in `dir` (which must be empty or missing).
     pub fn create(dir: &Path, mapping: &IndexMapping) -> Result<Self, SearchError> {
-        std::fs::create_dir_all(dir).map_err(backend)?;
-        let index = Index::create_in_dir(dir, schema(mapping)).map_err(backend)?;
-        Self::wrap(index, mapping)
+        Self::open_at(dir, mapping, Some(schema(mapping)))
     }
 
-    /// Opens the tantivy index in `dir`, built with `mapping`.
+    /// Opens the index in `dir`, built with `mapping`.
     pub fn open(dir: &Path, mapping: &IndexMapping) -> Result<Self, SearchError> {
-        let index = Index::open_in_dir(dir).map_err(backend)?;
-        Self::wrap(index, mapping)
+        Self::open_at(dir, mapping, None)
     }
 
-    fn wrap(index: Index, mapping: &IndexMapping) -> Result<Self, SearchError> {
+    fn open_at(
+        dir: &Path,
+        mapping: &IndexMapping,
+        create: Option<Schema>,
+    ) -> Result<Self, SearchError> {
+        let (index, directory, replay) = writer::open_index(dir, create).map_err(backend)?;
         index.tokenizers().register(ANALYZER, analysis::analyzer());
         let schema = index.schema();
         let field = |name: &str| schema.get_field(name).map_err(backend);
@@ -117,14 +141,9 @@ impl OpenIndex {
                 })
             })
             .collect::<Result<Vec<_>, SearchError>>()?;
-        // One indexing thread and one merge thread per open index (tantivy's default is four merge threads):
-        // a process may hold many tenants' indexes open.
-        let options = IndexWriterOptions::builder()
-            .memory_budget_per_thread(WRITER_BUDGET)
-            .num_worker_threads(1)
-            .num_merge_threads(1)
-            .build();
-        let writer = index.writer_with_options(options).map_err(backend)?;
+        let (id, doc) = (field("id")?, field("doc")?);
+        let to_doc = |key: &str, json: &Map<String, Value>| document(id, doc, &fields, key, json);
+        let writer = Writer::start(&index, directory, dir, id, replay, &to_doc).map_err(backend)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -133,9 +152,10 @@ impl OpenIndex {
         Ok(Self {
             reader,
             writer: Mutex::new(Some(writer)),
+            closed: AtomicBool::new(false),
             queued: Mutex::new(Vec::new()),
-            id: field("id")?,
-            doc: field("doc")?,
+            id,
+            doc,
             fields,
             store_fields: mapping.store_fields.clone(),
         })
@@ -163,30 +183,19 @@ impl OpenIndex {
     }
 
     pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
         let writer = self.lock().take();
         if let Some(w) = writer {
-            let _ = w.wait_merging_threads();
+            w.close();
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<IndexWriter>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Writer>> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn id_term(&self, id: &str) -> Term {
         Term::from_field_text(self.id, id)
-    }
-
-    fn document(&self, id: &str, doc: &Map<String, Value>) -> TantivyDocument {
-        let mut d = TantivyDocument::default();
-        d.add_text(self.id, id);
-        d.add_text(self.doc, Value::Object(doc.clone()).to_string());
-        for f in &self.fields {
-            if let Some(v) = search_text::value_at(doc, &f.name) {
-                d.add_text(f.field, search_text::text_of(v));
-            }
-        }
-        d
     }
 
     fn find(&self, id: &str) -> Result<Option<Map<String, Value>>, SearchError> {
@@ -242,84 +251,103 @@ impl OpenIndex {
     /// Applies `batch` in order, commits it and answers each write. Writes check documents against the last commit
     /// and the batch's own earlier writes. A failed commit (or a write the engine failed) fails the whole batch,
     /// whose changes are rolled back.
-    fn commit_batch(&self, writer: Option<&mut IndexWriter>, batch: Vec<Queued>) {
+    fn commit_batch(&self, writer: Option<&mut Writer>, batch: Vec<Queued>) {
         let Some(writer) = writer else {
             for (_, answer) in batch {
                 let _ = answer.send(Err(SearchError::IndexNotFound));
             }
             return;
         };
+        let to_doc = |key: &str, json: &Map<String, Value>| {
+            document(self.id, self.doc, &self.fields, key, json)
+        };
         let mut staged: HashMap<String, bool> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut ops = Vec::new();
+        let mut answers = Vec::with_capacity(batch.len());
         let mut failed = None;
-        for (write, _) in &batch {
-            match self.apply(writer, &mut staged, write) {
+        for (write, answer) in batch {
+            if failed.is_some() {
+                answers.push((answer, Err(SearchError::IndexNotFound)));
+                continue;
+            }
+            match self.apply(writer, &to_doc, &mut staged, &mut ops, write) {
                 Err(SearchError::Backend(cause)) => {
                     failed = Some(cause);
-                    break;
+                    answers.push((answer, Err(SearchError::IndexNotFound)));
                 }
-                outcome => outcomes.push(outcome),
+                outcome => answers.push((answer, outcome)),
             }
         }
         let committed = match failed {
-            Some(cause) => Err(cause),
+            Some(cause) => {
+                writer.rollback();
+                Err(cause)
+            }
+            None if ops.is_empty() => Ok(()),
             None => writer
-                .commit()
+                .commit(ops)
                 .map_err(BackendError::new)
                 .and_then(|_| self.reader.reload().map_err(BackendError::new)),
         };
         if let Err(cause) = committed {
-            let _ = writer.rollback();
-            for (_, answer) in batch {
+            for (answer, _) in answers {
                 let _ = answer.send(Err(SearchError::Backend(cause.clone())));
             }
             return;
         }
-        for ((_, answer), outcome) in batch.into_iter().zip(outcomes) {
+        for (answer, outcome) in answers {
             let _ = answer.send(outcome);
         }
     }
 
-    /// Stages one write; `staged` says which ids the batch's earlier writes left present (`true`) or removed.
+    /// Stages one write, recording its changes in `ops`; `staged` says which ids the batch's earlier writes left
+    /// present (`true`) or removed.
     fn apply(
         &self,
-        w: &mut IndexWriter,
+        w: &Writer,
+        to_doc: ToDoc<'_>,
         staged: &mut HashMap<String, bool>,
-        write: &Write,
+        ops: &mut Vec<Op>,
+        write: Write,
     ) -> Result<Written, SearchError> {
-        let exists = |id: &str| -> Result<bool, SearchError> {
+        let exists = |id: &str, staged: &HashMap<String, bool>| -> Result<bool, SearchError> {
             match staged.get(id) {
                 Some(present) => Ok(*present),
                 None => Ok(self.find(id)?.is_some()),
             }
         };
+        let mut stage = |op: Op, staged: &mut HashMap<String, bool>| -> Result<(), SearchError> {
+            w.stage(&op, to_doc).map_err(backend)?;
+            match &op {
+                Op::Add(id, _) | Op::Put(id, _) => staged.insert(id.clone(), true),
+                Op::Delete(id) => staged.insert(id.clone(), false),
+            };
+            ops.push(op);
+            Ok(())
+        };
         match write {
             Write::Add(id, doc) => {
-                if exists(id)? {
+                if exists(&id, staged)? {
                     return Err(SearchError::DocumentConflict);
                 }
-                w.add_document(self.document(id, doc)).map_err(backend)?;
-                staged.insert(id.clone(), true);
+                stage(Op::Add(id, doc), staged)?;
             }
             Write::Update(id, doc) => {
-                if !exists(id)? {
+                if !exists(&id, staged)? {
                     return Err(SearchError::NotFound);
                 }
-                w.delete_term(self.id_term(id));
-                w.add_document(self.document(id, doc)).map_err(backend)?;
-                staged.insert(id.clone(), true);
+                stage(Op::Put(id, doc), staged)?;
             }
             Write::Remove(id) => {
-                if !exists(id)? {
+                if !exists(&id, staged)? {
                     return Err(SearchError::NotFound);
                 }
-                w.delete_term(self.id_term(id));
-                staged.insert(id.clone(), false);
+                stage(Op::Delete(id), staged)?;
             }
             Write::Bulk(docs) => {
                 let mut outcomes = Vec::with_capacity(docs.len());
                 for doc in docs {
-                    let Value::Object(doc) = doc else {
+                    let Value::Object(mut doc) = doc else {
                         outcomes.push(BulkOutcome::Rejected("document must be an object".into()));
                         continue;
                     };
@@ -333,11 +361,8 @@ impl OpenIndex {
                             continue;
                         }
                     };
-                    let mut doc = doc.clone();
                     doc.insert("_id".into(), Value::String(id.clone()));
-                    w.delete_term(self.id_term(&id));
-                    w.add_document(self.document(&id, &doc)).map_err(backend)?;
-                    staged.insert(id.clone(), true);
+                    stage(Op::Put(id.clone(), doc), staged)?;
                     outcomes.push(BulkOutcome::Indexed(id));
                 }
                 return Ok(Written::Bulk(outcomes));
@@ -359,7 +384,7 @@ impl OpenIndex {
     }
 
     pub fn get(&self, id: &str) -> Result<Map<String, Value>, SearchError> {
-        if self.lock().is_none() {
+        if self.closed.load(Ordering::Acquire) {
             return Err(SearchError::IndexNotFound);
         }
         self.find(id)?.ok_or(SearchError::NotFound)
@@ -392,41 +417,28 @@ impl OpenIndex {
     }
 
     pub fn query(&self, q: &SearchQuery) -> Result<Vec<SearchHit>, SearchError> {
-        if self.lock().is_none() {
+        if self.closed.load(Ordering::Acquire) {
             return Err(SearchError::IndexNotFound);
         }
         let fields = self.searched(q.fields.as_deref())?;
         let query_terms = analysis::terms(&mut analysis::analyzer(), &q.text);
+        let searcher = self.reader.searcher();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &query_terms {
-            let chars = t.chars().count();
             for f in &fields {
-                let term = Term::from_field_text(f.field, t);
-                let mut add = |query: Box<dyn Query>, weight: f32| {
+                for (term, weight) in expand::expand(&searcher, f.field, t).map_err(backend)? {
+                    let term = Term::from_field_text(f.field, &term);
+                    let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
                     clauses.push((
                         Occur::Should,
-                        Box::new(BoostQuery::new(query, f.boost * weight)),
+                        Box::new(BoostQuery::new(Box::new(query), f.boost * weight)),
                     ));
-                };
-                add(
-                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                    1.0,
-                );
-                if chars >= PREFIX_MIN_CHARS {
-                    add(
-                        Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
-                        0.5,
-                    );
-                }
-                if chars >= FUZZY_MIN_CHARS {
-                    add(Box::new(FuzzyTermQuery::new(term, 1, true)), 0.3);
                 }
             }
         }
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let searcher = self.reader.searcher();
         let wanted = if q.filter.is_empty() {
             q.limit
         } else {
