@@ -230,6 +230,28 @@ def scenario_routing():
     return rows, None
 
 
+def scenario_zipf():
+    """Realistic many-app traffic: 1,000 apps, each of 64 keep-alive sessions keeping one host for 100 requests, the
+    hosts drawn from Zipf(s = 1) (the busiest app gets 13% of the requests, the top 100 apps 70%); against one app of
+    the same server taking all of the load. Host routing's round-robin rows stay as the worst case."""
+    n = 1000
+    hosts = [f"app{i}.test" for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        with nano_server(tmp, 18070, apps_toml(hosts)):
+            # Every app started once, as in host routing: the load measures traffic, not first requests.
+            conn = http_client.HTTPConnection("127.0.0.1", 18070, timeout=10)
+            for h in hosts:
+                keepalive_get(conn, h)
+            conn.close()
+            one = steady("http://127.0.0.1:18070/", host="app0.test")
+            zipf = steady("http://127.0.0.1:18070/", script="zipf-hosts.lua", env={"NAPPS": str(n), "KEEP": "100"})
+    assert zipf["non2xx"] == 0 and one["non2xx"] == 0, (zipf, one)
+    return [("many apps", f"Zipf over {n:,} apps vs 1 app: requests/s", zipf["rps"], "nano, 1 app (same server)",
+             one["rps"], True),
+            ("many apps", f"Zipf over {n:,} apps: p99 ms", zipf["p99"], "nano, 1 app (same server)", one["p99"],
+             False)], None
+
+
 def live_isolates(port=18070):
     """Isolates alive in the nano on `port`, summed over its apps (admin metrics)."""
     _, body = http("GET", f"http://127.0.0.1:{port}/admin/metrics")
@@ -659,6 +681,7 @@ def scenario_reload():
 SCENARIOS = {
     "hello": scenario_hello,
     "routing": scenario_routing,
+    "zipf": scenario_zipf,
     "density": scenario_density,
     "cold": scenario_cold_start,
     "noisy": scenario_noisy,

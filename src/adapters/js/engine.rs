@@ -87,6 +87,10 @@ pub trait Engine: 'static {
     /// Readies the worker thread's spare while the thread is idle; cheap when it is ready already.
     fn prepare(_spare: &mut Self::Spare) {}
 
+    /// Apps of `memory_mb` are about to run on this thread: the spare it readies before its first isolate starts is
+    /// for them (nothing when the thread already started one, or the engine keeps no spare).
+    fn expect(_spare: &mut Self::Spare, _memory_mb: u64) {}
+
     /// Creates an isolate (from the spare when it fits the app): installs the Web API glue and ops, evaluates the
     /// app's entry module under the startup CPU budget already armed on `cpu`, and hands the default export and env
     /// to the glue.

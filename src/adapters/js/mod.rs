@@ -125,6 +125,8 @@ pub struct Loaded {
     pub in_flight: AtomicUsize,
     /// Set once a newer version replaced this one or the app was removed: no new isolates.
     pub draining: AtomicBool,
+    /// The version that replaced this one (set before it is marked draining).
+    pub successor: std::sync::OnceLock<Arc<Loaded>>,
     /// Running average of this version's JS turns, in microseconds (the scheduler's guess at the next one).
     pub turn_us: AtomicU64,
     /// Running average of starting an isolate of this version, in microseconds (measured first at load).
@@ -226,6 +228,10 @@ pub enum Msg {
         version_id: u64,
         reply: oneshot::Sender<()>,
     },
+    /// Apps of this memory limit run here: the thread readies its spare for them before its first isolate starts.
+    Expect {
+        memory_mb: u64,
+    },
     Shutdown,
 }
 
@@ -235,6 +241,8 @@ pub struct JsRuntime<E: Engine> {
     next_version: AtomicU64,
     next_request: AtomicU64,
     apps: RwLock<foldhash::HashMap<AppName, Arc<Loaded>>>,
+    /// Whether the foreground threads were told what memory limit to ready spares for (`Msg::Expect`).
+    expected: AtomicBool,
     counters: Mutex<foldhash::HashMap<AppName, Arc<Counters>>>,
     _engine: PhantomData<fn() -> E>,
 }
@@ -323,6 +331,7 @@ impl<E: Engine> JsRuntime<E> {
             next_version: AtomicU64::new(1),
             next_request: AtomicU64::new(1),
             apps: RwLock::new(foldhash::HashMap::default()),
+            expected: AtomicBool::new(false),
             counters: Mutex::new(foldhash::HashMap::default()),
             _engine: PhantomData,
         })
@@ -406,6 +415,17 @@ impl<E: Engine> JsRuntime<E> {
     }
 }
 
+impl Loaded {
+    /// The newest version that replaced this one, when one did (itself otherwise).
+    pub fn latest(self: &Arc<Self>) -> &Arc<Self> {
+        let mut v = self;
+        while let Some(next) = v.successor.get() {
+            v = next;
+        }
+        v
+    }
+}
+
 impl<E: Engine> Drop for JsRuntime<E> {
     fn drop(&mut self) {
         for t in &self.threads {
@@ -436,13 +456,28 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             .collect();
         let name = spec.name.clone();
         let thread = sched::least_loaded(&self.threads);
+        // A new version of an app starts with the scheduler's picture of the one it replaces (its turns' length, the
+        // kind of thread it runs on): its first requests then go where the old version's went, not all to the one
+        // thread starting it while its first turn is unknown.
+        let (turn_us, background) =
+            self.apps
+                .read()
+                .expect("apps lock")
+                .get(&name)
+                .map_or((0, false), |old| {
+                    (
+                        old.turn_us.load(Ordering::Relaxed),
+                        old.background.load(Ordering::Relaxed),
+                    )
+                });
         let loaded = Arc::new(Loaded {
             version_id: self.next_version.fetch_add(1, Ordering::Relaxed),
             homes: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
-            background: AtomicBool::new(false),
+            background: AtomicBool::new(background),
             draining: AtomicBool::new(false),
-            turn_us: AtomicU64::new(0),
+            successor: std::sync::OnceLock::new(),
+            turn_us: AtomicU64::new(turn_us),
             start_us: AtomicU64::new(0),
             code: Mutex::new(HashMap::new()),
             env_json: serde_json::Value::Object(env).to_string(),
@@ -459,8 +494,23 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
         )?;
         rx.await
             .map_err(|_| RuntimeError::Engine("worker thread is gone".into()))??;
-        let old = self.apps.write().expect("apps lock").insert(name, loaded);
+        let old = self
+            .apps
+            .write()
+            .expect("apps lock")
+            .insert(name, loaded.clone());
+        if !self.expected.swap(true, Ordering::Relaxed) {
+            // The runtime's first app: every foreground thread readies a spare for it while idle, so that no app's
+            // first request there waits for a whole isolate to be made.
+            let memory_mb = loaded.version.spec.limits.memory_mb;
+            for (t, inbox) in self.threads.iter().enumerate() {
+                if !inbox.load.background {
+                    let _ = self.send(t, Msg::Expect { memory_mb });
+                }
+            }
+        }
         if let Some(old) = old {
+            let _ = old.successor.set(loaded);
             self.drain(&old);
         }
         Ok(())

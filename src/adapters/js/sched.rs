@@ -14,7 +14,7 @@
 //! `pick` estimates each thread's wait from its `ThreadLoad`: messages queued, and the turn running (since when, which
 //! version, that version's average turn). A thread where the app has no isolate yet costs an isolate start. An app
 //! stays on the threads where it has an isolate until it has more than `SPREAD_AT` (8) requests in flight per such
-//! thread, or all of them are stuck. So many apps with a little traffic each do not multiply isolates, while one busy
+//! thread, and then spreads to at most as many threads as the machine has cores, unless all of them are stuck. So many apps with a little traffic each do not multiply isolates, while one busy
 //! app spreads. Ties go to the thread with the fewest isolates. An app version may thus have an isolate on several
 //! threads.
 //!
@@ -321,7 +321,7 @@ pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
     let home = |t: &usize| homes & (1u64 << t) != 0;
     let at_home = (0..threads.len()).filter(mine).filter(home).count();
     let spread = at_home == 0
-        || app.in_flight.load(Ordering::Relaxed) > SPREAD_AT * at_home
+        || (app.in_flight.load(Ordering::Relaxed) > SPREAD_AT * at_home && at_home < cores())
         || (0..threads.len())
             .filter(mine)
             .filter(home)
@@ -332,6 +332,14 @@ pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
         .filter(|t| spread || home(t))
         .min_by_key(|&t| (waits[t].0, threads[t].load.isolates.load(Ordering::Relaxed)))
         .unwrap_or(0)
+}
+
+/// The machine's cores: an app that is busy spreads to at most this many threads (while they are not stuck), as
+/// more isolates of it would not run at once; each one more is an isolate to start, warm and keep, and on every new
+/// version of the app, one more to start again and drop.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// One request of an app between dispatch and reply, counted in the version's `in_flight` while it lives.

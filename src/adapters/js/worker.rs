@@ -13,7 +13,8 @@
 //! The loop owns at most one isolate per app version, created on its first request. It ends requests past their wall or
 //! `waitUntil` deadline, and requests whose client went away (reply or body channel closed), aborting their
 //! `request.signal`. It replaces an isolate whose heap hit the limit. It drops drained versions; a request that picked
-//! a version just before it was replaced is still served. It evicts isolates idle longer than
+//! a version just before it was replaced is still served, by the version that replaced it where the thread has no
+//! isolate of the old one. It evicts isolates idle longer than
 //! `RuntimeOptions::idle_evict` (default 5 min); the next request re-creates them from cached bytecode.
 //!
 //! Before it starts an isolate it admits the app's `memory_mb` into the process's `MemoryBudget` (`meter.rs`), dropping
@@ -201,8 +202,15 @@ impl<E: Engine> Worker<E> {
         let _ = threads[thread].send(msg);
     }
 
-    fn handle(&mut self, msg: Msg) {
-        if let Msg::Dispatch { app, .. } = &msg {
+    fn handle(&mut self, mut msg: Msg) {
+        if let Msg::Dispatch { app, .. } = &mut msg {
+            if !self.slots.contains_key(&app.version_id) && app.successor.get().is_some() {
+                // Picked just before its version was replaced, and no isolate of that version is here: the newest
+                // version serves it, rather than an isolate started for a version that is going away.
+                let latest = app.latest().clone();
+                *app = latest.clone();
+                return self.hand_on(&latest, msg);
+            }
             if !self.inbox.load.background && app.background.load(Ordering::Relaxed) {
                 // Queued here before the app's turns showed they run long: such requests would hold this thread
                 // (and the other apps' requests queued behind them), so they go where long turns run.
@@ -323,6 +331,7 @@ impl<E: Engine> Worker<E> {
                     let _ = reply.send(());
                 }
             },
+            Msg::Expect { memory_mb } => E::expect(&mut self.spare, memory_mb),
             Msg::Shutdown => {}
         }
     }

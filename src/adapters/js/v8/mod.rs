@@ -376,6 +376,10 @@ impl Engine for V8 {
         spare.wanted()
     }
 
+    fn expect(spare: &mut spare::Spare, memory_mb: u64) {
+        spare.expect(spare::mb(memory_mb));
+    }
+
     fn prepare(spare: &mut spare::Spare) {
         if let Ok(snap) = init_once() {
             spare.prepare(snap);

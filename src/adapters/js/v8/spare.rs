@@ -69,7 +69,8 @@ impl Fresh {
 
 /// A worker thread's spare: at most one `Fresh`, made for the heap limit of the last app started on the thread, since
 /// an isolate's heap limit is fixed when it is made. A thread that has started no isolate yet keeps none (a thread
-/// no V8 app reaches costs nothing).
+/// no V8 app reaches costs nothing), unless the runtime told it which limit to expect: a foreground thread is, at the
+/// runtime's first app, so that no first request waits for a whole isolate on a thread that never started one.
 #[derive(Default)]
 pub struct Spare {
     ready: Option<Fresh>,
@@ -108,6 +109,11 @@ impl Spare {
             old.discard();
         }
         self.ready = Fresh::new(snap, limit).ok();
+    }
+
+    /// Apps of heap `limit` will start here: until the thread started one, its spare is made for them.
+    pub fn expect(&mut self, limit: usize) {
+        self.limit.get_or_insert(limit);
     }
 
     /// The thread's compiler, made from the snapshot on first use; its isolate is not entered.
