@@ -143,6 +143,14 @@ def apps_toml(hostnames, entry=HELLO, tenant="default", extra=""):
     return "\n".join(out)
 
 
+def room_for(n):
+    """Config letting `n` apps of the default `memory_mb` (128) keep their isolates live at once: the default
+    `max_memory_mb` (three quarters of the machine's memory, about 140 such isolates on 24 GB) reserves each isolate's
+    whole declared limit, so past it every first request of an app evicts another app's isolate, and a scenario of
+    more apps would measure that churn instead of serving them."""
+    return f"max_memory_mb = {n * 128}\n"
+
+
 def write_app(folder, source):
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "index.js")
@@ -211,7 +219,7 @@ def scenario_routing():
     for n in counts:
         hosts = [f"app{i}.test" for i in range(n)]
         with tempfile.TemporaryDirectory() as tmp:
-            with nano_server(tmp, 18070, apps_toml(hosts)) as srv:
+            with nano_server(tmp, 18070, room_for(n) + apps_toml(hosts)) as srv:
                 for h in hosts:
                     http("GET", "http://127.0.0.1:18070/", headers={"Host": h})
                 got = steady("http://127.0.0.1:18070/", script="rotate-host.lua", env={"NAPPS": str(n)})
@@ -237,7 +245,7 @@ def scenario_zipf():
     n = 1000
     hosts = [f"app{i}.test" for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
-        with nano_server(tmp, 18070, apps_toml(hosts)):
+        with nano_server(tmp, 18070, room_for(n) + apps_toml(hosts)):
             # Every app started once, as in host routing: the load measures traffic, not first requests.
             conn = http_client.HTTPConnection("127.0.0.1", 18070, timeout=10)
             for h in hosts:
@@ -270,7 +278,7 @@ def scenario_density():
         with tempfile.TemporaryDirectory() as tmp:
             with nano_server(tmp, 18070) as base:
                 base_rss = rss_kb(base.proc.pid)
-            with nano_server(tmp, 18070, f"idle_evict_secs = {evict}\n" + apps_toml(hosts)) as srv:
+            with nano_server(tmp, 18070, f"idle_evict_secs = {evict}\n" + room_for(n) + apps_toml(hosts)) as srv:
                 for h in hosts:
                     http("GET", "http://127.0.0.1:18070/", headers={"Host": h})
                 time.sleep(1)
