@@ -245,6 +245,9 @@ pub struct AppStats {
     pub cpu_micros: u64,
     pub requests: u64,
     pub isolates: u64,
+    /// Isolates started to serve the app so far (not a load's trial isolate): one per thread it first runs on, and again
+    /// after each eviction.
+    pub isolate_starts: u64,
     /// Terminations per limit name (`cpu`, `wall`, `memory`, ...); limits never hit are absent.
     pub terminations: BTreeMap<&'static str, u64>,
 }

@@ -913,6 +913,10 @@ async fn idle_isolates_are_evicted_after_the_configured_time() {
         app_metric(&nano, "nano_app_isolates", "sleepy").await,
         Some(1.0)
     );
+    assert_eq!(
+        app_metric(&nano, "nano_app_isolate_starts_total", "sleepy").await,
+        Some(2.0)
+    );
 }
 
 /// An app that failed to load, with no earlier version serving, answers 503 naming the error on its hostnames,

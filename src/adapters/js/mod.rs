@@ -86,6 +86,7 @@ pub struct Counters {
     pub cpu_micros: AtomicU64,
     pub heap_bytes: Arc<AtomicU64>,
     pub isolates: AtomicU64,
+    pub isolate_starts: AtomicU64,
     pub terminations: [AtomicU64; 8],
     /// The app's outbound requests under way, over all its isolates and versions.
     pub outbound: OutboundSlots,
@@ -677,6 +678,7 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             cpu_micros: c.cpu_micros.load(Ordering::Relaxed),
             requests: c.requests.load(Ordering::Relaxed),
             isolates: c.isolates.load(Ordering::Relaxed),
+            isolate_starts: c.isolate_starts.load(Ordering::Relaxed),
             terminations,
         })
     }

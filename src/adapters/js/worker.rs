@@ -340,6 +340,7 @@ impl<E: Engine> Worker<E> {
         self.make_room();
         let admission = self.admit(app.version.spec.limits.memory_mb)?;
         let mut slot = self.start(app)?;
+        app.counters.isolate_starts.fetch_add(1, Ordering::Relaxed);
         slot.admission = Some(admission);
         self.instances.insert(slot.host.instance, app.version_id);
         self.slots.insert(app.version_id, slot);

@@ -387,6 +387,11 @@ impl AppControl for Hosting {
             ),
             ("nano_app_isolates", "gauge", "Live isolates of the app."),
             (
+                "nano_app_isolate_starts_total",
+                "counter",
+                "Isolates started for the app, including restarts after eviction.",
+            ),
+            (
                 "nano_app_memory_bytes",
                 "gauge",
                 "Heap bytes of the app's isolates.",
@@ -418,6 +423,9 @@ impl AppControl for Hosting {
                     }
                     "nano_app_isolates" => {
                         let _ = writeln!(out, "{family}{{{labels}}} {}", s.isolates);
+                    }
+                    "nano_app_isolate_starts_total" => {
+                        let _ = writeln!(out, "{family}{{{labels}}} {}", s.isolate_starts);
                     }
                     "nano_app_memory_bytes" => {
                         let _ = writeln!(out, "{family}{{{labels}}} {}", s.heap_bytes);
