@@ -254,11 +254,11 @@ where
         name: &DomainName,
     ) -> Result<bool, QueueError> {
         let found = sqlx::query("SELECT 1 FROM queues WHERE host = $1 AND name = $2")
-        .bind(scope.as_str())
-        .bind(name.as_str())
-        .fetch_optional(conn)
-        .await
-        .map_err(backend)?;
+            .bind(scope.as_str())
+            .bind(name.as_str())
+            .fetch_optional(conn)
+            .await
+            .map_err(backend)?;
         Ok(found.is_some())
     }
 

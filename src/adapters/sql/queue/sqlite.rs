@@ -24,7 +24,7 @@ pub struct SqliteWriter {
     /// and retries under contention), and skip the pool's per-acquire round trips.
     conn: Mutex<Writer>,
     /// Enqueues and removals of delivered jobs waiting to be written together (group commit).
-    waiting: std::sync::Mutex<Vec<(Grouped, oneshot::Sender<Result<i64, QueueError>>)>>,
+    waiting: std::sync::Mutex<Vec<(Grouped, Answer)>>,
 }
 
 /// The writer connection and how its commits reach the disk now.
@@ -32,6 +32,9 @@ struct Writer {
     conn: SqliteConnection,
     commit: Commit,
 }
+
+/// Who waits for a grouped write's outcome: an enqueue's id, or 0 for a removal.
+type Answer = oneshot::Sender<Result<i64, QueueError>>;
 
 /// A write that waits for the writer's turn with others and is committed with them.
 enum Grouped {
