@@ -247,21 +247,18 @@ where
         Ok(tx)
     }
 
-    /// Whether the scope's tenant has the queue; `lock` is appended to the query (`QUEUE_ROW_LOCK`).
+    /// Whether the scope's tenant has the queue.
     async fn has_queue(
         conn: &mut DB::Connection,
         scope: &TenantScope,
         name: &DomainName,
-        lock: &str,
     ) -> Result<bool, QueueError> {
-        let found = sqlx::query(&format!(
-            "SELECT 1 FROM queues WHERE host = $1 AND name = $2{lock}"
-        ))
-        .bind(scope.as_str())
-        .bind(name.as_str())
-        .fetch_optional(conn)
-        .await
-        .map_err(backend)?;
+        let found = sqlx::query("SELECT 1 FROM queues WHERE host = $1 AND name = $2")
+            .bind(scope.as_str())
+            .bind(name.as_str())
+            .fetch_optional(conn)
+            .await
+            .map_err(backend)?;
         Ok(found.is_some())
     }
 
@@ -271,7 +268,7 @@ where
         scope: &TenantScope,
         name: &DomainName,
     ) -> QueueError {
-        match Self::has_queue(conn, scope, name, "").await {
+        match Self::has_queue(conn, scope, name).await {
             Ok(true) => QueueError::JobNotFound,
             Ok(false) => QueueError::QueueNotFound,
             Err(e) => e,
@@ -303,17 +300,22 @@ where
         name: &DomainName,
         job: &Job,
     ) -> Result<i64, QueueError> {
-        if !Self::has_queue(&mut *conn, scope, name, DB::QUEUE_ROW_LOCK).await? {
-            return Err(QueueError::QueueNotFound);
-        }
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO queue_ids (host, last_id) VALUES ($1, 1) \
+        // The queue's existence is checked (and its row locked, `QUEUE_ROW_LOCK`) in the statement that draws the id:
+        // no id comes back when the queue does not exist.
+        let drawn: Option<(i64,)> = sqlx::query_as(&format!(
+            "INSERT INTO queue_ids (host, last_id) \
+             SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM queues WHERE host = $1 AND name = $2{lock}) \
              ON CONFLICT (host) DO UPDATE SET last_id = queue_ids.last_id + 1 RETURNING last_id",
-        )
+            lock = DB::QUEUE_ROW_LOCK,
+        ))
         .bind(scope.as_str())
-        .fetch_one(&mut *conn)
+        .bind(name.as_str())
+        .fetch_optional(&mut *conn)
         .await
         .map_err(backend)?;
+        let Some((id,)) = drawn else {
+            return Err(QueueError::QueueNotFound);
+        };
         sqlx::query(
             "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, attempts, next_ms, last_status, \
              last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -511,7 +513,7 @@ where
         status: JobStatus,
     ) -> Result<Vec<Job>, QueueError> {
         let mut tx = self.begin_read(scope).await?;
-        if !Self::has_queue(&mut tx, scope, name, "").await? {
+        if !Self::has_queue(&mut tx, scope, name).await? {
             return Err(QueueError::QueueNotFound);
         }
         let rows: Vec<JobRow<DB::Int>> = sqlx::query_as(&format!(
@@ -558,7 +560,7 @@ where
         name: &DomainName,
     ) -> Result<JobCounts, QueueError> {
         let mut tx = self.begin_read(scope).await?;
-        if !Self::has_queue(&mut tx, scope, name, "").await? {
+        if !Self::has_queue(&mut tx, scope, name).await? {
             return Err(QueueError::QueueNotFound);
         }
         let rows: Vec<(String, i64)> = sqlx::query_as(

@@ -1,6 +1,7 @@
 //! The queue on SQLite (`queue.db`, opened by the sqlite adapter): one connection writes, and writers take turns on
-//! it; enqueues and removals of delivered jobs that wait for a turn are committed together, many per transaction. A
-//! claim is the job's `claimed` flag, which only this process sets, so opening the store clears every one.
+//! it; enqueues and removals of delivered jobs that wait for a turn are committed together, many per transaction
+//! (a removal thus mostly rides along with the next enqueue's commit). A claim is the job's `claimed` flag, which
+//! only this process sets, so opening the store clears every one.
 //!
 //! The database is opened at `synchronous=FULL`, and every write a caller is answered for commits so. Claims and
 //! removals of delivered jobs (`Commit::Unsynced`) commit at `synchronous=NORMAL`: in WAL mode that skips the sync
@@ -14,7 +15,6 @@ use crate::core::{DomainName, TenantScope};
 use crate::ports::BackendError;
 use crate::ports::{Job, QueueError};
 use async_trait::async_trait;
-use futures::future::BoxFuture;
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{oneshot, MappedMutexGuard, Mutex, MutexGuard};
 
@@ -23,10 +23,8 @@ pub struct SqliteWriter {
     /// The one connection that writes: writers take turns on it rather than in SQLite's busy handler (which sleeps
     /// and retries under contention), and skip the pool's per-acquire round trips.
     conn: Mutex<Writer>,
-    /// Jobs waiting to be stored together (`enqueue`'s group commit).
-    inserts: Waiting<(TenantScope, DomainName, Job), i64>,
-    /// Delivered jobs waiting to be deleted together (`delivered`'s group commit).
-    removals: Waiting<(TenantScope, DomainName, i64), ()>,
+    /// Enqueues and removals of delivered jobs waiting to be written together (group commit).
+    waiting: std::sync::Mutex<Vec<(Grouped, Answer)>>,
 }
 
 /// The writer connection and how its commits reach the disk now.
@@ -35,15 +33,16 @@ struct Writer {
     commit: Commit,
 }
 
-/// Writes waiting for the writer's turn, each with who to tell how it went.
-type Waiting<T, R> = std::sync::Mutex<Vec<(T, oneshot::Sender<Result<R, QueueError>>)>>;
+/// Who waits for a grouped write's outcome: an enqueue's id, or 0 for a removal.
+type Answer = oneshot::Sender<Result<i64, QueueError>>;
 
-/// What a group commit writes: all the waiting items in one transaction, with each one's outcome (an error of the
-/// whole batch is every item's).
-type WriteAll<T, R> = for<'c> fn(
-    &'c mut SqliteConnection,
-    &'c [T],
-) -> BoxFuture<'c, Result<Vec<Result<R, QueueError>>, QueueError>>;
+/// A write that waits for the writer's turn with others and is committed with them.
+enum Grouped {
+    /// A new job, answered with its id once synced.
+    Enqueue(TenantScope, DomainName, Job),
+    /// A delivered job to delete (answered with 0).
+    Removal(TenantScope, DomainName, i64),
+}
 
 impl SqlQueue<Sqlite> {
     /// The queue in `pool`'s database, migrated by the sqlite adapter. Claims left by an earlier process are released,
@@ -62,8 +61,7 @@ impl SqlQueue<Sqlite> {
                     conn,
                     commit: Commit::Synced,
                 }),
-                inserts: Waiting::default(),
-                removals: Waiting::default(),
+                waiting: std::sync::Mutex::default(),
             },
         })
     }
@@ -73,48 +71,31 @@ impl SqlQueue<Sqlite> {
         &self,
         commit: Commit,
     ) -> Result<MappedMutexGuard<'_, SqliteConnection>, QueueError> {
-        let mut writer = self.state.conn.lock().await;
-        if writer.commit != commit {
-            let level = match commit {
-                Commit::Synced => "PRAGMA synchronous = FULL",
-                Commit::Unsynced => "PRAGMA synchronous = NORMAL",
-            };
-            sqlx::query(level)
-                .execute(&mut writer.conn)
-                .await
-                .map_err(backend)?;
-            writer.commit = commit;
-        }
-        Ok(MutexGuard::map(writer, |w| &mut w.conn))
+        let writer = self.state.conn.lock().await;
+        set_level(writer, commit).await
     }
 
-    /// Group commit: `item` waits in `waiting` for the writer's turn, and whoever gets the turn first writes every
-    /// waiting item in one transaction (one sync to disk when `commit` is `Synced`), so the later ones find theirs
-    /// done. `what` names the write in the error of one dropped unwritten.
-    async fn grouped<T: Send, R: Send>(
-        &self,
-        waiting: &Waiting<T, R>,
-        item: T,
-        (write_all, commit): (WriteAll<T, R>, Commit),
-        what: &str,
-    ) -> Result<R, QueueError> {
+    /// Group commit: `item` waits for the writer's turn, and whoever gets the turn first writes every waiting
+    /// enqueue and removal in one transaction, so the later ones find theirs done. The transaction is synced when it
+    /// holds an enqueue (a removal riding along costs nothing more), unsynced when it holds removals only.
+    async fn grouped(&self, item: Grouped) -> Result<i64, QueueError> {
         let (done_tx, done_rx) = oneshot::channel();
-        lock(waiting).push((item, done_tx));
+        lock(&self.state.waiting).push((item, done_tx));
         {
-            let mut conn = match self.turn(commit).await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // The level could not be set: every waiting write fails, none is written.
-                    for (_, done) in std::mem::take(&mut *lock(waiting)) {
-                        let _ = done.send(Err(e.clone()));
-                    }
-                    return Err(e);
-                }
-            };
-            let batch = std::mem::take(&mut *lock(waiting));
+            let writer = self.state.conn.lock().await;
+            let batch = std::mem::take(&mut *lock(&self.state.waiting));
             if !batch.is_empty() {
-                let (items, dones): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
-                match write_all(&mut conn, &items).await {
+                let (items, dones): (Vec<Grouped>, Vec<_>) = batch.into_iter().unzip();
+                let commit = if items.iter().any(|i| matches!(i, Grouped::Enqueue(..))) {
+                    Commit::Synced
+                } else {
+                    Commit::Unsynced
+                };
+                let written = match set_level(writer, commit).await {
+                    Ok(mut conn) => write_all(&mut conn, &items).await,
+                    Err(e) => Err(e),
+                };
+                match written {
                     Ok(outcomes) => {
                         for (done, outcome) in dones.into_iter().zip(outcomes) {
                             let _ = done.send(outcome);
@@ -129,51 +110,61 @@ impl SqlQueue<Sqlite> {
             }
         }
         done_rx.await.unwrap_or_else(|_| {
-            Err(QueueError::Backend(BackendError::msg(format!(
-                "{what} was dropped"
-            ))))
+            Err(QueueError::Backend(BackendError::msg(
+                "a grouped write was dropped",
+            )))
         })
     }
+}
+
+/// Sets the writer's `synchronous` level to `commit`'s, outside any transaction, when it was another.
+async fn set_level(
+    mut writer: MutexGuard<'_, Writer>,
+    commit: Commit,
+) -> Result<MappedMutexGuard<'_, SqliteConnection>, QueueError> {
+    if writer.commit != commit {
+        let level = match commit {
+            Commit::Synced => "PRAGMA synchronous = FULL",
+            Commit::Unsynced => "PRAGMA synchronous = NORMAL",
+        };
+        sqlx::query(level)
+            .execute(&mut writer.conn)
+            .await
+            .map_err(backend)?;
+        writer.commit = commit;
+    }
+    Ok(MutexGuard::map(writer, |w| &mut w.conn))
 }
 
 fn lock<T>(waiting: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     waiting.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Stores enqueued jobs in one transaction: each gets a new id, or `QueueNotFound` when its queue does not exist.
-/// An SQL error fails the whole batch.
-fn insert_all<'c>(
-    conn: &'c mut SqliteConnection,
-    jobs: &'c [(TenantScope, DomainName, Job)],
-) -> BoxFuture<'c, Result<Vec<Result<i64, QueueError>>, QueueError>> {
-    Box::pin(async move {
-        let mut tx = conn.begin().await.map_err(backend)?;
-        let mut ids = Vec::with_capacity(jobs.len());
-        for (scope, name, job) in jobs {
-            match SqlQueue::<Sqlite>::insert_job(&mut tx, scope, name, job).await {
-                Err(QueueError::QueueNotFound) => ids.push(Err(QueueError::QueueNotFound)),
-                Err(e) => return Err(e),
-                Ok(id) => ids.push(Ok(id)),
+/// Writes grouped enqueues and removals in one transaction: each enqueue gets a new id, or `QueueNotFound` when its
+/// queue does not exist. An SQL error fails the whole batch.
+async fn write_all(
+    conn: &mut SqliteConnection,
+    items: &[Grouped],
+) -> Result<Vec<Result<i64, QueueError>>, QueueError> {
+    let mut tx = conn.begin().await.map_err(backend)?;
+    let mut outcomes = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Grouped::Enqueue(scope, name, job) => {
+                match SqlQueue::<Sqlite>::insert_job(&mut tx, scope, name, job).await {
+                    Err(QueueError::QueueNotFound) => outcomes.push(Err(QueueError::QueueNotFound)),
+                    Err(e) => return Err(e),
+                    Ok(id) => outcomes.push(Ok(id)),
+                }
+            }
+            Grouped::Removal(scope, name, id) => {
+                SqlQueue::<Sqlite>::delete_job(&mut tx, scope, name, *id).await?;
+                outcomes.push(Ok(0));
             }
         }
-        tx.commit().await.map_err(backend)?;
-        Ok(ids)
-    })
-}
-
-/// Deletes delivered jobs in one transaction.
-fn remove_all<'c>(
-    conn: &'c mut SqliteConnection,
-    jobs: &'c [(TenantScope, DomainName, i64)],
-) -> BoxFuture<'c, Result<Vec<Result<(), QueueError>>, QueueError>> {
-    Box::pin(async move {
-        let mut tx = conn.begin().await.map_err(backend)?;
-        for (scope, name, id) in jobs {
-            SqlQueue::<Sqlite>::delete_job(&mut tx, scope, name, *id).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(vec![Ok(()); jobs.len()])
-    })
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(outcomes)
 }
 
 #[async_trait]
@@ -237,14 +228,8 @@ impl QueueDatabase for Sqlite {
         name: &DomainName,
         job: Job,
     ) -> Result<i64, QueueError> {
-        let item = (scope.clone(), name.clone(), job);
         store
-            .grouped(
-                &store.state.inserts,
-                item,
-                (insert_all, Commit::Synced),
-                "enqueue",
-            )
+            .grouped(Grouped::Enqueue(scope.clone(), name.clone(), job))
             .await
     }
 
@@ -254,14 +239,9 @@ impl QueueDatabase for Sqlite {
         name: &DomainName,
         id: i64,
     ) -> Result<(), QueueError> {
-        let item = (scope.clone(), name.clone(), id);
         store
-            .grouped(
-                &store.state.removals,
-                item,
-                (remove_all, Commit::Unsynced),
-                "removal",
-            )
+            .grouped(Grouped::Removal(scope.clone(), name.clone(), id))
             .await
+            .map(|_| ())
     }
 }
