@@ -111,9 +111,7 @@ fn write_mapping(dir: &Path, mapping: &IndexMapping) -> Result<(), SearchError> 
     std::io::Write::write_all(&mut &file, &bytes).map_err(backend)?;
     file.sync_all().map_err(backend)?;
     std::fs::rename(&temp, dir.join(MAPPING)).map_err(backend)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let _ = super::directory::sync_dir(dir);
     Ok(())
 }
 
