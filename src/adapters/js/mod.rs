@@ -277,7 +277,7 @@ impl<E: Engine> JsRuntime<E> {
     pub fn with_options(options: RuntimeOptions) -> Result<Self, RuntimeError> {
         let threads = options.threads;
         let n = if threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get()) + 2
+            sched::cores() + 2
         } else {
             threads
         }

@@ -336,8 +336,8 @@ pub fn pick(threads: &[Inbox], app: &Loaded) -> usize {
 
 /// The machine's cores: an app that is busy spreads to at most this many threads (while they are not stuck), as
 /// more isolates of it would not run at once; each one more is an isolate to start, warm and keep, and on every new
-/// version of the app, one more to start again and drop.
-fn cores() -> usize {
+/// version of the app, one more to start again and drop. The default count of foreground threads derives from it too.
+pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
