@@ -360,10 +360,10 @@ pub async fn open_queue(
     let (store, scan): (Arc<dyn QueueStore>, Arc<dyn QueueScan>) = match config.profile {
         Profile::Dev => {
             let failed = |e| BuildError(format!("queue in {}: {e}", config.data_dir.display()));
-            let pool = sqlite::queue_pool(&config.data_dir.join("queue.db"))
+            let db = sqlite::queue_database(&config.data_dir.join("queue.db"))
                 .await
                 .map_err(failed)?;
-            let store = Arc::new(SqlQueue::sqlite(pool).await.map_err(failed)?);
+            let store = Arc::new(SqlQueue::sqlite(db).await.map_err(failed)?);
             (store.clone(), store)
         }
         Profile::Prod => {

@@ -315,8 +315,8 @@ pub mod suite {
 
 /// The SQL queue on the SQLite database file at `path`, as the dev profile opens it.
 async fn sqlite_at(path: &Path) -> impl QueueStore {
-    let pool = nano::adapters::sqlite::queue_pool(path).await.unwrap();
-    SqlQueue::sqlite(pool).await.unwrap()
+    let db = nano::adapters::sqlite::queue_database(path).await.unwrap();
+    SqlQueue::sqlite(db).await.unwrap()
 }
 
 /// The SQL queue on PostgreSQL at `target`, as the prod profile opens it.
@@ -504,10 +504,10 @@ async fn due_tenants_are_those_with_due_free_jobs<Q: QueueStore + QueueScan>(q: 
 #[tokio::test]
 async fn sqlite_due_tenants_are_those_with_due_free_jobs() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = nano::adapters::sqlite::queue_pool(&dir.path().join("queue.db"))
+    let db = nano::adapters::sqlite::queue_database(&dir.path().join("queue.db"))
         .await
         .unwrap();
-    let q = SqlQueue::sqlite(pool).await.unwrap();
+    let q = SqlQueue::sqlite(db).await.unwrap();
     due_tenants_are_those_with_due_free_jobs(&q).await;
 }
 

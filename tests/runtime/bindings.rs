@@ -36,7 +36,7 @@ impl World {
             storage: Some(Arc::new(FsStorage::open(&p.join("storage")).unwrap())),
             search: Some(Arc::new(TantivySearch::open(&p.join("search")).unwrap())),
             queue: Some(Arc::new(
-                SqlQueue::sqlite(sqlite::queue_pool(&p.join("queue.db")).await.unwrap())
+                SqlQueue::sqlite(sqlite::queue_database(&p.join("queue.db")).await.unwrap())
                     .await
                     .unwrap(),
             )),

@@ -26,6 +26,43 @@ use std::ops::DerefMut;
 const JOB_COLUMNS: &str =
     "id, queue, body, status, enqueued_ms, attempts, next_ms, last_status, last_error";
 
+/// Stores a job under an id drawn before (`draw_id_sql`).
+const INSERT_JOB: &str =
+    "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, attempts, next_ms, \
+     last_status, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// Deletes one job of a queue.
+const DELETE_JOB: &str = "DELETE FROM queue_jobs WHERE host = $1 AND queue = $2 AND id = $3";
+
+/// A queue's delivery settings (`ConfigRow`).
+const QUEUE_CONFIG: &str =
+    "SELECT target, secret, max_attempts, backoff_ms, concurrency FROM queues WHERE host = $1 AND name = $2";
+
+/// Draws the tenant's next job id (`$1` the tenant, `$2` the queue), checking the queue exists (and locking its row,
+/// `QUEUE_ROW_LOCK`) in the same statement: no id comes back when the queue does not exist.
+fn draw_id_sql<DB: QueueDatabase>() -> String {
+    format!(
+        "INSERT INTO queue_ids (host, last_id) \
+         SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM queues WHERE host = $1 AND name = $2{lock}) \
+         ON CONFLICT (host) DO UPDATE SET last_id = queue_ids.last_id + 1 RETURNING last_id",
+        lock = DB::QUEUE_ROW_LOCK,
+    )
+}
+
+/// Claims up to `$4` due `READY` jobs of queue `$2` of tenant `$1` at `$3` for claimer `$5`, returning their
+/// `JOB_COLUMNS`.
+fn claim_sql<DB: QueueDatabase>(state: &DB::State) -> String {
+    format!(
+        "UPDATE queue_jobs SET {claim} = $5 WHERE host = $1 AND id IN \
+           (SELECT id FROM queue_jobs WHERE host = $1 AND queue = $2 AND status = 'READY' \
+              AND next_ms <= $3 AND {unclaimed} ORDER BY next_ms, id LIMIT $4 {skip_locked}) \
+         RETURNING {JOB_COLUMNS}",
+        claim = DB::CLAIM_COLUMN,
+        unclaimed = DB::unclaimed(state),
+        skip_locked = DB::SKIP_LOCKED,
+    )
+}
+
 /// A job as stored (`JOB_COLUMNS`), `I` being the database's integer type.
 type JobRow<I> = (
     i64,
@@ -134,6 +171,15 @@ pub trait QueueDatabase: SqlDatabase {
         name: &DomainName,
         job: Job,
     ) -> Result<i64, QueueError>;
+    /// Claims up to `limit` due jobs of the queue (`SqlQueue::claim_on_writer` on PostgreSQL; on SQLite's own
+    /// writer connection).
+    async fn claim(
+        store: &SqlQueue<Self>,
+        scope: &TenantScope,
+        name: &DomainName,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, QueueError>;
     /// Deletes a delivered job, in a transaction alone or (SQLite) with every removal waiting for the writer.
     async fn delivered(
         store: &SqlQueue<Self>,
@@ -186,6 +232,25 @@ fn config_from<I: Into<i64>>(
 /// A stored setting that is at least 1 (`max_attempts`, `concurrency`).
 fn at_least_one(n: i64) -> u32 {
     n.clamp(1, i64::from(u32::MAX)) as u32
+}
+
+/// Claimed jobs, in the order they fell due, each with its queue's settings.
+fn claimed<I: Into<i64>>(
+    rows: Vec<JobRow<I>>,
+    config: QueueConfig,
+) -> Result<Vec<Claimed>, QueueError> {
+    let mut jobs = rows
+        .into_iter()
+        .map(job_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
+    Ok(jobs
+        .into_iter()
+        .map(|job| Claimed {
+            job,
+            config: config.clone(),
+        })
+        .collect())
 }
 
 /// A job just enqueued: `READY`, due now, stamped with `now_ms`.
@@ -281,15 +346,12 @@ where
         scope: &TenantScope,
         name: &DomainName,
     ) -> Result<Option<QueueConfig>, QueueError> {
-        let row: Option<ConfigRow<DB::Int>> = sqlx::query_as(
-            "SELECT target, secret, max_attempts, backoff_ms, concurrency FROM queues \
-             WHERE host = $1 AND name = $2",
-        )
-        .bind(scope.as_str())
-        .bind(name.as_str())
-        .fetch_optional(conn)
-        .await
-        .map_err(backend)?;
+        let row: Option<ConfigRow<DB::Int>> = sqlx::query_as(QUEUE_CONFIG)
+            .bind(scope.as_str())
+            .bind(name.as_str())
+            .fetch_optional(conn)
+            .await
+            .map_err(backend)?;
         Ok(row.map(config_from))
     }
 
@@ -300,39 +362,29 @@ where
         name: &DomainName,
         job: &Job,
     ) -> Result<i64, QueueError> {
-        // The queue's existence is checked (and its row locked, `QUEUE_ROW_LOCK`) in the statement that draws the id:
-        // no id comes back when the queue does not exist.
-        let drawn: Option<(i64,)> = sqlx::query_as(&format!(
-            "INSERT INTO queue_ids (host, last_id) \
-             SELECT $1, 1 WHERE EXISTS (SELECT 1 FROM queues WHERE host = $1 AND name = $2{lock}) \
-             ON CONFLICT (host) DO UPDATE SET last_id = queue_ids.last_id + 1 RETURNING last_id",
-            lock = DB::QUEUE_ROW_LOCK,
-        ))
-        .bind(scope.as_str())
-        .bind(name.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?;
+        let drawn: Option<(i64,)> = sqlx::query_as(&draw_id_sql::<DB>())
+            .bind(scope.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend)?;
         let Some((id,)) = drawn else {
             return Err(QueueError::QueueNotFound);
         };
-        sqlx::query(
-            "INSERT INTO queue_jobs (host, id, queue, body, status, enqueued_ms, attempts, next_ms, last_status, \
-             last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(scope.as_str())
-        .bind(id)
-        .bind(name.as_str())
-        .bind(job.body.as_ref())
-        .bind(job.status.as_str())
-        .bind(job.enqueued_ms)
-        .bind(DB::int(job.attempts))
-        .bind(job.next_attempt_ms)
-        .bind(job.last_status.map(DB::Int::from))
-        .bind(job.last_error.as_deref())
-        .execute(conn)
-        .await
-        .map_err(backend)?;
+        sqlx::query(INSERT_JOB)
+            .bind(scope.as_str())
+            .bind(id)
+            .bind(name.as_str())
+            .bind(job.body.as_ref())
+            .bind(job.status.as_str())
+            .bind(job.enqueued_ms)
+            .bind(DB::int(job.attempts))
+            .bind(job.next_attempt_ms)
+            .bind(job.last_status.map(DB::Int::from))
+            .bind(job.last_error.as_deref())
+            .execute(conn)
+            .await
+            .map_err(backend)?;
         Ok(id)
     }
 
@@ -350,6 +402,38 @@ where
         Ok(id)
     }
 
+    /// Claims up to `limit` due jobs of the queue in a transaction of its own on a write's connection.
+    async fn claim_on_writer(
+        &self,
+        scope: &TenantScope,
+        name: &DomainName,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, QueueError> {
+        let mut writer = DB::writer(self, Commit::Unsynced).await?;
+        let mut tx = self
+            .begin_write(&mut writer, scope, Commit::Unsynced)
+            .await?;
+        let rows: Vec<JobRow<DB::Int>> = sqlx::query_as(&claim_sql::<DB>(&self.state))
+            .bind(scope.as_str())
+            .bind(name.as_str())
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .bind(DB::claimer(&self.state))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if rows.is_empty() {
+            tx.commit().await.map_err(backend)?;
+            return Ok(Vec::new());
+        }
+        let config = Self::config(&mut tx, scope, name)
+            .await?
+            .ok_or_else(|| backend(sqlx::Error::RowNotFound))?;
+        tx.commit().await.map_err(backend)?;
+        claimed(rows, config)
+    }
+
     /// Deletes a job; how many rows went (0 or 1).
     async fn delete_job(
         conn: &mut DB::Connection,
@@ -357,7 +441,7 @@ where
         name: &DomainName,
         id: i64,
     ) -> Result<u64, QueueError> {
-        let done = sqlx::query("DELETE FROM queue_jobs WHERE host = $1 AND queue = $2 AND id = $3")
+        let done = sqlx::query(DELETE_JOB)
             .bind(scope.as_str())
             .bind(name.as_str())
             .bind(id)
@@ -656,47 +740,7 @@ where
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<Claimed>, QueueError> {
-        let mut writer = DB::writer(self, Commit::Unsynced).await?;
-        let mut tx = self
-            .begin_write(&mut writer, scope, Commit::Unsynced)
-            .await?;
-        let rows: Vec<JobRow<DB::Int>> = sqlx::query_as(&format!(
-            "UPDATE queue_jobs SET {claim} = $5 WHERE host = $1 AND id IN \
-               (SELECT id FROM queue_jobs WHERE host = $1 AND queue = $2 AND status = 'READY' \
-                  AND next_ms <= $3 AND {unclaimed} ORDER BY next_ms, id LIMIT $4 {skip_locked}) \
-             RETURNING {JOB_COLUMNS}",
-            claim = DB::CLAIM_COLUMN,
-            unclaimed = DB::unclaimed(&self.state),
-            skip_locked = DB::SKIP_LOCKED,
-        ))
-        .bind(scope.as_str())
-        .bind(name.as_str())
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .bind(DB::claimer(&self.state))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if rows.is_empty() {
-            tx.commit().await.map_err(backend)?;
-            return Ok(Vec::new());
-        }
-        let config = Self::config(&mut tx, scope, name)
-            .await?
-            .ok_or_else(|| backend(sqlx::Error::RowNotFound))?;
-        tx.commit().await.map_err(backend)?;
-        let mut jobs = rows
-            .into_iter()
-            .map(job_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        jobs.sort_by_key(|j| (j.next_attempt_ms, j.id));
-        Ok(jobs
-            .into_iter()
-            .map(|job| Claimed {
-                job,
-                config: config.clone(),
-            })
-            .collect())
+        DB::claim(self, scope, name, now_ms, limit).await
     }
 
     async fn delivered(

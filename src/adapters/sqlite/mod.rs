@@ -15,6 +15,6 @@ mod schedule;
 pub use cache::{SqliteCache, DEFAULT_PURGE_EVERY as CACHE_PURGE_EVERY};
 pub use data::SqliteDataStore;
 pub use pool::{open_pool, Durability};
-pub use queue::queue_pool;
+pub use queue::queue_database;
 pub use registry::registry_pool;
 pub use schedule::schedule_pool;

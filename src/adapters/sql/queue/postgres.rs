@@ -8,7 +8,7 @@
 
 use super::{backend, Commit, QueueDatabase, SqlQueue};
 use crate::core::{DomainName, TenantScope};
-use crate::ports::{Job, QueueError};
+use crate::ports::{Claimed, Job, QueueError};
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use rand::Rng;
@@ -243,6 +243,16 @@ impl QueueDatabase for Postgres {
         job: Job,
     ) -> Result<i64, QueueError> {
         store.insert_one(scope, name, &job).await
+    }
+
+    async fn claim(
+        store: &SqlQueue<Self>,
+        scope: &TenantScope,
+        name: &DomainName,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, QueueError> {
+        store.claim_on_writer(scope, name, now_ms, limit).await
     }
 
     async fn delivered(
