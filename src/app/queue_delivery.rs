@@ -97,6 +97,7 @@ pub fn start(
         tx: tx.clone(),
         active: HashSet::new(),
         dirty: HashSet::new(),
+        drained: HashSet::new(),
         inflight: HashMap::new(),
         concurrency: HashMap::new(),
         retry_due: None,
@@ -149,6 +150,9 @@ struct Worker {
     active: HashSet<TenantScope>,
     /// Queues that may have due jobs: claimed from before the worker sleeps.
     dirty: HashSet<QueueKey>,
+    /// Queues whose last claim found nothing more due, and that nothing woke since: a delivery finishing there
+    /// does not make them dirty (nothing new can be due but through an event, a retry's timer or the sweep).
+    drained: HashSet<QueueKey>,
     inflight: HashMap<QueueKey, u32>,
     /// Each queue's `concurrency`, as last seen.
     concurrency: HashMap<QueueKey, u32>,
@@ -207,6 +211,7 @@ impl Worker {
         match event {
             Event::Work(key) => {
                 self.active.insert(key.0.clone());
+                self.drained.remove(&key);
                 self.dirty.insert(key);
             }
             Event::Done(key, retry_at) => {
@@ -219,7 +224,9 @@ impl Worker {
                         self.inflight.remove(&key);
                     }
                 }
-                self.dirty.insert(key);
+                if !self.drained.contains(&key) {
+                    self.dirty.insert(key);
+                }
             }
         }
     }
@@ -240,6 +247,7 @@ impl Worker {
             let busy = self.inflight.keys().any(|(s, _)| s == &scope);
             if pending.is_empty() && !busy {
                 self.active.remove(&scope);
+                self.drained.retain(|(s, _)| s != &scope);
                 continue;
             }
             for p in pending {
@@ -303,8 +311,10 @@ impl Worker {
                     ));
                 }
                 if got < wanted {
+                    self.drained.insert(key.clone());
                     break; // nothing more is due
                 }
+                self.drained.remove(&key);
             }
         }
     }
