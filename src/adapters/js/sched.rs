@@ -12,7 +12,8 @@
 //! meanwhile in one wake-up.
 //!
 //! `pick` estimates each thread's wait from its `ThreadLoad`: messages queued, and the turn running (since when, which
-//! version, that version's average turn). A thread where the app has no isolate yet costs an isolate start. An app
+//! version, that version's average turn). A thread where the app has no isolate yet costs an isolate start, and more
+//! where the thread has no spare isolate ready. An app
 //! stays on the threads where it has an isolate until it has more than `SPREAD_AT` (8) requests in flight per such
 //! thread, and then spreads to at most as many threads as the machine has cores, unless all of them are stuck. So many apps with a little traffic each do not multiply isolates, while one busy
 //! app spreads. Ties go to the thread with the fewest isolates. An app version may thus have an isolate on several
@@ -25,7 +26,7 @@
 
 use super::meter::thread_cpu;
 use super::{Loaded, Msg};
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,6 +66,9 @@ pub struct ThreadLoad {
     turn_expect: AtomicU64,
     /// Isolates living on the thread (ties between threads go to the one with fewest, so apps start spread out).
     isolates: AtomicUsize,
+    /// The thread's engine wants a spare isolate it has not readied yet: an isolate started there now is made on the
+    /// spot, which costs about as long as readying one (`HOUSEKEEPING_US`).
+    needs_spare: AtomicBool,
     /// The thread's CPU clock (set by the thread itself when it starts) and its reading when the turn started, in
     /// microseconds.
     cpu_clock: AtomicI64,
@@ -81,6 +85,7 @@ impl ThreadLoad {
             turn_version: AtomicU64::new(0),
             turn_expect: AtomicU64::new(0),
             isolates: AtomicUsize::new(0),
+            needs_spare: AtomicBool::new(false),
             cpu_clock: AtomicI64::new(i64::MIN),
             turn_cpu_since: AtomicU64::new(0),
         }
@@ -121,6 +126,11 @@ impl ThreadLoad {
     /// The worker now has `n` isolates.
     pub fn set_isolates(&self, n: usize) {
         self.isolates.store(n, Ordering::Relaxed);
+    }
+
+    /// Whether the thread's engine wants a spare isolate it has not readied yet.
+    pub fn set_needs_spare(&self, wanted: bool) {
+        self.needs_spare.store(wanted, Ordering::Relaxed);
     }
 
     /// Isolates living on the thread, as it last published.
@@ -171,7 +181,10 @@ impl ThreadLoad {
 
     /// Microseconds a new message sent now is expected to wait on this thread (plus `cold_us` to start an isolate
     /// if the app has none there), and what turn of `version` the thread is in.
-    fn wait_us(&self, version: u64, cold_us: u64) -> (u64, Own) {
+    fn wait_us(&self, version: u64, mut cold_us: u64) -> (u64, Own) {
+        if cold_us > 0 && self.needs_spare.load(Ordering::Relaxed) {
+            cold_us += HOUSEKEEPING_US;
+        }
         let queued = self.queued.load(Ordering::Relaxed) as u64 * QUEUED_US;
         let since = self.turn_since.load(Ordering::Relaxed);
         if since == 0 {
@@ -401,9 +414,83 @@ pub fn lowest_priority() {
     }
 }
 
+/// The calling thread at the lowest CPU priority until dropped (`lowered`).
+pub struct Lowered {
+    nice: i32,
+}
+
+/// Lowers the calling thread to nice 19 for a while (readying a spare isolate), so that a request being served on
+/// another worker thread meanwhile gets the CPU first; the thread's nice value comes back when the guard drops.
+/// None, leaving the thread as it is, where the process could not raise the priority back (no `CAP_SYS_NICE`, and
+/// `RLIMIT_NICE` below the thread's nice value).
+pub fn lowered() -> Option<Lowered> {
+    // SAFETY: getpriority and setpriority on the calling thread's own id; errno is read at once.
+    unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        *libc::__errno_location() = 0;
+        let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
+        if *libc::__errno_location() != 0 || nice >= 19 || !may_raise_priority_to(nice) {
+            return None;
+        }
+        (libc::setpriority(libc::PRIO_PROCESS, tid, 19) == 0).then_some(Lowered { nice })
+    }
+}
+
+impl Drop for Lowered {
+    fn drop(&mut self) {
+        // SAFETY: setpriority on the calling thread's own id (the guard is made and dropped on one thread).
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, self.nice) };
+    }
+}
+
+/// Whether a thread of this process may set its nice value back down to `nice`: it holds `CAP_SYS_NICE`, or its
+/// `RLIMIT_NICE` allows that value. Read once.
+fn may_raise_priority_to(nice: i32) -> bool {
+    /// `CAP_SYS_NICE`'s bit in the capability sets (linux/capability.h).
+    const CAP_SYS_NICE_BIT: u32 = 23;
+    static CAP_SYS_NICE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let cap = *CAP_SYS_NICE.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("CapEff:"))
+                    .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            })
+            .is_some_and(|caps| caps & (1 << CAP_SYS_NICE_BIT) != 0)
+    });
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    let allowed = unsafe { libc::getrlimit(libc::RLIMIT_NICE, &mut limit) } == 0
+        && limit.rlim_cur >= (20 - nice) as libc::rlim_t;
+    cap || allowed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lowered_thread_gets_its_priority_back() {
+        let (during, after) = std::thread::spawn(|| {
+            // SAFETY: reads the calling thread's own nice value.
+            let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+            let Some(low) = lowered() else {
+                // The process may not raise a priority back: the thread must be left as it was.
+                return (nice(), nice());
+            };
+            let during = nice();
+            drop(low);
+            (during, nice())
+        })
+        .join()
+        .expect("thread ran");
+        assert!(during == 19 || during == after, "nice {during} while lowered");
+        assert_eq!(after, 0);
+    }
 
     #[test]
     fn a_background_worker_thread_is_batch_class_at_nice_19() {

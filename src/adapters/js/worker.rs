@@ -134,7 +134,10 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
             && w.next_wake().is_none_or(|at| at > now);
         if ready_now {
             let _busy = w.inbox.load.housekeeping();
+            // At the lowest priority: a request starting or running on another thread meanwhile comes first.
+            let _low = sched::lowered();
             E::prepare(&mut w.spare);
+            w.inbox.load.set_needs_spare(E::wants_prepare(&w.spare));
         }
         // Wake to ready the spare once the thread has been idle long enough (not again right after a failed try).
         let spare_due = spare_due.filter(|_| !ready_now);
@@ -166,6 +169,7 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
             w.due();
         }));
         w.inbox.load.set_isolates(w.slots.len());
+        w.inbox.load.set_needs_spare(E::wants_prepare(&w.spare));
         if let Err(panic) = step {
             let what = panic
                 .downcast_ref::<&str>()
