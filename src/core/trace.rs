@@ -123,7 +123,8 @@ pub struct LogRecord {
 /// version that served it and the CPU it had used when the response head was ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Served {
-    pub version: String,
+    /// The version's id (shown in hex).
+    pub version: u64,
     pub cpu_micros: u64,
 }
 

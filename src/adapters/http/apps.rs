@@ -227,14 +227,16 @@ impl AppRoutes {
     async fn run(&self, app: &AppName, host: &str, mut req: Request<Incoming>) -> Response<Body> {
         let upgrade = super::websocket::take_upgrade(&mut req);
         let (mut parts, body) = req.into_parts();
-        let path = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_string();
-        if let Ok(uri) = format!("http://{host}{path}").parse() {
-            parts.uri = uri;
+        // The app sees the whole URL: its path and query as received, on `http://` and the Host it was reached by.
+        let mut uri = std::mem::take(&mut parts.uri).into_parts();
+        if uri.path_and_query.is_none() {
+            uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
         }
+        uri.scheme = Some(http::uri::Scheme::HTTP);
+        if let Ok(authority) = http::uri::Authority::try_from(host) {
+            uri.authority = Some(authority);
+        }
+        parts.uri = http::Uri::from_parts(uri).unwrap_or_default();
         let body = BodyStream::new(body)
             .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
             .map_err(|e| BodyError(e.to_string()));
@@ -270,7 +272,10 @@ fn request_span(
         ("http.response.status_code", AttrValue::Int(status.into())),
     ];
     if let Some(served) = res.extensions().get::<Served>() {
-        attributes.push(("nano.version", AttrValue::Str(served.version.clone())));
+        attributes.push((
+            "nano.version",
+            AttrValue::Str(format!("{:x}", served.version)),
+        ));
         attributes.push((
             "nano.cpu_ms",
             AttrValue::Float(served.cpu_micros as f64 / 1000.0),

@@ -76,12 +76,21 @@ impl Refused {
 }
 
 /// A response head with the app's status and headers.
-fn response_head(status: u16, headers: &[(String, String)]) -> http::response::Builder {
-    let mut builder = http::Response::builder().status(status);
+fn response<T>(
+    status: u16,
+    headers: &[(String, String)],
+    body: T,
+) -> Result<http::Response<T>, String> {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = http::StatusCode::from_u16(status).map_err(|e| e.to_string())?;
+    let map = response.headers_mut();
+    map.reserve(headers.len());
     for (k, v) in headers {
-        builder = builder.header(k.as_str(), v.as_str());
+        let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?;
+        let value = http::HeaderValue::from_str(v).map_err(|e| e.to_string())?;
+        map.append(name, value);
     }
-    builder
+    Ok(response)
 }
 
 /// The longest console line an app logs; longer ones are cut and marked `[truncated: <bytes> bytes]`.
@@ -397,7 +406,6 @@ impl IsolateState {
         body: Option<Vec<u8>>,
         streaming: bool,
     ) -> Result<(), String> {
-        let builder = response_head(status, &headers);
         // Read before the match: `terminate` below borrows the state again.
         let live = self.state.borrow().requests.contains_key(&req);
         let whole = match (streaming, live) {
@@ -435,14 +443,13 @@ impl IsolateState {
                 }
             }))
         };
-        let served = crate::core::trace::Served {
-            version: format!("{:x}", self.app.version_id),
-            cpu_micros: rs.cpu.as_micros() as u64,
-        };
-        let response = builder
-            .extension(served)
-            .body(body)
-            .map_err(|e| e.to_string())?;
+        let mut response = response(status, &headers, body)?;
+        response
+            .extensions_mut()
+            .insert(crate::core::trace::Served {
+                version: self.app.version_id,
+                cpu_micros: rs.cpu.as_micros() as u64,
+            });
         if let Some(reply) = rs.reply.take() {
             let _ = reply.send(Ok(response));
         }
@@ -489,10 +496,8 @@ impl IsolateState {
     ) -> Result<u64, String> {
         let (channels, end) = crate::ports::websocket::channels();
         let upgrade = WebSocketUpgrade::new(channels);
-        let response = response_head(101, &headers)
-            .extension(upgrade)
-            .body(Body::empty())
-            .map_err(|e| e.to_string())?;
+        let mut response = response(101, &headers, Body::empty())?;
+        response.extensions_mut().insert(upgrade);
         let mut st = self.state.borrow_mut();
         let Some(rs) = st.requests.get_mut(&req) else {
             return Err("the request has ended".into());

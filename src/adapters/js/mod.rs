@@ -76,6 +76,26 @@ pub fn resolve_path(base: &str, name: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// A request's URL as the app reads it (`uri`'s text, without going through `Display`'s formatting machinery).
+fn url_text(uri: &http::Uri) -> String {
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return uri.to_string();
+    };
+    let (path, query) = (uri.path(), uri.query());
+    let mut url = String::with_capacity(
+        scheme.len() + 4 + authority.as_str().len() + path.len() + query.map_or(0, str::len),
+    );
+    url.push_str(scheme);
+    url.push_str("://");
+    url.push_str(authority.as_str());
+    url.push_str(path);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
 /// Compiled module bytecode of one app version, in the engine's own format, keyed by module path.
 pub type CodeCache = Mutex<HashMap<String, Arc<Vec<u8>>>>;
 
@@ -558,8 +578,8 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             }))
         });
         let head = RequestHead {
-            method: parts.method.to_string(),
-            url: parts.uri.to_string(),
+            method: parts.method.as_str().to_owned(),
+            url: url_text(&parts.uri),
             headers: parts
                 .headers
                 .iter()
@@ -681,5 +701,22 @@ impl<E: Engine> AppRuntime for JsRuntime<E> {
             isolate_starts: c.isolate_starts.load(Ordering::Relaxed),
             terminations,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_url_reads_as_its_uri_displays() {
+        for text in [
+            "http://a.test/",
+            "http://a.test/p/q?x=1&y",
+            "https://a.test:8443/?",
+            "/relative?q",
+            "http://a.test",
+        ] {
+            let uri: http::Uri = text.parse().unwrap();
+            assert_eq!(super::url_text(&uri), uri.to_string(), "{text}");
+        }
     }
 }

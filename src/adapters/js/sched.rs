@@ -477,7 +477,8 @@ mod tests {
     fn a_lowered_thread_gets_its_priority_back() {
         let (during, after) = std::thread::spawn(|| {
             // SAFETY: reads the calling thread's own nice value.
-            let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+            let nice =
+                || unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
             let Some(low) = lowered() else {
                 // The process may not raise a priority back: the thread must be left as it was.
                 return (nice(), nice());
@@ -488,7 +489,10 @@ mod tests {
         })
         .join()
         .expect("thread ran");
-        assert!(during == 19 || during == after, "nice {during} while lowered");
+        assert!(
+            during == 19 || during == after,
+            "nice {during} while lowered"
+        );
         assert_eq!(after, 0);
     }
 
