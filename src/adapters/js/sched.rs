@@ -414,87 +414,9 @@ pub fn lowest_priority() {
     }
 }
 
-/// The calling thread at the lowest CPU priority until dropped (`lowered`).
-pub struct Lowered {
-    nice: i32,
-}
-
-/// Lowers the calling thread to nice 19 for a while (readying a spare isolate), so that a request being served on
-/// another worker thread meanwhile gets the CPU first; the thread's nice value comes back when the guard drops.
-/// None, leaving the thread as it is, where the process could not raise the priority back (no `CAP_SYS_NICE`, and
-/// `RLIMIT_NICE` below the thread's nice value).
-pub fn lowered() -> Option<Lowered> {
-    // SAFETY: getpriority and setpriority on the calling thread's own id; errno is read at once.
-    unsafe {
-        let tid = libc::gettid() as libc::id_t;
-        *libc::__errno_location() = 0;
-        let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
-        if *libc::__errno_location() != 0 || nice >= 19 || !may_raise_priority_to(nice) {
-            return None;
-        }
-        (libc::setpriority(libc::PRIO_PROCESS, tid, 19) == 0).then_some(Lowered { nice })
-    }
-}
-
-impl Drop for Lowered {
-    fn drop(&mut self) {
-        // SAFETY: setpriority on the calling thread's own id (the guard is made and dropped on one thread).
-        unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, self.nice) };
-    }
-}
-
-/// Whether a thread of this process may set its nice value back down to `nice`: it holds `CAP_SYS_NICE`, or its
-/// `RLIMIT_NICE` allows that value. Read once.
-fn may_raise_priority_to(nice: i32) -> bool {
-    /// `CAP_SYS_NICE`'s bit in the capability sets (linux/capability.h).
-    const CAP_SYS_NICE_BIT: u32 = 23;
-    static CAP_SYS_NICE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let cap = *CAP_SYS_NICE.get_or_init(|| {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("CapEff:"))
-                    .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-            })
-            .is_some_and(|caps| caps & (1 << CAP_SYS_NICE_BIT) != 0)
-    });
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    let allowed = unsafe { libc::getrlimit(libc::RLIMIT_NICE, &mut limit) } == 0
-        && limit.rlim_cur >= (20 - nice) as libc::rlim_t;
-    cap || allowed
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_lowered_thread_gets_its_priority_back() {
-        let (during, after) = std::thread::spawn(|| {
-            // SAFETY: reads the calling thread's own nice value.
-            let nice =
-                || unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
-            let Some(low) = lowered() else {
-                // The process may not raise a priority back: the thread must be left as it was.
-                return (nice(), nice());
-            };
-            let during = nice();
-            drop(low);
-            (during, nice())
-        })
-        .join()
-        .expect("thread ran");
-        assert!(
-            during == 19 || during == after,
-            "nice {during} while lowered"
-        );
-        assert_eq!(after, 0);
-    }
 
     #[test]
     fn a_background_worker_thread_is_batch_class_at_nice_19() {

@@ -134,8 +134,6 @@ pub fn run<E: Engine>(rx: Receiver<Msg>, inbox: Inbox, shared: Arc<Shared>) {
             && w.next_wake().is_none_or(|at| at > now);
         if ready_now {
             let _busy = w.inbox.load.housekeeping();
-            // At the lowest priority: a request starting or running on another thread meanwhile comes first.
-            let _low = sched::lowered();
             E::prepare(&mut w.spare);
             w.inbox.load.set_needs_spare(E::wants_prepare(&w.spare));
         }
