@@ -1,5 +1,5 @@
-//! SQLite adapters (sqlx; the data and cache writers on rusqlite): the dev profile's registry and, per service, its
-//! stores.
+//! SQLite adapters (sqlx; the data and cache writers, and the queue's writer connection, on rusqlite): the dev
+//! profile's registry and, per service, its stores.
 
 mod cache;
 mod cache_hot;
