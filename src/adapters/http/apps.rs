@@ -227,16 +227,19 @@ impl AppRoutes {
     async fn run(&self, app: &AppName, host: &str, mut req: Request<Incoming>) -> Response<Body> {
         let upgrade = super::websocket::take_upgrade(&mut req);
         let (mut parts, body) = req.into_parts();
-        // The app sees the whole URL: its path and query as received, on `http://` and the Host it was reached by.
-        let mut uri = std::mem::take(&mut parts.uri).into_parts();
-        if uri.path_and_query.is_none() {
-            uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
-        }
-        uri.scheme = Some(http::uri::Scheme::HTTP);
+        // The app sees the whole URL: its path and query as received, on `http://` and the Host it was reached by (the
+        // URI stays as received where the Host is no URL authority).
         if let Ok(authority) = http::uri::Authority::try_from(host) {
+            let mut uri = parts.uri.clone().into_parts();
+            uri.scheme = Some(http::uri::Scheme::HTTP);
             uri.authority = Some(authority);
+            if uri.path_and_query.is_none() {
+                uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+            }
+            if let Ok(whole) = http::Uri::from_parts(uri) {
+                parts.uri = whole;
+            }
         }
-        parts.uri = http::Uri::from_parts(uri).unwrap_or_default();
         let body = BodyStream::new(body)
             .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
             .map_err(|e| BodyError(e.to_string()));

@@ -50,15 +50,14 @@ fn draw_id_sql<DB: QueueDatabase>() -> String {
 }
 
 /// Claims up to `$4` due `READY` jobs of queue `$2` of tenant `$1` at `$3` for claimer `$5`, returning their
-/// `JOB_COLUMNS`.
-fn claim_sql<DB: QueueDatabase>(state: &DB::State) -> String {
+/// `JOB_COLUMNS`; `unclaimed` is the database's condition for a job nobody holds (`QueueDatabase::unclaimed`).
+fn claim_sql<DB: QueueDatabase>(unclaimed: &str) -> String {
     format!(
         "UPDATE queue_jobs SET {claim} = $5 WHERE host = $1 AND id IN \
            (SELECT id FROM queue_jobs WHERE host = $1 AND queue = $2 AND status = 'READY' \
               AND next_ms <= $3 AND {unclaimed} ORDER BY next_ms, id LIMIT $4 {skip_locked}) \
          RETURNING {JOB_COLUMNS}",
         claim = DB::CLAIM_COLUMN,
-        unclaimed = DB::unclaimed(state),
         skip_locked = DB::SKIP_LOCKED,
     )
 }
@@ -414,15 +413,16 @@ where
         let mut tx = self
             .begin_write(&mut writer, scope, Commit::Unsynced)
             .await?;
-        let rows: Vec<JobRow<DB::Int>> = sqlx::query_as(&claim_sql::<DB>(&self.state))
-            .bind(scope.as_str())
-            .bind(name.as_str())
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .bind(DB::claimer(&self.state))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let rows: Vec<JobRow<DB::Int>> =
+            sqlx::query_as(&claim_sql::<DB>(&DB::unclaimed(&self.state)))
+                .bind(scope.as_str())
+                .bind(name.as_str())
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .bind(DB::claimer(&self.state))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
         if rows.is_empty() {
             tx.commit().await.map_err(backend)?;
             return Ok(Vec::new());

@@ -1,5 +1,5 @@
-//! The queue's database on SQLite: `queue.db`, migrated for the queue that `adapters::sql` implements, with a writer connection for its hot writes
-//! (`synchronous=FULL`: an acknowledged job survives a crash).
+//! The queue's database on SQLite: `queue.db`, migrated for the queue that `adapters::sql` implements, with a writer
+//! connection for its hot writes (`synchronous=FULL`: an acknowledged job survives a crash).
 
 use super::pool::{open_pool, open_writer, Durability};
 use crate::ports::BackendError;

@@ -44,9 +44,12 @@ struct Fast {
     commit: Commit,
     draw_id: String,
     claim: String,
-    /// What a claim writes to `claimed`.
-    claimer: i64,
 }
+
+/// What a claim writes to `claimed`: only this process claims.
+const CLAIMER: i64 = 1;
+/// The jobs nobody is delivering.
+const UNCLAIMED: &str = "claimed = 0";
 
 /// Who waits for a grouped write's outcome: an enqueue's id, or 0 for a removal.
 type Answer = oneshot::Sender<Result<i64, QueueError>>;
@@ -76,16 +79,10 @@ impl SqlQueue<Sqlite> {
                 conn: fast,
                 commit: Commit::Synced,
                 draw_id: draw_id_sql::<Sqlite>(),
-                claim: String::new(),
-                claimer: 0,
+                claim: claim_sql::<Sqlite>(UNCLAIMED),
             })),
             waiting: std::sync::Mutex::default(),
         };
-        {
-            let mut fast = lock(&state.fast);
-            fast.claim = claim_sql::<Sqlite>(&state);
-            fast.claimer = Sqlite::claimer(&state);
-        }
         Ok(Self { pool, state })
     }
 
@@ -211,7 +208,6 @@ impl Fast {
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<Claimed>, QueueError> {
-        let claimer = self.claimer;
         self.transaction(Commit::Unsynced, |conn, _, claim| {
             let mut stmt = conn.prepare_cached(claim).map_err(fast_error)?;
             bind(
@@ -221,7 +217,7 @@ impl Fast {
                     &name.as_str(),
                     &now_ms,
                     &i64::from(limit),
-                    &claimer,
+                    &CLAIMER,
                 ],
             )?;
             let mut rows = stmt.raw_query();
@@ -349,7 +345,7 @@ impl QueueDatabase for Sqlite {
     }
 
     fn claimer(_: &SqliteWriter) -> i64 {
-        1
+        CLAIMER
     }
 
     /// The sqlx connection, in the writer's turn. It stays at `synchronous=FULL`: the unsynced writes (claims and
@@ -366,7 +362,7 @@ impl QueueDatabase for Sqlite {
     }
 
     fn unclaimed(_: &SqliteWriter) -> String {
-        "claimed = 0".to_string()
+        UNCLAIMED.to_string()
     }
 
     async fn confine_scan(_: &SqliteWriter, _: &mut SqliteConnection) -> Result<(), QueueError> {
