@@ -4,7 +4,7 @@
 //! Uploads stream into a random file under the node's `.uploads/<node>` (`transfer.rs` writes them in batches and
 //! `fdatasync`s them), then are renamed into place and the folder holding them is synced. A failed or interrupted
 //! upload deletes its temp file, and each node empties its own `.uploads/<node>` at start. Downloads stream in large
-//! chunks read one ahead (`transfer.rs`), seeked and length-limited for ranges. All filesystem calls run on
+//! chunks made one ahead (`transfer.rs`) from the range's start, as long as the range. All filesystem calls run on
 //! `spawn_blocking`.
 
 use super::paths::{self, backend, bucket_dir};
@@ -16,7 +16,6 @@ use crate::ports::storage::{
 };
 use crate::ports::BackendError;
 use async_trait::async_trait;
-use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
@@ -325,7 +324,7 @@ impl Storage for FsStorage {
         let key = object.clone();
         let (file, size, selected) = blocking(move || {
             let path = paths::existing_object(&dir, &key)?;
-            let mut file = paths::open_nofollow(&path)?;
+            let file = paths::open_nofollow(&path)?;
             let size = file.metadata().map_err(backend)?.len();
             let selected = match range {
                 None => None,
@@ -334,17 +333,14 @@ impl Storage for FsStorage {
                         .ok_or(StorageError::RangeNotSatisfiable { size })?,
                 ),
             };
-            if let Some((start, _)) = selected {
-                file.seek(SeekFrom::Start(start)).map_err(backend)?;
-            }
             Ok((file, size, selected))
         })
         .await?;
-        let length = selected.map_or(size, |(start, end)| end - start + 1);
+        let (start, length) = selected.map_or((0, size), |(start, end)| (start, end - start + 1));
         Ok(ObjectBody {
             size,
             range: selected,
-            stream: transfer::read_stream(file, length),
+            stream: transfer::read_stream(file, start, length),
         })
     }
 
