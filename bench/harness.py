@@ -606,8 +606,9 @@ def curl_round_trip(url, src, size, extra, up_status, method="POST"):
     return up, down
 
 
-def queue_delivery(base, jobs=1000):
-    """Jobs enqueued over HTTP until all reach a loopback receiver, against POSTing them to the receiver directly."""
+def queue_delivery(base, jobs=1000, rounds=3):
+    """Jobs enqueued over HTTP until all reach a loopback receiver, against POSTing them to the receiver directly: the
+    median of `rounds` of each, taken in turns."""
     import http.server as httpserver
     import threading
 
@@ -629,27 +630,29 @@ def queue_delivery(base, jobs=1000):
 
     server = httpserver.ThreadingHTTPServer(("127.0.0.1", 18095), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    directs, delivereds = [], []
     try:
-        t0 = time.perf_counter()
-        for i in range(jobs):
-            http("POST", "http://127.0.0.1:18095/hook", {"n": i})
-        direct = jobs / (time.perf_counter() - t0)
-        received.clear()
         http("PUT", base + "/queue/bench", {"target": "http://127.0.0.1:18095/hook"})
-        t0 = time.perf_counter()
-        for i in range(jobs):
-            status, body = http("POST", base + "/queue/bench", {"n": i})
-            assert status == 201, body
-        deadline = time.monotonic() + 120
-        while len(received) < jobs and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(received) >= jobs, f"{len(received)} of {jobs} jobs delivered"
-        delivered = jobs / (received[jobs - 1] - t0)
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for i in range(jobs):
+                http("POST", "http://127.0.0.1:18095/hook", {"n": i})
+            directs.append(jobs / (time.perf_counter() - t0))
+            received.clear()
+            t0 = time.perf_counter()
+            for i in range(jobs):
+                status, body = http("POST", base + "/queue/bench", {"n": i})
+                assert status == 201, body
+            deadline = time.monotonic() + 120
+            while len(received) < jobs and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(received) >= jobs, f"{len(received)} of {jobs} jobs delivered"
+            delivereds.append(jobs / (received[jobs - 1] - t0))
     finally:
         server.shutdown()
         server.server_close()
-    return ("services", f"queue: {jobs:,} jobs enqueued and delivered, jobs/s", delivered,
-            "the same POSTs sent directly", direct, True)
+    return ("services", f"queue: {jobs:,} jobs enqueued and delivered, jobs/s", statistics.median(delivereds),
+            "the same POSTs sent directly", statistics.median(directs), True)
 
 
 def scenario_reload():
