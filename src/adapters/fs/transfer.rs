@@ -203,7 +203,7 @@ fn ended_early() -> io::Error {
 /// sent.
 #[cfg(target_os = "linux")]
 fn map_chunk(file: &File, at: u64, want: usize) -> io::Result<Option<Bytes>> {
-    // SAFETY: a private read-only mapping of a file nano never writes in place; its bytes are only read, and only
+    // SAFETY: a read-only mapping of a file nano never writes in place; its bytes are only read, and only
     // after populating them succeeded and the file was seen to hold them all.
     let map = match unsafe { memmap2::MmapOptions::new().offset(at).len(want).map(file) } {
         Ok(map) => map,
