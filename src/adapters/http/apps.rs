@@ -331,9 +331,52 @@ pub async fn to_hyper(res: Response<crate::ports::Body>) -> Response<Body> {
         let bytes = body.collect().await.unwrap_or_default();
         return Response::from_parts(parts, super::body::full(bytes));
     }
-    let stream = body
-        .into_stream()
-        .map_ok(Frame::data)
-        .map_err(|e| Box::new(e) as BoxError);
+    // The body first yields once, so hyper sends the head before it polls the stream: a stream that fails at once
+    // (its isolate stopped by a limit after handing the response over) still gives the client a status line, not a
+    // connection closed with nothing on it.
+    let head_first =
+        futures::stream::once(tokio::task::yield_now()).filter_map(|()| async { None });
+    let stream = head_first.chain(
+        body.into_stream()
+            .map_ok(Frame::data)
+            .map_err(|e| Box::new(e) as BoxError),
+    );
     Response::from_parts(parts, StreamBody::new(stream.boxed()).boxed_unsync())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A streamed response whose body fails before its first chunk (its isolate was stopped in between) still gives
+    /// the client its status line before the connection closes.
+    #[tokio::test]
+    async fn a_stream_failing_at_once_still_sends_the_head() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper::service::service_fn(|_req| async {
+                let failed = futures::stream::iter([Err(BodyError("the isolate stopped".into()))]);
+                let res = Response::new(crate::ports::Body::from_stream(failed));
+                Ok::<_, std::convert::Infallible>(to_hyper(res).await)
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        let _ = client.read_to_end(&mut got).await;
+        assert!(
+            got.starts_with(b"HTTP/1.1 200"),
+            "the client got {:?}",
+            String::from_utf8_lossy(&got)
+        );
+    }
 }
