@@ -223,22 +223,7 @@ impl Fast {
             let mut rows = stmt.raw_query();
             let mut jobs: Vec<JobRow<i64>> = Vec::new();
             while let Some(row) = rows.next().map_err(fast_error)? {
-                jobs.push(
-                    (|| {
-                        Ok::<_, rusqlite::Error>((
-                            row.get(0)?,
-                            row.get(1)?,
-                            row.get(2)?,
-                            row.get(3)?,
-                            row.get(4)?,
-                            row.get(5)?,
-                            row.get(6)?,
-                            row.get(7)?,
-                            row.get(8)?,
-                        ))
-                    })()
-                    .map_err(fast_error)?,
-                );
+                jobs.push(JobRow::<i64>::try_from(row).map_err(fast_error)?);
             }
             drop(rows);
             if jobs.is_empty() {
@@ -251,16 +236,7 @@ impl Fast {
                 .next()
                 .map_err(fast_error)?
                 .ok_or_else(|| fast_error(rusqlite::Error::QueryReturnedNoRows))?;
-            let settings: ConfigRow<i64> = (|| {
-                Ok::<_, rusqlite::Error>((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                ))
-            })()
-            .map_err(fast_error)?;
+            let settings = ConfigRow::<i64>::try_from(row).map_err(fast_error)?;
             claimed(jobs, config_from(settings))
         })
     }
