@@ -640,6 +640,39 @@ def queue_delivery(base, jobs=1000, rounds=3):
             "the same POSTs sent directly", statistics.median(directs), True)
 
 
+def scenario_queue_load():
+    """Queue delivery under load: wrk enqueues for the run's duration, and the jobs/s are counted from the load's
+    start to the last delivery, against wrk POSTing to the same receiver directly (both with the run's connections)."""
+    hook = "http://127.0.0.1:18095"
+    with tempfile.TemporaryDirectory() as tmp, nano_server(tmp, 18071):
+        base = "http://127.0.0.1:18071"
+        with Server("receiver", [sys.executable, os.path.join(BENCH, "receiver.py"), "18095"], hook + "/stats"):
+            direct = wrk(hook + "/hook", script="json-body.lua")
+            assert direct["non2xx"] == 0, direct
+            http("POST", hook + "/reset")
+            http("PUT", base + "/queue/bench", {"target": hook + "/hook"})
+            t0 = time.monotonic()
+            load = wrk(base + "/queue/bench", script="json-body.lua")
+            assert load["non2xx"] == 0, load
+            t1, during = time.monotonic(), json.loads(http("GET", hook + "/stats")[1])["count"]
+            # Done when deliveries stopped for half a second and no job is left (listing them is the costly check).
+            deadline, seen, still = time.monotonic() + 120, -1, 0
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+                stats = json.loads(http("GET", hook + "/stats")[1])
+                seen, still = stats["count"], (still + 1 if stats["count"] == seen else 0)
+                if still >= 10 and not json.loads(http("GET", base + "/queue/bench?status=READY")[1])["jobs"]:
+                    break
+            else:
+                raise AssertionError(f"{stats['count']} jobs delivered, some left after 120 s")
+    delivered = stats["count"] / (stats["last"] - t0)
+    return [("queue under load", f"jobs enqueued by wrk (-c{CONNS}) and delivered, jobs/s", delivered,
+             f"the same POSTs sent directly by wrk (-c{CONNS})", direct["rps"], True)], (
+        f"while wrk enqueued {load['rps']:,.0f} jobs/s, {during / (t1 - t0):,.0f} jobs/s were delivered; the "
+        f"backlog then drained at {(stats['count'] - during) / (stats['last'] - t1):,.0f} jobs/s "
+        f"({stats['count']:,} jobs in all)")
+
+
 def scenario_reload():
     """Hot reload under load: 50 new versions of an app through the admin API while wrk loads it."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -680,6 +713,7 @@ SCENARIOS = {
     "cold": scenario_cold_start,
     "noisy": scenario_noisy,
     "services": scenario_services,
+    "queue-load": scenario_queue_load,
     "reload": scenario_reload,
     "s3": scenario_s3,
 }

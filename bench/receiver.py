@@ -14,6 +14,9 @@ lock = threading.Lock()
 
 class Receiver(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The head and the body go out in two writes: without this, on a kept-alive connection the body would wait for
+    # the client's delayed ACK of the head.
+    disable_nagle_algorithm = True
 
     def answer(self, body):
         self.send_response(200)
