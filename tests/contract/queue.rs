@@ -160,6 +160,53 @@ pub mod suite {
         );
     }
 
+    /// Writes racing each other (enqueues, claims, removals; grouped into shared commits where the adapter groups
+    /// them) are each answered once with their own outcome: distinct ids, every job claimed once, every removal done.
+    pub async fn concurrent_writes_each_get_their_own_result(q: &Arc<dyn QueueStore>) {
+        let (s, name) = with_queue(q).await;
+        let enqueues =
+            futures::future::join_all((0..100).map(|n| q.enqueue(&s, &name, body(n), 1)));
+        let claims = futures::future::join_all((0..10).map(|_| q.claim(&s, &name, 1_000, 7)));
+        let (ids, claimed) = futures::join!(enqueues, claims);
+        let ids: Vec<i64> = ids.into_iter().map(Result::unwrap).collect();
+        let distinct: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), 100, "every enqueue has an id of its own");
+        let mut held: Vec<i64> = claimed
+            .into_iter()
+            .flat_map(Result::unwrap)
+            .map(|c| c.job.id)
+            .collect();
+        held.extend(
+            q.claim(&s, &name, 1_000, 200)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.job.id),
+        );
+        held.sort_unstable();
+        assert_eq!(
+            held,
+            distinct.iter().copied().collect::<Vec<_>>(),
+            "each job claimed once"
+        );
+        let removals = futures::future::join_all(held.iter().map(|&id| q.delivered(&s, &name, id)));
+        let (removed, extra) = futures::join!(removals, q.enqueue(&s, &name, body(100), 1));
+        assert!(removed.into_iter().all(|r| r.is_ok()));
+        let extra = extra.unwrap();
+        let left: Vec<i64> = q
+            .list_jobs(&s, &name, JobStatus::Ready)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(
+            left,
+            vec![extra],
+            "only the job enqueued alongside the removals is left"
+        );
+    }
+
     pub async fn failures_retry_then_move_to_error(q: &Arc<dyn QueueStore>) {
         let (s, name) = with_queue(q).await;
         let id = q.enqueue(&s, &name, body(1), 10).await.unwrap();
@@ -432,6 +479,7 @@ crate::contract_suite!(
         enqueued_jobs_are_ready_with_new_ids,
         cancel_removes_the_job,
         claims_hide_jobs_until_an_outcome,
+        concurrent_writes_each_get_their_own_result,
         failures_retry_then_move_to_error,
         jobs_are_counted_by_status,
         outcomes_of_cancelled_jobs_do_nothing,

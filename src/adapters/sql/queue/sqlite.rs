@@ -4,7 +4,7 @@
 //! databases (queue changes, failed attempts, cancels, retries, purges) run on a sqlx connection. Enqueues and
 //! removals that wait for a turn are committed together, many per transaction (a removal thus mostly rides along
 //! with the next enqueue's commit), and the blocking call answers each of them, so a caller that goes away does not
-//! lose its neighbours' answers. A claim is the job's `claimed` flag, which only this process sets, so opening the
+//! lose its neighbours' answers, and a caller answered by a neighbour's batch leaves the line for the turn at once. A claim is the job's `claimed` flag, which only this process sets, so opening the
 //! store clears every one.
 //!
 //! The database is opened at `synchronous=FULL`, and every write a caller is answered for commits so (the sqlx
@@ -110,20 +110,27 @@ impl SqlQueue<Sqlite> {
     }
 
     /// Group commit: `item` waits for the writer's turn, and whoever gets the turn first writes every waiting
-    /// enqueue and removal in one transaction, so the later ones find theirs done. The transaction is synced when it
-    /// holds an enqueue (a removal riding along costs nothing more), unsynced when it holds removals only.
+    /// enqueue and removal in one transaction. The others are answered by that batch and leave the line for the turn
+    /// at once, so a claim or a rarer write queued behind them does not wait for each to take its turn in vain. The
+    /// transaction is synced when it holds an enqueue (a removal riding along costs nothing more), unsynced when it
+    /// holds removals only.
     async fn grouped(&self, item: Grouped) -> Result<i64, QueueError> {
-        let (done_tx, done_rx) = oneshot::channel();
+        let (done_tx, mut done_rx) = oneshot::channel();
         lock(&self.state.waiting).push((item, done_tx));
-        let turn = self.state.conn.lock().await;
-        let batch = std::mem::take(&mut *lock(&self.state.waiting));
-        if batch.is_empty() {
-            drop(turn);
-        } else {
-            // The blocking call answers every write of the batch, this one too.
-            let _ = self.in_turn(turn, move |fast| fast.write_all(batch)).await;
-        }
-        done_rx.await.unwrap_or_else(|_| {
+        let done = tokio::select! {
+            biased;
+            // Written by another writer's batch (whose blocking call answers before it gives the turn back).
+            done = &mut done_rx => done,
+            turn = self.state.conn.lock() => {
+                let batch = std::mem::take(&mut *lock(&self.state.waiting));
+                if !batch.is_empty() {
+                    // The blocking call answers every write of the batch, this one too.
+                    let _ = self.in_turn(turn, move |fast| fast.write_all(batch)).await;
+                }
+                done_rx.await
+            }
+        };
+        done.unwrap_or_else(|_| {
             Err(QueueError::Backend(BackendError::msg(
                 "a grouped write was dropped",
             )))
