@@ -13,9 +13,11 @@
 //! retry comes due, and on a sweep every `SWEEP_EVERY` (1 s) of the tenants with pending jobs. At start, and again
 //! every `RESCAN_EVERY` (2 s), it asks the store which tenants have due jobs nobody holds (`QueueScan`, one query
 //! across tenants), so jobs left by an earlier process, enqueued through another node, or left by a node that died
-//! or froze (once the store voids its claims) are delivered. Per queue it claims due jobs up to the queue's
-//! concurrency (nodes skip each other's claims) and delivers each in its own task. A delivered job is removed. A failed one is retried after
-//! exponential backoff with jitter, or set to `ERROR` after `maxAttempts`.
+//! or froze (once the store voids its claims) are delivered. Per queue it claims due jobs for its free slots and as
+//! many again (nodes skip each other's claims): each job with a slot is delivered in its own task, and the others wait
+//! in the worker, claimed, for the next slot to free, so a busy queue goes to the store once per `concurrency`
+//! deliveries. A delivered job frees its slot at once and is then removed (it stays claimed until it is); a failed
+//! one is retried after exponential backoff with jitter, or set to `ERROR` after `maxAttempts`.
 //!
 //! The wrapped store refuses (422) a queue whose target the outbound policy refuses; a delivery to a target refused
 //! since then fails. The `app://` consumer (`hosting/events.rs`) checks that the app belongs to the queue's tenant.
@@ -36,7 +38,7 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -99,6 +101,7 @@ pub fn start(
         dirty: HashSet::new(),
         drained: HashSet::new(),
         inflight: HashMap::new(),
+        ready: HashMap::new(),
         concurrency: HashMap::new(),
         retry_due: None,
     };
@@ -154,6 +157,8 @@ struct Worker {
     /// does not make them dirty (nothing new can be due but through an event, a retry's timer or the sweep).
     drained: HashSet<QueueKey>,
     inflight: HashMap<QueueKey, u32>,
+    /// Jobs claimed and waiting for a free slot of their queue, in claim order.
+    ready: HashMap<QueueKey, VecDeque<Claimed>>,
     /// Each queue's `concurrency`, as last seen.
     concurrency: HashMap<QueueKey, u32>,
     /// The earliest retry scheduled since the last sweep (ms).
@@ -224,7 +229,7 @@ impl Worker {
                         self.inflight.remove(&key);
                     }
                 }
-                if !self.drained.contains(&key) {
+                if !self.drained.contains(&key) || self.ready.contains_key(&key) {
                     self.dirty.insert(key);
                 }
             }
@@ -254,6 +259,7 @@ impl Worker {
                 let key = (scope.clone(), p.name);
                 self.concurrency.insert(key.clone(), p.concurrency);
                 if p.next_due_ms <= now {
+                    self.drained.remove(&key);
                     self.dirty.insert(key);
                 } else {
                     earliest = Some(earliest.map_or(p.next_due_ms, |e| e.min(p.next_due_ms)));
@@ -264,17 +270,20 @@ impl Worker {
         earliest.map(|due| Instant::now() + Duration::from_millis((due - now).max(0) as u64))
     }
 
-    /// Claims what each dirty queue has room for and starts those deliveries.
+    /// Starts what each dirty queue has room for: claimed jobs waiting for a slot first, then new claims. A claim
+    /// takes the free slots' jobs and as many again to wait for a slot (`ready`), so a queue kept busy claims once
+    /// per `concurrency` deliveries instead of once per delivery.
     async fn claim_dirty(&mut self) {
         let now = now_ms();
         for key in std::mem::take(&mut self.dirty) {
             loop {
-                let cap = self.concurrency.get(&key).copied().unwrap_or(1).max(1);
+                self.start_ready(&key);
+                let cap = self.cap(&key);
                 let running = self.inflight.get(&key).copied().unwrap_or(0);
-                if running >= cap {
-                    break; // a Done event makes the queue dirty again
+                if running >= cap || self.drained.contains(&key) {
+                    break; // a Done event, or an event that may bring due jobs, makes the queue dirty again
                 }
-                let wanted = cap - running;
+                let wanted = 2 * cap - running;
                 let claimed = match self.store.claim(&key.0, &key.1, now, wanted).await {
                     Ok(c) => c,
                     Err(e) => {
@@ -283,39 +292,64 @@ impl Worker {
                     }
                 };
                 let got = claimed.len() as u32;
-                let mut batch = Vec::new();
-                for job in claimed {
+                if let Some(job) = claimed.first() {
                     self.concurrency
                         .insert(key.clone(), job.config.concurrency.max(1));
-                    *self.inflight.entry(key.clone()).or_insert(0) += 1;
-                    if crate::ports::queue::app_target(&job.config.target).is_some() {
-                        batch.push(job);
-                        continue;
-                    }
-                    tokio::spawn(deliver(
-                        self.store.clone(),
-                        self.sender.clone(),
-                        self.outbound.clone(),
-                        key.clone(),
-                        job,
-                        self.tx.clone(),
-                    ));
                 }
-                if !batch.is_empty() {
-                    tokio::spawn(deliver_batch(
-                        self.store.clone(),
-                        self.apps.clone(),
-                        key.clone(),
-                        batch,
-                        self.tx.clone(),
-                    ));
-                }
+                self.ready.entry(key.clone()).or_default().extend(claimed);
                 if got < wanted {
+                    self.start_ready(&key);
                     self.drained.insert(key.clone());
                     break; // nothing more is due
                 }
                 self.drained.remove(&key);
             }
+        }
+    }
+
+    /// The queue's `concurrency`, as last seen.
+    fn cap(&self, key: &QueueKey) -> u32 {
+        self.concurrency.get(key).copied().unwrap_or(1).max(1)
+    }
+
+    /// Starts the queue's claimed jobs that have a free slot: each job for a URL in a task of its own, the jobs for
+    /// an `app://` consumer together in one batch.
+    fn start_ready(&mut self, key: &QueueKey) {
+        let free = self
+            .cap(key)
+            .saturating_sub(self.inflight.get(key).copied().unwrap_or(0));
+        let Some(ready) = self.ready.get_mut(key) else {
+            return;
+        };
+        let jobs: Vec<Claimed> = ready.drain(..ready.len().min(free as usize)).collect();
+        if ready.is_empty() {
+            self.ready.remove(key);
+        }
+        if jobs.is_empty() {
+            return;
+        }
+        *self.inflight.entry(key.clone()).or_insert(0) += jobs.len() as u32;
+        let (batch, posts): (Vec<Claimed>, Vec<Claimed>) = jobs
+            .into_iter()
+            .partition(|job| crate::ports::queue::app_target(&job.config.target).is_some());
+        for job in posts {
+            tokio::spawn(deliver(
+                self.store.clone(),
+                self.sender.clone(),
+                self.outbound.clone(),
+                key.clone(),
+                job,
+                self.tx.clone(),
+            ));
+        }
+        if !batch.is_empty() {
+            tokio::spawn(deliver_batch(
+                self.store.clone(),
+                self.apps.clone(),
+                key.clone(),
+                batch,
+                self.tx.clone(),
+            ));
         }
     }
 }
@@ -360,6 +394,12 @@ async fn deliver(
             Err(e) => Some((None, e.to_string())),
         },
     };
+    if outcome.is_none() {
+        // Delivered: the slot is free at once. The job stays claimed until its removal commits.
+        let _ = tx.send(Event::Done(key.clone(), None));
+        record(&store, &key, &job, &config, None, None).await;
+        return;
+    }
     let retry_due = record(&store, &key, &job, &config, outcome, None).await;
     let _ = tx.send(Event::Done(key, retry_due));
 }
