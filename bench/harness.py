@@ -740,7 +740,9 @@ def kept_rows(lines, notes, chosen):
                   and l[2:].split(":")[0] not in ran]
     header = [l for l in lines if not (l.startswith("| ") and "---" not in l and not l.startswith("| scenario"))]
     measured = [l for l in lines if l not in header]
-    earlier = ", ".join(l[2:] for l in old if l.startswith(("- date:", "- commit:")))
+    # Rows kept by an earlier partial run keep that run's account of where they came from.
+    kept_from = [l.split("kept from the run of ", 1)[1] for l in old if l.startswith("- this run measured:")]
+    earlier = kept_from[0] if kept_from else ", ".join(l[2:] for l in old if l.startswith(("- date:", "- commit:")))
     header.insert(4, f"- this run measured: {', '.join(chosen)}; the other rows are kept from the run of {earlier}")
     return header + kept + measured, kept_notes + notes
 
