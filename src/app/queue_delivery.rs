@@ -298,11 +298,10 @@ impl Worker {
                 }
                 self.ready.entry(key.clone()).or_default().extend(claimed);
                 if got < wanted {
-                    self.start_ready(&key);
-                    self.drained.insert(key.clone());
-                    break; // nothing more is due
+                    self.drained.insert(key.clone()); // nothing more is due: the next turn starts these and stops
+                } else {
+                    self.drained.remove(&key);
                 }
-                self.drained.remove(&key);
             }
         }
     }
