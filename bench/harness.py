@@ -610,13 +610,26 @@ def curl_round_trip(url, src, size, extra, up_status, method="POST"):
     return up, down
 
 
+RECEIVER = "http://127.0.0.1:18095"
+
+
+def receiver():
+    """The queue rows' webhook receiver (`receiver.py`), in a process of its own at `RECEIVER`."""
+    return Server("receiver", [sys.executable, os.path.join(BENCH, "receiver.py"), "18095"], RECEIVER + "/stats")
+
+
+def receiver_stats():
+    """How many POSTs the receiver took, and when the last one came (`time.monotonic()`)."""
+    return json.loads(http("GET", RECEIVER + "/stats")[1])
+
+
 def queue_delivery(base, jobs=1000, rounds=3):
     """Jobs enqueued over HTTP until all reach a loopback receiver, against POSTing them to the receiver directly: the
     median of `rounds` of each, taken in turns. The receiver (`receiver.py`) runs in a process of its own, as a
     webhook's target does: sharing this one's interpreter lock would make its work wait for the client's."""
-    hook = "http://127.0.0.1:18095"
+    hook = RECEIVER
     directs, delivereds = [], []
-    with Server("receiver", [sys.executable, os.path.join(BENCH, "receiver.py"), "18095"], hook + "/stats"):
+    with receiver():
         http("PUT", base + "/queue/bench", {"target": hook + "/hook"})
         for _ in range(rounds):
             t0 = time.monotonic()
@@ -629,10 +642,10 @@ def queue_delivery(base, jobs=1000, rounds=3):
                 status, body = http("POST", base + "/queue/bench", {"n": i})
                 assert status == 201, body
             deadline = time.monotonic() + 120
-            stats = json.loads(http("GET", hook + "/stats")[1])
+            stats = receiver_stats()
             while stats["count"] < jobs and time.monotonic() < deadline:
                 time.sleep(0.01)
-                stats = json.loads(http("GET", hook + "/stats")[1])
+                stats = receiver_stats()
             assert stats["count"] >= jobs, f"{stats['count']} of {jobs} jobs delivered"
             delivereds.append(jobs / (stats["last"] - t0))
             http("POST", hook + "/reset")
@@ -643,10 +656,10 @@ def queue_delivery(base, jobs=1000, rounds=3):
 def scenario_queue_load():
     """Queue delivery under load: wrk enqueues for the run's duration, and the jobs/s are counted from the load's
     start to the last delivery, against wrk POSTing to the same receiver directly (both with the run's connections)."""
-    hook = "http://127.0.0.1:18095"
+    hook = RECEIVER
     with tempfile.TemporaryDirectory() as tmp, nano_server(tmp, 18071):
         base = "http://127.0.0.1:18071"
-        with Server("receiver", [sys.executable, os.path.join(BENCH, "receiver.py"), "18095"], hook + "/stats"):
+        with receiver():
             direct = wrk(hook + "/hook", script="json-body.lua")
             assert direct["non2xx"] == 0, direct
             http("POST", hook + "/reset")
@@ -654,12 +667,12 @@ def scenario_queue_load():
             t0 = time.monotonic()
             load = wrk(base + "/queue/bench", script="json-body.lua")
             assert load["non2xx"] == 0, load
-            t1, during = time.monotonic(), json.loads(http("GET", hook + "/stats")[1])["count"]
+            t1, during = time.monotonic(), receiver_stats()["count"]
             # Done when deliveries stopped for half a second and no job is left (listing them is the costly check).
             deadline, seen, still = time.monotonic() + 120, -1, 0
             while time.monotonic() < deadline:
                 time.sleep(0.05)
-                stats = json.loads(http("GET", hook + "/stats")[1])
+                stats = receiver_stats()
                 seen, still = stats["count"], (still + 1 if stats["count"] == seen else 0)
                 if still >= 10 and not json.loads(http("GET", base + "/queue/bench?status=READY")[1])["jobs"]:
                     break
