@@ -16,8 +16,8 @@
 //! where the thread has no spare isolate ready. An app stays on the threads where it has an isolate until it has more
 //! than `SPREAD_AT` (8) requests in flight per such thread, and then spreads to at most as many threads as the machine
 //! has cores, unless all of them are stuck. So many apps with a little traffic each do not multiply isolates, while
-//! one busy app spreads. Ties go to the thread with the fewest isolates. An app version may thus have an isolate on several
-//! threads.
+//! one busy app spreads. Ties go to the thread with the fewest isolates. An app version may thus have an isolate on
+//! several threads.
 //!
 //! Within its kind, an app whose long turns (`STUCK_US`, 10 ms of CPU so far) or unfinished first turns already hold
 //! about half the threads queues behind itself. A foreground thread that takes a request of an app found long-turn
